@@ -1,0 +1,464 @@
+//! Argument parsing and the commands' output. The binary edge: errors are `anyhow` here, and
+//! an [`Invalid`] anywhere in the chain means the user's input was at fault (exit 2).
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use suiji::clock::{Clock, SystemClock};
+use suiji::config::{Overrides, Settings};
+use suiji::import::{self, Kind, Problem};
+use suiji::store::{ImportMeta, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "suiji",
+    version,
+    about = "随机: publicly verifiable random safety inspections (双随机、一公开)"
+)]
+struct Cli {
+    /// Configuration file layered over the shipped defaults.
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Database URL (sqlite://PATH or postgres://...), overriding database.url.
+    #[arg(long, global = true, value_name = "URL")]
+    db: Option<String>,
+    /// Who is acting, recorded in the audit log (default: the login name).
+    #[arg(long, global = true, value_name = "NAME")]
+    actor: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import a registry file (CSV in UTF-8/GBK, or XLSX); all rows or none.
+    Import {
+        kind: Kind,
+        file: PathBuf,
+        /// Validate only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Spreadsheet sheet to read (default: the first).
+        #[arg(long, value_name = "NAME")]
+        sheet: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts of the registry and bookkeeping tables.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Demo data: load the shipped set, or generate large synthetic sets.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain and name the first broken row.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Import the shipped demo registry and print what the database now holds.
+    Run {
+        /// Folder holding bureaus.csv, items.csv, entities.csv, officers.csv, conflicts.csv.
+        #[arg(long, default_value = "examples/henan")]
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a synthetic registry (CSV, Chinese headers) for tests and benchmarks.
+    Generate {
+        #[arg(long, default_value_t = 3000)]
+        entities: usize,
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+/// The user's input is wrong (exit 2), as opposed to the program failing (exit 1).
+#[derive(Debug)]
+struct Invalid(String);
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let settings = match Settings::load(&Overrides {
+        file: cli.config.clone(),
+        database_url: cli.db.clone(),
+        env: None,
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli, settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.chain().any(|c| c.is::<Invalid>()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.log.level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn actor(cli: &Cli) -> String {
+    cli.actor
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+async fn open_store(settings: &Settings) -> Result<Store> {
+    let store = Store::open(&settings.database.url, &settings.database)
+        .await
+        .with_context(|| format!("opening database {}", settings.database.url))?;
+    tracing::debug!(backend = ?store.backend(), "database ready");
+    Ok(store)
+}
+
+async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
+    let actor = actor(&cli);
+    let clock = SystemClock;
+    match cli.command {
+        Command::Import {
+            kind,
+            ref file,
+            dry_run,
+            ref sheet,
+            json,
+        } => {
+            let store = open_store(&settings).await?;
+            let report =
+                import_file(&store, &settings, &clock, &actor, kind, file, sheet.as_deref(), dry_run, json)
+                    .await?;
+            store.close().await;
+            print_import(&report, json)?;
+            Ok(if report.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Stats { json } => {
+            let store = open_store(&settings).await?;
+            let stats = store.stats().await?;
+            store.close().await;
+            if json {
+                print_json(&stats)?;
+            } else {
+                println!("database: {:?}", stats.backend);
+                for (table, n) in &stats.counts {
+                    println!("{table:<12} {n:>10}");
+                }
+                if !stats.entities_by_sector.is_empty() {
+                    println!("\nentities by sector:");
+                    for (s, n) in &stats.entities_by_sector {
+                        println!("  {s:<20} {n:>8}");
+                    }
+                    println!("entities by risk:");
+                    for (r, n) in &stats.entities_by_risk {
+                        println!("  {r:<20} {n:>8}");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { json },
+        } => {
+            let store = open_store(&settings).await?;
+            let entries = store.audit_entries().await?;
+            store.close().await;
+            let result = suiji::audit::verify(&entries);
+            #[derive(Serialize)]
+            struct Report {
+                ok: bool,
+                rows: usize,
+                first_broken: Option<suiji::audit::Break>,
+            }
+            let report = Report {
+                ok: result.is_ok(),
+                rows: entries.len(),
+                first_broken: result.as_ref().err().cloned(),
+            };
+            if json {
+                print_json(&report)?;
+            } else {
+                match &result {
+                    Ok(n) => println!("audit log intact: {n} rows, chain verified"),
+                    Err(b) => println!("audit log BROKEN at row {}: {}", b.seq, b.reason),
+                }
+            }
+            Ok(if result.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Demo {
+            command: DemoCommand::Generate {
+                entities,
+                seed,
+                ref out,
+            },
+        } => {
+            let vocab = settings.vocabulary()?;
+            suiji::demo::generate(entities, seed, &vocab)
+                .write(out)
+                .with_context(|| format!("writing demo data to {}", out.display()))?;
+            eprintln!("wrote {entities} entities and their officers, conflicts, items and bureaus to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            command: DemoCommand::Run { ref dir, json },
+        } => {
+            let store = open_store(&settings).await?;
+            let mut reports = Vec::new();
+            for kind in Kind::ALL {
+                let file = dir.join(format!("{}.csv", kind.name()));
+                let report =
+                    import_file(&store, &settings, &clock, &actor, kind, &file, None, false, true)
+                        .await?;
+                if !report.problems.is_empty() {
+                    print_import(&report, json)?;
+                    return Ok(ExitCode::from(2));
+                }
+                reports.push(report);
+            }
+            let stats = store.stats().await?;
+            store.close().await;
+            if json {
+                print_json(&serde_json::json!({ "imports": reports, "stats": stats }))?;
+            } else {
+                for r in &reports {
+                    print_import(r, false)?;
+                }
+                println!(
+                    "\n{} ({:?}) now holds {} entities, {} officers, {} conflicts, {} items, {} bureaus.",
+                    settings.database.url,
+                    stats.backend,
+                    stats.counts.get("entities").unwrap_or(&0),
+                    stats.counts.get("officers").unwrap_or(&0),
+                    stats.counts.get("conflicts").unwrap_or(&0),
+                    stats.counts.get("items").unwrap_or(&0),
+                    stats.counts.get("bureaus").unwrap_or(&0),
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// What an import did (or would do, or why it did nothing).
+#[derive(Debug, Serialize)]
+struct ImportReport {
+    ok: bool,
+    kind: Kind,
+    file: String,
+    dry_run: bool,
+    encoding: Option<String>,
+    rows: usize,
+    ignored_columns: Vec<String>,
+    outcome: Option<suiji::store::ImportOutcome>,
+    problems: Vec<Problem>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn import_file(
+    store: &Store,
+    settings: &Settings,
+    clock: &dyn Clock,
+    actor: &str,
+    kind: Kind,
+    file: &Path,
+    sheet: Option<&str>,
+    dry_run: bool,
+    quiet: bool,
+) -> Result<ImportReport> {
+    let vocab = settings.vocabulary()?;
+    store.sync_divisions(&vocab, clock, actor).await?;
+    let mut report = ImportReport {
+        ok: false,
+        kind,
+        file: file.display().to_string(),
+        dry_run,
+        encoding: None,
+        rows: 0,
+        ignored_columns: Vec::new(),
+        outcome: None,
+        problems: Vec::new(),
+    };
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            report.problems.push(Problem::file(&report.file, &format!("cannot read: {e}")));
+            return Ok(report);
+        }
+    };
+    let table = match import::table::read(file, sheet) {
+        Ok(t) => t,
+        Err(p) => {
+            report.problems.push(p);
+            return Ok(report);
+        }
+    };
+    report.encoding = Some(table.encoding.to_string());
+    report.rows = table.rows.len();
+    let known = if kind == Kind::Conflicts {
+        store.known_keys().await?
+    } else {
+        Default::default()
+    };
+    let progress = progress_bar(table.rows.len(), quiet);
+    let parsed = import::parse(kind, &table, &vocab, &known);
+    let (records, notes) = match parsed {
+        Ok(r) => r,
+        Err(problems) => {
+            progress.finish_and_clear();
+            report.problems = problems;
+            return Ok(report);
+        }
+    };
+    report.ignored_columns = notes.ignored_columns;
+    if !dry_run {
+        progress.set_message("writing");
+        let meta = ImportMeta {
+            kind,
+            file: report.file.clone(),
+            sha256: suiji::audit::sha256_hex(&bytes),
+            encoding: table.encoding.to_string(),
+            actor: actor.to_string(),
+        };
+        report.outcome = Some(store.apply_import(&meta, &records, clock).await?);
+    }
+    progress.finish_and_clear();
+    report.ok = true;
+    Ok(report)
+}
+
+/// A spinner for large files on a terminal; hidden under `--json` or without a TTY.
+fn progress_bar(rows: usize, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || rows < 10_000 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(format!("validating {rows} rows"));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+fn print_import(report: &ImportReport, json: bool) -> Result<()> {
+    if json {
+        return print_json(report);
+    }
+    if !report.problems.is_empty() {
+        eprintln!(
+            "{}: {} problem(s); nothing was imported:",
+            report.file,
+            report.problems.len()
+        );
+        for p in &report.problems {
+            eprintln!("  {p}");
+        }
+        return Ok(());
+    }
+    let encoding = report.encoding.as_deref().unwrap_or("?");
+    match &report.outcome {
+        Some(o) => println!(
+            "{} {}: {} rows ({encoding}): {} new, {} changed, {} unchanged (import #{})",
+            report.kind.name(),
+            report.file,
+            o.rows,
+            o.inserted,
+            o.updated,
+            o.unchanged,
+            o.import_id
+        ),
+        None => println!(
+            "{} {}: {} rows ({encoding}) valid; dry run, nothing written",
+            report.kind.name(),
+            report.file,
+            report.rows
+        ),
+    }
+    if !report.ignored_columns.is_empty() {
+        println!("  ignored columns: {}", report.ignored_columns.join(", "));
+    }
+    Ok(())
+}
+
+fn print_json(value: &impl Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,294 @@
+//! Settings: the shipped `config/suiji.toml` (compiled in, so a bare binary works), an optional
+//! file given with `--config`, `SUIJI_<SECTION>__<KEY>` environment variables, then `--db`.
+//!
+//! Every layer is checked against one schema with `deny_unknown_fields`, so a misspelt key is an
+//! error that names it instead of a setting that silently does nothing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::vocab::{Agency, AgencyRole, Division, Sector, Vocabulary};
+
+/// The shipped configuration. It is both the documentation of every key and the defaults.
+pub const SHIPPED: &str = include_str!("../config/suiji.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("configuration file {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: config::ConfigError,
+    },
+    #[error("reading secret file {path}: {source}")]
+    SecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A value that must never reach a log: `Debug` and `Display` print a placeholder.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"[redacted]\"" })
+    }
+}
+
+/// A database URL whose password (PostgreSQL URLs may carry one) is hidden when printed.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        DatabaseUrl(url.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // scheme://user:password@host/... -> scheme://user:***@host/...
+        let s = &self.0;
+        if let Some(scheme_end) = s.find("://") {
+            let rest = &s[scheme_end + 3..];
+            if let Some(at) = rest.find('@') {
+                let userinfo = &rest[..at];
+                if let Some(colon) = userinfo.find(':') {
+                    return write!(
+                        f,
+                        "{}{}:***{}",
+                        &s[..scheme_end + 3],
+                        &userinfo[..colon],
+                        &rest[at..]
+                    );
+                }
+            }
+        }
+        f.write_str(s)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub timezone: String,
+    pub database: DatabaseSettings,
+    pub public: PublicSettings,
+    pub log: LogSettings,
+    pub smtp: SmtpSettings,
+    pub regions: RegionSettings,
+    pub sectors: Vec<SectorEntry>,
+    pub divisions: Vec<DivisionEntry>,
+    pub agencies: Vec<AgencyEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicSettings {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: String,
+    pub username: String,
+    pub password: Secret,
+    pub password_file: String,
+    pub from: String,
+    pub timeout_secs: u64,
+}
+
+impl SmtpSettings {
+    /// The password from `password`, or else from the first line of `password_file`.
+    pub fn resolved_password(&self) -> Result<Secret, ConfigError> {
+        if !self.password.is_empty() || self.password_file.is_empty() {
+            return Ok(self.password.clone());
+        }
+        let path = PathBuf::from(&self.password_file);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| ConfigError::SecretFile { path, source })?;
+        Ok(Secret::new(text.lines().next().unwrap_or("").trim()))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSettings {
+    pub include_airport_zone: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectorEntry {
+    pub code: String,
+    pub label: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DivisionEntry {
+    pub code: String,
+    pub label: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyEntry {
+    pub code: String,
+    pub label: String,
+    pub role: AgencyRole,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// Where settings come from, besides the shipped defaults.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub file: Option<PathBuf>,
+    pub database_url: Option<String>,
+    /// Environment variables to read; `None` reads the process environment.
+    pub env: Option<BTreeMap<String, String>>,
+}
+
+impl Settings {
+    pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            SHIPPED,
+            config::FileFormat::Toml,
+        ));
+        if let Some(path) = &overrides.file {
+            if !path.exists() {
+                return Err(ConfigError::File {
+                    path: path.clone(),
+                    source: config::ConfigError::Message("file not found".into()),
+                });
+            }
+            builder = builder.add_source(config::File::from(path.as_path()));
+        }
+        let mut env = config::Environment::with_prefix("SUIJI")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true);
+        if let Some(vars) = &overrides.env {
+            env = env.source(Some(
+                vars.iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<config::Map<_, _>>(),
+            ));
+        }
+        builder = builder.add_source(env);
+        if let Some(url) = &overrides.database_url {
+            builder = builder
+                .set_override("database.url", url.as_str())
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        }
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.timezone != "Asia/Shanghai" {
+            return Err(ConfigError::Invalid(format!(
+                "timezone: `{}` is not supported: the law's days are Beijing days, set \"Asia/Shanghai\"",
+                self.timezone
+            )));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database.max_connections: must be at least 1".into(),
+            ));
+        }
+        self.vocabulary().map(|_| ())
+    }
+
+    /// The sector, division and agency vocabularies, checked for duplicate codes and labels.
+    pub fn vocabulary(&self) -> Result<Vocabulary, ConfigError> {
+        Vocabulary::new(
+            self.sectors
+                .iter()
+                .map(|s| Sector {
+                    code: s.code.clone(),
+                    label: s.label.clone(),
+                    aliases: s.aliases.clone(),
+                })
+                .collect(),
+            self.divisions
+                .iter()
+                .map(|d| Division {
+                    code: d.code.clone(),
+                    label: d.label.clone(),
+                    aliases: d.aliases.clone(),
+                })
+                .collect(),
+            self.agencies
+                .iter()
+                .map(|a| Agency {
+                    code: a.code.clone(),
+                    label: a.label.clone(),
+                    role: a.role,
+                    aliases: a.aliases.clone(),
+                })
+                .collect(),
+            self.regions.include_airport_zone,
+        )
+        .map_err(ConfigError::Invalid)
+    }
+
+    pub fn public_dir(&self) -> &Path {
+        &self.public.dir
+    }
+}

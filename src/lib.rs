@@ -1,0 +1,13 @@
+//! suiji (随机): publicly verifiable random safety inspections (双随机、一公开).
+//!
+//! See `ARCHITECTURE.md` for the map of modules and the rules they keep.
+
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod import;
+pub mod registry;
+pub mod store;
+pub mod uscc;
+pub mod vocab;

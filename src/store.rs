@@ -1,0 +1,805 @@
+//! Storage: the only module that knows SQL.
+//!
+//! One code path for SQLite (embedded default) and PostgreSQL (multi-instance) through sqlx's
+//! `Any` driver: every query is written once with `$n` placeholders, which both accept. Where the
+//! dialects truly differ (migrations, the write lock) the two versions stand side by side here.
+//!
+//! Writes go through [`Store::begin_write`], which takes the database-wide writer lock first
+//! (`BEGIN IMMEDIATE` on SQLite, a transaction-scoped advisory lock on PostgreSQL). There is one
+//! writer at a time, so the audit chain is appended without races and an SQLite transaction that
+//! reads before it writes never fails with BUSY half-way.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use serde::Serialize;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr, Transaction};
+
+use crate::audit::{self, Entry};
+use crate::clock::{Clock, stamp};
+use crate::config::{DatabaseSettings, DatabaseUrl};
+use crate::import::{Kind, Known, Records};
+use crate::registry::{
+    Bureau, Conflict, Entity, EntityStatus, Item, Officer, OfficerStatus, RiskLevel,
+};
+use crate::vocab::Vocabulary;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
+    Url(String),
+    #[error("creating the database folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored row is unreadable: {0}")]
+    Corrupt(String),
+}
+
+pub type Tx = Transaction<'static, sqlx::Any>;
+
+/// Versioned migrations, side by side per dialect. Never edit a released one: sqlx refuses to
+/// start when an applied migration's checksum changed.
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "registry",
+    include_str!("../migrations/sqlite/0001_registry.sql"),
+    include_str!("../migrations/postgres/0001_registry.sql"),
+)];
+
+/// Key of the PostgreSQL advisory lock that serialises writers across instances.
+const WRITE_LOCK_KEY: i64 = 0x5375_694A_6957_7231;
+
+/// Rows per multi-row INSERT: 10 columns × 1,000 rows stays under both databases' parameter limits
+/// (SQLite 32,766; PostgreSQL 65,535).
+const CHUNK_ROWS: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects, creating an SQLite file (and its folder) if missing, and applies migrations.
+    pub async fn open(url: &DatabaseUrl, settings: &DatabaseSettings) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let raw = url.expose();
+        let (backend, connect_url) = if let Some(rest) = raw.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            let (path, query) = path.split_once('?').unwrap_or((path, ""));
+            if path != ":memory:"
+                && let Some(parent) = PathBuf::from(path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|source| StoreError::Folder {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            let query = if query.contains("mode=") {
+                query.to_string()
+            } else if query.is_empty() {
+                "mode=rwc".to_string()
+            } else {
+                format!("{query}&mode=rwc")
+            };
+            (Backend::Sqlite, format!("sqlite://{path}?{query}"))
+        } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            (Backend::Postgres, raw.to_string())
+        } else {
+            return Err(StoreError::Url(url.to_string()));
+        };
+        let busy = settings.busy_timeout_ms;
+        let pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; FULL keeps a committed draw
+                        // even across a power cut; foreign keys are off by default in SQLite.
+                        let pragmas = format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy};"
+                        );
+                        conn.execute(AssertSqlSafe(pragmas)).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&connect_url)
+            .await?;
+        let migrator = Migrator::with_migrations(
+            MIGRATIONS
+                .iter()
+                .map(|&(version, name, sqlite, postgres)| {
+                    let sql = match backend {
+                        Backend::Sqlite => sqlite,
+                        Backend::Postgres => postgres,
+                    };
+                    Migration::new(
+                        version,
+                        Cow::Borrowed(name),
+                        MigrationType::Simple,
+                        sql.into_sql_str(),
+                        false,
+                    )
+                })
+                .collect(),
+        );
+        migrator.run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A write transaction holding the database-wide writer lock.
+    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                // Wrapped in a SELECT of an integer: the Any driver cannot carry `void`.
+                sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                    .bind(WRITE_LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        })
+    }
+
+    /// Appends one row to the audit chain inside `tx`.
+    pub async fn audit(
+        tx: &mut Tx,
+        clock: &dyn Clock,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &serde_json::Value,
+    ) -> Result<Entry, StoreError> {
+        let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+        let (seq, prev_hash) = match last {
+            Some(row) => (row.try_get::<i64, _>(0)? + 1, row.try_get::<String, _>(1)?),
+            None => (1, audit::GENESIS.to_string()),
+        };
+        let at = stamp(clock.now());
+        let detail = detail.to_string();
+        let hash = audit::row_hash(seq, &at, actor, action, subject, &detail, &prev_hash);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(seq)
+        .bind(&at)
+        .bind(actor)
+        .bind(action)
+        .bind(subject)
+        .bind(&detail)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+        Ok(Entry {
+            seq,
+            at,
+            actor: actor.to_string(),
+            action: action.to_string(),
+            subject: subject.to_string(),
+            detail,
+            prev_hash,
+            hash,
+        })
+    }
+
+    pub async fn audit_entries(&self) -> Result<Vec<Entry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, subject, detail, prev_hash, hash \
+             FROM audit_log ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Entry {
+                    seq: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    actor: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    subject: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                    prev_hash: r.try_get(6)?,
+                    hash: r.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Makes the divisions table match the configured vocabulary (codes are never deleted:
+    /// past tasks refer to them).
+    pub async fn sync_divisions(
+        &self,
+        vocab: &Vocabulary,
+        clock: &dyn Clock,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let existing: HashMap<String, String> =
+            sqlx::query("SELECT code, label FROM divisions")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+        let changed: Vec<_> = vocab
+            .divisions
+            .iter()
+            .filter(|d| existing.get(&d.code) != Some(&d.label))
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for d in &changed {
+            sqlx::query(
+                "INSERT INTO divisions (code, label) VALUES ($1, $2) \
+                 ON CONFLICT (code) DO UPDATE SET label = excluded.label",
+            )
+            .bind(&d.code)
+            .bind(&d.label)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let detail = serde_json::json!({
+            "divisions": changed.iter().map(|d| (&d.code, &d.label)).collect::<BTreeMap<_, _>>()
+        });
+        Self::audit(&mut tx, clock, actor, "config.divisions", "divisions", &detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Officer ids and entity USCCs in the store, for checking conflict declarations.
+    pub async fn known_keys(&self) -> Result<Known, StoreError> {
+        let mut known = Known::default();
+        for row in sqlx::query("SELECT id FROM officers")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            known.officers.insert(row.try_get(0)?);
+        }
+        for row in sqlx::query("SELECT uscc FROM entities")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            known.entities.insert(row.try_get(0)?);
+        }
+        Ok(known)
+    }
+
+    /// Writes validated records in one transaction: upserts by key, keeps the previous version
+    /// of every changed row in `history`, records the import and appends to the audit chain.
+    pub async fn apply_import(
+        &self,
+        meta: &ImportMeta,
+        records: &Records,
+        clock: &dyn Clock,
+    ) -> Result<ImportOutcome, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let at = stamp(clock.now());
+        let import_id: i64 = sqlx::query(
+            "INSERT INTO imports (kind, file, sha256, encoding, rows, inserted, updated, unchanged, actor, at) \
+             VALUES ($1, $2, $3, $4, $5, 0, 0, 0, $6, $7) RETURNING id",
+        )
+        .bind(meta.kind.name())
+        .bind(&meta.file)
+        .bind(&meta.sha256)
+        .bind(&meta.encoding)
+        .bind(records.len() as i64)
+        .bind(&meta.actor)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let counts = match records {
+            Records::Entities(r) => upsert(&mut tx, r, import_id, &at).await?,
+            Records::Officers(r) => upsert(&mut tx, r, import_id, &at).await?,
+            Records::Conflicts(r) => upsert(&mut tx, r, import_id, &at).await?,
+            Records::Items(r) => upsert(&mut tx, r, import_id, &at).await?,
+            Records::Bureaus(r) => upsert(&mut tx, r, import_id, &at).await?,
+        };
+        sqlx::query("UPDATE imports SET inserted = $1, updated = $2, unchanged = $3 WHERE id = $4")
+            .bind(counts.inserted as i64)
+            .bind(counts.updated as i64)
+            .bind(counts.unchanged as i64)
+            .bind(import_id)
+            .execute(&mut *tx)
+            .await?;
+        let outcome = ImportOutcome {
+            import_id,
+            kind: meta.kind,
+            rows: records.len(),
+            inserted: counts.inserted,
+            updated: counts.updated,
+            unchanged: counts.unchanged,
+        };
+        let detail = serde_json::json!({
+            "import_id": import_id,
+            "file": meta.file,
+            "sha256": meta.sha256,
+            "rows": outcome.rows,
+            "inserted": outcome.inserted,
+            "updated": outcome.updated,
+            "unchanged": outcome.unchanged,
+        });
+        Self::audit(&mut tx, clock, &meta.actor, "import", meta.kind.name(), &detail).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Row counts of the registry and its bookkeeping, plus the entity pool by sector and risk.
+    pub async fn stats(&self) -> Result<Stats, StoreError> {
+        let mut counts = BTreeMap::new();
+        for table in [
+            "entities",
+            "officers",
+            "conflicts",
+            "items",
+            "bureaus",
+            "divisions",
+            "imports",
+            "history",
+            "audit_log",
+        ] {
+            // Table names come from the constant list above, never from input.
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let n: i64 = sqlx::query(AssertSqlSafe(sql))
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?;
+            counts.insert(table.to_string(), n);
+        }
+        let mut by_sector = BTreeMap::new();
+        let mut by_risk = BTreeMap::new();
+        for row in sqlx::query("SELECT sector, risk, COUNT(*) FROM entities GROUP BY sector, risk")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let sector: String = row.try_get(0)?;
+            let risk: String = row.try_get(1)?;
+            let n: i64 = row.try_get(2)?;
+            *by_sector.entry(sector).or_insert(0) += n;
+            *by_risk.entry(risk).or_insert(0) += n;
+        }
+        Ok(Stats {
+            backend: self.backend,
+            counts,
+            entities_by_sector: by_sector,
+            entities_by_risk: by_risk,
+        })
+    }
+
+    /// All entities, ordered by USCC.
+    pub async fn entities(&self) -> Result<Vec<Entity>, StoreError> {
+        load_all(&self.pool).await
+    }
+
+    /// All officers, ordered by id.
+    pub async fn officers(&self) -> Result<Vec<Officer>, StoreError> {
+        load_all(&self.pool).await
+    }
+
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>, StoreError> {
+        load_all(&self.pool).await
+    }
+
+    pub async fn items(&self) -> Result<Vec<Item>, StoreError> {
+        load_all(&self.pool).await
+    }
+
+    pub async fn bureaus(&self) -> Result<Vec<Bureau>, StoreError> {
+        load_all(&self.pool).await
+    }
+
+    /// Previous versions of one registry row, oldest first, with the import that replaced each.
+    pub async fn history(&self, kind: Kind, key: &str) -> Result<Vec<(i64, String)>, StoreError> {
+        sqlx::query("SELECT import_id, old FROM history WHERE kind = $1 AND key = $2 ORDER BY id")
+            .bind(kind.name())
+            .bind(key)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+}
+
+/// Where an import came from, recorded with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportMeta {
+    pub kind: Kind,
+    pub file: String,
+    pub sha256: String,
+    pub encoding: String,
+    pub actor: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportOutcome {
+    pub import_id: i64,
+    pub kind: Kind,
+    pub rows: usize,
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub backend: Backend,
+    #[serde(flatten)]
+    pub counts: BTreeMap<String, i64>,
+    pub entities_by_sector: BTreeMap<String, i64>,
+    pub entities_by_risk: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    inserted: usize,
+    updated: usize,
+    unchanged: usize,
+}
+
+/// A bound parameter. Booleans are stored as 0/1 integers: the `Any` driver cannot decode an
+/// SQLite BOOLEAN column.
+enum Val {
+    Text(String),
+    Opt(Option<String>),
+    Int(i64),
+}
+
+/// How a registry record maps to its table. `COLUMNS` starts with the key columns.
+trait Stored: Sized + PartialEq + Serialize {
+    const KIND: Kind;
+    const TABLE: &'static str;
+    const COLUMNS: &'static [&'static str];
+    const KEY_COLUMNS: usize;
+    fn key(&self) -> String;
+    fn values(&self) -> Vec<Val>;
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError>;
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_list(s: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("list `{s}`: {e}")))
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} `{value}`"))
+}
+
+impl Stored for Entity {
+    const KIND: Kind = Kind::Entities;
+    const TABLE: &'static str = "entities";
+    const COLUMNS: &'static [&'static str] = &[
+        "uscc", "name", "sector", "city", "county", "risk", "scale", "status", "tags",
+    ];
+    const KEY_COLUMNS: usize = 1;
+    fn key(&self) -> String {
+        self.uscc.clone()
+    }
+    fn values(&self) -> Vec<Val> {
+        vec![
+            Val::Text(self.uscc.clone()),
+            Val::Text(self.name.clone()),
+            Val::Text(self.sector.clone()),
+            Val::Text(self.city.clone()),
+            Val::Opt(self.county.clone()),
+            Val::Text(self.risk.code().into()),
+            Val::Opt(self.scale.clone()),
+            Val::Text(self.status.code().into()),
+            Val::Text(json_list(&self.tags)),
+        ]
+    }
+    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
+        let risk: String = r.try_get(5)?;
+        let status: String = r.try_get(7)?;
+        Ok(Entity {
+            uscc: r.try_get(0)?,
+            name: r.try_get(1)?,
+            sector: r.try_get(2)?,
+            city: r.try_get(3)?,
+            county: r.try_get(4)?,
+            risk: RiskLevel::parse(&risk).ok_or_else(|| corrupt("risk", &risk))?,
+            scale: r.try_get(6)?,
+            status: EntityStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            tags: parse_list(&r.try_get::<String, _>(8)?)?,
+        })
+    }
+}
+
+impl Stored for Officer {
+    const KIND: Kind = Kind::Officers;
+    const TABLE: &'static str = "officers";
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "name",
+        "agency",
+        "division",
+        "cadre",
+        "home_city",
+        "expertise",
+        "status",
+        "valid_until",
+    ];
+    const KEY_COLUMNS: usize = 1;
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+    fn values(&self) -> Vec<Val> {
+        vec![
+            Val::Text(self.id.clone()),
+            Val::Text(self.name.clone()),
+            Val::Text(self.agency.clone()),
+            Val::Opt(self.division.clone()),
+            Val::Int(i64::from(self.cadre)),
+            Val::Opt(self.home_city.clone()),
+            Val::Text(json_list(&self.expertise)),
+            Val::Text(self.status.code().into()),
+            Val::Opt(self.valid_until.map(|d| d.format("%Y-%m-%d").to_string())),
+        ]
+    }
+    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
+        let status: String = r.try_get(7)?;
+        let valid_until: Option<String> = r.try_get(8)?;
+        Ok(Officer {
+            id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            agency: r.try_get(2)?,
+            division: r.try_get(3)?,
+            cadre: r.try_get::<i64, _>(4)? != 0,
+            home_city: r.try_get(5)?,
+            expertise: parse_list(&r.try_get::<String, _>(6)?)?,
+            status: OfficerStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            valid_until: match valid_until {
+                Some(d) => Some(
+                    chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                        .map_err(|_| corrupt("date", &d))?,
+                ),
+                None => None,
+            },
+        })
+    }
+}
+
+impl Stored for Conflict {
+    const KIND: Kind = Kind::Conflicts;
+    const TABLE: &'static str = "conflicts";
+    const COLUMNS: &'static [&'static str] = &["officer_id", "uscc", "reason"];
+    const KEY_COLUMNS: usize = 2;
+    fn key(&self) -> String {
+        format!("{} / {}", self.officer_id, self.uscc)
+    }
+    fn values(&self) -> Vec<Val> {
+        vec![
+            Val::Text(self.officer_id.clone()),
+            Val::Text(self.uscc.clone()),
+            Val::Text(self.reason.clone()),
+        ]
+    }
+    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Conflict {
+            officer_id: r.try_get(0)?,
+            uscc: r.try_get(1)?,
+            reason: r.try_get(2)?,
+        })
+    }
+}
+
+impl Stored for Item {
+    const KIND: Kind = Kind::Items;
+    const TABLE: &'static str = "items";
+    const COLUMNS: &'static [&'static str] = &[
+        "code",
+        "name",
+        "basis",
+        "object",
+        "body",
+        "method",
+        "frequency",
+    ];
+    const KEY_COLUMNS: usize = 1;
+    fn key(&self) -> String {
+        self.code.clone()
+    }
+    fn values(&self) -> Vec<Val> {
+        [
+            &self.code,
+            &self.name,
+            &self.basis,
+            &self.object,
+            &self.body,
+            &self.method,
+            &self.frequency,
+        ]
+        .into_iter()
+        .map(|s| Val::Text(s.clone()))
+        .collect()
+    }
+    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Item {
+            code: r.try_get(0)?,
+            name: r.try_get(1)?,
+            basis: r.try_get(2)?,
+            object: r.try_get(3)?,
+            body: r.try_get(4)?,
+            method: r.try_get(5)?,
+            frequency: r.try_get(6)?,
+        })
+    }
+}
+
+impl Stored for Bureau {
+    const KIND: Kind = Kind::Bureaus;
+    const TABLE: &'static str = "bureaus";
+    const COLUMNS: &'static [&'static str] = &["unit", "name", "email"];
+    const KEY_COLUMNS: usize = 1;
+    fn key(&self) -> String {
+        self.unit.clone()
+    }
+    fn values(&self) -> Vec<Val> {
+        vec![
+            Val::Text(self.unit.clone()),
+            Val::Text(self.name.clone()),
+            Val::Text(self.email.clone()),
+        ]
+    }
+    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Bureau {
+            unit: r.try_get(0)?,
+            name: r.try_get(1)?,
+            email: r.try_get(2)?,
+        })
+    }
+}
+
+async fn load_all<'e, T: Stored>(
+    executor: impl Executor<'e, Database = sqlx::Any>,
+) -> Result<Vec<T>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY {}",
+        T::COLUMNS.join(", "),
+        T::TABLE,
+        T::COLUMNS[..T::KEY_COLUMNS].join(", ")
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(executor)
+        .await?
+        .iter()
+        .map(T::from_row)
+        .collect()
+}
+
+async fn upsert<T: Stored>(
+    tx: &mut Tx,
+    records: &[T],
+    import_id: i64,
+    at: &str,
+) -> Result<Counts, StoreError> {
+    let existing: HashMap<String, T> = load_all::<T>(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|r| (r.key(), r))
+        .collect();
+    let mut counts = Counts::default();
+    let mut rows = Vec::new();
+    let mut history = Vec::new();
+    for r in records {
+        match existing.get(&r.key()) {
+            None => counts.inserted += 1,
+            Some(old) if old == r => {
+                counts.unchanged += 1;
+                continue;
+            }
+            Some(old) => {
+                counts.updated += 1;
+                let old_json = serde_json::to_string(old)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                history.push(vec![
+                    Val::Text(T::KIND.name().into()),
+                    Val::Text(r.key()),
+                    Val::Int(import_id),
+                    Val::Text(old_json),
+                ]);
+            }
+        }
+        let mut values = r.values();
+        values.push(Val::Text(at.to_string()));
+        rows.push(values);
+    }
+    let mut columns = T::COLUMNS.to_vec();
+    columns.push("updated_at");
+    insert_rows(tx, T::TABLE, &columns, Some(T::KEY_COLUMNS), rows).await?;
+    insert_rows(tx, "history", &["kind", "key", "import_id", "old"], None, history).await?;
+    Ok(counts)
+}
+
+/// Multi-row INSERT in chunks; with `upsert_keys`, rows whose first columns collide update the rest.
+async fn insert_rows(
+    tx: &mut Tx,
+    table: &str,
+    columns: &[&str],
+    upsert_keys: Option<usize>,
+    rows: Vec<Vec<Val>>,
+) -> Result<(), StoreError> {
+    let conflict = match upsert_keys {
+        Some(k) => format!(
+            " ON CONFLICT ({}) DO UPDATE SET {}",
+            columns[..k].join(", "),
+            columns[k..]
+                .iter()
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => String::new(),
+    };
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Val>> = rows.by_ref().take(CHUNK_ROWS).collect();
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut n = 0;
+        for (i, _) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for c in 0..columns.len() {
+                if c > 0 {
+                    sql.push(',');
+                }
+                n += 1;
+                sql.push_str(&format!("${n}"));
+            }
+            sql.push(')');
+        }
+        sql.push_str(&conflict);
+        // Only placeholders and constant identifiers are interpolated.
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for row in chunk {
+            for v in row {
+                q = match v {
+                    Val::Text(s) => q.bind(s),
+                    Val::Opt(s) => q.bind(s),
+                    Val::Int(i) => q.bind(i),
+                };
+            }
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
