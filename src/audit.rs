@@ -28,10 +28,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// The hash of a row: SHA-256 over its fields, each length-prefixed so no two different rows
@@ -47,7 +49,15 @@ pub fn row_hash(
 ) -> String {
     let mut h = Sha256::new();
     h.update(b"suiji-audit-v1\n");
-    for field in [&seq.to_string()[..], at, actor, action, subject, detail, prev_hash] {
+    for field in [
+        &seq.to_string()[..],
+        at,
+        actor,
+        action,
+        subject,
+        detail,
+        prev_hash,
+    ] {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
     }
@@ -64,9 +74,8 @@ pub struct Break {
 /// Checks rows given in `seq` order; returns the first break.
 pub fn verify<'a>(rows: impl IntoIterator<Item = &'a Entry>) -> Result<usize, Break> {
     let mut prev = GENESIS.to_string();
-    let mut expected_seq = 1;
     let mut n = 0;
-    for e in rows {
+    for (expected_seq, e) in (1..).zip(rows) {
         if e.seq != expected_seq {
             return Err(Break {
                 seq: e.seq,
@@ -79,7 +88,15 @@ pub fn verify<'a>(rows: impl IntoIterator<Item = &'a Entry>) -> Result<usize, Br
                 reason: "prev_hash does not match the previous row's hash".into(),
             });
         }
-        let h = row_hash(e.seq, &e.at, &e.actor, &e.action, &e.subject, &e.detail, &e.prev_hash);
+        let h = row_hash(
+            e.seq,
+            &e.at,
+            &e.actor,
+            &e.action,
+            &e.subject,
+            &e.detail,
+            &e.prev_hash,
+        );
         if h != e.hash {
             return Err(Break {
                 seq: e.seq,
@@ -87,7 +104,6 @@ pub fn verify<'a>(rows: impl IntoIterator<Item = &'a Entry>) -> Result<usize, Br
             });
         }
         prev = h;
-        expected_seq += 1;
         n += 1;
     }
     Ok(n)

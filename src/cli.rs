@@ -13,7 +13,7 @@ use serde::Serialize;
 use suiji::clock::{Clock, SystemClock};
 use suiji::config::{Overrides, Settings};
 use suiji::import::{self, Kind, Problem};
-use suiji::store::{ImportMeta, Store};
+use suiji::store::{ImportMeta, Store, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -169,9 +169,10 @@ fn actor(cli: &Cli) -> String {
 }
 
 async fn open_store(settings: &Settings) -> Result<Store> {
-    let store = Store::open(&settings.database.url, &settings.database)
-        .await
-        .with_context(|| format!("opening database {}", settings.database.url))?;
+    let store = match Store::open(&settings.database.url, &settings.database).await {
+        Err(e @ StoreError::Url(_)) => return Err(Invalid(e.to_string()).into()),
+        r => r.with_context(|| format!("opening database {}", settings.database.url))?,
+    };
     tracing::debug!(backend = ?store.backend(), "database ready");
     Ok(store)
 }
@@ -188,9 +189,18 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
             json,
         } => {
             let store = open_store(&settings).await?;
-            let report =
-                import_file(&store, &settings, &clock, &actor, kind, file, sheet.as_deref(), dry_run, json)
-                    .await?;
+            let report = import_file(
+                &store,
+                &settings,
+                &clock,
+                &actor,
+                kind,
+                file,
+                sheet.as_deref(),
+                dry_run,
+                json,
+            )
+            .await?;
             store.close().await;
             print_import(&report, json)?;
             Ok(if report.problems.is_empty() {
@@ -256,17 +266,21 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
             })
         }
         Command::Demo {
-            command: DemoCommand::Generate {
-                entities,
-                seed,
-                ref out,
-            },
+            command:
+                DemoCommand::Generate {
+                    entities,
+                    seed,
+                    ref out,
+                },
         } => {
             let vocab = settings.vocabulary()?;
             suiji::demo::generate(entities, seed, &vocab)
                 .write(out)
                 .with_context(|| format!("writing demo data to {}", out.display()))?;
-            eprintln!("wrote {entities} entities and their officers, conflicts, items and bureaus to {}", out.display());
+            eprintln!(
+                "wrote {entities} entities and their officers, conflicts, items and bureaus to {}",
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
@@ -276,9 +290,10 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
             let mut reports = Vec::new();
             for kind in Kind::ALL {
                 let file = dir.join(format!("{}.csv", kind.name()));
-                let report =
-                    import_file(&store, &settings, &clock, &actor, kind, &file, None, false, true)
-                        .await?;
+                let report = import_file(
+                    &store, &settings, &clock, &actor, kind, &file, None, false, true,
+                )
+                .await?;
                 if !report.problems.is_empty() {
                     print_import(&report, json)?;
                     return Ok(ExitCode::from(2));
@@ -351,7 +366,9 @@ async fn import_file(
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => {
-            report.problems.push(Problem::file(&report.file, &format!("cannot read: {e}")));
+            report
+                .problems
+                .push(Problem::file(&report.file, &format!("cannot read: {e}")));
             return Ok(report);
         }
     };
@@ -389,20 +406,31 @@ async fn import_file(
             encoding: table.encoding.to_string(),
             actor: actor.to_string(),
         };
-        report.outcome = Some(store.apply_import(&meta, &records, clock).await?);
+        progress.set_length(records.len() as u64);
+        report.outcome = Some(
+            store
+                .apply_import(&meta, &records, clock, &|n| progress.set_position(n))
+                .await?,
+        );
     }
     progress.finish_and_clear();
     report.ok = true;
     Ok(report)
 }
 
-/// A spinner for large files on a terminal; hidden under `--json` or without a TTY.
+/// A bar for large files on a terminal (validating, then rows written); hidden under `--json`
+/// or without a TTY.
 fn progress_bar(rows: usize, quiet: bool) -> indicatif::ProgressBar {
     if quiet || rows < 10_000 || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_message(format!("validating {rows} rows"));
+    let bar = indicatif::ProgressBar::new(rows as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:>10} [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("validating");
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
 }

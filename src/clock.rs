@@ -45,9 +45,14 @@ mod tests {
     #[test]
     fn beijing_date_whatever_the_utc_date() {
         // 2024-12-31 20:00 UTC is already 2025-01-01 in Beijing.
-        let utc = chrono::Utc.with_ymd_and_hms(2024, 12, 31, 20, 0, 0).single();
+        let utc = chrono::Utc
+            .with_ymd_and_hms(2024, 12, 31, 20, 0, 0)
+            .single();
         let clock = FixedClock(utc.map(|t| t.with_timezone(&Shanghai)).expect("valid"));
-        assert_eq!(clock.today(), NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid"));
+        assert_eq!(
+            clock.today(),
+            NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid")
+        );
         assert!(stamp(clock.now()).ends_with("+08:00"));
     }
 }

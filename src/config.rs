@@ -50,7 +50,11 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"[redacted]\"" })
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"[redacted]\""
+        })
     }
 }
 
@@ -202,10 +206,8 @@ pub struct Overrides {
 
 impl Settings {
     pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
-        let mut builder = config::Config::builder().add_source(config::File::from_str(
-            SHIPPED,
-            config::FileFormat::Toml,
-        ));
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(SHIPPED, config::FileFormat::Toml));
         if let Some(path) = &overrides.file {
             if !path.exists() {
                 return Err(ConfigError::File {
@@ -235,7 +237,7 @@ impl Settings {
         let settings: Settings = builder
             .build()
             .and_then(|c| c.try_deserialize())
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            .map_err(|e| ConfigError::Invalid(with_origin(e.to_string(), overrides)))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -290,5 +292,89 @@ impl Settings {
 
     pub fn public_dir(&self) -> &Path {
         &self.public.dir
+    }
+}
+
+/// `config` names the unknown key but not where it came from; point at the env var if one
+/// of them spells it.
+fn with_origin(message: String, overrides: &Overrides) -> String {
+    let Some(field) = message
+        .split("unknown field `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+    else {
+        return message;
+    };
+    let vars: Vec<String> = match &overrides.env {
+        Some(vars) => vars.keys().cloned().collect(),
+        None => std::env::vars().map(|(k, _)| k).collect(),
+    };
+    let from_env = vars.into_iter().find(|k| {
+        k.strip_prefix("SUIJI_").is_some_and(|key| {
+            key.rsplit("__").next().map(str::to_lowercase).as_deref() == Some(field)
+        })
+    });
+    match from_env {
+        Some(var) => format!("{message} (from environment variable {var})"),
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::load(&Overrides {
+            env: Some(
+                env.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn shipped_defaults_are_the_embedded_setup() {
+        let s = load(&[]).expect("shipped config");
+        assert_eq!(s.database.url.expose(), "sqlite://data/suiji.db");
+        assert_eq!(s.timezone, "Asia/Shanghai");
+    }
+
+    #[test]
+    fn env_overrides_nest_with_double_underscore() {
+        let s = load(&[
+            ("SUIJI_DATABASE__MAX_CONNECTIONS", "2"),
+            ("SUIJI_SMTP__PASSWORD", "s3cret-value"),
+        ])
+        .expect("valid");
+        assert_eq!(s.database.max_connections, 2);
+        assert_eq!(s.smtp.password.expose(), "s3cret-value");
+        assert!(
+            !format!("{s:?}").contains("s3cret-value"),
+            "secret in Debug"
+        );
+    }
+
+    #[test]
+    fn unknown_env_key_is_named() {
+        let e = load(&[("SUIJI_DATABASE__URI", "x")]).expect_err("unknown");
+        let msg = e.to_string();
+        assert!(msg.contains("unknown field `uri`"), "{msg}");
+        assert!(msg.contains("SUIJI_DATABASE__URI"), "{msg}");
+    }
+
+    #[test]
+    fn other_time_zones_are_refused() {
+        let e = load(&[("SUIJI_TIMEZONE", "UTC")]).expect_err("refused");
+        assert!(e.to_string().contains("Asia/Shanghai"));
+    }
+
+    #[test]
+    fn database_password_is_masked() {
+        let u = DatabaseUrl::new("postgres://suiji:pa55@db.internal:5432/suiji");
+        assert_eq!(u.to_string(), "postgres://suiji:***@db.internal:5432/suiji");
+        assert!(!format!("{u:?}").contains("pa55"));
     }
 }

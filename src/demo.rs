@@ -61,14 +61,24 @@ const PROFILES: &[SectorProfile] = &[
     SectorProfile {
         code: "noncoal_mine",
         per_mille: 120,
-        suffixes: &["矿业有限公司", "石材有限公司", "建材矿业有限公司", "铝土矿有限公司"],
+        suffixes: &[
+            "矿业有限公司",
+            "石材有限公司",
+            "建材矿业有限公司",
+            "铝土矿有限公司",
+        ],
         risk: [6, 18, 46, 30],
         tags: &[("一般检查单位", 45), ("尾矿库", 15)],
     },
     SectorProfile {
         code: "hazchem",
         per_mille: 200,
-        suffixes: &["化工有限公司", "气体有限公司", "石化销售有限公司", "危险品储运有限公司"],
+        suffixes: &[
+            "化工有限公司",
+            "气体有限公司",
+            "石化销售有限公司",
+            "危险品储运有限公司",
+        ],
         risk: [6, 18, 46, 30],
         tags: &[("危化品生产", 40), ("危化品经营", 55), ("重大危险源", 20)],
     },
@@ -183,8 +193,18 @@ const GIVEN: &[&str] = &[
 const STAFFING: &[(&str, usize, usize, &[&str])] = &[
     ("noncoal", 22, 4, &["非煤矿山", "尾矿库", "爆破作业"]),
     ("hazchem", 26, 5, &["危险化学品", "化工工艺", "重大危险源"]),
-    ("industry_trade", 22, 4, &["冶金", "有色", "粉尘防爆", "有限空间"]),
-    ("enforcement", 40, 6, &["行政执法", "危险化学品", "非煤矿山", "工贸"]),
+    (
+        "industry_trade",
+        22,
+        4,
+        &["冶金", "有色", "粉尘防爆", "有限空间"],
+    ),
+    (
+        "enforcement",
+        40,
+        6,
+        &["行政执法", "危险化学品", "非煤矿山", "工贸"],
+    ),
     ("policy", 10, 2, &["行政执法", "法制审核"]),
     ("planning", 14, 3, &["安全评价", "检测检验"]),
     ("training", 12, 3, &["安全培训", "考试管理"]),
@@ -194,7 +214,13 @@ const PARTNER_OFFICERS: usize = 20;
 
 /// A generated data set, as rows of Chinese-labelled cells per file.
 pub struct Dataset {
-    pub files: Vec<(&'static str, Vec<&'static str>, Vec<Vec<String>>)>,
+    pub files: Vec<DemoFile>,
+}
+
+pub struct DemoFile {
+    pub name: &'static str,
+    pub headers: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
 }
 
 /// Generates `entities` entities and the matching officers, conflicts, items and bureaus.
@@ -229,9 +255,22 @@ pub fn generate(entities: usize, seed: u64, vocab: &Vocabulary) -> Dataset {
         }
         let risk = RiskLevel::ALL[rng.weighted(&profile.risk)].label();
         let name = match profile.code {
-            "central_soe" => format!("中国{}{}", rng.pick(TRADE_NAMES), rng.pick(profile.suffixes)),
-            "provincial_soe" => format!("河南{}{}", rng.pick(TRADE_NAMES), rng.pick(profile.suffixes)),
-            _ => format!("{}{}{}", unit.name, rng.pick(TRADE_NAMES), rng.pick(profile.suffixes)),
+            "central_soe" => format!(
+                "中国{}{}",
+                rng.pick(TRADE_NAMES),
+                rng.pick(profile.suffixes)
+            ),
+            "provincial_soe" => format!(
+                "河南{}{}",
+                rng.pick(TRADE_NAMES),
+                rng.pick(profile.suffixes)
+            ),
+            _ => format!(
+                "{}{}{}",
+                unit.name,
+                rng.pick(TRADE_NAMES),
+                rng.pick(profile.suffixes)
+            ),
         };
         let tags: Vec<&str> = profile
             .tags
@@ -287,9 +326,17 @@ pub fn generate(entities: usize, seed: u64, vocab: &Vocabulary) -> Dataset {
         for i in 0..*members {
             serial += 1;
             let id = format!("410{:08}", 1000 + serial * 7);
-            let skills: Vec<&str> = expertise.iter().filter(|_| rng.chance(60)).copied().collect();
+            let skills: Vec<&str> = expertise
+                .iter()
+                .filter(|_| rng.chance(60))
+                .copied()
+                .collect();
             let status = if rng.chance(4) { "离岗" } else { "在岗" };
-            let valid_until = if rng.chance(3) { "2024-03-31" } else { "2028-12-31" };
+            let valid_until = if rng.chance(3) {
+                "2024-03-31"
+            } else {
+                "2028-12-31"
+            };
             officer_rows.push(vec![
                 id.clone(),
                 person(&mut rng),
@@ -356,11 +403,19 @@ pub fn generate(entities: usize, seed: u64, vocab: &Vocabulary) -> Dataset {
 
     Dataset {
         files: vec![
-            ("bureaus.csv", vec!["地市", "名称", "邮箱"], bureau_rows),
-            ("items.csv", ITEM_HEADERS.to_vec(), items()),
-            (
-                "entities.csv",
-                vec![
+            DemoFile {
+                name: "bureaus.csv",
+                headers: vec!["地市", "名称", "邮箱"],
+                rows: bureau_rows,
+            },
+            DemoFile {
+                name: "items.csv",
+                headers: ITEM_HEADERS.to_vec(),
+                rows: items(),
+            },
+            DemoFile {
+                name: "entities.csv",
+                headers: vec![
                     "统一社会信用代码",
                     "单位名称",
                     "行业类别",
@@ -371,11 +426,11 @@ pub fn generate(entities: usize, seed: u64, vocab: &Vocabulary) -> Dataset {
                     "状态",
                     "标签",
                 ],
-                entity_rows,
-            ),
-            (
-                "officers.csv",
-                vec![
+                rows: entity_rows,
+            },
+            DemoFile {
+                name: "officers.csv",
+                headers: vec![
                     "执法证号",
                     "姓名",
                     "所属单位",
@@ -386,13 +441,13 @@ pub fn generate(entities: usize, seed: u64, vocab: &Vocabulary) -> Dataset {
                     "状态",
                     "证件有效期至",
                 ],
-                officer_rows,
-            ),
-            (
-                "conflicts.csv",
-                vec!["执法证号", "统一社会信用代码", "原因"],
-                conflict_rows,
-            ),
+                rows: officer_rows,
+            },
+            DemoFile {
+                name: "conflicts.csv",
+                headers: vec!["执法证号", "统一社会信用代码", "原因"],
+                rows: conflict_rows,
+            },
         ],
     }
 }
@@ -413,18 +468,78 @@ fn items() -> Vec<Vec<String>> {
     const ONSITE: &str = "现场检查、资料核查";
     const YEARLY: &str = "每年一次";
     [
-        ("HNYJ-01", "非煤矿山企业安全生产条件及主体责任落实情况检查", "《中华人民共和国安全生产法》第六十五条；《非煤矿矿山企业安全生产许可证实施办法》", "非煤矿山企业（一般检查单位）"),
-        ("HNYJ-02", "尾矿库安全运行情况检查", "《尾矿库安全监督管理规定》", "非煤矿山企业"),
-        ("HNYJ-03", "危险化学品生产企业安全生产许可条件检查", "《危险化学品安全管理条例》第十四条；《危险化学品生产企业安全生产许可证实施办法》", "危险化学品生产企业"),
-        ("HNYJ-04", "危险化学品经营企业经营许可条件检查", "《危险化学品安全管理条例》第三十三条；《危险化学品经营许可证管理办法》", "危险化学品经营企业"),
-        ("HNYJ-05", "化工和医药企业安全生产主体责任落实情况检查", "《中华人民共和国安全生产法》第四条、第六十五条", "化工、医药企业"),
-        ("HNYJ-06", "工贸企业重大事故隐患排查整治情况检查", "《工贸企业重大事故隐患判定标准》；《中华人民共和国安全生产法》第四十一条", "工贸企业"),
-        ("HNYJ-07", "粉尘涉爆、涉氨制冷、有限空间作业安全检查", "《工贸企业粉尘防爆安全规定》；《工贸企业有限空间作业安全规定》", "工贸企业"),
-        ("HNYJ-08", "中央驻豫企业及省管企业安全生产主体责任落实情况检查", "《中华人民共和国安全生产法》第五条、第二十一条", "中央驻豫企业一级子公司、省管企业"),
-        ("HNYJ-09", "安全评价机构从业行为检查", "《安全评价检测检验机构管理办法》第二十九条", "本厅审批的安全评价机构"),
-        ("HNYJ-10", "安全生产检测检验机构从业行为检查", "《安全评价检测检验机构管理办法》第二十九条", "本厅审批的检测检验机构"),
-        ("HNYJ-11", "安全培训机构培训条件及培训质量检查", "《安全生产培训管理办法》第二十八条", "在本厅备案的安全培训机构"),
-        ("HNYJ-12", "工贸企业特种设备及产品质量联合检查", "国市监信〔2019〕38号；《中华人民共和国特种设备安全法》", "工贸企业"),
+        (
+            "HNYJ-01",
+            "非煤矿山企业安全生产条件及主体责任落实情况检查",
+            "《中华人民共和国安全生产法》第六十五条；《非煤矿矿山企业安全生产许可证实施办法》",
+            "非煤矿山企业（一般检查单位）",
+        ),
+        (
+            "HNYJ-02",
+            "尾矿库安全运行情况检查",
+            "《尾矿库安全监督管理规定》",
+            "非煤矿山企业",
+        ),
+        (
+            "HNYJ-03",
+            "危险化学品生产企业安全生产许可条件检查",
+            "《危险化学品安全管理条例》第十四条；《危险化学品生产企业安全生产许可证实施办法》",
+            "危险化学品生产企业",
+        ),
+        (
+            "HNYJ-04",
+            "危险化学品经营企业经营许可条件检查",
+            "《危险化学品安全管理条例》第三十三条；《危险化学品经营许可证管理办法》",
+            "危险化学品经营企业",
+        ),
+        (
+            "HNYJ-05",
+            "化工和医药企业安全生产主体责任落实情况检查",
+            "《中华人民共和国安全生产法》第四条、第六十五条",
+            "化工、医药企业",
+        ),
+        (
+            "HNYJ-06",
+            "工贸企业重大事故隐患排查整治情况检查",
+            "《工贸企业重大事故隐患判定标准》；《中华人民共和国安全生产法》第四十一条",
+            "工贸企业",
+        ),
+        (
+            "HNYJ-07",
+            "粉尘涉爆、涉氨制冷、有限空间作业安全检查",
+            "《工贸企业粉尘防爆安全规定》；《工贸企业有限空间作业安全规定》",
+            "工贸企业",
+        ),
+        (
+            "HNYJ-08",
+            "中央驻豫企业及省管企业安全生产主体责任落实情况检查",
+            "《中华人民共和国安全生产法》第五条、第二十一条",
+            "中央驻豫企业一级子公司、省管企业",
+        ),
+        (
+            "HNYJ-09",
+            "安全评价机构从业行为检查",
+            "《安全评价检测检验机构管理办法》第二十九条",
+            "本厅审批的安全评价机构",
+        ),
+        (
+            "HNYJ-10",
+            "安全生产检测检验机构从业行为检查",
+            "《安全评价检测检验机构管理办法》第二十九条",
+            "本厅审批的检测检验机构",
+        ),
+        (
+            "HNYJ-11",
+            "安全培训机构培训条件及培训质量检查",
+            "《安全生产培训管理办法》第二十八条",
+            "在本厅备案的安全培训机构",
+        ),
+        (
+            "HNYJ-12",
+            "工贸企业特种设备及产品质量联合检查",
+            "国市监信〔2019〕38号；《中华人民共和国特种设备安全法》",
+            "工贸企业",
+        ),
     ]
     .iter()
     .map(|(code, name, basis, object)| {
@@ -450,11 +565,11 @@ impl Dataset {
     /// Writes every file as UTF-8 CSV into `dir` (created if missing).
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        for (name, headers, rows) in &self.files {
-            let file = std::fs::File::create(dir.join(name))?;
+        for f in &self.files {
+            let file = std::fs::File::create(dir.join(f.name))?;
             let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
-            w.write_record(headers)?;
-            for row in rows {
+            w.write_record(&f.headers)?;
+            for row in &f.rows {
                 w.write_record(row)?;
             }
             w.flush()?;
@@ -482,9 +597,14 @@ mod tests {
         .expect("vocabulary");
         let a = generate(500, 7, &vocab);
         let b = generate(500, 7, &vocab);
-        assert_eq!(a.files[2].2, b.files[2].2);
+        assert_eq!(a.files[2].rows, b.files[2].rows);
         let mut known = Known::default();
-        for (name, headers, rows) in &a.files {
+        for DemoFile {
+            name,
+            headers,
+            rows,
+        } in &a.files
+        {
             let kind = match *name {
                 "bureaus.csv" => import::Kind::Bureaus,
                 "items.csv" => import::Kind::Items,

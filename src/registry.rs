@@ -79,8 +79,12 @@ impl EntityStatus {
     /// 注销/吊销/关闭/撤销 → closed. Empty means active (the column is optional).
     pub fn parse(s: &str) -> Option<EntityStatus> {
         Some(match s.trim().to_ascii_lowercase().as_str() {
-            "" | "正常" | "在业" | "存续" | "开业" | "在营" | "active" => EntityStatus::Active,
-            "停产" | "停业" | "歇业" | "停产整顿" | "suspended" => EntityStatus::Suspended,
+            "" | "正常" | "在业" | "存续" | "开业" | "在营" | "active" => {
+                EntityStatus::Active
+            }
+            "停产" | "停业" | "歇业" | "停产整顿" | "suspended" => {
+                EntityStatus::Suspended
+            }
             "注销" | "吊销" | "关闭" | "撤销" | "已注销" | "已关闭" | "closed" => {
                 EntityStatus::Closed
             }

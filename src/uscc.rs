@@ -5,7 +5,9 @@ use std::fmt;
 
 /// The 31 symbols of GB 32100; a symbol's value is its index (no I, O, Z, S, V).
 pub const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,9 +18,7 @@ pub enum UsccError {
     Character { position: usize, ch: char },
     #[error("check character (18th) is `{found}`, expected `{expected}` by GB 32100")]
     Check { found: char, expected: char },
-    #[error(
-        "organisation code check (17th) is `{found}`, expected `{expected}` by GB 11714"
-    )]
+    #[error("organisation code check (17th) is `{found}`, expected `{expected}` by GB 11714")]
     OrgCheck { found: char, expected: char },
 }
 

@@ -73,7 +73,11 @@ pub const HENAN_UNITS: [Unit; 18] = [
 pub const AIRPORT_ZONE: Unit = unit(
     "410173",
     "航空港区",
-    &["郑州航空港区", "郑州航空港经济综合实验区", "航空港经济综合实验区"],
+    &[
+        "郑州航空港区",
+        "郑州航空港经济综合实验区",
+        "航空港经济综合实验区",
+    ],
 );
 
 const fn unit(code: &'static str, name: &'static str, aliases: &'static [&'static str]) -> Unit {
@@ -194,7 +198,9 @@ impl Vocabulary {
     }
 
     pub fn sector(&self, name: &str) -> Option<&Sector> {
-        self.sector_index.get(name.trim()).map(|&i| &self.sectors[i])
+        self.sector_index
+            .get(name.trim())
+            .map(|&i| &self.sectors[i])
     }
     pub fn division(&self, name: &str) -> Option<&Division> {
         self.division_index
@@ -202,7 +208,9 @@ impl Vocabulary {
             .map(|&i| &self.divisions[i])
     }
     pub fn agency(&self, name: &str) -> Option<&Agency> {
-        self.agency_index.get(name.trim()).map(|&i| &self.agencies[i])
+        self.agency_index
+            .get(name.trim())
+            .map(|&i| &self.agencies[i])
     }
     pub fn unit(&self, name: &str) -> Option<&Unit> {
         self.unit_index.get(name.trim()).map(|&i| &self.units[i])

@@ -136,7 +136,11 @@ const OFFICER_COLUMNS: &[Column] = &[
     col("home_city", &["常驻地市", "home_city"], false),
     col("expertise", &["专长", "expertise"], false),
     col("status", &["状态", "status"], false),
-    col("valid_until", &["证件有效期至", "有效期至", "valid_until"], false),
+    col(
+        "valid_until",
+        &["证件有效期至", "有效期至", "valid_until"],
+        false,
+    ),
 ];
 
 const CONFLICT_COLUMNS: &[Column] = &[
@@ -356,13 +360,7 @@ impl Cells<'_> {
     }
 
     /// Looks a value up; an unknown value is a problem that lists what is accepted.
-    fn lookup<T>(
-        &mut self,
-        field: &str,
-        value: &str,
-        found: Option<T>,
-        what: &str,
-    ) -> Option<T> {
+    fn lookup<T>(&mut self, field: &str, value: &str, found: Option<T>, what: &str) -> Option<T> {
         if found.is_none() {
             self.problem(field, value, &format!("unknown {what}"));
         }
@@ -397,15 +395,30 @@ fn entity(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Entity> {
     let name = c.required("name");
     let sector = c.required("sector").and_then(|s| {
         let found = vocab.sector(&s).map(|x| x.code.clone());
-        c.lookup("sector", &s, found, "sector (行业类别); see [[sectors]] in the configuration")
+        c.lookup(
+            "sector",
+            &s,
+            found,
+            "sector (行业类别); see [[sectors]] in the configuration",
+        )
     });
     let city = c.required("city").and_then(|s| {
         let found = vocab.unit(&s).map(|u| u.code.to_string());
-        c.lookup("city", &s, found, "municipal unit: not one of Henan's 18 (+ 航空港区)")
+        c.lookup(
+            "city",
+            &s,
+            found,
+            "municipal unit: not one of Henan's 18 (+ 航空港区)",
+        )
     });
     let risk = c.required("risk").and_then(|s| {
         let found = RiskLevel::parse(&s);
-        c.lookup("risk", &s, found, "risk level (重大/较大/一般/低 or red/orange/yellow/blue)")
+        c.lookup(
+            "risk",
+            &s,
+            found,
+            "risk level (重大/较大/一般/低 or red/orange/yellow/blue)",
+        )
     });
     let status_raw = c.get("status").to_string();
     let status = c.lookup(
@@ -433,12 +446,22 @@ fn officer(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Officer> {
     let name = c.required("name");
     let agency = c.required("agency").and_then(|s| {
         let found = vocab.agency(&s).map(|a| (a.code.clone(), a.role));
-        c.lookup("agency", &s, found, "agency (所属单位); see [[agencies]] in the configuration")
+        c.lookup(
+            "agency",
+            &s,
+            found,
+            "agency (所属单位); see [[agencies]] in the configuration",
+        )
     });
     let division = match c.optional("division") {
         Some(s) => {
             let found = vocab.division(&s).map(|d| Some(d.code.clone()));
-            c.lookup("division", &s, found, "division (处室); see [[divisions]] in the configuration")
+            c.lookup(
+                "division",
+                &s,
+                found,
+                "division (处室); see [[divisions]] in the configuration",
+            )
         }
         None => match &agency {
             Some((_, AgencyRole::Department)) => {
@@ -453,11 +476,21 @@ fn officer(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Officer> {
         },
     };
     let cadre_raw = c.get("cadre").to_string();
-    let cadre = c.lookup("cadre", &cadre_raw, parse_yes_no(&cadre_raw), "是否处级 value (是/否)");
+    let cadre = c.lookup(
+        "cadre",
+        &cadre_raw,
+        parse_yes_no(&cadre_raw),
+        "是否处级 value (是/否)",
+    );
     let home_city = match c.optional("home_city") {
         Some(s) => {
             let found = vocab.unit(&s).map(|u| Some(u.code.to_string()));
-            c.lookup("home_city", &s, found, "municipal unit: not one of Henan's 18 (+ 航空港区)")
+            c.lookup(
+                "home_city",
+                &s,
+                found,
+                "municipal unit: not one of Henan's 18 (+ 航空港区)",
+            )
         }
         None => Some(None),
     };
@@ -492,7 +525,12 @@ fn officer(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Officer> {
 fn conflict(c: &mut Cells, _: &Vocabulary, known: &Known) -> Parsed<Conflict> {
     let officer_id = c.required("officer_id").and_then(|id| {
         let found = known.officers.contains(&id).then(|| id.clone());
-        c.lookup("officer_id", &id, found, "officer: import the officers first")
+        c.lookup(
+            "officer_id",
+            &id,
+            found,
+            "officer: import the officers first",
+        )
     });
     let uscc = c.uscc("uscc").and_then(|u| {
         let found = known.entities.contains(&u).then(|| u.clone());
@@ -537,7 +575,12 @@ fn item(c: &mut Cells, _: &Vocabulary, _: &Known) -> Parsed<Item> {
 fn bureau(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Bureau> {
     let unit = c.required("unit").and_then(|s| {
         let found = vocab.unit(&s).map(|u| u.code.to_string());
-        c.lookup("unit", &s, found, "municipal unit: not one of Henan's 18 (+ 航空港区)")
+        c.lookup(
+            "unit",
+            &s,
+            found,
+            "municipal unit: not one of Henan's 18 (+ 航空港区)",
+        )
     });
     let name = c.required("name");
     let email = c.required("email").and_then(|e| {
@@ -610,7 +653,14 @@ mod tests {
     fn entities_parse_to_codes() {
         let t = table(
             ENTITY_HEADERS,
-            &[&["91350100M000100Y43", "甲化工", "化工", "郑州市", "较大", "1"]],
+            &[&[
+                "91350100M000100Y43",
+                "甲化工",
+                "化工",
+                "郑州市",
+                "较大",
+                "1",
+            ]],
         );
         let (records, notes) = parse(Kind::Entities, &t, &vocab(), &Known::default()).expect("ok");
         let Records::Entities(e) = records else {
@@ -649,7 +699,11 @@ mod tests {
                 (5, "统一社会信用代码", "91350100M000100Y43"),
             ]
         );
-        assert!(problems[0].reason.contains("expected `3`"), "{}", problems[0]);
+        assert!(
+            problems[0].reason.contains("expected `3`"),
+            "{}",
+            problems[0]
+        );
         assert_eq!(problems[4].reason, "duplicate of row 4");
     }
 
@@ -679,9 +733,23 @@ mod tests {
     #[test]
     fn officers_and_dates() {
         let t = table(
-            &["执法证号", "姓名", "所属单位", "处室", "是否处级", "证件有效期至"],
             &[
-                &["41001", "张三", "河南省应急管理厅", "危化处", "是", "2026年6月30日"],
+                "执法证号",
+                "姓名",
+                "所属单位",
+                "处室",
+                "是否处级",
+                "证件有效期至",
+            ],
+            &[
+                &[
+                    "41001",
+                    "张三",
+                    "河南省应急管理厅",
+                    "危化处",
+                    "是",
+                    "2026年6月30日",
+                ],
                 &["41002", "李四", "河南省市场监督管理局", "", "否", ""],
                 &["41003", "王五", "河南省应急管理厅", "", "否", ""],
             ],
@@ -689,6 +757,9 @@ mod tests {
         let problems = parse(Kind::Officers, &t, &vocab(), &Known::default()).expect_err("bad");
         assert_eq!(problems.len(), 1);
         assert_eq!((problems[0].row, problems[0].column.as_str()), (4, "处室"));
-        assert_eq!(parse_date("2025/6/30"), NaiveDate::from_ymd_opt(2025, 6, 30));
+        assert_eq!(
+            parse_date("2025/6/30"),
+            NaiveDate::from_ymd_opt(2025, 6, 30)
+        );
     }
 }

@@ -37,7 +37,10 @@ pub fn read(path: &Path, sheet: Option<&str>) -> Result<Table, Problem> {
         "xlsx" | "xlsm" | "xls" | "ods" => read_sheet(path, file, sheet),
         _ => {
             if sheet.is_some() {
-                return Err(Problem::file(&file, "--sheet only applies to spreadsheet files"));
+                return Err(Problem::file(
+                    &file,
+                    "--sheet only applies to spreadsheet files",
+                ));
             }
             let bytes = std::fs::read(path)
                 .map_err(|e| Problem::file(&file, &format!("cannot read: {e}")))?;
@@ -145,12 +148,16 @@ fn read_sheet(path: &Path, file: String, sheet: Option<&str>) -> Result<Table, P
         .map_err(|e| Problem::file(&file, &format!("cannot open spreadsheet: {e}")))?;
     let names = book.sheet_names();
     let name = match sheet {
-        Some(s) => names.iter().find(|n| n.as_str() == s).cloned().ok_or_else(|| {
-            Problem::file(
-                &file,
-                &format!("no sheet named `{s}` (sheets: {})", names.join(", ")),
-            )
-        })?,
+        Some(s) => names
+            .iter()
+            .find(|n| n.as_str() == s)
+            .cloned()
+            .ok_or_else(|| {
+                Problem::file(
+                    &file,
+                    &format!("no sheet named `{s}` (sheets: {})", names.join(", ")),
+                )
+            })?,
         None => names
             .first()
             .cloned()
@@ -182,7 +189,8 @@ fn read_sheet(path: &Path, file: String, sheet: Option<&str>) -> Result<Table, P
             });
         }
     }
-    let headers = headers.ok_or_else(|| Problem::file(&file, &format!("sheet `{name}` is empty")))?;
+    let headers =
+        headers.ok_or_else(|| Problem::file(&file, &format!("sheet `{name}` is empty")))?;
     Ok(Table {
         file,
         headers,

@@ -1,0 +1,29 @@
+//! The README's first command: `demo run` loads the shipped Henan demo registry, and running it
+//! again changes nothing.
+
+mod common;
+
+use common::TestDb;
+
+fn shipped_demo_loads(db: &TestDb) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/henan");
+    let first = db.json(&["demo", "run", "--dir", dir, "--json"]);
+    let stats = &first["stats"];
+    assert_eq!(stats["entities"], 3000);
+    assert_eq!(stats["bureaus"], 18);
+    assert_eq!(stats["items"], 12);
+    assert!(stats["officers"].as_u64().unwrap_or(0) >= 150);
+    let sectors = stats["entities_by_sector"].as_object().expect("sectors");
+    assert_eq!(sectors.len(), 10, "every shipped sector has entities");
+
+    let again = db.json(&["demo", "run", "--dir", dir, "--json"]);
+    for import in again["imports"].as_array().expect("imports") {
+        let o = &import["outcome"];
+        assert_eq!(o["inserted"], 0, "{import}");
+        assert_eq!(o["updated"], 0, "{import}");
+        assert_eq!(o["unchanged"], o["rows"], "{import}");
+    }
+    assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
+}
+
+on_both_backends!(shipped_demo_loads);
