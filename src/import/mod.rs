@@ -212,41 +212,86 @@ pub fn parse(
     known: &Known,
 ) -> Result<(Records, Notes), Vec<Problem>> {
     let (map, notes) = map_columns(kind, table)?;
-    let mut problems = Vec::new();
-    let mut keys: HashMap<String, u64> = HashMap::with_capacity(table.rows.len());
-    macro_rules! rows {
-        ($variant:ident, $parse:ident) => {{
-            let mut out = Vec::with_capacity(table.rows.len());
-            for row in &table.rows {
-                let mut cells = Cells {
-                    table,
-                    row,
-                    map: &map,
-                    problems: &mut problems,
-                };
-                if let Some((key, key_field, record)) = $parse(&mut cells, vocab, known) {
-                    if let Some(first) = keys.insert(key.clone(), row.number) {
-                        cells.problem(key_field, &key, &format!("duplicate of row {first}"));
-                    } else {
-                        out.push(record);
-                    }
-                }
-            }
-            Records::$variant(out)
-        }};
-    }
-    let records = match kind {
-        Kind::Entities => rows!(Entities, entity),
-        Kind::Officers => rows!(Officers, officer),
-        Kind::Conflicts => rows!(Conflicts, conflict),
-        Kind::Items => rows!(Items, item),
-        Kind::Bureaus => rows!(Bureaus, bureau),
+    let (records, problems) = match kind {
+        Kind::Entities => rows(table, &map, vocab, known, entity, Records::Entities),
+        Kind::Officers => rows(table, &map, vocab, known, officer, Records::Officers),
+        Kind::Conflicts => rows(table, &map, vocab, known, conflict, Records::Conflicts),
+        Kind::Items => rows(table, &map, vocab, known, item, Records::Items),
+        Kind::Bureaus => rows(table, &map, vocab, known, bureau, Records::Bureaus),
     };
     if problems.is_empty() {
         Ok((records, notes))
     } else {
         Err(problems)
     }
+}
+
+type RowParser<T> = fn(&mut Cells, &Vocabulary, &Known) -> Parsed<T>;
+
+/// Parses every row, on all cores (rows are independent), then finds duplicate keys in file
+/// order. Problems come out sorted by row.
+fn rows<T: Send>(
+    table: &Table,
+    map: &ColumnMap,
+    vocab: &Vocabulary,
+    known: &Known,
+    parse_row: RowParser<T>,
+    wrap: fn(Vec<T>) -> Records,
+) -> (Records, Vec<Problem>) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = table.rows.len().div_ceil(threads).max(1024);
+    let parsed: Vec<(Vec<(u64, String, &'static str, T)>, Vec<Problem>)> =
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = table
+                .rows
+                .chunks(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        let mut problems = Vec::new();
+                        let mut out = Vec::with_capacity(chunk.len());
+                        for row in chunk {
+                            let mut cells = Cells {
+                                table,
+                                row,
+                                map,
+                                problems: &mut problems,
+                            };
+                            if let Some((key, field, record)) = parse_row(&mut cells, vocab, known)
+                            {
+                                out.push((row.number, key, field, record));
+                            }
+                        }
+                        (out, problems)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+    let mut problems = Vec::new();
+    let mut records = Vec::with_capacity(table.rows.len());
+    let mut keys: HashMap<String, u64> = HashMap::with_capacity(table.rows.len());
+    for (out, chunk_problems) in parsed {
+        problems.extend(chunk_problems);
+        for (number, key, field, record) in out {
+            if let Some(first) = keys.insert(key.clone(), number) {
+                let column = map.get(field).map(|(_, h)| h.clone()).unwrap_or_default();
+                problems.push(Problem {
+                    file: table.file.clone(),
+                    row: number,
+                    column,
+                    value: key,
+                    reason: format!("duplicate of row {first}"),
+                });
+            } else {
+                records.push(record);
+            }
+        }
+    }
+    problems.sort_by_key(|p| p.row);
+    (wrap(records), problems)
 }
 
 /// Column positions by field name.
