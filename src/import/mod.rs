@@ -228,6 +228,9 @@ pub fn parse(
 
 type RowParser<T> = fn(&mut Cells, &Vocabulary, &Known) -> Parsed<T>;
 
+/// A thread's share: (row number, key, key field, record) per good row, and its problems.
+type ParsedChunk<T> = (Vec<(u64, String, &'static str, T)>, Vec<Problem>);
+
 /// Parses every row, on all cores (rows are independent), then finds duplicate keys in file
 /// order. Problems come out sorted by row.
 fn rows<T: Send>(
@@ -240,36 +243,34 @@ fn rows<T: Send>(
 ) -> (Records, Vec<Problem>) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per_thread = table.rows.len().div_ceil(threads).max(1024);
-    let parsed: Vec<(Vec<(u64, String, &'static str, T)>, Vec<Problem>)> =
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = table
-                .rows
-                .chunks(per_thread)
-                .map(|chunk| {
-                    scope.spawn(move || {
-                        let mut problems = Vec::new();
-                        let mut out = Vec::with_capacity(chunk.len());
-                        for row in chunk {
-                            let mut cells = Cells {
-                                table,
-                                row,
-                                map,
-                                problems: &mut problems,
-                            };
-                            if let Some((key, field, record)) = parse_row(&mut cells, vocab, known)
-                            {
-                                out.push((row.number, key, field, record));
-                            }
+    let parsed: Vec<ParsedChunk<T>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = table
+            .rows
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut problems = Vec::new();
+                    let mut out = Vec::with_capacity(chunk.len());
+                    for row in chunk {
+                        let mut cells = Cells {
+                            table,
+                            row,
+                            map,
+                            problems: &mut problems,
+                        };
+                        if let Some((key, field, record)) = parse_row(&mut cells, vocab, known) {
+                            out.push((row.number, key, field, record));
                         }
-                        (out, problems)
-                    })
+                    }
+                    (out, problems)
                 })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        });
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
     let mut problems = Vec::new();
     let mut records = Vec::with_capacity(table.rows.len());
     let mut keys: HashMap<String, u64> = HashMap::with_capacity(table.rows.len());
