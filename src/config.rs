@@ -107,6 +107,8 @@ pub struct Settings {
     pub timezone: String,
     pub database: DatabaseSettings,
     pub public: PublicSettings,
+    pub calendar: CalendarSettings,
+    pub rules: RulesSettings,
     pub log: LogSettings,
     pub smtp: SmtpSettings,
     pub regions: RegionSettings,
@@ -127,6 +129,18 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct PublicSettings {
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSettings {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesSettings {
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]

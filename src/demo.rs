@@ -206,8 +206,8 @@ const STAFFING: &[(&str, usize, usize, &[&str])] = &[
         &["行政执法", "危险化学品", "非煤矿山", "工贸"],
     ),
     ("policy", 10, 2, &["行政执法", "法制审核"]),
-    ("planning", 14, 3, &["安全评价", "检测检验"]),
-    ("training", 12, 3, &["安全培训", "考试管理"]),
+    ("planning", 14, 4, &["安全评价", "检测检验"]),
+    ("training", 12, 4, &["安全培训", "考试管理"]),
 ];
 
 const PARTNER_OFFICERS: usize = 20;

@@ -3,11 +3,14 @@
 //! See `ARCHITECTURE.md` for the map of modules and the rules they keep.
 
 pub mod audit;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod plan;
 pub mod registry;
+pub mod rules;
 pub mod store;
 pub mod uscc;
 pub mod vocab;

@@ -4,6 +4,8 @@
 //! Values here are already validated and canonical (codes, not labels): `import` makes them,
 //! `store` keeps them, the rules and the draw read them.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -190,6 +192,22 @@ pub struct Bureau {
     pub unit: String,
     pub name: String,
     pub email: String,
+}
+
+/// The registry as the plan and the draw see it: plain values, read once from the store.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Ascending by USCC.
+    pub entities: Vec<Entity>,
+    /// Ascending by id.
+    pub officers: Vec<Officer>,
+    pub conflicts: Vec<Conflict>,
+    pub items: Vec<Item>,
+    pub bureaus: Vec<Bureau>,
+    /// Date of each entity's latest inspection (for the look-back rule).
+    pub last_inspected: HashMap<String, NaiveDate>,
+    /// (officer id, USCC) pairs of last year's teams (for the "not the same officer" rule).
+    pub last_year_pairs: HashSet<(String, String)>,
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use crate::clock::{Clock, stamp};
 use crate::config::{DatabaseSettings, DatabaseUrl};
 use crate::import::{Kind, Known, Records};
 use crate::registry::{
-    Bureau, Conflict, Entity, EntityStatus, Item, Officer, OfficerStatus, RiskLevel,
+    Bureau, Conflict, Entity, EntityStatus, Item, Officer, OfficerStatus, RiskLevel, Snapshot,
 };
 use crate::vocab::Vocabulary;
 
@@ -445,6 +445,18 @@ impl Store {
 
     pub async fn bureaus(&self) -> Result<Vec<Bureau>, StoreError> {
         load_all(&self.pool).await
+    }
+
+    /// The whole registry as plain values, for the rules and the draw.
+    pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        Ok(Snapshot {
+            entities: self.entities().await?,
+            officers: self.officers().await?,
+            conflicts: self.conflicts().await?,
+            items: self.items().await?,
+            bureaus: self.bureaus().await?,
+            ..Snapshot::default()
+        })
     }
 
     /// Previous versions of one registry row, oldest first, with the import that replaced each.

@@ -1,0 +1,102 @@
+//! What changed between two evaluated plans, for the yearly review: last year's script against
+//! this year's, both evaluated against the same registry.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::check::Summary;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// e.g. `tasks[hazchem].quota`, `deadlines.advance_notice`.
+    pub path: String,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+}
+
+/// Field-level changes; tasks, strata and schedules are matched by their id or name, so a
+/// reordering is not a change and a renamed task is one removal and one addition.
+pub fn diff(old: &Summary, new: &Summary) -> Vec<Change> {
+    let mut out = Vec::new();
+    let (Ok(a), Ok(b)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
+        return out;
+    };
+    walk("", &a, &b, &mut out);
+    out
+}
+
+fn key_of(v: &Value) -> Option<String> {
+    v.get("id")
+        .or_else(|| v.get("name"))
+        .and_then(Value::as_str)
+        .map(String::from)
+}
+
+fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<Change>) {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, va) in x {
+                // When the schedules next fire depends on today, not on the plans.
+                if k == "next_run" || (path.is_empty() && k == "source") {
+                    continue;
+                }
+                match y.get(k) {
+                    Some(vb) => walk(&join(k), va, vb, out),
+                    None => out.push(Change {
+                        path: join(k),
+                        old: Some(va.clone()),
+                        new: None,
+                    }),
+                }
+            }
+            for (k, vb) in y {
+                if !x.contains_key(k) {
+                    out.push(Change {
+                        path: join(k),
+                        old: None,
+                        new: Some(vb.clone()),
+                    });
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y))
+            if x.iter().chain(y).all(|v| key_of(v).is_some()) && !(x.is_empty() && y.is_empty()) =>
+        {
+            for va in x {
+                let k = key_of(va).unwrap_or_default();
+                let p = format!("{path}[{k}]");
+                match y.iter().find(|vb| key_of(vb).as_deref() == Some(k.as_str())) {
+                    Some(vb) => walk(&p, va, vb, out),
+                    None => out.push(Change {
+                        path: p,
+                        old: Some(va.clone()),
+                        new: None,
+                    }),
+                }
+            }
+            for vb in y {
+                let k = key_of(vb).unwrap_or_default();
+                if !x.iter().any(|va| key_of(va).as_deref() == Some(k.as_str())) {
+                    out.push(Change {
+                        path: format!("{path}[{k}]"),
+                        old: None,
+                        new: Some(vb.clone()),
+                    });
+                }
+            }
+        }
+        _ if a != b => out.push(Change {
+            path: path.to_string(),
+            old: Some(a.clone()),
+            new: Some(b.clone()),
+        }),
+        _ => {}
+    }
+}

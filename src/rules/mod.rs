@@ -1,0 +1,937 @@
+//! Rule scripts: the yearly plan as a Rhai script an admin edits, compiled and evaluated in a
+//! sandbox into a typed [`Plan`]. Nothing outside this module sees Rhai.
+//!
+//! The sandbox: a raw engine with only the language core, arithmetic, strings, arrays, maps,
+//! logic and maths (no clock, no files, no modules, no `eval`), and every resource limit set
+//! explicitly so debug and release builds behave alike. `print`/`debug` go to the log.
+//!
+//! The script's API (documented in `docs/rules.md`): `plan(#{..})`, `task(#{..})`, `pool(#{..})`
+//! build the plan and check each value where it is written, so an error names the line of the
+//! call; `pool_size`, `officers`, `add_working_days` and `is_working_day` give scripts the
+//! registry's numbers and the calendar.
+
+pub mod check;
+pub mod diff;
+pub mod reload;
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rhai::packages::{
+    ArithmeticPackage, BasicArrayPackage, BasicFnPackage, BasicIteratorPackage, BasicMapPackage,
+    BasicMathPackage, BasicStringPackage, LanguageCorePackage, LogicPackage, MoreStringPackage,
+    Package,
+};
+use rhai::{Dynamic, Engine, EvalAltResult, Map, NativeCallContext, ParseErrorType, Position};
+use serde::Serialize;
+
+use crate::calendar::Calendar;
+use crate::plan::{
+    Deadlines, Filter, Frequency, Joint, Location, Plan, Recusal, Schedules, SeedKind, SeedSource,
+    Source, SplitPart, TaskRule, TeamRules, Window,
+};
+use crate::registry::{EntityStatus, OfficerStatus, RiskLevel, Snapshot};
+use crate::vocab::{AgencyRole, Vocabulary};
+
+/// Resource limits, the same in every build.
+pub mod limits {
+    /// Enough for any real plan (the 2024 plan needs a few thousand); a runaway loop stops fast.
+    pub const OPERATIONS: u64 = 5_000_000;
+    pub const STRING_SIZE: usize = 64 * 1024;
+    pub const ARRAY_SIZE: usize = 10_000;
+    pub const MAP_SIZE: usize = 10_000;
+    pub const CALL_LEVELS: usize = 32;
+    pub const EXPR_DEPTH: usize = 64;
+    pub const FN_EXPR_DEPTH: usize = 32;
+    pub const VARIABLES: usize = 1_000;
+    pub const FUNCTIONS: usize = 256;
+}
+
+/// The legal minimum team size (行政处罚法 Art. 42).
+pub const LEGAL_MIN_TEAM: u32 = 2;
+/// 安全生产法 Art. 78: penalty decisions are published within 7 working days.
+pub const LEGAL_MAX_PENALTY_DAYS: u32 = 7;
+/// 企业信息公示暂行条例 Art. 6: regulator-produced information within 20 working days.
+pub const LEGAL_MAX_RESULTS_DAYS: u32 = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// Something an admin must know about a script, located in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        if self.line > 0 {
+            write!(f, "{}:{}:{}: {sev}: {}", self.file, self.line, self.column, self.message)
+        } else {
+            write!(f, "{}: {sev}: {}", self.file, self.message)
+        }
+    }
+}
+
+impl Finding {
+    pub fn error(file: &str, at: Location, message: impl Into<String>) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            file: file.to_string(),
+            line: at.line,
+            column: at.column,
+            message: message.into(),
+        }
+    }
+    pub fn warning(file: &str, at: Location, message: impl Into<String>) -> Finding {
+        Finding {
+            severity: Severity::Warning,
+            ..Finding::error(file, at, message)
+        }
+    }
+}
+
+/// What a script may read: the registry, the vocabulary and the calendar.
+#[derive(Clone)]
+pub struct Context {
+    pub snapshot: Arc<Snapshot>,
+    pub vocab: Arc<Vocabulary>,
+    pub calendar: Arc<Calendar>,
+}
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+fn fail(message: impl Into<String>, pos: Position) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(message.into()),
+        pos,
+    ))
+}
+
+fn location(pos: Position) -> Location {
+    Location {
+        line: pos.line().unwrap_or(0),
+        column: pos.position().unwrap_or(0),
+    }
+}
+
+/// A plan that evaluated and passed every check, with its strata and warnings.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub plan: Plan,
+    pub strata: Vec<crate::plan::Stratum>,
+    /// Warnings only: a plan with errors is never `Checked`.
+    pub findings: Vec<Finding>,
+}
+
+/// Evaluates and checks a script. Errors (and the warnings beside them) if it is not usable.
+pub fn load(file: &str, source: &str, ctx: &Context) -> Result<Checked, Vec<Finding>> {
+    let plan = evaluate(file, source, ctx).map_err(|f| vec![f])?;
+    let strata = plan.strata(&ctx.snapshot);
+    let findings = check::check(&plan, &strata, ctx);
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        return Err(findings);
+    }
+    Ok(Checked {
+        plan,
+        strata,
+        findings,
+    })
+}
+
+/// Compiles and evaluates a script into a plan; the first error, located, if it cannot.
+pub fn evaluate(file: &str, source: &str, ctx: &Context) -> Result<Plan, Finding> {
+    let engine = engine(ctx);
+    let ast = engine.compile(source).map_err(|e| {
+        let pos = e.position();
+        let message = match e.err_type() {
+            ParseErrorType::Reserved(word) | ParseErrorType::UnknownOperator(word)
+                if word == "import" || word == "export" =>
+            {
+                "scripts cannot import files or modules: everything a plan needs is built in \
+                 (see docs/rules.md)"
+                    .to_string()
+            }
+            ParseErrorType::Reserved(word) | ParseErrorType::UnknownOperator(word)
+                if word == "eval" =>
+            {
+                "`eval` is not available in rule scripts".to_string()
+            }
+            other => format!("syntax error: {other}"),
+        };
+        Finding::error(file, location(pos), message)
+    })?;
+    let value: Dynamic = engine
+        .eval_ast(&ast)
+        .map_err(|e| Finding::error(file, location(innermost(&e).1), explain(&e)))?;
+    let mut plan = value.try_cast::<Plan>().ok_or_else(|| {
+        Finding::error(
+            file,
+            Location::default(),
+            "the script must end with the plan: plan(#{ ... })",
+        )
+    })?;
+    plan.source = Source {
+        file: file.to_string(),
+        sha256: crate::audit::sha256_hex(source.as_bytes()),
+    };
+    Ok(plan)
+}
+
+/// The innermost error of a chain of function calls, and the best position for it.
+fn innermost(e: &EvalAltResult) -> (&EvalAltResult, Position) {
+    match e {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, pos) => {
+            let (err, p) = innermost(inner);
+            (err, if p.is_none() { *pos } else { p })
+        }
+        other => (other, other.position()),
+    }
+}
+
+/// Rhai's errors in words an admin understands.
+fn explain(e: &EvalAltResult) -> String {
+    let (inner, _) = innermost(e);
+    match inner {
+        EvalAltResult::ErrorRuntime(msg, _) => msg.to_string(),
+        EvalAltResult::ErrorTooManyOperations(_) => format!(
+            "the script ran too long (over {} operations): is there an endless loop?",
+            limits::OPERATIONS
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => format!(
+            "{what} grew beyond the limit (strings {} bytes, arrays and maps {} entries)",
+            limits::STRING_SIZE,
+            limits::ARRAY_SIZE
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => format!(
+            "functions call each other too deeply (over {} levels): is a function recursive?",
+            limits::CALL_LEVELS
+        ),
+        EvalAltResult::ErrorTooManyVariables(_) => {
+            format!("too many variables (over {})", limits::VARIABLES)
+        }
+        EvalAltResult::ErrorVariableNotFound(name, _) => format!("unknown variable `{name}`"),
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+            format!("unknown function or wrong argument types: `{sig}`")
+        }
+        EvalAltResult::ErrorModuleNotFound(..) => {
+            "scripts cannot import files or modules".to_string()
+        }
+        EvalAltResult::ErrorArithmetic(msg, _) => format!("arithmetic error: {msg}"),
+        other => other.to_string(),
+    }
+}
+
+fn engine(ctx: &Context) -> Engine {
+    let mut engine = Engine::new_raw();
+    LanguageCorePackage::new().register_into_engine(&mut engine);
+    ArithmeticPackage::new().register_into_engine(&mut engine);
+    BasicStringPackage::new().register_into_engine(&mut engine);
+    BasicIteratorPackage::new().register_into_engine(&mut engine);
+    BasicFnPackage::new().register_into_engine(&mut engine);
+    LogicPackage::new().register_into_engine(&mut engine);
+    BasicMathPackage::new().register_into_engine(&mut engine);
+    BasicArrayPackage::new().register_into_engine(&mut engine);
+    BasicMapPackage::new().register_into_engine(&mut engine);
+    MoreStringPackage::new().register_into_engine(&mut engine);
+    engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+    for symbol in ["eval", "import", "export"] {
+        engine.disable_symbol(symbol);
+    }
+    engine
+        .set_max_operations(limits::OPERATIONS)
+        .set_max_string_size(limits::STRING_SIZE)
+        .set_max_array_size(limits::ARRAY_SIZE)
+        .set_max_map_size(limits::MAP_SIZE)
+        .set_max_call_levels(limits::CALL_LEVELS)
+        .set_max_expr_depths(limits::EXPR_DEPTH, limits::FN_EXPR_DEPTH)
+        .set_max_variables(limits::VARIABLES)
+        .set_max_functions(limits::FUNCTIONS)
+        .set_max_modules(0)
+        .set_strict_variables(true);
+    engine.on_print(|s| tracing::info!(target: "rules", "{s}"));
+    engine.on_debug(|s, _, pos| tracing::debug!(target: "rules", line = pos.line(), "{s}"));
+
+    engine.register_type_with_name::<Plan>("Plan");
+    engine.register_type_with_name::<TaskRule>("Task");
+    engine.register_type_with_name::<Filter>("Pool");
+
+    let c = ctx.clone();
+    engine.register_fn("plan", move |nc: NativeCallContext, m: Map| {
+        plan_from(&c, m, nc.call_position())
+    });
+    let c = ctx.clone();
+    engine.register_fn("task", move |nc: NativeCallContext, m: Map| {
+        task_from(&c, m, nc.call_position(), None)
+    });
+    let c = ctx.clone();
+    engine.register_fn("pool", move |nc: NativeCallContext, m: Map| {
+        filter_from(&c.vocab, m, nc.call_position())
+    });
+    let c = ctx.clone();
+    engine.register_fn("pool_size", move |nc: NativeCallContext, m: Map| -> R<i64> {
+        let f = filter_from(&c.vocab, m, nc.call_position())?;
+        Ok(c.snapshot.entities.iter().filter(|e| f.matches(e)).count() as i64)
+    });
+    let c = ctx.clone();
+    engine.register_fn("pool_size", move |f: Filter| -> i64 {
+        c.snapshot.entities.iter().filter(|e| f.matches(e)).count() as i64
+    });
+    let c = ctx.clone();
+    engine.register_fn("officers", move |nc: NativeCallContext, m: Map| -> R<i64> {
+        officer_count(&c, m, nc.call_position())
+    });
+    let c = ctx.clone();
+    engine.register_fn(
+        "add_working_days",
+        move |nc: NativeCallContext, date: &str, n: i64| -> R<String> {
+            let pos = nc.call_position();
+            let d = parse_date(date, pos)?;
+            c.calendar
+                .add_working_days(d, n)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .map_err(|e| fail(e.to_string(), pos))
+        },
+    );
+    let c = ctx.clone();
+    engine.register_fn(
+        "is_working_day",
+        move |nc: NativeCallContext, date: &str| -> R<bool> {
+            let pos = nc.call_position();
+            c.calendar
+                .is_working_day(parse_date(date, pos)?)
+                .map_err(|e| fail(e.to_string(), pos))
+        },
+    );
+    engine
+}
+
+fn parse_date(s: &str, pos: Position) -> R<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| fail(format!("`{s}` is not a date: write \"YYYY-MM-DD\""), pos))
+}
+
+/// A map argument being read: every key must be known, every value of the right type.
+struct Args {
+    what: &'static str,
+    map: Map,
+    pos: Position,
+}
+
+impl Args {
+    fn new(what: &'static str, map: Map, allowed: &[&str], pos: Position) -> R<Args> {
+        if let Some(k) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(fail(
+                format!(
+                    "unknown key `{k}` in {what} (expected one of: {})",
+                    allowed.join(", ")
+                ),
+                pos,
+            ));
+        }
+        Ok(Args { what, map, pos })
+    }
+
+    fn fail(&self, msg: String) -> Box<EvalAltResult> {
+        fail(msg, self.pos)
+    }
+
+    fn take(&mut self, key: &str) -> Option<Dynamic> {
+        self.map.remove(key).filter(|v| !v.is_unit())
+    }
+
+    fn require(&mut self, key: &str) -> R<Dynamic> {
+        self.take(key)
+            .ok_or_else(|| self.fail(format!("{} needs `{key}`", self.what)))
+    }
+
+    fn type_error(&self, key: &str, expected: &str, v: &Dynamic) -> Box<EvalAltResult> {
+        self.fail(format!(
+            "`{key}` in {} must be {expected}, found {} `{v}`",
+            self.what,
+            v.type_name()
+        ))
+    }
+
+    fn as_str(&self, key: &str, v: Dynamic) -> R<String> {
+        v.clone()
+            .into_string()
+            .map_err(|_| self.type_error(key, "a string", &v))
+    }
+
+    fn as_int(&self, key: &str, v: Dynamic) -> R<i64> {
+        v.as_int().map_err(|_| self.type_error(key, "a whole number", &v))
+    }
+
+    fn str(&mut self, key: &str) -> R<String> {
+        let v = self.require(key)?;
+        self.as_str(key, v)
+    }
+
+    fn opt_str(&mut self, key: &str) -> R<Option<String>> {
+        self.take(key).map(|v| self.as_str(key, v)).transpose()
+    }
+
+    fn int(&mut self, key: &str) -> R<i64> {
+        let v = self.require(key)?;
+        self.as_int(key, v)
+    }
+
+    fn opt_int(&mut self, key: &str) -> R<Option<i64>> {
+        self.take(key).map(|v| self.as_int(key, v)).transpose()
+    }
+
+    /// A whole number in `min..=max`.
+    fn bounded(&mut self, key: &str, default: Option<i64>, min: i64, max: i64) -> R<u32> {
+        let n = match (self.opt_int(key)?, default) {
+            (Some(n), _) | (None, Some(n)) => n,
+            (None, None) => return Err(self.fail(format!("{} needs `{key}`", self.what))),
+        };
+        if n < min || n > max {
+            return Err(self.fail(format!(
+                "`{key}` in {} is {n}: it must be between {min} and {max}",
+                self.what
+            )));
+        }
+        Ok(n as u32)
+    }
+
+    fn bool(&mut self, key: &str, default: bool) -> R<bool> {
+        match self.take(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_bool()
+                .map_err(|_| self.type_error(key, "true or false", &v)),
+        }
+    }
+
+    /// A list of strings; a single string is a list of one.
+    fn strings(&mut self, key: &str) -> R<Vec<String>> {
+        match self.take(key) {
+            None => Ok(Vec::new()),
+            Some(v) if v.is_string() => Ok(vec![self.as_str(key, v)?]),
+            Some(v) if v.is_array() => v
+                .into_array()
+                .map_err(|t| self.fail(format!("`{key}`: {t}")))?
+                .into_iter()
+                .map(|x| self.as_str(key, x))
+                .collect(),
+            Some(v) => Err(self.type_error(key, "a string or a list of strings", &v)),
+        }
+    }
+
+    fn map(&mut self, key: &str) -> R<Option<Map>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => v
+                .clone()
+                .try_cast::<Map>()
+                .map(Some)
+                .ok_or_else(|| self.type_error(key, "a map #{ ... }", &v)),
+        }
+    }
+
+    fn date(&mut self, key: &str) -> R<NaiveDate> {
+        let s = self.str(key)?;
+        parse_date(&s, self.pos)
+    }
+}
+
+fn filter_from(vocab: &Vocabulary, m: Map, pos: Position) -> R<Filter> {
+    let mut a = Args::new(
+        "pool",
+        m,
+        &["sectors", "status", "risk", "cities", "tags_any", "tags_none"],
+        pos,
+    )?;
+    let sectors = a
+        .strings("sectors")?
+        .into_iter()
+        .map(|s| {
+            vocab
+                .sector(&s)
+                .map(|x| x.code.clone())
+                .ok_or_else(|| a.fail(format!("unknown sector `{s}` (see [[sectors]] in the configuration)")))
+        })
+        .collect::<R<Vec<_>>>()?;
+    let status = a.strings("status")?;
+    let statuses = if status.is_empty() {
+        vec![EntityStatus::Active]
+    } else {
+        status
+            .iter()
+            .map(|s| {
+                EntityStatus::parse(s)
+                    .ok_or_else(|| a.fail(format!("unknown status `{s}` (active, suspended, closed)")))
+            })
+            .collect::<R<Vec<_>>>()?
+    };
+    let risk_names = a.strings("risk")?;
+    let risks = risks(&a, risk_names)?;
+    let cities = a
+        .strings("cities")?
+        .into_iter()
+        .map(|s| {
+            vocab
+                .unit(&s)
+                .map(|u| u.code.to_string())
+                .ok_or_else(|| a.fail(format!("unknown city `{s}`: not one of Henan's units")))
+        })
+        .collect::<R<Vec<_>>>()?;
+    Ok(Filter {
+        sectors,
+        statuses,
+        risks,
+        cities,
+        tags_any: a.strings("tags_any")?,
+        tags_none: a.strings("tags_none")?,
+    })
+}
+
+fn risks(a: &Args, names: Vec<String>) -> R<Vec<RiskLevel>> {
+    names
+        .iter()
+        .map(|s| {
+            if s == "all" {
+                return Ok(None);
+            }
+            RiskLevel::parse(s).map(Some).ok_or_else(|| {
+                a.fail(format!(
+                    "unknown risk level `{s}` (red/orange/yellow/blue or 重大/较大/一般/低)"
+                ))
+            })
+        })
+        .filter_map(|r| r.transpose())
+        .collect()
+}
+
+/// A pool given as `pool(#{..})` or as a plain map.
+fn filter_value(ctx: &Context, v: Dynamic, pos: Position) -> R<Filter> {
+    if let Some(f) = v.clone().try_cast::<Filter>() {
+        return Ok(f);
+    }
+    match v.clone().try_cast::<Map>() {
+        Some(m) => filter_from(&ctx.vocab, m, pos),
+        None => Err(fail(
+            format!("`pool` must be pool(#{{ ... }}) or a map, found {}", v.type_name()),
+            pos,
+        )),
+    }
+}
+
+fn task_from(ctx: &Context, m: Map, pos: Position, plan_team: Option<u32>) -> R<TaskRule> {
+    let mut a = Args::new(
+        "task",
+        m,
+        &["id", "name", "division", "quota", "pool", "split", "joint", "items", "team_size"],
+        pos,
+    )?;
+    let id = a.str("id")?;
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        return Err(a.fail(format!(
+            "task id `{id}` must be lowercase letters, digits, `_` or `-` (it names files)"
+        )));
+    }
+    let name = a.opt_str("name")?.unwrap_or_else(|| id.clone());
+    let division_name = a.str("division")?;
+    let division = ctx
+        .vocab
+        .division(&division_name)
+        .map(|d| d.code.clone())
+        .ok_or_else(|| {
+            a.fail(format!(
+                "task `{id}`: unknown division `{division_name}` (see [[divisions]] in the configuration)"
+            ))
+        })?;
+    let quota = a.int("quota")?;
+    if quota <= 0 {
+        return Err(a.fail(format!(
+            "task `{id}`: quota must be at least 1, found {quota}"
+        )));
+    }
+    let pool_value = a.require("pool")?;
+    let pool = filter_value(ctx, pool_value, pos)?;
+    let split = match a.take("split") {
+        None => Vec::new(),
+        Some(v) => {
+            let parts = v
+                .clone()
+                .into_array()
+                .map_err(|_| a.type_error("split", "a list of #{ name, risk, share }", &v))?;
+            let mut out = Vec::new();
+            for p in parts {
+                let m = p
+                    .clone()
+                    .try_cast::<Map>()
+                    .ok_or_else(|| a.type_error("split", "a list of maps", &p))?;
+                let mut pa = Args::new("split part", m, &["name", "risk", "share"], pos)?;
+                let name = pa.str("name")?;
+                let share = pa.bounded("share", None, 1, 1_000_000)?;
+                let names = pa.strings("risk")?;
+                let risks = risks(&pa, names)?;
+                out.push(SplitPart { name, risks, share });
+            }
+            out
+        }
+    };
+    let joint = match a.map("joint")? {
+        None => None,
+        Some(m) => {
+            let mut ja = Args::new("joint", m, &["agency", "members"], pos)?;
+            let agency_name = ja.str("agency")?;
+            let agency = ctx
+                .vocab
+                .agency(&agency_name)
+                .filter(|x| x.role == AgencyRole::Partner)
+                .map(|x| x.code.clone())
+                .ok_or_else(|| {
+                    ja.fail(format!(
+                        "task `{id}`: `{agency_name}` is not a partner agency (see [[agencies]] with role = \"partner\")"
+                    ))
+                })?;
+            let members = ja.bounded("members", Some(1), 1, 10)?;
+            Some(Joint { agency, members })
+        }
+    };
+    let items = a.strings("items")?;
+    let team_size = match a.opt_int("team_size")? {
+        Some(n) => check_team_size(n, &format!("task `{id}`"), pos)?,
+        // 0: not set here; `plan` gives it the plan's size.
+        None => plan_team.unwrap_or(0),
+    };
+    Ok(TaskRule {
+        id,
+        name,
+        division,
+        quota: quota as u32,
+        pool,
+        split,
+        joint,
+        items,
+        team_size,
+        at: location(pos),
+    })
+}
+
+fn check_team_size(n: i64, whose: &str, pos: Position) -> R<u32> {
+    if n < i64::from(LEGAL_MIN_TEAM) {
+        return Err(fail(
+            format!(
+                "{whose}: team size {n} is below the legal minimum of {LEGAL_MIN_TEAM} \
+                 enforcement officers (行政处罚法 第四十二条)"
+            ),
+            pos,
+        ));
+    }
+    if n > 20 {
+        return Err(fail(format!("{whose}: team size {n} is implausible (at most 20)"), pos));
+    }
+    Ok(n as u32)
+}
+
+fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
+    let mut a = Args::new(
+        "plan",
+        m,
+        &[
+            "id", "year", "title", "window", "total", "scope", "seed", "frequency", "teams",
+            "deadlines", "schedules", "tasks",
+        ],
+        pos,
+    )?;
+    let id = a.str("id")?;
+    let year = a.int("year")?;
+    if !(2000..=2100).contains(&year) {
+        return Err(a.fail(format!("year {year} is not plausible")));
+    }
+    let year = year as i32;
+    let title = a.opt_str("title")?.unwrap_or_else(|| id.clone());
+    let window = {
+        let m = a.map("window")?.ok_or_else(|| a.fail("plan needs `window`".into()))?;
+        let mut w = Args::new("window", m, &["start", "end"], pos)?;
+        let window = Window {
+            start: w.date("start")?,
+            end: w.date("end")?,
+        };
+        if window.end < window.start {
+            return Err(a.fail(format!(
+                "window ends ({}) before it starts ({})",
+                window.end, window.start
+            )));
+        }
+        window
+    };
+    let total_quota = a.opt_int("total")?.map(|n| n.max(0) as u32);
+    let scope = a
+        .strings("scope")?
+        .into_iter()
+        .map(|s| {
+            ctx.vocab
+                .sector(&s)
+                .map(|x| x.code.clone())
+                .ok_or_else(|| a.fail(format!("unknown sector `{s}` in scope")))
+        })
+        .collect::<R<Vec<_>>>()?;
+    let seed = {
+        let m = a.map("seed")?.ok_or_else(|| a.fail("plan needs `seed`".into()))?;
+        let mut s = Args::new("seed", m, &["kind", "source"], pos)?;
+        let kind = match s.str("kind")?.as_str() {
+            "manual" => SeedKind::Manual,
+            "os" => SeedKind::Os,
+            other => {
+                return Err(s.fail(format!(
+                    "unknown seed kind `{other}`: \"manual\" (public dice or lottery digits) or \"os\""
+                )));
+            }
+        };
+        let source = s.opt_str("source")?.unwrap_or_default();
+        if kind == SeedKind::Manual && source.trim().is_empty() {
+            return Err(s.fail(
+                "a manual seed needs `source`: say where the public digits will come from \
+                 (e.g. the dice ceremony, or the lottery draw of an announced date)"
+                    .into(),
+            ));
+        }
+        SeedSource { kind, source }
+    };
+    let frequency = match a.map("frequency")? {
+        None => Frequency { lookback_months: 0 },
+        Some(m) => {
+            let mut f = Args::new("frequency", m, &["lookback_months"], pos)?;
+            Frequency {
+                lookback_months: f.bounded("lookback_months", Some(0), 0, 60)?,
+            }
+        }
+    };
+    let teams = {
+        let m = a.map("teams")?.unwrap_or_default();
+        let mut t = Args::new(
+            "teams",
+            m,
+            &["size", "cap_per_officer", "require_valid_certificate", "recusal"],
+            pos,
+        )?;
+        let size = match t.opt_int("size")? {
+            Some(n) => check_team_size(n, "teams", pos)?,
+            None => LEGAL_MIN_TEAM,
+        };
+        let cap_per_officer = t.bounded("cap_per_officer", Some(10), 1, 1000)?;
+        let require_valid_certificate = t.bool("require_valid_certificate", true)?;
+        let recusal = match t.map("recusal")? {
+            None => Recusal {
+                home_city: false,
+                last_year: false,
+            },
+            Some(m) => {
+                let mut r = Args::new("recusal", m, &["declared", "home_city", "last_year"], pos)?;
+                if !r.bool("declared", true)? {
+                    return Err(r.fail(
+                        "declared conflicts cannot be switched off (行政处罚法 第四十三条)".into(),
+                    ));
+                }
+                Recusal {
+                    home_city: r.bool("home_city", false)?,
+                    last_year: r.bool("last_year", false)?,
+                }
+            }
+        };
+        TeamRules {
+            size,
+            recusal,
+            cap_per_officer,
+            require_valid_certificate,
+        }
+    };
+    let deadlines = {
+        let m = a.map("deadlines")?.unwrap_or_default();
+        let mut d = Args::new(
+            "deadlines",
+            m,
+            &["results", "penalties", "advance_notice", "schedule_within", "reminders"],
+            pos,
+        )?;
+        let results = d.bounded("results", Some(5), 1, 60)?;
+        if results > LEGAL_MAX_RESULTS_DAYS {
+            return Err(d.fail(format!(
+                "results publication within {results} working days exceeds the legal {LEGAL_MAX_RESULTS_DAYS} \
+                 (企业信息公示暂行条例 第六条)"
+            )));
+        }
+        let penalties = d.bounded("penalties", Some(7), 1, 60)?;
+        if penalties > LEGAL_MAX_PENALTY_DAYS {
+            return Err(d.fail(format!(
+                "penalty publication within {penalties} working days exceeds the legal {LEGAL_MAX_PENALTY_DAYS} \
+                 (安全生产法 第七十八条)"
+            )));
+        }
+        let advance_notice = d.bounded("advance_notice", Some(3), 0, 30)?;
+        let schedule_within = d.bounded("schedule_within", Some(20), 1, 250)?;
+        let reminders = match d.take("reminders") {
+            None => vec![1],
+            Some(v) => {
+                let list = v
+                    .clone()
+                    .into_array()
+                    .map_err(|_| d.type_error("reminders", "a list of whole numbers", &v))?;
+                let mut out = Vec::new();
+                for x in list {
+                    let n = d.as_int("reminders", x)?;
+                    if n < 1 || n as u32 >= results.min(penalties) {
+                        return Err(d.fail(format!(
+                            "reminder {n} working days before a deadline must be at least 1 and \
+                             less than the shortest deadline ({})",
+                            results.min(penalties)
+                        )));
+                    }
+                    out.push(n as u32);
+                }
+                out
+            }
+        };
+        Deadlines {
+            results,
+            penalties,
+            advance_notice,
+            schedule_within,
+            reminders,
+        }
+    };
+    let schedules = {
+        let m = a.map("schedules")?.ok_or_else(|| a.fail("plan needs `schedules`".into()))?;
+        let mut s = Args::new("schedules", m, &["freeze", "draw", "nightly", "report"], pos)?;
+        let schedules = Schedules {
+            freeze: s.str("freeze")?,
+            draw: s.str("draw")?,
+            nightly: s.str("nightly")?,
+            report: s.str("report")?,
+        };
+        for (name, expr) in schedules.all() {
+            cron(expr).map_err(|e| {
+                s.fail(format!("cron expression `{expr}` for `{name}` is invalid: {e}"))
+            })?;
+        }
+        schedules
+    };
+    let task_values = a.require("tasks")?;
+    let list = task_values
+        .clone()
+        .into_array()
+        .map_err(|_| a.type_error("tasks", "a list of task(#{ ... })", &task_values))?;
+    let mut tasks: Vec<TaskRule> = Vec::new();
+    for v in list {
+        let mut t = match v.clone().try_cast::<TaskRule>() {
+            Some(t) => t,
+            None => match v.clone().try_cast::<Map>() {
+                Some(m) => task_from(ctx, m, pos, Some(teams.size))?,
+                None => return Err(a.type_error("tasks", "a list of task(#{ ... })", &v)),
+            },
+        };
+        if t.team_size == 0 {
+            t.team_size = teams.size;
+        }
+        if tasks.iter().any(|x| x.id == t.id) {
+            return Err(fail(format!("task id `{}` is used twice", t.id), pos));
+        }
+        tasks.push(t);
+    }
+    if tasks.is_empty() {
+        return Err(a.fail("the plan has no tasks".into()));
+    }
+    let scope = if scope.is_empty() {
+        ctx.vocab.sectors.iter().map(|s| s.code.clone()).collect()
+    } else {
+        scope
+    };
+    Ok(Plan {
+        id,
+        year,
+        title,
+        window,
+        total_quota,
+        scope,
+        seed,
+        frequency,
+        teams,
+        deadlines,
+        schedules,
+        tasks,
+        source: Source {
+            file: String::new(),
+            sha256: String::new(),
+        },
+        at: location(pos),
+    })
+}
+
+fn officer_count(ctx: &Context, m: Map, pos: Position) -> R<i64> {
+    let mut a = Args::new("officers", m, &["division", "agency", "cadre"], pos)?;
+    let division = match a.opt_str("division")? {
+        Some(d) => Some(
+            ctx.vocab
+                .division(&d)
+                .map(|x| x.code.clone())
+                .ok_or_else(|| a.fail(format!("unknown division `{d}`")))?,
+        ),
+        None => None,
+    };
+    let agency = match a.opt_str("agency")? {
+        Some(x) => Some(
+            ctx.vocab
+                .agency(&x)
+                .map(|x| x.code.clone())
+                .ok_or_else(|| a.fail(format!("unknown agency `{x}`")))?,
+        ),
+        None => None,
+    };
+    let cadre = match a.take("cadre") {
+        None => None,
+        Some(v) => Some(v.as_bool().map_err(|_| a.type_error("cadre", "true or false", &v))?),
+    };
+    Ok(ctx
+        .snapshot
+        .officers
+        .iter()
+        .filter(|o| o.status == OfficerStatus::Active)
+        .filter(|o| division.is_none() || o.division == division)
+        .filter(|o| agency.as_ref().is_none_or(|x| *x == o.agency))
+        .filter(|o| cadre.is_none_or(|c| c == o.cadre))
+        .count() as i64)
+}
+
+/// Parses a schedule the way the scheduler (tokio-cron-scheduler, on croner) will: six fields,
+/// seconds first.
+pub fn cron(expr: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expr)
+        .map_err(|e| e.to_string())
+}
+
+/// The next time a schedule fires after `after`, in Asia/Shanghai.
+pub fn next_run(
+    expr: &str,
+    after: chrono::DateTime<chrono_tz::Tz>,
+) -> Option<chrono::DateTime<chrono_tz::Tz>> {
+    use chrono::Timelike;
+    let after = after.with_nanosecond(0).unwrap_or(after);
+    cron(expr).ok()?.find_next_occurrence(&after, false).ok()
+}

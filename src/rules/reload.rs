@@ -1,0 +1,72 @@
+//! The active plan and its safe replacement: a new script is installed only when it evaluates
+//! and passes every check; otherwise the error is logged and the last good plan stays active.
+
+use super::{Checked, Context, Finding, Severity};
+use crate::plan::Plan;
+
+#[derive(Debug, Default)]
+pub struct ActivePlan {
+    current: Option<Checked>,
+}
+
+#[derive(Debug)]
+pub enum Reload {
+    /// The script was installed (warnings, if any, included).
+    Installed(Vec<Finding>),
+    /// Same script as the active one (by SHA-256): nothing to do.
+    Unchanged,
+    /// The script was refused; the previous plan, if any, is still active.
+    Rejected(Vec<Finding>),
+}
+
+impl ActivePlan {
+    pub fn plan(&self) -> Option<&Plan> {
+        self.current.as_ref().map(|c| &c.plan)
+    }
+
+    pub fn checked(&self) -> Option<&Checked> {
+        self.current.as_ref()
+    }
+
+    /// Evaluates `source` (read from `file`) and installs it if it has no errors.
+    pub fn reload(&mut self, file: &str, source: &str, ctx: &Context) -> Reload {
+        let sha = crate::audit::sha256_hex(source.as_bytes());
+        if self
+            .plan()
+            .is_some_and(|p| p.source.sha256 == sha && p.source.file == file)
+        {
+            return Reload::Unchanged;
+        }
+        match super::load(file, source, ctx) {
+            Ok(checked) => {
+                tracing::info!(
+                    file,
+                    plan = %checked.plan.id,
+                    tasks = checked.plan.tasks.len(),
+                    total = checked.plan.total_quota(),
+                    "rules installed"
+                );
+                let warnings = checked.findings.clone();
+                for w in &warnings {
+                    tracing::warn!("{w}");
+                }
+                self.current = Some(checked);
+                Reload::Installed(warnings)
+            }
+            Err(findings) => {
+                for f in findings.iter().filter(|f| f.severity == Severity::Error) {
+                    tracing::error!("{f}");
+                }
+                match self.plan() {
+                    Some(p) => tracing::error!(
+                        file,
+                        active = %p.id,
+                        "rules rejected: the last good plan stays active"
+                    ),
+                    None => tracing::error!(file, "rules rejected: no plan is active"),
+                }
+                Reload::Rejected(findings)
+            }
+        }
+    }
+}
