@@ -81,7 +81,9 @@ fn parse_year(file: &str, text: &str) -> Result<Year, CalendarError> {
             None => (date(entry)?, date(entry)?),
         };
         if to < from || (to - from).num_days() > 31 {
-            return Err(invalid(format!("holiday range `{entry}` is reversed or too long")));
+            return Err(invalid(format!(
+                "holiday range `{entry}` is reversed or too long"
+            )));
         }
         let mut d = from;
         while d <= to {
@@ -99,12 +101,21 @@ fn parse_year(file: &str, text: &str) -> Result<Year, CalendarError> {
             )));
         }
         if holidays.contains(&d) {
-            return Err(invalid(format!("`{entry}` is listed both as a holiday and a working day")));
+            return Err(invalid(format!(
+                "`{entry}` is listed both as a holiday and a working day"
+            )));
         }
         workdays.insert(d);
     }
-    if let Some(d) = holidays.iter().chain(&workdays).find(|d| d.year() != raw.year) {
-        return Err(invalid(format!("{d} is outside the file's year {}", raw.year)));
+    if let Some(d) = holidays
+        .iter()
+        .chain(&workdays)
+        .find(|d| d.year() != raw.year)
+    {
+        return Err(invalid(format!(
+            "{d} is outside the file's year {}",
+            raw.year
+        )));
     }
     Ok(Year {
         year: raw.year,
@@ -121,7 +132,10 @@ impl Calendar {
     pub fn shipped() -> Result<Calendar, CalendarError> {
         let mut c = Calendar::default();
         for (name, text) in SHIPPED {
-            c.add(parse_year(&format!("rules/calendar/{name} (shipped)"), text)?);
+            c.add(parse_year(
+                &format!("rules/calendar/{name} (shipped)"),
+                text,
+            )?);
         }
         Ok(c)
     }
@@ -187,7 +201,11 @@ impl Calendar {
     }
 
     /// Working days in `(from, to]`: how many working days `to` lies after `from` (0 if not after).
-    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> Result<i64, CalendarError> {
+    pub fn working_days_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<i64, CalendarError> {
         let mut n = 0;
         let mut d = from;
         while d < to {
@@ -223,13 +241,19 @@ mod tests {
     #[test]
     fn mid_autumn_2024_results_deadline() {
         // Completed Friday 13 Sep; Sat 14 is a working day, 15–17 off.
-        assert_eq!(cal().add_working_days(d("2024-09-13"), 5), Ok(d("2024-09-23")));
+        assert_eq!(
+            cal().add_working_days(d("2024-09-13"), 5),
+            Ok(d("2024-09-23"))
+        );
     }
 
     #[test]
     fn national_day_2024_penalty_deadline() {
         // Decided Friday 27 Sep; Sun 29 works, 1–7 Oct off, Sat 12 Oct works.
-        assert_eq!(cal().add_working_days(d("2024-09-27"), 7), Ok(d("2024-10-12")));
+        assert_eq!(
+            cal().add_working_days(d("2024-09-27"), 7),
+            Ok(d("2024-10-12"))
+        );
     }
 
     #[test]
@@ -238,8 +262,14 @@ mod tests {
         // Three working days before Tuesday 8 Oct 2024: 30 Sep, 29 Sep (a working Sunday),
         // then Friday 27 Sep.
         assert_eq!(c.add_working_days(d("2024-10-08"), -3), Ok(d("2024-09-27")));
-        assert_eq!(c.working_days_between(d("2024-09-13"), d("2024-09-23")), Ok(5));
-        assert_eq!(c.working_days_between(d("2024-09-23"), d("2024-09-13")), Ok(0));
+        assert_eq!(
+            c.working_days_between(d("2024-09-13"), d("2024-09-23")),
+            Ok(5)
+        );
+        assert_eq!(
+            c.working_days_between(d("2024-09-23"), d("2024-09-13")),
+            Ok(0)
+        );
     }
 
     #[test]
@@ -252,18 +282,26 @@ mod tests {
 
     #[test]
     fn missing_year_is_refused_by_name() {
-        let e = cal().add_working_days(d("2026-12-28"), 5).expect_err("2027 has no data");
+        let e = cal()
+            .add_working_days(d("2026-12-28"), 5)
+            .expect_err("2027 has no data");
         assert_eq!(e, CalendarError::NoData { year: 2027 });
         assert!(e.to_string().contains("rules/calendar/2027.toml"));
     }
 
     #[test]
     fn bad_files_are_explained() {
-        let e = parse_year("x.toml", "year = 2027\nnotice = \"n\"\nholidays = []\nworkdays = [\"2027-01-05\"]\n")
-            .expect_err("a Tuesday is not 调休");
+        let e = parse_year(
+            "x.toml",
+            "year = 2027\nnotice = \"n\"\nholidays = []\nworkdays = [\"2027-01-05\"]\n",
+        )
+        .expect_err("a Tuesday is not 调休");
         assert!(e.to_string().contains("x.toml"), "{e}");
-        let e = parse_year("x.toml", "year = 2027\nnotice = \"n\"\nholidays = [\"2026-10-01\"]\nworkdays = []\n")
-            .expect_err("wrong year");
+        let e = parse_year(
+            "x.toml",
+            "year = 2027\nnotice = \"n\"\nholidays = [\"2026-10-01\"]\nworkdays = []\n",
+        )
+        .expect_err("wrong year");
         assert!(e.to_string().contains("outside"), "{e}");
     }
 

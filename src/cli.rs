@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use suiji::calendar::Calendar;
 use suiji::clock::{Clock, SystemClock};
-use suiji::rules;
 use suiji::config::{Overrides, Settings};
 use suiji::import::{self, Kind, Problem};
+use suiji::rules;
 use suiji::store::{ImportMeta, Store, StoreError};
 
 #[derive(Parser)]
@@ -416,11 +416,17 @@ fn rules_command(
                     ),
                     Err(f) => eprintln!(
                         "{name}: {} error(s); this script cannot be used",
-                        f.iter().filter(|x| x.severity == rules::Severity::Error).count()
+                        f.iter()
+                            .filter(|x| x.severity == rules::Severity::Error)
+                            .count()
                     ),
                 }
             }
-            Ok(if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            Ok(if result.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
         RulesCommand::Show { file, json } => {
             let (name, text) = read_script(&file.unwrap_or_else(default))?;
@@ -444,9 +450,15 @@ fn rules_command(
             let mut summaries = Vec::new();
             for path in [&old, &new] {
                 let (name, text) = read_script(path)?;
-                let plan = rules::evaluate(&name, &text, ctx).map_err(|f| Invalid(f.to_string()))?;
+                let plan =
+                    rules::evaluate(&name, &text, ctx).map_err(|f| Invalid(f.to_string()))?;
                 let strata = plan.strata(&ctx.snapshot);
-                summaries.push(rules::check::summary(&plan, &strata, &ctx.vocab, clock.now()));
+                summaries.push(rules::check::summary(
+                    &plan,
+                    &strata,
+                    &ctx.vocab,
+                    clock.now(),
+                ));
             }
             let changes = rules::diff::diff(&summaries[0], &summaries[1]);
             if json {
@@ -476,7 +488,9 @@ fn print_summary(s: &rules::check::Summary) {
         s.window.start,
         s.window.end,
         s.total_quota,
-        s.stated_total.map(|t| format!(" (plan states {t})")).unwrap_or_default()
+        s.stated_total
+            .map(|t| format!(" (plan states {t})"))
+            .unwrap_or_default()
     );
     println!("seed: {:?}: {}", s.seed.kind, s.seed.source);
     let mut recusal = vec!["declared conflicts"];
@@ -491,11 +505,18 @@ fn print_summary(s: &rules::check::Summary) {
          certificates {}; recusal: {}",
         s.teams.size,
         s.teams.cap_per_officer,
-        if s.teams.require_valid_certificate { "must be valid" } else { "not checked" },
+        if s.teams.require_valid_certificate {
+            "must be valid"
+        } else {
+            "not checked"
+        },
         recusal.join(", ")
     );
     if s.frequency.lookback_months > 0 {
-        println!("look-back: entities inspected in the last {} months are left out", s.frequency.lookback_months);
+        println!(
+            "look-back: entities inspected in the last {} months are left out",
+            s.frequency.lookback_months
+        );
     }
     let d = &s.deadlines;
     println!(

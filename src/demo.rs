@@ -8,7 +8,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::registry::RiskLevel;
+use crate::import::{self, Kind, Known, Problem, Records, Row, Table};
+use crate::registry::{RiskLevel, Snapshot};
 use crate::uscc::{ALPHABET, Uscc};
 use crate::vocab::{HENAN_UNITS, Vocabulary};
 
@@ -562,6 +563,54 @@ fn items() -> Vec<Vec<String>> {
 }
 
 impl Dataset {
+    /// The data set parsed as an import would, without a database: for tests and benchmarks.
+    pub fn snapshot(&self, vocab: &Vocabulary) -> Result<Snapshot, Problem> {
+        let mut snapshot = Snapshot::default();
+        let mut known = Known::default();
+        for f in &self.files {
+            let kind = match f.name {
+                "bureaus.csv" => Kind::Bureaus,
+                "items.csv" => Kind::Items,
+                "entities.csv" => Kind::Entities,
+                "officers.csv" => Kind::Officers,
+                _ => Kind::Conflicts,
+            };
+            let table = Table {
+                file: f.name.to_string(),
+                headers: f.headers.iter().map(|h| h.to_string()).collect(),
+                header_row: 1,
+                rows: f
+                    .rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| Row {
+                        number: i as u64 + 2,
+                        cells: r.clone(),
+                    })
+                    .collect(),
+                encoding: "UTF-8",
+            };
+            let (records, _) =
+                import::parse(kind, &table, vocab, &known).map_err(|mut p| p.remove(0))?;
+            match records {
+                Records::Entities(mut e) => {
+                    e.sort_by(|a, b| a.uscc.cmp(&b.uscc));
+                    known.entities = e.iter().map(|e| e.uscc.clone()).collect();
+                    snapshot.entities = e;
+                }
+                Records::Officers(mut o) => {
+                    o.sort_by(|a, b| a.id.cmp(&b.id));
+                    known.officers = o.iter().map(|o| o.id.clone()).collect();
+                    snapshot.officers = o;
+                }
+                Records::Conflicts(c) => snapshot.conflicts = c,
+                Records::Items(i) => snapshot.items = i,
+                Records::Bureaus(b) => snapshot.bureaus = b,
+            }
+        }
+        Ok(snapshot)
+    }
+
     /// Writes every file as UTF-8 CSV into `dir` (created if missing).
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
@@ -585,7 +634,6 @@ impl Dataset {
 mod tests {
     use super::*;
     use crate::config::{Overrides, Settings};
-    use crate::import::{self, Known, Records};
 
     #[test]
     fn generated_files_import_cleanly_and_deterministically() {
@@ -598,44 +646,10 @@ mod tests {
         let a = generate(500, 7, &vocab);
         let b = generate(500, 7, &vocab);
         assert_eq!(a.files[2].rows, b.files[2].rows);
-        let mut known = Known::default();
-        for DemoFile {
-            name,
-            headers,
-            rows,
-        } in &a.files
-        {
-            let kind = match *name {
-                "bureaus.csv" => import::Kind::Bureaus,
-                "items.csv" => import::Kind::Items,
-                "entities.csv" => import::Kind::Entities,
-                "officers.csv" => import::Kind::Officers,
-                _ => import::Kind::Conflicts,
-            };
-            let table = import::Table {
-                file: name.to_string(),
-                headers: headers.iter().map(|h| h.to_string()).collect(),
-                header_row: 1,
-                rows: rows
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| import::Row {
-                        number: i as u64 + 2,
-                        cells: r.clone(),
-                    })
-                    .collect(),
-                encoding: "UTF-8",
-            };
-            let (records, _) = import::parse(kind, &table, &vocab, &known)
-                .unwrap_or_else(|p| panic!("{name}: {}", p[0]));
-            match records {
-                Records::Entities(e) => {
-                    assert_eq!(e.len(), 500);
-                    known.entities = e.into_iter().map(|e| e.uscc).collect();
-                }
-                Records::Officers(o) => known.officers = o.into_iter().map(|o| o.id).collect(),
-                _ => {}
-            }
-        }
+        let snapshot = a.snapshot(&vocab).unwrap_or_else(|p| panic!("{p}"));
+        assert_eq!(snapshot.entities.len(), 500);
+        assert_eq!(snapshot.bureaus.len(), 18);
+        assert!(snapshot.officers.len() > 150);
+        assert!(!snapshot.conflicts.is_empty());
     }
 }

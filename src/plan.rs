@@ -176,10 +176,10 @@ pub struct Joint {
 
 impl Filter {
     pub fn matches(&self, e: &crate::registry::Entity) -> bool {
-        (self.sectors.is_empty() || self.sectors.iter().any(|s| *s == e.sector))
+        (self.sectors.is_empty() || self.sectors.contains(&e.sector))
             && (self.statuses.is_empty() || self.statuses.contains(&e.status))
             && (self.risks.is_empty() || self.risks.contains(&e.risk))
-            && (self.cities.is_empty() || self.cities.iter().any(|c| *c == e.city))
+            && (self.cities.is_empty() || self.cities.contains(&e.city))
             && (self.tags_any.is_empty() || e.tags.iter().any(|t| self.tags_any.contains(t)))
             && !e.tags.iter().any(|t| self.tags_none.contains(t))
     }
@@ -284,7 +284,9 @@ impl Plan {
                     .collect();
                 let mut by_risk = BTreeMap::new();
                 for &i in &members {
-                    *by_risk.entry(snapshot.entities[i as usize].risk).or_insert(0) += 1;
+                    *by_risk
+                        .entry(snapshot.entities[i as usize].risk)
+                        .or_insert(0) += 1;
                 }
                 out.push(Stratum {
                     task: task.id.clone(),

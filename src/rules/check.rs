@@ -74,7 +74,8 @@ pub fn summary(
         .iter()
         .map(|t| {
             let own: Vec<&Stratum> = strata.iter().filter(|s| s.task == t.id).collect();
-            let members: BTreeSet<u32> = own.iter().flat_map(|s| s.members.iter().copied()).collect();
+            let members: BTreeSet<u32> =
+                own.iter().flat_map(|s| s.members.iter().copied()).collect();
             TaskSummary {
                 id: t.id.clone(),
                 name: t.name.clone(),
@@ -268,7 +269,9 @@ pub fn check(plan: &Plan, strata: &[Stratum], ctx: &Context) -> Vec<Finding> {
             out.push(Finding::error(
                 file,
                 at_plan,
-                format!("sector `{sector}` ({label}) is in the plan's scope but no task draws from it"),
+                format!(
+                    "sector `{sector}` ({label}) is in the plan's scope but no task draws from it"
+                ),
             ));
         }
     }
@@ -287,7 +290,10 @@ pub fn check(plan: &Plan, strata: &[Stratum], ctx: &Context) -> Vec<Finding> {
                 out.push(Finding::error(
                     file,
                     t.at,
-                    format!("task `{}` covers no 清单 item: every inspection must cite its items", t.id),
+                    format!(
+                        "task `{}` covers no 清单 item: every inspection must cite its items",
+                        t.id
+                    ),
                 ));
             }
             for code in &t.items {
@@ -305,7 +311,10 @@ pub fn check(plan: &Plan, strata: &[Stratum], ctx: &Context) -> Vec<Finding> {
                 out.push(Finding::error(
                     file,
                     at_plan,
-                    format!("清单 item `{}` ({}) is covered by no task", item.code, item.name),
+                    format!(
+                        "清单 item `{}` ({}) is covered by no task",
+                        item.code, item.name
+                    ),
                 ));
             }
         }
@@ -399,7 +408,11 @@ fn staffing(plan: &Plan, strata: &[Stratum], ctx: &Context, out: &mut Vec<Findin
     for (agency, (seats, at)) in by_partner {
         let n = officers.iter().filter(|o| o.agency == agency).count();
         if n * cap < seats {
-            let name = ctx.vocab.agency(agency).map(|a| a.label.clone()).unwrap_or_default();
+            let name = ctx
+                .vocab
+                .agency(agency)
+                .map(|a| a.label.clone())
+                .unwrap_or_default();
             out.push(Finding::error(
                 file,
                 at,
@@ -423,10 +436,16 @@ fn staffing(plan: &Plan, strata: &[Stratum], ctx: &Context, out: &mut Vec<Findin
         let own: Vec<&Officer> = officers
             .iter()
             .copied()
-            .filter(|o| o.agency == department && o.division.as_deref() == Some(t.division.as_str()))
+            .filter(|o| {
+                o.agency == department && o.division.as_deref() == Some(t.division.as_str())
+            })
             .collect();
         let partners: Vec<&Officer> = match &t.joint {
-            Some(j) => officers.iter().copied().filter(|o| o.agency == j.agency).collect(),
+            Some(j) => officers
+                .iter()
+                .copied()
+                .filter(|o| o.agency == j.agency)
+                .collect(),
             None => Vec::new(),
         };
         let check_city = |city: Option<&str>| -> Option<String> {
@@ -439,7 +458,10 @@ fn staffing(plan: &Plan, strata: &[Stratum], ctx: &Context, out: &mut Vec<Findin
                 .map(|c| format!(" for entities in {}", city_name(c)))
                 .unwrap_or_default();
             if cadres == 0 {
-                return Some(format!("no eligible 处级 cadre of {}{where_}", label(&t.division)));
+                return Some(format!(
+                    "no eligible 处级 cadre of {}{where_}",
+                    label(&t.division)
+                ));
             }
             if members < t.team_size as usize {
                 return Some(format!(

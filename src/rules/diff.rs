@@ -67,12 +67,16 @@ fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<Change>) {
             }
         }
         (Value::Array(x), Value::Array(y))
-            if x.iter().chain(y).all(|v| key_of(v).is_some()) && !(x.is_empty() && y.is_empty()) =>
+            if x.iter().chain(y).all(|v| key_of(v).is_some())
+                && !(x.is_empty() && y.is_empty()) =>
         {
             for va in x {
                 let k = key_of(va).unwrap_or_default();
                 let p = format!("{path}[{k}]");
-                match y.iter().find(|vb| key_of(vb).as_deref() == Some(k.as_str())) {
+                match y
+                    .iter()
+                    .find(|vb| key_of(vb).as_deref() == Some(k.as_str()))
+                {
                     Some(vb) => walk(&p, va, vb, out),
                     None => out.push(Change {
                         path: p,

@@ -79,7 +79,11 @@ impl fmt::Display for Finding {
             Severity::Warning => "warning",
         };
         if self.line > 0 {
-            write!(f, "{}:{}:{}: {sev}: {}", self.file, self.line, self.column, self.message)
+            write!(
+                f,
+                "{}:{}:{}: {sev}: {}",
+                self.file, self.line, self.column, self.message
+            )
         } else {
             write!(f, "{}: {sev}: {}", self.file, self.message)
         }
@@ -156,31 +160,36 @@ pub fn load(file: &str, source: &str, ctx: &Context) -> Result<Checked, Vec<Find
 pub fn evaluate(file: &str, source: &str, ctx: &Context) -> Result<Plan, Finding> {
     let engine = engine(ctx);
     let ast = engine.compile(source).map_err(|e| {
-        let pos = e.position();
-        let message = match e.err_type() {
-            ParseErrorType::Reserved(word) | ParseErrorType::UnknownOperator(word)
-                if word == "import" || word == "export" =>
-            {
-                "scripts cannot import files or modules: everything a plan needs is built in \
-                 (see docs/rules.md)"
-                    .to_string()
-            }
-            ParseErrorType::Reserved(word) | ParseErrorType::UnknownOperator(word)
-                if word == "eval" =>
-            {
-                "`eval` is not available in rule scripts".to_string()
-            }
-            other => format!("syntax error: {other}"),
+        let detail = e.err_type().to_string();
+        let message = if let ParseErrorType::VariableUndefined(name) = e.err_type() {
+            format!("unknown variable `{name}`")
+        } else if detail.contains("'import'") || detail.contains("'export'") {
+            "scripts cannot import files or modules: everything a plan needs is built in \
+             (see docs/rules.md)"
+                .to_string()
+        } else if detail.contains("'eval'") {
+            "`eval` is not available in rule scripts".to_string()
+        } else {
+            format!("syntax error: {detail}")
         };
-        Finding::error(file, location(pos), message)
+        Finding::error(file, location(e.position()), message)
     })?;
     let value: Dynamic = engine
         .eval_ast(&ast)
         .map_err(|e| Finding::error(file, location(innermost(&e).1), explain(&e)))?;
     let mut plan = value.try_cast::<Plan>().ok_or_else(|| {
+        let last = source
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .last()
+            .map_or(0, |(i, _)| i);
         Finding::error(
             file,
-            Location::default(),
+            Location {
+                line: last + 1,
+                column: 1,
+            },
             "the script must end with the plan: plan(#{ ... })",
         )
     })?;
@@ -282,10 +291,13 @@ fn engine(ctx: &Context) -> Engine {
         filter_from(&c.vocab, m, nc.call_position())
     });
     let c = ctx.clone();
-    engine.register_fn("pool_size", move |nc: NativeCallContext, m: Map| -> R<i64> {
-        let f = filter_from(&c.vocab, m, nc.call_position())?;
-        Ok(c.snapshot.entities.iter().filter(|e| f.matches(e)).count() as i64)
-    });
+    engine.register_fn(
+        "pool_size",
+        move |nc: NativeCallContext, m: Map| -> R<i64> {
+            let f = filter_from(&c.vocab, m, nc.call_position())?;
+            Ok(c.snapshot.entities.iter().filter(|e| f.matches(e)).count() as i64)
+        },
+    );
     let c = ctx.clone();
     engine.register_fn("pool_size", move |f: Filter| -> i64 {
         c.snapshot.entities.iter().filter(|e| f.matches(e)).count() as i64
@@ -373,7 +385,8 @@ impl Args {
     }
 
     fn as_int(&self, key: &str, v: Dynamic) -> R<i64> {
-        v.as_int().map_err(|_| self.type_error(key, "a whole number", &v))
+        v.as_int()
+            .map_err(|_| self.type_error(key, "a whole number", &v))
     }
 
     fn str(&mut self, key: &str) -> R<String> {
@@ -454,17 +467,25 @@ fn filter_from(vocab: &Vocabulary, m: Map, pos: Position) -> R<Filter> {
     let mut a = Args::new(
         "pool",
         m,
-        &["sectors", "status", "risk", "cities", "tags_any", "tags_none"],
+        &[
+            "sectors",
+            "status",
+            "risk",
+            "cities",
+            "tags_any",
+            "tags_none",
+        ],
         pos,
     )?;
     let sectors = a
         .strings("sectors")?
         .into_iter()
         .map(|s| {
-            vocab
-                .sector(&s)
-                .map(|x| x.code.clone())
-                .ok_or_else(|| a.fail(format!("unknown sector `{s}` (see [[sectors]] in the configuration)")))
+            vocab.sector(&s).map(|x| x.code.clone()).ok_or_else(|| {
+                a.fail(format!(
+                    "unknown sector `{s}` (see [[sectors]] in the configuration)"
+                ))
+            })
         })
         .collect::<R<Vec<_>>>()?;
     let status = a.strings("status")?;
@@ -474,8 +495,9 @@ fn filter_from(vocab: &Vocabulary, m: Map, pos: Position) -> R<Filter> {
         status
             .iter()
             .map(|s| {
-                EntityStatus::parse(s)
-                    .ok_or_else(|| a.fail(format!("unknown status `{s}` (active, suspended, closed)")))
+                EntityStatus::parse(s).ok_or_else(|| {
+                    a.fail(format!("unknown status `{s}` (active, suspended, closed)"))
+                })
             })
             .collect::<R<Vec<_>>>()?
     };
@@ -526,7 +548,10 @@ fn filter_value(ctx: &Context, v: Dynamic, pos: Position) -> R<Filter> {
     match v.clone().try_cast::<Map>() {
         Some(m) => filter_from(&ctx.vocab, m, pos),
         None => Err(fail(
-            format!("`pool` must be pool(#{{ ... }}) or a map, found {}", v.type_name()),
+            format!(
+                "`pool` must be pool(#{{ ... }}) or a map, found {}",
+                v.type_name()
+            ),
             pos,
         )),
     }
@@ -536,7 +561,17 @@ fn task_from(ctx: &Context, m: Map, pos: Position, plan_team: Option<u32>) -> R<
     let mut a = Args::new(
         "task",
         m,
-        &["id", "name", "division", "quota", "pool", "split", "joint", "items", "team_size"],
+        &[
+            "id",
+            "name",
+            "division",
+            "quota",
+            "pool",
+            "split",
+            "joint",
+            "items",
+            "team_size",
+        ],
         pos,
     )?;
     let id = a.str("id")?;
@@ -641,7 +676,10 @@ fn check_team_size(n: i64, whose: &str, pos: Position) -> R<u32> {
         ));
     }
     if n > 20 {
-        return Err(fail(format!("{whose}: team size {n} is implausible (at most 20)"), pos));
+        return Err(fail(
+            format!("{whose}: team size {n} is implausible (at most 20)"),
+            pos,
+        ));
     }
     Ok(n as u32)
 }
@@ -651,8 +689,18 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         "plan",
         m,
         &[
-            "id", "year", "title", "window", "total", "scope", "seed", "frequency", "teams",
-            "deadlines", "schedules", "tasks",
+            "id",
+            "year",
+            "title",
+            "window",
+            "total",
+            "scope",
+            "seed",
+            "frequency",
+            "teams",
+            "deadlines",
+            "schedules",
+            "tasks",
         ],
         pos,
     )?;
@@ -664,7 +712,9 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
     let year = year as i32;
     let title = a.opt_str("title")?.unwrap_or_else(|| id.clone());
     let window = {
-        let m = a.map("window")?.ok_or_else(|| a.fail("plan needs `window`".into()))?;
+        let m = a
+            .map("window")?
+            .ok_or_else(|| a.fail("plan needs `window`".into()))?;
         let mut w = Args::new("window", m, &["start", "end"], pos)?;
         let window = Window {
             start: w.date("start")?,
@@ -690,7 +740,9 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         })
         .collect::<R<Vec<_>>>()?;
     let seed = {
-        let m = a.map("seed")?.ok_or_else(|| a.fail("plan needs `seed`".into()))?;
+        let m = a
+            .map("seed")?
+            .ok_or_else(|| a.fail("plan needs `seed`".into()))?;
         let mut s = Args::new("seed", m, &["kind", "source"], pos)?;
         let kind = match s.str("kind")?.as_str() {
             "manual" => SeedKind::Manual,
@@ -725,7 +777,12 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         let mut t = Args::new(
             "teams",
             m,
-            &["size", "cap_per_officer", "require_valid_certificate", "recusal"],
+            &[
+                "size",
+                "cap_per_officer",
+                "require_valid_certificate",
+                "recusal",
+            ],
             pos,
         )?;
         let size = match t.opt_int("size")? {
@@ -764,7 +821,13 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         let mut d = Args::new(
             "deadlines",
             m,
-            &["results", "penalties", "advance_notice", "schedule_within", "reminders"],
+            &[
+                "results",
+                "penalties",
+                "advance_notice",
+                "schedule_within",
+                "reminders",
+            ],
             pos,
         )?;
         let results = d.bounded("results", Some(5), 1, 60)?;
@@ -814,8 +877,15 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         }
     };
     let schedules = {
-        let m = a.map("schedules")?.ok_or_else(|| a.fail("plan needs `schedules`".into()))?;
-        let mut s = Args::new("schedules", m, &["freeze", "draw", "nightly", "report"], pos)?;
+        let m = a
+            .map("schedules")?
+            .ok_or_else(|| a.fail("plan needs `schedules`".into()))?;
+        let mut s = Args::new(
+            "schedules",
+            m,
+            &["freeze", "draw", "nightly", "report"],
+            pos,
+        )?;
         let schedules = Schedules {
             freeze: s.str("freeze")?,
             draw: s.str("draw")?,
@@ -824,7 +894,9 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         };
         for (name, expr) in schedules.all() {
             cron(expr).map_err(|e| {
-                s.fail(format!("cron expression `{expr}` for `{name}` is invalid: {e}"))
+                s.fail(format!(
+                    "cron expression `{expr}` for `{name}` is invalid: {e}"
+                ))
             })?;
         }
         schedules
@@ -902,7 +974,10 @@ fn officer_count(ctx: &Context, m: Map, pos: Position) -> R<i64> {
     };
     let cadre = match a.take("cadre") {
         None => None,
-        Some(v) => Some(v.as_bool().map_err(|_| a.type_error("cadre", "true or false", &v))?),
+        Some(v) => Some(
+            v.as_bool()
+                .map_err(|_| a.type_error("cadre", "true or false", &v))?,
+        ),
     };
     Ok(ctx
         .snapshot

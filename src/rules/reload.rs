@@ -70,3 +70,69 @@ impl ActivePlan {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::{Overrides, Settings};
+
+    fn context() -> Context {
+        let vocab = Settings::load(&Overrides {
+            env: Some(Default::default()),
+            ..Default::default()
+        })
+        .and_then(|s| s.vocabulary())
+        .expect("vocabulary");
+        let snapshot = crate::demo::generate(3000, 2024, &vocab)
+            .snapshot(&vocab)
+            .expect("demo snapshot");
+        Context {
+            snapshot: Arc::new(snapshot),
+            vocab: Arc::new(vocab),
+            calendar: Arc::new(crate::calendar::Calendar::shipped().expect("calendar")),
+        }
+    }
+
+    const PLAN_2024: &str = include_str!("../../rules/henan-2024.rhai");
+    const PLAN_2025: &str = include_str!("../../rules/henan-2025.rhai");
+
+    #[test]
+    fn a_bad_script_never_replaces_the_last_good_one() {
+        let ctx = context();
+        let mut active = ActivePlan::default();
+        assert!(matches!(
+            active.reload("plan.rhai", "plan(", &ctx),
+            Reload::Rejected(_)
+        ));
+        assert!(active.plan().is_none(), "nothing was ever good");
+
+        assert!(matches!(
+            active.reload("plan.rhai", PLAN_2024, &ctx),
+            Reload::Installed(_)
+        ));
+        assert!(matches!(
+            active.reload("plan.rhai", PLAN_2024, &ctx),
+            Reload::Unchanged
+        ));
+
+        let broken = PLAN_2024.replace("quota: 16,", "quota: 0,");
+        match active.reload("plan.rhai", &broken, &ctx) {
+            Reload::Rejected(f) => assert!(f[0].message.contains("quota must be at least 1")),
+            other => panic!("broken script accepted: {other:?}"),
+        }
+        let infeasible = PLAN_2024.replace("quota: 16,", "quota: 1600,");
+        assert!(matches!(
+            active.reload("plan.rhai", &infeasible, &ctx),
+            Reload::Rejected(_)
+        ));
+        assert_eq!(active.plan().map(|p| p.id.as_str()), Some("henan-2024"));
+
+        assert!(matches!(
+            active.reload("plan.rhai", PLAN_2025, &ctx),
+            Reload::Installed(_)
+        ));
+        assert_eq!(active.plan().map(|p| p.year), Some(2025));
+    }
+}

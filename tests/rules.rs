@@ -1,0 +1,466 @@
+//! Rule scripts through the real binary: the Henan plans pass on the demo registry (on both
+//! databases), and a corpus of broken scripts each gets its own message at the right line,
+//! without hanging or crashing the process.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{Backend, TestDb};
+use serde_json::Value;
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn load_demo(db: &TestDb) {
+    let dir = repo("examples/henan");
+    db.json(&[
+        "demo",
+        "run",
+        "--dir",
+        dir.to_str().expect("utf-8"),
+        "--json",
+    ]);
+}
+
+fn henan_plans(db: &TestDb) {
+    load_demo(db);
+    let p2024 = repo("rules/henan-2024.rhai");
+    let p2024 = p2024.to_str().expect("utf-8");
+    let check = db.json(&["rules", "check", p2024, "--json"]);
+    assert_eq!(check["ok"], true, "{check}");
+    assert_eq!(check["total_quota"], 74);
+
+    let show = db.json(&["rules", "show", p2024, "--json"]);
+    assert_eq!(show["year"], 2024);
+    assert_eq!(show["total_quota"], 74);
+    let tasks = show["tasks"].as_array().expect("tasks");
+    let quotas: Vec<u64> = tasks
+        .iter()
+        .map(|t| t["quota"].as_u64().expect("quota"))
+        .collect();
+    assert_eq!(quotas, vec![8, 5, 5, 16, 20, 20]);
+    let divisions: Vec<&str> = tasks
+        .iter()
+        .map(|t| t["division"].as_str().expect("division"))
+        .collect();
+    assert_eq!(
+        divisions,
+        vec![
+            "noncoal",
+            "hazchem",
+            "industry_trade",
+            "enforcement",
+            "planning",
+            "training"
+        ]
+    );
+    for t in tasks {
+        assert!(t["pool_size"].as_u64() >= t["quota"].as_u64(), "{t}");
+    }
+    assert_eq!(tasks[2]["joint"]["agency"], "hnsamr");
+    let next = show["schedules"][0]["next_run"].as_str().expect("next run");
+    assert!(next.ends_with("+08:00"), "{next}");
+
+    let p2025 = repo("rules/henan-2025.rhai");
+    let p2025 = p2025.to_str().expect("utf-8");
+    assert_eq!(db.json(&["rules", "check", p2025, "--json"])["ok"], true);
+    let diff = db.json(&["rules", "diff", p2024, p2025, "--json"]);
+    let changed = |path: &str| {
+        diff.as_array()
+            .expect("changes")
+            .iter()
+            .find(|c| c["path"] == path)
+            .map(|c| (c["old"].clone(), c["new"].clone()))
+    };
+    assert_eq!(
+        changed("tasks[hazchem].quota"),
+        Some((Value::from(5), Value::from(8)))
+    );
+    assert_eq!(
+        changed("teams.recusal.last_year"),
+        Some((Value::from(false), Value::from(true)))
+    );
+    assert_eq!(
+        changed("tasks[enforcement].quota"),
+        None,
+        "unchanged quotas are not listed"
+    );
+}
+
+on_both_backends!(henan_plans);
+
+/// Where an error must be reported: the line of the named task's `task(` call, of `plan(`, or
+/// of the first line containing some text.
+enum At {
+    Task(&'static str),
+    Plan,
+    Text(&'static str),
+}
+
+/// A broken variant of the 2024 plan: replace `find` with `replace`, expect `message` at `at`.
+struct Case {
+    name: &'static str,
+    find: &'static str,
+    replace: &'static str,
+    at: At,
+    message: &'static str,
+}
+
+const fn case(
+    name: &'static str,
+    find: &'static str,
+    replace: &'static str,
+    at: At,
+    message: &'static str,
+) -> Case {
+    Case {
+        name,
+        find,
+        replace,
+        at,
+        message,
+    }
+}
+
+const CORPUS: &[Case] = &[
+    case(
+        "syntax error",
+        "quota: 16,",
+        "quota: 16",
+        At::Text("pool: pool(#{ sectors: [\"中央驻豫企业\""),
+        "syntax error",
+    ),
+    case(
+        "runtime error",
+        "quota: 20,\n    pool: pool(#{ sectors: [\"安全培训机构\"]",
+        "quota: twenty,\n    pool: pool(#{ sectors: [\"安全培训机构\"]",
+        At::Text("quota: twenty"),
+        "unknown variable `twenty`",
+    ),
+    case(
+        "infinite loop",
+        "// Non-coal mines listed",
+        "let i = 0; loop { i += 1; }\n// Non-coal mines listed",
+        At::Text("loop {"),
+        "ran too long",
+    ),
+    case(
+        "huge string",
+        "// Non-coal mines listed",
+        "let s = \"河南\"; while true { s += s; }\n// Non-coal mines listed",
+        At::Text("s += s"),
+        "grew beyond the limit",
+    ),
+    case(
+        "huge array",
+        "// Non-coal mines listed",
+        "let a = []; while true { a.push(1); }\n// Non-coal mines listed",
+        At::Text("a.push"),
+        "grew beyond the limit",
+    ),
+    case(
+        "deep recursion",
+        "// Non-coal mines listed",
+        "fn down(n) { down(n + 1) }\ndown(0);\n// Non-coal mines listed",
+        At::Text("down(0);"),
+        "too deeply",
+    ),
+    case(
+        "import of a file",
+        "// Non-coal mines listed",
+        "import \"/etc/passwd\" as secrets;\n// Non-coal mines listed",
+        At::Text("import"),
+        "cannot import",
+    ),
+    case(
+        "eval",
+        "// Non-coal mines listed",
+        "let x = eval(\"40 + 2\");\n// Non-coal mines listed",
+        At::Text("eval("),
+        "`eval` is not available",
+    ),
+    case(
+        "quota larger than pool",
+        "quota: 5,\n    pool: pool(#{ sectors: [\"危险化学品\"",
+        "quota: 5000,\n    pool: pool(#{ sectors: [\"危险化学品\"",
+        At::Task("hazchem"),
+        "quota 2000 but its pool has",
+    ),
+    case(
+        "quota zero",
+        "quota: 16,",
+        "quota: 0,",
+        At::Task("enforcement"),
+        "quota must be at least 1, found 0",
+    ),
+    case(
+        "quota negative",
+        "quota: 16,",
+        "quota: -3,",
+        At::Task("enforcement"),
+        "quota must be at least 1, found -3",
+    ),
+    case(
+        "quota not a number",
+        "quota: 16,",
+        "quota: \"sixteen\",",
+        At::Task("enforcement"),
+        "`quota` in task must be a whole number",
+    ),
+    case(
+        "unknown sector",
+        "sectors: [\"工贸\"]",
+        "sectors: [\"huagong\"]",
+        At::Text("pool(#{ sectors: [\"huagong\"]"),
+        "unknown sector `huagong`",
+    ),
+    case(
+        "unknown division",
+        "division: \"规划科技处\",",
+        "division: \"科技处\",",
+        At::Task("agencies"),
+        "unknown division `科技处`",
+    ),
+    case(
+        "unknown key",
+        "quota: 16,",
+        "quotaa: 16,",
+        At::Task("enforcement"),
+        "unknown key `quotaa` in task",
+    ),
+    case(
+        "team size 1",
+        "size: 2,                      // 行政处罚法",
+        "size: 1,                      // 行政处罚法",
+        At::Plan,
+        "team size 1 is below the legal minimum of 2",
+    ),
+    case(
+        "task team size 1",
+        "items: [\"HNYJ-08\"],",
+        "items: [\"HNYJ-08\"],\n    team_size: 1,",
+        At::Task("enforcement"),
+        "team size 1 is below the legal minimum",
+    ),
+    case(
+        "bad cron",
+        "draw: \"0 0 21 16 5 *\",",
+        "draw: \"every day at nine\",",
+        At::Plan,
+        "cron expression `every day at nine` for `draw` is invalid",
+    ),
+    case(
+        "cron without seconds",
+        "nightly: \"0 30 1 * * *\",",
+        "nightly: \"30 1 * * *\",",
+        At::Plan,
+        "cron expression `30 1 * * *` for `nightly` is invalid",
+    ),
+    case(
+        "missing holiday year",
+        "window: #{ start: \"2024-05-20\", end: \"2024-12-31\" },",
+        "window: #{ start: \"2027-05-20\", end: \"2027-12-31\" },",
+        At::Plan,
+        "no holiday data for 2027",
+    ),
+    case(
+        "holiday helper without data",
+        "// Non-coal mines listed",
+        "let due = add_working_days(\"2027-03-01\", 5);\n// Non-coal mines listed",
+        At::Text("add_working_days"),
+        "no holiday data for 2027",
+    ),
+    case(
+        "window reversed",
+        "end: \"2024-12-31\"",
+        "end: \"2024-01-31\"",
+        At::Plan,
+        "window ends (2024-01-31) before it starts",
+    ),
+    case(
+        "bad date",
+        "start: \"2024-05-20\"",
+        "start: \"2024-13-01\"",
+        At::Plan,
+        "`2024-13-01` is not a date",
+    ),
+    case(
+        "total mismatch",
+        "total: 74,",
+        "total: 75,",
+        At::Plan,
+        "add up to 74 but the plan states a total of 75",
+    ),
+    case(
+        "uncovered sector",
+        "tasks: [noncoal, hazchem, trade, enforcement, agencies, training],",
+        "tasks: [noncoal, hazchem, trade, enforcement, agencies],",
+        At::Plan,
+        "sector `safety_training` (安全培训机构) is in the plan's scope but no task draws from it",
+    ),
+    case(
+        "unknown item",
+        "items: [\"HNYJ-08\"],",
+        "items: [\"HNYJ-08\", \"HNYJ-99\"],",
+        At::Task("enforcement"),
+        "unknown 清单 item `HNYJ-99`",
+    ),
+    case(
+        "uncovered item",
+        "items: [\"HNYJ-11\"],",
+        "items: [\"HNYJ-10\"],",
+        At::Plan,
+        "清单 item `HNYJ-11`",
+    ),
+    case(
+        "penalty deadline over the law",
+        "penalties: 7, ",
+        "penalties: 10, ",
+        At::Plan,
+        "exceeds the legal 7 (安全生产法 第七十八条)",
+    ),
+    case(
+        "results deadline over the law",
+        "results: 5, ",
+        "results: 25, ",
+        At::Plan,
+        "exceeds the legal 20",
+    ),
+    case(
+        "not a plan",
+        "training],\n})",
+        "training],\n});\n42",
+        At::Text("42"),
+        "must end with the plan",
+    ),
+    case(
+        "unknown seed kind",
+        "kind: \"manual\",",
+        "kind: \"dice\",",
+        At::Plan,
+        "unknown seed kind `dice`",
+    ),
+    case(
+        "manual seed without source",
+        "source: \"中国福利彩票",
+        "ignored: \"中国福利彩票",
+        At::Plan,
+        "unknown key `ignored` in seed",
+    ),
+    case(
+        "joint with a non-partner",
+        "agency: \"河南省市场监督管理局\"",
+        "agency: \"河南省应急管理厅\"",
+        At::Task("trade"),
+        "is not a partner agency",
+    ),
+    case(
+        "not enough cadres",
+        "cap_per_officer: 8,",
+        "cap_per_officer: 2,",
+        At::Task("enforcement"),
+        "eligible 处级 cadres",
+    ),
+    case(
+        "declared recusal off",
+        "recusal: #{ declared: true,",
+        "recusal: #{ declared: false,",
+        At::Plan,
+        "declared conflicts cannot be switched off",
+    ),
+    case(
+        "duplicate task id",
+        "id: \"training\",",
+        "id: \"agencies\",",
+        At::Plan,
+        "task id `agencies` is used twice",
+    ),
+    case(
+        "unknown risk level",
+        "risk: [\"重大\", \"较大\"], share: 40",
+        "risk: [\"严重\"], share: 40",
+        At::Task("hazchem"),
+        "unknown risk level `严重`",
+    ),
+];
+
+fn line_of(script: &str, at: &At) -> usize {
+    let needle = match at {
+        At::Task(id) => format!("let {id} = task("),
+        At::Plan => "plan(#{".to_string(),
+        At::Text(t) => t.to_string(),
+    };
+    script
+        .lines()
+        .position(|l| l.contains(&needle))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("`{needle}` is not in the script"))
+}
+
+#[test]
+fn broken_scripts_are_explained() {
+    assert!(CORPUS.len() >= 25, "the corpus keeps at least 25 cases");
+    let db = TestDb::new(Backend::Sqlite).expect("sqlite");
+    load_demo(&db);
+    let original = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("script");
+    let mut failures = Vec::new();
+    for (i, c) in CORPUS.iter().enumerate() {
+        assert!(
+            original.contains(c.find),
+            "case `{}`: `{}` not in the 2024 script",
+            c.name,
+            c.find
+        );
+        let script = original.replacen(c.find, c.replace, 1);
+        let file = db.path().join(format!("broken-{i:02}.rhai"));
+        std::fs::write(&file, &script).expect("write");
+        let started = Instant::now();
+        let out = db.suiji(&["rules", "check", file.to_str().expect("utf-8"), "--json"]);
+        let took = started.elapsed();
+        if out.status.code() != Some(2) {
+            failures.push(format!(
+                "{}: exit {:?}, stderr {}",
+                c.name,
+                out.status.code(),
+                common::stderr(&out)
+            ));
+            continue;
+        }
+        let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let errors: Vec<&Value> = report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .collect();
+        let want_line = line_of(&script, &c.at);
+        let hit = errors
+            .iter()
+            .find(|f| f["message"].as_str().is_some_and(|m| m.contains(c.message)));
+        match hit {
+            None => failures.push(format!(
+                "{}: no error contains `{}`: {errors:?}",
+                c.name, c.message
+            )),
+            Some(f) if f["line"].as_u64() != Some(want_line as u64) => failures.push(format!(
+                "{}: reported at line {} instead of {want_line}: {f}",
+                c.name, f["line"]
+            )),
+            Some(f) => assert!(
+                f["file"].as_str().is_some_and(|x| x.ends_with(".rhai")),
+                "{f}"
+            ),
+        }
+        assert!(took < Duration::from_secs(20), "{} took {took:?}", c.name);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases:\n{}",
+        failures.len(),
+        CORPUS.len(),
+        failures.join("\n")
+    );
+}
