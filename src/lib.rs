@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod draw;
 pub mod import;
 pub mod plan;
 pub mod registry;

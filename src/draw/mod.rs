@@ -1,0 +1,663 @@
+//! The verifiable draw, `suiji-draw-v1` (specified in `docs/draw-spec.md`).
+//!
+//! Everything here is pure and deterministic: a frozen [`Manifest`] and a seed value in, a
+//! [`DrawDoc`] out, with no IO, no floating point, no `rand` distribution and no dependence on
+//! hash-map iteration order. Anyone can recompute it from the two published files
+//! (`suiji verify`, or `tools/verify_draw.py` with PyPI `consistent-sampler`).
+
+pub mod jcs;
+pub mod ticket;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::plan::{Plan, Recusal, SeedKind, Stratum, Window};
+use crate::registry::{OfficerStatus, Snapshot};
+use ticket::Ticketer;
+
+pub const SPEC: &str = "suiji-draw-v1";
+
+/// Everything the draw depends on, frozen and published before the seed exists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub spec: String,
+    pub plan: ManifestPlan,
+    pub seed_source: SeedDeclaration,
+    pub strata: Vec<ManifestStratum>,
+    pub tasks: Vec<ManifestTask>,
+    pub officers: Vec<ManifestOfficer>,
+    pub team_rules: TeamRulesDecl,
+    /// Declared conflicts (officer id, USCC) involving candidates, sorted.
+    pub conflicts: Vec<(String, String)>,
+    /// Candidates' municipal units, present when the home-city rule is on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub entity_cities: BTreeMap<String, String>,
+    /// Last year's (officer id, USCC) pairs, present when that rule is on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_year_pairs: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestPlan {
+    pub id: String,
+    pub year: i32,
+    pub title: String,
+    pub script_sha256: String,
+    pub window: Window,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedDeclaration {
+    pub kind: SeedKind,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestStratum {
+    pub task: String,
+    pub stratum: String,
+    pub quota: u32,
+    /// Eligible USCCs, ascending.
+    pub candidates: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestTask {
+    pub task: String,
+    pub name: String,
+    pub division: String,
+    /// Department members per team, counting the responsible cadre.
+    pub team_size: u32,
+    pub partner_agency: Option<String>,
+    pub partner_members: u32,
+    pub items: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestOfficer {
+    pub id: String,
+    pub agency: String,
+    pub division: Option<String>,
+    pub cadre: bool,
+    pub home_city: Option<String>,
+    pub active: bool,
+    pub valid_until: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamRulesDecl {
+    /// The department's agency code: cadres and members come from it.
+    pub department: String,
+    pub cap_per_officer: u32,
+    pub require_valid_certificate: bool,
+    /// Certificates must be valid on this day (the window's start).
+    pub certificate_date: chrono::NaiveDate,
+    pub recusal: Recusal,
+}
+
+/// The published result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrawDoc {
+    pub spec: String,
+    pub manifest_digest: String,
+    pub seed_source: SeedValue,
+    pub seed: String,
+    pub strata: Vec<StratumResult>,
+    pub teams: Vec<Team>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedValue {
+    pub kind: SeedKind,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StratumResult {
+    pub task: String,
+    pub stratum: String,
+    pub quota: u32,
+    pub selected: Vec<Pick>,
+    pub alternates: Vec<Pick>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pick {
+    pub id: String,
+    pub ticket: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    pub entity: String,
+    pub task: String,
+    pub stratum: String,
+    pub cadre: String,
+    /// Department members, the cadre first.
+    pub members: Vec<String>,
+    pub partners: Vec<String>,
+    /// Officers who would have filled a role but were passed over, and why.
+    pub skipped: Vec<Skip>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Skip {
+    pub officer: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DrawError {
+    #[error("seed value: {0}")]
+    Seed(String),
+    #[error(
+        "stratum `{stratum}` needs {quota} entities but only {available} candidates remain \
+         after earlier strata's selections"
+    )]
+    PoolTooSmall {
+        stratum: String,
+        quota: u32,
+        available: usize,
+    },
+    #[error("the manifest names task `{0}` in a stratum but does not describe it")]
+    UnknownTask(String),
+    #[error(
+        "no {role} can be found for entity {entity} (task `{task}`); officers skipped: {skipped}"
+    )]
+    Unstaffed {
+        entity: String,
+        task: String,
+        role: String,
+        skipped: String,
+    },
+    #[error("{0}")]
+    Document(String),
+}
+
+/// Builds the manifest from the plan, its strata and the registry (nothing is read later).
+pub fn manifest(
+    plan: &Plan,
+    strata: &[Stratum],
+    snapshot: &Snapshot,
+    department: &str,
+) -> Manifest {
+    let candidates: HashSet<&str> = strata
+        .iter()
+        .flat_map(|s| s.members.iter())
+        .map(|&i| snapshot.entities[i as usize].uscc.as_str())
+        .collect();
+    let mut conflicts: Vec<(String, String)> = snapshot
+        .conflicts
+        .iter()
+        .filter(|c| candidates.contains(c.uscc.as_str()))
+        .map(|c| (c.officer_id.clone(), c.uscc.clone()))
+        .collect();
+    conflicts.sort();
+    conflicts.dedup();
+    let entity_cities = if plan.teams.recusal.home_city {
+        snapshot
+            .entities
+            .iter()
+            .filter(|e| candidates.contains(e.uscc.as_str()))
+            .map(|e| (e.uscc.clone(), e.city.clone()))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let mut last_year_pairs: Vec<(String, String)> = if plan.teams.recusal.last_year {
+        snapshot
+            .last_year_pairs
+            .iter()
+            .filter(|(_, u)| candidates.contains(u.as_str()))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    last_year_pairs.sort();
+    let mut officers: Vec<ManifestOfficer> = snapshot
+        .officers
+        .iter()
+        .map(|o| ManifestOfficer {
+            id: o.id.clone(),
+            agency: o.agency.clone(),
+            division: o.division.clone(),
+            cadre: o.cadre,
+            home_city: o.home_city.clone(),
+            active: o.status == OfficerStatus::Active,
+            valid_until: o.valid_until,
+        })
+        .collect();
+    officers.sort_by(|a, b| a.id.cmp(&b.id));
+    Manifest {
+        spec: SPEC.to_string(),
+        plan: ManifestPlan {
+            id: plan.id.clone(),
+            year: plan.year,
+            title: plan.title.clone(),
+            script_sha256: plan.source.sha256.clone(),
+            window: plan.window,
+        },
+        seed_source: SeedDeclaration {
+            kind: plan.seed.kind,
+            source: plan.seed.source.clone(),
+        },
+        strata: strata
+            .iter()
+            .map(|s| ManifestStratum {
+                task: s.task.clone(),
+                stratum: s.id.clone(),
+                quota: s.quota,
+                candidates: s
+                    .members
+                    .iter()
+                    .map(|&i| snapshot.entities[i as usize].uscc.clone())
+                    .collect(),
+            })
+            .collect(),
+        tasks: plan
+            .tasks
+            .iter()
+            .map(|t| ManifestTask {
+                task: t.id.clone(),
+                name: t.name.clone(),
+                division: t.division.clone(),
+                team_size: t.team_size,
+                partner_agency: t.joint.as_ref().map(|j| j.agency.clone()),
+                partner_members: t.joint.as_ref().map_or(0, |j| j.members),
+                items: t.items.clone(),
+            })
+            .collect(),
+        officers,
+        team_rules: TeamRulesDecl {
+            department: department.to_string(),
+            cap_per_officer: plan.teams.cap_per_officer,
+            require_valid_certificate: plan.teams.require_valid_certificate,
+            certificate_date: plan.window.start,
+            recusal: plan.teams.recusal,
+        },
+        conflicts,
+        entity_cities,
+        last_year_pairs,
+    }
+}
+
+/// Canonical bytes (RFC 8785) of a published document.
+pub fn canonical<T: Serialize>(doc: &T) -> Result<Vec<u8>, DrawError> {
+    let v = serde_json::to_value(doc).map_err(|e| DrawError::Document(e.to_string()))?;
+    jcs::to_vec(&v).map_err(DrawError::Document)
+}
+
+/// Checks a seed value's form: manual values are decimal digits only (at least 6), written
+/// exactly as announced (e.g. lottery balls as two digits each, in draw order); OS values are
+/// 64 lowercase hex digits.
+pub fn check_seed_value(kind: SeedKind, value: &str) -> Result<(), DrawError> {
+    match kind {
+        SeedKind::Manual if value.len() >= 6 && value.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
+        SeedKind::Manual => Err(DrawError::Seed(format!(
+            "`{value}` must be at least 6 decimal digits and nothing else \
+             (write lottery numbers as two digits each, in draw order, without separators)"
+        ))),
+        SeedKind::Os
+            if value.len() == 64
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
+            Ok(())
+        }
+        SeedKind::Os => Err(DrawError::Seed(format!(
+            "`{value}` must be 64 lowercase hex digits (32 bytes from the operating system)"
+        ))),
+    }
+}
+
+pub fn kind_name(kind: SeedKind) -> &'static str {
+    match kind {
+        SeedKind::Manual => "manual",
+        SeedKind::Os => "os",
+    }
+}
+
+/// `seed = sha256_hex("suiji-draw-v1\n" + manifest_digest + "\n" + kind + "\n" + value)`.
+pub fn seed(manifest_digest: &str, kind: SeedKind, value: &str) -> String {
+    ticket::sha256_hex(&format!(
+        "{SPEC}\n{manifest_digest}\n{}\n{value}",
+        kind_name(kind)
+    ))
+}
+
+/// Selects each stratum's entities and alternates: candidates in increasing ticket order,
+/// skipping entities selected by earlier strata.
+pub fn select(manifest: &Manifest, t: &Ticketer) -> Result<Vec<StratumResult>, DrawError> {
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut out = Vec::with_capacity(manifest.strata.len());
+    for s in &manifest.strata {
+        let mut keyed: Vec<(u64, &str)> = s
+            .candidates
+            .iter()
+            .map(|c| (t.key(c), c.as_str()))
+            .collect();
+        // Only the first 2 × quota candidates not taken earlier are needed: order just enough.
+        let need = (2 * s.quota as usize + taken.len()).min(keyed.len());
+        if need < keyed.len() && need > 0 {
+            keyed.select_nth_unstable_by(need - 1, |(ka, a), (kb, b)| {
+                ka.cmp(kb).then_with(|| ticket::compare_full(t, a, b))
+            });
+            keyed.truncate(need);
+        }
+        ticket::order(t, &mut keyed);
+        let mut selected = Vec::new();
+        let mut alternates = Vec::new();
+        for (_, id) in keyed {
+            if taken.contains(id) {
+                continue;
+            }
+            let pick = Pick {
+                id: id.to_string(),
+                ticket: t.ticket(id),
+            };
+            if selected.len() < s.quota as usize {
+                selected.push(pick);
+            } else if alternates.len() < s.quota as usize {
+                alternates.push(pick);
+            } else {
+                break;
+            }
+        }
+        if selected.len() < s.quota as usize {
+            return Err(DrawError::PoolTooSmall {
+                stratum: s.stratum.clone(),
+                quota: s.quota,
+                available: selected.len(),
+            });
+        }
+        taken.extend(selected.iter().map(|p| p.id.clone()));
+        out.push(StratumResult {
+            task: s.task.clone(),
+            stratum: s.stratum.clone(),
+            quota: s.quota,
+            selected,
+            alternates,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Cadre,
+    Member,
+    Partner,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Cadre => "responsible 处级 cadre",
+            Role::Member => "division member",
+            Role::Partner => "partner-agency member",
+        }
+    }
+}
+
+/// Forms the teams, entity by entity in selection order.
+pub fn teams(
+    manifest: &Manifest,
+    strata: &[StratumResult],
+    t: &Ticketer,
+) -> Result<Vec<Team>, DrawError> {
+    let rules = &manifest.team_rules;
+    let conflicts: HashSet<(&str, &str)> = manifest
+        .conflicts
+        .iter()
+        .map(|(o, u)| (o.as_str(), u.as_str()))
+        .collect();
+    let last_year: HashSet<(&str, &str)> = manifest
+        .last_year_pairs
+        .iter()
+        .map(|(o, u)| (o.as_str(), u.as_str()))
+        .collect();
+    let tasks: HashMap<&str, &ManifestTask> = manifest
+        .tasks
+        .iter()
+        .map(|x| (x.task.as_str(), x))
+        .collect();
+    let mut load: HashMap<&str, u32> = HashMap::new();
+    let mut out = Vec::new();
+    for s in strata {
+        let task = tasks
+            .get(s.task.as_str())
+            .ok_or_else(|| DrawError::UnknownTask(s.task.clone()))?;
+        for pick in &s.selected {
+            let e = pick.id.as_str();
+            let mut order: Vec<(u64, String, &ManifestOfficer)> = manifest
+                .officers
+                .iter()
+                .map(|o| {
+                    let key = format!("{e}/{}", o.id);
+                    (t.key(&key), key, o)
+                })
+                .collect();
+            order.sort_by(|(ka, a, _), (kb, b, _)| {
+                ka.cmp(kb).then_with(|| ticket::compare_full(t, a, b))
+            });
+            let mut roles = vec![Role::Cadre];
+            roles.extend(std::iter::repeat_n(
+                Role::Member,
+                task.team_size.saturating_sub(1) as usize,
+            ));
+            roles.extend(std::iter::repeat_n(
+                Role::Partner,
+                task.partner_members as usize,
+            ));
+            let mut team: Vec<&str> = Vec::new();
+            let mut skipped: Vec<Skip> = Vec::new();
+            for role in roles {
+                let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
+                let mut filled = false;
+                for (_, _, o) in &order {
+                    let fits = match role {
+                        Role::Cadre => {
+                            o.agency == rules.department
+                                && o.division.as_deref() == Some(task.division.as_str())
+                                && o.cadre
+                        }
+                        Role::Member => {
+                            o.agency == rules.department
+                                && o.division.as_deref() == Some(task.division.as_str())
+                        }
+                        Role::Partner => task.partner_agency.as_deref() == Some(o.agency.as_str()),
+                    };
+                    if !fits || team.contains(&o.id.as_str()) {
+                        continue;
+                    }
+                    let reason = if !o.active {
+                        Some("inactive")
+                    } else if rules.require_valid_certificate
+                        && o.valid_until.is_some_and(|d| d < rules.certificate_date)
+                    {
+                        Some("certificate_expired")
+                    } else if conflicts.contains(&(o.id.as_str(), e)) {
+                        Some("declared_conflict")
+                    } else if rules.recusal.home_city
+                        && o.home_city.is_some()
+                        && o.home_city.as_deref()
+                            == manifest.entity_cities.get(e).map(String::as_str)
+                    {
+                        Some("home_city")
+                    } else if rules.recusal.last_year && last_year.contains(&(o.id.as_str(), e)) {
+                        Some("last_year")
+                    } else if load.get(o.id.as_str()).copied().unwrap_or(0) >= rules.cap_per_officer
+                    {
+                        Some("cap")
+                    } else {
+                        None
+                    };
+                    match reason {
+                        Some(r) => {
+                            *reasons.entry(r).or_insert(0) += 1;
+                            if !skipped.iter().any(|x| x.officer == o.id) {
+                                skipped.push(Skip {
+                                    officer: o.id.clone(),
+                                    reason: r.to_string(),
+                                });
+                            }
+                        }
+                        None => {
+                            team.push(o.id.as_str());
+                            *load.entry(o.id.as_str()).or_insert(0) += 1;
+                            filled = true;
+                            break;
+                        }
+                    }
+                }
+                if !filled {
+                    let skipped = if reasons.is_empty() {
+                        "none (no officer has this role at all)".to_string()
+                    } else {
+                        reasons
+                            .iter()
+                            .map(|(r, n)| format!("{n} {r}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    return Err(DrawError::Unstaffed {
+                        entity: e.to_string(),
+                        task: task.task.clone(),
+                        role: role.name().to_string(),
+                        skipped,
+                    });
+                }
+            }
+            let size = task.team_size as usize;
+            out.push(Team {
+                entity: e.to_string(),
+                task: s.task.clone(),
+                stratum: s.stratum.clone(),
+                cadre: team[0].to_string(),
+                members: team[..size].iter().map(|x| x.to_string()).collect(),
+                partners: team[size..].iter().map(|x| x.to_string()).collect(),
+                skipped,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The whole draw from a manifest (and its digest) and a seed value.
+pub fn run(
+    manifest: &Manifest,
+    manifest_digest: &str,
+    seed_value: &str,
+) -> Result<DrawDoc, DrawError> {
+    check_seed_value(manifest.seed_source.kind, seed_value)?;
+    let seed = seed(manifest_digest, manifest.seed_source.kind, seed_value);
+    let t = Ticketer::new(&seed);
+    let strata = select(manifest, &t)?;
+    let teams = teams(manifest, &strata, &t)?;
+    Ok(DrawDoc {
+        spec: SPEC.to_string(),
+        manifest_digest: manifest_digest.to_string(),
+        seed_source: SeedValue {
+            kind: manifest.seed_source.kind,
+            value: seed_value.to_string(),
+        },
+        seed,
+        strata,
+        teams,
+    })
+}
+
+/// Recomputes a published draw from the two files alone. `Ok` or the first difference.
+pub fn verify(manifest_bytes: &[u8], draw_bytes: &[u8]) -> Result<(), String> {
+    let manifest: Manifest = serde_json::from_slice(manifest_bytes)
+        .map_err(|e| format!("manifest.json is not a {SPEC} manifest: {e}"))?;
+    let published: DrawDoc = serde_json::from_slice(draw_bytes)
+        .map_err(|e| format!("draw.json is not a {SPEC} draw: {e}"))?;
+    if manifest.spec != SPEC || published.spec != SPEC {
+        return Err(format!("unknown spec (expected {SPEC})"));
+    }
+    let digest = crate::audit::sha256_hex(manifest_bytes);
+    if digest != published.manifest_digest {
+        return Err(format!(
+            "manifest_digest: draw.json says {}, manifest.json hashes to {digest}",
+            published.manifest_digest
+        ));
+    }
+    if published.seed_source.kind != manifest.seed_source.kind {
+        return Err("seed_source.kind differs from the manifest's declared kind".into());
+    }
+    let recomputed =
+        run(&manifest, &digest, &published.seed_source.value).map_err(|e| e.to_string())?;
+    let (a, b) = (
+        serde_json::to_value(&published).map_err(|e| e.to_string())?,
+        serde_json::to_value(&recomputed).map_err(|e| e.to_string())?,
+    );
+    match first_difference("", &a, &b) {
+        None => Ok(()),
+        Some((path, published, recomputed)) => Err(format!(
+            "{path}: published {published}, recomputed {recomputed}"
+        )),
+    }
+}
+
+/// The first place two documents differ, in document order (array positions matter).
+fn first_difference(path: &str, a: &Value, b: &Value) -> Option<(String, String, String)> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, va) in x {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                match y.get(k) {
+                    Some(vb) => {
+                        if let Some(d) = first_difference(&p, va, vb) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some((p, va.to_string(), "(missing)".into())),
+                }
+            }
+            y.keys()
+                .find(|k| !x.contains_key(*k))
+                .map(|k| (format!("{path}.{k}"), "(missing)".into(), y[k].to_string()))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
+                if let Some(d) = first_difference(&format!("{path}[{i}]"), va, vb) {
+                    return Some(d);
+                }
+            }
+            (x.len() != y.len()).then(|| {
+                (
+                    format!("{path}.length"),
+                    x.len().to_string(),
+                    y.len().to_string(),
+                )
+            })
+        }
+        _ if a != b => Some((path.to_string(), a.to_string(), b.to_string())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
