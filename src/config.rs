@@ -235,13 +235,16 @@ impl Settings {
             .prefix_separator("_")
             .separator("__")
             .try_parsing(true);
-        if let Some(vars) = &overrides.env {
-            env = env.source(Some(
-                vars.iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect::<config::Map<_, _>>(),
-            ));
-        }
+        // The failpoint variable belongs to crash tests, not to the settings.
+        let vars: config::Map<String, String> = match &overrides.env {
+            Some(vars) => vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            None => std::env::vars().collect(),
+        };
+        env = env.source(Some(
+            vars.into_iter()
+                .filter(|(k, _)| k != crate::failpoint::VAR)
+                .collect(),
+        ));
         builder = builder.add_source(env);
         if let Some(url) = &overrides.database_url {
             builder = builder

@@ -1,6 +1,8 @@
 //! Argument parsing and the commands' output. The binary edge: errors are `anyhow` here, and
 //! an [`Invalid`] anywhere in the chain means the user's input was at fault (exit 2).
 
+mod draw;
+
 use std::fmt;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -68,6 +70,49 @@ enum Command {
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+    /// Freeze the draw's inputs into the manifest and publish it (before the seed exists).
+    Freeze {
+        /// The plan script (default: rules.file).
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// Replace the active manifest (only before the official draw; audited).
+        #[arg(long, requires = "reason")]
+        refreeze: bool,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The draw: --official (once per plan and year), --dry-run, or --void.
+    #[command(group(clap::ArgGroup::new("mode").required(true).args(["official", "dry_run", "void"])))]
+    Draw {
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// The one official draw, from the frozen manifest.
+        #[arg(long)]
+        official: bool,
+        /// Compute a draw from the live registry into --out, recording nothing.
+        #[arg(long, requires_all = ["seed_value", "out"])]
+        dry_run: bool,
+        /// Void the official draw (needs --reason; audited) so that it can be redrawn.
+        #[arg(long, requires = "reason")]
+        void: bool,
+        /// The publicly drawn digits (manual seed).
+        #[arg(long, value_name = "DIGITS")]
+        seed_value: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recompute a published draw from DIR/manifest.json and DIR/draw.json alone.
+    Verify {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Demo data: load the shipped set, or generate large synthetic sets.
     Demo {
@@ -297,6 +342,43 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Freeze {
+            plan,
+            refreeze,
+            reason,
+            json,
+        } => {
+            let store = open_store(&settings).await?;
+            let reason = if refreeze { reason } else { None };
+            let code = draw::freeze(&store, &settings, &clock, &actor, plan, reason, json).await;
+            store.close().await;
+            code
+        }
+        Command::Draw {
+            plan,
+            official: _,
+            dry_run,
+            void,
+            seed_value,
+            out,
+            reason,
+            json,
+        } => {
+            let store = open_store(&settings).await?;
+            let args = draw::DrawArgs {
+                plan,
+                dry_run,
+                void,
+                seed_value,
+                out,
+                reason,
+                json,
+            };
+            let code = draw::draw(&store, &settings, &clock, &actor, args).await;
+            store.close().await;
+            code
+        }
+        Command::Verify { dir, json } => draw::verify(&dir, json),
         Command::Rules { command } => {
             let store = open_store(&settings).await?;
             let ctx = rules_context(&store, &settings).await?;

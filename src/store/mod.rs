@@ -27,6 +27,9 @@ use crate::registry::{
 };
 use crate::vocab::Vocabulary;
 
+mod draws;
+pub use draws::{DrawRecord, ManifestRecord, NewTask};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
@@ -49,18 +52,39 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored row is unreadable: {0}")]
     Corrupt(String),
+    #[error(
+        "plan {} ({}) was already frozen at {} by {} (manifest digest {})",
+        .0.plan_id, .0.year, .0.frozen_at, .0.actor, .0.digest
+    )]
+    AlreadyFrozen(Box<ManifestRecord>),
+    #[error(
+        "plan {} ({}) already has its official draw: made at {} by {} with the {} seed value `{}` \
+         (draw digest {})",
+        .0.plan_id, .0.year, .0.drawn_at, .0.actor, .0.seed_kind, .0.seed_value, .0.digest
+    )]
+    AlreadyDrawn(Box<DrawRecord>),
+    #[error("{0}")]
+    NotFound(String),
 }
 
 pub type Tx = Transaction<'static, sqlx::Any>;
 
 /// Versioned migrations, side by side per dialect. Never edit a released one: sqlx refuses to
 /// start when an applied migration's checksum changed.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "registry",
-    include_str!("../migrations/sqlite/0001_registry.sql"),
-    include_str!("../migrations/postgres/0001_registry.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "registry",
+        include_str!("../../migrations/sqlite/0001_registry.sql"),
+        include_str!("../../migrations/postgres/0001_registry.sql"),
+    ),
+    (
+        2,
+        "draw",
+        include_str!("../../migrations/sqlite/0002_draw.sql"),
+        include_str!("../../migrations/postgres/0002_draw.sql"),
+    ),
+];
 
 /// Key of the PostgreSQL advisory lock that serialises writers across instances.
 const WRITE_LOCK_KEY: i64 = 0x5375_694A_6957_7231;
@@ -396,6 +420,9 @@ impl Store {
             "imports",
             "history",
             "audit_log",
+            "manifests",
+            "draws",
+            "tasks",
         ] {
             // Table names come from the constant list above, never from input.
             let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -510,7 +537,7 @@ struct Counts {
 
 /// A column value on its way to the database. Booleans are stored as 0/1 integers: the `Any`
 /// driver cannot decode an SQLite BOOLEAN column.
-enum Val<'a> {
+pub(crate) enum Val<'a> {
     Text(Cow<'a, str>),
     Opt(Option<Cow<'a, str>>),
     Int(i64),
@@ -832,7 +859,7 @@ async fn upsert<T: Stored>(
 /// database (`json_each` on SQLite, `json_array_elements` on PostgreSQL): binding thousands of
 /// separate parameters costs SQLite a quadratic name lookup and the `Any` driver a conversion
 /// per value, which held SQLite under 10,000 rows/s.
-async fn insert_rows(
+pub(crate) async fn insert_rows(
     tx: &mut Tx,
     backend: Backend,
     table: &str,
