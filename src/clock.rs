@@ -32,6 +32,20 @@ impl Clock for FixedClock {
     }
 }
 
+/// The host's clock, except that "today" is a given day: for recording events after the fact
+/// and for replaying a year (`--today`). Timestamps in the audit log stay real.
+#[derive(Debug, Clone, Copy)]
+pub struct AsOf(pub NaiveDate);
+
+impl Clock for AsOf {
+    fn now(&self) -> DateTime<Tz> {
+        SystemClock.now()
+    }
+    fn today(&self) -> NaiveDate {
+        self.0
+    }
+}
+
 /// RFC 3339 with the +08:00 offset, the form every stored timestamp takes.
 pub fn stamp(t: DateTime<Tz>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)

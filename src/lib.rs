@@ -10,6 +10,7 @@ pub mod demo;
 pub mod draw;
 pub mod failpoint;
 pub mod import;
+pub mod lifecycle;
 pub mod plan;
 pub mod publish;
 pub mod registry;

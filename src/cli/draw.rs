@@ -35,11 +35,12 @@ async fn checked_plan(
     Ok((checked, ctx))
 }
 
-fn store_error(e: StoreError) -> anyhow::Error {
+pub(super) fn store_error(e: StoreError) -> anyhow::Error {
     match e {
         e @ (StoreError::AlreadyFrozen(_)
         | StoreError::AlreadyDrawn(_)
-        | StoreError::NotFound(_)) => Invalid(e.to_string()).into(),
+        | StoreError::NotFound(_)
+        | StoreError::Refused(_)) => Invalid(e.to_string()).into(),
         e => e.into(),
     }
 }
@@ -179,7 +180,10 @@ fn new_tasks(
     manifest: &Manifest,
     snapshot: &Snapshot,
     prefix: &str,
-) -> Vec<NewTask> {
+    plan: &suiji::plan::Plan,
+    calendar: &suiji::calendar::Calendar,
+    drawn_on: chrono::NaiveDate,
+) -> Result<Vec<NewTask>> {
     let mut per_task: std::collections::HashMap<&str, usize> = Default::default();
     doc.teams
         .iter()
@@ -192,7 +196,23 @@ fn new_tasks(
                 .binary_search_by(|e| e.uscc.as_str().cmp(&team.entity))
                 .ok()
                 .map(|i| &snapshot.entities[i]);
-            NewTask {
+            let facts = suiji::lifecycle::Facts {
+                status: suiji::lifecycle::Status::Drawn,
+                drawn_on,
+                window: plan.window,
+                planned: None,
+                completed: None,
+                outcome: None,
+                published: None,
+                published_url: None,
+                penalty_decided: None,
+                penalty_published: None,
+                referred: None,
+            };
+            let deadlines = suiji::lifecycle::deadlines(&facts, &plan.deadlines, calendar)
+                .map_err(|e| Invalid(format!("deadlines of the new tasks: {e}")))?;
+            let next_due = suiji::lifecycle::next_due(&facts, &deadlines);
+            Ok(NewTask {
                 id: format!("{prefix}-{}-{:03}", team.task, n),
                 task_rule: team.task.clone(),
                 stratum: team.stratum.clone(),
@@ -204,7 +224,10 @@ fn new_tasks(
                 members: team.members.clone(),
                 partners: team.partners.clone(),
                 items: rule.map(|r| r.items.clone()).unwrap_or_default(),
-            }
+                drawn_on,
+                deadlines,
+                next_due,
+            })
         })
         .collect()
 }
@@ -390,7 +413,15 @@ pub async fn draw(
     } else {
         format!("{}-r{}", plan.id, previous + 1)
     };
-    let tasks = new_tasks(&doc, &manifest, &ctx.snapshot, &prefix);
+    let tasks = new_tasks(
+        &doc,
+        &manifest,
+        &ctx.snapshot,
+        &prefix,
+        plan,
+        &ctx.calendar,
+        clock.today(),
+    )?;
     let content = String::from_utf8(bytes).context("draw is UTF-8")?;
     let record = store
         .record_draw(
@@ -400,6 +431,7 @@ pub async fn draw(
             &content,
             &tasks,
             plan.window,
+            &plan.deadlines,
             clock,
             actor,
         )

@@ -2,6 +2,7 @@
 //! an [`Invalid`] anywhere in the chain means the user's input was at fault (exit 2).
 
 mod draw;
+mod task;
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -37,6 +38,10 @@ struct Cli {
     /// Who is acting, recorded in the audit log (default: the login name).
     #[arg(long, global = true, value_name = "NAME")]
     actor: Option<String>,
+    /// Take DATE as today (Asia/Shanghai) for validating and computing deadlines: for entering
+    /// events after the fact and replaying a year. Audit timestamps stay real.
+    #[arg(long, global = true, value_name = "DATE")]
+    today: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -114,6 +119,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Inspection tasks: list, show, and record what happened.
+    Task {
+        #[command(subcommand)]
+        command: TaskCommand,
+    },
+    /// What is overdue on a day (default today): the nightly check.
+    Overdue {
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Progress per division (as of a month's end, default today), also as XLSX.
+    Report {
+        #[arg(long, value_name = "YYYY-MM")]
+        month: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        xlsx: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Working days: holiday data and deadline arithmetic.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
     /// Demo data: load the shipped set, or generate large synthetic sets.
     Demo {
         #[command(subcommand)]
@@ -125,6 +156,109 @@ enum Command {
 enum AuditCommand {
     /// Recompute the hash chain and name the first broken row.
     Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TaskCommand {
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        division: Option<String>,
+        /// Only tasks with a deadline already passed (as of today).
+        #[arg(long)]
+        overdue: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Team, items, dates, deadlines and how far each is.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the planned inspection date (a working day inside the window).
+    Schedule {
+        id: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        json: bool,
+    },
+    Complete {
+        id: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long, value_enum)]
+        outcome: suiji::lifecycle::Outcome,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Results published (公示).
+    Publish {
+        id: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A penalty decision was made.
+    Penalty {
+        id: String,
+        #[arg(long)]
+        decision_date: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The penalty decision was published.
+    PenaltyPublished {
+        id: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Transferred to judicial organs (移送司法机关).
+    Refer {
+        id: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        json: bool,
+    },
+    Archive {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The entity is closed or unreachable: the stratum's next alternate takes its place.
+    Replace {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Show a year's holiday data (exit 2 if there is none).
+    Check {
+        year: i32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The end of the N-th working day after DATE (negative N: before).
+    AddDays {
+        date: String,
+        #[arg(allow_hyphen_values = true)]
+        n: i64,
         #[arg(long)]
         json: bool,
     },
@@ -256,7 +390,11 @@ async fn open_store(settings: &Settings) -> Result<Store> {
 
 async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
     let actor = actor(&cli);
-    let clock = SystemClock;
+    let clock: Box<dyn Clock> = match &cli.today {
+        Some(d) => Box::new(suiji::clock::AsOf(task::parse_date(d)?)),
+        None => Box::new(SystemClock),
+    };
+    let clock = clock.as_ref();
     match cli.command {
         Command::Import {
             kind,
@@ -269,7 +407,7 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
             let report = import_file(
                 &store,
                 &settings,
-                &clock,
+                clock,
                 &actor,
                 kind,
                 file,
@@ -350,7 +488,7 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
         } => {
             let store = open_store(&settings).await?;
             let reason = if refreeze { reason } else { None };
-            let code = draw::freeze(&store, &settings, &clock, &actor, plan, reason, json).await;
+            let code = draw::freeze(&store, &settings, clock, &actor, plan, reason, json).await;
             store.close().await;
             code
         }
@@ -374,16 +512,42 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
                 reason,
                 json,
             };
-            let code = draw::draw(&store, &settings, &clock, &actor, args).await;
+            let code = draw::draw(&store, &settings, clock, &actor, args).await;
             store.close().await;
             code
         }
         Command::Verify { dir, json } => draw::verify(&dir, json),
+        Command::Calendar { command } => match command {
+            CalendarCommand::Check { year, json } => task::calendar_check(&settings, year, json),
+            CalendarCommand::AddDays { date, n, json } => task::add_days(&settings, &date, n, json),
+        },
+        Command::Overdue { date, json } => {
+            let date = match date {
+                Some(d) => task::parse_date(&d)?,
+                None => clock.today(),
+            };
+            let store = open_store(&settings).await?;
+            let code = task::overdue(&store, &settings, date, json).await;
+            store.close().await;
+            code
+        }
+        Command::Report { month, xlsx, json } => {
+            let store = open_store(&settings).await?;
+            let code = task::report(&store, &settings, clock, month, xlsx.as_deref(), json).await;
+            store.close().await;
+            code
+        }
+        Command::Task { command } => {
+            let store = open_store(&settings).await?;
+            let code = task_command(&store, &settings, clock, &actor, command).await;
+            store.close().await;
+            code
+        }
         Command::Rules { command } => {
             let store = open_store(&settings).await?;
             let ctx = rules_context(&store, &settings).await?;
             store.close().await;
-            rules_command(command, &settings, &ctx, &clock)
+            rules_command(command, &settings, &ctx, clock)
         }
         Command::Demo {
             command:
@@ -411,7 +575,7 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
             for kind in Kind::ALL {
                 let file = dir.join(format!("{}.csv", kind.name()));
                 let report = import_file(
-                    &store, &settings, &clock, &actor, kind, &file, None, false, true,
+                    &store, &settings, clock, &actor, kind, &file, None, false, true,
                 )
                 .await?;
                 if !report.problems.is_empty() {
@@ -442,6 +606,91 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn task_command(
+    store: &Store,
+    settings: &Settings,
+    clock: &dyn Clock,
+    actor: &str,
+    command: TaskCommand,
+) -> Result<ExitCode> {
+    use suiji::lifecycle::Event;
+    let date = |d: &str| task::parse_date(d);
+    let (id, event, detail, json) = match command {
+        TaskCommand::List {
+            status,
+            division,
+            overdue,
+            json,
+        } => {
+            let filter = suiji::store::TaskFilter {
+                status,
+                division,
+                due_before: overdue.then(|| clock.today()),
+                draw_id: None,
+            };
+            return task::list(store, settings, clock, filter, json).await;
+        }
+        TaskCommand::Show { id, json } => {
+            return task::show(store, settings, clock, &id, json).await;
+        }
+        TaskCommand::Schedule { id, date: d, json } => (
+            id,
+            Event::Schedule(date(&d)?),
+            serde_json::json!({ "date": d }),
+            json,
+        ),
+        TaskCommand::Complete {
+            id,
+            date: d,
+            outcome,
+            json,
+        } => (
+            id,
+            Event::Complete(date(&d)?, outcome),
+            serde_json::json!({ "date": d, "outcome": outcome.code() }),
+            json,
+        ),
+        TaskCommand::Publish {
+            id,
+            date: d,
+            url,
+            json,
+        } => (
+            id,
+            Event::Publish(date(&d)?, url.clone()),
+            serde_json::json!({ "date": d, "url": url }),
+            json,
+        ),
+        TaskCommand::Penalty {
+            id,
+            decision_date: d,
+            json,
+        } => (
+            id,
+            Event::PenaltyDecided(date(&d)?),
+            serde_json::json!({ "decision_date": d }),
+            json,
+        ),
+        TaskCommand::PenaltyPublished { id, date: d, json } => (
+            id,
+            Event::PenaltyPublished(date(&d)?),
+            serde_json::json!({ "date": d }),
+            json,
+        ),
+        TaskCommand::Refer { id, date: d, json } => (
+            id,
+            Event::Refer(date(&d)?),
+            serde_json::json!({ "date": d }),
+            json,
+        ),
+        TaskCommand::Archive { id, json } => (id, Event::Archive, serde_json::json!({}), json),
+        TaskCommand::Replace { id, reason, json } => {
+            return task::replace(store, settings, clock, actor, &id, &reason, json).await;
+        }
+    };
+    task::transition(store, settings, clock, actor, &id, event, detail, json).await
 }
 
 async fn rules_context(store: &Store, settings: &Settings) -> Result<rules::Context> {

@@ -416,145 +416,163 @@ impl Role {
     }
 }
 
+/// What team formation needs besides the manifest: the seed's tickets and how many
+/// assignments each officer already holds.
+pub struct Staffing<'m> {
+    manifest: &'m Manifest,
+    t: &'m Ticketer,
+    conflicts: HashSet<(&'m str, &'m str)>,
+    last_year: HashSet<(&'m str, &'m str)>,
+    pub load: HashMap<String, u32>,
+}
+
+impl<'m> Staffing<'m> {
+    pub fn new(manifest: &'m Manifest, t: &'m Ticketer) -> Staffing<'m> {
+        let pairs = |v: &'m [(String, String)]| {
+            v.iter()
+                .map(|(o, u)| (o.as_str(), u.as_str()))
+                .collect::<HashSet<_>>()
+        };
+        Staffing {
+            manifest,
+            t,
+            conflicts: pairs(&manifest.conflicts),
+            last_year: pairs(&manifest.last_year_pairs),
+            load: HashMap::new(),
+        }
+    }
+
+    /// Forms the team of entity `e` of `stratum` (task `task`) and counts its assignments.
+    pub fn team(&mut self, task: &str, stratum: &str, e: &str) -> Result<Team, DrawError> {
+        let manifest = self.manifest;
+        let rules = &manifest.team_rules;
+        let t = self.t;
+        let task = manifest
+            .tasks
+            .iter()
+            .find(|x| x.task == task)
+            .ok_or_else(|| DrawError::UnknownTask(task.to_string()))?;
+        let mut order: Vec<(u64, String, &ManifestOfficer)> = manifest
+            .officers
+            .iter()
+            .map(|o| {
+                let key = format!("{e}/{}", o.id);
+                (t.key(&key), key, o)
+            })
+            .collect();
+        order.sort_by(|(ka, a, _), (kb, b, _)| {
+            ka.cmp(kb).then_with(|| ticket::compare_full(t, a, b))
+        });
+        let mut roles = vec![Role::Cadre];
+        roles.extend(std::iter::repeat_n(
+            Role::Member,
+            task.team_size.saturating_sub(1) as usize,
+        ));
+        roles.extend(std::iter::repeat_n(
+            Role::Partner,
+            task.partner_members as usize,
+        ));
+        let mut team: Vec<&str> = Vec::new();
+        let mut skipped: Vec<Skip> = Vec::new();
+        for role in roles {
+            let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
+            let mut filled = false;
+            for (_, _, o) in &order {
+                let fits = match role {
+                    Role::Cadre => {
+                        o.agency == rules.department
+                            && o.division.as_deref() == Some(task.division.as_str())
+                            && o.cadre
+                    }
+                    Role::Member => {
+                        o.agency == rules.department
+                            && o.division.as_deref() == Some(task.division.as_str())
+                    }
+                    Role::Partner => task.partner_agency.as_deref() == Some(o.agency.as_str()),
+                };
+                if !fits || team.contains(&o.id.as_str()) {
+                    continue;
+                }
+                let reason = if !o.active {
+                    Some("inactive")
+                } else if rules.require_valid_certificate
+                    && o.valid_until.is_some_and(|d| d < rules.certificate_date)
+                {
+                    Some("certificate_expired")
+                } else if self.conflicts.contains(&(o.id.as_str(), e)) {
+                    Some("declared_conflict")
+                } else if rules.recusal.home_city
+                    && o.home_city.is_some()
+                    && o.home_city.as_deref() == manifest.entity_cities.get(e).map(String::as_str)
+                {
+                    Some("home_city")
+                } else if rules.recusal.last_year && self.last_year.contains(&(o.id.as_str(), e)) {
+                    Some("last_year")
+                } else if self.load.get(&o.id).copied().unwrap_or(0) >= rules.cap_per_officer {
+                    Some("cap")
+                } else {
+                    None
+                };
+                match reason {
+                    Some(r) => {
+                        *reasons.entry(r).or_insert(0) += 1;
+                        if !skipped.iter().any(|x| x.officer == o.id) {
+                            skipped.push(Skip {
+                                officer: o.id.clone(),
+                                reason: r.to_string(),
+                            });
+                        }
+                    }
+                    None => {
+                        team.push(o.id.as_str());
+                        *self.load.entry(o.id.clone()).or_insert(0) += 1;
+                        filled = true;
+                        break;
+                    }
+                }
+            }
+            if !filled {
+                let skipped = if reasons.is_empty() {
+                    "none (no officer has this role at all)".to_string()
+                } else {
+                    reasons
+                        .iter()
+                        .map(|(r, n)| format!("{n} {r}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                return Err(DrawError::Unstaffed {
+                    entity: e.to_string(),
+                    task: task.task.clone(),
+                    role: role.name().to_string(),
+                    skipped,
+                });
+            }
+        }
+        let size = task.team_size as usize;
+        Ok(Team {
+            entity: e.to_string(),
+            task: task.task.clone(),
+            stratum: stratum.to_string(),
+            cadre: team[0].to_string(),
+            members: team[..size].iter().map(|x| x.to_string()).collect(),
+            partners: team[size..].iter().map(|x| x.to_string()).collect(),
+            skipped,
+        })
+    }
+}
+
 /// Forms the teams, entity by entity in selection order.
 pub fn teams(
     manifest: &Manifest,
     strata: &[StratumResult],
     t: &Ticketer,
 ) -> Result<Vec<Team>, DrawError> {
-    let rules = &manifest.team_rules;
-    let conflicts: HashSet<(&str, &str)> = manifest
-        .conflicts
-        .iter()
-        .map(|(o, u)| (o.as_str(), u.as_str()))
-        .collect();
-    let last_year: HashSet<(&str, &str)> = manifest
-        .last_year_pairs
-        .iter()
-        .map(|(o, u)| (o.as_str(), u.as_str()))
-        .collect();
-    let tasks: HashMap<&str, &ManifestTask> = manifest
-        .tasks
-        .iter()
-        .map(|x| (x.task.as_str(), x))
-        .collect();
-    let mut load: HashMap<&str, u32> = HashMap::new();
+    let mut staffing = Staffing::new(manifest, t);
     let mut out = Vec::new();
     for s in strata {
-        let task = tasks
-            .get(s.task.as_str())
-            .ok_or_else(|| DrawError::UnknownTask(s.task.clone()))?;
         for pick in &s.selected {
-            let e = pick.id.as_str();
-            let mut order: Vec<(u64, String, &ManifestOfficer)> = manifest
-                .officers
-                .iter()
-                .map(|o| {
-                    let key = format!("{e}/{}", o.id);
-                    (t.key(&key), key, o)
-                })
-                .collect();
-            order.sort_by(|(ka, a, _), (kb, b, _)| {
-                ka.cmp(kb).then_with(|| ticket::compare_full(t, a, b))
-            });
-            let mut roles = vec![Role::Cadre];
-            roles.extend(std::iter::repeat_n(
-                Role::Member,
-                task.team_size.saturating_sub(1) as usize,
-            ));
-            roles.extend(std::iter::repeat_n(
-                Role::Partner,
-                task.partner_members as usize,
-            ));
-            let mut team: Vec<&str> = Vec::new();
-            let mut skipped: Vec<Skip> = Vec::new();
-            for role in roles {
-                let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
-                let mut filled = false;
-                for (_, _, o) in &order {
-                    let fits = match role {
-                        Role::Cadre => {
-                            o.agency == rules.department
-                                && o.division.as_deref() == Some(task.division.as_str())
-                                && o.cadre
-                        }
-                        Role::Member => {
-                            o.agency == rules.department
-                                && o.division.as_deref() == Some(task.division.as_str())
-                        }
-                        Role::Partner => task.partner_agency.as_deref() == Some(o.agency.as_str()),
-                    };
-                    if !fits || team.contains(&o.id.as_str()) {
-                        continue;
-                    }
-                    let reason = if !o.active {
-                        Some("inactive")
-                    } else if rules.require_valid_certificate
-                        && o.valid_until.is_some_and(|d| d < rules.certificate_date)
-                    {
-                        Some("certificate_expired")
-                    } else if conflicts.contains(&(o.id.as_str(), e)) {
-                        Some("declared_conflict")
-                    } else if rules.recusal.home_city
-                        && o.home_city.is_some()
-                        && o.home_city.as_deref()
-                            == manifest.entity_cities.get(e).map(String::as_str)
-                    {
-                        Some("home_city")
-                    } else if rules.recusal.last_year && last_year.contains(&(o.id.as_str(), e)) {
-                        Some("last_year")
-                    } else if load.get(o.id.as_str()).copied().unwrap_or(0) >= rules.cap_per_officer
-                    {
-                        Some("cap")
-                    } else {
-                        None
-                    };
-                    match reason {
-                        Some(r) => {
-                            *reasons.entry(r).or_insert(0) += 1;
-                            if !skipped.iter().any(|x| x.officer == o.id) {
-                                skipped.push(Skip {
-                                    officer: o.id.clone(),
-                                    reason: r.to_string(),
-                                });
-                            }
-                        }
-                        None => {
-                            team.push(o.id.as_str());
-                            *load.entry(o.id.as_str()).or_insert(0) += 1;
-                            filled = true;
-                            break;
-                        }
-                    }
-                }
-                if !filled {
-                    let skipped = if reasons.is_empty() {
-                        "none (no officer has this role at all)".to_string()
-                    } else {
-                        reasons
-                            .iter()
-                            .map(|(r, n)| format!("{n} {r}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    return Err(DrawError::Unstaffed {
-                        entity: e.to_string(),
-                        task: task.task.clone(),
-                        role: role.name().to_string(),
-                        skipped,
-                    });
-                }
-            }
-            let size = task.team_size as usize;
-            out.push(Team {
-                entity: e.to_string(),
-                task: s.task.clone(),
-                stratum: s.stratum.clone(),
-                cadre: team[0].to_string(),
-                members: team[..size].iter().map(|x| x.to_string()).collect(),
-                partners: team[size..].iter().map(|x| x.to_string()).collect(),
-                skipped,
-            });
+            out.push(staffing.team(&s.task, &s.stratum, &pick.id)?);
         }
     }
     Ok(out)

@@ -53,6 +53,9 @@ pub struct NewTask {
     pub members: Vec<String>,
     pub partners: Vec<String>,
     pub items: Vec<String>,
+    pub drawn_on: chrono::NaiveDate,
+    pub deadlines: std::collections::BTreeMap<crate::lifecycle::Obligation, chrono::NaiveDate>,
+    pub next_due: Option<chrono::NaiveDate>,
 }
 
 const MANIFEST_COLUMNS: &str =
@@ -128,6 +131,26 @@ async fn official_draw_in(
 }
 
 impl Store {
+    pub async fn draw_by_id(&self, id: i64) -> Result<DrawRecord, StoreError> {
+        let sql = format!("SELECT {DRAW_COLUMNS} FROM draws WHERE id = $1");
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no draw #{id}")))?;
+        draw_row(&r)
+    }
+
+    pub async fn manifest_by_id(&self, id: i64) -> Result<ManifestRecord, StoreError> {
+        let sql = format!("SELECT {MANIFEST_COLUMNS} FROM manifests WHERE id = $1");
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no manifest #{id}")))?;
+        manifest_row(&r)
+    }
+
     pub async fn active_manifest(
         &self,
         plan_id: &str,
@@ -240,6 +263,7 @@ impl Store {
         content: &str,
         tasks: &[NewTask],
         window: crate::plan::Window,
+        deadline_rules: &crate::plan::Deadlines,
         clock: &dyn Clock,
         actor: &str,
     ) -> Result<DrawRecord, StoreError> {
@@ -251,8 +275,8 @@ impl Store {
         let kind = crate::draw::kind_name(doc.seed_source.kind);
         let id: i64 = sqlx::query(
             "INSERT INTO draws (plan_id, year, manifest_id, manifest_digest, seed_kind, seed_value, \
-             seed, digest, content, status, drawn_at, actor) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'official', $10, $11) RETURNING id",
+             seed, digest, content, status, drawn_at, actor, deadline_rules) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'official', $10, $11, $12) RETURNING id",
         )
         .bind(&manifest.plan_id)
         .bind(manifest.year)
@@ -265,10 +289,11 @@ impl Store {
         .bind(content)
         .bind(&at)
         .bind(actor)
+        .bind(serde_json::to_string(deadline_rules).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-        insert_tasks(&mut tx, self.backend, id, manifest, tasks, window, &at).await?;
+        insert_tasks(&mut tx, self.backend, id, manifest, tasks, window, &at, 1).await?;
         let detail = serde_json::json!({
             "draw_id": id,
             "digest": digest,
@@ -336,7 +361,8 @@ impl Store {
     }
 }
 
-async fn insert_tasks(
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert_tasks(
     tx: &mut Tx,
     backend: super::Backend,
     draw_id: i64,
@@ -344,6 +370,7 @@ async fn insert_tasks(
     tasks: &[NewTask],
     window: crate::plan::Window,
     at: &str,
+    first_position: i64,
 ) -> Result<(), StoreError> {
     use super::Val;
     use std::borrow::Cow;
@@ -351,6 +378,7 @@ async fn insert_tasks(
     let start = window.start.to_string();
     let end = window.end.to_string();
     let rows = tasks.iter().enumerate().map(|(i, t)| {
+        let deadlines = serde_json::to_string(&t.deadlines).unwrap_or_else(|_| "{}".into());
         vec![
             Val::Text(Cow::Borrowed(&t.id)),
             Val::Int(draw_id),
@@ -358,7 +386,7 @@ async fn insert_tasks(
             Val::Int(manifest.year),
             Val::Text(Cow::Borrowed(&t.task_rule)),
             Val::Text(Cow::Borrowed(&t.stratum)),
-            Val::Int(i as i64 + 1),
+            Val::Int(first_position + i as i64),
             Val::Text(Cow::Borrowed(&t.uscc)),
             Val::Text(Cow::Borrowed(&t.entity_name)),
             Val::Text(Cow::Borrowed(&t.city)),
@@ -371,6 +399,9 @@ async fn insert_tasks(
             Val::Text(Cow::Borrowed(&end)),
             Val::Text(Cow::Borrowed("drawn")),
             Val::Text(Cow::Borrowed(at)),
+            Val::Text(Cow::Owned(t.drawn_on.to_string())),
+            Val::Text(Cow::Owned(deadlines)),
+            Val::Opt(t.next_due.map(|d| Cow::Owned(d.to_string()))),
         ]
     });
     let columns = [
@@ -393,6 +424,9 @@ async fn insert_tasks(
         "window_end",
         "status",
         "created_at",
+        "drawn_on",
+        "deadlines",
+        "next_due",
     ];
     super::insert_rows(tx, backend, "tasks", &columns, None, rows, &|_| ()).await
 }

@@ -28,7 +28,9 @@ use crate::registry::{
 use crate::vocab::Vocabulary;
 
 mod draws;
+mod tasks;
 pub use draws::{DrawRecord, ManifestRecord, NewTask};
+pub use tasks::{Change, TaskFilter, TaskRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,6 +67,9 @@ pub enum StoreError {
     AlreadyDrawn(Box<DrawRecord>),
     #[error("{0}")]
     NotFound(String),
+    /// A change the rules do not allow, in words.
+    #[error("{0}")]
+    Refused(String),
 }
 
 pub type Tx = Transaction<'static, sqlx::Any>;
@@ -83,6 +88,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "draw",
         include_str!("../../migrations/sqlite/0002_draw.sql"),
         include_str!("../../migrations/postgres/0002_draw.sql"),
+    ),
+    (
+        3,
+        "lifecycle",
+        include_str!("../../migrations/sqlite/0003_lifecycle.sql"),
+        include_str!("../../migrations/postgres/0003_lifecycle.sql"),
     ),
 ];
 

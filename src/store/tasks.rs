@@ -1,0 +1,325 @@
+//! Inspection tasks after the draw: reading them, applying lifecycle changes (each one write
+//! transaction with its audit row), and the overdue query the nightly check runs.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, StoreError};
+use crate::clock::Clock;
+use crate::lifecycle::{Facts, Obligation, Outcome, Status};
+use crate::plan::{Deadlines, Window};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskRow {
+    pub id: String,
+    pub draw_id: i64,
+    pub plan_id: String,
+    pub year: i64,
+    pub task_rule: String,
+    pub stratum: String,
+    pub position: i64,
+    pub uscc: String,
+    pub entity_name: String,
+    pub city: String,
+    pub division: String,
+    pub cadre: String,
+    pub members: Vec<String>,
+    pub partners: Vec<String>,
+    pub items: Vec<String>,
+    pub facts: Facts,
+    pub deadlines: BTreeMap<Obligation, NaiveDate>,
+    pub next_due: Option<NaiveDate>,
+    pub replaced_by: Option<String>,
+    pub replace_reason: Option<String>,
+    /// The deadline rules of the task's draw (the plan's, frozen at the draw).
+    #[serde(skip)]
+    pub rules: Deadlines,
+}
+
+/// Filters for listing tasks; all optional.
+#[derive(Debug, Default, Clone)]
+pub struct TaskFilter {
+    pub status: Option<String>,
+    pub division: Option<String>,
+    /// Only tasks with a deadline still owed before this day.
+    pub due_before: Option<NaiveDate>,
+    pub draw_id: Option<i64>,
+}
+
+const COLUMNS: &str = "t.id, t.draw_id, t.plan_id, t.year, t.task_rule, t.stratum, t.position, \
+     t.uscc, t.entity_name, t.city, t.division, t.cadre, t.members, t.partners, t.items, \
+     t.status, t.drawn_on, t.window_start, t.window_end, t.planned_date, t.completed_date, \
+     t.outcome, t.published_date, t.published_url, t.penalty_decision_date, \
+     t.penalty_published_date, t.referred_date, t.deadlines, t.next_due, t.replaced_by, \
+     t.replace_reason, d.deadline_rules";
+
+const FROM: &str = "FROM tasks t JOIN draws d ON d.id = t.draw_id";
+
+fn corrupt(what: &str, v: &str) -> StoreError {
+    StoreError::Corrupt(format!("task {what} `{v}`"))
+}
+
+fn date(v: Option<String>) -> Result<Option<NaiveDate>, StoreError> {
+    v.map(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| corrupt("date", &s)))
+        .transpose()
+}
+
+fn req_date(v: String) -> Result<NaiveDate, StoreError> {
+    date(Some(v)).and_then(|d| d.ok_or_else(|| corrupt("date", "")))
+}
+
+fn json<T: serde::de::DeserializeOwned>(v: &str) -> Result<T, StoreError> {
+    serde_json::from_str(v).map_err(|e| StoreError::Corrupt(format!("task JSON `{v}`: {e}")))
+}
+
+fn row(r: &sqlx::any::AnyRow) -> Result<TaskRow, StoreError> {
+    let status: String = r.try_get(15)?;
+    let outcome: Option<String> = r.try_get(21)?;
+    Ok(TaskRow {
+        id: r.try_get(0)?,
+        draw_id: r.try_get(1)?,
+        plan_id: r.try_get(2)?,
+        year: r.try_get(3)?,
+        task_rule: r.try_get(4)?,
+        stratum: r.try_get(5)?,
+        position: r.try_get(6)?,
+        uscc: r.try_get(7)?,
+        entity_name: r.try_get(8)?,
+        city: r.try_get(9)?,
+        division: r.try_get(10)?,
+        cadre: r.try_get(11)?,
+        members: json(&r.try_get::<String, _>(12)?)?,
+        partners: json(&r.try_get::<String, _>(13)?)?,
+        items: json(&r.try_get::<String, _>(14)?)?,
+        facts: Facts {
+            status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            drawn_on: req_date(r.try_get(16)?)?,
+            window: Window {
+                start: req_date(r.try_get(17)?)?,
+                end: req_date(r.try_get(18)?)?,
+            },
+            planned: date(r.try_get(19)?)?,
+            completed: date(r.try_get(20)?)?,
+            outcome: match outcome {
+                Some(o) => Some(Outcome::parse(&o).ok_or_else(|| corrupt("outcome", &o))?),
+                None => None,
+            },
+            published: date(r.try_get(22)?)?,
+            published_url: r.try_get(23)?,
+            penalty_decided: date(r.try_get(24)?)?,
+            penalty_published: date(r.try_get(25)?)?,
+            referred: date(r.try_get(26)?)?,
+        },
+        deadlines: json(&r.try_get::<String, _>(27)?)?,
+        next_due: date(r.try_get(28)?)?,
+        replaced_by: r.try_get(29)?,
+        replace_reason: r.try_get(30)?,
+        rules: json(&r.try_get::<String, _>(31)?)?,
+    })
+}
+
+/// A lifecycle change computed from the current row, or the reason it is refused.
+pub struct Change {
+    pub facts: Facts,
+    pub deadlines: BTreeMap<Obligation, NaiveDate>,
+    pub next_due: Option<NaiveDate>,
+}
+
+impl Store {
+    pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(row)
+            .transpose()
+    }
+
+    /// Tasks in draw order. With `due_before`, only open tasks whose earliest owed deadline is
+    /// before that day: a range scan of the `next_due` index, whatever the number of tasks.
+    pub async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError> {
+        let mut sql = format!("SELECT {COLUMNS} {FROM} WHERE 1 = 1");
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if filter.due_before.is_some() {
+            sql.push_str(&format!(
+                " AND t.next_due < {} AND t.status IN ('drawn', 'scheduled', 'completed', 'published')",
+                next()
+            ));
+        }
+        if filter.status.is_some() {
+            sql.push_str(&format!(" AND t.status = {}", next()));
+        }
+        if filter.division.is_some() {
+            sql.push_str(&format!(" AND t.division = {}", next()));
+        }
+        if filter.draw_id.is_some() {
+            sql.push_str(&format!(" AND t.draw_id = {}", next()));
+        }
+        sql.push_str(if filter.due_before.is_some() {
+            " ORDER BY t.next_due, t.id"
+        } else {
+            " ORDER BY t.draw_id, t.position"
+        });
+        // Only placeholders are formatted in; every value is bound.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(d) = filter.due_before {
+            q = q.bind(d.to_string());
+        }
+        if let Some(s) = &filter.status {
+            q = q.bind(s.clone());
+        }
+        if let Some(d) = &filter.division {
+            q = q.bind(d.clone());
+        }
+        if let Some(d) = filter.draw_id {
+            q = q.bind(d);
+        }
+        q.fetch_all(&self.pool).await?.iter().map(row).collect()
+    }
+
+    /// Applies a lifecycle change: reads the task under the writer lock, lets `change` decide,
+    /// writes the new facts and deadlines and the audit row, all in one transaction.
+    pub async fn update_task<F>(
+        &self,
+        id: &str,
+        action: &str,
+        detail: serde_json::Value,
+        clock: &dyn Clock,
+        actor: &str,
+        change: F,
+    ) -> Result<TaskRow, StoreError>
+    where
+        F: FnOnce(&TaskRow) -> Result<Change, String>,
+    {
+        let mut tx = self.begin_write().await?;
+        let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = $1");
+        let current = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(row)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("no task `{id}`")))?;
+        let c = change(&current).map_err(StoreError::Refused)?;
+        let f = &c.facts;
+        let s = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+        sqlx::query(
+            "UPDATE tasks SET status = $1, planned_date = $2, completed_date = $3, outcome = $4, \
+             published_date = $5, published_url = $6, penalty_decision_date = $7, \
+             penalty_published_date = $8, referred_date = $9, deadlines = $10, next_due = $11 \
+             WHERE id = $12",
+        )
+        .bind(f.status.code())
+        .bind(s(f.planned))
+        .bind(s(f.completed))
+        .bind(f.outcome.map(|o| o.code().to_string()))
+        .bind(s(f.published))
+        .bind(f.published_url.clone())
+        .bind(s(f.penalty_decided))
+        .bind(s(f.penalty_published))
+        .bind(s(f.referred))
+        .bind(serde_json::to_string(&c.deadlines).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(s(c.next_due))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        Store::audit(
+            &mut tx,
+            clock,
+            actor,
+            &format!("task.{action}"),
+            id,
+            &detail,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(TaskRow {
+            facts: c.facts,
+            deadlines: c.deadlines,
+            next_due: c.next_due,
+            ..current
+        })
+    }
+
+    /// Replaces a task whose entity turned out closed or unreachable by a new task for the next
+    /// alternate, in one transaction with its audit row.
+    pub async fn replace_task(
+        &self,
+        old_id: &str,
+        new: &super::NewTask,
+        reason: &str,
+        clock: &dyn Clock,
+        actor: &str,
+    ) -> Result<TaskRow, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = $1");
+        let old = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(old_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(row)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("no task `{old_id}`")))?;
+        if !matches!(old.facts.status, Status::Drawn | Status::Scheduled) {
+            return Err(StoreError::Refused(format!(
+                "task {old_id} is {}: only a task not yet inspected can be replaced",
+                old.facts.status.code()
+            )));
+        }
+        sqlx::query(
+            "UPDATE tasks SET status = 'replaced', replaced_by = $1, replace_reason = $2, \
+             next_due = NULL WHERE id = $3",
+        )
+        .bind(&new.id)
+        .bind(reason)
+        .bind(old_id)
+        .execute(&mut *tx)
+        .await?;
+        let manifest = super::ManifestRecord {
+            id: 0,
+            plan_id: old.plan_id.clone(),
+            year: old.year,
+            digest: String::new(),
+            script_sha256: String::new(),
+            content: String::new(),
+            frozen_at: String::new(),
+            actor: String::new(),
+        };
+        let at = crate::clock::stamp(clock.now());
+        let last: i64 =
+            sqlx::query("SELECT COALESCE(MAX(position), 0) FROM tasks WHERE draw_id = $1")
+                .bind(old.draw_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        super::draws::insert_tasks(
+            &mut tx,
+            self.backend,
+            old.draw_id,
+            &manifest,
+            std::slice::from_ref(new),
+            old.facts.window,
+            &at,
+            last + 1,
+        )
+        .await?;
+        let detail = serde_json::json!({
+            "replaced": old_id, "replaced_entity": old.uscc, "by": new.id,
+            "entity": new.uscc, "team": new.members, "partners": new.partners, "reason": reason,
+        });
+        Store::audit(&mut tx, clock, actor, "task.replace", old_id, &detail).await?;
+        tx.commit().await?;
+        Ok(old)
+    }
+}

@@ -1,0 +1,402 @@
+//! A year of the Henan 2024 plan through the real binary, on both databases: the draw, planned
+//! dates, completions, publication, penalties, a referral, a replacement by an alternate,
+//! refused transitions, overdue detection on chosen dates, and the progress report.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{TestDb, assert_ok, stderr};
+use serde_json::Value;
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Runs `suiji --today DAY ARGS`, which must succeed.
+fn on(db: &TestDb, day: &str, args: &[&str]) -> Value {
+    let mut all = vec!["--today", day];
+    all.extend_from_slice(args);
+    all.push("--json");
+    db.json(&all)
+}
+
+/// Runs `suiji --today DAY ARGS`, which must be refused (exit 2); returns the message.
+fn refused(db: &TestDb, day: &str, args: &[&str]) -> String {
+    let mut all = vec!["--today", day];
+    all.extend_from_slice(args);
+    let out = db.suiji(&all);
+    assert_eq!(out.status.code(), Some(2), "{args:?} was accepted");
+    stderr(&out)
+}
+
+fn deadline(task: &Value, obligation: &str) -> String {
+    task["deadlines"][obligation]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn a_year(db: &TestDb) {
+    let demo = repo("examples/henan");
+    db.json(&[
+        "demo",
+        "run",
+        "--dir",
+        demo.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    let plan = repo("rules/henan-2024.rhai").display().to_string();
+    on(db, "2024-05-13", &["freeze", "--plan", &plan]);
+    on(
+        db,
+        "2024-05-16",
+        &[
+            "draw",
+            "--plan",
+            &plan,
+            "--official",
+            "--seed-value",
+            "03071218253109",
+        ],
+    );
+
+    let tasks = db.json(&["task", "list", "--json"]);
+    let tasks = tasks.as_array().expect("tasks");
+    assert_eq!(tasks.len(), 74);
+    let id = |rule: &str, n: usize| format!("henan-2024-{rule}-{n:03}");
+    let first = &tasks[0];
+    assert_eq!(first["facts"]["status"], "drawn");
+    // Drawn Thursday 16 May 2024: 20 working days to set a date.
+    assert_eq!(deadline(first, "schedule"), "2024-06-14");
+    assert_eq!(first["next_due"], "2024-06-14");
+
+    // Refused transitions, each with its reason.
+    let h1 = id("hazchem", 1);
+    assert!(
+        refused(
+            db,
+            "2024-05-20",
+            &["task", "publish", &h1, "--date", "2024-05-20"]
+        )
+        .contains("before the inspection is completed")
+    );
+    assert!(
+        refused(
+            db,
+            "2024-05-20",
+            &["task", "schedule", &h1, "--date", "2024-09-15"]
+        )
+        .contains("not a working day")
+    );
+    assert!(
+        refused(
+            db,
+            "2024-05-20",
+            &["task", "schedule", &h1, "--date", "2025-01-06"]
+        )
+        .contains("outside the inspection window")
+    );
+    assert!(
+        refused(
+            db,
+            "2024-05-20",
+            &[
+                "task",
+                "complete",
+                &h1,
+                "--date",
+                "2024-05-20",
+                "--outcome",
+                "no-issues"
+            ]
+        )
+        .contains("schedule it first")
+    );
+
+    // Saturday 14 Sep 2024 is a working day (调休); rescheduling is allowed before inspecting.
+    let t = on(
+        db,
+        "2024-05-20",
+        &["task", "schedule", &h1, "--date", "2024-09-14"],
+    );
+    assert_eq!(t["facts"]["planned"], "2024-09-14");
+    assert_eq!(
+        deadline(&t, "notice"),
+        "2024-09-11",
+        "函告 3 working days before"
+    );
+
+    // The two legal examples: completed Friday 13 Sep 2024 -> results due Monday 23 Sep;
+    // a penalty decided 27 Sep -> published by Saturday 12 Oct (a working day).
+    on(
+        db,
+        "2024-05-20",
+        &["task", "schedule", &h1, "--date", "2024-09-13"],
+    );
+    assert!(
+        refused(
+            db,
+            "2024-09-12",
+            &[
+                "task",
+                "complete",
+                &h1,
+                "--date",
+                "2024-09-13",
+                "--outcome",
+                "penalty"
+            ]
+        )
+        .contains("in the future")
+    );
+    let t = on(
+        db,
+        "2024-09-13",
+        &[
+            "task",
+            "complete",
+            &h1,
+            "--date",
+            "2024-09-13",
+            "--outcome",
+            "issues-found",
+        ],
+    );
+    assert_eq!(deadline(&t, "publish"), "2024-09-23");
+    assert!(
+        refused(
+            db,
+            "2024-09-13",
+            &[
+                "task",
+                "complete",
+                &h1,
+                "--date",
+                "2024-09-13",
+                "--outcome",
+                "no-issues"
+            ]
+        )
+        .contains("cannot be completed twice")
+    );
+    let t = on(
+        db,
+        "2024-09-27",
+        &["task", "penalty", &h1, "--decision-date", "2024-09-27"],
+    );
+    assert_eq!(deadline(&t, "penalty_publish"), "2024-10-12");
+    on(
+        db,
+        "2024-09-20",
+        &[
+            "task",
+            "publish",
+            &h1,
+            "--date",
+            "2024-09-20",
+            "--url",
+            "https://yjglt.henan.gov.cn/x",
+        ],
+    );
+    on(
+        db,
+        "2024-10-12",
+        &["task", "penalty-published", &h1, "--date", "2024-10-12"],
+    );
+    on(
+        db,
+        "2024-10-15",
+        &["task", "refer", &h1, "--date", "2024-10-15"],
+    );
+    on(db, "2024-10-16", &["task", "archive", &h1]);
+
+    // A second task published late, a third left unpublished.
+    let h2 = id("hazchem", 2);
+    on(
+        db,
+        "2024-05-20",
+        &["task", "schedule", &h2, "--date", "2024-06-03"],
+    );
+    on(
+        db,
+        "2024-06-03",
+        &[
+            "task",
+            "complete",
+            &h2,
+            "--date",
+            "2024-06-03",
+            "--outcome",
+            "no-issues",
+        ],
+    );
+    on(
+        db,
+        "2024-06-17",
+        &["task", "publish", &h2, "--date", "2024-06-17"],
+    );
+    let h3 = id("hazchem", 3);
+    on(
+        db,
+        "2024-05-20",
+        &["task", "schedule", &h3, "--date", "2024-06-04"],
+    );
+    on(
+        db,
+        "2024-06-04",
+        &[
+            "task",
+            "complete",
+            &h3,
+            "--date",
+            "2024-06-04",
+            "--outcome",
+            "no-issues",
+        ],
+    );
+
+    // A closed entity is replaced by its stratum's first unused alternate.
+    let t2 = id("trade", 2);
+    let before = db.json(&["task", "show", &t2, "--json"]);
+    let r = on(
+        db,
+        "2024-05-24",
+        &["task", "replace", &t2, "--reason", "企业已注销"],
+    );
+    assert_eq!(r["by"]["id"], id("trade", 6));
+    let replaced = db.json(&["task", "show", &t2, "--json"]);
+    assert_eq!(replaced["facts"]["status"], "replaced");
+    let draw: Value = serde_json::from_slice(
+        &std::fs::read(db.path().join("public/2024/henan-2024/draw.json")).expect("draw.json"),
+    )
+    .expect("json");
+    let trade = draw["strata"]
+        .as_array()
+        .expect("strata")
+        .iter()
+        .find(|s| s["stratum"] == "trade")
+        .expect("trade");
+    assert_eq!(r["by"]["uscc"], trade["alternates"][0]["id"]);
+    assert_ne!(r["by"]["uscc"], before["uscc"]);
+    assert_eq!(
+        r["by"]["partners"].as_array().map(Vec::len),
+        Some(1),
+        "still a joint team"
+    );
+    assert!(
+        refused(
+            db,
+            "2024-05-24",
+            &["task", "replace", &t2, "--reason", "again"]
+        )
+        .contains("replaced")
+    );
+
+    // Overdue on chosen dates. On 17 June every task without a date is late to schedule.
+    let o = on(db, "2024-06-17", &["overdue", "--date", "2024-06-17"]);
+    let lines = o["overdue"].as_array().expect("overdue");
+    let unscheduled = lines
+        .iter()
+        .filter(|l| l["obligation"] == "schedule")
+        .count();
+    // 74 drawn, 3 scheduled, 1 replaced; its replacement, drawn 24 May, is due on 24 June.
+    assert_eq!(unscheduled, 74 - 3 - 1);
+    assert!(lines.iter().all(|l| l["task"] != h1.as_str()));
+    let late = lines
+        .iter()
+        .find(|l| l["task"] == h3.as_str())
+        .expect("h3 results late");
+    assert_eq!(late["obligation"], "publish");
+    assert_eq!(
+        late["due"], "2024-06-12",
+        "4 June + 5 working days (10 June is 端午)"
+    );
+    assert_eq!(late["working_days"], 3, "13, 14 and 17 June");
+    assert_eq!(late["division"], "hazchem");
+    // On 2 January 2025 nothing of the window is left: everything not completed is late.
+    let o = on(db, "2025-01-02", &["overdue", "--date", "2025-01-02"]);
+    let not_done = o["overdue"]
+        .as_array()
+        .expect("o")
+        .iter()
+        .filter(|l| l["obligation"] == "complete")
+        .count();
+    assert_eq!(
+        not_done,
+        75 - 1 - 3,
+        "all live tasks but the three completed"
+    );
+
+    // The report as of the end of September, and as XLSX.
+    let xlsx = db.path().join("report.xlsx");
+    let rep = on(
+        db,
+        "2024-10-31",
+        &[
+            "report",
+            "--month",
+            "2024-09",
+            "--xlsx",
+            xlsx.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(rep["as_of"], "2024-09-30");
+    let hazchem = rep["divisions"]
+        .as_array()
+        .expect("divisions")
+        .iter()
+        .find(|d| d["division"] == "hazchem")
+        .expect("hazchem");
+    assert_eq!(hazchem["drawn"], 5);
+    assert_eq!(hazchem["completed"], 3);
+    assert_eq!(hazchem["published_on_time"], 1);
+    assert_eq!(hazchem["published_late"], 1);
+    assert_eq!(hazchem["penalties"], 1);
+    assert_eq!(hazchem["referrals"], 0, "referred in October");
+    let trade = rep["divisions"]
+        .as_array()
+        .expect("d")
+        .iter()
+        .find(|d| d["division"] == "industry_trade")
+        .expect("trade");
+    assert_eq!(
+        (trade["drawn"].as_u64(), trade["replaced"].as_u64()),
+        (Some(5), Some(1))
+    );
+    assert!(
+        std::fs::metadata(&xlsx)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false)
+    );
+
+    assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
+}
+
+on_both_backends!(a_year);
+
+#[test]
+fn calendar_commands() {
+    let db = TestDb::new(common::Backend::Sqlite).expect("sqlite");
+    assert_eq!(
+        db.json(&["calendar", "add-days", "2024-09-13", "5", "--json"])["date"],
+        "2024-09-23"
+    );
+    assert_eq!(
+        db.json(&["calendar", "add-days", "2024-09-27", "7", "--json"])["date"],
+        "2024-10-12"
+    );
+    assert_eq!(
+        db.json(&["calendar", "add-days", "2024-10-08", "-3", "--json"])["date"],
+        "2024-09-27"
+    );
+    let out = db.suiji(&["calendar", "check", "2027"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no holiday data for 2027"));
+    let out = db.suiji(&["calendar", "add-days", "2026-12-28", "5"]);
+    assert_eq!(out.status.code(), Some(2), "2027 is needed and missing");
+    assert_ok(
+        &db.suiji(&["calendar", "check", "2026"]),
+        &["calendar", "check"],
+    );
+}
