@@ -521,7 +521,19 @@ pub fn calendar_check(settings: &Settings, year: i32, json: bool) -> Result<Exit
     let cal = calendar(settings)?;
     let y = cal.year(year).map_err(|e| Invalid(e.to_string()))?;
     if json {
-        return print_json(y).map(|_| ExitCode::SUCCESS);
+        // Every day's answer, as the deadline arithmetic sees it, for cross-checking.
+        let mut days = std::collections::BTreeMap::new();
+        let mut d =
+            NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| Invalid(format!("year {year}")))?;
+        while chrono::Datelike::year(&d) == year {
+            days.insert(d.to_string(), cal.is_working_day(d)?);
+            d = d
+                .succ_opt()
+                .ok_or_else(|| Invalid("date overflow".into()))?;
+        }
+        let mut v = serde_json::to_value(y)?;
+        v["working"] = serde_json::to_value(days)?;
+        return print_json(&v).map(|_| ExitCode::SUCCESS);
     }
     println!("{year}: {} ({})", y.notice, y.source);
     if !y.url.is_empty() {

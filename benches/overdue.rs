@@ -1,0 +1,166 @@
+//! The nightly overdue check over a large task table: `cargo bench --bench overdue [-- TASKS]`
+//! (default 1,000,000 tasks, 1% of them overdue). Fills SQLite and PostgreSQL
+//! (`TEST_POSTGRES_URL`, `skip` to leave it out) through the store's own draw path, then times
+//! what `suiji overdue` does: the indexed `next_due` range query plus the per-task working-day
+//! computation, five times each.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
+use suiji::calendar::Calendar;
+use suiji::clock::SystemClock;
+use suiji::config::{DatabaseUrl, Overrides, Settings};
+use suiji::draw::{DrawDoc, SeedValue};
+use suiji::lifecycle::{self, Obligation};
+use suiji::plan::{Deadlines, SeedKind, Window};
+use suiji::store::{NewTask, Store, TaskFilter};
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+}
+
+async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::Result<()> {
+    let store = Store::open(&DatabaseUrl::new(url), &settings.database).await?;
+    let window = Window {
+        start: d("2024-05-20"),
+        end: d("2024-12-31"),
+    };
+    let manifest = store
+        .freeze(
+            "bench",
+            2024,
+            &"0".repeat(64),
+            &"0".repeat(64),
+            "{}",
+            None,
+            &SystemClock,
+            "bench",
+        )
+        .await?;
+    let doc = DrawDoc {
+        spec: "suiji-draw-v1".into(),
+        manifest_digest: "0".repeat(64),
+        seed_source: SeedValue {
+            kind: SeedKind::Manual,
+            value: "123456".into(),
+        },
+        seed: "0".repeat(64),
+        strata: vec![],
+        teams: vec![],
+    };
+    let tasks: Vec<NewTask> = (0..n)
+        .map(|i| {
+            // One task in a hundred is late to schedule on 1 July; the rest are due at year end.
+            let next = if i % 100 == 0 {
+                d("2024-06-14")
+            } else {
+                d("2024-12-31")
+            };
+            let mut deadlines = BTreeMap::new();
+            deadlines.insert(Obligation::Schedule, next);
+            deadlines.insert(Obligation::Complete, window.end);
+            NewTask {
+                id: format!("bench-t-{i:07}"),
+                task_rule: "t".into(),
+                stratum: "t".into(),
+                uscc: format!("9141010{i:010}X"),
+                entity_name: "企业".into(),
+                city: "4101".into(),
+                division: ["noncoal", "hazchem", "enforcement"][i % 3].into(),
+                cadre: "41000001007".into(),
+                members: vec!["41000001007".into(), "41000001014".into()],
+                partners: vec![],
+                items: vec!["HNYJ-01".into()],
+                drawn_on: d("2024-05-16"),
+                deadlines,
+                next_due: Some(next),
+            }
+        })
+        .collect();
+    let rules = Deadlines {
+        results: 5,
+        penalties: 7,
+        advance_notice: 3,
+        schedule_within: 20,
+        reminders: vec![1],
+    };
+    let t = Instant::now();
+    store
+        .record_draw(
+            &manifest,
+            &doc,
+            &"0".repeat(64),
+            "{}",
+            &tasks,
+            window,
+            &rules,
+            &SystemClock,
+            "bench",
+        )
+        .await?;
+    println!(
+        "{label:<10} {n} tasks written in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let cal = Calendar::shipped()?;
+    let today = d("2024-07-01");
+    let mut times: Vec<Duration> = Vec::new();
+    let mut found = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let rows = store
+            .tasks(&TaskFilter {
+                due_before: Some(today),
+                ..Default::default()
+            })
+            .await?;
+        found = 0;
+        for r in &rows {
+            found += lifecycle::overdue(&r.facts, &r.deadlines, today, &cal)?.len();
+        }
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "{label:<10} overdue on {today}: {found} items; min {:.1} ms, median {:.1} ms",
+        times[0].as_secs_f64() * 1e3,
+        times[2].as_secs_f64() * 1e3
+    );
+    store.close().await;
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
+    let settings = Settings::load(&Overrides::default())?;
+    let rt = tokio::runtime::Runtime::new()?;
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("overdue.db").display());
+    rt.block_on(run(&settings, &url, n, "SQLite"))?;
+    let admin = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    if admin != "skip" {
+        let name = format!("suiji_bench_overdue_{}", std::process::id());
+        let (scheme, rest) = admin.split_once("://").unwrap_or(("postgres", &admin));
+        let host = rest.split(['/', '?']).next().unwrap_or(rest);
+        let url = format!("{scheme}://{host}/{name}");
+        rt.block_on(async {
+            sqlx::any::install_default_drivers();
+            let mut c = AnyConnection::connect(&admin).await?;
+            c.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await?;
+            let result = run(&settings, &url, n, "PostgreSQL").await;
+            c.execute(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+                .await?;
+            result
+        })?;
+    }
+    Ok(())
+}
