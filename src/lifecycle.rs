@@ -183,9 +183,11 @@ pub fn apply(
                     f.window.start, f.window.end
                 ));
             }
-            if *d < today {
+            // A date already past is accepted: divisions often report the date with the outcome.
+            if *d < f.drawn_on {
                 return refuse(format!(
-                    "planned date {d} is in the past (today is {today})"
+                    "planned date {d} is before the draw ({})",
+                    f.drawn_on
                 ));
             }
             if !cal.is_working_day(*d)? {

@@ -370,6 +370,50 @@ fn a_year(db: &TestDb) {
             .unwrap_or(false)
     );
 
+    // Outcomes sent back by a division, as a GBK CSV: one bad row and nothing is written.
+    let n1 = id("noncoal", 1);
+    let n2 = id("noncoal", 2);
+    let header = "任务编号,计划检查日期,完成日期,检查结果,结果公示日期,公示网址\n";
+    let good = format!(
+        "{n1},2024-11-11,2024-11-11,无问题,2024-11-14,https://example.gov.cn/1\n{n2},2024-11-12,2024-11-12,发现问题,,\n"
+    );
+    let bad = format!(
+        "{good}{},,,,2024-11-14,\nhenan-2024-nope-001,2024-11-12,,,,\n",
+        id("noncoal", 3)
+    );
+    let write_gbk = |name: &str, text: &str| {
+        let (bytes, _, _) = encoding_rs::GBK.encode(text);
+        let path = db.path().join(name);
+        std::fs::write(&path, &bytes).expect("write");
+        path.display().to_string()
+    };
+    let bad_file = write_gbk("outcomes-bad.csv", &format!("{header}{bad}"));
+    let msg = refused(db, "2024-11-15", &["task", "import", &bad_file]);
+    assert!(
+        msg.contains("row 4, column 结果公示日期")
+            && msg.contains("before the inspection is completed"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("row 5, column 任务编号, value \"henan-2024-nope-001\": no such task"),
+        "{msg}"
+    );
+    assert!(msg.contains("nothing was written"), "{msg}");
+    assert_eq!(
+        db.json(&["task", "show", &n1, "--json"])["facts"]["status"],
+        "drawn"
+    );
+    let good_file = write_gbk("outcomes.csv", &format!("{header}{good}"));
+    let r = on(db, "2024-11-15", &["task", "import", &good_file]);
+    assert_eq!(r["tasks"], 2);
+    let t = db.json(&["task", "show", &n1, "--json"]);
+    assert_eq!(t["facts"]["status"], "published");
+    assert_eq!(t["facts"]["published_url"], "https://example.gov.cn/1");
+    assert_eq!(
+        db.json(&["task", "show", &n2, "--json"])["facts"]["outcome"],
+        "issues-found"
+    );
+
     assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
 }
 

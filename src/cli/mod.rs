@@ -236,6 +236,16 @@ enum TaskCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Apply a file of outcomes from the divisions (CSV/XLSX), all rows or none.
+    Import {
+        file: PathBuf,
+        #[arg(long, value_name = "NAME")]
+        sheet: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The entity is closed or unreachable: the stratum's next alternate takes its place.
     Replace {
         id: String,
@@ -686,6 +696,24 @@ async fn task_command(
             json,
         ),
         TaskCommand::Archive { id, json } => (id, Event::Archive, serde_json::json!({}), json),
+        TaskCommand::Import {
+            file,
+            sheet,
+            dry_run,
+            json,
+        } => {
+            return task::import_outcomes(
+                store,
+                settings,
+                clock,
+                actor,
+                &file,
+                sheet.as_deref(),
+                dry_run,
+                json,
+            )
+            .await;
+        }
         TaskCommand::Replace { id, reason, json } => {
             return task::replace(store, settings, clock, actor, &id, &reason, json).await;
         }

@@ -517,6 +517,119 @@ pub async fn replace(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Applies a file of outcomes (CSV/XLSX from the divisions): every row is checked against its
+/// task first, and only a file without a single problem is written, in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn import_outcomes(
+    store: &Store,
+    settings: &Settings,
+    clock: &dyn Clock,
+    actor: &str,
+    file: &Path,
+    sheet: Option<&str>,
+    dry_run: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    use suiji::import::{self, Problem};
+    let name = file.display().to_string();
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut batch = Vec::new();
+    match import::table::read(file, sheet)
+        .map_err(|p| vec![p])
+        .and_then(|t| import::parse_outcomes(&t))
+    {
+        Err(p) => problems = p,
+        Ok(rows) => {
+            let cal = calendar(settings)?;
+            let today = clock.today();
+            for r in rows {
+                let Some(task) = store.task(&r.task).await? else {
+                    problems.push(Problem {
+                        file: name.clone(),
+                        row: r.row,
+                        column: "任务编号".into(),
+                        value: r.task.clone(),
+                        reason: "no such task".into(),
+                    });
+                    continue;
+                };
+                let mut facts = task.facts.clone();
+                let mut ok = true;
+                for (event, column, value) in &r.events {
+                    match lifecycle::apply(&facts, event, today, &cal) {
+                        Ok(f) => facts = f,
+                        Err(e) => {
+                            problems.push(Problem {
+                                file: name.clone(),
+                                row: r.row,
+                                column: column.clone(),
+                                value: value.clone(),
+                                reason: format!("task {}: cannot {}: {e}", r.task, event.name()),
+                            });
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                if !ok {
+                    continue;
+                }
+                let deadlines = lifecycle::deadlines(&facts, &task.rules, &cal)
+                    .map_err(|e| Invalid(e.to_string()))?;
+                let next_due = lifecycle::next_due(&facts, &deadlines);
+                batch.push(suiji::store::BatchChange {
+                    id: r.task.clone(),
+                    expected: task.facts.clone(),
+                    detail: serde_json::json!({
+                        "file": name, "row": r.row,
+                        "events": r.events.iter().map(|(e, _, v)| format!("{} {v}", e.name())).collect::<Vec<_>>(),
+                    }),
+                    change: Change {
+                        facts,
+                        deadlines,
+                        next_due,
+                    },
+                });
+            }
+        }
+    }
+    if problems.is_empty() && !dry_run {
+        store
+            .update_tasks(&batch, clock, actor)
+            .await
+            .map_err(store_error)?;
+    }
+    if json {
+        print_json(&serde_json::json!({
+            "ok": problems.is_empty(), "file": name, "dry_run": dry_run,
+            "tasks": batch.len(), "problems": problems,
+        }))?;
+    } else if problems.is_empty() {
+        println!(
+            "{name}: {} task(s) {}",
+            batch.len(),
+            if dry_run {
+                "valid; dry run, nothing written"
+            } else {
+                "updated"
+            }
+        );
+    } else {
+        eprintln!(
+            "{name}: {} problem(s); nothing was written:",
+            problems.len()
+        );
+        for p in &problems {
+            eprintln!("  {p}");
+        }
+    }
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
 pub fn calendar_check(settings: &Settings, year: i32, json: bool) -> Result<ExitCode> {
     let cal = calendar(settings)?;
     let y = cal.year(year).map_err(|e| Invalid(e.to_string()))?;

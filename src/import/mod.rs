@@ -12,6 +12,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::lifecycle::{Event, Outcome};
 use crate::registry::{
     Bureau, Conflict, Entity, EntityStatus, Item, Officer, OfficerStatus, RiskLevel, parse_yes_no,
 };
@@ -211,7 +212,7 @@ pub fn parse(
     vocab: &Vocabulary,
     known: &Known,
 ) -> Result<(Records, Notes), Vec<Problem>> {
-    let (map, notes) = map_columns(kind, table)?;
+    let (map, notes) = map_columns(kind.columns(), kind.name(), table)?;
     let (records, problems) = match kind {
         Kind::Entities => rows(table, &map, vocab, known, entity, Records::Entities),
         Kind::Officers => rows(table, &map, vocab, known, officer, Records::Officers),
@@ -305,7 +306,11 @@ fn normalise_header(h: &str) -> String {
         .to_lowercase()
 }
 
-fn map_columns(kind: Kind, table: &Table) -> Result<(ColumnMap, Notes), Vec<Problem>> {
+fn map_columns(
+    columns: &[Column],
+    what: &str,
+    table: &Table,
+) -> Result<(ColumnMap, Notes), Vec<Problem>> {
     let mut map = ColumnMap::new();
     let mut problems = Vec::new();
     let mut notes = Notes::default();
@@ -314,8 +319,7 @@ fn map_columns(kind: Kind, table: &Table) -> Result<(ColumnMap, Notes), Vec<Prob
         if h.is_empty() {
             continue;
         }
-        match kind
-            .columns()
+        match columns
             .iter()
             .find(|c| c.headers.iter().any(|name| name.to_lowercase() == h))
         {
@@ -333,7 +337,7 @@ fn map_columns(kind: Kind, table: &Table) -> Result<(ColumnMap, Notes), Vec<Prob
             None => notes.ignored_columns.push(header.clone()),
         }
     }
-    for c in kind.columns() {
+    for c in columns {
         if c.required && !map.contains_key(c.field) {
             problems.push(Problem {
                 file: table.file.clone(),
@@ -341,8 +345,7 @@ fn map_columns(kind: Kind, table: &Table) -> Result<(ColumnMap, Notes), Vec<Prob
                 column: c.headers[0].to_string(),
                 value: String::new(),
                 reason: format!(
-                    "required column missing for {} (accepted headers: {})",
-                    kind.name(),
+                    "required column missing for {what} (accepted headers: {})",
                     c.headers.join(", ")
                 ),
             });
@@ -639,6 +642,151 @@ fn bureau(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Bureau> {
         email: email?,
     };
     Some((record.unit.clone(), "unit", record))
+}
+
+const OUTCOME_COLUMNS: &[Column] = &[
+    col("task", &["任务编号", "task", "id"], true),
+    col("planned", &["计划检查日期", "检查日期", "planned"], false),
+    col("completed", &["完成日期", "completed"], false),
+    col("outcome", &["检查结果", "outcome"], false),
+    col(
+        "published",
+        &["结果公示日期", "公示日期", "published"],
+        false,
+    ),
+    col("url", &["公示网址", "url"], false),
+    col(
+        "penalty_decided",
+        &["处罚决定日期", "penalty_decision_date"],
+        false,
+    ),
+    col(
+        "penalty_published",
+        &["处罚公示日期", "penalty_published"],
+        false,
+    ),
+    col("referred", &["移送日期", "referred"], false),
+];
+
+/// One row of a task-outcome file: the task and the events it reports, in the order they
+/// happen, each with the column and value it came from (for messages).
+#[derive(Debug, Clone)]
+pub struct OutcomeRow {
+    pub row: u64,
+    pub task: String,
+    pub events: Vec<(Event, String, String)>,
+}
+
+/// Parses a file of inspection outcomes (what divisions send back). Pure, like `parse`: every
+/// row checked, every problem reported; whether the events fit each task is checked later,
+/// against the store.
+pub fn parse_outcomes(table: &Table) -> Result<Vec<OutcomeRow>, Vec<Problem>> {
+    let (map, _) = map_columns(OUTCOME_COLUMNS, "task outcomes", table)?;
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for row in &table.rows {
+        let mut c = Cells {
+            table,
+            row,
+            map: &map,
+            problems: &mut problems,
+        };
+        let Some(task) = c.required("task") else {
+            continue;
+        };
+        if let Some(first) = seen.insert(task.clone(), row.number) {
+            c.problem("task", &task, &format!("duplicate of row {first}"));
+            continue;
+        }
+        let date = |c: &mut Cells, field: &str| -> Option<Option<NaiveDate>> {
+            match c.optional(field) {
+                None => Some(None),
+                Some(v) => {
+                    let found = parse_date(&v).map(Some);
+                    c.lookup(field, &v, found, "date (use YYYY-MM-DD)")
+                }
+            }
+        };
+        let planned = date(&mut c, "planned");
+        let completed = date(&mut c, "completed");
+        let decided = date(&mut c, "penalty_decided");
+        let published = date(&mut c, "published");
+        let penalty_published = date(&mut c, "penalty_published");
+        let referred = date(&mut c, "referred");
+        let outcome = match c.optional("outcome") {
+            None => Some(None),
+            Some(v) => {
+                let found = Outcome::parse(&v).map(Some);
+                c.lookup("outcome", &v, found, "outcome (无问题/发现问题/行政处罚)")
+            }
+        };
+        let (
+            Some(planned),
+            Some(completed),
+            Some(decided),
+            Some(published),
+            Some(penalty_published),
+            Some(referred),
+            Some(outcome),
+        ) = (
+            planned,
+            completed,
+            decided,
+            published,
+            penalty_published,
+            referred,
+            outcome,
+        )
+        else {
+            continue;
+        };
+        let mut events = Vec::new();
+        let mut push = |c: &Cells, field: &str, e: Event| {
+            events.push((e, c.header(field), c.get(field).to_string()));
+        };
+        if let Some(d) = planned {
+            push(&c, "planned", Event::Schedule(d));
+        }
+        match (completed, outcome) {
+            (Some(d), Some(o)) => push(&c, "completed", Event::Complete(d, o)),
+            (Some(_), None) => {
+                c.problem("outcome", "", "required when 完成日期 is given");
+                continue;
+            }
+            (None, Some(o)) => {
+                c.problem("outcome", o.code(), "given without 完成日期");
+                continue;
+            }
+            (None, None) => {}
+        }
+        if let Some(d) = decided {
+            push(&c, "penalty_decided", Event::PenaltyDecided(d));
+        }
+        if let Some(d) = published {
+            push(&c, "published", Event::Publish(d, c.optional("url")));
+        }
+        if let Some(d) = penalty_published {
+            push(&c, "penalty_published", Event::PenaltyPublished(d));
+        }
+        if let Some(d) = referred {
+            push(&c, "referred", Event::Refer(d));
+        }
+        if events.is_empty() {
+            c.problem("task", &task, "the row reports nothing");
+            continue;
+        }
+        out.push(OutcomeRow {
+            row: row.number,
+            task,
+            events,
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Dates as registries write them: 2025-06-30, 2025/6/30, 2025.06.30, 2025年6月30日.

@@ -30,7 +30,7 @@ use crate::vocab::Vocabulary;
 mod draws;
 mod tasks;
 pub use draws::{DrawRecord, ManifestRecord, NewTask};
-pub use tasks::{Change, TaskFilter, TaskRow};
+pub use tasks::{BatchChange, Change, TaskFilter, TaskRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

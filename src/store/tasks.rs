@@ -128,7 +128,74 @@ pub struct Change {
     pub next_due: Option<NaiveDate>,
 }
 
+/// Writes a task's new facts, deadlines and next due date.
+async fn write_change(tx: &mut super::Tx, id: &str, c: &Change) -> Result<(), StoreError> {
+    let f = &c.facts;
+    let s = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+    sqlx::query(
+        "UPDATE tasks SET status = $1, planned_date = $2, completed_date = $3, outcome = $4, \
+         published_date = $5, published_url = $6, penalty_decision_date = $7, \
+         penalty_published_date = $8, referred_date = $9, deadlines = $10, next_due = $11 \
+         WHERE id = $12",
+    )
+    .bind(f.status.code())
+    .bind(s(f.planned))
+    .bind(s(f.completed))
+    .bind(f.outcome.map(|o| o.code().to_string()))
+    .bind(s(f.published))
+    .bind(f.published_url.clone())
+    .bind(s(f.penalty_decided))
+    .bind(s(f.penalty_published))
+    .bind(s(f.referred))
+    .bind(serde_json::to_string(&c.deadlines).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    .bind(s(c.next_due))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One task's part of a batch: the facts it was validated against, and what to write.
+pub struct BatchChange {
+    pub id: String,
+    pub expected: Facts,
+    pub change: Change,
+    pub detail: serde_json::Value,
+}
+
 impl Store {
+    /// Applies a validated batch (e.g. outcomes a division sends back) in one transaction: all
+    /// or nothing. A task that changed since it was validated refuses the whole batch.
+    pub async fn update_tasks(
+        &self,
+        batch: &[BatchChange],
+        clock: &dyn Clock,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for b in batch {
+            let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = $1");
+            let current = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&b.id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .as_ref()
+                .map(row)
+                .transpose()?
+                .ok_or_else(|| StoreError::NotFound(format!("no task `{}`", b.id)))?;
+            if current.facts != b.expected {
+                return Err(StoreError::Refused(format!(
+                    "task {} changed while the batch was being checked; nothing was written",
+                    b.id
+                )));
+            }
+            write_change(&mut tx, &b.id, &b.change).await?;
+            Store::audit(&mut tx, clock, actor, "task.import", &b.id, &b.detail).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -211,28 +278,7 @@ impl Store {
             .transpose()?
             .ok_or_else(|| StoreError::NotFound(format!("no task `{id}`")))?;
         let c = change(&current).map_err(StoreError::Refused)?;
-        let f = &c.facts;
-        let s = |d: Option<NaiveDate>| d.map(|d| d.to_string());
-        sqlx::query(
-            "UPDATE tasks SET status = $1, planned_date = $2, completed_date = $3, outcome = $4, \
-             published_date = $5, published_url = $6, penalty_decision_date = $7, \
-             penalty_published_date = $8, referred_date = $9, deadlines = $10, next_due = $11 \
-             WHERE id = $12",
-        )
-        .bind(f.status.code())
-        .bind(s(f.planned))
-        .bind(s(f.completed))
-        .bind(f.outcome.map(|o| o.code().to_string()))
-        .bind(s(f.published))
-        .bind(f.published_url.clone())
-        .bind(s(f.penalty_decided))
-        .bind(s(f.penalty_published))
-        .bind(s(f.referred))
-        .bind(serde_json::to_string(&c.deadlines).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-        .bind(s(c.next_due))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        write_change(&mut tx, id, &c).await?;
         Store::audit(
             &mut tx,
             clock,
