@@ -7,7 +7,10 @@ use common::TestDb;
 
 fn shipped_demo_loads(db: &TestDb) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/henan");
-    let first = db.json(&["demo", "run", "--dir", dir, "--json"]);
+    let plan = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/henan-2024.rhai");
+    let first = db.json(&["demo", "run", "--dir", dir, "--plan", plan, "--json"]);
+    assert_eq!(first["draw"]["verified"], true);
+    assert_eq!(first["stats"]["tasks"], 74);
     let stats = &first["stats"];
     assert_eq!(stats["entities"], 3000);
     assert_eq!(stats["bureaus"], 18);
@@ -16,7 +19,12 @@ fn shipped_demo_loads(db: &TestDb) {
     let sectors = stats["entities_by_sector"].as_object().expect("sectors");
     assert_eq!(sectors.len(), 10, "every shipped sector has entities");
 
-    let again = db.json(&["demo", "run", "--dir", dir, "--json"]);
+    let again = db.json(&["demo", "run", "--dir", dir, "--plan", plan, "--json"]);
+    assert_eq!(
+        again["draw"]["digest"], first["draw"]["digest"],
+        "drawn once"
+    );
+    assert_eq!(again["stats"]["tasks"], 74);
     for import in again["imports"].as_array().expect("imports") {
         let o = &import["outcome"];
         assert_eq!(o["inserted"], 0, "{import}");

@@ -42,6 +42,7 @@ fn a_year(db: &TestDb) {
     db.json(&[
         "demo",
         "run",
+        "--import-only",
         "--dir",
         demo.to_str().expect("utf-8"),
         "--json",

@@ -19,6 +19,7 @@ fn load_demo(db: &TestDb) {
     db.json(&[
         "demo",
         "run",
+        "--import-only",
         "--dir",
         dir.to_str().expect("utf-8"),
         "--json",

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use super::{Invalid, print_json, read_script, rules_context};
+use super::{Invalid, Output, print_json, read_script, rules_context};
 use suiji::clock::Clock;
 use suiji::config::Settings;
 use suiji::draw::{self, DrawDoc, Manifest};
@@ -18,7 +18,7 @@ use suiji::rules::{self, Checked};
 use suiji::store::{NewTask, Store, StoreError};
 
 /// Evaluates and checks the plan; a plan with errors cannot be frozen or drawn.
-async fn checked_plan(
+pub(super) async fn checked_plan(
     store: &Store,
     settings: &Settings,
     file: Option<PathBuf>,
@@ -65,7 +65,7 @@ pub async fn freeze(
     actor: &str,
     plan_file: Option<PathBuf>,
     refreeze_reason: Option<String>,
-    json: bool,
+    out: Output,
 ) -> Result<ExitCode> {
     let (checked, ctx) = checked_plan(store, settings, plan_file).await?;
     let plan = &checked.plan;
@@ -119,9 +119,9 @@ pub async fn freeze(
             .map(|s| (s.stratum.clone(), s.quota, s.candidates.len()))
             .collect(),
     };
-    if json {
+    if out == Output::Json {
         print_json(&report)?;
-    } else {
+    } else if out == Output::Text {
         println!(
             "{} plan {} ({}) at {}: manifest digest {}",
             if already {
@@ -245,9 +245,11 @@ struct DrawReport<'a> {
     files: Vec<String>,
 }
 
-fn print_draw(report: &DrawReport, doc: &DrawDoc, snapshot: &Snapshot, json: bool) -> Result<()> {
-    if json {
-        return print_json(report);
+fn print_draw(report: &DrawReport, doc: &DrawDoc, snapshot: &Snapshot, out: Output) -> Result<()> {
+    match out {
+        Output::Json => return print_json(report),
+        Output::Quiet => return Ok(()),
+        Output::Text => {}
     }
     println!(
         "{} draw of {} ({}): {} tasks",
@@ -306,7 +308,7 @@ pub struct DrawArgs {
     pub seed_value: Option<String>,
     pub out: Option<PathBuf>,
     pub reason: Option<String>,
-    pub json: bool,
+    pub out_mode: Output,
 }
 
 pub async fn draw(
@@ -373,7 +375,7 @@ pub async fn draw(
             tasks: doc.teams.len(),
             files,
         };
-        print_draw(&report, &doc, &ctx.snapshot, args.json)?;
+        print_draw(&report, &doc, &ctx.snapshot, args.out_mode)?;
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -450,22 +452,22 @@ pub async fn draw(
         tasks: tasks.len(),
         files: vec![path.display().to_string()],
     };
-    print_draw(&report, &doc, &ctx.snapshot, args.json)?;
+    print_draw(&report, &doc, &ctx.snapshot, args.out_mode)?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify(dir: &Path, json: bool) -> Result<ExitCode> {
+pub fn verify(dir: &Path, out: Output) -> Result<ExitCode> {
     let read = |name: &str| {
         std::fs::read(dir.join(name))
             .map_err(|e| Invalid(format!("{}: {e}", dir.join(name).display())))
     };
     let result = draw::verify(&read("manifest.json")?, &read("draw.json")?);
-    if json {
+    if out == Output::Json {
         print_json(&serde_json::json!({
             "verified": result.is_ok(),
             "difference": result.as_ref().err(),
         }))?;
-    } else {
+    } else if out == Output::Text {
         match &result {
             Ok(()) => println!("verified"),
             Err(d) => println!("NOT verified: first difference: {d}"),

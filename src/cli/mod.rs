@@ -304,6 +304,12 @@ enum DemoCommand {
         /// Folder holding bureaus.csv, items.csv, entities.csv, officers.csv, conflicts.csv.
         #[arg(long, default_value = "examples/henan")]
         dir: PathBuf,
+        /// The plan to freeze and draw (default: rules.file).
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// Only import the registry; no freeze, draw or verification.
+        #[arg(long)]
+        import_only: bool,
         #[arg(long)]
         json: bool,
     },
@@ -317,6 +323,24 @@ enum DemoCommand {
         out: PathBuf,
     },
 }
+
+/// How a command reports: text for people, one JSON document, or nothing (when another command
+/// reports for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Text,
+    Json,
+    Quiet,
+}
+
+impl Output {
+    fn of(json: bool) -> Output {
+        if json { Output::Json } else { Output::Text }
+    }
+}
+
+/// The manual seed `demo run` draws with: the digits of the 2024 demo's golden vector.
+const DEMO_SEED: &str = "03071218253109";
 
 /// The user's input is wrong (exit 2), as opposed to the program failing (exit 1).
 #[derive(Debug)]
@@ -498,7 +522,16 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
         } => {
             let store = open_store(&settings).await?;
             let reason = if refreeze { reason } else { None };
-            let code = draw::freeze(&store, &settings, clock, &actor, plan, reason, json).await;
+            let code = draw::freeze(
+                &store,
+                &settings,
+                clock,
+                &actor,
+                plan,
+                reason,
+                Output::of(json),
+            )
+            .await;
             store.close().await;
             code
         }
@@ -520,13 +553,13 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
                 seed_value,
                 out,
                 reason,
-                json,
+                out_mode: Output::of(json),
             };
             let code = draw::draw(&store, &settings, clock, &actor, args).await;
             store.close().await;
             code
         }
-        Command::Verify { dir, json } => draw::verify(&dir, json),
+        Command::Verify { dir, json } => draw::verify(&dir, Output::of(json)),
         Command::Calendar { command } => match command {
             CalendarCommand::Check { year, json } => task::calendar_check(&settings, year, json),
             CalendarCommand::AddDays { date, n, json } => task::add_days(&settings, &date, n, json),
@@ -578,7 +611,13 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
-            command: DemoCommand::Run { ref dir, json },
+            command:
+                DemoCommand::Run {
+                    ref dir,
+                    ref plan,
+                    import_only,
+                    json,
+                },
         } => {
             let store = open_store(&settings).await?;
             let mut reports = Vec::new();
@@ -594,23 +633,87 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
                 }
                 reports.push(report);
             }
-            let stats = store.stats().await?;
-            store.close().await;
-            if json {
-                print_json(&serde_json::json!({ "imports": reports, "stats": stats }))?;
-            } else {
+            if !json {
                 for r in &reports {
                     print_import(r, false)?;
                 }
+            }
+            if import_only {
+                let stats = store.stats().await?;
+                store.close().await;
+                if json {
+                    print_json(&serde_json::json!({ "imports": reports, "stats": stats }))?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            // Then the year's main job on the demo plan: freeze, the official draw with the
+            // demo's public digits (once), and an independent check of what was published.
+            let out = if json { Output::Quiet } else { Output::Text };
+            let plan = plan.clone().unwrap_or_else(|| settings.rules.file.clone());
+            draw::freeze(
+                &store,
+                &settings,
+                clock,
+                &actor,
+                Some(plan.clone()),
+                None,
+                out,
+            )
+            .await?;
+            let (checked, _) = draw::checked_plan(&store, &settings, Some(plan.clone())).await?;
+            let year = i64::from(checked.plan.year);
+            if store.official_draw(&checked.plan.id, year).await?.is_none() {
+                let args = draw::DrawArgs {
+                    plan: Some(plan),
+                    dry_run: false,
+                    void: false,
+                    seed_value: Some(DEMO_SEED.to_string()),
+                    out: None,
+                    reason: None,
+                    out_mode: out,
+                };
+                draw::draw(&store, &settings, clock, &actor, args).await?;
+            } else if !json {
                 println!(
-                    "\n{} ({:?}) now holds {} entities, {} officers, {} conflicts, {} items, {} bureaus.",
+                    "the official draw of {} was already made; verifying it",
+                    checked.plan.id
+                );
+            }
+            let official = store.official_draw(&checked.plan.id, year).await?;
+            let published = suiji::publish::plan_dir(settings.public_dir(), year, &checked.plan.id);
+            let verified = draw::verify(&published, out)? == ExitCode::SUCCESS;
+            let stats = store.stats().await?;
+            store.close().await;
+            if json {
+                print_json(&serde_json::json!({
+                    "imports": reports,
+                    "stats": stats,
+                    "draw": {
+                        "plan": checked.plan.id,
+                        "digest": official.as_ref().map(|d| &d.digest),
+                        "published": published,
+                        "verified": verified,
+                    },
+                }))?;
+            } else {
+                let n = |k: &str| stats.counts.get(k).copied().unwrap_or(0);
+                println!(
+                    "\n{} ({:?}) holds {} entities, {} officers, {} conflicts, {} items, {} bureaus \
+                     and {} inspection tasks; the draw is published in {} and {}.",
                     settings.database.url,
                     stats.backend,
-                    stats.counts.get("entities").unwrap_or(&0),
-                    stats.counts.get("officers").unwrap_or(&0),
-                    stats.counts.get("conflicts").unwrap_or(&0),
-                    stats.counts.get("items").unwrap_or(&0),
-                    stats.counts.get("bureaus").unwrap_or(&0),
+                    n("entities"),
+                    n("officers"),
+                    n("conflicts"),
+                    n("items"),
+                    n("bureaus"),
+                    n("tasks"),
+                    published.display(),
+                    if verified {
+                        "verified"
+                    } else {
+                        "does NOT verify"
+                    },
                 );
             }
             Ok(ExitCode::SUCCESS)
