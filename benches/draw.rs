@@ -18,13 +18,10 @@ fn median(mut v: Vec<Duration>) -> (f64, f64) {
     (v[0].as_secs_f64(), v[v.len() / 2].as_secs_f64())
 }
 
+mod support;
+
 fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let n = support::size_arg(1_000_000)?;
     let candidates = ids(n);
     let manifest = Manifest {
         strata: vec![ManifestStratum {

@@ -9,19 +9,15 @@
 use std::path::Path;
 use std::time::Instant;
 
-use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
 use suiji::clock::SystemClock;
 use suiji::config::{DatabaseUrl, Overrides, Settings};
 use suiji::import::{self, Kind, Known};
 use suiji::store::{ImportMeta, Store};
 
+mod support;
+
 fn main() -> anyhow::Result<()> {
-    let rows: usize = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let rows = support::size_arg(1_000_000)?;
     let rt = tokio::runtime::Runtime::new()?;
     let settings = Settings::load(&Overrides::default())?;
     let vocab = settings.vocabulary()?;
@@ -40,24 +36,12 @@ fn main() -> anyhow::Result<()> {
     let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let sqlite_rate = rt.block_on(run(&settings, &vocab, &sqlite_url, &file, "SQLite"))?;
 
-    let admin = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    if admin != "skip" {
-        let name = format!("suiji_bench_{}", std::process::id());
-        let (scheme, rest) = admin.split_once("://").unwrap_or(("postgres", &admin));
-        let host = rest.split(['/', '?']).next().unwrap_or(rest);
-        let url = format!("{scheme}://{host}/{name}");
-        rt.block_on(async {
-            sqlx::any::install_default_drivers();
-            let mut c = AnyConnection::connect(&admin).await?;
-            c.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await?;
-            let result = run(&settings, &vocab, &url, &file, "PostgreSQL").await;
-            c.execute(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-                .await?;
-            result.map(|_| ())
-        })?;
-    }
+    let (settings_ref, vocab_ref, file_ref) = (&settings, &vocab, &file);
+    rt.block_on(support::with_postgres("import", |url| async move {
+        run(settings_ref, vocab_ref, &url, file_ref, "PostgreSQL")
+            .await
+            .map(|_| ())
+    }))?;
 
     if let Some(raw) = sqlite_shell_rate(dir.path(), &file, rows)? {
         println!(

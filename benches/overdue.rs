@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
 use suiji::calendar::Calendar;
 use suiji::clock::SystemClock;
 use suiji::config::{DatabaseUrl, Overrides, Settings};
@@ -16,6 +15,8 @@ use suiji::draw::{DrawDoc, SeedValue};
 use suiji::lifecycle::{self, Obligation};
 use suiji::plan::{Deadlines, SeedKind, Window};
 use suiji::store::{NewTask, Store, TaskFilter};
+
+mod support;
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
@@ -133,34 +134,13 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
 }
 
 fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let n = support::size_arg(1_000_000)?;
     let settings = Settings::load(&Overrides::default())?;
     let rt = tokio::runtime::Runtime::new()?;
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("overdue.db").display());
     rt.block_on(run(&settings, &url, n, "SQLite"))?;
-    let admin = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    if admin != "skip" {
-        let name = format!("suiji_bench_overdue_{}", std::process::id());
-        let (scheme, rest) = admin.split_once("://").unwrap_or(("postgres", &admin));
-        let host = rest.split(['/', '?']).next().unwrap_or(rest);
-        let url = format!("{scheme}://{host}/{name}");
-        rt.block_on(async {
-            sqlx::any::install_default_drivers();
-            let mut c = AnyConnection::connect(&admin).await?;
-            c.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await?;
-            let result = run(&settings, &url, n, "PostgreSQL").await;
-            c.execute(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-                .await?;
-            result
-        })?;
-    }
-    Ok(())
+    rt.block_on(support::with_postgres("overdue", |url| async move {
+        run(&settings, &url, n, "PostgreSQL").await
+    }))
 }

@@ -10,13 +10,10 @@ use suiji::calendar::Calendar;
 use suiji::config::{Overrides, Settings};
 use suiji::rules::{self, Context};
 
+mod support;
+
 fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .map(|a| a.parse())
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let n = support::size_arg(1_000_000)?;
     let settings = Settings::load(&Overrides::default())?;
     let vocab = settings.vocabulary()?;
     let t = Instant::now();

@@ -219,6 +219,14 @@ pub struct Overrides {
 }
 
 impl Settings {
+    /// The shipped defaults alone, whatever the environment says (tests, benchmarks, demos).
+    pub fn shipped() -> Result<Settings, ConfigError> {
+        Settings::load(&Overrides {
+            env: Some(BTreeMap::new()),
+            ..Overrides::default()
+        })
+    }
+
     pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(SHIPPED, config::FileFormat::Toml));

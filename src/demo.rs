@@ -633,16 +633,13 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Overrides, Settings};
+    use crate::config::Settings;
 
     #[test]
     fn generated_files_import_cleanly_and_deterministically() {
-        let vocab = Settings::load(&Overrides {
-            env: Some(Default::default()),
-            ..Default::default()
-        })
-        .and_then(|s| s.vocabulary())
-        .expect("vocabulary");
+        let vocab = Settings::shipped()
+            .and_then(|s| s.vocabulary())
+            .expect("vocabulary");
         let a = generate(500, 7, &vocab);
         let b = generate(500, 7, &vocab);
         assert_eq!(a.files[2].rows, b.files[2].rows);

@@ -100,6 +100,25 @@ pub struct Facts {
     pub referred: Option<NaiveDate>,
 }
 
+impl Facts {
+    /// A task as the draw creates it.
+    pub fn drawn(drawn_on: NaiveDate, window: Window) -> Facts {
+        Facts {
+            status: Status::Drawn,
+            drawn_on,
+            window,
+            planned: None,
+            completed: None,
+            outcome: None,
+            published: None,
+            published_url: None,
+            penalty_decided: None,
+            penalty_published: None,
+            referred: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Schedule(NaiveDate),
@@ -419,6 +438,34 @@ pub struct DivisionReport {
     pub replaced: u32,
 }
 
+impl DivisionReport {
+    /// Column names (Chinese, as the report's readers say them) and values, in one order.
+    pub const HEADERS: [&'static str; 9] = [
+        "抽取",
+        "已排期",
+        "已完成",
+        "按时公示",
+        "逾期公示",
+        "行政处罚",
+        "移送司法",
+        "逾期",
+        "替换",
+    ];
+    pub fn counts(&self) -> [u32; 9] {
+        [
+            self.drawn,
+            self.scheduled,
+            self.completed,
+            self.published_on_time,
+            self.published_late,
+            self.penalties,
+            self.referrals,
+            self.overdue,
+            self.replaced,
+        ]
+    }
+}
+
 /// The facts as they stood at the end of `as_of`: later events are not known yet.
 fn as_of(f: &Facts, day: NaiveDate) -> Facts {
     let keep = |d: Option<NaiveDate>| d.filter(|d| *d <= day);
@@ -493,22 +540,13 @@ mod tests {
     }
 
     fn facts() -> Facts {
-        Facts {
-            status: Status::Drawn,
-            drawn_on: d("2024-05-16"),
-            window: Window {
+        Facts::drawn(
+            d("2024-05-16"),
+            Window {
                 start: d("2024-05-20"),
                 end: d("2024-12-31"),
             },
-            planned: None,
-            completed: None,
-            outcome: None,
-            published: None,
-            published_url: None,
-            penalty_decided: None,
-            penalty_published: None,
-            referred: None,
-        }
+        )
     }
 
     fn rules() -> DeadlineRules {

@@ -227,16 +227,13 @@ impl Vocabulary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Overrides, Settings};
+    use crate::config::Settings;
 
     fn vocab() -> Vocabulary {
-        Settings::load(&Overrides {
-            env: Some(Default::default()),
-            ..Default::default()
-        })
-        .expect("shipped config loads")
-        .vocabulary()
-        .expect("shipped vocabulary is consistent")
+        Settings::shipped()
+            .expect("shipped config loads")
+            .vocabulary()
+            .expect("shipped vocabulary is consistent")
     }
 
     #[test]

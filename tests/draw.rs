@@ -6,32 +6,16 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
-use common::{TestDb, stderr};
+use common::{TestDb, load_demo, repo, stderr};
 use serde_json::Value;
 
 const SEED: &str = "03071218253109";
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
 fn plan() -> String {
     repo("rules/henan-2024.rhai").display().to_string()
-}
-
-fn load_demo(db: &TestDb) {
-    let dir = repo("examples/henan");
-    db.json(&[
-        "demo",
-        "run",
-        "--import-only",
-        "--dir",
-        dir.to_str().expect("utf-8"),
-        "--json",
-    ]);
 }
 
 fn read_json(path: &Path) -> Value {

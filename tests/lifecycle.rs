@@ -4,14 +4,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::{TestDb, assert_ok, stderr};
+use common::{TestDb, assert_ok, repo, stderr};
 use serde_json::Value;
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
 
 /// Runs `suiji --today DAY ARGS`, which must succeed.
 fn on(db: &TestDb, day: &str, args: &[&str]) -> Value {
@@ -38,15 +32,7 @@ fn deadline(task: &Value, obligation: &str) -> String {
 }
 
 fn a_year(db: &TestDb) {
-    let demo = repo("examples/henan");
-    db.json(&[
-        "demo",
-        "run",
-        "--import-only",
-        "--dir",
-        demo.to_str().expect("utf-8"),
-        "--json",
-    ]);
+    common::load_demo(db);
     let plan = repo("rules/henan-2024.rhai").display().to_string();
     on(db, "2024-05-13", &["freeze", "--plan", &plan]);
     on(

@@ -4,27 +4,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestDb};
+use common::{Backend, TestDb, load_demo, repo};
 use serde_json::Value;
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn load_demo(db: &TestDb) {
-    let dir = repo("examples/henan");
-    db.json(&[
-        "demo",
-        "run",
-        "--import-only",
-        "--dir",
-        dir.to_str().expect("utf-8"),
-        "--json",
-    ]);
-}
 
 fn henan_plans(db: &TestDb) {
     load_demo(db);

@@ -196,19 +196,7 @@ fn new_tasks(
                 .binary_search_by(|e| e.uscc.as_str().cmp(&team.entity))
                 .ok()
                 .map(|i| &snapshot.entities[i]);
-            let facts = suiji::lifecycle::Facts {
-                status: suiji::lifecycle::Status::Drawn,
-                drawn_on,
-                window: plan.window,
-                planned: None,
-                completed: None,
-                outcome: None,
-                published: None,
-                published_url: None,
-                penalty_decided: None,
-                penalty_published: None,
-                referred: None,
-            };
+            let facts = suiji::lifecycle::Facts::drawn(drawn_on, plan.window);
             let deadlines = suiji::lifecycle::deadlines(&facts, &plan.deadlines, calendar)
                 .map_err(|e| Invalid(format!("deadlines of the new tasks: {e}")))?;
             let next_due = suiji::lifecycle::next_due(&facts, &deadlines);

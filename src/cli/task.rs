@@ -319,33 +319,14 @@ pub async fn report(
         print_json(&serde_json::json!({ "as_of": day, "divisions": lines }))?;
     } else {
         println!("progress as of {day}");
-        println!(
-            "{:<16} {:>6} {:>9} {:>9} {:>8} {:>6} {:>9} {:>9} {:>7} {:>8}",
-            "division",
-            "drawn",
-            "scheduled",
-            "completed",
-            "on time",
-            "late",
-            "penalties",
-            "referrals",
-            "overdue",
-            "replaced"
-        );
+        let header: Vec<String> = lifecycle::DivisionReport::HEADERS
+            .iter()
+            .map(|h| format!("{h:>6}"))
+            .collect();
+        println!("{:<16} {}", "处室", header.join(" "));
         for l in &lines {
-            println!(
-                "{:<16} {:>6} {:>9} {:>9} {:>8} {:>6} {:>9} {:>9} {:>7} {:>8}",
-                l.division,
-                l.drawn,
-                l.scheduled,
-                l.completed,
-                l.published_on_time,
-                l.published_late,
-                l.penalties,
-                l.referrals,
-                l.overdue,
-                l.replaced
-            );
+            let counts: Vec<String> = l.counts().iter().map(|n| format!("{n:>8}")).collect();
+            println!("{:<16}{}", l.division, counts.join(""));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -356,38 +337,14 @@ fn write_xlsx(path: &Path, lines: &[lifecycle::DivisionReport], day: NaiveDate) 
     let sheet = book.add_worksheet();
     sheet.set_name("进度")?;
     sheet.write_string(0, 0, format!("截至 {day}"))?;
-    let headers = [
-        "处室",
-        "抽取",
-        "已排期",
-        "已完成",
-        "按时公示",
-        "逾期公示",
-        "行政处罚",
-        "移送司法",
-        "逾期",
-        "替换",
-    ];
-    for (c, h) in headers.iter().enumerate() {
-        sheet.write_string(1, c as u16, *h)?;
+    sheet.write_string(1, 0, "处室")?;
+    for (c, h) in lifecycle::DivisionReport::HEADERS.iter().enumerate() {
+        sheet.write_string(1, c as u16 + 1, *h)?;
     }
     for (i, l) in lines.iter().enumerate() {
         let r = i as u32 + 2;
         sheet.write_string(r, 0, &l.division)?;
-        for (c, n) in [
-            l.drawn,
-            l.scheduled,
-            l.completed,
-            l.published_on_time,
-            l.published_late,
-            l.penalties,
-            l.referrals,
-            l.overdue,
-            l.replaced,
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (c, n) in l.counts().iter().enumerate() {
             sheet.write_number(r, c as u16 + 1, f64::from(*n))?;
         }
     }
@@ -450,19 +407,7 @@ pub async fn replace(
         .team(&row.task_rule, &row.stratum, &alternate.id)
         .map_err(|e| Invalid(e.to_string()))?;
     let cal = calendar(settings)?;
-    let facts = lifecycle::Facts {
-        status: lifecycle::Status::Drawn,
-        drawn_on: clock.today(),
-        window: row.facts.window,
-        planned: None,
-        completed: None,
-        outcome: None,
-        published: None,
-        published_url: None,
-        penalty_decided: None,
-        penalty_published: None,
-        referred: None,
-    };
+    let facts = lifecycle::Facts::drawn(clock.today(), row.facts.window);
     let deadlines =
         lifecycle::deadlines(&facts, &row.rules, &cal).map_err(|e| Invalid(e.to_string()))?;
     let entity = store

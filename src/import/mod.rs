@@ -806,15 +806,12 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Overrides, Settings};
+    use crate::config::Settings;
 
     fn vocab() -> Vocabulary {
-        Settings::load(&Overrides {
-            env: Some(Default::default()),
-            ..Default::default()
-        })
-        .and_then(|s| s.vocabulary())
-        .expect("shipped vocabulary")
+        Settings::shipped()
+            .and_then(|s| s.vocabulary())
+            .expect("shipped vocabulary")
     }
 
     fn table(headers: &[&str], rows: &[&[&str]]) -> Table {

@@ -76,15 +76,12 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::config::{Overrides, Settings};
+    use crate::config::Settings;
 
     fn context() -> Context {
-        let vocab = Settings::load(&Overrides {
-            env: Some(Default::default()),
-            ..Default::default()
-        })
-        .and_then(|s| s.vocabulary())
-        .expect("vocabulary");
+        let vocab = Settings::shipped()
+            .and_then(|s| s.vocabulary())
+            .expect("vocabulary");
         let snapshot = crate::demo::generate(3000, 2024, &vocab)
             .snapshot(&vocab)
             .expect("demo snapshot");

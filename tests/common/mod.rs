@@ -190,6 +190,24 @@ pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A path inside the repository.
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Imports the shipped demo registry (and nothing more).
+pub fn load_demo(db: &TestDb) {
+    let dir = repo("examples/henan");
+    db.json(&[
+        "demo",
+        "run",
+        "--import-only",
+        "--dir",
+        dir.to_str().expect("utf-8"),
+        "--json",
+    ]);
+}
+
 /// Writes the synthetic registry with `entities` entities into `dir` using the real binary.
 pub fn generate(db: &TestDb, entities: usize, dir: &Path) -> PathBuf {
     let n = entities.to_string();
