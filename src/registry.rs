@@ -204,10 +204,12 @@ pub struct Snapshot {
     pub conflicts: Vec<Conflict>,
     pub items: Vec<Item>,
     pub bureaus: Vec<Bureau>,
-    /// Date of each entity's latest inspection (for the look-back rule).
+    /// Date of each entity's latest inspection (for the look-back rule): the completion date,
+    /// or the planned date of one not completed, over tasks that were not voided or replaced.
     pub last_inspected: HashMap<String, NaiveDate>,
-    /// (officer id, USCC) pairs of last year's teams (for the "not the same officer" rule).
-    pub last_year_pairs: HashSet<(String, String)>,
+    /// (officer id, USCC) pairs of each year's teams (for the "not the same officer as last
+    /// year" rule), by plan year.
+    pub team_pairs: HashMap<i64, HashSet<(String, String)>>,
 }
 
 #[cfg(test)]

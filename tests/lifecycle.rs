@@ -401,6 +401,31 @@ fn a_year(db: &TestDb) {
         "issues-found"
     );
 
+    // Next year's plan sees this year's history: entities inspected in the 12 months before its
+    // window are left out, and last year's teams are recorded for the "not the same officer" rule.
+    let p2025 = repo("rules/henan-2025.rhai").display().to_string();
+    on(db, "2025-04-08", &["freeze", "--plan", &p2025]);
+    let m: Value = serde_json::from_slice(
+        &std::fs::read(db.path().join("public/2025/henan-2025/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let h1_uscc = db.json(&["task", "show", &h1, "--json"])["uscc"].clone();
+    for s in m["strata"].as_array().expect("strata") {
+        assert!(
+            !s["candidates"].as_array().expect("c").contains(&h1_uscc),
+            "inspected in 2024, drawn in 2025"
+        );
+    }
+    let e1 = db.json(&["task", "show", &id("enforcement", 1), "--json"]);
+    let pair = Value::from(vec![e1["cadre"].clone(), e1["uscc"].clone()]);
+    assert!(
+        m["last_year_pairs"]
+            .as_array()
+            .expect("pairs")
+            .contains(&pair),
+        "{pair}"
+    );
+
     assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
 }
 

@@ -219,15 +219,16 @@ pub fn manifest(
     } else {
         BTreeMap::new()
     };
-    let mut last_year_pairs: Vec<(String, String)> = if plan.teams.recusal.last_year {
-        snapshot
-            .last_year_pairs
+    let mut last_year_pairs: Vec<(String, String)> = match (
+        plan.teams.recusal.last_year,
+        snapshot.team_pairs.get(&(i64::from(plan.year) - 1)),
+    ) {
+        (true, Some(pairs)) => pairs
             .iter()
             .filter(|(_, u)| candidates.contains(u.as_str()))
             .cloned()
-            .collect()
-    } else {
-        Vec::new()
+            .collect(),
+        _ => Vec::new(),
     };
     last_year_pairs.sort();
     let mut officers: Vec<ManifestOfficer> = snapshot

@@ -487,13 +487,15 @@ impl Store {
 
     /// The whole registry as plain values, for the rules and the draw.
     pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let (last_inspected, team_pairs) = self.inspection_history().await?;
         Ok(Snapshot {
             entities: self.entities().await?,
             officers: self.officers().await?,
             conflicts: self.conflicts().await?,
             items: self.items().await?,
             bureaus: self.bureaus().await?,
-            ..Snapshot::default()
+            last_inspected,
+            team_pairs,
         })
     }
 

@@ -368,4 +368,45 @@ impl Store {
         tx.commit().await?;
         Ok(old)
     }
+
+    /// What past tasks say for the frequency and recusal rules: each entity's latest inspection
+    /// date, and each year's (officer, entity) pairs. Voided and replaced tasks do not count.
+    #[allow(clippy::type_complexity)]
+    pub async fn inspection_history(
+        &self,
+    ) -> Result<
+        (
+            std::collections::HashMap<String, NaiveDate>,
+            std::collections::HashMap<i64, std::collections::HashSet<(String, String)>>,
+        ),
+        StoreError,
+    > {
+        let rows = sqlx::query(
+            "SELECT uscc, year, members, partners, completed_date, planned_date FROM tasks \
+             WHERE status NOT IN ('voided', 'replaced')",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut last = std::collections::HashMap::new();
+        let mut pairs: std::collections::HashMap<i64, std::collections::HashSet<(String, String)>> =
+            std::collections::HashMap::new();
+        for r in rows {
+            let uscc: String = r.try_get(0)?;
+            let year: i64 = r.try_get(1)?;
+            let members: Vec<String> = json(&r.try_get::<String, _>(2)?)?;
+            let partners: Vec<String> = json(&r.try_get::<String, _>(3)?)?;
+            let inspected = date(r.try_get(4)?)?.or(date(r.try_get(5)?)?);
+            if let Some(d) = inspected {
+                let e = last.entry(uscc.clone()).or_insert(d);
+                if d > *e {
+                    *e = d;
+                }
+            }
+            let set = pairs.entry(year).or_default();
+            for o in members.into_iter().chain(partners) {
+                set.insert((o, uscc.clone()));
+            }
+        }
+        Ok((last, pairs))
+    }
 }
