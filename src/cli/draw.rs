@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use super::{Invalid, Output, print_json, read_script, rules_context};
+use super::rules::{context as rules_context, read_script};
+use super::{Invalid, Output, print_json};
 use suiji::clock::Clock;
 use suiji::config::Settings;
 use suiji::draw::{self, DrawDoc, Manifest};
