@@ -257,6 +257,15 @@ fn official_draw(db: &TestDb) {
         (stats["draws"].as_u64(), stats["tasks"].as_u64()),
         (Some(2), Some(148))
     );
+    // Voided tasks owe nothing: only the redraw's 74 are late once the window has closed.
+    let late = db.json(&["overdue", "--date", "2025-01-02", "--json"]);
+    let complete = late["overdue"]
+        .as_array()
+        .expect("overdue")
+        .iter()
+        .filter(|l| l["obligation"] == "complete")
+        .count();
+    assert_eq!(complete, 74);
     assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
 }
 

@@ -350,7 +350,7 @@ impl Store {
         .bind(d.id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE tasks SET status = 'voided' WHERE draw_id = $1")
+        sqlx::query("UPDATE tasks SET status = 'voided', next_due = NULL WHERE draw_id = $1")
             .bind(d.id)
             .execute(&mut *tx)
             .await?;

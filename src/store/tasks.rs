@@ -217,10 +217,9 @@ impl Store {
             format!("${n}")
         };
         if filter.due_before.is_some() {
-            sql.push_str(&format!(
-                " AND t.next_due < {} AND t.status IN ('drawn', 'scheduled', 'completed', 'published')",
-                next()
-            ));
+            // Closed tasks have no next_due (kept so by every write), so the range alone selects
+            // open tasks: a status condition here made SQLite pick the status index and scan.
+            sql.push_str(&format!(" AND t.next_due < {}", next()));
         }
         if filter.status.is_some() {
             sql.push_str(&format!(" AND t.status = {}", next()));
