@@ -11,6 +11,7 @@ use super::{Invalid, RulesCommand, print_json};
 use suiji::calendar::Calendar;
 use suiji::clock::Clock;
 use suiji::config::Settings;
+use suiji::registry::RiskLevel;
 use suiji::rules;
 use suiji::store::Store;
 
@@ -180,38 +181,35 @@ fn print_summary(s: &rules::check::Summary) {
         "\n{:<22} {:>5} {:>7} {:>5} {:>6} {:>6} {:>5}  {:<14} {:<28} division",
         "task / stratum", "quota", "pool", "red", "orange", "yellow", "blue", "team", "items"
     );
-    let risk = |m: &std::collections::BTreeMap<suiji::registry::RiskLevel, u32>, r| {
-        m.get(&r).copied().unwrap_or(0)
+    // One row's quota, pool size and pool per risk level, as the header above lays them out.
+    let counts = |quota: u32, pool: usize, by_risk: &std::collections::BTreeMap<RiskLevel, u32>| {
+        let n = |r| by_risk.get(&r).copied().unwrap_or(0);
+        format!(
+            "{quota:>5} {pool:>7} {:>5} {:>6} {:>6} {:>5}",
+            n(RiskLevel::Red),
+            n(RiskLevel::Orange),
+            n(RiskLevel::Yellow),
+            n(RiskLevel::Blue)
+        )
     };
-    use suiji::registry::RiskLevel::*;
     for t in &s.tasks {
         let team = match &t.joint {
             Some(j) => format!("{} + {} partner", t.team_size, j.members),
             None => t.team_size.to_string(),
         };
         println!(
-            "{:<22} {:>5} {:>7} {:>5} {:>6} {:>6} {:>5}  {team:<14} {:<28} {}",
+            "{:<22} {}  {team:<14} {:<28} {}",
             t.id,
-            t.quota,
-            t.pool_size,
-            risk(&t.pool_by_risk, Red),
-            risk(&t.pool_by_risk, Orange),
-            risk(&t.pool_by_risk, Yellow),
-            risk(&t.pool_by_risk, Blue),
+            counts(t.quota, t.pool_size, &t.pool_by_risk),
             t.items.join(","),
             t.division_label
         );
         if t.strata.len() > 1 {
             for st in &t.strata {
                 println!(
-                    "  {:<20} {:>5} {:>7} {:>5} {:>6} {:>6} {:>5}",
+                    "  {:<20} {}",
                     st.id,
-                    st.quota,
-                    st.pool_size,
-                    risk(&st.by_risk, Red),
-                    risk(&st.by_risk, Orange),
-                    risk(&st.by_risk, Yellow),
-                    risk(&st.by_risk, Blue)
+                    counts(st.quota, st.pool_size, &st.by_risk)
                 );
             }
         }

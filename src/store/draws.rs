@@ -4,7 +4,9 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Store, StoreError, Tx};
+use std::borrow::Cow;
+
+use super::{Store, StoreError, Tx, Val, fetch_record};
 use crate::clock::{Clock, stamp};
 use crate::draw::DrawDoc;
 
@@ -94,61 +96,43 @@ fn draw_row(r: &sqlx::any::AnyRow) -> Result<DrawRecord, StoreError> {
     })
 }
 
-async fn active_manifest_in(
-    ex: &mut sqlx::AnyConnection,
+async fn active_manifest_in<'e>(
+    ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
     plan_id: &str,
     year: i64,
 ) -> Result<Option<ManifestRecord>, StoreError> {
     let sql = format!(
         "SELECT {MANIFEST_COLUMNS} FROM manifests WHERE plan_id = $1 AND year = $2 AND status = 'active'"
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(plan_id)
-        .bind(year)
-        .fetch_optional(ex)
-        .await?
-        .as_ref()
-        .map(manifest_row)
-        .transpose()
+    let binds = vec![Val::Text(Cow::Borrowed(plan_id)), Val::Int(year)];
+    fetch_record(ex, sql, binds, manifest_row).await
 }
 
-async fn official_draw_in(
-    ex: &mut sqlx::AnyConnection,
+async fn official_draw_in<'e>(
+    ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
     plan_id: &str,
     year: i64,
 ) -> Result<Option<DrawRecord>, StoreError> {
     let sql = format!(
         "SELECT {DRAW_COLUMNS} FROM draws WHERE plan_id = $1 AND year = $2 AND status = 'official'"
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(plan_id)
-        .bind(year)
-        .fetch_optional(ex)
-        .await?
-        .as_ref()
-        .map(draw_row)
-        .transpose()
+    let binds = vec![Val::Text(Cow::Borrowed(plan_id)), Val::Int(year)];
+    fetch_record(ex, sql, binds, draw_row).await
 }
 
 impl Store {
     pub async fn draw_by_id(&self, id: i64) -> Result<DrawRecord, StoreError> {
         let sql = format!("SELECT {DRAW_COLUMNS} FROM draws WHERE id = $1");
-        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
+        fetch_record(&self.pool, sql, vec![Val::Int(id)], draw_row)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("no draw #{id}")))?;
-        draw_row(&r)
+            .ok_or_else(|| StoreError::NotFound(format!("no draw #{id}")))
     }
 
     pub async fn manifest_by_id(&self, id: i64) -> Result<ManifestRecord, StoreError> {
         let sql = format!("SELECT {MANIFEST_COLUMNS} FROM manifests WHERE id = $1");
-        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
+        fetch_record(&self.pool, sql, vec![Val::Int(id)], manifest_row)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("no manifest #{id}")))?;
-        manifest_row(&r)
+            .ok_or_else(|| StoreError::NotFound(format!("no manifest #{id}")))
     }
 
     pub async fn active_manifest(
@@ -156,8 +140,7 @@ impl Store {
         plan_id: &str,
         year: i64,
     ) -> Result<Option<ManifestRecord>, StoreError> {
-        let mut c = self.pool.acquire().await?;
-        active_manifest_in(&mut c, plan_id, year).await
+        active_manifest_in(&self.pool, plan_id, year).await
     }
 
     pub async fn official_draw(
@@ -165,8 +148,7 @@ impl Store {
         plan_id: &str,
         year: i64,
     ) -> Result<Option<DrawRecord>, StoreError> {
-        let mut c = self.pool.acquire().await?;
-        official_draw_in(&mut c, plan_id, year).await
+        official_draw_in(&self.pool, plan_id, year).await
     }
 
     /// Records a frozen manifest. An active manifest for the plan and year is only replaced
@@ -184,11 +166,11 @@ impl Store {
         actor: &str,
     ) -> Result<ManifestRecord, StoreError> {
         let mut tx = self.begin_write().await?;
-        if let Some(existing) = active_manifest_in(&mut tx, plan_id, year).await? {
+        if let Some(existing) = active_manifest_in(&mut *tx, plan_id, year).await? {
             let Some(reason) = refreeze_reason else {
                 return Err(StoreError::AlreadyFrozen(Box::new(existing)));
             };
-            if let Some(d) = official_draw_in(&mut tx, plan_id, year).await? {
+            if let Some(d) = official_draw_in(&mut *tx, plan_id, year).await? {
                 return Err(StoreError::AlreadyDrawn(Box::new(d)));
             }
             sqlx::query("UPDATE manifests SET status = 'superseded' WHERE id = $1")
@@ -268,7 +250,7 @@ impl Store {
         actor: &str,
     ) -> Result<DrawRecord, StoreError> {
         let mut tx = self.begin_write().await?;
-        if let Some(d) = official_draw_in(&mut tx, &manifest.plan_id, manifest.year).await? {
+        if let Some(d) = official_draw_in(&mut *tx, &manifest.plan_id, manifest.year).await? {
             return Err(StoreError::AlreadyDrawn(Box::new(d)));
         }
         let at = stamp(clock.now());
@@ -334,7 +316,7 @@ impl Store {
         actor: &str,
     ) -> Result<DrawRecord, StoreError> {
         let mut tx = self.begin_write().await?;
-        let Some(d) = official_draw_in(&mut tx, plan_id, year).await? else {
+        let Some(d) = official_draw_in(&mut *tx, plan_id, year).await? else {
             return Err(StoreError::NotFound(format!(
                 "no official draw for plan {plan_id} ({year})"
             )));
@@ -372,8 +354,6 @@ pub(super) async fn insert_tasks(
     at: &str,
     first_position: i64,
 ) -> Result<(), StoreError> {
-    use super::Val;
-    use std::borrow::Cow;
     let json = |v: &[String]| Cow::Owned(serde_json::to_string(v).unwrap_or_else(|_| "[]".into()));
     let start = window.start.to_string();
     let end = window.end.to_string();

@@ -777,6 +777,29 @@ impl Stored for Bureau {
     }
 }
 
+/// The one row (or none) an SQL query selects, read with `map`. Values are bound in order.
+pub(crate) async fn fetch_record<'e, T>(
+    executor: impl Executor<'e, Database = sqlx::Any>,
+    sql: String,
+    binds: Vec<Val<'_>>,
+    map: fn(&AnyRow) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    // Only constant identifiers are formatted into `sql`; values are bound here.
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for v in binds {
+        q = match v {
+            Val::Text(t) => q.bind(t.into_owned()),
+            Val::Opt(o) => q.bind(o.map(Cow::into_owned)),
+            Val::Int(i) => q.bind(i),
+        };
+    }
+    q.fetch_optional(executor)
+        .await?
+        .as_ref()
+        .map(map)
+        .transpose()
+}
+
 async fn load_all<'e, T: Stored>(
     executor: impl Executor<'e, Database = sqlx::Any>,
 ) -> Result<Vec<T>, StoreError> {

@@ -128,6 +128,24 @@ pub struct Change {
     pub next_due: Option<NaiveDate>,
 }
 
+async fn task_in<'e>(
+    ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: &str,
+) -> Result<Option<TaskRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = $1");
+    super::fetch_record(ex, sql, vec![super::Val::Text(id.into())], row).await
+}
+
+/// A task that must exist (for changing it).
+async fn existing_task<'e>(
+    ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: &str,
+) -> Result<TaskRow, StoreError> {
+    task_in(ex, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("no task `{id}`")))
+}
+
 /// Writes a task's new facts, deadlines and next due date.
 async fn write_change(tx: &mut super::Tx, id: &str, c: &Change) -> Result<(), StoreError> {
     let f = &c.facts;
@@ -174,15 +192,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         for b in batch {
-            let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = $1");
-            let current = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&b.id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .as_ref()
-                .map(row)
-                .transpose()?
-                .ok_or_else(|| StoreError::NotFound(format!("no task `{}`", b.id)))?;
+            let current = existing_task(&mut *tx, &b.id).await?;
             if current.facts != b.expected {
                 return Err(StoreError::Refused(format!(
                     "task {} changed while the batch was being checked; nothing was written",
@@ -197,14 +207,7 @@ impl Store {
     }
 
     pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = $1");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(row)
-            .transpose()
+        task_in(&self.pool, id).await
     }
 
     /// Tasks in draw order. With `due_before`, only open tasks whose earliest owed deadline is
@@ -267,15 +270,7 @@ impl Store {
         F: FnOnce(&TaskRow) -> Result<Change, String>,
     {
         let mut tx = self.begin_write().await?;
-        let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = $1");
-        let current = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .as_ref()
-            .map(row)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("no task `{id}`")))?;
+        let current = existing_task(&mut *tx, id).await?;
         let c = change(&current).map_err(StoreError::Refused)?;
         write_change(&mut tx, id, &c).await?;
         Store::audit(
@@ -307,15 +302,7 @@ impl Store {
         actor: &str,
     ) -> Result<TaskRow, StoreError> {
         let mut tx = self.begin_write().await?;
-        let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.id = $1");
-        let old = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(old_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .as_ref()
-            .map(row)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("no task `{old_id}`")))?;
+        let old = existing_task(&mut *tx, old_id).await?;
         if !matches!(old.facts.status, Status::Drawn | Status::Scheduled) {
             return Err(StoreError::Refused(format!(
                 "task {old_id} is {}: only a task not yet inspected can be replaced",
