@@ -33,6 +33,7 @@ fn main() -> anyhow::Result<()> {
         ..serde_json::from_slice(&std::fs::read("tests/golden/manifest.json")?)?
     };
     let seed = draw::seed(
+        draw::SPEC,
         &"0".repeat(64),
         suiji::plan::SeedKind::Manual,
         "03071218253109",

@@ -35,18 +35,17 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
             &"0".repeat(64),
             &"0".repeat(64),
             "{}",
+            "2024-05-13T09:00:00.000+08:00",
+            "2024-05-16T21:15:00.000+08:00",
             None,
             &SystemClock,
             "bench",
         )
         .await?;
     let doc = DrawDoc {
-        spec: "suiji-draw-v1".into(),
+        spec: suiji::draw::SPEC.into(),
         manifest_digest: "0".repeat(64),
-        seed_source: SeedValue {
-            kind: SeedKind::Manual,
-            value: "123456".into(),
-        },
+        seed_source: SeedValue::plain(SeedKind::Manual, "123456"),
         seed: "0".repeat(64),
         strata: vec![],
         teams: vec![],

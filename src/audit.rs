@@ -109,6 +109,76 @@ pub fn verify<'a>(rows: impl IntoIterator<Item = &'a Entry>) -> Result<usize, Br
     Ok(n)
 }
 
+/// A row of the chain as published elsewhere (in `index.json`, a status report): its number
+/// and hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// Every anchor a published JSON document holds: any object with an integer `seq` and a
+/// 64-hex-digit `hash` (index heads, the audit rows of each published event, status reports).
+pub fn anchors_in(doc: &serde_json::Value, out: &mut Vec<Anchor>) {
+    match doc {
+        serde_json::Value::Object(m) => {
+            if let (Some(seq), Some(hash)) = (
+                m.get("seq").and_then(|v| v.as_i64()),
+                m.get("hash").and_then(|v| v.as_str()),
+            ) && hash.len() == 64
+                && hash.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                out.push(Anchor {
+                    seq,
+                    hash: hash.to_string(),
+                });
+            }
+            for v in m.values() {
+                anchors_in(v, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| anchors_in(v, out)),
+        _ => {}
+    }
+}
+
+/// Checks the chain against anchors published earlier: each anchored row must still exist
+/// with the same hash. A missing row means the chain was truncated, a different hash that it
+/// was rewritten from there on. Returns the problems, worst (lowest row) first.
+pub fn check_anchors(rows: &[Entry], anchors: &[Anchor]) -> Vec<Break> {
+    let last = rows.last().map_or(0, |e| e.seq);
+    let mut out: Vec<Break> = anchors
+        .iter()
+        .filter_map(|a| {
+            let row = rows.iter().find(|e| e.seq == a.seq);
+            match row {
+                None => Some(Break {
+                    seq: a.seq,
+                    reason: format!(
+                        "truncated: a published anchor names row {} (hash {}…) but the chain \
+                         ends at row {last}",
+                        a.seq,
+                        &a.hash[..12]
+                    ),
+                }),
+                Some(e) if e.hash != a.hash => Some(Break {
+                    seq: a.seq,
+                    reason: format!(
+                        "rewritten: row {} hashes to {}… but was published as {}…",
+                        a.seq,
+                        &e.hash[..12.min(e.hash.len())],
+                        &a.hash[..12]
+                    ),
+                }),
+                Some(_) => None,
+            }
+        })
+        .collect();
+    out.sort_by_key(|b| b.seq);
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +223,35 @@ mod tests {
         let mut rows = chain(4);
         rows.remove(1);
         assert_eq!(verify(&rows).map_err(|b| b.seq), Err(3));
+    }
+
+    #[test]
+    fn anchors_catch_truncation_and_rewrites() {
+        let rows = chain(5);
+        let anchor = |e: &Entry| Anchor {
+            seq: e.seq,
+            hash: e.hash.clone(),
+        };
+        let published = vec![anchor(&rows[2]), anchor(&rows[4])];
+        assert!(check_anchors(&rows, &published).is_empty());
+        let truncated = &rows[..4];
+        assert_eq!(
+            verify(truncated),
+            Ok(4),
+            "the chain alone still looks intact"
+        );
+        let problems = check_anchors(truncated, &published);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].reason.starts_with("truncated"), "{problems:?}");
+        let mut doc = serde_json::json!({"audit_head": {"seq": 5, "hash": rows[4].hash},
+            "entries": [{"audit": {"seq": 3, "hash": rows[2].hash}}]});
+        let mut found = Vec::new();
+        anchors_in(&doc, &mut found);
+        assert_eq!(found.len(), 2);
+        doc["audit_head"]["hash"] = serde_json::json!("nope");
+        found.clear();
+        anchors_in(&doc, &mut found);
+        assert_eq!(found.len(), 1);
     }
 
     #[test]

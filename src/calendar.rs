@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 /// The shipped years, as (file name, text).
 const SHIPPED: &[(&str, &str)] = &[
+    ("2023.toml", include_str!("../rules/calendar/2023.toml")),
     ("2024.toml", include_str!("../rules/calendar/2024.toml")),
     ("2025.toml", include_str!("../rules/calendar/2025.toml")),
     ("2026.toml", include_str!("../rules/calendar/2026.toml")),

@@ -111,6 +111,7 @@ pub struct Settings {
     pub rules: RulesSettings,
     pub log: LogSettings,
     pub smtp: SmtpSettings,
+    pub beacon: BeaconSettings,
     pub regions: RegionSettings,
     pub sectors: Vec<SectorEntry>,
     pub divisions: Vec<DivisionEntry>,
@@ -177,6 +178,25 @@ impl SmtpSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct BeaconSettings {
+    pub relays: Vec<String>,
+    pub timeout_secs: u64,
+    pub attempts: u32,
+}
+
+impl BeaconSettings {
+    pub fn relays(&self) -> crate::beacon::Relays {
+        crate::beacon::Relays {
+            urls: self.relays.clone(),
+            timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
+            attempts: self.attempts.max(1),
+            backoff: std::time::Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegionSettings {
     pub include_airport_zone: bool,
 }
@@ -218,6 +238,9 @@ pub struct Overrides {
     pub env: Option<BTreeMap<String, String>>,
 }
 
+/// `SUIJI_*` variables that are not settings.
+const NOT_SETTINGS: [&str; 2] = [crate::failpoint::VAR, "SUIJI_ACTOR"];
+
 impl Settings {
     /// The shipped defaults alone, whatever the environment says (tests, benchmarks, demos).
     pub fn shipped() -> Result<Settings, ConfigError> {
@@ -243,14 +266,14 @@ impl Settings {
             .prefix_separator("_")
             .separator("__")
             .try_parsing(true);
-        // The failpoint variable belongs to crash tests, not to the settings.
+        // Variables that name no setting: the acting person and the crash tests' failpoint.
         let vars: config::Map<String, String> = match &overrides.env {
             Some(vars) => vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             None => std::env::vars().collect(),
         };
         env = env.source(Some(
             vars.into_iter()
-                .filter(|(k, _)| k != crate::failpoint::VAR)
+                .filter(|(k, _)| !NOT_SETTINGS.contains(&k.as_str()))
                 .collect(),
         ));
         builder = builder.add_source(env);

@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` for the map of modules and the rules they keep.
 
 pub mod audit;
+pub mod beacon;
 pub mod calendar;
 pub mod clock;
 pub mod config;
@@ -11,10 +12,12 @@ pub mod draw;
 pub mod failpoint;
 pub mod import;
 pub mod lifecycle;
+pub mod ops;
 pub mod plan;
 pub mod publish;
 pub mod registry;
 pub mod rules;
 pub mod store;
+pub mod text;
 pub mod uscc;
 pub mod vocab;

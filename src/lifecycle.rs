@@ -25,6 +25,16 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Drawn,
+        Status::Scheduled,
+        Status::Completed,
+        Status::Published,
+        Status::Archived,
+        Status::Replaced,
+        Status::Voided,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Status::Drawn => "drawn",
@@ -84,13 +94,16 @@ impl Outcome {
     }
 }
 
-/// A task's facts: what happened when.
+/// A task's facts: what happened when. Every field is set by a recorded fact (see [`Event`]);
+/// the status follows from them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Facts {
     pub status: Status,
     pub drawn_on: NaiveDate,
     pub window: Window,
     pub planned: Option<NaiveDate>,
+    /// The day the (latest) planned date was entered.
+    pub scheduled_on: Option<NaiveDate>,
     pub completed: Option<NaiveDate>,
     pub outcome: Option<Outcome>,
     pub published: Option<NaiveDate>,
@@ -98,6 +111,9 @@ pub struct Facts {
     pub penalty_decided: Option<NaiveDate>,
     pub penalty_published: Option<NaiveDate>,
     pub referred: Option<NaiveDate>,
+    pub archived_on: Option<NaiveDate>,
+    pub replaced_on: Option<NaiveDate>,
+    pub voided_on: Option<NaiveDate>,
 }
 
 impl Facts {
@@ -108,6 +124,7 @@ impl Facts {
             drawn_on,
             window,
             planned: None,
+            scheduled_on: None,
             completed: None,
             outcome: None,
             published: None,
@@ -115,11 +132,45 @@ impl Facts {
             penalty_decided: None,
             penalty_published: None,
             referred: None,
+            archived_on: None,
+            replaced_on: None,
+            voided_on: None,
         }
+    }
+
+    /// The status the facts add up to.
+    fn derive_status(&mut self) {
+        self.status = if self.voided_on.is_some() {
+            Status::Voided
+        } else if self.replaced_on.is_some() {
+            Status::Replaced
+        } else if self.archived_on.is_some() {
+            Status::Archived
+        } else if self.published.is_some() {
+            Status::Published
+        } else if self.completed.is_some() {
+            Status::Completed
+        } else if self.planned.is_some() {
+            Status::Scheduled
+        } else {
+            Status::Drawn
+        };
+    }
+
+    /// Whether any outcome-level fact was recorded (a void must not erase real work silently).
+    pub fn has_results(&self) -> bool {
+        self.completed.is_some()
+            || self.published.is_some()
+            || self.penalty_decided.is_some()
+            || self.referred.is_some()
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A recorded fact of a task's life. Stored as it is (see `store`), so a task's state at any
+/// day can be folded back from its facts; nothing recorded is ever overwritten, a correction is
+/// a fact of its own that names the old and the new value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     Schedule(NaiveDate),
     Complete(NaiveDate, Outcome),
@@ -128,6 +179,18 @@ pub enum Event {
     PenaltyPublished(NaiveDate),
     Refer(NaiveDate),
     Archive,
+    /// An explicit correction of a recorded value, with the reason.
+    Correct(Field, String),
+    /// The entity was closed or unreachable: task `by` (an alternate) takes its place.
+    Replace {
+        by: String,
+        reason: String,
+    },
+    /// The task's draw was voided.
+    Void {
+        draw_id: i64,
+        reason: String,
+    },
 }
 
 impl Event {
@@ -140,8 +203,148 @@ impl Event {
             Event::PenaltyPublished(_) => "penalty-published",
             Event::Refer(_) => "refer",
             Event::Archive => "archive",
+            Event::Correct(..) => "correct",
+            Event::Replace { .. } => "replace",
+            Event::Void { .. } => "void",
         }
     }
+}
+
+/// A recorded value a correction replaces, with its new value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Planned(NaiveDate),
+    Completed(NaiveDate),
+    Outcome(Outcome),
+    Published(NaiveDate),
+    Url(Option<String>),
+    PenaltyDecided(NaiveDate),
+    PenaltyPublished(NaiveDate),
+    Referred(NaiveDate),
+}
+
+impl Field {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Field::Planned(_) => "planned",
+            Field::Completed(_) => "completed",
+            Field::Outcome(_) => "outcome",
+            Field::Published(_) => "published",
+            Field::Url(_) => "url",
+            Field::PenaltyDecided(_) => "penalty-decision",
+            Field::PenaltyPublished(_) => "penalty-published",
+            Field::Referred(_) => "referred",
+        }
+    }
+
+    /// The names `task correct --field` accepts.
+    pub const NAMES: [&'static str; 8] = [
+        "planned",
+        "completed",
+        "outcome",
+        "published",
+        "url",
+        "penalty-decision",
+        "penalty-published",
+        "referred",
+    ];
+
+    /// Parses `--field NAME --value V`.
+    pub fn parse(name: &str, value: &str) -> Result<Field, String> {
+        let date = || {
+            NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| {
+                format!(
+                    "`{}` is not a date: write YYYY-MM-DD",
+                    crate::text::quote(value)
+                )
+            })
+        };
+        Ok(match name {
+            "planned" => Field::Planned(date()?),
+            "completed" => Field::Completed(date()?),
+            "outcome" => Field::Outcome(Outcome::parse(value).ok_or_else(|| {
+                format!(
+                    "`{}` is not an outcome: no-issues, issues-found or penalty",
+                    crate::text::quote(value)
+                )
+            })?),
+            "published" => Field::Published(date()?),
+            "url" => Field::Url(Some(value.trim().to_string()).filter(|v| !v.is_empty())),
+            "penalty-decision" => Field::PenaltyDecided(date()?),
+            "penalty-published" => Field::PenaltyPublished(date()?),
+            "referred" => Field::Referred(date()?),
+            other => {
+                return Err(format!(
+                    "`{}` is not a correctable field: {}",
+                    crate::text::quote(other),
+                    Field::NAMES.join(", ")
+                ));
+            }
+        })
+    }
+
+    /// The value as shown and audited.
+    fn show(&self) -> serde_json::Value {
+        match self {
+            Field::Planned(d)
+            | Field::Completed(d)
+            | Field::Published(d)
+            | Field::PenaltyDecided(d)
+            | Field::PenaltyPublished(d)
+            | Field::Referred(d) => serde_json::json!(d),
+            Field::Outcome(o) => serde_json::json!(o.code()),
+            Field::Url(u) => serde_json::json!(u),
+        }
+    }
+
+    /// The value this field holds in `f` now, if it was ever recorded.
+    fn current(&self, f: &Facts) -> Option<Field> {
+        Some(match self {
+            Field::Planned(_) => Field::Planned(f.planned?),
+            Field::Completed(_) => Field::Completed(f.completed?),
+            Field::Outcome(_) => Field::Outcome(f.outcome?),
+            Field::Published(_) => {
+                f.published?;
+                Field::Published(f.published?)
+            }
+            Field::Url(_) => {
+                f.published?;
+                Field::Url(f.published_url.clone())
+            }
+            Field::PenaltyDecided(_) => Field::PenaltyDecided(f.penalty_decided?),
+            Field::PenaltyPublished(_) => Field::PenaltyPublished(f.penalty_published?),
+            Field::Referred(_) => Field::Referred(f.referred?),
+        })
+    }
+}
+
+/// Every field that differs between two states, as `{field: {old, new}}`: what an audit row
+/// of a task change holds.
+pub fn changes(old: &Facts, new: &Facts) -> serde_json::Value {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(old), serde_json::to_value(new))
+    else {
+        return serde_json::Value::Null;
+    };
+    let mut out = serde_json::Map::new();
+    for (k, new) in b {
+        let old = a.get(&k).cloned().unwrap_or(serde_json::Value::Null);
+        if old != new {
+            out.insert(k, serde_json::json!({ "old": old, "new": new }));
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+/// A correction's old and new value, for the audit row.
+pub fn correction_detail(f: &Facts, field: &Field, reason: &str) -> serde_json::Value {
+    serde_json::json!({
+        "field": field.name(),
+        "old": field.current(f).map(|c| c.show()),
+        "new": field.show(),
+        "reason": reason,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -177,14 +380,76 @@ fn past(
     Ok(())
 }
 
-/// Applies one event, or says in words why it cannot happen.
+/// The day a fact takes effect: the date it states, or the day it is entered for facts that
+/// state none. A correction takes effect when the fact it corrects did, so a month's report
+/// "as known now" shows the corrected value and one "as it stood" the original.
+pub fn effective(f: &Facts, event: &Event, today: NaiveDate) -> NaiveDate {
+    match event {
+        // A planned date already past was evidently planned by then.
+        Event::Schedule(d) => (*d).min(today),
+        Event::Complete(d, _)
+        | Event::Publish(d, _)
+        | Event::PenaltyDecided(d)
+        | Event::PenaltyPublished(d)
+        | Event::Refer(d) => *d,
+        Event::Archive | Event::Replace { .. } | Event::Void { .. } => today,
+        Event::Correct(field, _) => match field {
+            Field::Planned(_) => f.scheduled_on,
+            Field::Completed(_) | Field::Outcome(_) => f.completed,
+            Field::Published(_) | Field::Url(_) => f.published,
+            Field::PenaltyDecided(_) => f.penalty_decided,
+            Field::PenaltyPublished(_) => f.penalty_published,
+            Field::Referred(_) => f.referred,
+        }
+        .unwrap_or(today),
+    }
+}
+
+/// What a fact does to the facts, without judging it (it was judged when recorded).
+pub fn effect(f: &Facts, event: &Event, on: NaiveDate) -> Facts {
+    let mut n = f.clone();
+    match event {
+        Event::Schedule(d) => {
+            n.planned = Some(*d);
+            n.scheduled_on = Some(on);
+        }
+        Event::Complete(d, o) => {
+            n.completed = Some(*d);
+            n.outcome = Some(*o);
+        }
+        Event::Publish(d, url) => {
+            n.published = Some(*d);
+            n.published_url = url.clone();
+        }
+        Event::PenaltyDecided(d) => n.penalty_decided = Some(*d),
+        Event::PenaltyPublished(d) => n.penalty_published = Some(*d),
+        Event::Refer(d) => n.referred = Some(*d),
+        Event::Archive => n.archived_on = Some(on),
+        Event::Replace { .. } => n.replaced_on = Some(on),
+        Event::Void { .. } => n.voided_on = Some(on),
+        Event::Correct(field, _) => match field {
+            Field::Planned(d) => n.planned = Some(*d),
+            Field::Completed(d) => n.completed = Some(*d),
+            Field::Outcome(o) => n.outcome = Some(*o),
+            Field::Published(d) => n.published = Some(*d),
+            Field::Url(u) => n.published_url = u.clone(),
+            Field::PenaltyDecided(d) => n.penalty_decided = Some(*d),
+            Field::PenaltyPublished(d) => n.penalty_published = Some(*d),
+            Field::Referred(d) => n.referred = Some(*d),
+        },
+    }
+    n.derive_status();
+    n
+}
+
+/// Applies one event a person records, or says in words why it cannot happen. A recorded
+/// value is never replaced here: changing one takes an explicit [`Event::Correct`].
 pub fn apply(
     f: &Facts,
     event: &Event,
     today: NaiveDate,
     cal: &Calendar,
 ) -> Result<Facts, TransitionError> {
-    let mut n = f.clone();
     if !f.status.is_open() {
         return refuse(format!(
             "the task is {} and accepts no more changes",
@@ -193,8 +458,12 @@ pub fn apply(
     }
     match event {
         Event::Schedule(d) => {
-            if !matches!(f.status, Status::Drawn | Status::Scheduled) {
-                return refuse(format!("a {} task cannot be rescheduled", f.status.code()));
+            if f.completed.is_some() {
+                return refuse(format!(
+                    "the task is already {}: its planned date can only be corrected \
+                     (`task correct --field planned`)",
+                    f.status.code()
+                ));
             }
             if *d < f.window.start || *d > f.window.end {
                 return refuse(format!(
@@ -212,10 +481,8 @@ pub fn apply(
             if !cal.is_working_day(*d)? {
                 return refuse(format!("planned date {d} is not a working day"));
             }
-            n.planned = Some(*d);
-            n.status = Status::Scheduled;
         }
-        Event::Complete(d, outcome) => {
+        Event::Complete(d, _) => {
             match f.status {
                 Status::Scheduled => {}
                 Status::Drawn => {
@@ -223,15 +490,13 @@ pub fn apply(
                 }
                 s => {
                     return refuse(format!(
-                        "the task is already {}: it cannot be completed twice",
+                        "the task is already {}: it cannot be completed twice (a recorded \
+                         outcome is changed with `task correct`)",
                         s.code()
                     ));
                 }
             }
             past("completion", *d, ("draw", f.drawn_on), today)?;
-            n.completed = Some(*d);
-            n.outcome = Some(*outcome);
-            n.status = Status::Completed;
         }
         Event::Publish(d, url) => {
             let Some(done) = f.completed else {
@@ -239,27 +504,30 @@ pub fn apply(
                     "results cannot be published before the inspection is completed".into(),
                 );
             };
-            if f.published.is_some() {
-                return refuse(format!(
-                    "results were already published on {}",
-                    f.published.map(|p| p.to_string()).unwrap_or_default()
-                ));
+            if let Some(p) = f.published {
+                return refuse(format!("results were already published on {p}"));
+            }
+            if let Some(u) = url {
+                check_url(u).map_err(TransitionError::Refused)?;
             }
             past("publication", *d, ("completion", done), today)?;
-            n.published = Some(*d);
-            n.published_url = url.clone();
-            n.status = Status::Published;
         }
         Event::PenaltyDecided(d) => {
             let Some(done) = f.completed else {
                 return refuse("a penalty needs a completed inspection".into());
             };
+            if f.outcome != Some(Outcome::Penalty) {
+                return refuse(format!(
+                    "the inspection's recorded outcome is {}: a penalty decision needs the \
+                     outcome `penalty` (correct it first with `task correct --field outcome \
+                     --value penalty --reason ...`)",
+                    f.outcome.map_or("none", Outcome::code)
+                ));
+            }
             if f.penalty_decided.is_some() {
                 return refuse("a penalty decision is already recorded".into());
             }
             past("penalty decision", *d, ("completion", done), today)?;
-            n.penalty_decided = Some(*d);
-            n.outcome = Some(Outcome::Penalty);
         }
         Event::PenaltyPublished(d) => {
             let Some(decided) = f.penalty_decided else {
@@ -274,7 +542,6 @@ pub fn apply(
                 ("penalty decision", decided),
                 today,
             )?;
-            n.penalty_published = Some(*d);
         }
         Event::Refer(d) => {
             let Some(done) = f.completed else {
@@ -282,23 +549,148 @@ pub fn apply(
                     "only a completed inspection can be referred to judicial organs".into(),
                 );
             };
+            if f.outcome == Some(Outcome::NoIssues) {
+                return refuse(
+                    "the inspection's recorded outcome is no-issues: nothing to refer to \
+                     judicial organs (correct the outcome first if it was wrong)"
+                        .into(),
+                );
+            }
             if f.referred.is_some() {
                 return refuse("the task was already referred".into());
             }
             past("referral", *d, ("completion", done), today)?;
-            n.referred = Some(*d);
         }
         Event::Archive => {
-            if f.published.is_none() {
-                return refuse("only a task whose results are published can be archived".into());
+            let owes: Vec<&str> = owed_now(f).into_iter().map(Obligation::describe).collect();
+            if !owes.is_empty() {
+                return refuse(format!(
+                    "the task still owes: {}; it is archived only when it owes nothing",
+                    owes.join("; ")
+                ));
             }
-            if f.penalty_decided.is_some() && f.penalty_published.is_none() {
-                return refuse("the penalty is not published yet".into());
+        }
+        Event::Correct(field, reason) => {
+            if reason.trim().is_empty() {
+                return refuse("a correction needs --reason (it is audited)".into());
             }
-            n.status = Status::Archived;
+            crate::text::check_note("the correction's reason", reason, 500)
+                .map_err(TransitionError::Refused)?;
+            let Some(old) = field.current(f) else {
+                return refuse(format!(
+                    "no {} is recorded yet: record it with its own command, not a correction",
+                    field.name()
+                ));
+            };
+            if old == *field {
+                return refuse(format!(
+                    "{} is already {}: nothing to correct",
+                    field.name(),
+                    field.show()
+                ));
+            }
+            if let Field::Url(Some(u)) = field {
+                check_url(u).map_err(TransitionError::Refused)?;
+            }
+            if let Field::Outcome(o) = field
+                && *o != Outcome::Penalty
+                && f.penalty_decided.is_some()
+            {
+                return refuse(format!(
+                    "a penalty decision is recorded ({}): the outcome cannot become {}",
+                    f.penalty_decided.map(|d| d.to_string()).unwrap_or_default(),
+                    o.code()
+                ));
+            }
+            if let Field::Outcome(Outcome::NoIssues) = field
+                && f.referred.is_some()
+            {
+                return refuse(
+                    "the task was referred to judicial organs: its outcome cannot \
+                               become no-issues"
+                        .into(),
+                );
+            }
+            consistent(&effect(f, event, today), today, cal)?;
+        }
+        Event::Replace { .. } | Event::Void { .. } => {
+            return refuse(format!(
+                "`{}` is recorded by its own command, not as a task change",
+                event.name()
+            ));
         }
     }
-    Ok(n)
+    Ok(effect(f, event, effective(f, event, today)))
+}
+
+/// Links published with results are web pages: anything but http(s) is refused at entry, so
+/// a `javascript:` or `file:` link can never reach a published page.
+pub fn check_url(u: &str) -> Result<(), String> {
+    let lower = u.trim().to_ascii_lowercase();
+    let ok = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && u.len() <= 2048
+        && !u.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a web address: only http:// and https:// links are published",
+            crate::text::quote(u)
+        ))
+    }
+}
+
+/// Whether corrected facts still tell a possible story (dates in order, none in the future).
+fn consistent(f: &Facts, today: NaiveDate, cal: &Calendar) -> Result<(), TransitionError> {
+    if let Some(p) = f.planned {
+        if p < f.window.start || p > f.window.end || p < f.drawn_on {
+            return refuse(format!(
+                "planned date {p} is outside the inspection window {} .. {} or before the draw",
+                f.window.start, f.window.end
+            ));
+        }
+        if !cal.is_working_day(p)? {
+            return refuse(format!("planned date {p} is not a working day"));
+        }
+    }
+    let chain = [
+        ("completion", f.completed, ("draw", Some(f.drawn_on))),
+        ("publication", f.published, ("completion", f.completed)),
+        (
+            "penalty decision",
+            f.penalty_decided,
+            ("completion", f.completed),
+        ),
+        (
+            "penalty publication",
+            f.penalty_published,
+            ("penalty decision", f.penalty_decided),
+        ),
+        ("referral", f.referred, ("completion", f.completed)),
+    ];
+    for (what, d, (after, a)) in chain {
+        if let (Some(d), Some(a)) = (d, a) {
+            past(what, d, (after, a), today)?;
+        }
+    }
+    Ok(())
+}
+
+/// The facts as they stood at the end of `day`, from the task's recorded facts in the order
+/// they were recorded: facts that took effect later are not known yet, and neither is any
+/// value dated after `day` (a correction may move a date past it).
+pub fn fold<'a>(
+    start: &Facts,
+    recorded: impl IntoIterator<Item = (NaiveDate, &'a Event)>,
+    day: NaiveDate,
+) -> Facts {
+    let mut f = start.clone();
+    for (on, event) in recorded {
+        if on <= day {
+            f = effect(&f, event, on);
+        }
+    }
+    as_of(&f, day)
 }
 
 /// What a task owes and by when (the end of that day).
@@ -315,6 +707,9 @@ pub enum Obligation {
     Publish,
     /// The penalty published, `penalties` working days after the decision.
     PenaltyPublish,
+    /// A penalty outcome owes its decision (no legal deadline: the case runs its course; it
+    /// only keeps the task from being archived).
+    PenaltyDecision,
 }
 
 impl Obligation {
@@ -325,6 +720,7 @@ impl Obligation {
             Obligation::Complete => "not completed by the end of the window",
             Obligation::Publish => "results not published",
             Obligation::PenaltyPublish => "penalty not published",
+            Obligation::PenaltyDecision => "penalty decision not recorded",
         }
     }
 }
@@ -375,7 +771,24 @@ fn owed(f: &Facts, o: Obligation) -> bool {
             Obligation::PenaltyPublish => {
                 f.penalty_decided.is_some() && f.penalty_published.is_none()
             }
+            Obligation::PenaltyDecision => {
+                f.outcome == Some(Outcome::Penalty) && f.penalty_decided.is_none()
+            }
         }
+}
+
+/// Everything a task still has to do, deadline or not: archiving waits until this is empty.
+fn owed_now(f: &Facts) -> Vec<Obligation> {
+    [
+        Obligation::Schedule,
+        Obligation::Complete,
+        Obligation::Publish,
+        Obligation::PenaltyDecision,
+        Obligation::PenaltyPublish,
+    ]
+    .into_iter()
+    .filter(|o| owed(f, *o))
+    .collect()
 }
 
 /// The earliest deadline still owed: stored with the task so the nightly check is one indexed
@@ -466,54 +879,55 @@ impl DivisionReport {
     }
 }
 
-/// The facts as they stood at the end of `as_of`: later events are not known yet.
+/// Facts with every value dated after `day` dropped: what was known to have happened by then.
 fn as_of(f: &Facts, day: NaiveDate) -> Facts {
     let keep = |d: Option<NaiveDate>| d.filter(|d| *d <= day);
     let mut g = f.clone();
+    if keep(f.scheduled_on).is_none() {
+        g.planned = None;
+        g.scheduled_on = None;
+    }
     g.completed = keep(f.completed);
     if g.completed.is_none() {
         g.outcome = None;
     }
     g.published = keep(f.published);
+    if g.published.is_none() {
+        g.published_url = None;
+    }
     g.penalty_decided = keep(f.penalty_decided);
     g.penalty_published = keep(f.penalty_published);
     g.referred = keep(f.referred);
-    if g.status.is_open() {
-        g.status = if g.published.is_some() {
-            Status::Published
-        } else if g.completed.is_some() {
-            Status::Completed
-        } else if g.planned.is_some() {
-            Status::Scheduled
-        } else {
-            Status::Drawn
-        };
-    }
+    g.archived_on = keep(f.archived_on);
+    g.replaced_on = keep(f.replaced_on);
+    g.voided_on = keep(f.voided_on);
+    g.derive_status();
     g
 }
 
-/// Progress per division as of a day: drawn, scheduled, completed, results published on time or
-/// late, penalties, referrals to judicial organs, and tasks with something overdue.
+/// Progress per division as of a day, from each task's facts as they stood at its end (see
+/// [`fold`]): drawn, scheduled, completed, results published on time or late, penalties,
+/// referrals to judicial organs, tasks with something overdue, and replaced entities. Tasks
+/// drawn later, and tasks of a draw voided by then, do not count.
 pub fn report<'a>(
-    tasks: impl IntoIterator<Item = (&'a str, &'a Facts, &'a BTreeMap<Obligation, NaiveDate>)>,
+    tasks: impl IntoIterator<Item = (&'a str, Facts, &'a DeadlineRules)>,
     day: NaiveDate,
     cal: &Calendar,
 ) -> Result<Vec<DivisionReport>, CalendarError> {
     let mut by: BTreeMap<&str, DivisionReport> = BTreeMap::new();
-    for (division, f, d) in tasks {
+    for (division, g, rules) in tasks {
+        if g.drawn_on > day || g.status == Status::Voided {
+            continue;
+        }
         let r = by.entry(division).or_insert_with(|| DivisionReport {
             division: division.to_string(),
             ..Default::default()
         });
-        match f.status {
-            Status::Voided => continue,
-            Status::Replaced => {
-                r.replaced += 1;
-                continue;
-            }
-            _ => {}
+        if g.status == Status::Replaced {
+            r.replaced += 1;
+            continue;
         }
-        let g = as_of(f, day);
+        let d = deadlines(&g, rules, cal)?;
         r.drawn += 1;
         r.scheduled += u32::from(g.planned.is_some());
         r.completed += u32::from(g.completed.is_some());
@@ -526,7 +940,7 @@ pub fn report<'a>(
         }
         r.penalties += u32::from(g.penalty_decided.is_some());
         r.referrals += u32::from(g.referred.is_some());
-        r.overdue += u32::from(!overdue(&g, d, day, cal)?.is_empty());
+        r.overdue += u32::from(!overdue(&g, &d, day, cal)?.is_empty());
     }
     Ok(by.into_values().collect())
 }
@@ -632,6 +1046,18 @@ mod tests {
             &cal,
         )
         .expect("completed");
+        // The outcome does not allow a penalty: that takes an explicit correction first.
+        assert!(
+            err(apply(
+                &f,
+                &Event::PenaltyDecided(d("2024-06-05")),
+                later,
+                &cal
+            ))
+            .contains("needs the outcome `penalty`")
+        );
+        let correct = Event::Correct(Field::Outcome(Outcome::Penalty), "misfiled".into());
+        let f = apply(&f, &correct, later, &cal).expect("corrected");
         assert!(
             err(apply(
                 &f,
@@ -641,10 +1067,18 @@ mod tests {
             ))
             .contains("cannot be completed twice")
         );
+        assert!(
+            err(apply(&f, &Event::Archive, later, &cal)).contains("results not published"),
+            "owes publication"
+        );
+        let f = apply(&f, &Event::Publish(d("2024-06-05"), None), later, &cal).expect("published");
+        assert!(
+            err(apply(&f, &Event::Archive, later, &cal)).contains("penalty decision not recorded"),
+            "a penalty outcome owes its decision"
+        );
         let f = apply(&f, &Event::PenaltyDecided(d("2024-06-05")), later, &cal).expect("penalty");
         assert_eq!(f.outcome, Some(Outcome::Penalty));
-        let f = apply(&f, &Event::Publish(d("2024-06-05"), None), later, &cal).expect("published");
-        assert!(err(apply(&f, &Event::Archive, later, &cal)).contains("penalty is not published"));
+        assert!(err(apply(&f, &Event::Archive, later, &cal)).contains("penalty not published"));
         let f = apply(&f, &Event::PenaltyPublished(d("2024-06-05")), later, &cal)
             .expect("penalty published");
         let f = apply(&f, &Event::Archive, later, &cal).expect("archived");

@@ -57,6 +57,19 @@ pub enum SeedKind {
     Manual,
     /// 32 random bytes from the operating system: unattended, and weaker (nobody saw it made).
     Os,
+    /// A round of the drand `quicknet` public beacon: unattended, and nobody can predict or
+    /// choose it (see `beacon`).
+    Drand,
+}
+
+impl SeedKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SeedKind::Manual => "manual",
+            SeedKind::Os => "os",
+            SeedKind::Drand => "drand",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +77,9 @@ pub struct SeedSource {
     pub kind: SeedKind,
     /// Where the public digits will come from, announced with the manifest.
     pub source: String,
+    /// When the randomness becomes public (the lottery's draw, the ceremony, the beacon round):
+    /// freezing is refused from then on, the official draw before it.
+    pub available_at: chrono::DateTime<chrono::FixedOffset>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

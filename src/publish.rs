@@ -1,32 +1,551 @@
-//! Published artefacts on disk: `<public>/<year>/<plan>/manifest.json`, `draw.json`, each with a
-//! `sha256sum`-style `.sha256` beside it. Files are written whole or not at all (temporary file,
-//! fsync, rename), so a reader never sees half a document. The database keeps every document's
-//! bytes, so a file lost to a crash between commit and write is written again from there.
+//! The public folder, append-only: `<public>/<year>/<plan>/` holds every manifest ever frozen
+//! (`manifest-N.json`) and every draw ever made (`draw-N.json`, voided ones too), each with a
+//! `sha256sum`-style `.sha256` beside it, and `index.json`, the history in the order it happened
+//! with digests, times, reasons and the audit rows that recorded each event. `manifest.json` and
+//! `draw.json` are copies of the current ones.
+//!
+//! Nothing published is ever overwritten or removed: a numbered file that exists with other
+//! bytes is an error, never replaced; a new index must extend the old one entry for entry. Files
+//! are written whole or not at all (temporary file, fsync, rename). The database keeps every
+//! document's bytes, so anything lost to a crash between commit and write is written again.
+//!
+//! [`verify_history`] checks a whole folder from its files alone; `tools/verify_draw.py` does
+//! the same independently.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{AuditHead, DrawRecord, ManifestRecord};
+
+pub const INDEX_SPEC: &str = "suiji-publication-v1";
 
 pub fn plan_dir(public: &Path, year: i64, plan_id: &str) -> PathBuf {
     public.join(year.to_string()).join(plan_id)
 }
 
-/// Writes `<dir>/<name>.json` and `<dir>/<name>.sha256`; returns the document's path.
-pub fn write_document(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let json = dir.join(format!("{name}.json"));
-    let digest = crate::audit::sha256_hex(bytes);
-    write_atomic(&json, bytes)?;
-    write_atomic(
-        &dir.join(format!("{name}.sha256")),
-        format!("{digest}  {name}.json\n").as_bytes(),
-    )?;
-    Ok(json)
+/// `index.json`: the plan's publication history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Index {
+    pub spec: String,
+    pub plan: String,
+    pub year: i64,
+    pub entries: Vec<Entry>,
+    pub current: Current,
+    /// The last audit row when this index was written: a published anchor of the chain.
+    pub audit_head: Option<AuditHead>,
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Current {
+    pub manifest: Option<String>,
+    /// The official draw, if there is one (none after a void until the redraw).
+    pub draw: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Freeze,
+    Refreeze,
+    Draw,
+    Void,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub n: usize,
+    pub event: EventKind,
+    /// The document this event published (freeze, refreeze, draw).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The manifest a draw was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    /// The draw a void set aside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw: Option<String>,
+    /// When the seed becomes public (manifests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_at: Option<String>,
+    pub at: String,
+    pub actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A void of a draw whose tasks held results.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
+    /// The audit row that recorded the event.
+    pub audit: Option<AuditHead>,
+}
+
+fn manifest_file(seq: i64) -> String {
+    format!("manifest-{seq}.json")
+}
+
+fn draw_file(seq: i64) -> String {
+    format!("draw-{seq}.json")
+}
+
+/// The index and the numbered documents of a plan, from its records (oldest first).
+pub fn history(
+    plan: &str,
+    year: i64,
+    manifests: &[ManifestRecord],
+    draws: &[DrawRecord],
+    audit_head: Option<AuditHead>,
+) -> (Index, Vec<(String, Vec<u8>)>) {
+    // (audit seq, time) orders the events as they were recorded.
+    let mut events: Vec<((i64, String), Entry)> = Vec::new();
+    let mut files = Vec::new();
+    let by_id: BTreeMap<i64, i64> = manifests.iter().map(|m| (m.id, m.seq)).collect();
+    for (i, m) in manifests.iter().enumerate() {
+        let file = manifest_file(m.seq);
+        files.push((file.clone(), m.content.clone().into_bytes()));
+        events.push((
+            (m.audit.as_ref().map_or(0, |a| a.seq), m.frozen_at.clone()),
+            Entry {
+                n: 0,
+                event: if i == 0 {
+                    EventKind::Freeze
+                } else {
+                    EventKind::Refreeze
+                },
+                sha256: Some(m.digest.clone()),
+                file: Some(file),
+                manifest: None,
+                draw: None,
+                available_at: m.available_at.clone(),
+                at: m.frozen_at.clone(),
+                actor: m.actor.clone(),
+                reason: m.reason.clone(),
+                forced: false,
+                audit: m.audit.clone(),
+            },
+        ));
+    }
+    for d in draws {
+        let file = draw_file(d.seq);
+        files.push((file.clone(), d.content.clone().into_bytes()));
+        events.push((
+            (d.audit.as_ref().map_or(0, |a| a.seq), d.drawn_at.clone()),
+            Entry {
+                n: 0,
+                event: EventKind::Draw,
+                sha256: Some(d.digest.clone()),
+                file: Some(file.clone()),
+                manifest: by_id.get(&d.manifest_id).map(|s| manifest_file(*s)),
+                draw: None,
+                available_at: None,
+                at: d.drawn_at.clone(),
+                actor: d.actor.clone(),
+                reason: None,
+                forced: false,
+                audit: d.audit.clone(),
+            },
+        ));
+        if let Some(v) = &d.void {
+            events.push((
+                (v.audit.as_ref().map_or(0, |a| a.seq), v.at.clone()),
+                Entry {
+                    n: 0,
+                    event: EventKind::Void,
+                    file: None,
+                    sha256: None,
+                    manifest: None,
+                    draw: Some(file),
+                    available_at: None,
+                    at: v.at.clone(),
+                    actor: v.actor.clone(),
+                    reason: Some(v.reason.clone()),
+                    forced: v.forced,
+                    audit: v.audit.clone(),
+                },
+            ));
+        }
+    }
+    events.sort_by(|a, b| a.0.cmp(&b.0));
+    let entries: Vec<Entry> = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, e))| Entry { n: i + 1, ..e })
+        .collect();
+    let current = Current {
+        manifest: manifests
+            .iter()
+            .rfind(|m| m.status == "active")
+            .map(|m| manifest_file(m.seq)),
+        draw: draws
+            .iter()
+            .rfind(|d| d.status == "official")
+            .map(|d| draw_file(d.seq)),
+    };
+    let index = Index {
+        spec: INDEX_SPEC.into(),
+        plan: plan.to_string(),
+        year,
+        entries,
+        current,
+        audit_head,
+    };
+    (index, files)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{0}: already published with other content; published files are never overwritten \
+         (someone altered the public folder, or it belongs to another database)"
+    )]
+    Conflict(PathBuf),
+    #[error(
+        "{0}: the published history is not a prefix of the one being written; nothing \
+         published is ever rewritten (someone altered the public folder, or it belongs to \
+         another database)"
+    )]
+    Rewrite(PathBuf),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
+    move |source| PublishError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes a plan's history into `dir`: new numbered documents, the index (only if it extends
+/// the one there), and the current copies. Returns the paths written.
+pub fn write_history(
+    dir: &Path,
+    index: &Index,
+    files: &[(String, Vec<u8>)],
+) -> Result<Vec<PathBuf>, PublishError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let index_path = dir.join("index.json");
+    if let Ok(old) = std::fs::read(&index_path) {
+        let old: Index =
+            serde_json::from_slice(&old).map_err(|_| PublishError::Rewrite(index_path.clone()))?;
+        let extends = old.plan == index.plan
+            && old.year == index.year
+            && old.entries.len() <= index.entries.len()
+            && old.entries.iter().zip(&index.entries).all(|(a, b)| a == b);
+        if !extends {
+            return Err(PublishError::Rewrite(index_path));
+        }
+    }
+    let mut written = Vec::new();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        match std::fs::read(&path) {
+            Ok(existing) if existing == *bytes => {}
+            Ok(_) => return Err(PublishError::Conflict(path)),
+            Err(_) => {
+                write_document(dir, name, bytes)?;
+                written.push(path);
+            }
+        }
+    }
+    let find = |name: &Option<String>| {
+        name.as_ref()
+            .and_then(|n| files.iter().find(|(f, _)| f == n))
+            .map(|(_, b)| b)
+    };
+    if let Some(bytes) = find(&index.current.manifest) {
+        written.push(write_document(dir, "manifest.json", bytes)?);
+    }
+    if let Some(bytes) = find(&index.current.draw) {
+        written.push(write_document(dir, "draw.json", bytes)?);
+    }
+    let mut text = serde_json::to_vec_pretty(index).map_err(|e| PublishError::Io {
+        path: index_path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    text.push(b'\n');
+    write_atomic(&index_path, &text)?;
+    written.push(index_path);
+    Ok(written)
+}
+
+/// Writes `<dir>/<name>` and `<dir>/<stem>.sha256` beside it; returns the document's path.
+pub fn write_document(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PublishError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let path = dir.join(name);
+    let stem = name.strip_suffix(".json").unwrap_or(name);
+    let digest = crate::audit::sha256_hex(bytes);
+    write_atomic(&path, bytes)?;
+    write_atomic(
+        &dir.join(format!("{stem}.sha256")),
+        format!("{digest}  {name}\n").as_bytes(),
+    )?;
+    Ok(path)
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// One checked line of a history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Checked {
+    pub n: usize,
+    pub event: EventKind,
+    pub file: Option<String>,
+    pub note: String,
+}
+
+/// What a verified folder holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryReport {
+    pub plan: String,
+    pub year: i64,
+    pub entries: Vec<Checked>,
+    pub audit_head: Option<AuditHead>,
+    /// Manifests frozen on a replayed or rehearsed clock: they prove nothing about timing.
+    pub simulated: Vec<String>,
+}
+
+/// Checks a whole published history from its files alone: every listed document present with
+/// its digest, every manifest frozen before its seed became public, every draw recomputed from
+/// the manifest it names (the one in force when it was made), voids naming a draw, at most one
+/// draw standing at a time, the current copies equal to the current documents, and no
+/// numbered document that the index leaves out.
+pub fn verify_history(
+    index_bytes: &[u8],
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+    listing: &[String],
+) -> Result<HistoryReport, String> {
+    let index: Index = serde_json::from_slice(index_bytes)
+        .map_err(|e| format!("index.json is not a {INDEX_SPEC} index: {e}"))?;
+    if index.spec != INDEX_SPEC {
+        return Err(format!("index.json: unknown spec `{}`", index.spec));
+    }
+    let mut out = Vec::new();
+    let mut simulated = Vec::new();
+    let mut manifests: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut in_force: Option<String> = None;
+    let mut standing: Option<String> = None;
+    let mut drawn: Vec<String> = Vec::new();
+    let mut voided: Vec<String> = Vec::new();
+    for (i, e) in index.entries.iter().enumerate() {
+        let at = |what: String| format!("index.json entry {} ({:?}): {what}", i + 1, e.event);
+        if e.n != i + 1 {
+            return Err(at(format!("numbered {}, expected {}", e.n, i + 1)));
+        }
+        for name in [&e.file, &e.manifest, &e.draw].into_iter().flatten() {
+            if !is_document_name(name) {
+                return Err(at(format!(
+                    "`{}` is not a published document's name (manifest-N.json or draw-N.json)",
+                    crate::text::quote(name)
+                )));
+            }
+        }
+        let document = match (&e.file, &e.sha256) {
+            (Some(f), Some(h)) => {
+                let bytes = read(f).ok_or_else(|| at(format!("{f} is missing")))?;
+                let digest = crate::audit::sha256_hex(&bytes);
+                if &digest != h {
+                    return Err(at(format!(
+                        "{f} hashes to {digest}, the index says {h} (altered after publication)"
+                    )));
+                }
+                Some((f.clone(), bytes))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(at(
+                    "a file without its digest, or a digest without its file".into(),
+                ));
+            }
+        };
+        let note = match e.event {
+            EventKind::Freeze | EventKind::Refreeze => {
+                let (f, bytes) = document.ok_or_else(|| at("no manifest file".into()))?;
+                if e.event == EventKind::Refreeze && (in_force.is_none() || e.reason.is_none()) {
+                    return Err(at(
+                        "a refreeze needs an earlier manifest and a reason".into()
+                    ));
+                }
+                if e.event == EventKind::Freeze && in_force.is_some() {
+                    return Err(at("a second freeze must be a refreeze".into()));
+                }
+                if standing.is_some() {
+                    return Err(at("refrozen while an official draw stands".into()));
+                }
+                let (_, timing) =
+                    crate::draw::check_manifest(&bytes).map_err(|m| at(format!("{f}: {m}")))?;
+                if let Some(real) = &timing.simulated_real_time {
+                    simulated.push(format!("{f} (really frozen at {real})"));
+                }
+                manifests.insert(f.clone(), bytes);
+                in_force = Some(f.clone());
+                format!(
+                    "frozen {} (spec {}), seed public from {}{}",
+                    timing.frozen_at.as_deref().unwrap_or("(not recorded: v1)"),
+                    timing.spec,
+                    timing
+                        .available_at
+                        .as_deref()
+                        .unwrap_or("(not recorded: v1)"),
+                    e.reason
+                        .as_deref()
+                        .map(|r| format!("; reason: {r}"))
+                        .unwrap_or_default()
+                )
+            }
+            EventKind::Draw => {
+                let (f, bytes) = document.ok_or_else(|| at("no draw file".into()))?;
+                let m = e
+                    .manifest
+                    .as_ref()
+                    .ok_or_else(|| at("names no manifest".into()))?;
+                if Some(m) != in_force.as_ref() {
+                    return Err(at(format!(
+                        "drawn from {m}, but the manifest in force was {}",
+                        in_force.as_deref().unwrap_or("none")
+                    )));
+                }
+                if let Some(s) = &standing {
+                    return Err(at(format!("drawn while {s} stands (not voided)")));
+                }
+                let mb = manifests
+                    .get(m)
+                    .ok_or_else(|| at(format!("{m} is not an earlier manifest")))?;
+                let timing = crate::draw::verify(mb, &bytes)
+                    .map_err(|d| at(format!("{f} does not verify: {d}")))?;
+                standing = Some(f.clone());
+                drawn.push(f.clone());
+                format!(
+                    "verified against {m}{}",
+                    timing
+                        .beacon_round
+                        .map(|r| format!(" (drand round {r})"))
+                        .unwrap_or_default()
+                )
+            }
+            EventKind::Void => {
+                let d = e.draw.as_ref().ok_or_else(|| at("names no draw".into()))?;
+                if standing.as_ref() != Some(d) || voided.contains(d) {
+                    return Err(at(format!("{d} is not the standing draw")));
+                }
+                let reason = e
+                    .reason
+                    .as_deref()
+                    .filter(|r| !r.trim().is_empty())
+                    .ok_or_else(|| at("a void needs its reason".into()))?;
+                voided.push(d.clone());
+                standing = None;
+                format!(
+                    "{d} voided{}: {reason}",
+                    if e.forced { " (forced)" } else { "" }
+                )
+            }
+        };
+        out.push(Checked {
+            n: e.n,
+            event: e.event,
+            file: e.file.clone().or_else(|| e.draw.clone()),
+            note,
+        });
+    }
+    if index.current.manifest != in_force || index.current.draw != standing {
+        return Err(format!(
+            "index.json: current documents ({:?}, {:?}) are not the last in force ({in_force:?}, \
+             {standing:?})",
+            index.current.manifest, index.current.draw
+        ));
+    }
+    for name in [&index.current.manifest, &index.current.draw]
+        .into_iter()
+        .flatten()
+    {
+        if !is_document_name(name) {
+            return Err(format!(
+                "index.json: `{}` is not a published document's name",
+                crate::text::quote(name)
+            ));
+        }
+    }
+    for (copy, current) in [
+        ("manifest.json", &index.current.manifest),
+        ("draw.json", &index.current.draw),
+    ] {
+        if let Some(c) = current {
+            let a = read(copy).ok_or_else(|| format!("{copy} is missing (it copies {c})"))?;
+            if Some(a) != read(c) {
+                return Err(format!("{copy} differs from {c}, the current document"));
+            }
+        }
+    }
+    for name in listing {
+        let numbered =
+            (name.starts_with("manifest-") || name.starts_with("draw-")) && name.ends_with(".json");
+        let listed = index
+            .entries
+            .iter()
+            .any(|e| e.file.as_deref() == Some(name.as_str()));
+        if numbered && !listed {
+            return Err(format!("{name} is in the folder but not in index.json"));
+        }
+    }
+    Ok(HistoryReport {
+        plan: index.plan,
+        year: index.year,
+        entries: out,
+        audit_head: index.audit_head,
+        simulated,
+    })
+}
+
+/// `manifest-N.json` or `draw-N.json`: the only names an index may point at (never a path).
+fn is_document_name(name: &str) -> bool {
+    let number = name
+        .strip_prefix("manifest-")
+        .or_else(|| name.strip_prefix("draw-"))
+        .and_then(|rest| rest.strip_suffix(".json"));
+    number.is_some_and(|n| !n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Verifies a folder from disk: its history when it has an `index.json`, otherwise the single
+/// pair `manifest.json` + `draw.json` (what a dry run writes, or a pre-history folder).
+pub fn verify_dir(dir: &Path) -> Result<Verified, String> {
+    let read = |name: &str| std::fs::read(dir.join(name)).ok();
+    match read("index.json") {
+        Some(index) => {
+            let listing: Vec<String> = std::fs::read_dir(dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            verify_history(&index, &read, &listing).map(Verified::History)
+        }
+        None => {
+            let need = |name: &str| {
+                read(name).ok_or_else(|| format!("{}: missing", dir.join(name).display()))
+            };
+            crate::draw::verify(&need("manifest.json")?, &need("draw.json")?).map(Verified::Pair)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verified {
+    History(HistoryReport),
+    Pair(crate::draw::Timing),
 }

@@ -204,12 +204,21 @@ pub struct Snapshot {
     pub conflicts: Vec<Conflict>,
     pub items: Vec<Item>,
     pub bureaus: Vec<Bureau>,
-    /// Date of each entity's latest inspection (for the look-back rule): the completion date,
-    /// or the planned date of one not completed, over tasks that were not voided or replaced.
+    /// Date of each entity's latest inspection (for the look-back rule): the completion date of
+    /// tasks that were inspected (whatever became of their draw).
     pub last_inspected: HashMap<String, NaiveDate>,
-    /// (officer id, USCC) pairs of each year's teams (for the "not the same officer as last
-    /// year" rule), by plan year.
+    /// (officer id, USCC) pairs of each year's completed inspections (for the "not the same
+    /// officer as last year" rule), by plan year.
     pub team_pairs: HashMap<i64, HashSet<(String, String)>>,
+}
+
+impl Snapshot {
+    pub fn entity(&self, uscc: &str) -> Option<&Entity> {
+        self.entities
+            .binary_search_by(|e| e.uscc.as_str().cmp(uscc))
+            .ok()
+            .map(|i| &self.entities[i])
+    }
 }
 
 #[cfg(test)]

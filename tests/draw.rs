@@ -1,6 +1,7 @@
-//! The verifiable draw through the real binary on both databases: freeze, the one official
-//! draw of the Henan 2024 plan, its properties, independent verification, refusal of a second
-//! draw, void and redraw, and a crash in the middle of the draw.
+//! The verifiable draw through the real binary on both databases: freeze before the seed is
+//! public, the one official draw of the Henan 2024 plan after it, its properties, independent
+//! verification of the whole published history, refusal of a second draw, void and redraw,
+//! draw shopping refused, tampering caught, and a crash in the middle of the draw.
 
 mod common;
 
@@ -9,10 +10,13 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 
-use common::{TestDb, load_demo, repo, stderr};
+use common::{TestDb, load_demo, on, python_accepts, python_rejects, refused, repo, stderr};
 use serde_json::Value;
 
 const SEED: &str = "03071218253109";
+/// Before the 双色球 of 16 May 2024 (21:15), and after it.
+const BEFORE: &str = "2024-05-13";
+const AFTER: &str = "2024-05-16 21:30";
 
 fn plan() -> String {
     repo("rules/henan-2024.rhai").display().to_string()
@@ -20,30 +24,6 @@ fn plan() -> String {
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json")
-}
-
-/// Runs tools/verify_draw.py when Python with `consistent-sampler` is at hand (VERIFY_PYTHON,
-/// default python3). CI sets REQUIRE_PYTHON_VERIFIER=1 so that it can never be skipped there.
-fn python_verifier(dir: &Path) -> Option<String> {
-    let python = std::env::var("VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
-    let has_module = std::process::Command::new(&python)
-        .args(["-c", "import consistent_sampler"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_module {
-        assert!(
-            std::env::var("REQUIRE_PYTHON_VERIFIER").is_err(),
-            "REQUIRE_PYTHON_VERIFIER is set but {python} has no consistent_sampler"
-        );
-        eprintln!("SKIPPED: tools/verify_draw.py ({python} has no consistent_sampler)");
-        return None;
-    }
-    let out = std::process::Command::new(&python)
-        .arg(repo("tools/verify_draw.py"))
-        .arg(dir)
-        .output()
-        .expect("python");
-    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Checks every property the law and the plan ask of a draw, from the published files.
@@ -158,63 +138,71 @@ fn check_draw(manifest: &Value, draw: &Value) {
 fn official_draw(db: &TestDb) {
     load_demo(db);
     let plan = plan();
-    let out = db.suiji(&["draw", "--plan", &plan, "--official", "--seed-value", SEED]);
-    assert_eq!(out.status.code(), Some(2), "no draw before freezing");
-    assert!(
-        stderr(&out).contains("no frozen manifest"),
-        "{}",
-        stderr(&out)
-    );
+    let official = ["draw", "--plan", &plan, "--official", "--seed-value", SEED];
+    let err = refused(db, AFTER, &official);
+    assert!(err.contains("no frozen manifest"), "{err}");
 
-    let frozen = db.json(&["freeze", "--plan", &plan, "--json"]);
+    let frozen = on(db, BEFORE, &["freeze", "--plan", &plan]);
     let digest = frozen["digest"].as_str().expect("digest").to_string();
+    assert_eq!(frozen["seq"], 1);
+    assert_eq!(frozen["available_at"], "2024-05-16T21:15:00.000+08:00");
     let dir = db.path().join("public/2024/henan-2024");
-    let sha_file = std::fs::read_to_string(dir.join("manifest.sha256")).expect("sha file");
-    assert_eq!(sha_file, format!("{digest}  manifest.json\n"));
+    let sha_file = std::fs::read_to_string(dir.join("manifest-1.sha256")).expect("sha file");
+    assert_eq!(sha_file, format!("{digest}  manifest-1.json\n"));
+    // The same inputs again, even once the seed is public, only republish.
     assert_eq!(
-        db.json(&["freeze", "--plan", &plan, "--json"])["already_frozen"],
+        on(db, BEFORE, &["freeze", "--plan", &plan])["already_frozen"],
+        true
+    );
+    assert_eq!(
+        on(db, "2024-05-20", &["freeze", "--plan", &plan])["already_frozen"],
         true
     );
 
-    let drawn = db.json(&[
-        "draw",
-        "--plan",
-        &plan,
-        "--official",
-        "--seed-value",
-        SEED,
-        "--json",
-    ]);
+    // Not before the seed is public.
+    let err = refused(db, "2024-05-16 21:00", &official);
+    assert!(
+        err.contains("waits for its seed") && err.contains("2024-05-16T21:15:00.000+08:00"),
+        "{err}"
+    );
+    let drawn = on(db, AFTER, &official);
     assert_eq!(drawn["tasks"], 74);
+    assert_eq!(drawn["seq"], 1);
     assert_eq!(drawn["manifest_digest"], digest.as_str());
     let manifest = read_json(&dir.join("manifest.json"));
     let draw = read_json(&dir.join("draw.json"));
+    assert_eq!(read_json(&dir.join("draw-1.json")), draw);
     check_draw(&manifest, &draw);
     assert_eq!(db.json(&["stats", "--json"])["tasks"], 74);
 
     let out = db.suiji(&["verify", dir.to_str().expect("utf-8")]);
-    assert_eq!(common::stdout(&out).trim(), "verified");
-    if let Some(python) = python_verifier(&dir) {
-        assert_eq!(python, "verified");
-    }
+    let text = common::stdout(&out);
+    assert!(
+        out.status.success() && text.contains("verified: the whole history of henan-2024"),
+        "{text}"
+    );
+    assert!(text.contains("frozen 2024-05-13"), "{text}");
+    python_accepts(&dir);
 
     // The one official draw: a second attempt is refused and says when and with which seed.
-    let out = db.suiji(&[
-        "draw",
-        "--plan",
-        &plan,
-        "--official",
-        "--seed-value",
-        "99999999",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
+    let err = refused(
+        db,
+        "2024-05-17",
+        &[
+            "draw",
+            "--plan",
+            &plan,
+            "--official",
+            "--seed-value",
+            "99999999",
+        ],
+    );
     assert!(
         err.contains("already has its official draw") && err.contains(SEED),
         "{err}"
     );
 
-    // A forged draw.json is caught.
+    // A forged draw is caught, by both verifiers.
     let forged_dir = db.path().join("forged");
     std::fs::create_dir_all(&forged_dir).expect("dir");
     std::fs::copy(dir.join("manifest.json"), forged_dir.join("manifest.json")).expect("copy");
@@ -228,29 +216,37 @@ fn official_draw(db: &TestDb) {
         "{}",
         common::stdout(&out)
     );
+    python_rejects(&forged_dir);
 
-    // Void (reasoned, audited) and redraw with a new public seed.
+    // Void (reasoned, audited, published) and redraw with a new public seed.
     let out = db.suiji(&["draw", "--plan", &plan, "--void"]);
     assert_eq!(out.status.code(), Some(2), "voiding needs a reason");
-    let out = db.suiji(&[
-        "draw",
-        "--plan",
-        &plan,
-        "--void",
-        "--reason",
-        "开奖号码录入错误",
-    ]);
-    common::assert_ok(&out, &["draw", "--void"]);
-    let redrawn = db.json(&[
-        "draw",
-        "--plan",
-        &plan,
-        "--official",
-        "--seed-value",
-        "05091314222708",
-        "--json",
-    ]);
+    on(
+        db,
+        "2024-05-17",
+        &[
+            "draw",
+            "--plan",
+            &plan,
+            "--void",
+            "--reason",
+            "开奖号码录入错误",
+        ],
+    );
+    let redrawn = on(
+        db,
+        "2024-05-17",
+        &[
+            "draw",
+            "--plan",
+            &plan,
+            "--official",
+            "--seed-value",
+            "05091314222708",
+        ],
+    );
     assert_eq!(redrawn["tasks"], 74);
+    assert_eq!(redrawn["seq"], 2);
     assert_ne!(redrawn["digest"], drawn["digest"]);
     let stats = db.json(&["stats", "--json"]);
     assert_eq!(
@@ -271,18 +267,346 @@ fn official_draw(db: &TestDb) {
 
 on_both_backends!(official_draw);
 
+/// The plan with a comment added: another script, another manifest digest, another draw.
+fn edited_plan(db: &TestDb, n: usize) -> String {
+    let text = std::fs::read_to_string(plan()).expect("plan");
+    let path = db.path().join(format!("plan-{n}.rhai"));
+    std::fs::write(&path, format!("// edit {n}\n{text}")).expect("write");
+    path.display().to_string()
+}
+
+/// Every version stays published, the history verifies, and so does nothing altered: draw
+/// shopping after the seed is public is refused, a file changed or removed afterwards is
+/// caught by both verifiers, a tampered folder is never silently overwritten, and deleting
+/// the last audit row is caught against the published chain head.
+fn trust(db: &TestDb) {
+    load_demo(db);
+    let plan = plan();
+    on(db, "2024-05-10", &["freeze", "--plan", &plan]);
+    let second = edited_plan(db, 2);
+    let refrozen = on(
+        db,
+        "2024-05-12",
+        &[
+            "freeze",
+            "--plan",
+            &second,
+            "--refreeze",
+            "--reason",
+            "补充审批机构名录",
+        ],
+    );
+    assert_eq!(refrozen["seq"], 2);
+
+    // Draw shopping: once the digits can be known, no refreeze, whatever the script change.
+    for (day, n) in [
+        ("2024-05-16 21:15", 3),
+        ("2024-05-16 23:00", 4),
+        ("2024-06-01", 5),
+    ] {
+        let shopped = edited_plan(db, n);
+        let err = refused(
+            db,
+            day,
+            &[
+                "freeze",
+                "--plan",
+                &shopped,
+                "--refreeze",
+                "--reason",
+                "再试一次",
+            ],
+        );
+        assert!(
+            err.contains("refused") && err.contains("2024-05-16T21:15:00.000+08:00"),
+            "{err}"
+        );
+    }
+
+    on(
+        db,
+        AFTER,
+        &[
+            "draw",
+            "--plan",
+            &second,
+            "--official",
+            "--seed-value",
+            SEED,
+        ],
+    );
+    on(
+        db,
+        "2024-05-17",
+        &[
+            "draw",
+            "--plan",
+            &second,
+            "--void",
+            "--reason",
+            "开奖号码录入错误",
+        ],
+    );
+    on(
+        db,
+        "2024-05-17",
+        &[
+            "draw",
+            "--plan",
+            &second,
+            "--official",
+            "--seed-value",
+            "05091314222708",
+        ],
+    );
+    let dir = db.path().join("public/2024/henan-2024");
+    let index = read_json(&dir.join("index.json"));
+    let events: Vec<&str> = index["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["event"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(events, ["freeze", "refreeze", "draw", "void", "draw"]);
+    assert_eq!(index["entries"][1]["reason"], "补充审批机构名录");
+    assert_eq!(index["entries"][3]["reason"], "开奖号码录入错误");
+    assert_eq!(index["current"]["draw"], "draw-2.json");
+    for f in [
+        "manifest-1.json",
+        "manifest-2.json",
+        "draw-1.json",
+        "draw-2.json",
+    ] {
+        assert!(dir.join(f).exists(), "{f} published");
+    }
+    let out = db.suiji(&["verify", dir.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", common::stdout(&out));
+    python_accepts(&dir);
+
+    // One historical file altered, or removed: both verifiers reject the folder.
+    let altered = db.path().join("altered");
+    common::copy_dir(&dir, &altered);
+    let mut d1 = std::fs::read(altered.join("draw-1.json")).expect("read");
+    let at = d1.iter().position(|&b| b == b'7').expect("a digit");
+    d1[at] = b'8';
+    std::fs::write(altered.join("draw-1.json"), &d1).expect("write");
+    let out = db.suiji(&["verify", altered.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stdout(&out).contains("draw-1.json hashes to"),
+        "{}",
+        common::stdout(&out)
+    );
+    python_rejects(&altered);
+    let removed = db.path().join("removed");
+    common::copy_dir(&dir, &removed);
+    std::fs::remove_file(removed.join("manifest-1.json")).expect("rm");
+    let out = db.suiji(&["verify", removed.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stdout(&out).contains("manifest-1.json is missing"),
+        "{}",
+        common::stdout(&out)
+    );
+    python_rejects(&removed);
+
+    // A tampered public folder is never overwritten: publishing again refuses.
+    std::fs::write(dir.join("draw-1.json"), &d1).expect("tamper");
+    let out = db.suiji(&["--today", "2024-05-20", "freeze", "--plan", &second]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("never overwritten"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The chain head is published: deleting the last audit row behind suiji's back leaves
+    // the chain itself looking intact, but not against the published head.
+    let anchor = [
+        "audit",
+        "verify",
+        "--anchor",
+        dir.to_str().expect("utf-8"),
+        "--json",
+    ];
+    assert_eq!(db.json(&anchor)["ok"], true);
+    // `status` publishes the head too; the report anchors like an index.
+    let status = db.json(&["status", "--json"]);
+    assert!(
+        status["audit_head"]["seq"].as_i64().unwrap_or(0) > 0,
+        "{status}"
+    );
+    let status_file = db.path().join("status.json");
+    std::fs::write(&status_file, status.to_string()).expect("write");
+    let by_status = [
+        "audit",
+        "verify",
+        "--anchor",
+        status_file.to_str().expect("utf-8"),
+        "--json",
+    ];
+    assert_eq!(db.json(&by_status)["ok"], true);
+    db.sql(&[
+        match db.backend {
+            common::Backend::Sqlite => "DROP TRIGGER audit_log_no_delete",
+            common::Backend::Postgres => "DROP TRIGGER audit_log_no_change ON audit_log",
+        },
+        "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)",
+    ]);
+    assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
+    for args in [&anchor, &by_status] {
+        let out = db.suiji(args);
+        assert_eq!(out.status.code(), Some(1));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let reason = report["anchor_problems"][0]["reason"]
+            .as_str()
+            .unwrap_or("");
+        assert!(reason.starts_with("truncated"), "{report}");
+    }
+}
+
+on_both_backends!(trust);
+
+/// A void respects recorded results: refused without --force (naming the tasks); with it the
+/// tasks keep their facts, visibly, and the redraw's tasks are new rows.
+fn void_respects_facts(db: &TestDb) {
+    load_demo(db);
+    let plan = plan();
+    on(db, BEFORE, &["freeze", "--plan", &plan]);
+    on(
+        db,
+        AFTER,
+        &["draw", "--plan", &plan, "--official", "--seed-value", SEED],
+    );
+    let task = "henan-2024-noncoal-001";
+    on(
+        db,
+        "2024-05-20",
+        &["task", "schedule", task, "--date", "2024-05-21"],
+    );
+    on(
+        db,
+        "2024-05-22",
+        &[
+            "task",
+            "complete",
+            task,
+            "--date",
+            "2024-05-21",
+            "--outcome",
+            "no-issues",
+        ],
+    );
+    let void = [
+        "draw",
+        "--plan",
+        &plan,
+        "--void",
+        "--reason",
+        "registry error",
+    ];
+    let err = refused(db, "2024-05-23", &void);
+    assert!(err.contains(task) && err.contains("--force"), "{err}");
+    let mut forced = void.to_vec();
+    forced.push("--force");
+    on(db, "2024-05-23", &forced);
+    let shown = on(db, "2024-05-23", &["task", "show", task]);
+    assert_eq!(shown["facts"]["status"], "voided");
+    assert_eq!(shown["facts"]["completed"], "2024-05-21");
+    assert_eq!(shown["facts"]["outcome"], "no-issues");
+    let recorded: Vec<&str> = shown["recorded"]
+        .as_array()
+        .expect("facts")
+        .iter()
+        .map(|f| f["event"].as_object().map_or("archive", |_| "x"))
+        .collect();
+    assert_eq!(recorded.len(), 3, "schedule, complete, void: {shown}");
+    let index = read_json(&db.path().join("public/2024/henan-2024/index.json"));
+    assert_eq!(index["entries"][2]["forced"], true);
+    on(
+        db,
+        "2024-05-24",
+        &[
+            "draw",
+            "--plan",
+            &plan,
+            "--official",
+            "--seed-value",
+            "11223344556677",
+        ],
+    );
+    let redrawn = db.json(&["task", "list", "--status", "drawn", "--json"]);
+    let ids: Vec<&str> = redrawn
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 74);
+    assert!(
+        ids.iter().all(|i| i.starts_with("henan-2024-r2-")),
+        "{ids:?}"
+    );
+}
+
+on_both_backends!(void_respects_facts);
+
+/// The actor recorded is never "unknown": without --actor or SUIJI_ACTOR it is the OS user of
+/// the process, even with USER and LOGNAME unset; control characters are refused.
+#[test]
+fn actor() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    let items = repo("examples/henan/items.csv");
+    let items = items.to_str().expect("utf-8");
+    let import = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut cmd = db.bare();
+        cmd.env_remove("USER").env_remove("LOGNAME");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.args(["--db", &db.url]).args(extra);
+        cmd.args(["import", "items", items, "--json"]);
+        cmd.output().expect("run")
+    };
+    let out = import(&[], &[]);
+    common::assert_ok(&out, &["import"]);
+    let out = import(&[("SUIJI_ACTOR", "ops-bot")], &[]);
+    common::assert_ok(&out, &["import"]);
+    let out = import(&[], &["--actor", "a\nb"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("control character"),
+        "{}",
+        stderr(&out)
+    );
+    let out = import(&[("SUIJI_ACTOR", "x\u{1b}[31m")], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let actors = db.query_strings("SELECT actor FROM audit_log ORDER BY seq");
+    let id = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .expect("id");
+    let user = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    assert_eq!(actors[0], user, "the OS user, without USER or LOGNAME");
+    assert_eq!(actors.last().map(String::as_str), Some("ops-bot"));
+}
+
 /// Killed in the middle of the official draw (after every row is written, before the commit),
 /// the database holds no part of it; the next attempt makes the whole draw.
 fn crash_mid_draw(db: &TestDb) {
     load_demo(db);
     let plan = plan();
-    db.json(&["freeze", "--plan", &plan, "--json"]);
+    on(db, BEFORE, &["freeze", "--plan", &plan]);
     let before = db.json(&["stats", "--json"]);
     let mut child = db
         .bare()
         .args([
             "--db",
             &db.url,
+            "--today",
+            AFTER,
             "draw",
             "--plan",
             &plan,
@@ -313,26 +637,23 @@ fn crash_mid_draw(db: &TestDb) {
     }
     assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
 
-    let drawn = db.json(&[
-        "draw",
-        "--plan",
-        &plan,
-        "--official",
-        "--seed-value",
-        SEED,
-        "--json",
-    ]);
+    let drawn = on(
+        db,
+        AFTER,
+        &["draw", "--plan", &plan, "--official", "--seed-value", SEED],
+    );
     assert_eq!(drawn["tasks"], 74);
     assert_eq!(db.json(&["stats", "--json"])["tasks"], 74);
 }
 
 on_both_backends!(crash_mid_draw);
 
-/// The golden vector: the checked-in manifest and seed give the checked-in draw, byte for byte.
-#[test]
-fn golden_draw() {
-    let manifest_bytes = std::fs::read(repo("tests/golden/manifest.json")).expect("manifest");
-    let expected = std::fs::read(repo("tests/golden/draw.json")).expect("draw");
+/// A golden vector: the checked-in manifest and seed give the checked-in draw, byte for byte,
+/// and both verifiers accept the pair.
+fn golden(dir: &str, value: &suiji::draw::SeedValue) {
+    let dir = repo(dir);
+    let manifest_bytes = std::fs::read(dir.join("manifest.json")).expect("manifest");
+    let expected = std::fs::read(dir.join("draw.json")).expect("draw");
     let manifest: suiji::draw::Manifest =
         serde_json::from_slice(&manifest_bytes).expect("manifest");
     assert_eq!(
@@ -341,17 +662,102 @@ fn golden_draw() {
         "manifest is canonical"
     );
     let digest = suiji::audit::sha256_hex(&manifest_bytes);
-    let doc = suiji::draw::run(&manifest, &digest, SEED).expect("draw");
+    let doc = suiji::draw::run(&manifest, &digest, value).expect("draw");
     let bytes = suiji::draw::canonical(&doc).expect("canonical");
     assert!(
         bytes == expected,
-        "the draw no longer reproduces tests/golden/draw.json"
+        "the draw no longer reproduces {}",
+        dir.join("draw.json").display()
     );
     check_draw(
         &serde_json::from_slice(&manifest_bytes).expect("json"),
         &serde_json::from_slice(&expected).expect("json"),
     );
-    if let Some(python) = python_verifier(&repo("tests/golden")) {
-        assert_eq!(python, "verified");
+    assert!(suiji::publish::verify_dir(&dir).is_ok());
+    python_accepts(&dir);
+}
+
+/// `suiji-draw-v1`, as published before freeze times existed: it still verifies.
+#[test]
+fn golden_v1() {
+    golden(
+        "tests/golden",
+        &suiji::draw::SeedValue::plain(suiji::plan::SeedKind::Manual, SEED),
+    );
+}
+
+/// `suiji-draw-v2` with the lottery digits.
+#[test]
+fn golden_v2() {
+    golden(
+        "tests/golden/v2",
+        &suiji::draw::SeedValue::plain(suiji::plan::SeedKind::Manual, SEED),
+    );
+}
+
+/// `suiji-draw-v2` with drand quicknet round 657413 (the beacon's own test vector).
+#[test]
+fn golden_drand() {
+    let sig = "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b";
+    let beacon = suiji::beacon::verify(657413, sig).expect("beacon");
+    assert_eq!(
+        beacon.randomness,
+        "fc1873a13f3545aeade8401532ef5519920652eee6b0d2b19ca12643b87b3587"
+    );
+    golden(
+        "tests/golden/drand",
+        &suiji::draw::SeedValue::drand(&beacon),
+    );
+}
+
+/// Writes `tests/golden/v2` and `tests/golden/drand` from the v1 vector: the same inputs with
+/// the v2 members (a freeze time before the seed is public, `available_at`, the certificate
+/// day). Run once by hand (`cargo test --test draw -- --ignored regenerate_golden`); the
+/// tests above then hold the files to it byte for byte.
+#[test]
+#[ignore]
+fn regenerate_golden() {
+    use suiji::draw::{Manifest, SeedValue, canonical};
+    use suiji::plan::SeedKind;
+    let v1: Manifest =
+        serde_json::from_slice(&std::fs::read(repo("tests/golden/manifest.json")).expect("read"))
+            .expect("v1");
+    let sig = "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b";
+    let beacon = suiji::beacon::verify(657413, sig).expect("beacon");
+    let cases = [
+        (
+            "tests/golden/v2",
+            "2024-05-13T09:00:00.000+08:00",
+            "2024-05-16 21:15",
+            SeedKind::Manual,
+            SeedValue::plain(SeedKind::Manual, SEED),
+        ),
+        (
+            "tests/golden/drand",
+            "2023-09-14T09:00:00.000+08:00",
+            "2023-09-15 19:00:01",
+            SeedKind::Drand,
+            SeedValue::drand(&beacon),
+        ),
+    ];
+    for (dir, frozen_at, available, kind, value) in cases {
+        let at = suiji::clock::parse_time(available).expect("time");
+        let mut m = v1.clone();
+        m.spec = suiji::draw::SPEC.into();
+        m.frozen_at = Some(frozen_at.into());
+        m.seed_source.kind = kind;
+        m.seed_source.available_at = Some(at);
+        if kind == SeedKind::Drand {
+            m.seed_source.source = "drand quicknet (League of Entropy), https://drand.love".into();
+            m.seed_source.beacon = Some(suiji::beacon::BeaconDecl::quicknet_at(at));
+        }
+        m.team_rules.certificate_date = at.date_naive();
+        let mb = canonical(&m).expect("canonical");
+        let digest = suiji::audit::sha256_hex(&mb);
+        let doc = suiji::draw::run(&m, &digest, &value).expect("draw");
+        let dir = repo(dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("manifest.json"), &mb).expect("write");
+        std::fs::write(dir.join("draw.json"), canonical(&doc).expect("canonical")).expect("write");
     }
 }

@@ -4,25 +4,8 @@
 
 mod common;
 
-use common::{TestDb, assert_ok, repo, stderr};
+use common::{TestDb, assert_ok, on, refused, repo, stderr};
 use serde_json::Value;
-
-/// Runs `suiji --today DAY ARGS`, which must succeed.
-fn on(db: &TestDb, day: &str, args: &[&str]) -> Value {
-    let mut all = vec!["--today", day];
-    all.extend_from_slice(args);
-    all.push("--json");
-    db.json(&all)
-}
-
-/// Runs `suiji --today DAY ARGS`, which must be refused (exit 2); returns the message.
-fn refused(db: &TestDb, day: &str, args: &[&str]) -> String {
-    let mut all = vec!["--today", day];
-    all.extend_from_slice(args);
-    let out = db.suiji(&all);
-    assert_eq!(out.status.code(), Some(2), "{args:?} was accepted");
-    stderr(&out)
-}
 
 fn deadline(task: &Value, obligation: &str) -> String {
     task["deadlines"][obligation]
@@ -37,7 +20,7 @@ fn a_year(db: &TestDb) {
     on(db, "2024-05-13", &["freeze", "--plan", &plan]);
     on(
         db,
-        "2024-05-16",
+        "2024-05-16 21:30",
         &[
             "draw",
             "--plan",
@@ -147,7 +130,7 @@ fn a_year(db: &TestDb) {
             "--date",
             "2024-09-13",
             "--outcome",
-            "issues-found",
+            "penalty",
         ],
     );
     assert_eq!(deadline(&t, "publish"), "2024-09-23");
@@ -401,30 +384,137 @@ fn a_year(db: &TestDb) {
         "issues-found"
     );
 
+    // Recorded outcomes are never rewritten by another command: a penalty or a referral needs
+    // an outcome that allows it, and a wrong outcome is changed only by an audited correction
+    // that keeps the old value.
+    let err = refused(
+        db,
+        "2024-11-20",
+        &["task", "penalty", &n1, "--decision-date", "2024-11-20"],
+    );
+    assert!(err.contains("needs the outcome `penalty`"), "{err}");
+    let err = refused(
+        db,
+        "2024-11-20",
+        &["task", "refer", &n1, "--date", "2024-11-20"],
+    );
+    assert!(err.contains("no-issues"), "{err}");
+    let err = refused(
+        db,
+        "2024-11-20",
+        &[
+            "task", "correct", &n1, "--field", "outcome", "--value", "penalty", "--reason", " ",
+        ],
+    );
+    assert!(err.contains("needs --reason"), "{err}");
+    let t = on(
+        db,
+        "2024-11-20",
+        &[
+            "task",
+            "correct",
+            &n1,
+            "--field",
+            "outcome",
+            "--value",
+            "penalty",
+            "--reason",
+            "检查记录誊录错误",
+        ],
+    );
+    assert_eq!(t["facts"]["outcome"], "penalty");
+    let detail: Value = serde_json::from_str(
+        &db.query_strings("SELECT detail FROM audit_log WHERE action = 'task.correct'")[0],
+    )
+    .expect("json");
+    assert_eq!(
+        (
+            &detail["correction"]["old"],
+            &detail["correction"]["new"],
+            &detail["correction"]["reason"]
+        ),
+        (
+            &Value::from("no-issues"),
+            &Value::from("penalty"),
+            &Value::from("检查记录誊录错误")
+        )
+    );
+    on(
+        db,
+        "2024-11-21",
+        &["task", "penalty", &n1, "--decision-date", "2024-11-21"],
+    );
+    let err = refused(
+        db,
+        "2024-11-21",
+        &[
+            "task",
+            "correct",
+            &n1,
+            "--field",
+            "outcome",
+            "--value",
+            "no-issues",
+            "--reason",
+            "x",
+        ],
+    );
+    assert!(err.contains("penalty decision is recorded"), "{err}");
+    // The batch import's audit row holds every field it changed, old and new.
+    let imported: Value = serde_json::from_str(
+        &db.query_strings("SELECT detail FROM audit_log WHERE action = 'task.import' ORDER BY seq")
+            [0],
+    )
+    .expect("json");
+    assert_eq!(imported["changes"]["completed"]["old"], Value::Null);
+    assert_eq!(imported["changes"]["completed"]["new"], "2024-11-11");
+    assert_eq!(
+        imported["changes"]["published_url"]["new"],
+        "https://example.gov.cn/1"
+    );
+    // task show lists every recorded fact, the correction included.
+    let shown = db.json(&["task", "show", &n1, "--json"]);
+    let kinds: Vec<String> = shown["recorded"]
+        .as_array()
+        .expect("recorded")
+        .iter()
+        .map(|f| f["event"].to_string())
+        .collect();
+    assert_eq!(
+        kinds.len(),
+        5,
+        "schedule, complete, publish, correct, penalty: {kinds:?}"
+    );
+    assert!(kinds[3].contains("correct"), "{kinds:?}");
+
     // Next year's plan sees this year's history: entities inspected in the 12 months before its
-    // window are left out, and last year's teams are recorded for the "not the same officer" rule.
+    // window are left out; one drawn but never inspected is not, and its planned team never met
+    // it (only completed inspections count).
     let p2025 = repo("rules/henan-2025.rhai").display().to_string();
     on(db, "2025-04-08", &["freeze", "--plan", &p2025]);
     let m: Value = serde_json::from_slice(
         &std::fs::read(db.path().join("public/2025/henan-2025/manifest.json")).expect("manifest"),
     )
     .expect("json");
+    let candidates: Vec<&Value> = m["strata"]
+        .as_array()
+        .expect("strata")
+        .iter()
+        .flat_map(|s| s["candidates"].as_array().expect("c"))
+        .collect();
     let h1_uscc = db.json(&["task", "show", &h1, "--json"])["uscc"].clone();
-    for s in m["strata"].as_array().expect("strata") {
-        assert!(
-            !s["candidates"].as_array().expect("c").contains(&h1_uscc),
-            "inspected in 2024, drawn in 2025"
-        );
-    }
-    let e1 = db.json(&["task", "show", &id("enforcement", 1), "--json"]);
-    let pair = Value::from(vec![e1["cadre"].clone(), e1["uscc"].clone()]);
     assert!(
-        m["last_year_pairs"]
-            .as_array()
-            .expect("pairs")
-            .contains(&pair),
-        "{pair}"
+        !candidates.contains(&&h1_uscc),
+        "inspected in 2024, drawn in 2025"
     );
+    let e1 = db.json(&["task", "show", &id("enforcement", 1), "--json"]);
+    assert!(
+        candidates.contains(&&e1["uscc"]),
+        "planned in 2024 but never inspected: still a candidate"
+    );
+    let pair = Value::from(vec![e1["cadre"].clone(), e1["uscc"].clone()]);
+    let pairs = m["last_year_pairs"].as_array().cloned().unwrap_or_default();
+    assert!(!pairs.contains(&pair), "{pair}");
 
     assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
 }

@@ -231,7 +231,7 @@ const CORPUS: &[Case] = &[
     ),
     case(
         "bad cron",
-        "draw: \"0 0 21 16 5 *\",",
+        "draw: \"0 30 21 16 5 *\",",
         "draw: \"every day at nine\",",
         At::Plan,
         "cron expression `every day at nine` for `draw` is invalid",
@@ -319,6 +319,34 @@ const CORPUS: &[Case] = &[
         "training],\n});\n42",
         At::Text("42"),
         "must end with the plan",
+    ),
+    case(
+        "seed without available_at",
+        "available_at: \"2024-05-16 21:15\",",
+        "",
+        At::Plan,
+        "the seed needs `available_at`",
+    ),
+    case(
+        "available_at not a time",
+        "available_at: \"2024-05-16 21:15\",",
+        "available_at: \"after the lottery\",",
+        At::Plan,
+        "available_at `after the lottery` is not a time",
+    ),
+    case(
+        "freeze scheduled after the seed is public",
+        "freeze: \"0 0 9 13 5 *\",",
+        "freeze: \"0 0 22 16 5 *\",",
+        At::Plan,
+        "the freeze schedule first fires in 2024 at 2024-05-16 22:00:00, not before the seed",
+    ),
+    case(
+        "draw scheduled before the seed is public",
+        "draw: \"0 30 21 16 5 *\",",
+        "draw: \"0 0 21 16 5 *\",",
+        At::Plan,
+        "the draw schedule first fires in 2024 at 2024-05-16 21:00:00, before the seed",
     ),
     case(
         "unknown seed kind",

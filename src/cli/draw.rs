@@ -1,224 +1,100 @@
-//! `freeze`, `draw` and `verify`: the shell around the pure draw. Reads the plan and the
-//! registry, records through the store, publishes files, prints results.
+//! `freeze`, `draw` and `verify`: printing what the draw operations did.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use serde::Serialize;
 
-use super::rules::{context as rules_context, read_script};
 use super::{Invalid, Output, print_json};
-use suiji::clock::Clock;
-use suiji::config::Settings;
-use suiji::draw::{self, DrawDoc, Manifest};
-use suiji::plan::SeedKind;
-use suiji::publish;
-use suiji::registry::Snapshot;
-use suiji::rules::{self, Checked};
-use suiji::store::{NewTask, Store, StoreError};
+use suiji::draw::DrawDoc;
+use suiji::ops::Ctx;
+use suiji::ops::draw::SeedInput;
+use suiji::publish::Verified;
 
-/// Evaluates and checks the plan; a plan with errors cannot be frozen or drawn.
-pub(super) async fn checked_plan(
-    store: &Store,
-    settings: &Settings,
-    file: Option<PathBuf>,
-) -> Result<(Checked, rules::Context)> {
-    let ctx = rules_context(store, settings).await?;
-    let (name, text) = read_script(&file.unwrap_or_else(|| settings.rules.file.clone()))?;
-    let checked = rules::load(&name, &text, &ctx).map_err(|findings| {
-        let lines: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
-        Invalid(format!(
-            "the plan does not pass its check:\n{}",
-            lines.join("\n")
-        ))
-    })?;
-    Ok((checked, ctx))
+fn paths(p: &[PathBuf]) -> Vec<String> {
+    p.iter().map(|p| p.display().to_string()).collect()
 }
 
-pub(super) fn store_error(e: StoreError) -> anyhow::Error {
-    match e {
-        e @ (StoreError::AlreadyFrozen(_)
-        | StoreError::AlreadyDrawn(_)
-        | StoreError::NotFound(_)
-        | StoreError::Refused(_)) => Invalid(e.to_string()).into(),
-        e => e.into(),
-    }
-}
-
-#[derive(Serialize)]
-struct FreezeReport {
-    plan: String,
-    year: i32,
-    digest: String,
-    path: String,
-    frozen_at: String,
-    already_frozen: bool,
-    seed_source: suiji::plan::SeedSource,
-    strata: Vec<(String, u32, usize)>,
-}
-
-#[allow(clippy::too_many_arguments)]
-pub async fn freeze(
-    store: &Store,
-    settings: &Settings,
-    clock: &dyn Clock,
-    actor: &str,
-    plan_file: Option<PathBuf>,
-    refreeze_reason: Option<String>,
+pub(super) async fn freeze(
+    ctx: &Ctx<'_>,
+    plan: Option<&Path>,
+    reason: Option<&str>,
     out: Output,
 ) -> Result<ExitCode> {
-    let (checked, ctx) = checked_plan(store, settings, plan_file).await?;
-    let plan = &checked.plan;
-    let department = ctx.vocab.department().code.clone();
-    let manifest = draw::manifest(plan, &checked.strata, &ctx.snapshot, &department);
-    let bytes = draw::canonical(&manifest)?;
-    let digest = suiji::audit::sha256_hex(&bytes);
-    let content = String::from_utf8(bytes).context("manifest is UTF-8")?;
-    let year = i64::from(plan.year);
-    let (record, already) = match store
-        .freeze(
-            &plan.id,
-            year,
-            &digest,
-            &plan.source.sha256,
-            &content,
-            refreeze_reason.as_deref(),
-            clock,
-            actor,
-        )
-        .await
-    {
-        Ok(r) => (r, false),
-        // Freezing the same inputs again is harmless: republish the files.
-        Err(StoreError::AlreadyFrozen(existing)) if existing.digest == digest => (*existing, true),
-        Err(StoreError::AlreadyFrozen(existing)) => {
-            return Err(Invalid(format!(
-                "{}; the registry or the plan has changed since, and the frozen manifest stays \
-                 the one the draw will use. To replace it before the draw, run \
-                 `suiji freeze --refreeze --reason \"...\"` (audited).",
-                StoreError::AlreadyFrozen(existing)
-            ))
-            .into());
-        }
-        Err(e) => return Err(store_error(e)),
-    };
-    let dir = publish::plan_dir(settings.public_dir(), year, &plan.id);
-    let path = publish::write_document(&dir, "manifest", record.content.as_bytes())
-        .with_context(|| format!("publishing the manifest to {}", dir.display()))?;
-    let report = FreezeReport {
-        plan: plan.id.clone(),
-        year: plan.year,
-        digest: record.digest.clone(),
-        path: path.display().to_string(),
-        frozen_at: record.frozen_at.clone(),
-        already_frozen: already,
-        seed_source: plan.seed.clone(),
-        strata: manifest
-            .strata
-            .iter()
-            .map(|s| (s.stratum.clone(), s.quota, s.candidates.len()))
-            .collect(),
-    };
+    let frozen = suiji::ops::draw::freeze(ctx, plan, reason).await?;
+    let m = &frozen.manifest;
     if out == Output::Json {
-        print_json(&report)?;
-    } else if out == Output::Text {
-        println!(
-            "{} plan {} ({}) at {}: manifest digest {}",
-            if already {
-                "already frozen:"
-            } else {
-                "frozen:"
-            },
-            report.plan,
-            report.year,
-            report.frozen_at,
-            report.digest
-        );
-        println!("published {}", report.path);
-        for (s, q, n) in &report.strata {
-            println!("  {s:<22} quota {q:>3} of {n:>7} candidates");
+        #[derive(Serialize)]
+        struct Report<'a> {
+            plan: &'a str,
+            year: i64,
+            seq: i64,
+            digest: &'a str,
+            frozen_at: &'a str,
+            available_at: Option<&'a str>,
+            already_frozen: bool,
+            seed_source: &'a suiji::draw::SeedDeclaration,
+            strata: Vec<(String, u32, usize)>,
+            published: Vec<String>,
         }
+        return print_json(&Report {
+            plan: &frozen.record.plan_id,
+            year: frozen.record.year,
+            seq: frozen.record.seq,
+            digest: &frozen.record.digest,
+            frozen_at: &frozen.record.frozen_at,
+            available_at: frozen.record.available_at.as_deref(),
+            already_frozen: frozen.already,
+            seed_source: &m.seed_source,
+            strata: m
+                .strata
+                .iter()
+                .map(|s| (s.stratum.clone(), s.quota, s.candidates.len()))
+                .collect(),
+            published: paths(&frozen.published),
+        })
+        .map(|_| ExitCode::SUCCESS);
+    }
+    let r = &frozen.record;
+    println!(
+        "{} plan {} ({}) as manifest #{} at {}: digest {}",
+        if frozen.already {
+            "already frozen:"
+        } else {
+            "frozen:"
+        },
+        r.plan_id,
+        r.year,
+        r.seq,
+        r.frozen_at,
+        r.digest
+    );
+    for s in &m.strata {
         println!(
-            "seed: {}: {}",
-            draw::kind_name(plan.seed.kind),
-            plan.seed.source
+            "  {:<22} quota {:>3} of {:>7} candidates",
+            s.stratum,
+            s.quota,
+            s.candidates.len()
         );
+    }
+    println!(
+        "seed ({}): {}; public from {}",
+        m.seed_source.kind.name(),
+        m.seed_source.source,
+        r.available_at.as_deref().unwrap_or("-")
+    );
+    if let Some(b) = &m.seed_source.beacon {
+        println!(
+            "  drand quicknet round {} (published at {})",
+            b.round,
+            suiji::beacon::round_time_text(b.round)
+        );
+    }
+    for p in &frozen.published {
+        println!("published {}", p.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// 32 bytes from the operating system, as hex: the unattended seed.
-fn os_seed() -> Result<String> {
-    use rand::TryRng;
-    let mut bytes = [0u8; 32];
-    rand::rngs::SysRng
-        .try_fill_bytes(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("the operating system's random source failed: {e}"))?;
-    Ok(suiji::audit::hex(&bytes))
-}
-
-fn seed_value(kind: SeedKind, given: Option<String>) -> Result<String> {
-    match (kind, given) {
-        (SeedKind::Manual, Some(v)) => Ok(v),
-        (SeedKind::Manual, None) => Err(Invalid(
-            "this plan's seed is manual: give the publicly drawn digits with --seed-value".into(),
-        )
-        .into()),
-        (SeedKind::Os, None) => os_seed(),
-        (SeedKind::Os, Some(_)) => Err(Invalid(
-            "this plan's seed kind is \"os\": the value comes from the operating system; \
-             change the plan to a manual seed to type one in"
-                .into(),
-        )
-        .into()),
-    }
-}
-
-/// The tasks a draw creates, named `<plan>-<task>-NNN` (`<plan>-rN-...` after a voided draw).
-fn new_tasks(
-    doc: &DrawDoc,
-    manifest: &Manifest,
-    snapshot: &Snapshot,
-    prefix: &str,
-    plan: &suiji::plan::Plan,
-    calendar: &suiji::calendar::Calendar,
-    drawn_on: chrono::NaiveDate,
-) -> Result<Vec<NewTask>> {
-    let mut per_task: std::collections::HashMap<&str, usize> = Default::default();
-    doc.teams
-        .iter()
-        .map(|team| {
-            let n = per_task.entry(team.task.as_str()).or_insert(0);
-            *n += 1;
-            let rule = manifest.tasks.iter().find(|t| t.task == team.task);
-            let entity = snapshot
-                .entities
-                .binary_search_by(|e| e.uscc.as_str().cmp(&team.entity))
-                .ok()
-                .map(|i| &snapshot.entities[i]);
-            let facts = suiji::lifecycle::Facts::drawn(drawn_on, plan.window);
-            let deadlines = suiji::lifecycle::deadlines(&facts, &plan.deadlines, calendar)
-                .map_err(|e| Invalid(format!("deadlines of the new tasks: {e}")))?;
-            let next_due = suiji::lifecycle::next_due(&facts, &deadlines);
-            Ok(NewTask {
-                id: format!("{prefix}-{}-{:03}", team.task, n),
-                task_rule: team.task.clone(),
-                stratum: team.stratum.clone(),
-                uscc: team.entity.clone(),
-                entity_name: entity.map(|e| e.name.clone()).unwrap_or_default(),
-                city: entity.map(|e| e.city.clone()).unwrap_or_default(),
-                division: rule.map(|r| r.division.clone()).unwrap_or_default(),
-                cadre: team.cadre.clone(),
-                members: team.members.clone(),
-                partners: team.partners.clone(),
-                items: rule.map(|r| r.items.clone()).unwrap_or_default(),
-                drawn_on,
-                deadlines,
-                next_due,
-            })
-        })
-        .collect()
 }
 
 #[derive(Serialize)]
@@ -226,19 +102,18 @@ struct DrawReport<'a> {
     plan: &'a str,
     year: i64,
     official: bool,
+    seq: Option<i64>,
     digest: String,
     manifest_digest: &'a str,
-    seed_source: &'a draw::SeedValue,
+    seed_source: &'a suiji::draw::SeedValue,
     seed: &'a str,
     tasks: usize,
     files: Vec<String>,
 }
 
-fn print_draw(report: &DrawReport, doc: &DrawDoc, snapshot: &Snapshot, out: Output) -> Result<()> {
-    match out {
-        Output::Json => return print_json(report),
-        Output::Quiet => return Ok(()),
-        Output::Text => {}
+fn print_draw(report: &DrawReport, doc: &DrawDoc, out: Output) -> Result<ExitCode> {
+    if out == Output::Json {
+        return print_json(report).map(|_| ExitCode::SUCCESS);
     }
     println!(
         "{} draw of {} ({}): {} tasks",
@@ -251,10 +126,14 @@ fn print_draw(report: &DrawReport, doc: &DrawDoc, snapshot: &Snapshot, out: Outp
         report.year,
         report.tasks
     );
+    let s = report.seed_source;
     println!(
-        "seed: {} `{}` -> {}",
-        draw::kind_name(report.seed_source.kind),
-        report.seed_source.value,
+        "seed: {} `{}`{} -> {}",
+        s.kind.name(),
+        s.value,
+        s.round
+            .map(|r| format!(" (drand round {r})"))
+            .unwrap_or_default(),
         report.seed
     );
     println!(
@@ -262,21 +141,13 @@ fn print_draw(report: &DrawReport, doc: &DrawDoc, snapshot: &Snapshot, out: Outp
         report.manifest_digest, report.digest
     );
     for f in &report.files {
-        println!("published {f}");
+        println!("wrote {f}");
     }
-    let name = |u: &str| {
-        snapshot
-            .entities
-            .binary_search_by(|e| e.uscc.as_str().cmp(u))
-            .map(|i| snapshot.entities[i].name.clone())
-            .unwrap_or_default()
-    };
     for team in &doc.teams {
         println!(
-            "  {:<16} {} {:<28} cadre {} members {} partners {}",
+            "  {:<16} {} cadre {} members {} partners {}",
             team.stratum,
             team.entity,
-            name(&team.entity),
             team.cadre,
             team.members[1..].join(","),
             if team.partners.is_empty() {
@@ -286,180 +157,148 @@ fn print_draw(report: &DrawReport, doc: &DrawDoc, snapshot: &Snapshot, out: Outp
             }
         );
     }
-    Ok(())
-}
-
-/// Without `dry_run` or `void`, the draw is the official one (clap requires one of the three).
-pub struct DrawArgs {
-    pub plan: Option<PathBuf>,
-    pub dry_run: bool,
-    pub void: bool,
-    pub seed_value: Option<String>,
-    pub out: Option<PathBuf>,
-    pub reason: Option<String>,
-    pub out_mode: Output,
-}
-
-pub async fn draw(
-    store: &Store,
-    settings: &Settings,
-    clock: &dyn Clock,
-    actor: &str,
-    args: DrawArgs,
-) -> Result<ExitCode> {
-    let (checked, ctx) = checked_plan(store, settings, args.plan).await?;
-    let plan = &checked.plan;
-    let year = i64::from(plan.year);
-    let dir = publish::plan_dir(settings.public_dir(), year, &plan.id);
-
-    if args.void {
-        let reason = args
-            .reason
-            .filter(|r| !r.trim().is_empty())
-            .ok_or_else(|| {
-                Invalid("voiding a draw needs --reason \"...\" (it is audited)".into())
-            })?;
-        let voided = store
-            .void_draw(&plan.id, year, &reason, clock, actor)
-            .await
-            .map_err(store_error)?;
-        println!(
-            "voided the official draw of {} ({}) made at {} (digest {}): {reason}",
-            plan.id, plan.year, voided.drawn_at, voided.digest
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-
-    if args.dry_run {
-        let out = args.out.ok_or_else(|| {
-            Invalid("a dry run needs --out DIR for manifest.json and draw.json".into())
-        })?;
-        let value = args
-            .seed_value
-            .ok_or_else(|| Invalid("a dry run needs --seed-value DIGITS".into()))?;
-        let department = ctx.vocab.department().code.clone();
-        let mut manifest = draw::manifest(plan, &checked.strata, &ctx.snapshot, &department);
-        // A dry run always takes the typed digits, whatever the plan's seed kind.
-        manifest.seed_source.kind = SeedKind::Manual;
-        let bytes = draw::canonical(&manifest)?;
-        let digest = suiji::audit::sha256_hex(&bytes);
-        let doc = draw::run(&manifest, &digest, &value).map_err(|e| Invalid(e.to_string()))?;
-        let draw_bytes = draw::canonical(&doc)?;
-        let files = vec![
-            publish::write_document(&out, "manifest", &bytes)?
-                .display()
-                .to_string(),
-            publish::write_document(&out, "draw", &draw_bytes)?
-                .display()
-                .to_string(),
-        ];
-        let report = DrawReport {
-            plan: &plan.id,
-            year,
-            official: false,
-            digest: suiji::audit::sha256_hex(&draw_bytes),
-            manifest_digest: &digest,
-            seed_source: &doc.seed_source,
-            seed: &doc.seed,
-            tasks: doc.teams.len(),
-            files,
-        };
-        print_draw(&report, &doc, &ctx.snapshot, args.out_mode)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-
-    // The official draw: from the frozen manifest, never the live registry.
-    let frozen = store
-        .active_manifest(&plan.id, year)
-        .await?
-        .ok_or_else(|| {
-            Invalid(format!(
-                "plan {} ({}) has no frozen manifest: run `suiji freeze` and publish it before the seed exists",
-                plan.id, plan.year
-            ))
-        })?;
-    if let Some(existing) = store.official_draw(&plan.id, year).await? {
-        // Make sure the files are out there, then refuse.
-        publish::write_document(&dir, "manifest", frozen.content.as_bytes())?;
-        publish::write_document(&dir, "draw", existing.content.as_bytes())?;
-        return Err(store_error(StoreError::AlreadyDrawn(Box::new(existing))));
-    }
-    if frozen.script_sha256 != plan.source.sha256 {
-        return Err(Invalid(format!(
-            "the rule script changed since the manifest was frozen (script sha256 {} then, {} now): \
-             restore it, or re-freeze with --refreeze --reason before any draw",
-            frozen.script_sha256, plan.source.sha256
-        ))
-        .into());
-    }
-    let manifest: Manifest = serde_json::from_str(&frozen.content)
-        .context("the stored manifest is not a valid suiji-draw-v1 manifest")?;
-    let value = seed_value(manifest.seed_source.kind, args.seed_value)?;
-    let doc = draw::run(&manifest, &frozen.digest, &value).map_err(|e| Invalid(e.to_string()))?;
-    let bytes = draw::canonical(&doc)?;
-    let digest = suiji::audit::sha256_hex(&bytes);
-    let previous = store.draw_count(&plan.id, year).await?;
-    let prefix = if previous == 0 {
-        plan.id.clone()
-    } else {
-        format!("{}-r{}", plan.id, previous + 1)
-    };
-    let tasks = new_tasks(
-        &doc,
-        &manifest,
-        &ctx.snapshot,
-        &prefix,
-        plan,
-        &ctx.calendar,
-        clock.today(),
-    )?;
-    let content = String::from_utf8(bytes).context("draw is UTF-8")?;
-    let record = store
-        .record_draw(
-            &frozen,
-            &doc,
-            &digest,
-            &content,
-            &tasks,
-            plan.window,
-            &plan.deadlines,
-            clock,
-            actor,
-        )
-        .await
-        .map_err(store_error)?;
-    publish::write_document(&dir, "manifest", frozen.content.as_bytes())?;
-    let path = publish::write_document(&dir, "draw", record.content.as_bytes())?;
-    let report = DrawReport {
-        plan: &plan.id,
-        year,
-        official: true,
-        digest,
-        manifest_digest: &frozen.digest,
-        seed_source: &doc.seed_source,
-        seed: &doc.seed,
-        tasks: tasks.len(),
-        files: vec![path.display().to_string()],
-    };
-    print_draw(&report, &doc, &ctx.snapshot, args.out_mode)?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify(dir: &Path, out: Output) -> Result<ExitCode> {
-    let read = |name: &str| {
-        std::fs::read(dir.join(name))
-            .map_err(|e| Invalid(format!("{}: {e}", dir.join(name).display())))
+pub(super) async fn official(
+    ctx: &Ctx<'_>,
+    plan: Option<&Path>,
+    input: SeedInput,
+    out: Output,
+) -> Result<ExitCode> {
+    let drawn = suiji::ops::draw::draw_official(ctx, plan, input).await?;
+    let r = &drawn.record;
+    let report = DrawReport {
+        plan: &r.plan_id,
+        year: r.year,
+        official: true,
+        seq: Some(r.seq),
+        digest: r.digest.clone(),
+        manifest_digest: &r.manifest_digest,
+        seed_source: &drawn.doc.seed_source,
+        seed: &drawn.doc.seed,
+        tasks: drawn.tasks,
+        files: paths(&drawn.published),
     };
-    let result = draw::verify(&read("manifest.json")?, &read("draw.json")?);
+    print_draw(&report, &drawn.doc, out)
+}
+
+pub(super) async fn dry_run(
+    ctx: &Ctx<'_>,
+    plan: Option<&Path>,
+    value: Option<String>,
+    out: Option<PathBuf>,
+    mode: Output,
+) -> Result<ExitCode> {
+    let (Some(value), Some(out)) = (value, out) else {
+        return Err(Invalid("a dry run needs --seed-value DIGITS and --out DIR".into()).into());
+    };
+    let (doc, manifest_digest, files) = suiji::ops::draw::dry_run(ctx, plan, &value, &out).await?;
+    let digest = suiji::audit::sha256_hex(&suiji::draw::canonical(&doc)?);
+    let report = DrawReport {
+        plan: "",
+        year: 0,
+        official: false,
+        seq: None,
+        digest,
+        manifest_digest: &manifest_digest,
+        seed_source: &doc.seed_source,
+        seed: &doc.seed,
+        tasks: doc.teams.len(),
+        files: paths(&files),
+    };
+    print_draw(&report, &doc, mode)
+}
+
+pub(super) async fn void(
+    ctx: &Ctx<'_>,
+    plan: Option<&Path>,
+    reason: Option<&str>,
+    force: bool,
+    out: Output,
+) -> Result<ExitCode> {
+    let (record, published) =
+        suiji::ops::draw::void(ctx, plan, reason.unwrap_or_default(), force).await?;
+    if out == Output::Json {
+        return print_json(
+            &serde_json::json!({ "voided": record, "published": paths(&published) }),
+        )
+        .map(|_| ExitCode::SUCCESS);
+    }
+    println!(
+        "voided the official draw #{} of {} ({}) made at {} (digest {}){}: {}",
+        record.seq,
+        record.plan_id,
+        record.year,
+        record.drawn_at,
+        record.digest,
+        if force { ", forced" } else { "" },
+        reason.unwrap_or_default()
+    );
+    for p in &published {
+        println!("published {}", p.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn verify(dir: &Path, out: Output) -> Result<ExitCode> {
+    if !dir.is_dir() {
+        return Err(Invalid(format!("{}: not a folder", dir.display())).into());
+    }
+    let result = suiji::publish::verify_dir(dir);
     if out == Output::Json {
         print_json(&serde_json::json!({
             "verified": result.is_ok(),
+            "report": result.as_ref().ok(),
             "difference": result.as_ref().err(),
         }))?;
-    } else if out == Output::Text {
+    } else {
         match &result {
-            Ok(()) => println!("verified"),
-            Err(d) => println!("NOT verified: first difference: {d}"),
+            Ok(Verified::History(h)) => {
+                for e in &h.entries {
+                    println!(
+                        "  {:>2}. {:<9} {:<16} {}",
+                        e.n,
+                        format!("{:?}", e.event).to_lowercase(),
+                        e.file.as_deref().unwrap_or(""),
+                        e.note
+                    );
+                }
+                for s in &h.simulated {
+                    println!(
+                        "  NOTE: {s} was frozen on a replayed or rehearsed clock: it does not \
+                         prove the manifest existed before its seed"
+                    );
+                }
+                if let Some(a) = &h.audit_head {
+                    println!(
+                        "  audit chain head published: row {} hash {}",
+                        a.seq, a.hash
+                    );
+                }
+                println!(
+                    "verified: the whole history of {} ({}), {} events",
+                    h.plan,
+                    h.year,
+                    h.entries.len()
+                );
+            }
+            Ok(Verified::Pair(t)) => {
+                println!(
+                    "  spec {}; frozen at {}; seed public from {}",
+                    t.spec,
+                    t.frozen_at.as_deref().unwrap_or("(not recorded: v1)"),
+                    t.available_at.as_deref().unwrap_or("(not recorded: v1)")
+                );
+                if let Some(real) = &t.simulated_real_time {
+                    println!(
+                        "  NOTE: frozen on a replayed or rehearsed clock (really at {real}): it \
+                         does not prove the manifest existed before its seed"
+                    );
+                }
+                println!("verified");
+            }
+            Err(d) => println!("NOT verified: {d}"),
         }
     }
     Ok(if result.is_ok() {

@@ -1,13 +1,15 @@
-//! Argument parsing and the commands' output. The binary edge: errors are `anyhow` here, and
-//! an [`Invalid`] anywhere in the chain means the user's input was at fault (exit 2).
+//! The command line: parses arguments, builds the operation context, calls `suiji::ops` and
+//! prints text or `--json`. No business logic lives here. Errors are `anyhow` at this edge; an
+//! [`Invalid`] or an `OpsError::Invalid` anywhere in the chain means the user's input was at
+//! fault (exit 2).
 
 mod draw;
+mod registry;
 mod rules;
 mod task;
 
 use std::fmt;
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -16,8 +18,9 @@ use serde::Serialize;
 
 use suiji::clock::{Clock, SystemClock};
 use suiji::config::{Overrides, Settings};
-use suiji::import::{self, Kind, Problem};
-use suiji::store::{ImportMeta, Store, StoreError};
+use suiji::import::Kind;
+use suiji::ops::{Ctx, OpsError};
+use suiji::store::{Store, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -32,11 +35,13 @@ struct Cli {
     /// Database URL (sqlite://PATH or postgres://...), overriding database.url.
     #[arg(long, global = true, value_name = "URL")]
     db: Option<String>,
-    /// Who is acting, recorded in the audit log (default: the login name).
+    /// Who is acting, recorded in the audit log (default: SUIJI_ACTOR, else the OS user, else
+    /// the host name).
     #[arg(long, global = true, value_name = "NAME")]
     actor: Option<String>,
-    /// Take DATE as today (Asia/Shanghai) for validating and computing deadlines: for entering
-    /// events after the fact and replaying a year. Audit timestamps stay real.
+    /// Take DATE (not later than the real today) as today, Asia/Shanghai: for entering events
+    /// after the fact and replaying a year ("YYYY-MM-DD", or "YYYY-MM-DD HH:MM" for a time of
+    /// day too). Audit timestamps stay real.
     #[arg(long, global = true, value_name = "DATE")]
     today: Option<String>,
     #[command(subcommand)]
@@ -58,6 +63,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Where the active plan stands: manifest, draw, tasks, overdue, the audit chain head.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Counts of the registry and bookkeeping tables.
     Stats {
         #[arg(long)]
@@ -73,12 +83,13 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
-    /// Freeze the draw's inputs into the manifest and publish it (before the seed exists).
+    /// Freeze the draw's inputs into the manifest and publish it (before the seed is public).
     Freeze {
         /// The plan script (default: rules.file).
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
-        /// Replace the active manifest (only before the official draw; audited).
+        /// Replace the active manifest (only before the seed is public and before the official
+        /// draw; audited and published).
         #[arg(long, requires = "reason")]
         refreeze: bool,
         #[arg(long)]
@@ -91,18 +102,26 @@ enum Command {
     Draw {
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
-        /// The one official draw, from the frozen manifest.
+        /// The one official draw, from the frozen manifest (once the seed is public).
         #[arg(long)]
         official: bool,
         /// Compute a draw from the live registry into --out, recording nothing.
         #[arg(long, requires_all = ["seed_value", "out"])]
         dry_run: bool,
-        /// Void the official draw (needs --reason; audited) so that it can be redrawn.
+        /// Void the official draw (needs --reason; audited and published) so that it can be
+        /// redrawn.
         #[arg(long, requires = "reason")]
         void: bool,
+        /// Void even though the draw's tasks hold recorded results (they keep them, marked
+        /// voided).
+        #[arg(long, requires = "void")]
+        force: bool,
         /// The publicly drawn digits (manual seed).
         #[arg(long, value_name = "DIGITS")]
         seed_value: Option<String>,
+        /// The drand round's signature (hex), instead of fetching it from the relays.
+        #[arg(long, value_name = "HEX")]
+        beacon_signature: Option<String>,
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         #[arg(long)]
@@ -110,7 +129,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Recompute a published draw from DIR/manifest.json and DIR/draw.json alone.
+    /// Recompute a published draw from its folder alone: the whole history (index.json), or a
+    /// manifest.json + draw.json pair.
     Verify {
         dir: PathBuf,
         #[arg(long)]
@@ -128,10 +148,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Progress per division (as of a month's end, default today), also as XLSX.
+    /// Progress per division: a month as it stood at its end (default: today), also as XLSX.
     Report {
         #[arg(long, value_name = "YYYY-MM")]
         month: Option<String>,
+        /// Take in facts recorded after the month about it (late entries, corrections).
+        #[arg(long)]
+        revised: bool,
         #[arg(long, value_name = "FILE")]
         xlsx: Option<PathBuf>,
         #[arg(long)]
@@ -151,8 +174,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain and name the first broken row.
+    /// Recompute the hash chain and name the first broken row; with --anchor, also check it
+    /// against chain heads published earlier (index.json files, status reports).
     Verify {
+        /// A published file or folder (searched for index.json) holding chain heads.
+        #[arg(long, value_name = "FILE_OR_DIR")]
+        anchor: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -171,7 +198,7 @@ enum TaskCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Team, items, dates, deadlines and how far each is.
+    /// Team, items, dates, deadlines, how far each is, and every recorded fact.
     Show {
         id: String,
         #[arg(long)]
@@ -204,7 +231,7 @@ enum TaskCommand {
         #[arg(long)]
         json: bool,
     },
-    /// A penalty decision was made.
+    /// A penalty decision was made (the outcome must be `penalty`).
     Penalty {
         id: String,
         #[arg(long)]
@@ -225,6 +252,20 @@ enum TaskCommand {
         id: String,
         #[arg(long)]
         date: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Correct a recorded value (audited with the old and the new value and the reason).
+    Correct {
+        id: String,
+        /// planned, completed, outcome, published, url, penalty-decision, penalty-published,
+        /// referred
+        #[arg(long)]
+        field: String,
+        #[arg(long)]
+        value: String,
+        #[arg(long)]
+        reason: String,
         #[arg(long)]
         json: bool,
     },
@@ -296,7 +337,7 @@ enum RulesCommand {
 
 #[derive(Subcommand)]
 enum DemoCommand {
-    /// Import the shipped demo registry and print what the database now holds.
+    /// Import the shipped demo registry, freeze and draw the demo plan, verify it.
     Run {
         /// Folder holding bureaus.csv, items.csv, entities.csv, officers.csv, conflicts.csv.
         #[arg(long, default_value = "examples/henan")]
@@ -321,13 +362,11 @@ enum DemoCommand {
     },
 }
 
-/// How a command reports: text for people, one JSON document, or nothing (when another command
-/// reports for it).
+/// How a command reports: text for people, or one JSON document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Output {
     Text,
     Json,
-    Quiet,
 }
 
 impl Output {
@@ -335,9 +374,6 @@ impl Output {
         if json { Output::Json } else { Output::Text }
     }
 }
-
-/// The manual seed `demo run` draws with: the digits of the 2024 demo's golden vector.
-const DEMO_SEED: &str = "03071218253109";
 
 /// The user's input is wrong (exit 2), as opposed to the program failing (exit 1).
 #[derive(Debug)]
@@ -382,11 +418,10 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if e.chain().any(|c| c.is::<Invalid>()) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
+            let invalid = e.chain().any(|c| {
+                c.is::<Invalid>() || matches!(c.downcast_ref(), Some(OpsError::Invalid(_)))
+            });
+            ExitCode::from(if invalid { 2 } else { 1 })
         }
     }
 }
@@ -402,12 +437,103 @@ fn init_logging(settings: &Settings) {
         .try_init();
 }
 
-fn actor(cli: &Cli) -> String {
-    cli.actor
+/// Who acts: `--actor`, else `SUIJI_ACTOR`, else the OS user of this process (from its uid,
+/// so it works for services and root without USER set), else the host name. Control
+/// characters are refused: an actor is written into the audit log and printed.
+fn actor(cli: &Cli) -> Result<String> {
+    let given = cli
+        .actor
         .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|a| !a.trim().is_empty())
-        .unwrap_or_else(|| "unknown".into())
+        .or_else(|| std::env::var("SUIJI_ACTOR").ok())
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty());
+    let actor = match given {
+        Some(a) => a,
+        None => os_user()
+            .or_else(host_name)
+            .unwrap_or_else(|| "unknown".into()),
+    };
+    if let Some((at, c)) = suiji::text::control_char(&actor) {
+        return Err(Invalid(format!(
+            "actor `{}`: character {at} ({}) is a control character; an actor is a plain name",
+            suiji::text::quote(&actor),
+            c.escape_default()
+        ))
+        .into());
+    }
+    if actor.chars().count() > 200 {
+        return Err(Invalid(format!(
+            "actor `{}` is longer than 200 characters",
+            suiji::text::quote(&actor)
+        ))
+        .into());
+    }
+    Ok(actor)
+}
+
+fn os_user() -> Option<String> {
+    // SAFETY: getpwuid_r writes into the buffers we own and returns a pointer into them.
+    unsafe {
+        let uid = libc::geteuid();
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 4096];
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        let name = std::ffi::CStr::from_ptr(pwd.pw_name)
+            .to_string_lossy()
+            .into_owned();
+        Some(name).filter(|n| !n.is_empty())
+    }
+}
+
+fn host_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into our buffer.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Some(String::from_utf8_lossy(&buf[..end]).into_owned()).filter(|h| !h.is_empty())
+}
+
+/// The clock: the real one, or `--today` (never later than the real today: "no future dates"
+/// must not be bypassed by moving today forward).
+fn clock(cli: &Cli) -> Result<Box<dyn Clock>> {
+    let Some(given) = &cli.today else {
+        return Ok(Box::new(SystemClock));
+    };
+    let (day, time) = match given.trim().split_once([' ', 'T']) {
+        Some((d, t)) => {
+            let time = ["%H:%M:%S", "%H:%M"]
+                .iter()
+                .find_map(|f| chrono::NaiveTime::parse_from_str(t.trim(), f).ok())
+                .ok_or_else(|| {
+                    Invalid(format!(
+                        "--today `{}`: `{}` is not a time of day (HH:MM)",
+                        suiji::text::quote(given),
+                        suiji::text::quote(t)
+                    ))
+                })?;
+            (task::parse_date(d)?, Some(time))
+        }
+        None => (task::parse_date(given)?, None),
+    };
+    let clock = suiji::clock::AsOf { day, time };
+    let real = SystemClock.now();
+    if day > real.date_naive() || clock.now() > real {
+        return Err(Invalid(format!(
+            "--today {} is after the real time ({}, Asia/Shanghai): a moment that has not come \
+             cannot be acted on",
+            suiji::text::quote(given),
+            suiji::clock::stamp(real)
+        ))
+        .into());
+    }
+    Ok(Box::new(clock))
 }
 
 async fn open_store(settings: &Settings) -> Result<Store> {
@@ -420,556 +546,124 @@ async fn open_store(settings: &Settings) -> Result<Store> {
 }
 
 async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
-    let actor = actor(&cli);
-    let clock: Box<dyn Clock> = match &cli.today {
-        Some(d) => Box::new(suiji::clock::AsOf(task::parse_date(d)?)),
-        None => Box::new(SystemClock),
-    };
+    let actor = actor(&cli)?;
+    let clock = clock(&cli)?;
     let clock = clock.as_ref();
-    match cli.command {
+    if let Some(code) = offline(&cli.command, &settings) {
+        return code;
+    }
+    let store = open_store(&settings).await?;
+    let ctx = Ctx {
+        store: &store,
+        settings: &settings,
+        clock,
+        actor: &actor,
+    };
+    let code = dispatch(&ctx, cli.command).await;
+    store.close().await;
+    code
+}
+
+async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<ExitCode> {
+    match command {
         Command::Import {
             kind,
-            ref file,
+            file,
             dry_run,
-            ref sheet,
+            sheet,
             json,
-        } => {
-            let store = open_store(&settings).await?;
-            let report = import_file(
-                &store,
-                &settings,
-                clock,
-                &actor,
-                kind,
-                file,
-                sheet.as_deref(),
-                dry_run,
-                json,
-            )
-            .await?;
-            store.close().await;
-            print_import(&report, json)?;
-            Ok(if report.problems.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            })
-        }
-        Command::Stats { json } => {
-            let store = open_store(&settings).await?;
-            let stats = store.stats().await?;
-            store.close().await;
-            if json {
-                print_json(&stats)?;
-            } else {
-                println!("database: {:?}", stats.backend);
-                for (table, n) in &stats.counts {
-                    println!("{table:<12} {n:>10}");
-                }
-                if !stats.entities_by_sector.is_empty() {
-                    println!("\nentities by sector:");
-                    for (s, n) in &stats.entities_by_sector {
-                        println!("  {s:<20} {n:>8}");
-                    }
-                    println!("entities by risk:");
-                    for (r, n) in &stats.entities_by_risk {
-                        println!("  {r:<20} {n:>8}");
-                    }
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => registry::import(ctx, kind, &file, sheet.as_deref(), dry_run, json).await,
+        Command::Stats { json } => registry::stats(ctx, json).await,
+        Command::Status { json } => registry::status(ctx, json).await,
         Command::Audit {
-            command: AuditCommand::Verify { json },
-        } => {
-            let store = open_store(&settings).await?;
-            let entries = store.audit_entries().await?;
-            store.close().await;
-            let result = suiji::audit::verify(&entries);
-            #[derive(Serialize)]
-            struct Report {
-                ok: bool,
-                rows: usize,
-                first_broken: Option<suiji::audit::Break>,
-            }
-            let report = Report {
-                ok: result.is_ok(),
-                rows: entries.len(),
-                first_broken: result.as_ref().err().cloned(),
-            };
-            if json {
-                print_json(&report)?;
-            } else {
-                match &result {
-                    Ok(n) => println!("audit log intact: {n} rows, chain verified"),
-                    Err(b) => println!("audit log BROKEN at row {}: {}", b.seq, b.reason),
-                }
-            }
-            Ok(if result.is_ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
+            command: AuditCommand::Verify { anchor, json },
+        } => registry::audit_verify(ctx, &anchor, json).await,
+        Command::Rules { command } => rules::command(ctx, command).await,
         Command::Freeze {
             plan,
             refreeze,
             reason,
             json,
         } => {
-            let store = open_store(&settings).await?;
             let reason = if refreeze { reason } else { None };
-            let code = draw::freeze(
-                &store,
-                &settings,
-                clock,
-                &actor,
-                plan,
-                reason,
-                Output::of(json),
-            )
-            .await;
-            store.close().await;
-            code
+            draw::freeze(ctx, plan.as_deref(), reason.as_deref(), Output::of(json)).await
         }
         Command::Draw {
             plan,
             official: _,
             dry_run,
             void,
+            force,
             seed_value,
+            beacon_signature,
             out,
             reason,
             json,
         } => {
-            let store = open_store(&settings).await?;
-            let args = draw::DrawArgs {
-                plan,
-                dry_run,
-                void,
-                seed_value,
-                out,
-                reason,
-                out_mode: Output::of(json),
-            };
-            let code = draw::draw(&store, &settings, clock, &actor, args).await;
-            store.close().await;
-            code
+            let out_mode = Output::of(json);
+            if void {
+                draw::void(ctx, plan.as_deref(), reason.as_deref(), force, out_mode).await
+            } else if dry_run {
+                draw::dry_run(ctx, plan.as_deref(), seed_value, out, out_mode).await
+            } else {
+                let input = suiji::ops::draw::SeedInput {
+                    value: seed_value,
+                    beacon_signature,
+                };
+                draw::official(ctx, plan.as_deref(), input, out_mode).await
+            }
         }
-        Command::Verify { dir, json } => draw::verify(&dir, Output::of(json)),
-        Command::Calendar { command } => match command {
-            CalendarCommand::Check { year, json } => task::calendar_check(&settings, year, json),
-            CalendarCommand::AddDays { date, n, json } => task::add_days(&settings, &date, n, json),
-        },
+        Command::Task { command } => task::command(ctx, command).await,
         Command::Overdue { date, json } => {
             let date = match date {
                 Some(d) => task::parse_date(&d)?,
-                None => clock.today(),
+                None => ctx.clock.today(),
             };
-            let store = open_store(&settings).await?;
-            let code = task::overdue(&store, &settings, date, json).await;
-            store.close().await;
-            code
+            task::overdue(ctx, date, json).await
         }
-        Command::Report { month, xlsx, json } => {
-            let store = open_store(&settings).await?;
-            let code = task::report(&store, &settings, clock, month, xlsx.as_deref(), json).await;
-            store.close().await;
-            code
-        }
-        Command::Task { command } => {
-            let store = open_store(&settings).await?;
-            let code = task_command(&store, &settings, clock, &actor, command).await;
-            store.close().await;
-            code
-        }
-        Command::Rules { command } => {
-            let store = open_store(&settings).await?;
-            let ctx = rules::context(&store, &settings).await?;
-            store.close().await;
-            rules::command(command, &settings, &ctx, clock)
-        }
+        Command::Report {
+            month,
+            revised,
+            xlsx,
+            json,
+        } => task::report(ctx, month.as_deref(), revised, xlsx.as_deref(), json).await,
+        Command::Demo {
+            command:
+                DemoCommand::Run {
+                    dir,
+                    plan,
+                    import_only,
+                    json,
+                },
+        } => registry::demo(ctx, &dir, plan.as_deref(), import_only, json).await,
+        Command::Verify { .. }
+        | Command::Calendar { .. }
+        | Command::Demo {
+            command: DemoCommand::Generate { .. },
+        } => offline(&command, ctx.settings).unwrap_or(Ok(ExitCode::SUCCESS)),
+    }
+}
+
+/// The commands that need no database (and must not create one), run without opening it.
+fn offline(command: &Command, settings: &Settings) -> Option<Result<ExitCode>> {
+    Some(match command {
+        Command::Verify { dir, json } => draw::verify(dir, Output::of(*json)),
+        Command::Calendar {
+            command: CalendarCommand::Check { year, json },
+        } => task::calendar_check(settings, *year, *json),
+        Command::Calendar {
+            command: CalendarCommand::AddDays { date, n, json },
+        } => task::add_days(settings, date, *n, *json),
         Command::Demo {
             command:
                 DemoCommand::Generate {
                     entities,
                     seed,
-                    ref out,
+                    out,
                 },
-        } => {
-            let vocab = settings.vocabulary()?;
-            suiji::demo::generate(entities, seed, &vocab)
-                .write(out)
-                .with_context(|| format!("writing demo data to {}", out.display()))?;
-            eprintln!(
-                "wrote {entities} entities and their officers, conflicts, items and bureaus to {}",
-                out.display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Demo {
-            command:
-                DemoCommand::Run {
-                    ref dir,
-                    ref plan,
-                    import_only,
-                    json,
-                },
-        } => {
-            let store = open_store(&settings).await?;
-            let mut reports = Vec::new();
-            for kind in Kind::ALL {
-                let file = dir.join(format!("{}.csv", kind.name()));
-                let report = import_file(
-                    &store, &settings, clock, &actor, kind, &file, None, false, true,
-                )
-                .await?;
-                if !report.problems.is_empty() {
-                    print_import(&report, json)?;
-                    return Ok(ExitCode::from(2));
-                }
-                reports.push(report);
-            }
-            if !json {
-                for r in &reports {
-                    print_import(r, false)?;
-                }
-            }
-            if import_only {
-                let stats = store.stats().await?;
-                store.close().await;
-                if json {
-                    print_json(&serde_json::json!({ "imports": reports, "stats": stats }))?;
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
-            // Then the year's main job on the demo plan: freeze, the official draw with the
-            // demo's public digits (once), and an independent check of what was published.
-            let out = if json { Output::Quiet } else { Output::Text };
-            let plan = plan.clone().unwrap_or_else(|| settings.rules.file.clone());
-            draw::freeze(
-                &store,
-                &settings,
-                clock,
-                &actor,
-                Some(plan.clone()),
-                None,
-                out,
-            )
-            .await?;
-            let (checked, _) = draw::checked_plan(&store, &settings, Some(plan.clone())).await?;
-            let year = i64::from(checked.plan.year);
-            if store.official_draw(&checked.plan.id, year).await?.is_none() {
-                let args = draw::DrawArgs {
-                    plan: Some(plan),
-                    dry_run: false,
-                    void: false,
-                    seed_value: Some(DEMO_SEED.to_string()),
-                    out: None,
-                    reason: None,
-                    out_mode: out,
-                };
-                draw::draw(&store, &settings, clock, &actor, args).await?;
-            } else if !json {
-                println!(
-                    "the official draw of {} was already made; verifying it",
-                    checked.plan.id
-                );
-            }
-            let official = store.official_draw(&checked.plan.id, year).await?;
-            let published = suiji::publish::plan_dir(settings.public_dir(), year, &checked.plan.id);
-            let verified = draw::verify(&published, out)? == ExitCode::SUCCESS;
-            let stats = store.stats().await?;
-            store.close().await;
-            if json {
-                print_json(&serde_json::json!({
-                    "imports": reports,
-                    "stats": stats,
-                    "draw": {
-                        "plan": checked.plan.id,
-                        "digest": official.as_ref().map(|d| &d.digest),
-                        "published": published,
-                        "verified": verified,
-                    },
-                }))?;
-            } else {
-                let n = |k: &str| stats.counts.get(k).copied().unwrap_or(0);
-                println!(
-                    "\n{} ({:?}) holds {} entities, {} officers, {} conflicts, {} items, {} bureaus \
-                     and {} inspection tasks; the draw is published in {} and {}.",
-                    settings.database.url,
-                    stats.backend,
-                    n("entities"),
-                    n("officers"),
-                    n("conflicts"),
-                    n("items"),
-                    n("bureaus"),
-                    n("tasks"),
-                    published.display(),
-                    if verified {
-                        "verified"
-                    } else {
-                        "does NOT verify"
-                    },
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-async fn task_command(
-    store: &Store,
-    settings: &Settings,
-    clock: &dyn Clock,
-    actor: &str,
-    command: TaskCommand,
-) -> Result<ExitCode> {
-    use suiji::lifecycle::Event;
-    let date = |d: &str| task::parse_date(d);
-    let (id, event, detail, json) = match command {
-        TaskCommand::List {
-            status,
-            division,
-            overdue,
-            json,
-        } => {
-            let filter = suiji::store::TaskFilter {
-                status,
-                division,
-                due_before: overdue.then(|| clock.today()),
-                draw_id: None,
-            };
-            return task::list(store, settings, clock, filter, json).await;
-        }
-        TaskCommand::Show { id, json } => {
-            return task::show(store, settings, clock, &id, json).await;
-        }
-        TaskCommand::Schedule { id, date: d, json } => (
-            id,
-            Event::Schedule(date(&d)?),
-            serde_json::json!({ "date": d }),
-            json,
-        ),
-        TaskCommand::Complete {
-            id,
-            date: d,
-            outcome,
-            json,
-        } => (
-            id,
-            Event::Complete(date(&d)?, outcome),
-            serde_json::json!({ "date": d, "outcome": outcome.code() }),
-            json,
-        ),
-        TaskCommand::Publish {
-            id,
-            date: d,
-            url,
-            json,
-        } => (
-            id,
-            Event::Publish(date(&d)?, url.clone()),
-            serde_json::json!({ "date": d, "url": url }),
-            json,
-        ),
-        TaskCommand::Penalty {
-            id,
-            decision_date: d,
-            json,
-        } => (
-            id,
-            Event::PenaltyDecided(date(&d)?),
-            serde_json::json!({ "decision_date": d }),
-            json,
-        ),
-        TaskCommand::PenaltyPublished { id, date: d, json } => (
-            id,
-            Event::PenaltyPublished(date(&d)?),
-            serde_json::json!({ "date": d }),
-            json,
-        ),
-        TaskCommand::Refer { id, date: d, json } => (
-            id,
-            Event::Refer(date(&d)?),
-            serde_json::json!({ "date": d }),
-            json,
-        ),
-        TaskCommand::Archive { id, json } => (id, Event::Archive, serde_json::json!({}), json),
-        TaskCommand::Import {
-            file,
-            sheet,
-            dry_run,
-            json,
-        } => {
-            return task::import_outcomes(
-                store,
-                settings,
-                clock,
-                actor,
-                &file,
-                sheet.as_deref(),
-                dry_run,
-                json,
-            )
-            .await;
-        }
-        TaskCommand::Replace { id, reason, json } => {
-            return task::replace(store, settings, clock, actor, &id, &reason, json).await;
-        }
-    };
-    task::transition(store, settings, clock, actor, &id, event, detail, json).await
-}
-
-/// What an import did (or would do, or why it did nothing).
-#[derive(Debug, Serialize)]
-struct ImportReport {
-    ok: bool,
-    kind: Kind,
-    file: String,
-    dry_run: bool,
-    encoding: Option<String>,
-    rows: usize,
-    ignored_columns: Vec<String>,
-    outcome: Option<suiji::store::ImportOutcome>,
-    problems: Vec<Problem>,
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn import_file(
-    store: &Store,
-    settings: &Settings,
-    clock: &dyn Clock,
-    actor: &str,
-    kind: Kind,
-    file: &Path,
-    sheet: Option<&str>,
-    dry_run: bool,
-    quiet: bool,
-) -> Result<ImportReport> {
-    let vocab = settings.vocabulary()?;
-    store.sync_divisions(&vocab, clock, actor).await?;
-    let mut report = ImportReport {
-        ok: false,
-        kind,
-        file: file.display().to_string(),
-        dry_run,
-        encoding: None,
-        rows: 0,
-        ignored_columns: Vec::new(),
-        outcome: None,
-        problems: Vec::new(),
-    };
-    let bytes = match std::fs::read(file) {
-        Ok(b) => b,
-        Err(e) => {
-            report
-                .problems
-                .push(Problem::file(&report.file, &format!("cannot read: {e}")));
-            return Ok(report);
-        }
-    };
-    let table = match import::table::read(file, sheet) {
-        Ok(t) => t,
-        Err(p) => {
-            report.problems.push(p);
-            return Ok(report);
-        }
-    };
-    report.encoding = Some(table.encoding.to_string());
-    report.rows = table.rows.len();
-    let known = if kind == Kind::Conflicts {
-        store.known_keys().await?
-    } else {
-        Default::default()
-    };
-    let progress = progress_bar(table.rows.len(), quiet);
-    let parsed = import::parse(kind, &table, &vocab, &known);
-    let (records, notes) = match parsed {
-        Ok(r) => r,
-        Err(problems) => {
-            progress.finish_and_clear();
-            report.problems = problems;
-            return Ok(report);
-        }
-    };
-    report.ignored_columns = notes.ignored_columns;
-    if !dry_run {
-        progress.set_message("writing");
-        let meta = ImportMeta {
-            kind,
-            file: report.file.clone(),
-            sha256: suiji::audit::sha256_hex(&bytes),
-            encoding: table.encoding.to_string(),
-            actor: actor.to_string(),
-        };
-        progress.set_length(records.len() as u64);
-        report.outcome = Some(
-            store
-                .apply_import(&meta, &records, clock, &|n| progress.set_position(n))
-                .await?,
-        );
-    }
-    progress.finish_and_clear();
-    report.ok = true;
-    Ok(report)
-}
-
-/// A bar for large files on a terminal (validating, then rows written); hidden under `--json`
-/// or without a TTY.
-fn progress_bar(rows: usize, quiet: bool) -> indicatif::ProgressBar {
-    if quiet || rows < 10_000 || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(rows as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{msg:>10} [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message("validating");
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
-}
-
-fn print_import(report: &ImportReport, json: bool) -> Result<()> {
-    if json {
-        return print_json(report);
-    }
-    if !report.problems.is_empty() {
-        eprintln!(
-            "{}: {} problem(s); nothing was imported:",
-            report.file,
-            report.problems.len()
-        );
-        for p in &report.problems {
-            eprintln!("  {p}");
-        }
-        return Ok(());
-    }
-    let encoding = report.encoding.as_deref().unwrap_or("?");
-    match &report.outcome {
-        Some(o) => println!(
-            "{} {}: {} rows ({encoding}): {} new, {} changed, {} unchanged (import #{})",
-            report.kind.name(),
-            report.file,
-            o.rows,
-            o.inserted,
-            o.updated,
-            o.unchanged,
-            o.import_id
-        ),
-        None => println!(
-            "{} {}: {} rows ({encoding}) valid; dry run, nothing written",
-            report.kind.name(),
-            report.file,
-            report.rows
-        ),
-    }
-    if !report.ignored_columns.is_empty() {
-        println!("  ignored columns: {}", report.ignored_columns.join(", "));
-    }
-    Ok(())
+        } => registry::generate(settings, *entities, *seed, out),
+        _ => return None,
+    })
 }
 
 fn print_json(value: &impl Serialize) -> Result<()> {

@@ -1,42 +1,21 @@
 //! `rules check`, `rules show` and `rules diff`: the yearly plan script, evaluated against the
 //! registry in the database.
 
-use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Result;
 
 use super::{Invalid, RulesCommand, print_json};
-use suiji::calendar::Calendar;
-use suiji::clock::Clock;
-use suiji::config::Settings;
+use suiji::ops::Ctx;
+use suiji::ops::plan::read_script;
 use suiji::registry::RiskLevel;
 use suiji::rules;
-use suiji::store::Store;
 
-pub(super) async fn context(store: &Store, settings: &Settings) -> Result<rules::Context> {
-    let calendar = Calendar::load(&settings.calendar.dir)
-        .map_err(|e| Invalid(format!("holiday data: {e}")))?;
-    Ok(rules::Context {
-        snapshot: Arc::new(store.snapshot().await?),
-        vocab: Arc::new(settings.vocabulary()?),
-        calendar: Arc::new(calendar),
-    })
-}
-
-pub(super) fn read_script(path: &Path) -> Result<(String, String)> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Invalid(format!("{}: cannot read: {e}", path.display())))?;
-    Ok((path.display().to_string(), text))
-}
-
-pub(super) fn command(
-    command: RulesCommand,
-    settings: &Settings,
-    ctx: &rules::Context,
-    clock: &dyn Clock,
-) -> Result<ExitCode> {
+pub(super) async fn command(ctx: &Ctx<'_>, command: RulesCommand) -> Result<ExitCode> {
+    let settings = ctx.settings;
+    let clock = ctx.clock;
+    let rc = suiji::ops::plan::context(ctx.store, settings).await?;
+    let ctx = &rc;
     let default = || settings.rules.file.clone();
     match command {
         RulesCommand::Check { file, json } => {
@@ -145,7 +124,12 @@ fn print_summary(s: &rules::check::Summary) {
             .map(|t| format!(" (plan states {t})"))
             .unwrap_or_default()
     );
-    println!("seed: {:?}: {}", s.seed.kind, s.seed.source);
+    println!(
+        "seed: {}: {} (public from {})",
+        s.seed.kind.name(),
+        s.seed.source,
+        s.seed.available_at
+    );
     let mut recusal = vec!["declared conflicts"];
     if s.teams.recusal.home_city {
         recusal.push("home city");

@@ -1,58 +1,105 @@
-//! `task`, `overdue`, `report` and `calendar`: the inspection task lifecycle and its deadlines.
+//! `task`, `overdue`, `report` and `calendar`: printing what the lifecycle operations did.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use chrono::NaiveDate;
-use serde::Serialize;
 
-use super::draw::store_error;
-use super::{Invalid, print_json};
-use suiji::calendar::Calendar;
-use suiji::clock::Clock;
+use super::{Invalid, TaskCommand, print_json};
 use suiji::config::Settings;
-use suiji::lifecycle::{self, Event, Obligation};
-use suiji::store::{Change, Store, TaskFilter, TaskRow};
-
-pub fn calendar(settings: &Settings) -> Result<Calendar> {
-    Calendar::load(&settings.calendar.dir).map_err(|e| Invalid(format!("holiday data: {e}")).into())
-}
+use suiji::lifecycle::{Event, Field};
+use suiji::ops::Ctx;
+use suiji::store::TaskRow;
 
 pub fn parse_date(s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| Invalid(format!("`{s}` is not a date: write YYYY-MM-DD")).into())
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        Invalid(format!(
+            "`{}` is not a date: write YYYY-MM-DD",
+            suiji::text::quote(s)
+        ))
+        .into()
+    })
 }
 
-/// Applies one lifecycle event to a task and prints where it stands.
-#[allow(clippy::too_many_arguments)]
-pub async fn transition(
-    store: &Store,
-    settings: &Settings,
-    clock: &dyn Clock,
-    actor: &str,
-    id: &str,
-    event: Event,
-    detail: serde_json::Value,
-    json: bool,
-) -> Result<ExitCode> {
-    let cal = calendar(settings)?;
-    let today = clock.today();
-    let row = store
-        .update_task(id, event.name(), detail, clock, actor, |row| {
-            let facts = lifecycle::apply(&row.facts, &event, today, &cal)
-                .map_err(|e| format!("task {id}: cannot {}: {e}", event.name()))?;
-            let deadlines =
-                lifecycle::deadlines(&facts, &row.rules, &cal).map_err(|e| e.to_string())?;
-            let next_due = lifecycle::next_due(&facts, &deadlines);
-            Ok(Change {
-                facts,
-                deadlines,
-                next_due,
-            })
-        })
-        .await
-        .map_err(store_error)?;
+pub(super) async fn command(ctx: &Ctx<'_>, command: TaskCommand) -> Result<ExitCode> {
+    let date = |d: &str| parse_date(d);
+    let (id, event, json) = match command {
+        TaskCommand::List {
+            status,
+            division,
+            overdue,
+            json,
+        } => {
+            let rows = suiji::ops::task::list(ctx, status.as_deref(), division.as_deref(), overdue)
+                .await?;
+            return print_list(&rows, json);
+        }
+        TaskCommand::Show { id, json } => return show(ctx, &id, json).await,
+        TaskCommand::Schedule { id, date: d, json } => (id, Event::Schedule(date(&d)?), json),
+        TaskCommand::Complete {
+            id,
+            date: d,
+            outcome,
+            json,
+        } => (id, Event::Complete(date(&d)?, outcome), json),
+        TaskCommand::Publish {
+            id,
+            date: d,
+            url,
+            json,
+        } => (id, Event::Publish(date(&d)?, url), json),
+        TaskCommand::Penalty {
+            id,
+            decision_date: d,
+            json,
+        } => (id, Event::PenaltyDecided(date(&d)?), json),
+        TaskCommand::PenaltyPublished { id, date: d, json } => {
+            (id, Event::PenaltyPublished(date(&d)?), json)
+        }
+        TaskCommand::Refer { id, date: d, json } => (id, Event::Refer(date(&d)?), json),
+        TaskCommand::Correct {
+            id,
+            field,
+            value,
+            reason,
+            json,
+        } => {
+            let field = Field::parse(&field, &value).map_err(Invalid)?;
+            (id, Event::Correct(field, reason), json)
+        }
+        TaskCommand::Archive { id, json } => (id, Event::Archive, json),
+        TaskCommand::Import {
+            file,
+            sheet,
+            dry_run,
+            json,
+        } => return import_outcomes(ctx, &file, sheet.as_deref(), dry_run, json).await,
+        TaskCommand::Replace { id, reason, json } => {
+            let r = suiji::ops::task::replace(ctx, &id, &reason).await?;
+            if json {
+                print_json(&r)?;
+            } else {
+                println!(
+                    "task {} ({}) replaced by {} for {} {} (alternate of {}); team {} + {}",
+                    r.replaced,
+                    r.replaced_entity,
+                    r.by.id,
+                    r.by.uscc,
+                    r.by.entity_name,
+                    r.by.stratum,
+                    r.by.members.join(","),
+                    if r.by.partners.is_empty() {
+                        "-".to_string()
+                    } else {
+                        r.by.partners.join(",")
+                    }
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let row = suiji::ops::task::transition(ctx, &id, event).await?;
     if json {
         print_json(&row)?;
     } else {
@@ -68,66 +115,12 @@ pub async fn transition(
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Serialize)]
-struct DeadlineView {
-    obligation: Obligation,
-    due: NaiveDate,
-    /// done (on time / late), open (working days left), overdue (working days late)
-    state: String,
-}
-
-fn deadline_views(row: &TaskRow, today: NaiveDate, cal: &Calendar) -> Result<Vec<DeadlineView>> {
-    let f = &row.facts;
-    let mut out = Vec::new();
-    for (o, due) in &row.deadlines {
-        let done = match o {
-            Obligation::Schedule => f.planned.map(|_| None),
-            Obligation::Notice => None,
-            Obligation::Complete => f.completed.map(Some),
-            Obligation::Publish => f.published.map(Some),
-            Obligation::PenaltyPublish => f.penalty_published.map(Some),
-        };
-        let state = match done {
-            _ if *o == Obligation::Notice => "函告 to send by this day".to_string(),
-            Some(Some(d)) if d <= *due => format!("done {d}, on time"),
-            Some(Some(d)) => format!(
-                "done {d}, {} working days late",
-                cal.working_days_between(*due, d)?
-            ),
-            Some(None) => "done".to_string(),
-            None if !f.status.is_open() => "closed".to_string(),
-            None if *due >= today => format!(
-                "{} working days left",
-                cal.working_days_between(today, *due)?
-            ),
-            None => format!(
-                "OVERDUE by {} working days",
-                cal.working_days_between(*due, today)?
-            ),
-        };
-        out.push(DeadlineView {
-            obligation: *o,
-            due: *due,
-            state,
-        });
+async fn show(ctx: &Ctx<'_>, id: &str, json: bool) -> Result<ExitCode> {
+    let view = suiji::ops::task::show(ctx, id).await?;
+    if json {
+        return print_json(&view).map(|_| ExitCode::SUCCESS);
     }
-    Ok(out)
-}
-
-pub async fn show(
-    store: &Store,
-    settings: &Settings,
-    clock: &dyn Clock,
-    id: &str,
-    json: bool,
-) -> Result<ExitCode> {
-    let row = store
-        .task(id)
-        .await?
-        .ok_or_else(|| Invalid(format!("no task `{id}`")))?;
-    let cal = calendar(settings)?;
-    let views = deadline_views(&row, clock.today(), &cal)?;
-    let officers = store.officers().await?;
+    let officers = ctx.store.officers().await?;
     let name = |id: &str| {
         officers
             .iter()
@@ -135,12 +128,7 @@ pub async fn show(
             .map(|o| format!("{} {}", o.id, o.name))
             .unwrap_or_else(|| id.to_string())
     };
-    if json {
-        let mut v = serde_json::to_value(&row)?;
-        v["deadline_states"] = serde_json::to_value(&views)?;
-        print_json(&v)?;
-        return Ok(ExitCode::SUCCESS);
-    }
+    let row = &view.row;
     let f = &row.facts;
     println!("task {} ({}), {}", row.id, row.stratum, f.status.code());
     println!("entity: {} {} ({})", row.uscc, row.entity_name, row.city);
@@ -163,22 +151,33 @@ pub async fn show(
         "window: {} .. {}; drawn {}",
         f.window.start, f.window.end, f.drawn_on
     );
-    let show = |label: &str, d: Option<NaiveDate>| {
+    let line = |label: &str, d: Option<NaiveDate>| {
         if let Some(d) = d {
             println!("{label}: {d}");
         }
     };
-    show("planned", f.planned);
-    show("completed", f.completed);
+    line("planned", f.planned);
+    line("completed", f.completed);
     if let Some(o) = f.outcome {
         println!("outcome: {}", o.code());
     }
-    show("results published", f.published);
-    show("penalty decided", f.penalty_decided);
-    show("penalty published", f.penalty_published);
-    show("referred to judicial organs", f.referred);
+    line("results published", f.published);
+    if let Some(u) = &f.published_url {
+        println!("published at: {u}");
+    }
+    line("penalty decided", f.penalty_decided);
+    line("penalty published", f.penalty_published);
+    line("referred to judicial organs", f.referred);
+    line("archived", f.archived_on);
+    if let (Some(d), Some(by)) = (f.replaced_on, &row.replaced_by) {
+        println!(
+            "replaced on {d} by {by}: {}",
+            row.replace_reason.as_deref().unwrap_or("")
+        );
+    }
+    line("its draw was voided on", f.voided_on);
     println!("deadlines (working days, Asia/Shanghai):");
-    for v in views {
+    for v in &view.deadline_states {
         println!(
             "  {:<16} {}  {}",
             format!("{:?}", v.obligation),
@@ -186,32 +185,25 @@ pub async fn show(
             v.state
         );
     }
+    println!("recorded facts:");
+    for r in &view.recorded {
+        println!(
+            "  {} {:<17} effective {}  by {} at {}",
+            r.id,
+            r.event.name(),
+            r.effective,
+            r.actor,
+            r.recorded_at
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn list(
-    store: &Store,
-    settings: &Settings,
-    clock: &dyn Clock,
-    filter: TaskFilter,
-    json: bool,
-) -> Result<ExitCode> {
-    let mut filter = filter;
-    if let Some(d) = &filter.division {
-        let vocab = settings.vocabulary()?;
-        filter.division = Some(
-            vocab
-                .division(d)
-                .map(|x| x.code.clone())
-                .ok_or_else(|| Invalid(format!("unknown division `{d}`")))?,
-        );
-    }
-    let _ = clock;
-    let rows = store.tasks(&filter).await?;
+fn print_list(rows: &[TaskRow], json: bool) -> Result<ExitCode> {
     if json {
         return print_json(&rows).map(|_| ExitCode::SUCCESS);
     }
-    for r in &rows {
+    for r in rows {
         println!(
             "{:<28} {:<10} {:<16} {} {:<28} next due {}",
             r.id,
@@ -228,49 +220,47 @@ pub async fn list(
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Serialize)]
-struct OverdueLine {
-    task: String,
-    entity: String,
-    entity_name: String,
-    division: String,
-    cadre: String,
-    #[serde(flatten)]
-    overdue: lifecycle::Overdue,
-}
-
-/// Everything overdue on `date`: the same function the daemon's nightly check calls.
-async fn overdue_lines(store: &Store, cal: &Calendar, date: NaiveDate) -> Result<Vec<OverdueLine>> {
-    let rows = store
-        .tasks(&TaskFilter {
-            due_before: Some(date),
-            ..Default::default()
-        })
-        .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        for o in lifecycle::overdue(&r.facts, &r.deadlines, date, cal)? {
-            out.push(OverdueLine {
-                task: r.id.clone(),
-                entity: r.uscc.clone(),
-                entity_name: r.entity_name.clone(),
-                division: r.division.clone(),
-                cadre: r.cadre.clone(),
-                overdue: o,
-            });
-        }
-    }
-    Ok(out)
-}
-
-pub async fn overdue(
-    store: &Store,
-    settings: &Settings,
-    date: NaiveDate,
+async fn import_outcomes(
+    ctx: &Ctx<'_>,
+    file: &Path,
+    sheet: Option<&str>,
+    dry_run: bool,
     json: bool,
 ) -> Result<ExitCode> {
-    let cal = calendar(settings)?;
-    let lines = overdue_lines(store, &cal, date).await?;
+    let r = suiji::ops::task::import_outcomes(ctx, file, sheet, dry_run).await?;
+    if json {
+        print_json(&r)?;
+    } else if r.ok {
+        println!(
+            "{}: {} task(s) {}",
+            r.file,
+            r.tasks,
+            if dry_run {
+                "valid; dry run, nothing written"
+            } else {
+                "updated"
+            }
+        );
+    } else {
+        eprintln!(
+            "{}: {} problem(s); nothing was written:",
+            r.file,
+            r.problems.len()
+        );
+        for p in &r.problems {
+            eprintln!("  {p}");
+        }
+    }
+    Ok(if r.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+pub(super) async fn overdue(ctx: &Ctx<'_>, date: NaiveDate, json: bool) -> Result<ExitCode> {
+    let cal = suiji::ops::plan::calendar(ctx.settings)?;
+    let lines = suiji::ops::report::overdue(ctx, &cal, date).await?;
     if json {
         print_json(&serde_json::json!({ "date": date, "overdue": lines }))?;
     } else {
@@ -285,298 +275,52 @@ pub async fn overdue(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn report(
-    store: &Store,
-    settings: &Settings,
-    clock: &dyn Clock,
-    month: Option<String>,
+pub(super) async fn report(
+    ctx: &Ctx<'_>,
+    month: Option<&str>,
+    revised: bool,
     xlsx: Option<&Path>,
     json: bool,
 ) -> Result<ExitCode> {
-    let day = match &month {
-        Some(m) => {
-            let first = parse_date(&format!("{m}-01"))
-                .map_err(|_| Invalid(format!("`{m}` is not a month: write YYYY-MM")))?;
-            let next = first
-                .checked_add_months(chrono::Months::new(1))
-                .ok_or_else(|| Invalid(format!("`{m}` is out of range")))?;
-            next.pred_opt().unwrap_or(first).min(clock.today())
-        }
-        None => clock.today(),
+    let month = match month {
+        Some(m) => Some(parse_date(&format!("{m}-01")).map_err(|_| {
+            Invalid(format!(
+                "`{}` is not a month: write YYYY-MM",
+                suiji::text::quote(m)
+            ))
+        })?),
+        None => None,
     };
-    let cal = calendar(settings)?;
-    let rows = store.tasks(&TaskFilter::default()).await?;
-    let lines = lifecycle::report(
-        rows.iter()
-            .map(|r| (r.division.as_str(), &r.facts, &r.deadlines)),
-        day,
-        &cal,
-    )?;
+    let report = suiji::ops::report::report(ctx, month, revised).await?;
     if let Some(path) = xlsx {
-        write_xlsx(path, &lines, day).with_context(|| format!("writing {}", path.display()))?;
+        suiji::ops::report::write_xlsx(path, &report)?;
     }
     if json {
-        print_json(&serde_json::json!({ "as_of": day, "divisions": lines }))?;
-    } else {
-        println!("progress as of {day}");
-        let header: Vec<String> = lifecycle::DivisionReport::HEADERS
-            .iter()
-            .map(|h| format!("{h:>6}"))
-            .collect();
-        println!("{:<16} {}", "处室", header.join(" "));
-        for l in &lines {
-            let counts: Vec<String> = l.counts().iter().map(|n| format!("{n:>8}")).collect();
-            println!("{:<16}{}", l.division, counts.join(""));
+        return print_json(&report).map(|_| ExitCode::SUCCESS);
+    }
+    println!(
+        "progress as of {} ({})",
+        report.as_of,
+        if report.revised {
+            "with facts recorded since".to_string()
+        } else {
+            format!("as known at {}", report.known_at)
         }
+    );
+    let header: Vec<String> = suiji::lifecycle::DivisionReport::HEADERS
+        .iter()
+        .map(|h| format!("{h:>6}"))
+        .collect();
+    println!("{:<16} {}", "处室", header.join(" "));
+    for l in &report.divisions {
+        let counts: Vec<String> = l.counts().iter().map(|n| format!("{n:>8}")).collect();
+        println!("{:<16}{}", l.division, counts.join(""));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_xlsx(path: &Path, lines: &[lifecycle::DivisionReport], day: NaiveDate) -> Result<()> {
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    sheet.set_name("进度")?;
-    sheet.write_string(0, 0, format!("截至 {day}"))?;
-    sheet.write_string(1, 0, "处室")?;
-    for (c, h) in lifecycle::DivisionReport::HEADERS.iter().enumerate() {
-        sheet.write_string(1, c as u16 + 1, *h)?;
-    }
-    for (i, l) in lines.iter().enumerate() {
-        let r = i as u32 + 2;
-        sheet.write_string(r, 0, &l.division)?;
-        for (c, n) in l.counts().iter().enumerate() {
-            sheet.write_number(r, c as u16 + 1, f64::from(*n))?;
-        }
-    }
-    book.save(path)?;
-    Ok(())
-}
-
-/// Replaces a task by the next unused alternate of its stratum, with a team formed by the
-/// draw's own rules and tickets (counting the assignments the draw's live tasks hold).
-pub async fn replace(
-    store: &Store,
-    settings: &Settings,
-    clock: &dyn Clock,
-    actor: &str,
-    id: &str,
-    reason: &str,
-    json: bool,
-) -> Result<ExitCode> {
-    use suiji::draw::{DrawDoc, Manifest, Staffing, ticket::Ticketer};
-    if reason.trim().is_empty() {
-        return Err(Invalid("a replacement needs --reason (it is audited)".into()).into());
-    }
-    let row = store
-        .task(id)
-        .await?
-        .ok_or_else(|| Invalid(format!("no task `{id}`")))?;
-    let draw = store.draw_by_id(row.draw_id).await?;
-    let manifest: Manifest =
-        serde_json::from_str(&store.manifest_by_id(draw.manifest_id).await?.content)
-            .context("stored manifest")?;
-    let doc: DrawDoc = serde_json::from_str(&draw.content).context("stored draw")?;
-    let siblings = store
-        .tasks(&TaskFilter {
-            draw_id: Some(row.draw_id),
-            ..Default::default()
-        })
-        .await?;
-    let used: std::collections::HashSet<&str> = siblings.iter().map(|t| t.uscc.as_str()).collect();
-    let stratum = doc
-        .strata
-        .iter()
-        .find(|s| s.stratum == row.stratum)
-        .ok_or_else(|| Invalid(format!("stratum `{}` is not in the draw", row.stratum)))?;
-    let alternate = stratum
-        .alternates
-        .iter()
-        .find(|p| !used.contains(p.id.as_str()))
-        .ok_or_else(|| Invalid(format!("stratum `{}` has no alternate left", row.stratum)))?;
-    let t = Ticketer::new(&doc.seed);
-    let mut staffing = Staffing::new(&manifest, &t);
-    for s in siblings
-        .iter()
-        .filter(|s| s.id != row.id && s.facts.status.is_open())
-    {
-        for o in s.members.iter().chain(&s.partners) {
-            *staffing.load.entry(o.clone()).or_insert(0) += 1;
-        }
-    }
-    let team = staffing
-        .team(&row.task_rule, &row.stratum, &alternate.id)
-        .map_err(|e| Invalid(e.to_string()))?;
-    let cal = calendar(settings)?;
-    let facts = lifecycle::Facts::drawn(clock.today(), row.facts.window);
-    let deadlines =
-        lifecycle::deadlines(&facts, &row.rules, &cal).map_err(|e| Invalid(e.to_string()))?;
-    let entity = store
-        .entities()
-        .await?
-        .into_iter()
-        .find(|e| e.uscc == alternate.id);
-    let prefix = row.id.rsplit_once('-').map_or(row.id.as_str(), |(p, _)| p);
-    let number = siblings
-        .iter()
-        .filter(|s| s.task_rule == row.task_rule)
-        .count()
-        + 1;
-    let new = suiji::store::NewTask {
-        id: format!("{prefix}-{number:03}"),
-        task_rule: row.task_rule.clone(),
-        stratum: row.stratum.clone(),
-        uscc: alternate.id.clone(),
-        entity_name: entity.as_ref().map(|e| e.name.clone()).unwrap_or_default(),
-        city: entity.as_ref().map(|e| e.city.clone()).unwrap_or_default(),
-        division: row.division.clone(),
-        cadre: team.cadre.clone(),
-        members: team.members.clone(),
-        partners: team.partners.clone(),
-        items: row.items.clone(),
-        drawn_on: facts.drawn_on,
-        next_due: lifecycle::next_due(&facts, &deadlines),
-        deadlines,
-    };
-    store
-        .replace_task(id, &new, reason, clock, actor)
-        .await
-        .map_err(store_error)?;
-    if json {
-        print_json(&serde_json::json!({ "replaced": id, "by": new }))?;
-    } else {
-        println!(
-            "task {id} ({}) replaced by {} for {} {} (alternate of {}); team {} + {}",
-            row.uscc,
-            new.id,
-            new.uscc,
-            new.entity_name,
-            row.stratum,
-            new.members.join(","),
-            if new.partners.is_empty() {
-                "-".to_string()
-            } else {
-                new.partners.join(",")
-            }
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Applies a file of outcomes (CSV/XLSX from the divisions): every row is checked against its
-/// task first, and only a file without a single problem is written, in one transaction.
-#[allow(clippy::too_many_arguments)]
-pub async fn import_outcomes(
-    store: &Store,
-    settings: &Settings,
-    clock: &dyn Clock,
-    actor: &str,
-    file: &Path,
-    sheet: Option<&str>,
-    dry_run: bool,
-    json: bool,
-) -> Result<ExitCode> {
-    use suiji::import::{self, Problem};
-    let name = file.display().to_string();
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut batch = Vec::new();
-    match import::table::read(file, sheet)
-        .map_err(|p| vec![p])
-        .and_then(|t| import::parse_outcomes(&t))
-    {
-        Err(p) => problems = p,
-        Ok(rows) => {
-            let cal = calendar(settings)?;
-            let today = clock.today();
-            for r in rows {
-                let Some(task) = store.task(&r.task).await? else {
-                    problems.push(Problem {
-                        file: name.clone(),
-                        row: r.row,
-                        column: "任务编号".into(),
-                        value: r.task.clone(),
-                        reason: "no such task".into(),
-                    });
-                    continue;
-                };
-                let mut facts = task.facts.clone();
-                let mut ok = true;
-                for (event, column, value) in &r.events {
-                    match lifecycle::apply(&facts, event, today, &cal) {
-                        Ok(f) => facts = f,
-                        Err(e) => {
-                            problems.push(Problem {
-                                file: name.clone(),
-                                row: r.row,
-                                column: column.clone(),
-                                value: value.clone(),
-                                reason: format!("task {}: cannot {}: {e}", r.task, event.name()),
-                            });
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-                if !ok {
-                    continue;
-                }
-                let deadlines = lifecycle::deadlines(&facts, &task.rules, &cal)
-                    .map_err(|e| Invalid(e.to_string()))?;
-                let next_due = lifecycle::next_due(&facts, &deadlines);
-                batch.push(suiji::store::BatchChange {
-                    id: r.task.clone(),
-                    expected: task.facts.clone(),
-                    detail: serde_json::json!({
-                        "file": name, "row": r.row,
-                        "events": r.events.iter().map(|(e, _, v)| format!("{} {v}", e.name())).collect::<Vec<_>>(),
-                    }),
-                    change: Change {
-                        facts,
-                        deadlines,
-                        next_due,
-                    },
-                });
-            }
-        }
-    }
-    if problems.is_empty() && !dry_run {
-        store
-            .update_tasks(&batch, clock, actor)
-            .await
-            .map_err(store_error)?;
-    }
-    if json {
-        print_json(&serde_json::json!({
-            "ok": problems.is_empty(), "file": name, "dry_run": dry_run,
-            "tasks": batch.len(), "problems": problems,
-        }))?;
-    } else if problems.is_empty() {
-        println!(
-            "{name}: {} task(s) {}",
-            batch.len(),
-            if dry_run {
-                "valid; dry run, nothing written"
-            } else {
-                "updated"
-            }
-        );
-    } else {
-        eprintln!(
-            "{name}: {} problem(s); nothing was written:",
-            problems.len()
-        );
-        for p in &problems {
-            eprintln!("  {p}");
-        }
-    }
-    Ok(if problems.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
 }
 
 pub fn calendar_check(settings: &Settings, year: i32, json: bool) -> Result<ExitCode> {
-    let cal = calendar(settings)?;
+    let cal = suiji::ops::plan::calendar(settings)?;
     let y = cal.year(year).map_err(|e| Invalid(e.to_string()))?;
     if json {
         // Every day's answer, as the deadline arithmetic sees it, for cross-checking.
@@ -613,7 +357,7 @@ pub fn calendar_check(settings: &Settings, year: i32, json: bool) -> Result<Exit
 }
 
 pub fn add_days(settings: &Settings, date: &str, n: i64, json: bool) -> Result<ExitCode> {
-    let cal = calendar(settings)?;
+    let cal = suiji::ops::plan::calendar(settings)?;
     let d = cal
         .add_working_days(parse_date(date)?, n)
         .map_err(|e| Invalid(e.to_string()))?;

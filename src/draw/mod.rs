@@ -1,4 +1,5 @@
-//! The verifiable draw, `suiji-draw-v1` (specified in `docs/draw-spec.md`).
+//! The verifiable draw, `suiji-draw-v2` (specified in `docs/draw-spec.md`; `suiji-draw-v1`
+//! documents published before it still verify).
 //!
 //! Everything here is pure and deterministic: a frozen [`Manifest`] and a seed value in, a
 //! [`DrawDoc`] out, with no IO, no floating point, no `rand` distribution and no dependence on
@@ -13,17 +14,29 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::beacon::{self, BeaconDecl};
 use crate::plan::{Plan, Recusal, SeedKind, Stratum, Window};
 use crate::registry::{OfficerStatus, Snapshot};
 use ticket::Ticketer;
 
-pub const SPEC: &str = "suiji-draw-v1";
+/// The spec every new manifest and draw follows.
+pub const SPEC: &str = "suiji-draw-v2";
+/// The first spec: no freeze time, no `available_at`; its published documents still verify.
+pub const SPEC_V1: &str = "suiji-draw-v1";
 
 /// Everything the draw depends on, frozen and published before the seed exists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub spec: String,
+    /// When the manifest was frozen (v2): it must be before `seed_source.available_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen_at: Option<String>,
+    /// Present when the manifest was frozen on a replayed or rehearsed clock: `frozen_at` is
+    /// then not a real time, and this is the real one. Such a manifest proves nothing about
+    /// freezing before the seed existed, and verifiers say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulated: Option<Simulated>,
     pub plan: ManifestPlan,
     pub seed_source: SeedDeclaration,
     pub strata: Vec<ManifestStratum>,
@@ -55,6 +68,19 @@ pub struct ManifestPlan {
 pub struct SeedDeclaration {
     pub kind: SeedKind,
     pub source: String,
+    /// When the randomness becomes public (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The beacon chain and round (kind `drand`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beacon: Option<BeaconDecl>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Simulated {
+    /// The real time at which the manifest was frozen.
+    pub real_time: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,7 +125,8 @@ pub struct TeamRulesDecl {
     pub department: String,
     pub cap_per_officer: u32,
     pub require_valid_certificate: bool,
-    /// Certificates must be valid on this day (the window's start).
+    /// Certificates must be valid on this day: the day teams are formed, i.e. the day the seed
+    /// becomes public (v2; the window's start in v1).
     pub certificate_date: chrono::NaiveDate,
     pub recusal: Recusal,
 }
@@ -120,7 +147,36 @@ pub struct DrawDoc {
 #[serde(deny_unknown_fields)]
 pub struct SeedValue {
     pub kind: SeedKind,
+    /// Manual: the public digits; os: 64 hex digits; drand: the round's randomness (hex).
     pub value: String,
+    /// The beacon round (kind `drand`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u64>,
+    /// The round's BLS signature, hex (kind `drand`): anyone can check it offline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+impl SeedValue {
+    /// A typed-in (manual) or generated (os) value.
+    pub fn plain(kind: SeedKind, value: &str) -> SeedValue {
+        SeedValue {
+            kind,
+            value: value.to_string(),
+            round: None,
+            signature: None,
+        }
+    }
+
+    /// A verified beacon round.
+    pub fn drand(b: &beacon::Beacon) -> SeedValue {
+        SeedValue {
+            kind: SeedKind::Drand,
+            value: b.randomness.clone(),
+            round: Some(b.round),
+            signature: Some(b.signature.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +221,8 @@ pub struct Skip {
 pub enum DrawError {
     #[error("seed value: {0}")]
     Seed(String),
+    #[error(transparent)]
+    Beacon(#[from] beacon::BeaconError),
     #[error(
         "stratum `{stratum}` needs {quota} entities but only {available} candidates remain \
          after earlier strata's selections"
@@ -189,12 +247,22 @@ pub enum DrawError {
     Document(String),
 }
 
+/// When and on which clock a manifest is frozen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreezeTime {
+    /// `clock::stamp` of the freezing clock's `now`.
+    pub at: String,
+    /// The real time, when the freezing clock was not the real one.
+    pub simulated_real_time: Option<String>,
+}
+
 /// Builds the manifest from the plan, its strata and the registry (nothing is read later).
 pub fn manifest(
     plan: &Plan,
     strata: &[Stratum],
     snapshot: &Snapshot,
     department: &str,
+    frozen: &FreezeTime,
 ) -> Manifest {
     let candidates: HashSet<&str> = strata
         .iter()
@@ -245,8 +313,14 @@ pub fn manifest(
         })
         .collect();
     officers.sort_by(|a, b| a.id.cmp(&b.id));
+    let available_at = plan.seed.available_at;
     Manifest {
         spec: SPEC.to_string(),
+        frozen_at: Some(frozen.at.clone()),
+        simulated: frozen
+            .simulated_real_time
+            .clone()
+            .map(|real_time| Simulated { real_time }),
         plan: ManifestPlan {
             id: plan.id.clone(),
             year: plan.year,
@@ -257,6 +331,9 @@ pub fn manifest(
         seed_source: SeedDeclaration {
             kind: plan.seed.kind,
             source: plan.seed.source.clone(),
+            available_at: Some(available_at),
+            beacon: (plan.seed.kind == SeedKind::Drand)
+                .then(|| BeaconDecl::quicknet_at(available_at)),
         },
         strata: strata
             .iter()
@@ -289,7 +366,9 @@ pub fn manifest(
             department: department.to_string(),
             cap_per_officer: plan.teams.cap_per_officer,
             require_valid_certificate: plan.teams.require_valid_certificate,
-            certificate_date: plan.window.start,
+            certificate_date: available_at
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive(),
             recusal: plan.teams.recusal,
         },
         conflicts,
@@ -304,42 +383,81 @@ pub fn canonical<T: Serialize>(doc: &T) -> Result<Vec<u8>, DrawError> {
     jcs::to_vec(&v).map_err(DrawError::Document)
 }
 
-/// Checks a seed value's form: manual values are decimal digits only (at least 6), written
-/// exactly as announced (e.g. lottery balls as two digits each, in draw order); OS values are
-/// 64 lowercase hex digits.
-pub fn check_seed_value(kind: SeedKind, value: &str) -> Result<(), DrawError> {
-    match kind {
-        SeedKind::Manual if value.len() >= 6 && value.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
-        SeedKind::Manual => Err(DrawError::Seed(format!(
-            "`{value}` must be at least 6 decimal digits and nothing else \
-             (write lottery numbers as two digits each, in draw order, without separators)"
-        ))),
-        SeedKind::Os
-            if value.len() == 64
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
-        {
-            Ok(())
+/// Checks a seed value against the manifest's declaration: manual values are decimal digits
+/// only (at least 6), written exactly as announced (e.g. lottery balls as two digits each, in
+/// draw order); OS values are 64 lowercase hex digits; a drand value is the randomness of the
+/// declared round, whose signature must verify against the chain's public key.
+pub fn check_seed(decl: &SeedDeclaration, v: &SeedValue) -> Result<(), DrawError> {
+    if v.kind != decl.kind {
+        return Err(DrawError::Seed(format!(
+            "the manifest declares a {} seed, the value is {}",
+            decl.kind.name(),
+            v.kind.name()
+        )));
+    }
+    let hex64 = |s: &str| {
+        s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    match v.kind {
+        SeedKind::Manual if v.value.len() >= 6 && v.value.bytes().all(|b| b.is_ascii_digit()) => {}
+        SeedKind::Manual => {
+            return Err(DrawError::Seed(format!(
+                "`{}` must be at least 6 decimal digits and nothing else (write lottery numbers \
+                 as two digits each, in draw order, without separators)",
+                crate::text::quote(&v.value)
+            )));
         }
-        SeedKind::Os => Err(DrawError::Seed(format!(
-            "`{value}` must be 64 lowercase hex digits (32 bytes from the operating system)"
-        ))),
+        SeedKind::Os if hex64(&v.value) => {}
+        SeedKind::Os => {
+            return Err(DrawError::Seed(format!(
+                "`{}` must be 64 lowercase hex digits (32 bytes from the operating system)",
+                crate::text::quote(&v.value)
+            )));
+        }
+        SeedKind::Drand => {
+            let declared = decl.beacon.as_ref().ok_or_else(|| {
+                DrawError::Seed("the manifest declares a drand seed without its round".into())
+            })?;
+            if let Some(at) = decl.available_at {
+                declared.check(at)?;
+            }
+            let (Some(round), Some(signature)) = (v.round, v.signature.as_deref()) else {
+                return Err(DrawError::Seed(
+                    "a drand seed needs the round and its signature".into(),
+                ));
+            };
+            if round != declared.round {
+                return Err(DrawError::Seed(format!(
+                    "beacon round {round} is not the round the manifest fixed ({}, the first at \
+                     or after available_at)",
+                    declared.round
+                )));
+            }
+            let b = beacon::verify(round, signature)?;
+            if b.randomness != v.value {
+                return Err(DrawError::Seed(format!(
+                    "value {} is not the randomness of round {round} ({})",
+                    crate::text::quote(&v.value),
+                    b.randomness
+                )));
+            }
+        }
     }
+    if v.kind != SeedKind::Drand && (v.round.is_some() || v.signature.is_some()) {
+        return Err(DrawError::Seed(
+            "only a drand seed carries a round and a signature".into(),
+        ));
+    }
+    Ok(())
 }
 
-pub fn kind_name(kind: SeedKind) -> &'static str {
-    match kind {
-        SeedKind::Manual => "manual",
-        SeedKind::Os => "os",
-    }
-}
-
-/// `seed = sha256_hex("suiji-draw-v1\n" + manifest_digest + "\n" + kind + "\n" + value)`.
-pub fn seed(manifest_digest: &str, kind: SeedKind, value: &str) -> String {
+/// `seed = sha256_hex(spec + "\n" + manifest_digest + "\n" + kind + "\n" + value)`.
+pub fn seed(spec: &str, manifest_digest: &str, kind: SeedKind, value: &str) -> String {
     ticket::sha256_hex(&format!(
-        "{SPEC}\n{manifest_digest}\n{}\n{value}",
-        kind_name(kind)
+        "{spec}\n{manifest_digest}\n{}\n{value}",
+        kind.name()
     ))
 }
 
@@ -422,6 +540,9 @@ impl Role {
 pub struct Staffing<'m> {
     manifest: &'m Manifest,
     t: &'m Ticketer,
+    /// Certificates must be valid on this day: the manifest's for the draw, the day of the
+    /// replacement for a team formed later.
+    certificate_date: chrono::NaiveDate,
     conflicts: HashSet<(&'m str, &'m str)>,
     last_year: HashSet<(&'m str, &'m str)>,
     pub load: HashMap<String, u32>,
@@ -437,10 +558,17 @@ impl<'m> Staffing<'m> {
         Staffing {
             manifest,
             t,
+            certificate_date: manifest.team_rules.certificate_date,
             conflicts: pairs(&manifest.conflicts),
             last_year: pairs(&manifest.last_year_pairs),
             load: HashMap::new(),
         }
+    }
+
+    /// Teams formed from now on check certificates on `day` (a replacement's own day).
+    pub fn certificates_on(mut self, day: chrono::NaiveDate) -> Self {
+        self.certificate_date = day;
+        self
     }
 
     /// Forms the team of entity `e` of `stratum` (task `task`) and counts its assignments.
@@ -497,7 +625,7 @@ impl<'m> Staffing<'m> {
                 let reason = if !o.active {
                     Some("inactive")
                 } else if rules.require_valid_certificate
-                    && o.valid_until.is_some_and(|d| d < rules.certificate_date)
+                    && o.valid_until.is_some_and(|d| d < self.certificate_date)
                 {
                     Some("certificate_expired")
                 } else if self.conflicts.contains(&(o.id.as_str(), e)) {
@@ -583,53 +711,129 @@ pub fn teams(
 pub fn run(
     manifest: &Manifest,
     manifest_digest: &str,
-    seed_value: &str,
+    value: &SeedValue,
 ) -> Result<DrawDoc, DrawError> {
-    check_seed_value(manifest.seed_source.kind, seed_value)?;
-    let seed = seed(manifest_digest, manifest.seed_source.kind, seed_value);
+    check_seed(&manifest.seed_source, value)?;
+    let seed = seed(&manifest.spec, manifest_digest, value.kind, &value.value);
     let t = Ticketer::new(&seed);
     let strata = select(manifest, &t)?;
     let teams = teams(manifest, &strata, &t)?;
     Ok(DrawDoc {
-        spec: SPEC.to_string(),
+        spec: manifest.spec.clone(),
         manifest_digest: manifest_digest.to_string(),
-        seed_source: SeedValue {
-            kind: manifest.seed_source.kind,
-            value: seed_value.to_string(),
-        },
+        seed_source: value.clone(),
         seed,
         strata,
         teams,
     })
 }
 
-/// Recomputes a published draw from the two files alone. `Ok` or the first difference.
-pub fn verify(manifest_bytes: &[u8], draw_bytes: &[u8]) -> Result<(), String> {
+/// What a verified manifest says about its own timing, for the verifier to print.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timing {
+    pub spec: String,
+    pub frozen_at: Option<String>,
+    pub available_at: Option<String>,
+    /// The real freeze time when `frozen_at` came from a replayed or rehearsed clock.
+    pub simulated_real_time: Option<String>,
+    pub beacon_round: Option<u64>,
+}
+
+/// Reads a published manifest and checks what it says about time: a v2 manifest must have
+/// been frozen strictly before its seed became public, and a drand manifest must name the
+/// first quicknet round at or after that moment.
+pub fn check_manifest(manifest_bytes: &[u8]) -> Result<(Manifest, Timing), String> {
     let manifest: Manifest = serde_json::from_slice(manifest_bytes)
-        .map_err(|e| format!("manifest.json is not a {SPEC} manifest: {e}"))?;
+        .map_err(|e| format!("manifest is not a suiji-draw manifest: {e}"))?;
+    if manifest.spec != SPEC && manifest.spec != SPEC_V1 {
+        return Err(format!(
+            "unknown spec `{}` (expected {SPEC} or {SPEC_V1})",
+            manifest.spec
+        ));
+    }
+    let timing = Timing {
+        spec: manifest.spec.clone(),
+        frozen_at: manifest.frozen_at.clone(),
+        available_at: manifest.seed_source.available_at.map(|t| t.to_rfc3339()),
+        simulated_real_time: manifest.simulated.as_ref().map(|s| s.real_time.clone()),
+        beacon_round: manifest.seed_source.beacon.as_ref().map(|b| b.round),
+    };
+    if manifest.spec == SPEC_V1 {
+        if manifest.frozen_at.is_some()
+            || manifest.simulated.is_some()
+            || manifest.seed_source.available_at.is_some()
+            || manifest.seed_source.beacon.is_some()
+            || manifest.seed_source.kind == SeedKind::Drand
+        {
+            return Err(format!("a {SPEC_V1} manifest has v2 members"));
+        }
+        return Ok((manifest, timing));
+    }
+    let frozen = manifest
+        .frozen_at
+        .as_deref()
+        .ok_or("frozen_at is missing")?;
+    let frozen_t = chrono::DateTime::parse_from_rfc3339(frozen)
+        .map_err(|_| format!("frozen_at `{}` is not an RFC 3339 time", text_quote(frozen)))?;
+    let available = manifest
+        .seed_source
+        .available_at
+        .ok_or("seed_source.available_at is missing")?;
+    if frozen_t >= available {
+        return Err(format!(
+            "frozen_at {frozen} is not before seed_source.available_at {}: the manifest was \
+             frozen when the randomness could already be known",
+            available.to_rfc3339()
+        ));
+    }
+    let expected_date = available
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    if manifest.team_rules.certificate_date != expected_date {
+        return Err(format!(
+            "team_rules.certificate_date {} is not the day of available_at ({expected_date})",
+            manifest.team_rules.certificate_date
+        ));
+    }
+    match (&manifest.seed_source.kind, &manifest.seed_source.beacon) {
+        (SeedKind::Drand, Some(b)) => b.check(available).map_err(|e| e.to_string())?,
+        (SeedKind::Drand, None) => return Err("a drand manifest has no seed_source.beacon".into()),
+        (_, Some(_)) => return Err("only a drand manifest has seed_source.beacon".into()),
+        (_, None) => {}
+    }
+    Ok((manifest, timing))
+}
+
+fn text_quote(s: &str) -> String {
+    crate::text::quote(s)
+}
+
+/// Recomputes a published draw from the two files alone. The manifest's timing, or the first
+/// difference.
+pub fn verify(manifest_bytes: &[u8], draw_bytes: &[u8]) -> Result<Timing, String> {
+    let (manifest, timing) = check_manifest(manifest_bytes)?;
     let published: DrawDoc = serde_json::from_slice(draw_bytes)
-        .map_err(|e| format!("draw.json is not a {SPEC} draw: {e}"))?;
-    if manifest.spec != SPEC || published.spec != SPEC {
-        return Err(format!("unknown spec (expected {SPEC})"));
+        .map_err(|e| format!("draw is not a suiji-draw document: {e}"))?;
+    if published.spec != manifest.spec {
+        return Err(format!(
+            "spec: the draw says {}, its manifest {}",
+            published.spec, manifest.spec
+        ));
     }
     let digest = crate::audit::sha256_hex(manifest_bytes);
     if digest != published.manifest_digest {
         return Err(format!(
-            "manifest_digest: draw.json says {}, manifest.json hashes to {digest}",
+            "manifest_digest: the draw says {}, the manifest hashes to {digest}",
             published.manifest_digest
         ));
     }
-    if published.seed_source.kind != manifest.seed_source.kind {
-        return Err("seed_source.kind differs from the manifest's declared kind".into());
-    }
-    let recomputed =
-        run(&manifest, &digest, &published.seed_source.value).map_err(|e| e.to_string())?;
+    let recomputed = run(&manifest, &digest, &published.seed_source).map_err(|e| e.to_string())?;
     let (a, b) = (
         serde_json::to_value(&published).map_err(|e| e.to_string())?,
         serde_json::to_value(&recomputed).map_err(|e| e.to_string())?,
     );
     match first_difference("", &a, &b) {
-        None => Ok(()),
+        None => Ok(timing),
         Some((path, published, recomputed)) => Err(format!(
             "{path}: published {published}, recomputed {recomputed}"
         )),

@@ -30,6 +30,8 @@ pub(crate) fn fixture(candidates: usize) -> Manifest {
     }
     Manifest {
         spec: SPEC.into(),
+        frozen_at: Some("2024-05-13T09:00:00.000+08:00".into()),
+        simulated: None,
         plan: ManifestPlan {
             id: "test".into(),
             year: 2024,
@@ -43,6 +45,8 @@ pub(crate) fn fixture(candidates: usize) -> Manifest {
         seed_source: SeedDeclaration {
             kind: SeedKind::Manual,
             source: "dice".into(),
+            available_at: crate::clock::parse_time("2024-05-16 21:15"),
+            beacon: None,
         },
         strata: vec![
             ManifestStratum {
@@ -72,7 +76,7 @@ pub(crate) fn fixture(candidates: usize) -> Manifest {
             department: "hnem".into(),
             cap_per_officer: 3,
             require_valid_certificate: true,
-            certificate_date: chrono::NaiveDate::from_ymd_opt(2024, 5, 20).expect("date"),
+            certificate_date: chrono::NaiveDate::from_ymd_opt(2024, 5, 16).expect("date"),
             recusal: Recusal {
                 home_city: false,
                 last_year: false,
@@ -84,10 +88,14 @@ pub(crate) fn fixture(candidates: usize) -> Manifest {
     }
 }
 
+fn manual(v: &str) -> SeedValue {
+    SeedValue::plain(SeedKind::Manual, v)
+}
+
 #[test]
 fn strata_skip_earlier_selections_and_teams_follow_the_rules() {
     let m = fixture(40);
-    let d = run(&m, "digest", "123456").expect("draw");
+    let d = run(&m, "digest", &manual("123456")).expect("draw");
     let high: Vec<&str> = d.strata[0].selected.iter().map(|p| p.id.as_str()).collect();
     let rest: Vec<&str> = d.strata[1].selected.iter().map(|p| p.id.as_str()).collect();
     assert_eq!((high.len(), rest.len()), (2, 3));
@@ -115,17 +123,17 @@ fn strata_skip_earlier_selections_and_teams_follow_the_rules() {
         }
     }
     assert!(load.values().all(|&n| n <= 3), "cap respected: {load:?}");
-    assert_eq!(run(&m, "digest", "123456"), Ok(d), "deterministic");
+    assert_eq!(run(&m, "digest", &manual("123456")), Ok(d), "deterministic");
 }
 
 #[test]
 fn recusal_is_honoured() {
     let mut m = fixture(10);
-    let first = run(&m, "digest", "999999").expect("draw");
+    let first = run(&m, "digest", &manual("999999")).expect("draw");
     let e = first.teams[0].entity.clone();
     let cadre = first.teams[0].cadre.clone();
     m.conflicts.push((cadre.clone(), e.clone()));
-    let second = run(&m, "digest", "999999").expect("draw");
+    let second = run(&m, "digest", &manual("999999")).expect("draw");
     let team = second
         .teams
         .iter()
@@ -144,7 +152,7 @@ fn an_unstaffable_team_fails_naming_entity_role_and_reasons() {
     for o in m.officers.iter_mut().filter(|o| o.cadre) {
         o.valid_until = chrono::NaiveDate::from_ymd_opt(2024, 1, 1);
     }
-    match run(&m, "digest", "123456") {
+    match run(&m, "digest", &manual("123456")) {
         Err(DrawError::Unstaffed {
             role,
             skipped,
@@ -161,11 +169,19 @@ fn an_unstaffable_team_fails_naming_entity_role_and_reasons() {
 
 #[test]
 fn seed_values_are_checked() {
-    assert!(check_seed_value(SeedKind::Manual, "0307121825310").is_ok());
-    assert!(check_seed_value(SeedKind::Manual, "03 07 12").is_err());
-    assert!(check_seed_value(SeedKind::Manual, "123").is_err());
-    assert!(check_seed_value(SeedKind::Os, &"a".repeat(64)).is_ok());
-    assert!(check_seed_value(SeedKind::Os, &"A".repeat(64)).is_err());
+    let m = fixture(4);
+    let decl = |kind| SeedDeclaration {
+        kind,
+        ..m.seed_source.clone()
+    };
+    let check = |kind, v: &str| check_seed(&decl(kind), &SeedValue::plain(kind, v));
+    assert!(check(SeedKind::Manual, "0307121825310").is_ok());
+    assert!(check(SeedKind::Manual, "03 07 12").is_err());
+    assert!(check(SeedKind::Manual, "123").is_err());
+    assert!(check(SeedKind::Os, &"a".repeat(64)).is_ok());
+    assert!(check(SeedKind::Os, &"A".repeat(64)).is_err());
+    // A value of another kind than declared is refused.
+    assert!(check_seed(&decl(SeedKind::Os), &manual("123456")).is_err());
 }
 
 #[test]
@@ -173,9 +189,9 @@ fn verify_finds_the_first_difference() {
     let m = fixture(30);
     let mb = canonical(&m).expect("manifest");
     let digest = crate::audit::sha256_hex(&mb);
-    let d = run(&m, &digest, "271828").expect("draw");
+    let d = run(&m, &digest, &manual("271828")).expect("draw");
     let db = canonical(&d).expect("draw json");
-    assert_eq!(verify(&mb, &db), Ok(()));
+    assert!(verify(&mb, &db).is_ok());
     let mut forged = d.clone();
     forged.strata[1].selected[0].id = forged.strata[1].alternates[0].id.clone();
     let e = verify(&mb, &canonical(&forged).expect("json")).expect_err("forged");
@@ -220,5 +236,67 @@ fn selection_is_uniform_chi_square() {
     assert!(
         chi2 < 43.82,
         "chi-square {chi2:.2} with 19 degrees of freedom: p < 0.001"
+    );
+}
+
+#[test]
+fn a_manifest_frozen_at_or_after_available_at_does_not_verify() {
+    let mut m = fixture(30);
+    m.frozen_at = Some("2024-05-16T21:15:00.000+08:00".into());
+    let mb = canonical(&m).expect("manifest");
+    let e = check_manifest(&mb).expect_err("frozen too late");
+    assert!(e.contains("is not before seed_source.available_at"), "{e}");
+    m.frozen_at = Some("2024-05-16T21:14:59.999+08:00".into());
+    let timing = check_manifest(&canonical(&m).expect("manifest"))
+        .expect("frozen in time")
+        .1;
+    assert_eq!(
+        timing.available_at.as_deref(),
+        Some("2024-05-16T21:15:00+08:00")
+    );
+}
+
+/// drand quicknet round 657413 is published at 2023-09-15 19:00:03 Beijing time.
+#[test]
+fn a_drand_seed_is_the_verified_round_and_nothing_else() {
+    let sig = "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b";
+    let mut m = fixture(30);
+    let at = crate::clock::parse_time("2023-09-15 19:00:02").expect("time");
+    m.frozen_at = Some("2023-09-01T09:00:00.000+08:00".into());
+    m.seed_source = SeedDeclaration {
+        kind: SeedKind::Drand,
+        source: "drand quicknet".into(),
+        available_at: Some(at),
+        beacon: Some(crate::beacon::BeaconDecl::quicknet_at(at)),
+    };
+    m.team_rules.certificate_date = chrono::NaiveDate::from_ymd_opt(2023, 9, 15).expect("date");
+    assert_eq!(m.seed_source.beacon.as_ref().map(|b| b.round), Some(657413));
+    let mb = canonical(&m).expect("manifest");
+    let digest = crate::audit::sha256_hex(&mb);
+    let b = crate::beacon::verify(657413, sig).expect("beacon");
+    let d = run(&m, &digest, &SeedValue::drand(&b)).expect("draw");
+    assert_eq!(
+        d.seed_source.value,
+        "fc1873a13f3545aeade8401532ef5519920652eee6b0d2b19ca12643b87b3587"
+    );
+    let db = canonical(&d).expect("draw json");
+    assert_eq!(
+        verify(&mb, &db).expect("verifies").beacon_round,
+        Some(657413)
+    );
+    // Another round's value, a forged value, or a typed-in value are all refused.
+    let mut other = SeedValue::drand(&b);
+    other.round = Some(657414);
+    assert!(run(&m, &digest, &other).is_err());
+    let mut forged = SeedValue::drand(&b);
+    forged.value = "0".repeat(64);
+    assert!(run(&m, &digest, &forged).is_err());
+    assert!(
+        run(
+            &m,
+            &digest,
+            &SeedValue::plain(SeedKind::Drand, &b.randomness)
+        )
+        .is_err()
     );
 }

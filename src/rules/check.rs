@@ -160,6 +160,65 @@ fn overlap(a: &[u32], b: &[u32]) -> usize {
     n
 }
 
+/// The freeze must be able to happen before the seed is public and the draw after it: in the
+/// year the seed becomes public (usually the plan's, sometimes the one before), the freeze
+/// schedule first fires before `available_at` and the draw schedule at or after it; and the
+/// seed is public before the window ends.
+fn seed_timing(plan: &Plan, out: &mut Vec<Finding>) {
+    let file = plan.source.file.as_str();
+    let shanghai = chrono_tz::Asia::Shanghai;
+    let available = plan.seed.available_at.with_timezone(&shanghai);
+    let year = available.year();
+    let Some(start) = chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| t.and_local_timezone(shanghai).earliest())
+    else {
+        return;
+    };
+    let fmt = |t: Option<chrono::DateTime<chrono_tz::Tz>>| {
+        t.map_or("never".to_string(), |t| {
+            t.format("%Y-%m-%d %H:%M:%S").to_string()
+        })
+    };
+    let freeze = super::next_run(&plan.schedules.freeze, start);
+    if freeze.is_none_or(|f| f >= available) {
+        out.push(Finding::error(
+            file,
+            plan.at,
+            format!(
+                "the freeze schedule first fires in {} at {}, not before the seed becomes public                  ({}): the manifest could not be frozen in time",
+                plan.year,
+                fmt(freeze),
+                fmt(Some(available))
+            ),
+        ));
+    }
+    let draw = super::next_run(&plan.schedules.draw, start);
+    if draw.is_none_or(|d| d < available) {
+        out.push(Finding::error(
+            file,
+            plan.at,
+            format!(
+                "the draw schedule first fires in {} at {}, before the seed becomes public ({}):                  schedule it after",
+                plan.year,
+                fmt(draw),
+                fmt(Some(available))
+            ),
+        ));
+    }
+    if available.date_naive() > plan.window.end {
+        out.push(Finding::error(
+            file,
+            plan.at,
+            format!(
+                "the seed becomes public on {}, after the window ends ({})",
+                available.date_naive(),
+                plan.window.end
+            ),
+        ));
+    }
+}
+
 /// Everything wrong with (errors) or worth knowing about (warnings) a plan.
 pub fn check(plan: &Plan, strata: &[Stratum], ctx: &Context) -> Vec<Finding> {
     let file = plan.source.file.as_str();
@@ -189,6 +248,8 @@ pub fn check(plan: &Plan, strata: &[Stratum], ctx: &Context) -> Vec<Finding> {
             ),
         ));
     }
+
+    seed_timing(plan, &mut out);
 
     let total = plan.total_quota();
     if let Some(stated) = plan.total_quota

@@ -743,17 +743,22 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         let m = a
             .map("seed")?
             .ok_or_else(|| a.fail("plan needs `seed`".into()))?;
-        let mut s = Args::new("seed", m, &["kind", "source"], pos)?;
+        let mut s = Args::new("seed", m, &["kind", "source", "available_at"], pos)?;
         let kind = match s.str("kind")?.as_str() {
             "manual" => SeedKind::Manual,
             "os" => SeedKind::Os,
+            "drand" => SeedKind::Drand,
             other => {
                 return Err(s.fail(format!(
-                    "unknown seed kind `{other}`: \"manual\" (public dice or lottery digits) or \"os\""
+                    "unknown seed kind `{other}`: \"manual\" (public dice or lottery digits), \
+                     \"drand\" (the League of Entropy's quicknet beacon) or \"os\""
                 )));
             }
         };
-        let source = s.opt_str("source")?.unwrap_or_default();
+        let source = s.opt_str("source")?.unwrap_or_else(|| match kind {
+            SeedKind::Drand => "drand quicknet (League of Entropy), https://drand.love".into(),
+            _ => String::new(),
+        });
         if kind == SeedKind::Manual && source.trim().is_empty() {
             return Err(s.fail(
                 "a manual seed needs `source`: say where the public digits will come from \
@@ -761,7 +766,25 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
                     .into(),
             ));
         }
-        SeedSource { kind, source }
+        let when = s.opt_str("available_at")?.ok_or_else(|| {
+            s.fail(
+                "the seed needs `available_at`: when the randomness becomes public (the \
+                 lottery's draw time, the ceremony's time, or the beacon round's time), e.g. \
+                 \"2024-05-16 21:15\" (Asia/Shanghai)"
+                    .into(),
+            )
+        })?;
+        let available_at = crate::clock::parse_time(&when).ok_or_else(|| {
+            s.fail(format!(
+                "available_at `{when}` is not a time: write \"YYYY-MM-DD HH:MM\" (Asia/Shanghai) \
+                 or RFC 3339 with an offset"
+            ))
+        })?;
+        SeedSource {
+            kind,
+            source,
+            available_at,
+        }
     };
     let frequency = match a.map("frequency")? {
         None => Frequency { lookback_months: 0 },

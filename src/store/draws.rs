@@ -15,12 +15,42 @@ pub struct ManifestRecord {
     pub id: i64,
     pub plan_id: String,
     pub year: i64,
+    /// Its number within the plan and year: published as `manifest-<seq>.json`.
+    pub seq: i64,
     pub digest: String,
     pub script_sha256: String,
     #[serde(skip)]
     pub content: String,
+    pub status: String,
     pub frozen_at: String,
+    pub available_at: Option<String>,
+    /// Why it replaced the manifest before it (a refreeze).
+    pub reason: Option<String>,
     pub actor: String,
+    pub audit: Option<AuditHead>,
+}
+
+/// An audit row that recorded an event: published so that the chain can be anchored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl AuditHead {
+    fn of(e: &crate::audit::Entry) -> AuditHead {
+        AuditHead {
+            seq: e.seq,
+            hash: e.hash.clone(),
+        }
+    }
+
+    fn from_columns(seq: Option<i64>, hash: Option<String>) -> Option<AuditHead> {
+        Some(AuditHead {
+            seq: seq?,
+            hash: hash?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +58,8 @@ pub struct DrawRecord {
     pub id: i64,
     pub plan_id: String,
     pub year: i64,
+    /// Its number within the plan and year: published as `draw-<seq>.json`.
+    pub seq: i64,
     pub manifest_id: i64,
     pub manifest_digest: String,
     pub seed_kind: String,
@@ -39,6 +71,19 @@ pub struct DrawRecord {
     pub status: String,
     pub drawn_at: String,
     pub actor: String,
+    pub audit: Option<AuditHead>,
+    pub void: Option<VoidRecord>,
+}
+
+/// How a draw was voided.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoidRecord {
+    pub reason: String,
+    pub at: String,
+    pub actor: String,
+    /// Voided although some of its tasks held recorded results (`--force`).
+    pub forced: bool,
+    pub audit: Option<AuditHead>,
 }
 
 /// One inspection task as the draw creates it.
@@ -60,39 +105,59 @@ pub struct NewTask {
     pub next_due: Option<chrono::NaiveDate>,
 }
 
-const MANIFEST_COLUMNS: &str =
-    "id, plan_id, year, digest, script_sha256, content, frozen_at, actor";
-const DRAW_COLUMNS: &str = "id, plan_id, year, manifest_id, manifest_digest, seed_kind, \
-     seed_value, seed, digest, content, status, drawn_at, actor";
+const MANIFEST_COLUMNS: &str = "id, plan_id, year, seq, digest, script_sha256, content, status, \
+     frozen_at, available_at, reason, actor, audit_seq, audit_hash";
+const DRAW_COLUMNS: &str = "id, plan_id, year, seq, manifest_id, manifest_digest, seed_kind, \
+     seed_value, seed, digest, content, status, drawn_at, actor, audit_seq, audit_hash, \
+     void_reason, voided_at, voided_by, void_forced, void_audit_seq, void_audit_hash";
 
 fn manifest_row(r: &sqlx::any::AnyRow) -> Result<ManifestRecord, StoreError> {
     Ok(ManifestRecord {
         id: r.try_get(0)?,
         plan_id: r.try_get(1)?,
         year: r.try_get(2)?,
-        digest: r.try_get(3)?,
-        script_sha256: r.try_get(4)?,
-        content: r.try_get(5)?,
-        frozen_at: r.try_get(6)?,
-        actor: r.try_get(7)?,
+        seq: r.try_get(3)?,
+        digest: r.try_get(4)?,
+        script_sha256: r.try_get(5)?,
+        content: r.try_get(6)?,
+        status: r.try_get(7)?,
+        frozen_at: r.try_get(8)?,
+        available_at: r.try_get(9)?,
+        reason: r.try_get(10)?,
+        actor: r.try_get(11)?,
+        audit: AuditHead::from_columns(r.try_get(12)?, r.try_get(13)?),
     })
 }
 
 fn draw_row(r: &sqlx::any::AnyRow) -> Result<DrawRecord, StoreError> {
+    let void_reason: Option<String> = r.try_get(16)?;
+    let void = match void_reason {
+        Some(reason) => Some(VoidRecord {
+            reason,
+            at: r.try_get::<Option<String>, _>(17)?.unwrap_or_default(),
+            actor: r.try_get::<Option<String>, _>(18)?.unwrap_or_default(),
+            forced: r.try_get::<i64, _>(19)? != 0,
+            audit: AuditHead::from_columns(r.try_get(20)?, r.try_get(21)?),
+        }),
+        None => None,
+    };
     Ok(DrawRecord {
         id: r.try_get(0)?,
         plan_id: r.try_get(1)?,
         year: r.try_get(2)?,
-        manifest_id: r.try_get(3)?,
-        manifest_digest: r.try_get(4)?,
-        seed_kind: r.try_get(5)?,
-        seed_value: r.try_get(6)?,
-        seed: r.try_get(7)?,
-        digest: r.try_get(8)?,
-        content: r.try_get(9)?,
-        status: r.try_get(10)?,
-        drawn_at: r.try_get(11)?,
-        actor: r.try_get(12)?,
+        seq: r.try_get(3)?,
+        manifest_id: r.try_get(4)?,
+        manifest_digest: r.try_get(5)?,
+        seed_kind: r.try_get(6)?,
+        seed_value: r.try_get(7)?,
+        seed: r.try_get(8)?,
+        digest: r.try_get(9)?,
+        content: r.try_get(10)?,
+        status: r.try_get(11)?,
+        drawn_at: r.try_get(12)?,
+        actor: r.try_get(13)?,
+        audit: AuditHead::from_columns(r.try_get(14)?, r.try_get(15)?),
+        void,
     })
 }
 
@@ -152,7 +217,8 @@ impl Store {
     }
 
     /// Records a frozen manifest. An active manifest for the plan and year is only replaced
-    /// with a reason (audited), and never once an official draw exists.
+    /// with a reason (audited), and never once an official draw exists. Whether freezing is
+    /// still allowed at all (before the seed is public) is the caller's rule.
     #[allow(clippy::too_many_arguments)]
     pub async fn freeze(
         &self,
@@ -161,6 +227,8 @@ impl Store {
         digest: &str,
         script_sha256: &str,
         content: &str,
+        frozen_at: &str,
+        available_at: &str,
         refreeze_reason: Option<&str>,
         clock: &dyn Clock,
         actor: &str,
@@ -190,48 +258,76 @@ impl Store {
             )
             .await?;
         }
-        let at = stamp(clock.now());
+        let seq = next_seq(&mut tx, "manifests", plan_id, year).await?;
         let id: i64 = sqlx::query(
-            "INSERT INTO manifests (plan_id, year, digest, script_sha256, content, status, frozen_at, actor) \
-             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7) RETURNING id",
+            "INSERT INTO manifests (plan_id, year, seq, digest, script_sha256, content, status, \
+             frozen_at, available_at, reason, actor) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10) RETURNING id",
         )
         .bind(plan_id)
         .bind(year)
+        .bind(seq)
         .bind(digest)
         .bind(script_sha256)
         .bind(content)
-        .bind(&at)
+        .bind(frozen_at)
+        .bind(available_at)
+        .bind(refreeze_reason)
         .bind(actor)
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
         let detail = serde_json::json!({
-            "manifest_id": id, "year": year, "digest": digest, "script_sha256": script_sha256,
+            "manifest_id": id, "seq": seq, "year": year, "digest": digest,
+            "script_sha256": script_sha256, "frozen_at": frozen_at,
+            "available_at": available_at, "reason": refreeze_reason,
         });
-        Store::audit(&mut tx, clock, actor, "freeze", plan_id, &detail).await?;
+        let entry = Store::audit(&mut tx, clock, actor, "freeze", plan_id, &detail).await?;
+        set_audit(&mut tx, "manifests", "audit", id, &entry).await?;
+        let record = active_manifest_in(&mut *tx, plan_id, year)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the manifest just frozen is not active".into()))?;
         tx.commit().await?;
-        Ok(ManifestRecord {
-            id,
-            plan_id: plan_id.to_string(),
-            year,
-            digest: digest.to_string(),
-            script_sha256: script_sha256.to_string(),
-            content: content.to_string(),
-            frozen_at: at,
-            actor: actor.to_string(),
-        })
+        Ok(record)
     }
 
-    /// How many draws (official or voided) a plan and year has had; names redraws' tasks.
-    pub async fn draw_count(&self, plan_id: &str, year: i64) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query("SELECT COUNT(*) FROM draws WHERE plan_id = $1 AND year = $2")
-                .bind(plan_id)
-                .bind(year)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get(0)?,
+    /// Every manifest and draw of a plan and year, oldest first: the publication history.
+    pub async fn publication(
+        &self,
+        plan_id: &str,
+        year: i64,
+    ) -> Result<(Vec<ManifestRecord>, Vec<DrawRecord>), StoreError> {
+        let binds = || vec![Val::Text(Cow::Borrowed(plan_id)), Val::Int(year)];
+        let manifests = super::fetch_records(
+            &self.pool,
+            format!(
+                "SELECT {MANIFEST_COLUMNS} FROM manifests WHERE plan_id = $1 AND year = $2 \
+                 ORDER BY seq"
+            ),
+            binds(),
+            manifest_row,
         )
+        .await?;
+        let draws = super::fetch_records(
+            &self.pool,
+            format!(
+                "SELECT {DRAW_COLUMNS} FROM draws WHERE plan_id = $1 AND year = $2 ORDER BY seq"
+            ),
+            binds(),
+            draw_row,
+        )
+        .await?;
+        Ok((manifests, draws))
+    }
+
+    /// The plans and years that have anything published.
+    pub async fn published_plans(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query("SELECT DISTINCT plan_id, year FROM manifests ORDER BY year, plan_id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     /// Records the official draw, its tasks and its audit row in one transaction. Refused if
@@ -254,14 +350,17 @@ impl Store {
             return Err(StoreError::AlreadyDrawn(Box::new(d)));
         }
         let at = stamp(clock.now());
-        let kind = crate::draw::kind_name(doc.seed_source.kind);
+        let kind = doc.seed_source.kind.name();
+        let seq = next_seq(&mut tx, "draws", &manifest.plan_id, manifest.year).await?;
         let id: i64 = sqlx::query(
-            "INSERT INTO draws (plan_id, year, manifest_id, manifest_digest, seed_kind, seed_value, \
-             seed, digest, content, status, drawn_at, actor, deadline_rules) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'official', $10, $11, $12) RETURNING id",
+            "INSERT INTO draws (plan_id, year, seq, manifest_id, manifest_digest, seed_kind, \
+             seed_value, seed, digest, content, status, drawn_at, actor, deadline_rules) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'official', $11, $12, $13) \
+             RETURNING id",
         )
         .bind(&manifest.plan_id)
         .bind(manifest.year)
+        .bind(seq)
         .bind(manifest.id)
         .bind(&manifest.digest)
         .bind(kind)
@@ -271,47 +370,55 @@ impl Store {
         .bind(content)
         .bind(&at)
         .bind(actor)
-        .bind(serde_json::to_string(deadline_rules).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(
+            serde_json::to_string(deadline_rules)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        )
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-        insert_tasks(&mut tx, self.backend, id, manifest, tasks, window, &at, 1).await?;
+        insert_tasks(
+            &mut tx,
+            self.backend,
+            id,
+            (&manifest.plan_id, manifest.year),
+            tasks,
+            window,
+            &at,
+            1,
+        )
+        .await?;
         let detail = serde_json::json!({
             "draw_id": id,
+            "seq": seq,
             "digest": digest,
             "manifest_digest": manifest.digest,
             "seed_kind": kind,
             "seed_value": doc.seed_source.value,
+            "beacon_round": doc.seed_source.round,
             "seed": doc.seed,
             "tasks": tasks.len(),
         });
-        Store::audit(&mut tx, clock, actor, "draw", &manifest.plan_id, &detail).await?;
+        let entry = Store::audit(&mut tx, clock, actor, "draw", &manifest.plan_id, &detail).await?;
+        set_audit(&mut tx, "draws", "audit", id, &entry).await?;
         crate::failpoint::hit("draw-before-commit");
+        let record = official_draw_in(&mut *tx, &manifest.plan_id, manifest.year)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the draw just recorded is not official".into()))?;
         tx.commit().await?;
-        Ok(DrawRecord {
-            id,
-            plan_id: manifest.plan_id.clone(),
-            year: manifest.year,
-            manifest_id: manifest.id,
-            manifest_digest: manifest.digest.clone(),
-            seed_kind: kind.to_string(),
-            seed_value: doc.seed_source.value.clone(),
-            seed: doc.seed.clone(),
-            digest: digest.to_string(),
-            content: content.to_string(),
-            status: "official".into(),
-            drawn_at: at,
-            actor: actor.to_string(),
-        })
+        Ok(record)
     }
 
     /// Voids the official draw (an explicit, reasoned, audited act): it and its tasks stay on
-    /// record as `voided`, and a new official draw becomes possible.
+    /// record, each task with a `void` fact and every fact it held, and a new official draw
+    /// becomes possible. A draw whose tasks hold results (a completion, a publication, a
+    /// penalty, a referral) is voided only with `force`; otherwise the refusal names them.
     pub async fn void_draw(
         &self,
         plan_id: &str,
         year: i64,
         reason: &str,
+        force: bool,
         clock: &dyn Clock,
         actor: &str,
     ) -> Result<DrawRecord, StoreError> {
@@ -321,26 +428,98 @@ impl Store {
                 "no official draw for plan {plan_id} ({year})"
             )));
         };
+        let tasks = super::tasks::tasks_of_draw(&mut tx, d.id).await?;
+        let with_results: Vec<String> = tasks
+            .iter()
+            .filter(|t| t.facts.has_results())
+            .map(|t| format!("{} ({})", t.id, t.facts.status.code()))
+            .collect();
+        if !with_results.is_empty() && !force {
+            return Err(StoreError::Refused(format!(
+                "the draw's tasks hold recorded results: {}. Voiding would set real \
+                 inspections aside; if that is intended, repeat with --force (the tasks keep \
+                 their facts, marked voided)",
+                with_results.join(", ")
+            )));
+        }
         let at = stamp(clock.now());
+        let detail = serde_json::json!({
+            "draw_id": d.id, "seq": d.seq, "digest": d.digest, "reason": reason,
+            "forced": force, "tasks_with_results": with_results,
+        });
+        let entry = Store::audit(&mut tx, clock, actor, "draw.void", plan_id, &detail).await?;
         sqlx::query(
-            "UPDATE draws SET status = 'voided', void_reason = $1, voided_at = $2, voided_by = $3 \
-             WHERE id = $4",
+            "UPDATE draws SET status = 'voided', void_reason = $1, voided_at = $2, voided_by = $3, \
+             void_forced = $4, void_audit_seq = $5, void_audit_hash = $6 WHERE id = $7",
         )
         .bind(reason)
         .bind(&at)
         .bind(actor)
+        .bind(i64::from(force))
+        .bind(entry.seq)
+        .bind(&entry.hash)
         .bind(d.id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE tasks SET status = 'voided', next_due = NULL WHERE draw_id = $1")
-            .bind(d.id)
-            .execute(&mut *tx)
-            .await?;
-        let detail = serde_json::json!({ "draw_id": d.id, "digest": d.digest, "reason": reason });
-        Store::audit(&mut tx, clock, actor, "draw.void", plan_id, &detail).await?;
+        let event = crate::lifecycle::Event::Void {
+            draw_id: d.id,
+            reason: reason.to_string(),
+        };
+        for t in tasks.iter().filter(|t| t.facts.voided_on.is_none()) {
+            let facts = crate::lifecycle::effect(&t.facts, &event, clock.today());
+            let change = super::Change {
+                facts,
+                deadlines: t.deadlines.clone(),
+                next_due: None,
+                event: event.clone(),
+                effective: clock.today(),
+            };
+            super::tasks::write_change(&mut tx, &t.id, &change, clock, actor).await?;
+        }
+        let record = super::fetch_record(
+            &mut *tx,
+            format!("SELECT {DRAW_COLUMNS} FROM draws WHERE id = $1"),
+            vec![Val::Int(d.id)],
+            draw_row,
+        )
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("the voided draw vanished".into()))?;
         tx.commit().await?;
-        Ok(d)
+        Ok(record)
     }
+}
+
+/// The next number of a manifest or draw within its plan and year.
+async fn next_seq(tx: &mut Tx, table: &str, plan_id: &str, year: i64) -> Result<i64, StoreError> {
+    // Only the constant table name is formatted in.
+    let sql =
+        format!("SELECT COALESCE(MAX(seq), 0) + 1 FROM {table} WHERE plan_id = $1 AND year = $2");
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(plan_id)
+        .bind(year)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?)
+}
+
+/// Remembers which audit row recorded an event (`prefix` is `audit` or `void_audit`).
+async fn set_audit(
+    tx: &mut Tx,
+    table: &str,
+    prefix: &str,
+    id: i64,
+    entry: &crate::audit::Entry,
+) -> Result<(), StoreError> {
+    // Only constant identifiers are formatted in.
+    let sql = format!("UPDATE {table} SET {prefix}_seq = $1, {prefix}_hash = $2 WHERE id = $3");
+    let head = AuditHead::of(entry);
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(head.seq)
+        .bind(head.hash)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -348,7 +527,7 @@ pub(super) async fn insert_tasks(
     tx: &mut Tx,
     backend: super::Backend,
     draw_id: i64,
-    manifest: &ManifestRecord,
+    (plan_id, year): (&str, i64),
     tasks: &[NewTask],
     window: crate::plan::Window,
     at: &str,
@@ -362,8 +541,8 @@ pub(super) async fn insert_tasks(
         vec![
             Val::Text(Cow::Borrowed(&t.id)),
             Val::Int(draw_id),
-            Val::Text(Cow::Borrowed(&manifest.plan_id)),
-            Val::Int(manifest.year),
+            Val::Text(Cow::Borrowed(plan_id)),
+            Val::Int(year),
             Val::Text(Cow::Borrowed(&t.task_rule)),
             Val::Text(Cow::Borrowed(&t.stratum)),
             Val::Int(first_position + i as i64),

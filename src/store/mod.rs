@@ -29,8 +29,8 @@ use crate::vocab::Vocabulary;
 
 mod draws;
 mod tasks;
-pub use draws::{DrawRecord, ManifestRecord, NewTask};
-pub use tasks::{BatchChange, Change, TaskFilter, TaskRow};
+pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
+pub use tasks::{BatchChange, Change, FactRecord, TaskFilter, TaskRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -94,6 +94,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "lifecycle",
         include_str!("../../migrations/sqlite/0003_lifecycle.sql"),
         include_str!("../../migrations/postgres/0003_lifecycle.sql"),
+    ),
+    (
+        4,
+        "trust",
+        include_str!("../../migrations/sqlite/0004_trust.sql"),
+        include_str!("../../migrations/postgres/0004_trust.sql"),
     ),
 ];
 
@@ -221,7 +227,8 @@ impl Store {
             Some(row) => (row.try_get::<i64, _>(0)? + 1, row.try_get::<String, _>(1)?),
             None => (1, audit::GENESIS.to_string()),
         };
-        let at = stamp(clock.now());
+        // Always the real time: a replay or a rehearsal never passes for the real thing here.
+        let at = stamp(clock.wall());
         let detail = detail.to_string();
         let hash = audit::row_hash(seq, &at, actor, action, subject, &detail, &prev_hash);
         sqlx::query(
@@ -248,6 +255,20 @@ impl Store {
             prev_hash,
             hash,
         })
+    }
+
+    /// The last row of the audit chain (what published files anchor).
+    pub async fn audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(AuditHead {
+                seq: r.try_get(0)?,
+                hash: r.try_get(1)?,
+            })
+        })
+        .transpose()
     }
 
     pub async fn audit_entries(&self) -> Result<Vec<Entry>, StoreError> {
@@ -434,6 +455,7 @@ impl Store {
             "manifests",
             "draws",
             "tasks",
+            "task_facts",
         ] {
             // Table names come from the constant list above, never from input.
             let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -466,6 +488,42 @@ impl Store {
     /// All entities, ordered by USCC.
     pub async fn entities(&self) -> Result<Vec<Entity>, StoreError> {
         load_all(&self.pool).await
+    }
+
+    /// How many tasks are in each status.
+    pub async fn tasks_by_status(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+        sqlx::query("SELECT status, COUNT(*) FROM tasks GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// How many tasks owe something already due before `day` (the nightly check's count).
+    pub async fn overdue_count(&self, day: chrono::NaiveDate) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM tasks WHERE next_due < $1")
+                .bind(day.to_string())
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    /// One entity by its USCC.
+    pub async fn entity(&self, uscc: &str) -> Result<Option<Entity>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM entities WHERE uscc = $1",
+            <Entity as Stored>::COLUMNS.join(", ")
+        );
+        fetch_record(
+            &self.pool,
+            sql,
+            vec![Val::Text(Cow::Borrowed(uscc))],
+            Entity::from_row,
+        )
+        .await
     }
 
     /// All officers, ordered by id.
@@ -787,17 +845,38 @@ pub(crate) async fn fetch_record<'e, T>(
     // Only constant identifiers are formatted into `sql`; values are bound here.
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for v in binds {
-        q = match v {
-            Val::Text(t) => q.bind(t.into_owned()),
-            Val::Opt(o) => q.bind(o.map(Cow::into_owned)),
-            Val::Int(i) => q.bind(i),
-        };
+        q = bind(q, v);
     }
     q.fetch_optional(executor)
         .await?
         .as_ref()
         .map(map)
         .transpose()
+}
+
+/// Every row an SQL query selects, read with `map`. Values are bound in order.
+pub(crate) async fn fetch_records<'e, T>(
+    executor: impl Executor<'e, Database = sqlx::Any>,
+    sql: String,
+    binds: Vec<Val<'_>>,
+    map: fn(&AnyRow) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    // Only constant identifiers are formatted into `sql`; values are bound here.
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for v in binds {
+        q = bind(q, v);
+    }
+    q.fetch_all(executor).await?.iter().map(map).collect()
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+fn bind<'q>(q: AnyQuery<'q>, v: Val<'_>) -> AnyQuery<'q> {
+    match v {
+        Val::Text(t) => q.bind(t.into_owned()),
+        Val::Opt(o) => q.bind(o.map(Cow::into_owned)),
+        Val::Int(i) => q.bind(i),
+    }
 }
 
 async fn load_all<'e, T: Stored>(

@@ -7,9 +7,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Store, StoreError};
-use crate::clock::Clock;
-use crate::lifecycle::{Facts, Obligation, Outcome, Status};
+use super::{Store, StoreError, Tx};
+use crate::clock::{Clock, stamp};
+use crate::lifecycle::{Event, Facts, Obligation, Outcome, Status};
 use crate::plan::{Deadlines, Window};
 
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +37,8 @@ pub struct TaskRow {
     /// The deadline rules of the task's draw (the plan's, frozen at the draw).
     #[serde(skip)]
     pub rules: Deadlines,
+    /// When the task was recorded (its draw's time).
+    pub created_at: String,
 }
 
 /// Filters for listing tasks; all optional.
@@ -54,7 +56,8 @@ const COLUMNS: &str = "t.id, t.draw_id, t.plan_id, t.year, t.task_rule, t.stratu
      t.status, t.drawn_on, t.window_start, t.window_end, t.planned_date, t.completed_date, \
      t.outcome, t.published_date, t.published_url, t.penalty_decision_date, \
      t.penalty_published_date, t.referred_date, t.deadlines, t.next_due, t.replaced_by, \
-     t.replace_reason, d.deadline_rules";
+     t.replace_reason, d.deadline_rules, t.scheduled_on, t.archived_on, t.replaced_on, \
+     t.voided_on, t.created_at";
 
 const FROM: &str = "FROM tasks t JOIN draws d ON d.id = t.draw_id";
 
@@ -102,6 +105,10 @@ fn row(r: &sqlx::any::AnyRow) -> Result<TaskRow, StoreError> {
                 end: req_date(r.try_get(18)?)?,
             },
             planned: date(r.try_get(19)?)?,
+            scheduled_on: date(r.try_get(32)?)?,
+            archived_on: date(r.try_get(33)?)?,
+            replaced_on: date(r.try_get(34)?)?,
+            voided_on: date(r.try_get(35)?)?,
             completed: date(r.try_get(20)?)?,
             outcome: match outcome {
                 Some(o) => Some(Outcome::parse(&o).ok_or_else(|| corrupt("outcome", &o))?),
@@ -118,14 +125,43 @@ fn row(r: &sqlx::any::AnyRow) -> Result<TaskRow, StoreError> {
         replaced_by: r.try_get(29)?,
         replace_reason: r.try_get(30)?,
         rules: json(&r.try_get::<String, _>(31)?)?,
+        created_at: r.try_get(36)?,
     })
 }
 
-/// A lifecycle change computed from the current row, or the reason it is refused.
+/// A lifecycle change computed from the current row: the fact to record and the task's new
+/// state, deadlines and earliest owed deadline.
 pub struct Change {
     pub facts: Facts,
     pub deadlines: BTreeMap<Obligation, NaiveDate>,
     pub next_due: Option<NaiveDate>,
+    pub event: Event,
+    /// The day the fact takes effect (`lifecycle::effective`, judged on the facts before it).
+    pub effective: NaiveDate,
+}
+
+/// One recorded fact, as `task show` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FactRecord {
+    pub id: i64,
+    pub task_id: String,
+    /// The day it took effect.
+    pub effective: NaiveDate,
+    /// When it was recorded (the clock it was recorded on).
+    pub recorded_at: String,
+    pub actor: String,
+    pub event: Event,
+}
+
+fn fact_row(r: &sqlx::any::AnyRow) -> Result<FactRecord, StoreError> {
+    Ok(FactRecord {
+        id: r.try_get(0)?,
+        task_id: r.try_get(1)?,
+        effective: req_date(r.try_get(2)?)?,
+        recorded_at: r.try_get(3)?,
+        actor: r.try_get(4)?,
+        event: json(&r.try_get::<String, _>(5)?)?,
+    })
 }
 
 async fn task_in<'e>(
@@ -146,15 +182,35 @@ async fn existing_task<'e>(
         .ok_or_else(|| StoreError::NotFound(format!("no task `{id}`")))
 }
 
-/// Writes a task's new facts, deadlines and next due date.
-async fn write_change(tx: &mut super::Tx, id: &str, c: &Change) -> Result<(), StoreError> {
+/// Records a fact and writes the task's new state, deadlines and next due date.
+pub(super) async fn write_change(
+    tx: &mut Tx,
+    id: &str,
+    c: &Change,
+    clock: &dyn Clock,
+    actor: &str,
+) -> Result<(), StoreError> {
     let f = &c.facts;
     let s = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+    let event = serde_json::to_string(&c.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO task_facts (task_id, kind, effective, recorded_at, actor, event) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(c.event.name())
+    .bind(c.effective.to_string())
+    .bind(stamp(clock.now()))
+    .bind(actor)
+    .bind(event)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query(
         "UPDATE tasks SET status = $1, planned_date = $2, completed_date = $3, outcome = $4, \
          published_date = $5, published_url = $6, penalty_decision_date = $7, \
-         penalty_published_date = $8, referred_date = $9, deadlines = $10, next_due = $11 \
-         WHERE id = $12",
+         penalty_published_date = $8, referred_date = $9, deadlines = $10, next_due = $11, \
+         scheduled_on = $12, archived_on = $13, replaced_on = $14, voided_on = $15 \
+         WHERE id = $16",
     )
     .bind(f.status.code())
     .bind(s(f.planned))
@@ -167,17 +223,28 @@ async fn write_change(tx: &mut super::Tx, id: &str, c: &Change) -> Result<(), St
     .bind(s(f.referred))
     .bind(serde_json::to_string(&c.deadlines).map_err(|e| StoreError::Corrupt(e.to_string()))?)
     .bind(s(c.next_due))
+    .bind(s(f.scheduled_on))
+    .bind(s(f.archived_on))
+    .bind(s(f.replaced_on))
+    .bind(s(f.voided_on))
     .bind(id)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// One task's part of a batch: the facts it was validated against, and what to write.
+/// Every task of a draw, in draw order (inside a write transaction).
+pub(super) async fn tasks_of_draw(tx: &mut Tx, draw_id: i64) -> Result<Vec<TaskRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.draw_id = $1 ORDER BY t.position");
+    super::fetch_records(&mut **tx, sql, vec![super::Val::Int(draw_id)], row).await
+}
+
+/// One task's part of a batch: the facts it was validated against, and the changes to record
+/// in order (one per event of the row).
 pub struct BatchChange {
     pub id: String,
     pub expected: Facts,
-    pub change: Change,
+    pub changes: Vec<Change>,
     pub detail: serde_json::Value,
 }
 
@@ -199,7 +266,9 @@ impl Store {
                     b.id
                 )));
             }
-            write_change(&mut tx, &b.id, &b.change).await?;
+            for c in &b.changes {
+                write_change(&mut tx, &b.id, c, clock, actor).await?;
+            }
             Store::audit(&mut tx, clock, actor, "task.import", &b.id, &b.detail).await?;
         }
         tx.commit().await?;
@@ -208,6 +277,33 @@ impl Store {
 
     pub async fn task(&self, id: &str) -> Result<Option<TaskRow>, StoreError> {
         task_in(&self.pool, id).await
+    }
+
+    /// A task's recorded facts, in the order they were recorded.
+    pub async fn facts(&self, task_id: &str) -> Result<Vec<FactRecord>, StoreError> {
+        super::fetch_records(
+            &self.pool,
+            "SELECT id, task_id, effective, recorded_at, actor, event FROM task_facts \
+             WHERE task_id = $1 ORDER BY id"
+                .into(),
+            vec![super::Val::Text(task_id.into())],
+            fact_row,
+        )
+        .await
+    }
+
+    /// Every fact recorded up to `recorded_by` (a `clock::stamp`), in task and recording
+    /// order: what the system knew at that moment.
+    pub async fn facts_known_by(&self, recorded_by: &str) -> Result<Vec<FactRecord>, StoreError> {
+        super::fetch_records(
+            &self.pool,
+            "SELECT id, task_id, effective, recorded_at, actor, event FROM task_facts \
+             WHERE recorded_at <= $1 ORDER BY task_id, id"
+                .into(),
+            vec![super::Val::Text(recorded_by.into())],
+            fact_row,
+        )
+        .await
     }
 
     /// Tasks in draw order. With `due_before`, only open tasks whose earliest owed deadline is
@@ -256,28 +352,27 @@ impl Store {
     }
 
     /// Applies a lifecycle change: reads the task under the writer lock, lets `change` decide,
-    /// writes the new facts and deadlines and the audit row, all in one transaction.
+    /// records the fact, writes the new state and the audit row (`detail`, completed by
+    /// `change`), all in one transaction.
     pub async fn update_task<F>(
         &self,
         id: &str,
-        action: &str,
-        detail: serde_json::Value,
         clock: &dyn Clock,
         actor: &str,
         change: F,
     ) -> Result<TaskRow, StoreError>
     where
-        F: FnOnce(&TaskRow) -> Result<Change, String>,
+        F: FnOnce(&TaskRow) -> Result<(Change, serde_json::Value), String>,
     {
         let mut tx = self.begin_write().await?;
         let current = existing_task(&mut *tx, id).await?;
-        let c = change(&current).map_err(StoreError::Refused)?;
-        write_change(&mut tx, id, &c).await?;
+        let (c, detail) = change(&current).map_err(StoreError::Refused)?;
+        write_change(&mut tx, id, &c, clock, actor).await?;
         Store::audit(
             &mut tx,
             clock,
             actor,
-            &format!("task.{action}"),
+            &format!("task.{}", c.event.name()),
             id,
             &detail,
         )
@@ -292,12 +387,15 @@ impl Store {
     }
 
     /// Replaces a task whose entity turned out closed or unreachable by a new task for the next
-    /// alternate, in one transaction with its audit row.
+    /// alternate, in one transaction with its audit row. `new` is computed from the draw's tasks
+    /// as they were read; `expected_tasks` is how many the draw had then, so a replacement made
+    /// meanwhile by another process refuses this one instead of doubling an officer's load.
     pub async fn replace_task(
         &self,
         old_id: &str,
         new: &super::NewTask,
         reason: &str,
+        expected_tasks: usize,
         clock: &dyn Clock,
         actor: &str,
     ) -> Result<TaskRow, StoreError> {
@@ -309,37 +407,39 @@ impl Store {
                 old.facts.status.code()
             )));
         }
-        sqlx::query(
-            "UPDATE tasks SET status = 'replaced', replaced_by = $1, replace_reason = $2, \
-             next_due = NULL WHERE id = $3",
-        )
-        .bind(&new.id)
-        .bind(reason)
-        .bind(old_id)
-        .execute(&mut *tx)
-        .await?;
-        let manifest = super::ManifestRecord {
-            id: 0,
-            plan_id: old.plan_id.clone(),
-            year: old.year,
-            digest: String::new(),
-            script_sha256: String::new(),
-            content: String::new(),
-            frozen_at: String::new(),
-            actor: String::new(),
+        let siblings = tasks_of_draw(&mut tx, old.draw_id).await?;
+        if siblings.len() != expected_tasks {
+            return Err(StoreError::Refused(
+                "the draw's tasks changed while the replacement was being formed (another \
+                 replacement?); nothing was written: run it again"
+                    .into(),
+            ));
+        }
+        let event = Event::Replace {
+            by: new.id.clone(),
+            reason: reason.to_string(),
         };
-        let at = crate::clock::stamp(clock.now());
-        let last: i64 =
-            sqlx::query("SELECT COALESCE(MAX(position), 0) FROM tasks WHERE draw_id = $1")
-                .bind(old.draw_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
+        let change = Change {
+            facts: crate::lifecycle::effect(&old.facts, &event, clock.today()),
+            deadlines: old.deadlines.clone(),
+            next_due: None,
+            effective: clock.today(),
+            event,
+        };
+        write_change(&mut tx, old_id, &change, clock, actor).await?;
+        sqlx::query("UPDATE tasks SET replaced_by = $1, replace_reason = $2 WHERE id = $3")
+            .bind(&new.id)
+            .bind(reason)
+            .bind(old_id)
+            .execute(&mut *tx)
+            .await?;
+        let at = stamp(clock.now());
+        let last = siblings.iter().map(|t| t.position).max().unwrap_or(0);
         super::draws::insert_tasks(
             &mut tx,
             self.backend,
             old.draw_id,
-            &manifest,
+            (&old.plan_id, old.year),
             std::slice::from_ref(new),
             old.facts.window,
             &at,
@@ -356,7 +456,10 @@ impl Store {
     }
 
     /// What past tasks say for the frequency and recusal rules: each entity's latest inspection
-    /// date, and each year's (officer, entity) pairs. Voided and replaced tasks do not count.
+    /// date, and each year's (officer, entity) pairs. Only an inspection that took place counts
+    /// (a completion is recorded), whatever became of its draw afterwards: a task planned but
+    /// never inspected, or replaced before it was, does not protect its entity from next year's
+    /// draw, and its officers never met the entity.
     #[allow(clippy::type_complexity)]
     pub async fn inspection_history(
         &self,
@@ -368,8 +471,8 @@ impl Store {
         StoreError,
     > {
         let rows = sqlx::query(
-            "SELECT uscc, year, members, partners, completed_date, planned_date FROM tasks \
-             WHERE status NOT IN ('voided', 'replaced')",
+            "SELECT uscc, year, members, partners, completed_date FROM tasks \
+             WHERE completed_date IS NOT NULL",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -381,7 +484,7 @@ impl Store {
             let year: i64 = r.try_get(1)?;
             let members: Vec<String> = json(&r.try_get::<String, _>(2)?)?;
             let partners: Vec<String> = json(&r.try_get::<String, _>(3)?)?;
-            let inspected = date(r.try_get(4)?)?.or(date(r.try_get(5)?)?);
+            let inspected = date(r.try_get(4)?)?;
             if let Some(d) = inspected {
                 let e = last.entry(uscc.clone()).or_insert(d);
                 if d > *e {

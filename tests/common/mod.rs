@@ -157,6 +157,25 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The first column of a query's rows, as text, read behind suiji's back.
+    pub fn query_strings(&self, sql: &str) -> Vec<String> {
+        runtime().block_on(async {
+            use sqlx::Row;
+            sqlx::any::install_default_drivers();
+            let mut c = AnyConnection::connect(&self.url).await.expect("connect");
+            let rows = sqlx::query(AssertSqlSafe(sql.to_string()))
+                .fetch_all(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            c.close().await.ok();
+            rows.iter()
+                .map(|r| r.try_get::<String, _>(0).expect("text column"))
+                .collect()
+        })
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = self.pg_name.take() {
@@ -245,4 +264,85 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// Runs `suiji --today DAY ARGS --json`, which must succeed. DAY may carry a time of day
+/// ("2024-05-16 21:30").
+pub fn on(db: &TestDb, day: &str, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--today", day];
+    all.extend_from_slice(args);
+    all.push("--json");
+    db.json(&all)
+}
+
+/// Runs `suiji --today DAY ARGS`, which must be refused (exit 2); returns the message.
+pub fn refused(db: &TestDb, day: &str, args: &[&str]) -> String {
+    let mut all = vec!["--today", day];
+    all.extend_from_slice(args);
+    let out = db.suiji(&all);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?} was not refused:\nstdout:\n{}\nstderr:\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stderr(&out)
+}
+
+/// Runs `tools/verify_draw.py DIR` when Python with `consistent-sampler` and `drand-verify` is
+/// at hand (VERIFY_PYTHON, default python3): its exit code and last line. CI sets
+/// REQUIRE_PYTHON_VERIFIER=1 so that it can never be skipped there.
+pub fn python_verifier(dir: &Path) -> Option<(i32, String)> {
+    let python = std::env::var("VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_modules = Command::new(&python)
+        .args(["-c", "import consistent_sampler, drand_verify"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_modules {
+        assert!(
+            std::env::var("REQUIRE_PYTHON_VERIFIER").is_err(),
+            "REQUIRE_PYTHON_VERIFIER is set but {python} lacks consistent_sampler or drand_verify"
+        );
+        eprintln!("SKIPPED: tools/verify_draw.py ({python} lacks consistent_sampler/drand_verify)");
+        return None;
+    }
+    let out = Command::new(&python)
+        .arg(repo("tools/verify_draw.py"))
+        .arg(dir)
+        .output()
+        .expect("python");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let last = text.lines().last().unwrap_or("").trim().to_string();
+    Some((out.status.code().unwrap_or(-1), last))
+}
+
+/// Asserts the Python verifier (when present) accepts DIR.
+pub fn python_accepts(dir: &Path) {
+    if let Some((code, last)) = python_verifier(dir) {
+        assert_eq!((code, last.as_str()), (0, "verified"), "{}", dir.display());
+    }
+}
+
+/// Asserts the Python verifier (when present) rejects DIR; returns its last line.
+pub fn python_rejects(dir: &Path) -> Option<String> {
+    python_verifier(dir).map(|(code, last)| {
+        assert_eq!(
+            code,
+            1,
+            "the Python verifier accepted {}: {last}",
+            dir.display()
+        );
+        assert!(last.starts_with("NOT verified"), "{last}");
+        last
+    })
+}
+
+/// Copies a folder (flat) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+    }
 }

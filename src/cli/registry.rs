@@ -1,0 +1,372 @@
+//! `import`, `stats`, `audit verify` and `demo`: printing what the registry operations did.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use super::{Invalid, print_json};
+use suiji::config::Settings;
+use suiji::import::Kind;
+use suiji::ops::Ctx;
+use suiji::ops::import::{ImportReport, Progress};
+
+/// A bar for large files on a terminal (validating, then rows written); hidden under `--json`
+/// or without a TTY.
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn new(quiet: bool) -> Bar {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Bar(indicatif::ProgressBar::hidden());
+        }
+        Bar(indicatif::ProgressBar::new(0))
+    }
+}
+
+impl Progress for Bar {
+    fn writing(&self, rows: u64) {
+        if rows < 10_000 || self.0.is_hidden() {
+            return;
+        }
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{msg:>10} [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)",
+        ) {
+            self.0.set_style(style.progress_chars("=> "));
+        }
+        self.0.set_message("writing");
+        self.0.set_length(rows);
+        self.0
+            .enable_steady_tick(std::time::Duration::from_millis(120));
+    }
+    fn written(&self, rows: u64) {
+        self.0.set_position(rows);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+pub(super) async fn import(
+    ctx: &Ctx<'_>,
+    kind: Kind,
+    file: &Path,
+    sheet: Option<&str>,
+    dry_run: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let report = {
+        let bar = Bar::new(json);
+        suiji::ops::import::import_file(ctx, kind, file, sheet, dry_run, &bar).await?
+    };
+    print_import(&report, json)?;
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn print_import(report: &ImportReport, json: bool) -> Result<()> {
+    if json {
+        return print_json(report);
+    }
+    if !report.problems.is_empty() {
+        eprintln!(
+            "{}: {} problem(s); nothing was imported:",
+            report.file,
+            report.problems.len()
+        );
+        for p in &report.problems {
+            eprintln!("  {p}");
+        }
+        return Ok(());
+    }
+    let encoding = report.encoding.as_deref().unwrap_or("?");
+    match &report.outcome {
+        Some(o) => println!(
+            "{} {}: {} rows ({encoding}): {} new, {} changed, {} unchanged (import #{})",
+            report.kind.name(),
+            report.file,
+            o.rows,
+            o.inserted,
+            o.updated,
+            o.unchanged,
+            o.import_id
+        ),
+        None => println!(
+            "{} {}: {} rows ({encoding}) valid; dry run, nothing written",
+            report.kind.name(),
+            report.file,
+            report.rows
+        ),
+    }
+    if !report.ignored_columns.is_empty() {
+        println!("  ignored columns: {}", report.ignored_columns.join(", "));
+    }
+    Ok(())
+}
+
+pub(super) async fn stats(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
+    let stats = ctx.store.stats().await?;
+    if json {
+        print_json(&stats)?;
+    } else {
+        println!("database: {:?}", stats.backend);
+        for (table, n) in &stats.counts {
+            println!("{table:<12} {n:>10}");
+        }
+        if !stats.entities_by_sector.is_empty() {
+            println!("\nentities by sector:");
+            for (s, n) in &stats.entities_by_sector {
+                println!("  {s:<20} {n:>8}");
+            }
+            println!("entities by risk:");
+            for (r, n) in &stats.entities_by_risk {
+                println!("  {r:<20} {n:>8}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
+    let s = suiji::ops::status::status(ctx).await?;
+    if json {
+        return print_json(&s).map(|_| ExitCode::SUCCESS);
+    }
+    match (&s.plan, &s.plan_error) {
+        (Some(p), _) => {
+            println!(
+                "plan {} ({}) from {} (sha256 {})",
+                p.id, p.year, p.file, p.script_sha256
+            );
+            println!("seed: {}, public from {}", p.seed_kind, p.available_at);
+            match &p.manifest {
+                Some(m) => println!(
+                    "manifest #{} frozen at {} (digest {})",
+                    m.seq, m.frozen_at, m.digest
+                ),
+                None => println!("manifest: not frozen yet"),
+            }
+            match &p.draw {
+                Some(d) => println!(
+                    "official draw #{} made at {} (digest {})",
+                    d.seq, d.drawn_at, d.digest
+                ),
+                None => println!("official draw: not made yet"),
+            }
+        }
+        (None, Some(e)) => println!("active plan: cannot be used: {e}"),
+        (None, None) => {}
+    }
+    let tasks: Vec<String> = s
+        .tasks_by_status
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    println!(
+        "tasks: {}; overdue today: {}",
+        if tasks.is_empty() {
+            "none".to_string()
+        } else {
+            tasks.join(", ")
+        },
+        s.overdue
+    );
+    match &s.audit_head {
+        Some(h) => println!("audit chain head: row {} hash {}", h.seq, h.hash),
+        None => println!("audit chain: empty"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every chain head published in a file, or in the index.json files under a folder.
+fn read_anchors(paths: &[PathBuf]) -> Result<Vec<suiji::audit::Anchor>> {
+    fn walk(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        if p.is_dir() {
+            for e in std::fs::read_dir(p)? {
+                walk(&e?.path(), out)?;
+            }
+        } else if p.file_name().is_some_and(|n| n == "index.json") {
+            out.push(p.to_path_buf());
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut files).with_context(|| format!("reading {}", p.display()))?;
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut anchors = Vec::new();
+    for f in &files {
+        let text =
+            std::fs::read(f).map_err(|e| Invalid(format!("{}: cannot read: {e}", f.display())))?;
+        let doc: serde_json::Value = serde_json::from_slice(&text)
+            .map_err(|e| Invalid(format!("{}: not JSON: {e}", f.display())))?;
+        suiji::audit::anchors_in(&doc, &mut anchors);
+    }
+    if anchors.is_empty() {
+        return Err(Invalid(format!(
+            "no published chain heads found in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into());
+    }
+    Ok(anchors)
+}
+
+pub(super) async fn audit_verify(
+    ctx: &Ctx<'_>,
+    anchor: &[PathBuf],
+    json: bool,
+) -> Result<ExitCode> {
+    let anchors = if anchor.is_empty() {
+        Vec::new()
+    } else {
+        read_anchors(anchor)?
+    };
+    let entries = ctx.store.audit_entries().await?;
+    let result = suiji::audit::verify(&entries);
+    let anchor_problems = suiji::audit::check_anchors(&entries, &anchors);
+    #[derive(Serialize)]
+    struct Report {
+        ok: bool,
+        rows: usize,
+        head: Option<suiji::audit::Anchor>,
+        first_broken: Option<suiji::audit::Break>,
+        anchors_checked: usize,
+        anchor_problems: Vec<suiji::audit::Break>,
+    }
+    let ok = result.is_ok() && anchor_problems.is_empty();
+    let report = Report {
+        ok,
+        rows: entries.len(),
+        head: entries.last().map(|e| suiji::audit::Anchor {
+            seq: e.seq,
+            hash: e.hash.clone(),
+        }),
+        first_broken: result.as_ref().err().cloned(),
+        anchors_checked: anchors.len(),
+        anchor_problems,
+    };
+    if json {
+        print_json(&report)?;
+    } else {
+        match &result {
+            Ok(n) => println!("audit log chain intact: {n} rows"),
+            Err(b) => println!("audit log BROKEN at row {}: {}", b.seq, b.reason),
+        }
+        if let Some(h) = &report.head {
+            println!("head: row {} hash {}", h.seq, h.hash);
+        }
+        if !anchors.is_empty() {
+            if report.anchor_problems.is_empty() {
+                println!("{} published anchor(s) match the chain", anchors.len());
+            }
+            for p in &report.anchor_problems {
+                println!("ANCHOR MISMATCH at row {}: {}", p.seq, p.reason);
+            }
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub(super) fn generate(
+    settings: &Settings,
+    entities: usize,
+    seed: u64,
+    out: &Path,
+) -> Result<ExitCode> {
+    let vocab = settings.vocabulary()?;
+    suiji::demo::generate(entities, seed, &vocab)
+        .write(out)
+        .with_context(|| format!("writing demo data to {}", out.display()))?;
+    eprintln!(
+        "wrote {entities} entities and their officers, conflicts, items and bureaus to {}",
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn demo(
+    ctx: &Ctx<'_>,
+    dir: &Path,
+    plan: Option<&Path>,
+    import_only: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let demo = {
+        let bar = Bar::new(json);
+        suiji::ops::demo::run(ctx, dir, plan, import_only, &bar).await?
+    };
+    if let Some(failed) = demo.imports.iter().find(|r| !r.problems.is_empty()) {
+        print_import(failed, json)?;
+        return Ok(ExitCode::from(2));
+    }
+    let stats = ctx.store.stats().await?;
+    if json {
+        print_json(&serde_json::json!({
+            "imports": demo.imports,
+            "stats": stats,
+            "draw": {
+                "plan": demo.plan,
+                "digest": demo.draw_digest,
+                "drawn_now": demo.drawn_now,
+                "published": demo.published,
+                "verified": demo.verified,
+            },
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &demo.imports {
+        print_import(r, false)?;
+    }
+    let n = |k: &str| stats.counts.get(k).copied().unwrap_or(0);
+    println!(
+        "\n{} ({:?}) holds {} entities, {} officers, {} conflicts, {} items, {} bureaus and {} \
+         inspection tasks.",
+        ctx.settings.database.url,
+        stats.backend,
+        n("entities"),
+        n("officers"),
+        n("conflicts"),
+        n("items"),
+        n("bureaus"),
+        n("tasks"),
+    );
+    if let (Some(plan), Some(dir)) = (&demo.plan, &demo.published) {
+        println!(
+            "plan {plan}: the official draw {} (digest {}); published in {}, which {}.",
+            if demo.drawn_now {
+                "was made now"
+            } else {
+                "was already made"
+            },
+            demo.draw_digest.as_deref().unwrap_or("-"),
+            dir.display(),
+            if demo.verified == Some(true) {
+                "verifies from its files alone"
+            } else {
+                "does NOT verify"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,406 @@
+//! Freezing the manifest, the official draw (and the tasks it creates), dry runs and voids,
+//! with the trust rules around them: a manifest is frozen only before its seed is public, the
+//! official draw only after, a void never sets real work aside silently, and everything is
+//! published append-only.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::{Ctx, OpsError, Result, invalid};
+use crate::clock::{Clock, stamp};
+use crate::draw::{self, DrawDoc, FreezeTime, Manifest, SeedValue};
+use crate::plan::{Plan, SeedKind};
+use crate::publish;
+use crate::registry::Snapshot;
+use crate::store::{DrawRecord, ManifestRecord, NewTask, StoreError};
+
+/// How a freeze ended.
+#[derive(Debug, Serialize)]
+pub struct Frozen {
+    pub record: ManifestRecord,
+    /// The same inputs were frozen before: nothing new was recorded.
+    pub already: bool,
+    #[serde(skip)]
+    pub manifest: Manifest,
+    pub published: Vec<PathBuf>,
+}
+
+fn freeze_time(clock: &dyn Clock) -> FreezeTime {
+    FreezeTime {
+        at: stamp(clock.now()),
+        simulated_real_time: (!clock.is_real()).then(|| stamp(clock.wall())),
+    }
+}
+
+fn shanghai(t: chrono::DateTime<chrono::FixedOffset>) -> String {
+    stamp(t.with_timezone(&chrono_tz::Asia::Shanghai))
+}
+
+/// Freezes the plan's manifest (or finds the same inputs already frozen, and republishes).
+/// Refused at or after the moment the seed becomes public: from then on anyone could try
+/// manifests against the known seed until one gave the outcome they wanted.
+pub async fn freeze(
+    ctx: &Ctx<'_>,
+    plan_file: Option<&Path>,
+    refreeze_reason: Option<&str>,
+) -> Result<Frozen> {
+    let (checked, rc) = super::plan::checked(ctx, plan_file).await?;
+    let plan = &checked.plan;
+    let year = i64::from(plan.year);
+    let department = rc.vocab.department().code.clone();
+    let build =
+        |t: &FreezeTime| draw::manifest(plan, &checked.strata, &rc.snapshot, &department, t);
+    if let Some(existing) = ctx.store.active_manifest(&plan.id, year).await? {
+        // The same inputs frozen again: the manifest as it would have been built then.
+        let then = FreezeTime {
+            at: existing.frozen_at.clone(),
+            simulated_real_time: serde_json::from_str::<Manifest>(&existing.content)
+                .ok()
+                .and_then(|m| m.simulated.map(|s| s.real_time)),
+        };
+        let same = build(&then);
+        if refreeze_reason.is_none()
+            && crate::audit::sha256_hex(&draw::canonical(&same)?) == existing.digest
+        {
+            let published = publish_plan(ctx, &plan.id, year).await?;
+            return Ok(Frozen {
+                record: existing,
+                already: true,
+                manifest: same,
+                published,
+            });
+        }
+    }
+    let now = ctx.clock.now();
+    let available = plan.seed.available_at;
+    if now >= available {
+        return invalid(format!(
+            "freezing plan {} is refused: its seed becomes public at {} and it is now {}. A \
+             manifest must be frozen before anyone can know the seed, or the seed could be \
+             tried against manifests until one gives a wanted outcome. The frozen manifest \
+             stays the one the draw uses; to draw from other inputs, announce a new seed \
+             source with a later available_at in the plan.",
+            plan.id,
+            shanghai(available),
+            stamp(now)
+        ));
+    }
+    if let Some(reason) = refreeze_reason {
+        crate::text::check_note("the refreeze's --reason", reason, 500)
+            .map_err(OpsError::Invalid)?;
+    }
+    let manifest = build(&freeze_time(ctx.clock));
+    let bytes = draw::canonical(&manifest)?;
+    let digest = crate::audit::sha256_hex(&bytes);
+    let content = String::from_utf8(bytes).map_err(|e| OpsError::Internal(e.to_string()))?;
+    let record = match ctx
+        .store
+        .freeze(
+            &plan.id,
+            year,
+            &digest,
+            &plan.source.sha256,
+            &content,
+            manifest.frozen_at.as_deref().unwrap_or_default(),
+            &shanghai(available),
+            refreeze_reason,
+            ctx.clock,
+            ctx.actor,
+        )
+        .await
+    {
+        Ok(r) => r,
+        Err(StoreError::AlreadyFrozen(existing)) => {
+            return invalid(format!(
+                "{}; the registry or the plan has changed since, and the frozen manifest stays \
+                 the one the draw will use. To replace it before the seed is public ({}), run \
+                 `suiji freeze --refreeze --reason \"...\"` (audited and published).",
+                StoreError::AlreadyFrozen(existing),
+                shanghai(available)
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let published = publish_plan(ctx, &plan.id, year).await?;
+    Ok(Frozen {
+        record,
+        already: false,
+        manifest,
+        published,
+    })
+}
+
+/// Writes a plan's publication history from the store (append-only; see `publish`).
+pub async fn publish_plan(ctx: &Ctx<'_>, plan_id: &str, year: i64) -> Result<Vec<PathBuf>> {
+    let (manifests, draws) = ctx.store.publication(plan_id, year).await?;
+    let head = ctx.store.audit_head().await?;
+    let (index, files) = publish::history(plan_id, year, &manifests, &draws, head);
+    let dir = publish::plan_dir(ctx.settings.public_dir(), year, plan_id);
+    Ok(publish::write_history(&dir, &index, &files)?)
+}
+
+/// Where the official draw's randomness comes from, as the caller has it.
+#[derive(Debug, Clone, Default)]
+pub struct SeedInput {
+    /// Manual digits as announced.
+    pub value: Option<String>,
+    /// The drand round's signature, typed in instead of fetched from relays.
+    pub beacon_signature: Option<String>,
+}
+
+/// The official draw as recorded, with what it created.
+#[derive(Debug, Serialize)]
+pub struct Drawn {
+    pub record: DrawRecord,
+    #[serde(skip)]
+    pub doc: DrawDoc,
+    pub tasks: usize,
+    pub published: Vec<PathBuf>,
+}
+
+/// Turns what the caller gave into the seed value the manifest's kind asks for.
+async fn seed_value(ctx: &Ctx<'_>, manifest: &Manifest, input: SeedInput) -> Result<SeedValue> {
+    let kind = manifest.seed_source.kind;
+    let other = |what: &str| {
+        invalid::<SeedValue>(format!(
+            "this plan's seed kind is \"{}\": {what}",
+            kind.name()
+        ))
+    };
+    match kind {
+        SeedKind::Manual => match (input.value, input.beacon_signature) {
+            (Some(v), None) => Ok(SeedValue::plain(kind, &v)),
+            (None, None) => other(
+                "give the publicly drawn digits with --seed-value (or `suiji seed enter`) once \
+                 they are announced",
+            ),
+            (_, Some(_)) => other("a beacon signature does not apply"),
+        },
+        SeedKind::Os => match (input.value, input.beacon_signature) {
+            (None, None) => Ok(SeedValue::plain(kind, &os_seed()?)),
+            _ => other("the value comes from the operating system; nothing can be typed in"),
+        },
+        SeedKind::Drand => {
+            if input.value.is_some() {
+                return other(
+                    "the value is the beacon round's randomness: give its signature with \
+                     --beacon-signature, or let suiji fetch it from the relays",
+                );
+            }
+            let round = manifest
+                .seed_source
+                .beacon
+                .as_ref()
+                .map(|b| b.round)
+                .ok_or_else(|| OpsError::Internal("drand manifest without its round".into()))?;
+            let beacon = match input.beacon_signature {
+                Some(sig) => crate::beacon::verify(round, &sig),
+                None => {
+                    let relays = ctx.settings.beacon.relays();
+                    crate::beacon::fetch(&relays, round, ctx.clock.now().timestamp()).await
+                }
+            }
+            .map_err(|e| OpsError::Invalid(e.to_string()))?;
+            Ok(SeedValue::drand(&beacon))
+        }
+    }
+}
+
+/// 32 bytes from the operating system, as hex: the unattended (and weaker) seed.
+fn os_seed() -> Result<String> {
+    use rand::TryRng;
+    let mut bytes = [0u8; 32];
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| OpsError::Internal(format!("the operating system's random source: {e}")))?;
+    Ok(crate::audit::hex(&bytes))
+}
+
+/// The one official draw, from the frozen manifest, never the live registry: refused before
+/// the seed is public, refused if the plan script changed since freezing, refused (after
+/// republishing what exists) if the draw was already made.
+pub async fn draw_official(
+    ctx: &Ctx<'_>,
+    plan_file: Option<&Path>,
+    input: SeedInput,
+) -> Result<Drawn> {
+    let (checked, rc) = super::plan::checked(ctx, plan_file).await?;
+    let plan = &checked.plan;
+    let year = i64::from(plan.year);
+    let frozen = ctx
+        .store
+        .active_manifest(&plan.id, year)
+        .await?
+        .ok_or_else(|| {
+            OpsError::Invalid(format!(
+                "plan {} ({}) has no frozen manifest: run `suiji freeze` and publish it before \
+                 the seed exists",
+                plan.id, plan.year
+            ))
+        })?;
+    if let Some(existing) = ctx.store.official_draw(&plan.id, year).await? {
+        publish_plan(ctx, &plan.id, year).await?;
+        return Err(StoreError::AlreadyDrawn(Box::new(existing)).into());
+    }
+    if frozen.script_sha256 != plan.source.sha256 {
+        return invalid(format!(
+            "the rule script changed since the manifest was frozen (script sha256 {} then, {} \
+             now): restore it, or refreeze with --refreeze --reason before the seed is public",
+            frozen.script_sha256, plan.source.sha256
+        ));
+    }
+    let manifest: Manifest = serde_json::from_str(&frozen.content)
+        .map_err(|e| OpsError::Internal(format!("the stored manifest: {e}")))?;
+    if let Some(available) = manifest.seed_source.available_at {
+        let now = ctx.clock.now();
+        if now < available {
+            return invalid(format!(
+                "the official draw of {} waits for its seed: the randomness becomes public at \
+                 {} and it is now {}",
+                plan.id,
+                shanghai(available),
+                stamp(now)
+            ));
+        }
+    }
+    let value = seed_value(ctx, &manifest, input).await?;
+    let doc = draw::run(&manifest, &frozen.digest, &value)?;
+    let bytes = draw::canonical(&doc)?;
+    let digest = crate::audit::sha256_hex(&bytes);
+    let (_, draws) = ctx.store.publication(&plan.id, year).await?;
+    let prefix = if draws.is_empty() {
+        plan.id.clone()
+    } else {
+        format!("{}-r{}", plan.id, draws.len() + 1)
+    };
+    let tasks = new_tasks(
+        &doc,
+        &manifest,
+        &rc.snapshot,
+        &prefix,
+        plan,
+        &rc.calendar,
+        ctx.clock.today(),
+    )?;
+    let content = String::from_utf8(bytes).map_err(|e| OpsError::Internal(e.to_string()))?;
+    let record = ctx
+        .store
+        .record_draw(
+            &frozen,
+            &doc,
+            &digest,
+            &content,
+            &tasks,
+            plan.window,
+            &plan.deadlines,
+            ctx.clock,
+            ctx.actor,
+        )
+        .await?;
+    let published = publish_plan(ctx, &plan.id, year).await?;
+    Ok(Drawn {
+        record,
+        doc,
+        tasks: tasks.len(),
+        published,
+    })
+}
+
+/// The tasks a draw creates, named `<plan>-<task>-NNN` (`<plan>-rN-...` after a voided draw).
+fn new_tasks(
+    doc: &DrawDoc,
+    manifest: &Manifest,
+    snapshot: &Snapshot,
+    prefix: &str,
+    plan: &Plan,
+    calendar: &crate::calendar::Calendar,
+    drawn_on: NaiveDate,
+) -> Result<Vec<NewTask>> {
+    let mut per_task: std::collections::HashMap<&str, usize> = Default::default();
+    doc.teams
+        .iter()
+        .map(|team| {
+            let n = per_task.entry(team.task.as_str()).or_insert(0);
+            *n += 1;
+            let rule = manifest.tasks.iter().find(|t| t.task == team.task);
+            let entity = snapshot.entity(&team.entity);
+            let facts = crate::lifecycle::Facts::drawn(drawn_on, plan.window);
+            let deadlines = crate::lifecycle::deadlines(&facts, &plan.deadlines, calendar)
+                .map_err(|e| OpsError::Invalid(format!("deadlines of the new tasks: {e}")))?;
+            let next_due = crate::lifecycle::next_due(&facts, &deadlines);
+            Ok(NewTask {
+                id: format!("{prefix}-{}-{:03}", team.task, n),
+                task_rule: team.task.clone(),
+                stratum: team.stratum.clone(),
+                uscc: team.entity.clone(),
+                entity_name: entity.map(|e| e.name.clone()).unwrap_or_default(),
+                city: entity.map(|e| e.city.clone()).unwrap_or_default(),
+                division: rule.map(|r| r.division.clone()).unwrap_or_default(),
+                cadre: team.cadre.clone(),
+                members: team.members.clone(),
+                partners: team.partners.clone(),
+                items: rule.map(|r| r.items.clone()).unwrap_or_default(),
+                drawn_on,
+                deadlines,
+                next_due,
+            })
+        })
+        .collect()
+}
+
+/// A dry run: the same computation on the live registry with typed digits, written as a
+/// manifest and draw pair into `out`, recording nothing. Its manifest is marked simulated
+/// (a dry run proves nothing about timing) and takes the digits as a manual seed.
+pub async fn dry_run(
+    ctx: &Ctx<'_>,
+    plan_file: Option<&Path>,
+    value: &str,
+    out: &Path,
+) -> Result<(DrawDoc, String, Vec<PathBuf>)> {
+    let (checked, rc) = super::plan::checked(ctx, plan_file).await?;
+    let plan = &checked.plan;
+    let department = rc.vocab.department().code.clone();
+    let before = plan.seed.available_at - chrono::Duration::milliseconds(1);
+    let t = FreezeTime {
+        at: shanghai(before),
+        simulated_real_time: Some(stamp(ctx.clock.wall())),
+    };
+    let mut manifest = draw::manifest(plan, &checked.strata, &rc.snapshot, &department, &t);
+    manifest.seed_source.kind = SeedKind::Manual;
+    manifest.seed_source.beacon = None;
+    let bytes = draw::canonical(&manifest)?;
+    let digest = crate::audit::sha256_hex(&bytes);
+    let doc = draw::run(
+        &manifest,
+        &digest,
+        &SeedValue::plain(SeedKind::Manual, value),
+    )?;
+    let draw_bytes = draw::canonical(&doc)?;
+    let files = vec![
+        publish::write_document(out, "manifest.json", &bytes)?,
+        publish::write_document(out, "draw.json", &draw_bytes)?,
+    ];
+    Ok((doc, digest, files))
+}
+
+/// Voids the official draw (reasoned, audited, published). A draw whose tasks hold results is
+/// voided only with `force`.
+pub async fn void(
+    ctx: &Ctx<'_>,
+    plan_file: Option<&Path>,
+    reason: &str,
+    force: bool,
+) -> Result<(DrawRecord, Vec<PathBuf>)> {
+    crate::text::check_note("the void's --reason", reason, 500).map_err(OpsError::Invalid)?;
+    let (checked, _) = super::plan::checked(ctx, plan_file).await?;
+    let plan = &checked.plan;
+    let year = i64::from(plan.year);
+    let record = ctx
+        .store
+        .void_draw(&plan.id, year, reason, force, ctx.clock, ctx.actor)
+        .await?;
+    let published = publish_plan(ctx, &plan.id, year).await?;
+    Ok((record, published))
+}

@@ -1,0 +1,69 @@
+//! The operations: what a person (through the CLI) or the daemon (on schedule) does with the
+//! system. Each operation reads what it needs through `store`, decides with the pure core
+//! (`rules`, `draw`, `lifecycle`, `calendar`), records through `store` and publishes through
+//! `publish`. The CLI only parses arguments and prints; the daemon only decides when.
+
+pub mod demo;
+pub mod draw;
+pub mod import;
+pub mod plan;
+pub mod report;
+pub mod status;
+pub mod task;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::store::{Store, StoreError};
+
+/// Who acts, when, and against what.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub store: &'a Store,
+    pub settings: &'a Settings,
+    pub clock: &'a dyn Clock,
+    pub actor: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// The request cannot be granted as asked: bad input, or the rules refuse it (exit 2).
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
+    #[error(transparent)]
+    Calendar(#[from] crate::calendar::CalendarError),
+    /// Something that should not happen did (exit 1).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for OpsError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            e @ (StoreError::AlreadyFrozen(_)
+            | StoreError::AlreadyDrawn(_)
+            | StoreError::NotFound(_)
+            | StoreError::Refused(_)
+            | StoreError::Url(_)) => OpsError::Invalid(e.to_string()),
+            e => OpsError::Store(e),
+        }
+    }
+}
+
+impl From<crate::draw::DrawError> for OpsError {
+    fn from(e: crate::draw::DrawError) -> Self {
+        match e {
+            crate::draw::DrawError::Document(d) => OpsError::Internal(d),
+            e => OpsError::Invalid(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, OpsError>;
+
+pub fn invalid<T>(msg: impl Into<String>) -> Result<T> {
+    Err(OpsError::Invalid(msg.into()))
+}

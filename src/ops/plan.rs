@@ -1,0 +1,54 @@
+//! Loading the yearly plan: the rule script evaluated against the registry in the store.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Ctx, OpsError, Result};
+use crate::calendar::Calendar;
+use crate::config::Settings;
+use crate::rules::{self, Checked};
+use crate::store::Store;
+
+pub fn calendar(settings: &Settings) -> Result<Calendar> {
+    Calendar::load(&settings.calendar.dir)
+        .map_err(|e| OpsError::Invalid(format!("holiday data: {e}")))
+}
+
+/// What a rule script may read: the registry snapshot, the vocabulary and the calendar.
+pub async fn context(store: &Store, settings: &Settings) -> Result<rules::Context> {
+    let calendar = calendar(settings)?;
+    let vocab = settings
+        .vocabulary()
+        .map_err(|e| OpsError::Invalid(e.to_string()))?;
+    Ok(rules::Context {
+        snapshot: Arc::new(store.snapshot().await?),
+        vocab: Arc::new(vocab),
+        calendar: Arc::new(calendar),
+    })
+}
+
+/// A script's name (as messages cite it) and text.
+pub fn read_script(path: &Path) -> Result<(String, String)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| OpsError::Invalid(format!("{}: cannot read: {e}", path.display())))?;
+    Ok((path.display().to_string(), text))
+}
+
+/// The plan file to use: the one given, or the configured `rules.file`.
+pub fn plan_file(settings: &Settings, file: Option<&Path>) -> PathBuf {
+    file.map_or_else(|| settings.rules.file.clone(), Path::to_path_buf)
+}
+
+/// Evaluates and checks the plan; a plan with errors cannot be frozen or drawn.
+pub async fn checked(ctx: &Ctx<'_>, file: Option<&Path>) -> Result<(Checked, rules::Context)> {
+    let rc = context(ctx.store, ctx.settings).await?;
+    let (name, text) = read_script(&plan_file(ctx.settings, file))?;
+    let checked = rules::load(&name, &text, &rc).map_err(|findings| {
+        let lines: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+        OpsError::Invalid(format!(
+            "the plan does not pass its check:\n{}",
+            lines.join("\n")
+        ))
+    })?;
+    Ok((checked, rc))
+}

@@ -1,0 +1,152 @@
+//! The nightly overdue check and the monthly progress report: the same functions for `suiji
+//! overdue` / `suiji report` and for the daemon's jobs.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::{Ctx, Result, invalid};
+use crate::calendar::Calendar;
+use crate::clock::stamp;
+use crate::lifecycle::{self, DivisionReport, Facts};
+use crate::store::{FactRecord, TaskFilter};
+
+#[derive(Debug, Serialize)]
+pub struct OverdueLine {
+    pub task: String,
+    pub entity: String,
+    pub entity_name: String,
+    pub division: String,
+    pub cadre: String,
+    #[serde(flatten)]
+    pub overdue: lifecycle::Overdue,
+}
+
+/// Everything overdue on `date`: one indexed range query, details computed here.
+pub async fn overdue(ctx: &Ctx<'_>, cal: &Calendar, date: NaiveDate) -> Result<Vec<OverdueLine>> {
+    let rows = ctx
+        .store
+        .tasks(&TaskFilter {
+            due_before: Some(date),
+            ..Default::default()
+        })
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        for o in lifecycle::overdue(&r.facts, &r.deadlines, date, cal)? {
+            out.push(OverdueLine {
+                task: r.id.clone(),
+                entity: r.uscc.clone(),
+                entity_name: r.entity_name.clone(),
+                division: r.division.clone(),
+                cadre: r.cadre.clone(),
+                overdue: o,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A progress report: the state at the end of `as_of`, from the facts known at `known_at`.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub as_of: NaiveDate,
+    pub known_at: String,
+    /// Whether facts recorded after `as_of` were taken in (`--revised`).
+    pub revised: bool,
+    pub divisions: Vec<DivisionReport>,
+}
+
+/// The report for a month (its last day), or for today. By default a month is reported as it
+/// stood when it ended, from the facts recorded by then, so it reads the same forever;
+/// `revised` takes in facts recorded later about it (late entries, corrections).
+pub async fn report(ctx: &Ctx<'_>, month: Option<NaiveDate>, revised: bool) -> Result<Report> {
+    let today = ctx.clock.today();
+    let day = match month {
+        Some(first) => {
+            if first > today {
+                return invalid(format!(
+                    "{} has not begun (today is {today}): a report covers what has happened",
+                    first.format("%Y-%m")
+                ));
+            }
+            let end = first
+                .checked_add_months(chrono::Months::new(1))
+                .and_then(|d| d.pred_opt())
+                .unwrap_or(first);
+            end.min(today)
+        }
+        None => today,
+    };
+    let now = ctx.clock.now();
+    let end_of_day = day
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| t.and_local_timezone(chrono_tz::Asia::Shanghai).earliest())
+        .map(|t| t - chrono::Duration::milliseconds(1))
+        .unwrap_or(now);
+    let known = if revised { now } else { end_of_day.min(now) };
+    let known_at = stamp(known);
+    let cal = super::plan::calendar(ctx.settings)?;
+    let rows = ctx.store.tasks(&TaskFilter::default()).await?;
+    let mut facts: HashMap<String, Vec<FactRecord>> = HashMap::new();
+    for f in ctx.store.facts_known_by(&known_at).await? {
+        facts.entry(f.task_id.clone()).or_default().push(f);
+    }
+    let folded = rows.iter().filter(|r| r.created_at <= known_at).map(|r| {
+        let start = Facts::drawn(r.facts.drawn_on, r.facts.window);
+        let recorded = facts
+            .get(&r.id)
+            .into_iter()
+            .flatten()
+            .map(|f| (f.effective, &f.event));
+        (
+            r.division.as_str(),
+            lifecycle::fold(&start, recorded, day),
+            &r.rules,
+        )
+    });
+    let divisions = lifecycle::report(folded, day, &cal)?;
+    Ok(Report {
+        as_of: day,
+        known_at,
+        revised,
+        divisions,
+    })
+}
+
+/// Writes a report as a spreadsheet (one sheet, Chinese headers).
+pub fn write_xlsx(path: &std::path::Path, report: &Report) -> Result<()> {
+    let fail = |e: rust_xlsxwriter::XlsxError| {
+        super::OpsError::Invalid(format!("{}: cannot write the report: {e}", path.display()))
+    };
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("进度").map_err(fail)?;
+    let title = format!(
+        "截至 {}（{}）",
+        report.as_of,
+        if report.revised {
+            "含其后补录"
+        } else {
+            "按当日所知"
+        }
+    );
+    sheet.write_string(0, 0, title).map_err(fail)?;
+    sheet.write_string(1, 0, "处室").map_err(fail)?;
+    for (c, h) in DivisionReport::HEADERS.iter().enumerate() {
+        sheet.write_string(1, c as u16 + 1, *h).map_err(fail)?;
+    }
+    for (i, l) in report.divisions.iter().enumerate() {
+        let r = i as u32 + 2;
+        sheet.write_string(r, 0, &l.division).map_err(fail)?;
+        for (c, n) in l.counts().iter().enumerate() {
+            sheet
+                .write_number(r, c as u16 + 1, f64::from(*n))
+                .map_err(fail)?;
+        }
+    }
+    book.save(path).map_err(fail)?;
+    Ok(())
+}

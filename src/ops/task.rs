@@ -1,0 +1,388 @@
+//! Inspection tasks after the draw: recording what happened (one fact at a time, or a file of
+//! outcomes all or nothing), corrections, replacement by an alternate, and how a task stands.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::{Ctx, OpsError, Result, invalid};
+use crate::calendar::Calendar;
+use crate::draw::{DrawDoc, Manifest, Staffing, ticket::Ticketer};
+use crate::import::{self, Problem};
+use crate::lifecycle::{self, Event, Facts, Obligation};
+use crate::store::{BatchChange, Change, FactRecord, NewTask, TaskFilter, TaskRow};
+
+/// The change an event makes to a task, judged against its current facts.
+fn change(
+    row: &TaskRow,
+    before: &Facts,
+    event: &Event,
+    today: NaiveDate,
+    cal: &Calendar,
+) -> Result<Change> {
+    let facts = lifecycle::apply(before, event, today, cal)
+        .map_err(|e| OpsError::Invalid(format!("task {}: cannot {}: {e}", row.id, event.name())))?;
+    let deadlines = lifecycle::deadlines(&facts, &row.rules, cal)?;
+    let next_due = lifecycle::next_due(&facts, &deadlines);
+    Ok(Change {
+        effective: lifecycle::effective(before, event, today),
+        facts,
+        deadlines,
+        next_due,
+        event: event.clone(),
+    })
+}
+
+/// The audit row of one change: the event and every field it changed (old and new).
+fn detail(before: &Facts, c: &Change) -> serde_json::Value {
+    let mut d = serde_json::json!({
+        "event": c.event,
+        "effective": c.effective,
+        "changes": lifecycle::changes(before, &c.facts),
+    });
+    if let Event::Correct(field, reason) = &c.event {
+        d["correction"] = lifecycle::correction_detail(before, field, reason);
+    }
+    d
+}
+
+/// Records one event a person reports (schedule, complete, publish, penalty, refer, archive,
+/// or a correction) with its audit row.
+pub async fn transition(ctx: &Ctx<'_>, id: &str, event: Event) -> Result<TaskRow> {
+    let cal = super::plan::calendar(ctx.settings)?;
+    let today = ctx.clock.today();
+    let mut refusal = None;
+    let result = ctx
+        .store
+        .update_task(id, ctx.clock, ctx.actor, |row| {
+            match change(row, &row.facts, &event, today, &cal) {
+                Ok(c) => {
+                    let d = detail(&row.facts, &c);
+                    Ok((c, d))
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    refusal = Some(e);
+                    Err(message)
+                }
+            }
+        })
+        .await;
+    match (result, refusal) {
+        (Ok(row), _) => Ok(row),
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) => Err(e.into()),
+    }
+}
+
+/// A task as `task show` presents it: the row, each deadline's state, and its recorded facts.
+#[derive(Debug, Serialize)]
+pub struct TaskView {
+    #[serde(flatten)]
+    pub row: TaskRow,
+    pub deadline_states: Vec<DeadlineState>,
+    pub recorded: Vec<FactRecord>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeadlineState {
+    pub obligation: Obligation,
+    pub due: NaiveDate,
+    /// done (on time / late), open (working days left), overdue (working days late)
+    pub state: String,
+}
+
+pub async fn show(ctx: &Ctx<'_>, id: &str) -> Result<TaskView> {
+    let row = ctx
+        .store
+        .task(id)
+        .await?
+        .ok_or_else(|| OpsError::Invalid(format!("no task `{}`", crate::text::quote(id))))?;
+    let cal = super::plan::calendar(ctx.settings)?;
+    let deadline_states = deadline_states(&row, ctx.clock.today(), &cal)?;
+    let recorded = ctx.store.facts(id).await?;
+    Ok(TaskView {
+        row,
+        deadline_states,
+        recorded,
+    })
+}
+
+fn deadline_states(row: &TaskRow, today: NaiveDate, cal: &Calendar) -> Result<Vec<DeadlineState>> {
+    let f = &row.facts;
+    let mut out = Vec::new();
+    for (o, due) in &row.deadlines {
+        let done = match o {
+            Obligation::Schedule => f.planned.map(|_| None),
+            Obligation::Notice | Obligation::PenaltyDecision => None,
+            Obligation::Complete => f.completed.map(Some),
+            Obligation::Publish => f.published.map(Some),
+            Obligation::PenaltyPublish => f.penalty_published.map(Some),
+        };
+        let state = match done {
+            _ if *o == Obligation::Notice => "函告 to send by this day".to_string(),
+            Some(Some(d)) if d <= *due => format!("done {d}, on time"),
+            Some(Some(d)) => format!(
+                "done {d}, {} working days late",
+                cal.working_days_between(*due, d)?
+            ),
+            Some(None) => "done".to_string(),
+            None if !f.status.is_open() => "closed".to_string(),
+            None if *due >= today => format!(
+                "{} working days left",
+                cal.working_days_between(today, *due)?
+            ),
+            None => format!(
+                "OVERDUE by {} working days",
+                cal.working_days_between(*due, today)?
+            ),
+        };
+        out.push(DeadlineState {
+            obligation: *o,
+            due: *due,
+            state,
+        });
+    }
+    Ok(out)
+}
+
+/// Tasks by status and division (names or codes), or only those overdue today.
+pub async fn list(
+    ctx: &Ctx<'_>,
+    status: Option<&str>,
+    division: Option<&str>,
+    overdue: bool,
+) -> Result<Vec<TaskRow>> {
+    let status = match status {
+        Some(s) => Some(
+            lifecycle::Status::parse(s)
+                .ok_or_else(|| {
+                    OpsError::Invalid(format!(
+                        "unknown status `{}`: one of {}",
+                        crate::text::quote(s),
+                        lifecycle::Status::ALL
+                            .iter()
+                            .map(|s| s.code())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?
+                .code()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let division = match division {
+        Some(d) => {
+            let vocab = ctx
+                .settings
+                .vocabulary()
+                .map_err(|e| OpsError::Invalid(e.to_string()))?;
+            Some(vocab.division(d).map(|x| x.code.clone()).ok_or_else(|| {
+                OpsError::Invalid(format!("unknown division `{}`", crate::text::quote(d)))
+            })?)
+        }
+        None => None,
+    };
+    Ok(ctx
+        .store
+        .tasks(&TaskFilter {
+            status,
+            division,
+            due_before: overdue.then(|| ctx.clock.today()),
+            draw_id: None,
+        })
+        .await?)
+}
+
+/// What a replacement created.
+#[derive(Debug, Serialize)]
+pub struct Replaced {
+    pub replaced: String,
+    pub replaced_entity: String,
+    pub by: NewTask,
+}
+
+/// Replaces a task whose entity is closed or unreachable by the stratum's next unused
+/// alternate, with a team formed by the draw's own rules and tickets. Every assignment the
+/// draw ever made counts toward the per-officer cap, whatever became of its task (completed,
+/// archived, replaced): the draw's assignments never shrink, so no replacement can put an
+/// officer above the cap. (A voided draw's tasks belong to that draw, not to its redraw.)
+/// Certificates are checked on the day of the replacement.
+pub async fn replace(ctx: &Ctx<'_>, id: &str, reason: &str) -> Result<Replaced> {
+    crate::text::check_note("the replacement's --reason", reason, 500)
+        .map_err(OpsError::Invalid)?;
+    let row = ctx
+        .store
+        .task(id)
+        .await?
+        .ok_or_else(|| OpsError::Invalid(format!("no task `{}`", crate::text::quote(id))))?;
+    let draw = ctx.store.draw_by_id(row.draw_id).await?;
+    if draw.status != "official" {
+        return invalid(format!(
+            "task {id} belongs to draw #{} of {}, which is {}: only tasks of the official draw \
+             can be replaced",
+            draw.seq, draw.plan_id, draw.status
+        ));
+    }
+    let manifest: Manifest =
+        serde_json::from_str(&ctx.store.manifest_by_id(draw.manifest_id).await?.content)
+            .map_err(|e| OpsError::Internal(format!("stored manifest: {e}")))?;
+    let doc: DrawDoc = serde_json::from_str(&draw.content)
+        .map_err(|e| OpsError::Internal(format!("stored draw: {e}")))?;
+    let siblings = ctx
+        .store
+        .tasks(&TaskFilter {
+            draw_id: Some(row.draw_id),
+            ..Default::default()
+        })
+        .await?;
+    let used: HashSet<&str> = siblings.iter().map(|t| t.uscc.as_str()).collect();
+    let stratum = doc
+        .strata
+        .iter()
+        .find(|s| s.stratum == row.stratum)
+        .ok_or_else(|| {
+            OpsError::Internal(format!("stratum `{}` is not in the draw", row.stratum))
+        })?;
+    let alternate = stratum
+        .alternates
+        .iter()
+        .find(|p| !used.contains(p.id.as_str()))
+        .ok_or_else(|| {
+            OpsError::Invalid(format!("stratum `{}` has no alternate left", row.stratum))
+        })?;
+    let today = ctx.clock.today();
+    let t = Ticketer::new(&doc.seed);
+    let mut staffing = Staffing::new(&manifest, &t).certificates_on(today);
+    for s in &siblings {
+        for o in s.members.iter().chain(&s.partners) {
+            *staffing.load.entry(o.clone()).or_insert(0) += 1;
+        }
+    }
+    let team = staffing.team(&row.task_rule, &row.stratum, &alternate.id)?;
+    let cal = super::plan::calendar(ctx.settings)?;
+    let facts = Facts::drawn(today, row.facts.window);
+    let deadlines = lifecycle::deadlines(&facts, &row.rules, &cal)?;
+    let entity = ctx.store.entity(&alternate.id).await?;
+    let prefix = row.id.rsplit_once('-').map_or(row.id.as_str(), |(p, _)| p);
+    let number = siblings
+        .iter()
+        .filter(|s| s.task_rule == row.task_rule)
+        .count()
+        + 1;
+    let new = NewTask {
+        id: format!("{prefix}-{number:03}"),
+        task_rule: row.task_rule.clone(),
+        stratum: row.stratum.clone(),
+        uscc: alternate.id.clone(),
+        entity_name: entity.as_ref().map(|e| e.name.clone()).unwrap_or_default(),
+        city: entity.as_ref().map(|e| e.city.clone()).unwrap_or_default(),
+        division: row.division.clone(),
+        cadre: team.cadre.clone(),
+        members: team.members.clone(),
+        partners: team.partners.clone(),
+        items: row.items.clone(),
+        drawn_on: today,
+        next_due: lifecycle::next_due(&facts, &deadlines),
+        deadlines,
+    };
+    ctx.store
+        .replace_task(id, &new, reason, siblings.len(), ctx.clock, ctx.actor)
+        .await?;
+    Ok(Replaced {
+        replaced: id.to_string(),
+        replaced_entity: row.uscc,
+        by: new,
+    })
+}
+
+/// What a file of outcomes did, or why it did nothing.
+#[derive(Debug, Serialize)]
+pub struct OutcomeImport {
+    pub ok: bool,
+    pub file: String,
+    pub dry_run: bool,
+    pub tasks: usize,
+    pub problems: Vec<Problem>,
+}
+
+/// Applies a file of outcomes (CSV/XLSX from the divisions): every row is checked against its
+/// task first, and only a file without a single problem is written, in one transaction.
+pub async fn import_outcomes(
+    ctx: &Ctx<'_>,
+    file: &Path,
+    sheet: Option<&str>,
+    dry_run: bool,
+) -> Result<OutcomeImport> {
+    let name = file.display().to_string();
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut batch = Vec::new();
+    match import::table::read(file, sheet)
+        .map_err(|p| vec![p])
+        .and_then(|t| import::parse_outcomes(&t))
+    {
+        Err(p) => problems = p,
+        Ok(rows) => {
+            let cal = super::plan::calendar(ctx.settings)?;
+            let today = ctx.clock.today();
+            for r in rows {
+                let Some(task) = ctx.store.task(&r.task).await? else {
+                    problems.push(Problem {
+                        file: name.clone(),
+                        row: r.row,
+                        column: "任务编号".into(),
+                        value: r.task.clone(),
+                        reason: "no such task".into(),
+                    });
+                    continue;
+                };
+                let mut facts = task.facts.clone();
+                let mut changes = Vec::new();
+                for (event, column, value) in &r.events {
+                    match change(&task, &facts, event, today, &cal) {
+                        Ok(c) => {
+                            facts = c.facts.clone();
+                            changes.push(c);
+                        }
+                        Err(e) => {
+                            problems.push(Problem {
+                                file: name.clone(),
+                                row: r.row,
+                                column: column.clone(),
+                                value: value.clone(),
+                                reason: e.to_string(),
+                            });
+                            break;
+                        }
+                    }
+                }
+                if changes.len() != r.events.len() {
+                    continue;
+                }
+                batch.push(BatchChange {
+                    id: r.task.clone(),
+                    detail: serde_json::json!({
+                        "file": name, "row": r.row,
+                        "events": changes.iter().map(|c| &c.event).collect::<Vec<_>>(),
+                        "changes": lifecycle::changes(&task.facts, &facts),
+                    }),
+                    expected: task.facts.clone(),
+                    changes,
+                });
+            }
+        }
+    }
+    if problems.is_empty() && !dry_run {
+        ctx.store.update_tasks(&batch, ctx.clock, ctx.actor).await?;
+    }
+    Ok(OutcomeImport {
+        ok: problems.is_empty(),
+        file: name,
+        dry_run,
+        tasks: batch.len(),
+        problems,
+    })
+}
