@@ -450,9 +450,11 @@ pub fn apply(
     today: NaiveDate,
     cal: &Calendar,
 ) -> Result<Facts, TransitionError> {
-    if !f.status.is_open() {
+    // A closed task takes no new facts; its record can still be corrected.
+    if !f.status.is_open() && !matches!(event, Event::Correct(..)) {
         return refuse(format!(
-            "the task is {} and accepts no more changes",
+            "the task is {} and accepts no more changes (a recorded value can still be \
+             corrected with `task correct`)",
             f.status.code()
         ));
     }
@@ -611,7 +613,24 @@ pub fn apply(
                         .into(),
                 );
             }
-            consistent(&effect(f, event, today), today, cal)?;
+            let corrected = effect(f, event, today);
+            consistent(&corrected, today, cal)?;
+            if f.status == Status::Archived {
+                let mut reopened = corrected;
+                reopened.archived_on = None;
+                reopened.derive_status();
+                let owes: Vec<&str> = owed_now(&reopened)
+                    .into_iter()
+                    .map(Obligation::describe)
+                    .collect();
+                if !owes.is_empty() {
+                    return refuse(format!(
+                        "the task is archived, and after this correction it would owe: {}; an \
+                         archived task owes nothing",
+                        owes.join("; ")
+                    ));
+                }
+            }
         }
         Event::Replace { .. } | Event::Void { .. } => {
             return refuse(format!(

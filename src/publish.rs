@@ -389,8 +389,8 @@ pub fn verify_history(
                 }
                 let (_, timing) =
                     crate::draw::check_manifest(&bytes).map_err(|m| at(format!("{f}: {m}")))?;
-                if let Some(real) = &timing.simulated_real_time {
-                    simulated.push(format!("{f} (really frozen at {real})"));
+                if timing.simulated {
+                    simulated.push(f.clone());
                 }
                 manifests.insert(f.clone(), bytes);
                 in_force = Some(f.clone());

@@ -67,7 +67,11 @@ def parse_json(data, name):
         if len(set(keys)) != len(keys):
             raise Invalid("%s: a JSON object repeats a member" % name)
         return dict(pairs)
-    return json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
+
+    def no_constants(word):
+        raise Invalid("%s: %s is not JSON" % (name, word))
+    return json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates,
+                      parse_constant=no_constants)
 
 
 def instant(text, what):
@@ -84,7 +88,8 @@ def instant(text, what):
 
 
 def shanghai_day(t):
-    return (datetime.date(1970, 1, 1) + datetime.timedelta(seconds=math.floor(t) + SHANGHAI)).isoformat()
+    day = datetime.date(1970, 1, 1) + datetime.timedelta(seconds=math.floor(t) + SHANGHAI)
+    return day.isoformat()
 
 
 def first_round(t):
@@ -123,26 +128,27 @@ def check_manifest(name, data):
     if m["team_rules"]["certificate_date"] != day:
         raise Invalid("%s: team_rules.certificate_date %r is not the day of available_at (%s)"
                       % (name, m["team_rules"]["certificate_date"], day))
-    line = "%s, frozen_at %s before available_at %s, %s seed" % (spec, frozen_at, available_at, kind)
+    line = "%s, frozen_at %s before available_at %s, %s seed" \
+        % (spec, frozen_at, available_at, kind)
     beacon = source.get("beacon")
     if kind == "drand":
-        expected = dict(QUICKNET, round=first_round(available))
-        if not isinstance(beacon, dict) or \
-                json.dumps(dict(beacon, round=0), sort_keys=True) != json.dumps(dict(QUICKNET, round=0), sort_keys=True):
-            raise Invalid("%s: seed_source.beacon is not drand quicknet" % name)
-        if json.dumps(beacon, sort_keys=True) != json.dumps(expected, sort_keys=True):
+        declared = dict(beacon) if isinstance(beacon, dict) else {}
+        round_, expected = declared.pop("round", None), first_round(available)
+        if json.dumps(declared, sort_keys=True) != json.dumps(QUICKNET, sort_keys=True):
+            raise Invalid("%s: seed_source.beacon is not drand quicknet (chain hash, public key, "
+                          "genesis or period differ)" % name)
+        if type(round_) is not int or round_ != expected:
             raise Invalid("%s: beacon round %r is not the first quicknet round at or after %s "
-                          "(that is %d)" % (name, beacon.get("round"), available_at, expected["round"]))
-        line += " (quicknet round %d, the first at or after available_at)" % beacon["round"]
+                          "(that is %d)" % (name, round_, available_at, expected))
+        line += " (quicknet round %d, the first at or after available_at)" % round_
     elif beacon is not None:
         raise Invalid("%s: only a drand manifest has seed_source.beacon" % name)
     note = None
     if "simulated" in m:
-        real = m["simulated"].get("real_time") if isinstance(m["simulated"], dict) else None
-        if not isinstance(real, str) or set(m["simulated"]) != {"real_time"}:
-            raise Invalid("%s: simulated is not {real_time}" % name)
-        note = ("NOTE: %s was frozen on a replayed or rehearsed clock (really frozen at %s): "
-                "it proves nothing about timing" % (name, real))
+        if m["simulated"] is not True:
+            raise Invalid("%s: simulated is present but not true" % name)
+        note = ("NOTE: %s was frozen on a replayed or rehearsed clock (the department's audit "
+                "log has the real time): it proves nothing about timing" % name)
     return m, line, note
 
 
@@ -150,7 +156,8 @@ def check_seed(manifest, source):
     """Section 2: the draw's seed_source against the manifest's; the expected seed_source."""
     kind = manifest["seed_source"]["kind"]
     if not isinstance(source, dict) or source.get("kind") != kind:
-        raise Invalid("seed_source: the manifest declares a %s seed, the draw has %r" % (kind, source))
+        raise Invalid("seed_source: the manifest declares a %s seed, the draw has %r"
+                      % (kind, source))
     value = source.get("value")
     if kind != "drand" and ("round" in source or "signature" in source):
         raise Invalid("seed_source: only a drand seed carries a round and a signature")
@@ -160,9 +167,11 @@ def check_seed(manifest, source):
         raise Invalid("seed_source.value %r is not 64 lowercase hex digits" % (value,))
     if kind != "drand":
         return {"kind": kind, "value": value}, "%s seed %s" % (kind, value)
-    fixed, round_, signature = manifest["seed_source"]["beacon"]["round"], source.get("round"), source.get("signature")
+    fixed = manifest["seed_source"]["beacon"]["round"]
+    round_, signature = source.get("round"), source.get("signature")
     if type(round_) is not int or round_ != fixed:
-        raise Invalid("seed_source.round %r is not the round the manifest fixed (%d)" % (round_, fixed))
+        raise Invalid("seed_source.round %r is not the round the manifest fixed (%d)"
+                      % (round_, fixed))
     if not (isinstance(signature, str) and re.fullmatch("[0-9a-fA-F]{96}", signature)):
         raise Invalid("seed_source.signature is not 96 hex digits")
     try:
@@ -171,7 +180,8 @@ def check_seed(manifest, source):
         raise Invalid("seed_source.signature does not verify for round %d against quicknet's "
                       "public key (forged, corrupted or of another round)" % round_)
     if value != randomness:
-        raise Invalid("seed_source.value %r is not the randomness of round %d (%s)" % (value, round_, randomness))
+        raise Invalid("seed_source.value %r is not the randomness of round %d (%s)"
+                      % (value, round_, randomness))
     return ({"kind": kind, "value": value, "round": round_, "signature": signature},
             "drand round %d, its signature verified against quicknet's public key" % round_)
 
@@ -277,7 +287,9 @@ def first_difference(path, a, b):
             if d:
                 return d
         return None if len(a) == len(b) else "%s: length %d vs %d" % (path, len(a), len(b))
-    return None if a == b and type(a) is type(b) else "%s: published %r, recomputed %r" % (path, a, b)
+    if a == b and type(a) is type(b):
+        return None
+    return "%s: published %r, recomputed %r" % (path, a, b)
 
 
 def verify_draw(manifest_name, manifest_bytes, manifest, draw_name, draw_bytes):
@@ -285,7 +297,8 @@ def verify_draw(manifest_name, manifest_bytes, manifest, draw_name, draw_bytes):
     published = parse_json(draw_bytes, draw_name)
     spec, digest = manifest["spec"], hashlib.sha256(manifest_bytes).hexdigest()
     if published.get("spec") != spec:
-        raise Invalid("%s: spec %r, its manifest's is %s" % (draw_name, published.get("spec"), spec))
+        raise Invalid("%s: spec %r, its manifest's is %s"
+                      % (draw_name, published.get("spec"), spec))
     if published.get("manifest_digest") != digest:
         raise Invalid("%s: manifest_digest %r, but %s hashes to %s"
                       % (draw_name, published.get("manifest_digest"), manifest_name, digest))
@@ -324,84 +337,99 @@ def verify_pair(directory):
                                       "draw.json", files["draw.json"]))
 
 
+def listed_file(directory, e, where, stem):
+    """The document an entry publishes: its name and bytes, which must hash to its sha256."""
+    name = e.get("file")
+    if not (isinstance(name, str) and re.fullmatch(stem + r"-[1-9][0-9]*\.json", name)):
+        raise Invalid("%s: file %r is not named %s-N.json" % (where, name, stem))
+    data = read(directory, name)
+    if data is None:
+        raise Invalid("%s: %s is missing" % (where, name))
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != e.get("sha256"):
+        raise Invalid("%s: %s hashes to %s, the index says %r (altered after publication)"
+                      % (where, name, digest, e.get("sha256")))
+    return name, data
+
+
 def verify_history(directory, index):
-    """Section 7."""
+    """Section 7: the events in order, what is current, and nothing left out."""
     if index.get("spec") != INDEX_SPEC:
         raise Invalid("index.json: unknown spec %r" % index.get("spec"))
-    print("index.json: plan %s (%s), %d events" % (index["plan"], index["year"], len(index["entries"])))
+    entries = index["entries"]
+    print("index.json: plan %s (%s), %d events" % (index["plan"], index["year"], len(entries)))
     manifests, listed, in_force, standing = {}, set(), None, None
-    for i, e in enumerate(index["entries"], 1):
-        event, name = e.get("event"), e.get("file")
+    for i, e in enumerate(entries, 1):
+        event = e.get("event")
         where = "index.json entry %d (%s)" % (i, event)
         if e.get("n") != i:
             raise Invalid("%s: numbered %r, expected %d" % (where, e.get("n"), i))
-        reason = e.get("reason") if isinstance(e.get("reason"), str) and e["reason"].strip() else None
-        if event == "void":
-            if "file" in e or "sha256" in e:
-                raise Invalid("%s: a void publishes no file" % where)
-            if e.get("draw") is None or e.get("draw") != standing:
-                raise Invalid("%s: %r is not the standing draw (%s)" % (where, e.get("draw"), standing))
-            if not reason:
-                raise Invalid("%s: a void needs its reason" % where)
-            print("%3d. void      %-16s voided while standing%s: %s"
-                  % (i, standing, " (forced)" if e.get("forced") else "", reason))
-            standing = None
-            continue
-        if event not in ("freeze", "refreeze", "draw"):
-            raise Invalid("%s: unknown event" % where)
-        stem = "draw" if event == "draw" else "manifest"
-        if not (isinstance(name, str) and re.fullmatch(stem + r"-[1-9][0-9]*\.json", name)):
-            raise Invalid("%s: file %r is not named %s-N.json" % (where, name, stem))
-        if name in listed:
-            raise Invalid("%s: %s is listed twice" % (where, name))
-        listed.add(name)
-        data = read(directory, name)
-        if data is None:
-            raise Invalid("%s: %s is missing" % (where, name))
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != e.get("sha256"):
-            raise Invalid("%s: %s hashes to %s, the index says %r (altered after publication)"
-                          % (where, name, digest, e.get("sha256")))
-        if event == "draw":
-            if e.get("manifest") != in_force:
-                raise Invalid("%s: drawn from %r, but the manifest in force was %s" % (where, e.get("manifest"), in_force))
+        reason = e.get("reason") if isinstance(e.get("reason"), str) else None
+        reason = reason if reason and reason.strip() else None
+        if event in ("freeze", "refreeze"):
+            name, data = listed_file(directory, e, where, "manifest")
+            if (event == "freeze") != (in_force is None):
+                raise Invalid("%s: the first manifest must be a freeze, later ones refreezes"
+                              % where)
+            if event == "refreeze" and not reason:
+                raise Invalid("%s: a refreeze needs its reason" % where)
+            if standing:
+                raise Invalid("%s: refrozen while %s stands" % (where, standing))
+            manifest, line, note = check_manifest(name, data)
+            if [manifest["plan"]["id"], manifest["plan"]["year"]] != [index["plan"], index["year"]]:
+                raise Invalid("%s: %s is a manifest of another plan or year" % (where, name))
+            said, declared = e.get("available_at"), manifest["seed_source"].get("available_at")
+            if said is not None and declared is not None and \
+                    instant(said, where + ": available_at") != instant(declared, name):
+                raise Invalid("%s: available_at %s, but %s says %s" % (where, said, name, declared))
+            print("%3d. %-9s %-16s sha256 ok; %s%s"
+                  % (i, event, name, line, "; reason: " + reason if reason else ""))
+            if note:
+                print("     " + note)
+            manifests[name], in_force = (data, manifest), name
+        elif event == "draw":
+            name, data = listed_file(directory, e, where, "draw")
+            if in_force is None or e.get("manifest") != in_force:
+                raise Invalid("%s: drawn from %r, but the manifest in force was %s"
+                              % (where, e.get("manifest"), in_force))
             if standing:
                 raise Invalid("%s: drawn while %s stands (not voided)" % (where, standing))
             line = verify_draw(in_force, manifests[in_force][0], manifests[in_force][1], name, data)
             print("%3d. draw      %-16s sha256 ok; %s" % (i, name, line))
             standing = name
-            continue
-        if (event == "freeze") != (in_force is None):
-            raise Invalid("%s: the first manifest must be a freeze, later ones refreezes" % where)
-        if event == "refreeze" and not reason:
-            raise Invalid("%s: a refreeze needs its reason" % where)
-        if standing:
-            raise Invalid("%s: refrozen while %s stands" % (where, standing))
-        manifest, line, note = check_manifest(name, data)
-        if (manifest["plan"]["id"], manifest["plan"]["year"]) != (index["plan"], index["year"]):
-            raise Invalid("%s: %s is a manifest of another plan or year" % (where, name))
-        listed_at, declared_at = e.get("available_at"), manifest["seed_source"].get("available_at")
-        if listed_at is not None and declared_at is not None and \
-                instant(listed_at, where + ": available_at") != instant(declared_at, name):
-            raise Invalid("%s: available_at %s, but %s says %s" % (where, listed_at, name, declared_at))
-        print("%3d. %-9s %-16s sha256 ok; %s%s" % (i, event, name, line, "; reason: " + reason if reason else ""))
-        if note:
-            print("     " + note)
-        manifests[name] = (data, manifest)
-        in_force = name
+        elif event == "void":
+            if "file" in e or "sha256" in e:
+                raise Invalid("%s: a void publishes no file" % where)
+            if e.get("draw") is None or e.get("draw") != standing:
+                raise Invalid("%s: %r is not the standing draw (%s)"
+                              % (where, e.get("draw"), standing))
+            if not reason:
+                raise Invalid("%s: a void needs its reason" % where)
+            print("%3d. void      %-16s the standing draw, voided%s: %s"
+                  % (i, standing, " (forced)" if e.get("forced") else "", reason))
+            name, standing = None, None
+        else:
+            raise Invalid("%s: unknown event" % where)
+        if name in listed:
+            raise Invalid("%s: %s is listed twice" % (where, name))
+        listed.add(name or "")
     current = index["current"]
     if (current.get("manifest"), current.get("draw")) != (in_force, standing):
         raise Invalid("index.json: current names %s and %s, but in force are %s and %s"
                       % (current.get("manifest"), current.get("draw"), in_force, standing))
-    for copy, name in (("manifest.json", in_force), ("draw.json", standing)):
-        if name is not None and read(directory, copy) != read(directory, name):
-            raise Invalid("%s is not a byte-identical copy of %s, the current document" % (copy, name))
-    unlisted = sorted(f for f in os.listdir(directory) if f not in listed
-                      and re.fullmatch(r"(manifest|draw)-.*\.json", f))
+    copies = [(copy, name) for copy, name in (("manifest.json", in_force), ("draw.json", standing))
+              if name is not None]
+    for copy, name in copies:
+        if read(directory, copy) != read(directory, name):
+            raise Invalid("%s is not a byte-identical copy of %s, the current document"
+                          % (copy, name))
+    unlisted = sorted(f for f in os.listdir(directory)
+                      if re.fullmatch(r"(manifest|draw)-.*\.json", f) and f not in listed)
     if unlisted:
         raise Invalid("%s is in the folder but not in index.json" % unlisted[0])
-    print("current: %s, %s (manifest.json, draw.json identical copies); no unlisted documents"
-          % (in_force or "no manifest", standing or "no standing draw"))
+    print("current: %s%s (byte-identical copies); every manifest-*.json and draw-*.json is "
+          "in the index" % (", ".join("%s = %s" % c for c in copies) or "nothing frozen",
+                            "" if standing else ", no standing draw"))
 
 
 def main(directory):

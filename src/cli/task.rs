@@ -99,9 +99,13 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: TaskCommand) -> Result<ExitC
             return Ok(ExitCode::SUCCESS);
         }
     };
-    let row = suiji::ops::task::transition(ctx, &id, event).await?;
+    let recorded = suiji::ops::task::transition(ctx, &id, event).await?;
+    for w in &recorded.warnings {
+        eprintln!("warning: {w}");
+    }
+    let row = &recorded.row;
     if json {
-        print_json(&row)?;
+        print_json(&recorded)?;
     } else {
         println!(
             "task {}: {}{}",
@@ -184,6 +188,9 @@ async fn show(ctx: &Ctx<'_>, id: &str, json: bool) -> Result<ExitCode> {
             v.due,
             v.state
         );
+    }
+    for w in &view.warnings {
+        println!("warning: {w}");
     }
     println!("recorded facts:");
     for r in &view.recorded {

@@ -32,11 +32,11 @@ pub struct Manifest {
     /// When the manifest was frozen (v2): it must be before `seed_source.available_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frozen_at: Option<String>,
-    /// Present when the manifest was frozen on a replayed or rehearsed clock: `frozen_at` is
-    /// then not a real time, and this is the real one. Such a manifest proves nothing about
+    /// True when the manifest was frozen on a replayed or rehearsed clock: `frozen_at` is then
+    /// not a real time (the audit log has the real one). Such a manifest proves nothing about
     /// freezing before the seed existed, and verifiers say so.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub simulated: Option<Simulated>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
     pub plan: ManifestPlan,
     pub seed_source: SeedDeclaration,
     pub strata: Vec<ManifestStratum>,
@@ -74,13 +74,6 @@ pub struct SeedDeclaration {
     /// The beacon chain and round (kind `drand`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beacon: Option<BeaconDecl>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Simulated {
-    /// The real time at which the manifest was frozen.
-    pub real_time: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,8 +245,8 @@ pub enum DrawError {
 pub struct FreezeTime {
     /// `clock::stamp` of the freezing clock's `now`.
     pub at: String,
-    /// The real time, when the freezing clock was not the real one.
-    pub simulated_real_time: Option<String>,
+    /// The freezing clock was not the real one.
+    pub simulated: bool,
 }
 
 /// Builds the manifest from the plan, its strata and the registry (nothing is read later).
@@ -317,10 +310,7 @@ pub fn manifest(
     Manifest {
         spec: SPEC.to_string(),
         frozen_at: Some(frozen.at.clone()),
-        simulated: frozen
-            .simulated_real_time
-            .clone()
-            .map(|real_time| Simulated { real_time }),
+        simulated: frozen.simulated,
         plan: ManifestPlan {
             id: plan.id.clone(),
             year: plan.year,
@@ -734,8 +724,8 @@ pub struct Timing {
     pub spec: String,
     pub frozen_at: Option<String>,
     pub available_at: Option<String>,
-    /// The real freeze time when `frozen_at` came from a replayed or rehearsed clock.
-    pub simulated_real_time: Option<String>,
+    /// `frozen_at` came from a replayed or rehearsed clock.
+    pub simulated: bool,
     pub beacon_round: Option<u64>,
 }
 
@@ -755,12 +745,12 @@ pub fn check_manifest(manifest_bytes: &[u8]) -> Result<(Manifest, Timing), Strin
         spec: manifest.spec.clone(),
         frozen_at: manifest.frozen_at.clone(),
         available_at: manifest.seed_source.available_at.map(|t| t.to_rfc3339()),
-        simulated_real_time: manifest.simulated.as_ref().map(|s| s.real_time.clone()),
+        simulated: manifest.simulated,
         beacon_round: manifest.seed_source.beacon.as_ref().map(|b| b.round),
     };
     if manifest.spec == SPEC_V1 {
         if manifest.frozen_at.is_some()
-            || manifest.simulated.is_some()
+            || manifest.simulated
             || manifest.seed_source.available_at.is_some()
             || manifest.seed_source.beacon.is_some()
             || manifest.seed_source.kind == SeedKind::Drand

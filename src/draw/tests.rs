@@ -31,7 +31,7 @@ pub(crate) fn fixture(candidates: usize) -> Manifest {
     Manifest {
         spec: SPEC.into(),
         frozen_at: Some("2024-05-13T09:00:00.000+08:00".into()),
-        simulated: None,
+        simulated: false,
         plan: ManifestPlan {
             id: "test".into(),
             year: 2024,

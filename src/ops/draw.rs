@@ -30,7 +30,7 @@ pub struct Frozen {
 fn freeze_time(clock: &dyn Clock) -> FreezeTime {
     FreezeTime {
         at: stamp(clock.now()),
-        simulated_real_time: (!clock.is_real()).then(|| stamp(clock.wall())),
+        simulated: !clock.is_real(),
     }
 }
 
@@ -56,9 +56,8 @@ pub async fn freeze(
         // The same inputs frozen again: the manifest as it would have been built then.
         let then = FreezeTime {
             at: existing.frozen_at.clone(),
-            simulated_real_time: serde_json::from_str::<Manifest>(&existing.content)
-                .ok()
-                .and_then(|m| m.simulated.map(|s| s.real_time)),
+            simulated: serde_json::from_str::<Manifest>(&existing.content)
+                .is_ok_and(|m| m.simulated),
         };
         let same = build(&then);
         if refreeze_reason.is_none()
@@ -365,7 +364,7 @@ pub async fn dry_run(
     let before = plan.seed.available_at - chrono::Duration::milliseconds(1);
     let t = FreezeTime {
         at: shanghai(before),
-        simulated_real_time: Some(stamp(ctx.clock.wall())),
+        simulated: true,
     };
     let mut manifest = draw::manifest(plan, &checked.strata, &rc.snapshot, &department, &t);
     manifest.seed_source.kind = SeedKind::Manual;

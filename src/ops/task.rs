@@ -48,16 +48,61 @@ fn detail(before: &Facts, c: &Change) -> serde_json::Value {
     d
 }
 
+/// A recorded change and what the person should know about it.
+#[derive(Debug, Serialize)]
+pub struct Recorded {
+    #[serde(flatten)]
+    pub row: TaskRow,
+    pub warnings: Vec<String>,
+}
+
 /// Records one event a person reports (schedule, complete, publish, penalty, refer, archive,
 /// or a correction) with its audit row.
-pub async fn transition(ctx: &Ctx<'_>, id: &str, event: Event) -> Result<TaskRow> {
+pub async fn transition(ctx: &Ctx<'_>, id: &str, event: Event) -> Result<Recorded> {
+    let row = record(ctx, id, &event).await?;
+    let warnings = match row.facts.planned {
+        Some(day) if matches!(event, Event::Schedule(_) | Event::Correct(..)) => {
+            expired_on(ctx, &row, day).await?
+        }
+        _ => Vec::new(),
+    };
+    Ok(Recorded { row, warnings })
+}
+
+/// Team members whose enforcement certificate (in the registry now) expires before `day`.
+async fn expired_on(ctx: &Ctx<'_>, row: &TaskRow, day: NaiveDate) -> Result<Vec<String>> {
+    let team: HashSet<&str> = row
+        .members
+        .iter()
+        .chain(&row.partners)
+        .map(String::as_str)
+        .collect();
+    Ok(ctx
+        .store
+        .officers()
+        .await?
+        .into_iter()
+        .filter(|o| team.contains(o.id.as_str()))
+        .filter_map(|o| {
+            o.valid_until.filter(|v| *v < day).map(|v| {
+                format!(
+                    "officer {} {}'s enforcement certificate expires on {v}, before the planned \
+                     inspection on {day}: renew it, or replace the task's team",
+                    o.id, o.name
+                )
+            })
+        })
+        .collect())
+}
+
+async fn record(ctx: &Ctx<'_>, id: &str, event: &Event) -> Result<TaskRow> {
     let cal = super::plan::calendar(ctx.settings)?;
     let today = ctx.clock.today();
     let mut refusal = None;
     let result = ctx
         .store
         .update_task(id, ctx.clock, ctx.actor, |row| {
-            match change(row, &row.facts, &event, today, &cal) {
+            match change(row, &row.facts, event, today, &cal) {
                 Ok(c) => {
                     let d = detail(&row.facts, &c);
                     Ok((c, d))
@@ -84,6 +129,7 @@ pub struct TaskView {
     pub row: TaskRow,
     pub deadline_states: Vec<DeadlineState>,
     pub recorded: Vec<FactRecord>,
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,10 +149,17 @@ pub async fn show(ctx: &Ctx<'_>, id: &str) -> Result<TaskView> {
     let cal = super::plan::calendar(ctx.settings)?;
     let deadline_states = deadline_states(&row, ctx.clock.today(), &cal)?;
     let recorded = ctx.store.facts(id).await?;
+    let warnings = match row.facts.planned {
+        Some(day) if row.facts.status.is_open() && row.facts.completed.is_none() => {
+            expired_on(ctx, &row, day).await?
+        }
+        _ => Vec::new(),
+    };
     Ok(TaskView {
         row,
         deadline_states,
         recorded,
+        warnings,
     })
 }
 
