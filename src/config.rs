@@ -112,6 +112,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub smtp: SmtpSettings,
     pub beacon: BeaconSettings,
+    pub daemon: DaemonSettings,
     pub regions: RegionSettings,
     pub sectors: Vec<SectorEntry>,
     pub divisions: Vec<DivisionEntry>,
@@ -174,6 +175,15 @@ impl SmtpSettings {
             .map_err(|source| ConfigError::SecretFile { path, source })?;
         Ok(Secret::new(text.lines().next().unwrap_or("").trim()))
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSettings {
+    pub data_dir: PathBuf,
+    pub http: String,
+    pub waiting_recheck_secs: u64,
+    pub leader_poll_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

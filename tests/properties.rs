@@ -76,15 +76,15 @@ async fn story(seed: u64) {
         assert!(r.problems.is_empty(), "{:?}", r.problems);
     }
     let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/henan-2024.rhai");
-    ops::draw::freeze(&ctx, Some(&plan), None)
+    ops::draw::freeze(&ctx, ops::plan::Script::File(Some(&plan)), None)
         .await
         .expect("freeze");
     clock.advance_to(at(NaiveDate::from_ymd_opt(2024, 5, 16).expect("date"), 22));
     let seed_input = ops::draw::SeedInput {
-        value: Some(ops::demo::DEMO_SEED.into()),
+        value: Some(suiji::daemon::demo::DEMO_SEED.into()),
         beacon_signature: None,
     };
-    ops::draw::draw_official(&ctx, Some(&plan), seed_input)
+    ops::draw::draw_official(&ctx, ops::plan::Script::File(Some(&plan)), seed_input)
         .await
         .expect("draw");
 

@@ -22,6 +22,8 @@ fn demo(db: &TestDb, dir: &std::path::Path) {
         dir.to_str().expect("utf-8"),
         "--plan",
         plan.to_str().expect("utf-8"),
+        "--until",
+        "2024-05-17 00:00",
         "--json",
     ]);
 }

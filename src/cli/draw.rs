@@ -10,6 +10,7 @@ use super::{Invalid, Output, print_json};
 use suiji::draw::DrawDoc;
 use suiji::ops::Ctx;
 use suiji::ops::draw::SeedInput;
+use suiji::ops::plan::Script;
 use suiji::publish::Verified;
 
 fn paths(p: &[PathBuf]) -> Vec<String> {
@@ -22,7 +23,7 @@ pub(super) async fn freeze(
     reason: Option<&str>,
     out: Output,
 ) -> Result<ExitCode> {
-    let frozen = suiji::ops::draw::freeze(ctx, plan, reason).await?;
+    let frozen = suiji::ops::draw::freeze(ctx, Script::File(plan), reason).await?;
     let m = &frozen.manifest;
     if out == Output::Json {
         #[derive(Serialize)]
@@ -166,7 +167,7 @@ pub(super) async fn official(
     input: SeedInput,
     out: Output,
 ) -> Result<ExitCode> {
-    let drawn = suiji::ops::draw::draw_official(ctx, plan, input).await?;
+    let drawn = suiji::ops::draw::draw_official(ctx, Script::File(plan), input).await?;
     let r = &drawn.record;
     let report = DrawReport {
         plan: &r.plan_id,
@@ -193,7 +194,8 @@ pub(super) async fn dry_run(
     let (Some(value), Some(out)) = (value, out) else {
         return Err(Invalid("a dry run needs --seed-value DIGITS and --out DIR".into()).into());
     };
-    let (doc, manifest_digest, files) = suiji::ops::draw::dry_run(ctx, plan, &value, &out).await?;
+    let (doc, manifest_digest, files) =
+        suiji::ops::draw::dry_run(ctx, Script::File(plan), &value, &out).await?;
     let digest = suiji::audit::sha256_hex(&suiji::draw::canonical(&doc)?);
     let report = DrawReport {
         plan: "",
@@ -218,7 +220,7 @@ pub(super) async fn void(
     out: Output,
 ) -> Result<ExitCode> {
     let (record, published) =
-        suiji::ops::draw::void(ctx, plan, reason.unwrap_or_default(), force).await?;
+        suiji::ops::draw::void(ctx, Script::File(plan), reason.unwrap_or_default(), force).await?;
     if out == Output::Json {
         return print_json(
             &serde_json::json!({ "voided": record, "published": paths(&published) }),

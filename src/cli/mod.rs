@@ -3,12 +3,14 @@
 //! [`Invalid`] or an `OpsError::Invalid` anywhere in the chain means the user's input was at
 //! fault (exit 2).
 
+mod daemon;
 mod draw;
 mod registry;
 mod rules;
 mod task;
 
 use std::fmt;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,6 +46,9 @@ struct Cli {
     /// day too). Audit timestamps stay real.
     #[arg(long, global = true, value_name = "DATE")]
     today: Option<String>,
+    /// Write logs (stderr) as JSON lines instead of text.
+    #[arg(long, global = true)]
+    log_json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,7 +68,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Where the active plan stands: manifest, draw, tasks, overdue, the audit chain head.
+    /// Run the daemon: the plan's scheduled jobs, exactly once each, until SIGTERM or Ctrl-C;
+    /// with --until, rehearse the plan's year up to DATE on a simulated clock and exit.
+    Serve {
+        /// Rehearse every job slot from the start of the plan's year up to DATE (a day, or
+        /// "YYYY-MM-DD HH:MM"), exactly as the daemon would have run them, then exit.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// The plan script (default: rules.file).
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Public seed digits, entered once announced, for the draw job.
+    Seed {
+        #[command(subcommand)]
+        command: SeedCommand,
+    },
+    /// Where the active plan stands: manifest, draw, jobs, tasks, overdue, the audit head.
     Status {
         #[arg(long)]
         json: bool,
@@ -169,6 +192,18 @@ enum Command {
     Demo {
         #[command(subcommand)]
         command: DemoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SeedCommand {
+    /// Record the announced digits of a manual seed (once; after available_at; audited).
+    Enter {
+        /// Decimal digits exactly as announced (lottery balls as two digits each, in order).
+        digits: String,
+        /// The plan script (default: rules.file).
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
     },
 }
 
@@ -337,7 +372,8 @@ enum RulesCommand {
 
 #[derive(Subcommand)]
 enum DemoCommand {
-    /// Import the shipped demo registry, freeze and draw the demo plan, verify it.
+    /// Import the shipped demo registry, rehearse the demo plan's year (freeze, draw, nightly
+    /// checks, monthly reports), print the timeline and verify what was published.
     Run {
         /// Folder holding bureaus.csv, items.csv, entities.csv, officers.csv, conflicts.csv.
         #[arg(long, default_value = "examples/henan")]
@@ -348,6 +384,9 @@ enum DemoCommand {
         /// Only import the registry; no freeze, draw or verification.
         #[arg(long)]
         import_only: bool,
+        /// Rehearse only up to DATE (default: the first report after the window).
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -406,7 +445,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&settings);
+    init_logging(&settings, cli.log_json);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -419,22 +458,31 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             let invalid = e.chain().any(|c| {
-                c.is::<Invalid>() || matches!(c.downcast_ref(), Some(OpsError::Invalid(_)))
+                c.is::<Invalid>()
+                    || matches!(
+                        c.downcast_ref(),
+                        Some(OpsError::Invalid(_) | OpsError::NotYet(_))
+                    )
             });
             ExitCode::from(if invalid { 2 } else { 1 })
         }
     }
 }
 
-fn init_logging(settings: &Settings) {
+fn init_logging(settings: &Settings, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.log.level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Who acts: `--actor`, else `SUIJI_ACTOR`, else the OS user of this process (from its uid,
@@ -575,6 +623,19 @@ async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<ExitCode> {
         } => registry::import(ctx, kind, &file, sheet.as_deref(), dry_run, json).await,
         Command::Stats { json } => registry::stats(ctx, json).await,
         Command::Status { json } => registry::status(ctx, json).await,
+        Command::Serve { until, plan, json } => daemon::serve(ctx, until, plan, json).await,
+        Command::Seed {
+            command: SeedCommand::Enter { digits, plan },
+        } => {
+            suiji::ops::draw::enter_seed(
+                ctx,
+                suiji::ops::plan::Script::File(plan.as_deref()),
+                &digits,
+            )
+            .await?;
+            println!("seed digits recorded; the draw job draws with them");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Audit {
             command: AuditCommand::Verify { anchor, json },
         } => registry::audit_verify(ctx, &anchor, json).await,
@@ -633,9 +694,10 @@ async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<ExitCode> {
                     dir,
                     plan,
                     import_only,
+                    until,
                     json,
                 },
-        } => registry::demo(ctx, &dir, plan.as_deref(), import_only, json).await,
+        } => daemon::demo(ctx, &dir, plan.as_deref(), import_only, until, json).await,
         Command::Verify { .. }
         | Command::Calendar { .. }
         | Command::Demo {

@@ -15,10 +15,10 @@ use suiji::ops::import::{ImportReport, Progress};
 
 /// A bar for large files on a terminal (validating, then rows written); hidden under `--json`
 /// or without a TTY.
-struct Bar(indicatif::ProgressBar);
+pub(super) struct Bar(indicatif::ProgressBar);
 
 impl Bar {
-    fn new(quiet: bool) -> Bar {
+    pub(super) fn new(quiet: bool) -> Bar {
         if quiet || !std::io::stderr().is_terminal() {
             return Bar(indicatif::ProgressBar::hidden());
         }
@@ -72,7 +72,7 @@ pub(super) async fn import(
     })
 }
 
-fn print_import(report: &ImportReport, json: bool) -> Result<()> {
+pub(super) fn print_import(report: &ImportReport, json: bool) -> Result<()> {
     if json {
         return print_json(report);
     }
@@ -179,6 +179,35 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
         },
         s.overdue
     );
+    for j in &s.jobs {
+        println!(
+            "job {:<8} {:<16} next {:<30} last {}",
+            j.job.name(),
+            j.cron,
+            j.next_run.as_deref().unwrap_or("-"),
+            j.last
+                .as_ref()
+                .map(|r| format!("{} ({})", r.slot, r.outcome.as_deref().unwrap_or("done")))
+                .unwrap_or_else(|| "never".into())
+        );
+        for p in &j.pending {
+            println!(
+                "    {} {} (attempt {}, next {}): {}",
+                p.slot,
+                p.status.to_uppercase(),
+                p.attempts,
+                p.next_attempt.as_deref().unwrap_or("-"),
+                p.outcome.as_deref().or(p.error.as_deref()).unwrap_or("")
+            );
+        }
+    }
+    match &s.leader {
+        Some(l) => println!(
+            "leader: {} since {} (last seen {})",
+            l.holder, l.since, l.seen
+        ),
+        None => println!("leader: no daemon has run on this database"),
+    }
     match &s.audit_head {
         Some(h) => println!("audit chain head: row {} hash {}", h.seq, h.hash),
         None => println!("audit chain: empty"),
@@ -302,71 +331,5 @@ pub(super) fn generate(
         "wrote {entities} entities and their officers, conflicts, items and bureaus to {}",
         out.display()
     );
-    Ok(ExitCode::SUCCESS)
-}
-
-pub(super) async fn demo(
-    ctx: &Ctx<'_>,
-    dir: &Path,
-    plan: Option<&Path>,
-    import_only: bool,
-    json: bool,
-) -> Result<ExitCode> {
-    let demo = {
-        let bar = Bar::new(json);
-        suiji::ops::demo::run(ctx, dir, plan, import_only, &bar).await?
-    };
-    if let Some(failed) = demo.imports.iter().find(|r| !r.problems.is_empty()) {
-        print_import(failed, json)?;
-        return Ok(ExitCode::from(2));
-    }
-    let stats = ctx.store.stats().await?;
-    if json {
-        print_json(&serde_json::json!({
-            "imports": demo.imports,
-            "stats": stats,
-            "draw": {
-                "plan": demo.plan,
-                "digest": demo.draw_digest,
-                "drawn_now": demo.drawn_now,
-                "published": demo.published,
-                "verified": demo.verified,
-            },
-        }))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    for r in &demo.imports {
-        print_import(r, false)?;
-    }
-    let n = |k: &str| stats.counts.get(k).copied().unwrap_or(0);
-    println!(
-        "\n{} ({:?}) holds {} entities, {} officers, {} conflicts, {} items, {} bureaus and {} \
-         inspection tasks.",
-        ctx.settings.database.url,
-        stats.backend,
-        n("entities"),
-        n("officers"),
-        n("conflicts"),
-        n("items"),
-        n("bureaus"),
-        n("tasks"),
-    );
-    if let (Some(plan), Some(dir)) = (&demo.plan, &demo.published) {
-        println!(
-            "plan {plan}: the official draw {} (digest {}); published in {}, which {}.",
-            if demo.drawn_now {
-                "was made now"
-            } else {
-                "was already made"
-            },
-            demo.draw_digest.as_deref().unwrap_or("-"),
-            dir.display(),
-            if demo.verified == Some(true) {
-                "verifies from its files alone"
-            } else {
-                "does NOT verify"
-            }
-        );
-    }
     Ok(ExitCode::SUCCESS)
 }

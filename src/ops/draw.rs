@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::plan::Script;
 use super::{Ctx, OpsError, Result, invalid};
 use crate::clock::{Clock, stamp};
 use crate::draw::{self, DrawDoc, FreezeTime, Manifest, SeedValue};
@@ -43,10 +44,10 @@ fn shanghai(t: chrono::DateTime<chrono::FixedOffset>) -> String {
 /// manifests against the known seed until one gave the outcome they wanted.
 pub async fn freeze(
     ctx: &Ctx<'_>,
-    plan_file: Option<&Path>,
+    script: Script<'_>,
     refreeze_reason: Option<&str>,
 ) -> Result<Frozen> {
-    let (checked, rc) = super::plan::checked(ctx, plan_file).await?;
+    let (checked, rc) = super::plan::checked(ctx, script).await?;
     let plan = &checked.plan;
     let year = i64::from(plan.year);
     let department = rc.vocab.department().code.clone();
@@ -72,6 +73,7 @@ pub async fn freeze(
             });
         }
     }
+    refuse_ended_window(ctx, plan)?;
     let now = ctx.clock.now();
     let available = plan.seed.available_at;
     if now >= available {
@@ -129,6 +131,21 @@ pub async fn freeze(
         manifest,
         published,
     })
+}
+
+/// On the real clock, a plan whose window has ended is not frozen or drawn now: that is a
+/// rehearsal of a past year (or a replay with `--today`), which says so in what it publishes.
+fn refuse_ended_window(ctx: &Ctx<'_>, plan: &Plan) -> Result<()> {
+    let today = ctx.clock.today();
+    if ctx.clock.is_real() && today > plan.window.end {
+        return invalid(format!(
+            "plan {}'s window ended on {} (today is {today}): its year is over. To see what the \
+             daemon would have done, rehearse it on a simulated clock: `suiji serve --until {}` \
+             (or replay single steps with --today DATE)",
+            plan.id, plan.window.end, plan.window.end
+        ));
+    }
+    Ok(())
 }
 
 /// Writes a plan's publication history from the store (append-only; see `publish`).
@@ -201,7 +218,10 @@ async fn seed_value(ctx: &Ctx<'_>, manifest: &Manifest, input: SeedInput) -> Res
                     crate::beacon::fetch(&relays, round, ctx.clock.now().timestamp()).await
                 }
             }
-            .map_err(|e| OpsError::Invalid(e.to_string()))?;
+            .map_err(|e| match e {
+                crate::beacon::BeaconError::NotYet { .. } => OpsError::NotYet(e.to_string()),
+                e => OpsError::Invalid(e.to_string()),
+            })?;
             Ok(SeedValue::drand(&beacon))
         }
     }
@@ -220,12 +240,8 @@ fn os_seed() -> Result<String> {
 /// The one official draw, from the frozen manifest, never the live registry: refused before
 /// the seed is public, refused if the plan script changed since freezing, refused (after
 /// republishing what exists) if the draw was already made.
-pub async fn draw_official(
-    ctx: &Ctx<'_>,
-    plan_file: Option<&Path>,
-    input: SeedInput,
-) -> Result<Drawn> {
-    let (checked, rc) = super::plan::checked(ctx, plan_file).await?;
+pub async fn draw_official(ctx: &Ctx<'_>, script: Script<'_>, input: SeedInput) -> Result<Drawn> {
+    let (checked, rc) = super::plan::checked(ctx, script).await?;
     let plan = &checked.plan;
     let year = i64::from(plan.year);
     let frozen = ctx
@@ -243,6 +259,7 @@ pub async fn draw_official(
         publish_plan(ctx, &plan.id, year).await?;
         return Err(StoreError::AlreadyDrawn(Box::new(existing)).into());
     }
+    refuse_ended_window(ctx, plan)?;
     if frozen.script_sha256 != plan.source.sha256 {
         return invalid(format!(
             "the rule script changed since the manifest was frozen (script sha256 {} then, {} \
@@ -255,13 +272,13 @@ pub async fn draw_official(
     if let Some(available) = manifest.seed_source.available_at {
         let now = ctx.clock.now();
         if now < available {
-            return invalid(format!(
+            return Err(OpsError::NotYet(format!(
                 "the official draw of {} waits for its seed: the randomness becomes public at \
                  {} and it is now {}",
                 plan.id,
                 shanghai(available),
                 stamp(now)
-            ));
+            )));
         }
     }
     let value = seed_value(ctx, &manifest, input).await?;
@@ -354,11 +371,11 @@ fn new_tasks(
 /// (a dry run proves nothing about timing) and takes the digits as a manual seed.
 pub async fn dry_run(
     ctx: &Ctx<'_>,
-    plan_file: Option<&Path>,
+    script: Script<'_>,
     value: &str,
     out: &Path,
 ) -> Result<(DrawDoc, String, Vec<PathBuf>)> {
-    let (checked, rc) = super::plan::checked(ctx, plan_file).await?;
+    let (checked, rc) = super::plan::checked(ctx, script).await?;
     let plan = &checked.plan;
     let department = rc.vocab.department().code.clone();
     let before = plan.seed.available_at - chrono::Duration::milliseconds(1);
@@ -388,12 +405,12 @@ pub async fn dry_run(
 /// voided only with `force`.
 pub async fn void(
     ctx: &Ctx<'_>,
-    plan_file: Option<&Path>,
+    script: Script<'_>,
     reason: &str,
     force: bool,
 ) -> Result<(DrawRecord, Vec<PathBuf>)> {
     crate::text::check_note("the void's --reason", reason, 500).map_err(OpsError::Invalid)?;
-    let (checked, _) = super::plan::checked(ctx, plan_file).await?;
+    let (checked, _) = super::plan::checked(ctx, script).await?;
     let plan = &checked.plan;
     let year = i64::from(plan.year);
     let record = ctx
@@ -402,4 +419,49 @@ pub async fn void(
         .await?;
     let published = publish_plan(ctx, &plan.id, year).await?;
     Ok((record, published))
+}
+
+/// Records the public digits of a manual seed once they are announced, for the draw job (and
+/// anyone) to draw with. Refused before the manifest is frozen, before `available_at` (nobody
+/// can know them yet), for another seed kind, or in a form the manifest does not allow.
+pub async fn enter_seed(ctx: &Ctx<'_>, script: Script<'_>, value: &str) -> Result<()> {
+    let (checked, _) = super::plan::checked(ctx, script).await?;
+    let plan = &checked.plan;
+    let year = i64::from(plan.year);
+    let frozen = ctx
+        .store
+        .active_manifest(&plan.id, year)
+        .await?
+        .ok_or_else(|| {
+            OpsError::Invalid(format!(
+                "plan {} has no frozen manifest: the digits are entered after the freeze",
+                plan.id
+            ))
+        })?;
+    let manifest: Manifest = serde_json::from_str(&frozen.content)
+        .map_err(|e| OpsError::Internal(format!("the stored manifest: {e}")))?;
+    if manifest.seed_source.kind != SeedKind::Manual {
+        return invalid(format!(
+            "plan {}'s seed is {}: there are no digits to enter",
+            plan.id,
+            manifest.seed_source.kind.name()
+        ));
+    }
+    draw::check_seed(
+        &manifest.seed_source,
+        &SeedValue::plain(SeedKind::Manual, value),
+    )?;
+    if let Some(available) = manifest.seed_source.available_at
+        && ctx.clock.now() < available
+    {
+        return invalid(format!(
+            "the digits cannot be known before {}: it is now {}",
+            shanghai(available),
+            stamp(ctx.clock.now())
+        ));
+    }
+    ctx.store
+        .enter_seed(&plan.id, year, value, ctx.clock, ctx.actor)
+        .await?;
+    Ok(())
 }

@@ -3,9 +3,9 @@
 //! (`rules`, `draw`, `lifecycle`, `calendar`), records through `store` and publishes through
 //! `publish`. The CLI only parses arguments and prints; the daemon only decides when.
 
-pub mod demo;
 pub mod draw;
 pub mod import;
+pub mod jobs;
 pub mod plan;
 pub mod report;
 pub mod status;
@@ -29,6 +29,10 @@ pub enum OpsError {
     /// The request cannot be granted as asked: bad input, or the rules refuse it (exit 2).
     #[error("{0}")]
     Invalid(String),
+    /// Not yet: the world has not provided something (the seed, a beacon round). Also exit 2
+    /// for a person; the daemon waits and looks again.
+    #[error("{0}")]
+    NotYet(String),
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]

@@ -39,10 +39,27 @@ pub fn plan_file(settings: &Settings, file: Option<&Path>) -> PathBuf {
     file.map_or_else(|| settings.rules.file.clone(), Path::to_path_buf)
 }
 
+/// Which rule script an operation uses: a file (the configured `rules.file` when none is
+/// named), or the text the daemon holds as the last good version of it.
+#[derive(Debug, Clone, Copy)]
+pub enum Script<'a> {
+    File(Option<&'a Path>),
+    Text { name: &'a str, text: &'a str },
+}
+
+impl Script<'_> {
+    pub fn read(&self, settings: &Settings) -> Result<(String, String)> {
+        match self {
+            Script::File(file) => read_script(&plan_file(settings, *file)),
+            Script::Text { name, text } => Ok((name.to_string(), text.to_string())),
+        }
+    }
+}
+
 /// Evaluates and checks the plan; a plan with errors cannot be frozen or drawn.
-pub async fn checked(ctx: &Ctx<'_>, file: Option<&Path>) -> Result<(Checked, rules::Context)> {
+pub async fn checked(ctx: &Ctx<'_>, script: Script<'_>) -> Result<(Checked, rules::Context)> {
     let rc = context(ctx.store, ctx.settings).await?;
-    let (name, text) = read_script(&plan_file(ctx.settings, file))?;
+    let (name, text) = script.read(ctx.settings)?;
     let checked = rules::load(&name, &text, &rc).map_err(|findings| {
         let lines: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
         OpsError::Invalid(format!(

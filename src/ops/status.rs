@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{Ctx, Result};
-use crate::store::{AuditHead, DrawRecord, ManifestRecord};
+use crate::clock::stamp;
+use crate::jobs::Job;
+use crate::store::{AuditHead, DrawRecord, JobRun, LeaderRecord, ManifestRecord};
 
 #[derive(Debug, Serialize)]
 pub struct Status {
@@ -15,7 +17,20 @@ pub struct Status {
     pub plan_error: Option<String>,
     pub tasks_by_status: BTreeMap<String, i64>,
     pub overdue: i64,
+    pub jobs: Vec<JobStatus>,
+    /// The daemon instance that leads (runs the jobs), and when it was last seen.
+    pub leader: Option<LeaderRecord>,
     pub audit_head: Option<AuditHead>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobStatus {
+    pub job: Job,
+    pub cron: String,
+    pub next_run: Option<String>,
+    pub last: Option<JobRun>,
+    /// Runs that failed or wait (for the seed digits, a beacon round), with why.
+    pub pending: Vec<JobRun>,
 }
 
 #[derive(Debug, Serialize)]
@@ -31,9 +46,30 @@ pub struct PlanStatus {
 }
 
 pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
-    let (plan, plan_error) = match super::plan::checked(ctx, None).await {
+    let mut jobs = Vec::new();
+    let (plan, plan_error) = match super::plan::checked(ctx, super::plan::Script::File(None)).await
+    {
         Ok((c, _)) => {
             let p = c.plan;
+            let runs = ctx.store.job_runs(&p.id).await?;
+            let now = ctx.clock.now();
+            for job in Job::ALL {
+                let mine: Vec<&JobRun> = runs.iter().filter(|r| r.job == job.name()).collect();
+                jobs.push(JobStatus {
+                    job,
+                    cron: job.cron(&p).to_string(),
+                    next_run: crate::jobs::next(&p, job, now).map(stamp),
+                    last: mine
+                        .iter()
+                        .rfind(|r| r.status == "done")
+                        .map(|r| (*r).clone()),
+                    pending: mine
+                        .iter()
+                        .filter(|r| r.status != "done")
+                        .map(|r| (*r).clone())
+                        .collect(),
+                });
+            }
             let year = i64::from(p.year);
             (
                 Some(PlanStatus {
@@ -56,6 +92,8 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
         plan_error,
         tasks_by_status: ctx.store.tasks_by_status().await?,
         overdue: ctx.store.overdue_count(ctx.clock.today()).await?,
+        jobs,
+        leader: ctx.store.leader().await?,
         audit_head: ctx.store.audit_head().await?,
     })
 }

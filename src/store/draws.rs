@@ -287,7 +287,7 @@ impl Store {
         let record = active_manifest_in(&mut *tx, plan_id, year)
             .await?
             .ok_or_else(|| StoreError::Corrupt("the manifest just frozen is not active".into()))?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(record)
     }
 
@@ -405,7 +405,7 @@ impl Store {
         let record = official_draw_in(&mut *tx, &manifest.plan_id, manifest.year)
             .await?
             .ok_or_else(|| StoreError::Corrupt("the draw just recorded is not official".into()))?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(record)
     }
 
@@ -484,7 +484,7 @@ impl Store {
         )
         .await?
         .ok_or_else(|| StoreError::Corrupt("the voided draw vanished".into()))?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(record)
     }
 }

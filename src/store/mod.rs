@@ -28,8 +28,10 @@ use crate::registry::{
 use crate::vocab::Vocabulary;
 
 mod draws;
+mod jobs;
 mod tasks;
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
+pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord};
 pub use tasks::{BatchChange, Change, FactRecord, TaskFilter, TaskRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,6 +69,9 @@ pub enum StoreError {
     AlreadyDrawn(Box<DrawRecord>),
     #[error("{0}")]
     NotFound(String),
+    /// The job run was taken over by another instance: nothing was written.
+    #[error("job run #{0} is no longer ours (another instance took it over); nothing was written")]
+    LostClaim(i64),
     /// A change the rules do not allow, in words.
     #[error("{0}")]
     Refused(String),
@@ -101,6 +106,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_trust.sql"),
         include_str!("../../migrations/postgres/0004_trust.sql"),
     ),
+    (
+        5,
+        "daemon",
+        include_str!("../../migrations/sqlite/0005_daemon.sql"),
+        include_str!("../../migrations/postgres/0005_daemon.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises writers across instances.
@@ -113,6 +124,26 @@ const CHUNK_ROWS: usize = 5000;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// A job run whose completion commits with the effects it writes (see `for_job`).
+    job: Option<jobs::JobMark>,
+    /// Where the database is: the SQLite file (for the daemon's instance lock), or the
+    /// PostgreSQL URL (for the leader's own connection). Never printed.
+    location: Location,
+}
+
+#[derive(Clone)]
+enum Location {
+    SqliteFile(Option<PathBuf>),
+    Postgres(DatabaseUrl),
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::SqliteFile(p) => write!(f, "SqliteFile({p:?})"),
+            Location::Postgres(u) => write!(f, "Postgres({u})"),
+        }
+    }
 }
 
 impl Store {
@@ -120,7 +151,7 @@ impl Store {
     pub async fn open(url: &DatabaseUrl, settings: &DatabaseSettings) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let raw = url.expose();
-        let (backend, connect_url) = if let Some(rest) = raw.strip_prefix("sqlite:") {
+        let (backend, connect_url, location) = if let Some(rest) = raw.strip_prefix("sqlite:") {
             let path = rest.trim_start_matches("//");
             let (path, query) = path.split_once('?').unwrap_or((path, ""));
             if path != ":memory:"
@@ -139,9 +170,18 @@ impl Store {
             } else {
                 format!("{query}&mode=rwc")
             };
-            (Backend::Sqlite, format!("sqlite://{path}?{query}"))
+            let file = (path != ":memory:").then(|| PathBuf::from(path));
+            (
+                Backend::Sqlite,
+                format!("sqlite://{path}?{query}"),
+                Location::SqliteFile(file),
+            )
         } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            (Backend::Postgres, raw.to_string())
+            (
+                Backend::Postgres,
+                raw.to_string(),
+                Location::Postgres(url.clone()),
+            )
         } else {
             return Err(StoreError::Url(url.to_string()));
         };
@@ -184,11 +224,24 @@ impl Store {
                 .collect(),
         );
         migrator.run(&pool).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            job: None,
+            location,
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The SQLite database file, if this store is one (none for `:memory:`).
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.location {
+            Location::SqliteFile(p) => p.as_deref(),
+            Location::Postgres(_) => None,
+        }
     }
 
     pub async fn close(&self) {
@@ -209,6 +262,17 @@ impl Store {
                 tx
             }
         })
+    }
+
+    /// Commits a write transaction; for a store working on behalf of a job run, the run is
+    /// marked done in the same transaction, so its effects and its completion commit together
+    /// (and a run whose claim another instance has taken over commits nothing).
+    pub(crate) async fn commit(&self, mut tx: Tx) -> Result<(), StoreError> {
+        if let Some(mark) = &self.job {
+            jobs::mark_done(&mut tx, mark).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Appends one row to the audit chain inside `tx`.
@@ -339,7 +403,7 @@ impl Store {
             &detail,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -435,7 +499,7 @@ impl Store {
             &detail,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(outcome)
     }
 

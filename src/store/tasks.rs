@@ -271,7 +271,7 @@ impl Store {
             }
             Store::audit(&mut tx, clock, actor, "task.import", &b.id, &b.detail).await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -377,7 +377,7 @@ impl Store {
             &detail,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(TaskRow {
             facts: c.facts,
             deadlines: c.deadlines,
@@ -451,7 +451,7 @@ impl Store {
             "entity": new.uscc, "team": new.members, "partners": new.partners, "reason": reason,
         });
         Store::audit(&mut tx, clock, actor, "task.replace", old_id, &detail).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(old)
     }
 

@@ -1,0 +1,155 @@
+//! `serve` and `demo run`: the daemon in real time, its rehearsal, and the demo year.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::registry::{Bar, print_import};
+use super::{Invalid, print_json};
+use suiji::daemon::{self as d, DaemonError, runner::Ran};
+use suiji::ops::Ctx;
+
+fn daemon_error(e: DaemonError) -> anyhow::Error {
+    match e {
+        e @ (DaemonError::Invalid(_) | DaemonError::Plan(_) | DaemonError::Leader(_)) => {
+            Invalid(e.to_string()).into()
+        }
+        e => e.into(),
+    }
+}
+
+pub(super) async fn serve(
+    ctx: &Ctx<'_>,
+    until: Option<String>,
+    plan: Option<std::path::PathBuf>,
+    json: bool,
+) -> Result<ExitCode> {
+    let plan = suiji::ops::plan::plan_file(ctx.settings, plan.as_deref());
+    match until {
+        Some(u) => {
+            let until = d::parse_until(&u).map_err(daemon_error)?;
+            let ran = d::rehearsal(ctx.store, ctx.settings, ctx.actor, &plan, until)
+                .await
+                .map_err(daemon_error)?;
+            print_timeline(&ran, json)?;
+        }
+        None => d::serve(ctx.store, ctx.settings, ctx.actor, &plan)
+            .await
+            .map_err(daemon_error)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What ran, in order. Nightly checks that found the same as the one before are counted, not
+/// repeated.
+fn print_timeline(ran: &[Ran], json: bool) -> Result<()> {
+    if json {
+        return print_json(&ran);
+    }
+    if ran.is_empty() {
+        println!("nothing was due: every slot up to then has run");
+        return Ok(());
+    }
+    let mut quiet = 0;
+    let mut last_nightly: Option<&str> = None;
+    for r in ran {
+        let summary = r.outcome.split(" on ").next().unwrap_or(&r.outcome);
+        if r.job == suiji::jobs::Job::Nightly && r.status == "done" && last_nightly == Some(summary)
+        {
+            quiet += 1;
+            continue;
+        }
+        if quiet > 0 {
+            println!("  … {quiet} more nightly check(s) with the same result");
+            quiet = 0;
+        }
+        if r.job == suiji::jobs::Job::Nightly {
+            last_nightly = Some(summary);
+        }
+        println!(
+            "{}  {:<8} {:<8} {}",
+            &r.at[..16.min(r.at.len())].replace('T', " "),
+            r.job.name(),
+            r.status,
+            r.outcome
+        );
+    }
+    if quiet > 0 {
+        println!("  … {quiet} more nightly check(s) with the same result");
+    }
+    Ok(())
+}
+
+pub(super) async fn demo(
+    ctx: &Ctx<'_>,
+    dir: &Path,
+    plan: Option<&Path>,
+    import_only: bool,
+    until: Option<String>,
+    json: bool,
+) -> Result<ExitCode> {
+    let plan = suiji::ops::plan::plan_file(ctx.settings, plan);
+    let until = until
+        .map(|u| d::parse_until(&u))
+        .transpose()
+        .map_err(daemon_error)?;
+    let demo = {
+        let bar = Bar::new(json);
+        d::demo::run(ctx, dir, &plan, import_only, until, &bar)
+            .await
+            .map_err(daemon_error)?
+    };
+    if let Some(failed) = demo.imports.iter().find(|r| !r.problems.is_empty()) {
+        print_import(failed, json)?;
+        return Ok(ExitCode::from(2));
+    }
+    let stats = ctx.store.stats().await?;
+    if json {
+        print_json(&serde_json::json!({
+            "imports": demo.imports,
+            "stats": stats,
+            "timeline": demo.timeline,
+            "draw": {
+                "plan": demo.plan,
+                "digest": demo.draw_digest,
+                "published": demo.published,
+                "verified": demo.verified,
+            },
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &demo.imports {
+        print_import(r, false)?;
+    }
+    if demo.plan.is_some() {
+        println!("\nthe daemon's year, rehearsed on a simulated clock (Asia/Shanghai):");
+        print_timeline(&demo.timeline, false)?;
+    }
+    let n = |k: &str| stats.counts.get(k).copied().unwrap_or(0);
+    println!(
+        "\n{} ({:?}) holds {} entities, {} officers, {} conflicts, {} items, {} bureaus and {} \
+         inspection tasks.",
+        ctx.settings.database.url,
+        stats.backend,
+        n("entities"),
+        n("officers"),
+        n("conflicts"),
+        n("items"),
+        n("bureaus"),
+        n("tasks"),
+    );
+    if let (Some(plan), Some(dir)) = (&demo.plan, &demo.published) {
+        println!(
+            "plan {plan}: official draw digest {}; published in {}, which {}.",
+            demo.draw_digest.as_deref().unwrap_or("(not drawn)"),
+            dir.display(),
+            if demo.verified == Some(true) {
+                "verifies from its files alone"
+            } else {
+                "does NOT verify"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,127 @@
+//! The daemon's optional loopback HTTP endpoint: `/healthz` and `/metrics` (Prometheus text
+//! format). Plain HTTP/1.1 GET, one response per connection, nothing else served.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use super::DaemonError;
+use super::runner::SharedMetrics;
+use crate::clock::{Clock, SystemClock};
+use crate::store::Store;
+
+/// Binds the configured address; only loopback addresses are accepted.
+pub async fn bind(addr: &str) -> Result<TcpListener, DaemonError> {
+    let parsed: SocketAddr = addr.parse().map_err(|_| {
+        DaemonError::Invalid(format!(
+            "daemon.http `{}` is not an address such as 127.0.0.1:9187",
+            crate::text::quote(addr)
+        ))
+    })?;
+    if !parsed.ip().is_loopback() {
+        return Err(DaemonError::Invalid(format!(
+            "daemon.http {parsed}: only a loopback address is allowed (put a proxy in front to \
+             expose it)"
+        )));
+    }
+    TcpListener::bind(parsed)
+        .await
+        .map_err(|e| DaemonError::Setup(format!("daemon.http {parsed}: {e}")))
+}
+
+pub async fn run(listener: TcpListener, store: Store, metrics: SharedMetrics) {
+    loop {
+        let Ok((mut conn, _)) = listener.accept().await else {
+            continue;
+        };
+        let store = store.clone();
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            let n =
+                match tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf))
+                    .await
+                {
+                    Ok(Ok(n)) => n,
+                    _ => return,
+                };
+            let head = String::from_utf8_lossy(&buf[..n]);
+            let path = head.split_whitespace().nth(1).unwrap_or("");
+            let (status, body) = match path {
+                "/healthz" => ("200 OK", "ok\n".to_string()),
+                "/metrics" => ("200 OK", render(&store, &metrics).await),
+                _ => ("404 Not Found", "not found\n".to_string()),
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4; charset=utf-8\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(response.as_bytes()).await;
+        });
+    }
+}
+
+async fn render(store: &Store, metrics: &SharedMetrics) -> String {
+    let mut out = String::new();
+    let overdue = store.overdue_count(SystemClock.today()).await.unwrap_or(-1);
+    let _ = writeln!(
+        out,
+        "# HELP suiji_job_runs_total Job runs by job and how they ended."
+    );
+    let _ = writeln!(out, "# TYPE suiji_job_runs_total counter");
+    if let Ok(m) = metrics.lock() {
+        for ((job, status), n) in &m.runs {
+            let _ = writeln!(
+                out,
+                "suiji_job_runs_total{{job=\"{}\",status=\"{status}\"}} {n}",
+                job.name()
+            );
+        }
+        let _ = writeln!(out, "# HELP suiji_job_failures_total Failed job runs.");
+        let _ = writeln!(out, "# TYPE suiji_job_failures_total counter");
+        for ((job, status), n) in &m.runs {
+            if status == "failed" {
+                let _ = writeln!(
+                    out,
+                    "suiji_job_failures_total{{job=\"{}\"}} {n}",
+                    job.name()
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP suiji_job_seconds_total Time spent running jobs."
+        );
+        let _ = writeln!(out, "# TYPE suiji_job_seconds_total counter");
+        for (job, s) in &m.seconds {
+            let _ = writeln!(
+                out,
+                "suiji_job_seconds_total{{job=\"{}\"}} {s:.3}",
+                job.name()
+            );
+        }
+        let _ = writeln!(out, "# HELP suiji_leader 1 if this instance runs the jobs.");
+        let _ = writeln!(out, "# TYPE suiji_leader gauge");
+        let _ = writeln!(out, "suiji_leader {}", u8::from(m.leader));
+        let _ = writeln!(
+            out,
+            "# HELP suiji_rule_reloads_refused_total Rule scripts refused."
+        );
+        let _ = writeln!(out, "# TYPE suiji_rule_reloads_refused_total counter");
+        let _ = writeln!(
+            out,
+            "suiji_rule_reloads_refused_total {}",
+            m.reloads_rejected
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP suiji_overdue_tasks Tasks with a deadline passed today."
+    );
+    let _ = writeln!(out, "# TYPE suiji_overdue_tasks gauge");
+    let _ = writeln!(out, "suiji_overdue_tasks {overdue}");
+    out
+}

@@ -1,0 +1,407 @@
+//! `suiji serve`: the long-running daemon, and its rehearsal on a simulated clock.
+//!
+//! The daemon holds the last good rule script, runs the plan's scheduled jobs through the same
+//! operations as the command line (`ops`), and records every run in `job_runs`, which is the
+//! truth about what ran: tokio-cron-scheduler only wakes it up. On every wake-up (a schedule
+//! firing, a retry falling due, a start after downtime) it runs whatever `jobs::due` says is due,
+//! so missed slots are caught up by each job's misfire policy. Only the leader runs jobs (see
+//! `leader`). SIGTERM or Ctrl-C stop it within seconds, SIGHUP or an edit of the rule file reload
+//! the plan (a bad script is refused and the last good one stays).
+
+pub mod demo;
+pub mod http;
+pub mod leader;
+pub mod rehearse;
+pub mod runner;
+mod systemd;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone};
+use chrono_tz::Tz;
+use tokio::sync::mpsc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::jobs::{self, Job};
+use crate::ops::plan::Script;
+use crate::plan::Plan;
+use crate::rules::reload::{ActivePlan, Reload};
+use crate::store::{Store, StoreError};
+use leader::{LeaderError, Leadership};
+use runner::{Metrics, Ran, Runner, SharedMetrics};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Leader(#[from] LeaderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The rule script cannot be used (at start, or for a rehearsal).
+    #[error("{0}")]
+    Plan(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// This instance, as `job_runs` and the leader record name it.
+pub fn instance_id() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into our buffer.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let host = if rc == 0 {
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "host".into()
+    };
+    format!("{host}/{}", std::process::id())
+}
+
+/// The rule script the daemon runs: its last good text and the plan it evaluated to.
+struct Active {
+    file: PathBuf,
+    name: String,
+    text: String,
+    plans: ActivePlan,
+}
+
+impl Active {
+    fn plan(&self) -> Option<&Plan> {
+        self.plans.plan()
+    }
+
+    fn script(&self) -> Script<'_> {
+        Script::Text {
+            name: &self.name,
+            text: &self.text,
+        }
+    }
+
+    /// Reads and checks the file; installs it only if it passes.
+    async fn reload(&mut self, store: &Store, settings: &Settings) -> Result<Reload, DaemonError> {
+        let (name, text) = crate::ops::plan::read_script(&self.file)
+            .map_err(|e| DaemonError::Plan(e.to_string()))?;
+        let rc = crate::ops::plan::context(store, settings)
+            .await
+            .map_err(|e| DaemonError::Plan(e.to_string()))?;
+        let result = self.plans.reload(&name, &text, &rc);
+        if matches!(result, Reload::Installed(_)) {
+            self.name = name;
+            self.text = text;
+        }
+        Ok(result)
+    }
+
+    async fn load(store: &Store, settings: &Settings, file: &Path) -> Result<Active, DaemonError> {
+        let mut active = Active {
+            file: file.to_path_buf(),
+            name: String::new(),
+            text: String::new(),
+            plans: ActivePlan::default(),
+        };
+        if let Reload::Rejected(findings) = active.reload(store, settings).await? {
+            let lines: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+            return Err(DaemonError::Plan(format!(
+                "the rule script cannot be used:\n{}",
+                lines.join("\n")
+            )));
+        }
+        Ok(active)
+    }
+}
+
+/// Parses `--until`: a day (its end) or a time, Asia/Shanghai.
+pub fn parse_until(s: &str) -> Result<DateTime<Tz>, DaemonError> {
+    let shanghai = chrono_tz::Asia::Shanghai;
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        return day
+            .and_hms_opt(23, 59, 59)
+            .and_then(|t| shanghai.from_local_datetime(&t).single())
+            .ok_or_else(|| DaemonError::Invalid(format!("--until {s}: out of range")));
+    }
+    crate::clock::parse_time(s)
+        .map(|t| t.with_timezone(&shanghai))
+        .ok_or_else(|| {
+            DaemonError::Invalid(format!(
+                "--until `{}` is not a day or a time: write YYYY-MM-DD or \"YYYY-MM-DD HH:MM\"",
+                crate::text::quote(s)
+            ))
+        })
+}
+
+/// `serve --until`: the plan's year rehearsed up to `until` (see `rehearse`). Holds the
+/// leadership for its duration, so it never runs beside a daemon.
+pub async fn rehearsal(
+    store: &Store,
+    settings: &Settings,
+    actor: &str,
+    plan_file: &Path,
+    until: DateTime<Tz>,
+) -> Result<Vec<Ran>, DaemonError> {
+    rehearse::check_until(until, &SystemClock).map_err(DaemonError::Invalid)?;
+    let me = instance_id();
+    let leadership = leader::try_lead(store, &me).await?.ok_or_else(|| {
+        DaemonError::Invalid(
+            "another instance leads on this database: a rehearsal needs it to itself".into(),
+        )
+    })?;
+    let active = Active::load(store, settings, plan_file).await?;
+    let plan = active
+        .plan()
+        .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
+    let clock = rehearse::clock(plan).ok_or_else(|| DaemonError::Plan("plan year".into()))?;
+    let runner = Runner {
+        store,
+        settings,
+        actor,
+        owner: &me,
+        metrics: Arc::new(Mutex::new(Metrics::default())),
+    };
+    let ran = rehearse::year(&runner, &clock, plan, active.script(), until).await;
+    leadership.release().await;
+    Ok(ran?)
+}
+
+/// Wake-ups from the plan's schedules, through tokio-cron-scheduler.
+async fn schedule(
+    plan: &Plan,
+    wake: mpsc::Sender<Job>,
+) -> Result<tokio_cron_scheduler::JobScheduler, DaemonError> {
+    use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
+    let fail = |e: tokio_cron_scheduler::JobSchedulerError| DaemonError::Setup(e.to_string());
+    let sched = JobScheduler::new().await.map_err(fail)?;
+    for job in Job::ALL {
+        let tx = wake.clone();
+        let cron = CronJob::new_async_tz(job.cron(plan), chrono_tz::Asia::Shanghai, move |_, _| {
+            let tx = tx.clone();
+            Box::pin(async move {
+                let _ = tx.send(job).await;
+            })
+        })
+        .map_err(fail)?;
+        sched.add(cron).await.map_err(fail)?;
+    }
+    sched.start().await.map_err(fail)?;
+    Ok(sched)
+}
+
+/// Sends a reload whenever the rule file changes (editors replace files, so its folder is
+/// watched).
+fn watch(file: &Path, reload: mpsc::Sender<()>) -> Result<notify::RecommendedWatcher, DaemonError> {
+    use notify::Watcher;
+    let name = file.file_name().map(|n| n.to_os_string());
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(e) = event
+            && e.paths.iter().any(|p| p.file_name() == name.as_deref())
+            && !e.kind.is_access()
+        {
+            let _ = reload.try_send(());
+        }
+    })
+    .map_err(|e| DaemonError::Setup(format!("watching {}: {e}", file.display())))?;
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    watcher
+        .watch(dir, notify::RecursiveMode::NonRecursive)
+        .map_err(|e| DaemonError::Setup(format!("watching {}: {e}", dir.display())))?;
+    Ok(watcher)
+}
+
+/// When the daemon must next look, besides schedule wake-ups: a retry falling due, the next
+/// slot (a backstop for the scheduler), a follower's poll for the leadership.
+async fn next_look(
+    store: &Store,
+    settings: &Settings,
+    plan: &Plan,
+    postgres: bool,
+) -> Result<Duration, StoreError> {
+    let now = SystemClock.now();
+    let mut next: Option<DateTime<Tz>> = Job::ALL
+        .iter()
+        .filter_map(|j| jobs::next(plan, *j, now))
+        .min();
+    for r in store.job_runs(&plan.id).await? {
+        if r.status == "failed" || r.status == "waiting" {
+            let t = r
+                .next_attempt
+                .as_deref()
+                .and_then(crate::clock::parse_time)
+                .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai));
+            next = match (next, t) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    let mut wait = next
+        .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(200))
+        .unwrap_or(Duration::from_secs(24 * 3600));
+    if postgres {
+        wait = wait.min(Duration::from_secs(settings.daemon.leader_poll_secs.max(1)));
+    }
+    Ok(wait)
+}
+
+/// `suiji serve`: runs until SIGTERM or Ctrl-C.
+pub async fn serve(
+    store: &Store,
+    settings: &Settings,
+    actor: &str,
+    plan_file: &Path,
+) -> Result<(), DaemonError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let me = instance_id();
+    let postgres = store.backend() == crate::store::Backend::Postgres;
+    let mut leadership: Option<Leadership> = leader::try_lead(store, &me).await?;
+    let mut active = Active::load(store, settings, plan_file).await?;
+    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let set_leader = |m: &SharedMetrics, l: bool| {
+        if let Ok(mut m) = m.lock() {
+            m.leader = l;
+        }
+    };
+    if leadership.is_some() {
+        store.record_leader(&me, true, &SystemClock).await?;
+        set_leader(&metrics, true);
+    }
+    let (wake_tx, mut wake_rx) = mpsc::channel::<Job>(64);
+    let plan = active
+        .plan()
+        .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
+    let mut sched = schedule(plan, wake_tx.clone()).await?;
+    let (reload_tx, mut reload_rx) = mpsc::channel::<()>(4);
+    let _watcher = watch(&active.file, reload_tx)?;
+    let signal_err = |e: std::io::Error| DaemonError::Setup(format!("signals: {e}"));
+    let mut sigterm = signal(SignalKind::terminate()).map_err(signal_err)?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(signal_err)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(signal_err)?;
+    if !settings.daemon.http.is_empty() {
+        let addr = http::bind(&settings.daemon.http).await?;
+        tokio::spawn(http::run(addr, store.clone(), metrics.clone()));
+    }
+    tracing::info!(
+        instance = %me,
+        plan = %plan.id,
+        leader = leadership.is_some(),
+        database = ?store.backend(),
+        "suiji serve ready"
+    );
+    systemd::notify("READY=1");
+    'serve: loop {
+        if leadership.is_some()
+            && let Some(plan) = active.plan()
+        {
+            let runner = Runner {
+                store,
+                settings,
+                actor,
+                owner: &me,
+                metrics: metrics.clone(),
+            };
+            let work = runner.reconcile(&SystemClock, plan, active.script());
+            tokio::pin!(work);
+            tokio::select! {
+                r = &mut work => {
+                    if let Err(e) = r {
+                        tracing::error!("running due jobs: {e}");
+                    }
+                }
+                _ = sigterm.recv() => {
+                    tracing::info!("stopping: letting the running job finish (at most 8 s)");
+                    let _ = tokio::time::timeout(Duration::from_secs(8), &mut work).await;
+                    break 'serve;
+                }
+                _ = sigint.recv() => {
+                    tracing::info!("stopping: letting the running job finish (at most 8 s)");
+                    let _ = tokio::time::timeout(Duration::from_secs(8), &mut work).await;
+                    break 'serve;
+                }
+            }
+        }
+        let plan = active
+            .plan()
+            .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
+        let wait = next_look(store, settings, plan, postgres).await?;
+        tokio::select! {
+            Some(job) = wake_rx.recv() => {
+                tracing::debug!(job = job.name(), "schedule fired");
+            }
+            _ = tokio::time::sleep(wait) => {}
+            Some(()) = reload_rx.recv() => {
+                // Editors write in several steps: let them finish.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                while reload_rx.try_recv().is_ok() {}
+                reload(&mut active, &mut sched, store, settings, &wake_tx, &metrics).await?;
+            }
+            _ = sighup.recv() => {
+                reload(&mut active, &mut sched, store, settings, &wake_tx, &metrics).await?;
+            }
+            _ = sigterm.recv() => break 'serve,
+            _ = sigint.recv() => break 'serve,
+        }
+        // Leadership on PostgreSQL: keep it, lose it, or take it over.
+        match &mut leadership {
+            Some(l) => {
+                if !l.alive().await {
+                    tracing::error!("lost the leadership (its database connection ended)");
+                    leadership = None;
+                    set_leader(&metrics, false);
+                } else if postgres {
+                    store.record_leader(&me, false, &SystemClock).await?;
+                }
+            }
+            None => {
+                if let Some(l) = leader::try_lead(store, &me).await? {
+                    tracing::info!(instance = %me, "took over as leader");
+                    store.record_leader(&me, true, &SystemClock).await?;
+                    set_leader(&metrics, true);
+                    leadership = Some(l);
+                }
+            }
+        }
+    }
+    systemd::notify("STOPPING=1");
+    let _ = sched.shutdown().await;
+    if let Some(l) = leadership {
+        l.release().await;
+    }
+    tracing::info!(instance = %me, "suiji serve stopped");
+    Ok(())
+}
+
+async fn reload(
+    active: &mut Active,
+    sched: &mut tokio_cron_scheduler::JobScheduler,
+    store: &Store,
+    settings: &Settings,
+    wake: &mpsc::Sender<Job>,
+    metrics: &SharedMetrics,
+) -> Result<(), DaemonError> {
+    match active.reload(store, settings).await {
+        Ok(Reload::Installed(_)) => {
+            let _ = sched.shutdown().await;
+            if let Some(plan) = active.plan() {
+                *sched = schedule(plan, wake.clone()).await?;
+            }
+            tracing::info!(file = %active.file.display(), "rules reloaded");
+        }
+        Ok(Reload::Unchanged) => {}
+        Ok(Reload::Rejected(_)) | Err(_) => {
+            if let Ok(mut m) = metrics.lock() {
+                m.reloads_rejected += 1;
+            }
+            tracing::error!(
+                file = %active.file.display(),
+                "rules reload refused: the last good plan stays active"
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! The daemon's jobs as pure values: which scheduled slots a plan has, which of them are due at
+//! a moment given what already ran (each job's misfire policy), and how long a failed job waits
+//! before it is tried again. The daemon and its rehearsal (`serve --until`) run exactly what this
+//! says; `job_runs` in the store records what ran.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, TimeZone};
+use chrono_tz::Asia::Shanghai;
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::plan::Plan;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Job {
+    /// Freeze and publish the manifest (before the seed is public).
+    Freeze,
+    /// The official draw and its tasks (once the seed is public).
+    Draw,
+    /// The overdue check, reminders and escalations.
+    Nightly,
+    /// The monthly progress report of the month before.
+    Report,
+}
+
+/// What a job does with slots missed while the daemon was down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Misfire {
+    /// Every missed slot runs once (the yearly freeze and draw must happen).
+    CatchUp,
+    /// Only the latest missed slot runs (one overdue check, one report, not one per missed day).
+    Latest,
+}
+
+impl Job {
+    pub const ALL: [Job; 4] = [Job::Freeze, Job::Draw, Job::Nightly, Job::Report];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Freeze => "freeze",
+            Job::Draw => "draw",
+            Job::Nightly => "nightly",
+            Job::Report => "report",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Job> {
+        Job::ALL.into_iter().find(|j| j.name() == s)
+    }
+
+    pub fn misfire(self) -> Misfire {
+        match self {
+            Job::Freeze | Job::Draw => Misfire::CatchUp,
+            Job::Nightly | Job::Report => Misfire::Latest,
+        }
+    }
+
+    pub fn cron(self, plan: &Plan) -> &str {
+        match self {
+            Job::Freeze => &plan.schedules.freeze,
+            Job::Draw => &plan.schedules.draw,
+            Job::Nightly => &plan.schedules.nightly,
+            Job::Report => &plan.schedules.report,
+        }
+    }
+}
+
+/// One scheduled run of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Slot {
+    pub at: DateTime<Tz>,
+    pub job: Job,
+}
+
+impl Slot {
+    /// The slot's key in `job_runs`: its time, RFC 3339 at +08:00 to the second.
+    pub fn key(&self) -> String {
+        self.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    }
+}
+
+fn start_of_year(year: i32) -> Option<DateTime<Tz>> {
+    Shanghai.with_ymd_and_hms(year, 1, 1, 0, 0, 0).single()
+}
+
+/// The yearly freeze slot: the freeze schedule's first firing in the year the seed becomes
+/// public (the plan check makes sure it comes before `available_at`).
+pub fn freeze_slot(plan: &Plan) -> Option<DateTime<Tz>> {
+    let available = plan.seed.available_at.with_timezone(&Shanghai);
+    let start = start_of_year(available.year())?;
+    crate::rules::next_run(&plan.schedules.freeze, start - chrono::Duration::seconds(1))
+}
+
+/// The yearly draw slot: the draw schedule's first firing at or after `available_at`.
+pub fn draw_slot(plan: &Plan) -> Option<DateTime<Tz>> {
+    let available = plan.seed.available_at.with_timezone(&Shanghai);
+    crate::rules::next_run(
+        &plan.schedules.draw,
+        available - chrono::Duration::seconds(1),
+    )
+}
+
+/// Where a plan's schedule starts: Jan 1 of the earlier of its year and its seed's year.
+pub fn plan_start(plan: &Plan) -> Option<DateTime<Tz>> {
+    let available = plan.seed.available_at.with_timezone(&Shanghai);
+    start_of_year(plan.year.min(available.year()))
+}
+
+/// Every slot of the plan in `(after, to]`, in time order. Freeze and draw have one slot a
+/// plan; the nightly check and the report fire on their schedules from the draw slot on.
+pub fn slots(plan: &Plan, after: DateTime<Tz>, to: DateTime<Tz>) -> Vec<Slot> {
+    let mut out = Vec::new();
+    let in_range = |t: &DateTime<Tz>| *t > after && *t <= to;
+    for (job, at) in [
+        (Job::Freeze, freeze_slot(plan)),
+        (Job::Draw, draw_slot(plan)),
+    ] {
+        if let Some(at) = at.filter(in_range) {
+            out.push(Slot { at, job });
+        }
+    }
+    let Some(first) = draw_slot(plan) else {
+        return out;
+    };
+    for job in [Job::Nightly, Job::Report] {
+        let Ok(cron) = crate::rules::cron(job.cron(plan)) else {
+            continue;
+        };
+        // The draw itself comes first: recurring jobs start just after it.
+        let from = after.max(first);
+        out.extend(
+            cron.iter_after(from)
+                .take_while(|t| *t <= to)
+                .take(100_000)
+                .map(|at| Slot { at, job }),
+        );
+    }
+    out.sort();
+    out
+}
+
+/// The slots due at `now`, oldest first, given the slots already done: every missed slot of a
+/// catch-up job, and only the latest missed slot of the others.
+pub fn due(plan: &Plan, now: DateTime<Tz>, done: &HashSet<(Job, String)>) -> Vec<Slot> {
+    let Some(start) = plan_start(plan) else {
+        return Vec::new();
+    };
+    let all = slots(plan, start - chrono::Duration::seconds(1), now);
+    let mut latest: std::collections::HashMap<Job, Slot> = Default::default();
+    let mut out = Vec::new();
+    for s in all {
+        if done.contains(&(s.job, s.key())) {
+            if s.job.misfire() == Misfire::Latest {
+                latest.remove(&s.job);
+            }
+            continue;
+        }
+        match s.job.misfire() {
+            Misfire::CatchUp => out.push(s),
+            Misfire::Latest => {
+                latest.insert(s.job, s);
+            }
+        }
+    }
+    out.extend(latest.into_values());
+    out.sort();
+    out
+}
+
+/// The next slot of the plan after `now` (for status and for sleeping until it).
+pub fn next(plan: &Plan, job: Job, now: DateTime<Tz>) -> Option<DateTime<Tz>> {
+    match job {
+        Job::Freeze => freeze_slot(plan).filter(|t| *t > now),
+        Job::Draw => draw_slot(plan).filter(|t| *t > now),
+        Job::Nightly | Job::Report => {
+            let from = draw_slot(plan)?.max(now);
+            crate::rules::next_run(job.cron(plan), from)
+        }
+    }
+}
+
+/// How long a failed job waits before its next attempt: 1 minute, doubling, at most an hour.
+pub fn backoff(attempts: u32) -> Duration {
+    let minutes = 1u64 << attempts.saturating_sub(1).min(6);
+    Duration::from_secs(60 * minutes.min(60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        let settings = crate::config::Settings::shipped().expect("settings");
+        let ctx = crate::rules::Context {
+            snapshot: Default::default(),
+            vocab: std::sync::Arc::new(settings.vocabulary().expect("vocab")),
+            calendar: std::sync::Arc::new(crate::calendar::Calendar::shipped().expect("cal")),
+        };
+        let text = include_str!("../rules/henan-2024.rhai");
+        crate::rules::evaluate("henan-2024.rhai", text, &ctx).expect("plan")
+    }
+
+    fn t(s: &str) -> DateTime<Tz> {
+        crate::clock::parse_time(s)
+            .expect("time")
+            .with_timezone(&Shanghai)
+    }
+
+    #[test]
+    fn the_2024_plan_slots() {
+        let p = plan();
+        assert_eq!(freeze_slot(&p), Some(t("2024-05-13 09:00")));
+        assert_eq!(draw_slot(&p), Some(t("2024-05-16 21:30")));
+        let s = slots(&p, t("2024-01-01 00:00"), t("2024-06-02 12:00"));
+        let jobs: Vec<(Job, String)> = s.iter().take(4).map(|s| (s.job, s.key())).collect();
+        assert_eq!(
+            jobs,
+            vec![
+                (Job::Freeze, "2024-05-13T09:00:00+08:00".into()),
+                (Job::Draw, "2024-05-16T21:30:00+08:00".into()),
+                (Job::Nightly, "2024-05-17T01:30:00+08:00".into()),
+                (Job::Nightly, "2024-05-18T01:30:00+08:00".into()),
+            ]
+        );
+        let reports: Vec<String> = s
+            .iter()
+            .filter(|s| s.job == Job::Report)
+            .map(Slot::key)
+            .collect();
+        assert_eq!(reports, ["2024-06-01T08:00:00+08:00"]);
+    }
+
+    #[test]
+    fn catch_up_and_latest() {
+        let p = plan();
+        let mut done = HashSet::new();
+        // Down from before the freeze to 3 June: freeze and draw catch up, one nightly and one
+        // report run for all the missed ones.
+        let due1 = due(&p, t("2024-06-03 12:00"), &done);
+        let jobs: Vec<Job> = due1.iter().map(|s| s.job).collect();
+        assert_eq!(jobs, [Job::Freeze, Job::Draw, Job::Report, Job::Nightly]);
+        assert_eq!(due1[3].key(), "2024-06-03T01:30:00+08:00");
+        for s in &due1 {
+            done.insert((s.job, s.key()));
+        }
+        assert!(due(&p, t("2024-06-03 12:00"), &done).is_empty());
+        let next = due(&p, t("2024-06-05 02:00"), &done);
+        assert_eq!(next.len(), 1, "only the latest nightly: {next:?}");
+        assert_eq!(next[0].key(), "2024-06-05T01:30:00+08:00");
+    }
+
+    #[test]
+    fn backoff_doubles_to_an_hour() {
+        assert_eq!(backoff(1), Duration::from_secs(60));
+        assert_eq!(backoff(2), Duration::from_secs(120));
+        assert_eq!(backoff(20), Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,123 @@
+//! What each scheduled job does: the same operations a person runs from the command line,
+//! with the daemon's view of their outcome (done, or waiting for something outside suiji).
+
+use super::plan::Script;
+use super::{Ctx, OpsError, Result};
+use crate::jobs::{Job, Slot};
+use crate::plan::{Plan, SeedKind};
+
+/// How a job run ended, when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done(String),
+    /// Waiting for something only the world can provide (the seed digits, a beacon round).
+    Waiting(String),
+}
+
+/// Runs one slot of `plan` (evaluated from `script`; the freeze and the draw evaluate it again
+/// against the registry as it is then).
+pub async fn run(ctx: &Ctx<'_>, script: Script<'_>, plan: &Plan, slot: &Slot) -> Result<Outcome> {
+    match slot.job {
+        Job::Freeze => freeze(ctx, script).await,
+        Job::Draw => draw(ctx, script, plan).await,
+        Job::Nightly => nightly(ctx, plan).await,
+        Job::Report => report(ctx, slot).await,
+    }
+}
+
+async fn freeze(ctx: &Ctx<'_>, script: Script<'_>) -> Result<Outcome> {
+    let f = super::draw::freeze(ctx, script, None).await?;
+    Ok(Outcome::Done(format!(
+        "{} manifest #{} (digest {})",
+        if f.already {
+            "already frozen:"
+        } else {
+            "frozen"
+        },
+        f.record.seq,
+        f.record.digest
+    )))
+}
+
+async fn draw(ctx: &Ctx<'_>, script: Script<'_>, plan: &Plan) -> Result<Outcome> {
+    let year = i64::from(plan.year);
+    if let Some(d) = ctx.store.official_draw(&plan.id, year).await? {
+        super::draw::publish_plan(ctx, &plan.id, year).await?;
+        return Ok(Outcome::Done(format!(
+            "already drawn: draw #{} at {}",
+            d.seq, d.drawn_at
+        )));
+    }
+    let available = plan.seed.available_at;
+    if ctx.clock.now() < available {
+        return Ok(Outcome::Waiting(format!(
+            "waiting for the seed: public from {}",
+            available.to_rfc3339()
+        )));
+    }
+    let mut input = super::draw::SeedInput::default();
+    if plan.seed.kind == SeedKind::Manual {
+        match ctx.store.seed_entry(&plan.id, year).await? {
+            Some(v) => input.value = Some(v),
+            None => {
+                return Ok(Outcome::Waiting(format!(
+                    "waiting for seed digits ({}): enter them with `suiji seed enter DIGITS` \
+                     once announced",
+                    plan.seed.source
+                )));
+            }
+        }
+    }
+    match super::draw::draw_official(ctx, script, input).await {
+        Ok(d) => Ok(Outcome::Done(format!(
+            "drawn: draw #{} with {} tasks (digest {})",
+            d.record.seq, d.tasks, d.record.digest
+        ))),
+        Err(OpsError::NotYet(m)) => Ok(Outcome::Waiting(m)),
+        Err(e) => Err(e),
+    }
+}
+
+async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
+    let cal = super::plan::calendar(ctx.settings)?;
+    let today = ctx.clock.today();
+    let lines = super::report::overdue(ctx, &cal, today).await?;
+    let tasks: std::collections::BTreeSet<&str> = lines.iter().map(|l| l.task.as_str()).collect();
+    // Catch-up publication: whatever was recorded since, by anyone.
+    super::draw::publish_plan(ctx, &plan.id, i64::from(plan.year)).await?;
+    Ok(Outcome::Done(format!(
+        "{} overdue item(s) in {} task(s) on {today}",
+        lines.len(),
+        tasks.len()
+    )))
+}
+
+/// The report of the month before the slot, as it stood at its end, written under the data
+/// folder as XLSX and JSON.
+async fn report(ctx: &Ctx<'_>, slot: &Slot) -> Result<Outcome> {
+    let first = slot
+        .at
+        .date_naive()
+        .with_day0(0)
+        .and_then(|d| d.pred_opt())
+        .and_then(|d| d.with_day0(0))
+        .ok_or_else(|| OpsError::Internal("report month".into()))?;
+    let report = super::report::report(ctx, Some(first), false).await?;
+    let dir = ctx.settings.daemon.data_dir.join("reports");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| OpsError::Internal(format!("{}: {e}", dir.display())))?;
+    let name = first.format("%Y-%m").to_string();
+    let xlsx = dir.join(format!("{name}.xlsx"));
+    super::report::write_xlsx(&xlsx, &report)?;
+    let json = dir.join(format!("{name}.json"));
+    let text = serde_json::to_vec_pretty(&report).map_err(|e| OpsError::Internal(e.to_string()))?;
+    crate::publish::write_atomic(&json, &text)?;
+    let drawn: u32 = report.divisions.iter().map(|d| d.drawn).sum();
+    let overdue: u32 = report.divisions.iter().map(|d| d.overdue).sum();
+    Ok(Outcome::Done(format!(
+        "report {name}: {drawn} tasks, {overdue} overdue; written to {}",
+        xlsx.display()
+    )))
+}
+
+use chrono::Datelike;

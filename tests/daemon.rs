@@ -1,0 +1,557 @@
+//! The daemon through the real binary: a year rehearsed with `serve --until` on both databases
+//! (jobs once each, on the right days, facts entered between steps, a second run changing
+//! nothing), kill -9 at random moments of a rehearsal, downtime across the draw in real time,
+//! two instances on one PostgreSQL database with the leader killed, and a second daemon on one
+//! SQLite file refused.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Datelike;
+use common::{TestDb, on, repo};
+use serde_json::Value;
+
+const SEED: &str = "03071218253109";
+
+fn plan() -> String {
+    repo("rules/henan-2024.rhai").display().to_string()
+}
+
+/// `serve --until DATE --json`: the timeline of what ran.
+fn rehearse(db: &TestDb, plan: &str, until: &str) -> Vec<Value> {
+    db.json(&["serve", "--plan", plan, "--until", until, "--json"])
+        .as_array()
+        .cloned()
+        .expect("timeline")
+}
+
+fn job_runs(db: &TestDb) -> Vec<(String, String, String, i64)> {
+    let rows = db.query_strings(
+        "SELECT job || '|' || slot || '|' || status || '|' || CAST(attempts AS TEXT) \
+         FROM job_runs ORDER BY slot, job",
+    );
+    rows.iter()
+        .map(|r| {
+            let p: Vec<&str> = r.split('|').collect();
+            (
+                p[0].to_string(),
+                p[1].to_string(),
+                p[2].to_string(),
+                p[3].parse().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn a_rehearsed_year(db: &TestDb) {
+    common::load_demo(db);
+    let plan = plan();
+    // Up to the lottery: the freeze (13 May, 09:00) and nothing else.
+    let t = rehearse(db, &plan, "2024-05-16 21:00");
+    let jobs: Vec<(&str, &str)> = t
+        .iter()
+        .map(|r| {
+            (
+                r["job"].as_str().unwrap_or(""),
+                r["status"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(jobs, [("freeze", "done")], "{t:?}");
+    assert_eq!(t[0]["at"], "2024-05-13T09:00:00.000+08:00");
+    // The digits are announced at 21:15 and entered; the draw job takes them at 21:30.
+    let early = db.suiji(&[
+        "--today",
+        "2024-05-16 21:00",
+        "seed",
+        "enter",
+        SEED,
+        "--plan",
+        &plan,
+    ]);
+    assert_eq!(early.status.code(), Some(2), "digits before they exist");
+    common::assert_ok(
+        &db.suiji(&[
+            "--today",
+            "2024-05-16 21:20",
+            "seed",
+            "enter",
+            SEED,
+            "--plan",
+            &plan,
+        ]),
+        &["seed", "enter"],
+    );
+    let t = rehearse(db, &plan, "2024-06-03");
+    assert_eq!(t[0]["job"], "draw");
+    assert_eq!(t[0]["at"], "2024-05-16T21:30:00.000+08:00");
+    assert!(
+        t[0]["outcome"].as_str().unwrap_or("").contains("74 tasks"),
+        "{}",
+        t[0]
+    );
+    let nightly: Vec<&str> = t
+        .iter()
+        .filter(|r| r["job"] == "nightly")
+        .filter_map(|r| r["slot"].as_str())
+        .collect();
+    assert_eq!(nightly.len(), 18, "17 May .. 3 June, one a night");
+    assert_eq!(nightly[0], "2024-05-17T01:30:00+08:00");
+    let reports: Vec<&Value> = t.iter().filter(|r| r["job"] == "report").collect();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0]["slot"], "2024-06-01T08:00:00+08:00");
+
+    // Divisions report in June: a task scheduled, completed and published; another completed
+    // but not published within its 5 working days.
+    let t1 = "henan-2024-hazchem-001";
+    let t2 = "henan-2024-hazchem-002";
+    for t in [t1, t2] {
+        on(
+            db,
+            "2024-06-04",
+            &["task", "schedule", t, "--date", "2024-06-05"],
+        );
+        on(
+            db,
+            "2024-06-05",
+            &[
+                "task",
+                "complete",
+                t,
+                "--date",
+                "2024-06-05",
+                "--outcome",
+                "no-issues",
+            ],
+        );
+    }
+    on(
+        db,
+        "2024-06-07",
+        &["task", "publish", t1, "--date", "2024-06-07"],
+    );
+    let t = rehearse(db, &plan, "2024-07-02");
+    let outcome = |day: &str| {
+        t.iter()
+            .find(|r| r["job"] == "nightly" && r["slot"].as_str().unwrap_or("").starts_with(day))
+            .and_then(|r| r["outcome"].as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    // 16 May + 20 working days = 14 June: on the night of the 15th the 72 unscheduled tasks are
+    // late; t2's results were due on 13 June (5 June + 5 working days, 10 June a holiday).
+    assert!(
+        outcome("2024-06-14").starts_with("1 overdue item(s)"),
+        "{}",
+        outcome("2024-06-14")
+    );
+    assert!(
+        outcome("2024-06-15").starts_with("73 overdue item(s)"),
+        "{}",
+        outcome("2024-06-15")
+    );
+    let june = t
+        .iter()
+        .find(|r| r["job"] == "report")
+        .expect("July's report of June");
+    assert_eq!(june["slot"], "2024-07-01T08:00:00+08:00");
+    let written: Value = serde_json::from_slice(
+        &std::fs::read(db.path().join("data/reports/2024-06.json")).expect("report file"),
+    )
+    .expect("json");
+    let asked = on(db, "2024-07-02", &["report", "--month", "2024-06"]);
+    assert_eq!(written["divisions"], asked["divisions"]);
+    let hazchem = asked["divisions"]
+        .as_array()
+        .and_then(|d| d.iter().find(|x| x["division"] == "hazchem"))
+        .cloned()
+        .expect("hazchem");
+    assert_eq!(
+        (&hazchem["completed"], &hazchem["published_on_time"]),
+        (&Value::from(2), &Value::from(1))
+    );
+
+    // Once and only once: every slot up to 2 July is done, a second rehearsal runs nothing.
+    assert!(rehearse(db, &plan, "2024-07-02").is_empty());
+    let runs = job_runs(db);
+    let slots: HashSet<(&str, &str)> = runs.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(slots.len(), runs.len());
+    assert!(runs.iter().all(|r| r.2 == "done"), "{runs:?}");
+    let nights = runs.iter().filter(|r| r.0 == "nightly").count();
+    assert_eq!(nights, 47, "17 May .. 2 July");
+    assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
+}
+
+on_both_backends!(a_rehearsed_year);
+
+/// The Henan 2024 plan with an OS seed: the rehearsal draws unattended.
+fn unattended_plan(dir: &Path) -> String {
+    let text = std::fs::read_to_string(plan()).expect("plan");
+    let start = text.find("    seed: #{").expect("seed");
+    let end = start + text[start..].find("    },\n").expect("end") + "    },\n".len();
+    let text = format!(
+        "{}    seed: #{{ kind: \"os\", source: \"test\", available_at: \"2024-05-16 21:15\" }},\n{}",
+        &text[..start],
+        &text[end..]
+    );
+    let path = dir.join("unattended.rhai");
+    std::fs::write(&path, text).expect("plan");
+    path.display().to_string()
+}
+
+/// kill -9 at random moments of a rehearsed year (up to three times in a row), then a
+/// rehearsal left to finish: one manifest, one official draw with all its tasks, every slot
+/// done once, the audit chain intact, the published history verified. Each trial starts from a
+/// fresh database. `SUIJI_CRASH_TRIALS` sets the number of trials (CI: a few;
+/// `tools/crash-trials.sh`: 100).
+#[test]
+fn killed_at_random_moments() {
+    let trials: u64 = std::env::var("SUIJI_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let until = "2024-07-02";
+    let mut state = 0x5EED_u64 ^ u64::from(std::process::id());
+    let mut rand = |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n.max(1)
+    };
+    let (mut kills, mut mid_run) = (0, 0);
+    // How long an uninterrupted rehearsal takes: kills fall anywhere inside it.
+    let full = {
+        let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+            return;
+        };
+        common::load_demo(&db);
+        let plan = unattended_plan(db.path());
+        let started = Instant::now();
+        rehearse(&db, &plan, until);
+        started.elapsed()
+    };
+    for trial in 0..trials {
+        let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+            return;
+        };
+        common::load_demo(&db);
+        let plan = unattended_plan(db.path());
+        for _ in 0..=rand(3) {
+            let started = Instant::now();
+            let mut child = db
+                .bare()
+                .args(["--db", &db.url, "serve", "--plan", &plan, "--until", until])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn");
+            let at = Duration::from_millis(rand(full.as_millis() as u64));
+            while started.elapsed() < at && child.try_wait().ok().flatten().is_none() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if child.try_wait().ok().flatten().is_none() {
+                mid_run += 1;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            kills += 1;
+        }
+        rehearse(&db, &plan, until);
+        assert!(rehearse(&db, &plan, until).is_empty(), "trial {trial}");
+        let stats = db.json(&["stats", "--json"]);
+        assert_eq!(
+            (&stats["manifests"], &stats["draws"], &stats["tasks"]),
+            (&Value::from(1), &Value::from(1), &Value::from(74)),
+            "trial {trial}"
+        );
+        let runs = job_runs(&db);
+        assert!(
+            runs.iter().all(|r| r.2 == "done"),
+            "trial {trial}: {runs:?}"
+        );
+        let per_job: HashMap<&str, usize> = runs.iter().fold(HashMap::new(), |mut m, r| {
+            *m.entry(r.0.as_str()).or_insert(0) += 1;
+            m
+        });
+        let expected: HashMap<&str, usize> =
+            [("freeze", 1), ("draw", 1), ("nightly", 47), ("report", 2)].into();
+        assert_eq!(per_job, expected, "trial {trial}");
+        assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
+        let dir = db.path().join("public/2024/henan-2024");
+        let out = db.suiji(&["verify", dir.to_str().expect("utf-8")]);
+        assert!(
+            out.status.success(),
+            "trial {trial}: {}",
+            common::stdout(&out)
+        );
+    }
+    eprintln!(
+        "{trials} trials, {kills} kill -9, {mid_run} of them mid-run (a run takes about {} ms): \
+         nothing lost or duplicated",
+        full.as_millis()
+    );
+}
+
+/// A plan whose schedules fall in the next minutes of the real clock, with an OS seed (the
+/// daemon draws unattended), and the configuration to run it (fast leader polls, holiday data
+/// for the years it may reach).
+struct LivePlan {
+    plan: String,
+    config: String,
+    draw_at: chrono::DateTime<chrono_tz::Tz>,
+}
+
+fn live_plan(
+    dir: &Path,
+    freeze_in: i64,
+    available_in: i64,
+    draw_in: i64,
+    nightly: &str,
+) -> LivePlan {
+    let tz = chrono_tz::Asia::Shanghai;
+    let now = chrono::Utc::now().with_timezone(&tz);
+    let at = |s: i64| now + chrono::Duration::seconds(s);
+    let cron = |t: chrono::DateTime<chrono_tz::Tz>| {
+        format!(
+            "{} {} {} {} {} *",
+            t.format("%-S"),
+            t.format("%-M"),
+            t.format("%-H"),
+            t.day(),
+            t.month()
+        )
+    };
+    let available = at(available_in);
+    let draw_at = at(draw_in);
+    let year = now.year();
+    let text = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("plan");
+    let start = text.find("    seed: #{").expect("seed");
+    let end = start + text[start..].find("    },\n").expect("end") + "    },\n".len();
+    let sched = text.find("    schedules: #{").expect("schedules");
+    let sched_end = sched + text[sched..].find("    },\n").expect("end") + "    },\n".len();
+    let text = format!(
+        "{}    seed: #{{ kind: \"os\", source: \"test\", available_at: \"{}\" }},\n{}    schedules: #{{ freeze: \"{}\", draw: \"{}\", nightly: \"{nightly}\", report: \"0 0 8 1 * *\" }},\n{}",
+        &text[..start],
+        available.format("%Y-%m-%d %H:%M:%S"),
+        &text[end..sched],
+        cron(at(freeze_in)),
+        cron(draw_at),
+        &text[sched_end..]
+    )
+    .replace("id: \"henan-2024\"", "id: \"live\"")
+    .replace("year: 2024", &format!("year: {year}"))
+    .replace(
+        "window: #{ start: \"2024-05-20\", end: \"2024-12-31\" }",
+        &format!("window: #{{ start: \"{year}-01-01\", end: \"{year}-12-31\" }}"),
+    );
+    let plan = dir.join("live.rhai");
+    std::fs::write(&plan, text).expect("plan");
+    // Holiday data for years the shipped files do not have yet: plain weekends (test data).
+    let cal = dir.join("calendar");
+    std::fs::create_dir_all(&cal).expect("mkdir");
+    for y in [year + 1, year + 2] {
+        if y > 2026 {
+            std::fs::write(
+                cal.join(format!("{y}.toml")),
+                format!("year = {y}\nnotice = \"test data: weekends only\"\nholidays = []\nworkdays = []\n"),
+            )
+            .expect("calendar");
+        }
+    }
+    let config = dir.join("live.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[calendar]\ndir = \"{}\"\n[daemon]\nleader_poll_secs = 1\nwaiting_recheck_secs = 1\n",
+            cal.display()
+        ),
+    )
+    .expect("config");
+    LivePlan {
+        plan: plan.display().to_string(),
+        config: config.display().to_string(),
+        draw_at,
+    }
+}
+
+fn spawn_serve(db: &TestDb, live: &LivePlan, log: &str) -> Child {
+    let log = std::fs::File::create(db.path().join(log)).expect("log");
+    db.bare()
+        .args([
+            "--db",
+            &db.url,
+            "--config",
+            &live.config,
+            "serve",
+            "--plan",
+            &live.plan,
+        ])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn serve")
+}
+
+fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ok() {
+            return start.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("{what}: not within {limit:?}");
+}
+
+fn runs_of(db: &TestDb, job: &str) -> Vec<(String, String, String)> {
+    db.query_strings(&format!(
+        "SELECT slot || '|' || status || '|' || owner FROM job_runs WHERE job = '{job}' ORDER BY slot"
+    ))
+    .iter()
+    .map(|r| {
+        let p: Vec<&str> = r.split('|').collect();
+        (p[0].to_string(), p[1].to_string(), p[2].to_string())
+    })
+    .collect()
+}
+
+fn stop(mut child: Child) {
+    // SAFETY: kill on our own child's pid.
+    unsafe {
+        libc_kill(child.id() as i32, 15);
+    }
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        if let Ok(Some(status)) = child.try_wait() {
+            assert!(status.success(), "serve exited with {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("serve did not stop within 10 s of SIGTERM");
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// Down across the draw and several nightly slots: on start the draw runs once, and one
+/// nightly check for all the missed ones.
+fn downtime(db: &TestDb) {
+    common::load_demo(db);
+    let live = live_plan(db.path(), 4, 12, 14, "*/5 * * * * *");
+    let first = spawn_serve(db, &live, "serve-1.log");
+    wait_for("the freeze", Duration::from_secs(30), || {
+        runs_of(db, "freeze").iter().any(|r| r.1 == "done")
+    });
+    stop(first);
+    let stopped = chrono::Utc::now();
+    // Stay down across the draw slot and a few nightly slots.
+    let resume = live.draw_at.with_timezone(&chrono::Utc) + chrono::Duration::seconds(12);
+    while chrono::Utc::now() < resume {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let restarted = chrono::Utc::now();
+    let second = spawn_serve(db, &live, "serve-2.log");
+    wait_for("the draw", Duration::from_secs(30), || {
+        runs_of(db, "draw").iter().any(|r| r.1 == "done")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    stop(second);
+    assert_eq!(runs_of(db, "draw").len(), 1);
+    assert_eq!(db.json(&["stats", "--json"])["tasks"], 74);
+    let tz = chrono_tz::Asia::Shanghai;
+    let in_gap: Vec<_> = runs_of(db, "nightly")
+        .into_iter()
+        .filter(|r| {
+            chrono::DateTime::parse_from_rfc3339(&r.0)
+                .is_ok_and(|t| t > stopped.with_timezone(&tz) && t <= restarted.with_timezone(&tz))
+        })
+        .collect();
+    assert_eq!(
+        in_gap.len(),
+        1,
+        "one nightly check for the missed ones: {in_gap:?}"
+    );
+}
+
+on_both_backends!(downtime);
+
+/// Two daemons on one PostgreSQL database: one leads and runs every slot once; killed, the
+/// other takes over well within 60 s.
+#[test]
+fn two_instances_on_postgres() {
+    let Some(db) = TestDb::new(common::Backend::Postgres) else {
+        return;
+    };
+    common::load_demo(&db);
+    let live = live_plan(db.path(), 3, 8, 10, "*/2 * * * * *");
+    let mut a = spawn_serve(&db, &live, "a.log");
+    std::thread::sleep(Duration::from_millis(700));
+    let b = spawn_serve(&db, &live, "b.log");
+    wait_for("the draw", Duration::from_secs(40), || {
+        runs_of(&db, "draw").iter().any(|r| r.1 == "done")
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    let leader = db.query_strings("SELECT holder FROM leader")[0].clone();
+    assert!(leader.ends_with(&format!("/{}", a.id())), "{leader}");
+    let before: HashSet<String> = runs_of(&db, "nightly").into_iter().map(|r| r.0).collect();
+    assert!(
+        runs_of(&db, "nightly").iter().all(|r| r.2 == leader),
+        "only the leader runs jobs"
+    );
+    a.kill().expect("kill -9 the leader");
+    let _ = a.wait();
+    let killed = Instant::now();
+    let took = wait_for("a new leader", Duration::from_secs(60), || {
+        db.query_strings("SELECT holder FROM leader")[0] != leader
+    });
+    let successor = db.query_strings("SELECT holder FROM leader")[0].clone();
+    assert!(successor.ends_with(&format!("/{}", b.id())), "{successor}");
+    wait_for(
+        "a nightly run by the successor",
+        Duration::from_secs(20),
+        || runs_of(&db, "nightly").iter().any(|r| r.2 == successor),
+    );
+    stop(b);
+    let runs = runs_of(&db, "nightly");
+    let slots: HashSet<&String> = runs.iter().map(|r| &r.0).collect();
+    assert_eq!(slots.len(), runs.len(), "no slot ran twice");
+    assert!(runs.iter().all(|r| r.1 == "done"), "{runs:?}");
+    assert!(runs.len() > before.len());
+    assert_eq!(db.json(&["stats", "--json"])["draws"], 1);
+    eprintln!(
+        "takeover after kill -9: {:.1} s (leader poll 1 s); {} nightly slots, each once",
+        took.as_secs_f64(),
+        runs.len()
+    );
+    let _ = killed;
+}
+
+/// One daemon per SQLite file: the second is refused at once, saying why.
+#[test]
+fn second_serve_on_sqlite_is_refused() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    common::load_demo(&db);
+    let live = live_plan(db.path(), 300, 600, 900, "0 30 1 * * *");
+    let first = spawn_serve(&db, &live, "first.log");
+    wait_for("the first daemon", Duration::from_secs(20), || {
+        std::fs::read_to_string(db.path().join("first.log")).is_ok_and(|l| l.contains("ready"))
+    });
+    let out = db.suiji(&["--config", &live.config, "serve", "--plan", &live.plan]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("already runs on") && err.contains(&format!("/{}", first.id())),
+        "{err}"
+    );
+    stop(first);
+}
