@@ -74,6 +74,7 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
                 partners: vec![],
                 items: vec!["HNYJ-01".into()],
                 drawn_on: d("2024-05-16"),
+                planned: None,
                 deadlines,
                 next_due: Some(next),
             }
@@ -85,6 +86,7 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
         advance_notice: 3,
         schedule_within: 20,
         reminders: vec![1],
+        propose_dates: false,
     };
     let t = Instant::now();
     store
@@ -96,6 +98,7 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
             &tasks,
             window,
             &rules,
+            &[],
             &SystemClock,
             "bench",
         )

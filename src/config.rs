@@ -113,6 +113,7 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     pub beacon: BeaconSettings,
     pub daemon: DaemonSettings,
+    pub notify: NotifySettings,
     pub regions: RegionSettings,
     pub sectors: Vec<SectorEntry>,
     pub divisions: Vec<DivisionEntry>,
@@ -227,6 +228,26 @@ pub struct DivisionEntry {
     pub label: String,
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Where the division's notices go (assignments, reminders, escalations).
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// The letters' templates (a file that fails to load is refused; the last good one stays).
+    pub templates: PathBuf,
+    /// Administrators: "Name <address>" or bare addresses.
+    pub admin: Vec<String>,
+    /// The division that tracks enforcement: copied on escalations, sent the monthly report.
+    pub tracker: String,
+    /// Whom a bureau or division contacts about a notice, as the letters say it.
+    pub contact: String,
+    /// Where the public files are for the public (the portal's address), for the letters.
+    pub public_url: String,
+    /// Delivery attempts before a notice is marked failed.
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -306,6 +327,17 @@ impl Settings {
                 "timezone: `{}` is not supported: the law's days are Beijing days, set \"Asia/Shanghai\"",
                 self.timezone
             )));
+        }
+        for d in &self.divisions {
+            if let Some(e) = &d.email
+                && e.parse::<lettre::Address>().is_err()
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "divisions `{}`: email `{}` is not an address",
+                    d.code,
+                    crate::text::quote(e)
+                )));
+            }
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(

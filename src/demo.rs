@@ -338,6 +338,12 @@ pub fn generate(entities: usize, seed: u64, vocab: &Vocabulary) -> Dataset {
             } else {
                 "2028-12-31"
             };
+            // Cadres lead inspections: reminders reach them at their own address.
+            let email = if i < *cadres {
+                format!("{id}@example.gov.cn")
+            } else {
+                String::new()
+            };
             officer_rows.push(vec![
                 id.clone(),
                 person(&mut rng),
@@ -348,6 +354,7 @@ pub fn generate(entities: usize, seed: u64, vocab: &Vocabulary) -> Dataset {
                 skills.join(";"),
                 status.to_string(),
                 valid_until.to_string(),
+                email,
             ]);
             officer_ids.push(id);
         }
@@ -365,6 +372,7 @@ pub fn generate(entities: usize, seed: u64, vocab: &Vocabulary) -> Dataset {
             "市场监管;特种设备".to_string(),
             "在岗".to_string(),
             "2028-12-31".to_string(),
+            String::new(),
         ]);
         officer_ids.push(id);
     }
@@ -441,6 +449,7 @@ pub fn generate(entities: usize, seed: u64, vocab: &Vocabulary) -> Dataset {
                     "专长",
                     "状态",
                     "证件有效期至",
+                    "邮箱",
                 ],
                 rows: officer_rows,
             },

@@ -989,6 +989,7 @@ mod tests {
             advance_notice: 3,
             schedule_within: 20,
             reminders: vec![2, 1],
+            propose_dates: false,
         }
     }
 

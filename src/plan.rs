@@ -119,6 +119,9 @@ pub struct Deadlines {
     pub schedule_within: u32,
     /// Reminders, in working days before each deadline.
     pub reminders: Vec<u32>,
+    /// The draw proposes a planned date for every task (see `schedule`).
+    #[serde(default)]
+    pub propose_dates: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -163,6 +163,8 @@ pub struct Officer {
     pub status: OfficerStatus,
     /// Last day the enforcement certificate is valid, when the registry records it.
     pub valid_until: Option<NaiveDate>,
+    /// Where reminders for the inspections this officer leads go (optional).
+    pub email: Option<String>,
 }
 
 /// A declared conflict of interest (回避): the officer never inspects the entity.

@@ -142,17 +142,28 @@ fn a_rehearsed_year(db: &TestDb) {
             .unwrap_or("")
             .to_string()
     };
-    // 16 May + 20 working days = 14 June: on the night of the 15th the 72 unscheduled tasks are
-    // late; t2's results were due on 13 June (5 June + 5 working days, 10 June a holiday).
+    // Every task has a proposed date; t2's results were due on 13 June (5 June + 5 working
+    // days, 10 June a holiday): late from the night of the 14th, and escalated once.
+    for (day, expected) in [
+        ("2024-06-13", "0 overdue item(s)"),
+        ("2024-06-14", "1 overdue item(s)"),
+        ("2024-06-17", "1 overdue item(s)"),
+    ] {
+        assert!(
+            outcome(day).starts_with(expected),
+            "{day}: {}",
+            outcome(day)
+        );
+    }
     assert!(
-        outcome("2024-06-14").starts_with("1 overdue item(s)"),
+        outcome("2024-06-14").ends_with("1 notice(s) queued (0 函告)"),
         "{}",
         outcome("2024-06-14")
     );
     assert!(
-        outcome("2024-06-15").starts_with("73 overdue item(s)"),
+        outcome("2024-06-17").ends_with("0 notice(s) queued (0 函告)"),
         "{}",
-        outcome("2024-06-15")
+        outcome("2024-06-17")
     );
     let june = t
         .iter()

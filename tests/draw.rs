@@ -520,7 +520,11 @@ fn void_respects_facts(db: &TestDb) {
         .iter()
         .map(|f| f["event"].as_object().map_or("archive", |_| "x"))
         .collect();
-    assert_eq!(recorded.len(), 3, "schedule, complete, void: {shown}");
+    assert_eq!(
+        recorded.len(),
+        4,
+        "the proposed date, the division's, the completion, the void: {shown}"
+    );
     let index = read_json(&db.path().join("public/2024/henan-2024/index.json"));
     assert_eq!(index["entries"][2]["forced"], true);
     on(
@@ -535,7 +539,7 @@ fn void_respects_facts(db: &TestDb) {
             "11223344556677",
         ],
     );
-    let redrawn = db.json(&["task", "list", "--status", "drawn", "--json"]);
+    let redrawn = db.json(&["task", "list", "--status", "scheduled", "--json"]);
     let ids: Vec<&str> = redrawn
         .as_array()
         .expect("tasks")

@@ -16,7 +16,7 @@ fn deadline(task: &Value, obligation: &str) -> String {
 
 fn a_year(db: &TestDb) {
     common::load_demo(db);
-    let plan = repo("rules/henan-2024.rhai").display().to_string();
+    let plan = common::plan_without_proposals(db.path());
     on(db, "2024-05-13", &["freeze", "--plan", &plan]);
     on(
         db,

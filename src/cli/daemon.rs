@@ -52,10 +52,15 @@ fn print_timeline(ran: &[Ran], json: bool) -> Result<()> {
         return Ok(());
     }
     let mut quiet = 0;
-    let mut last_nightly: Option<&str> = None;
+    let mut last_nightly: Option<String> = None;
     for r in ran {
-        let summary = r.outcome.split(" on ").next().unwrap_or(&r.outcome);
-        if r.job == suiji::jobs::Job::Nightly && r.status == "done" && last_nightly == Some(summary)
+        // The same result on another day reads the same without its date.
+        let day = r.at.get(..10).unwrap_or("");
+        let summary_text = r.outcome.replace(&format!(" on {day}"), "");
+        let summary = summary_text.as_str();
+        if r.job == suiji::jobs::Job::Nightly
+            && r.status == "done"
+            && last_nightly.as_deref() == Some(summary)
         {
             quiet += 1;
             continue;
@@ -65,7 +70,7 @@ fn print_timeline(ran: &[Ran], json: bool) -> Result<()> {
             quiet = 0;
         }
         if r.job == suiji::jobs::Job::Nightly {
-            last_nightly = Some(summary);
+            last_nightly = Some(summary.to_string());
         }
         println!(
             "{}  {:<8} {:<8} {}",

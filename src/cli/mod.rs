@@ -5,6 +5,7 @@
 
 mod daemon;
 mod draw;
+mod outbox;
 mod registry;
 mod rules;
 mod task;
@@ -80,6 +81,11 @@ enum Command {
         plan: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+    /// Notices (函告, assignments, reminders, escalations, reports): the outbox.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
     },
     /// Public seed digits, entered once announced, for the draw job.
     Seed {
@@ -192,6 +198,34 @@ enum Command {
     Demo {
         #[command(subcommand)]
         command: DemoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Notices, newest first.
+    List {
+        /// pending, sent or failed.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One notice: recipients, subject, delivery state, text and attachments.
+    Show {
+        id: i64,
+        /// Print the whole message as it is sent (RFC 5322, MIME).
+        #[arg(long)]
+        eml: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a pending or failed notice back in line for delivery now (audited).
+    Retry { id: i64 },
+    /// Deliver every notice due now (the daemon does this by itself).
+    Send {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -445,7 +479,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&settings, cli.log_json);
+    // The demo prints its own timeline; the daemon's log lines would only repeat it.
+    let quiet = matches!(
+        cli.command,
+        Command::Demo {
+            command: DemoCommand::Run { .. }
+        }
+    );
+    init_logging(&settings, cli.log_json, quiet);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -469,9 +510,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(settings: &Settings, json: bool) {
+fn init_logging(settings: &Settings, json: bool, quiet: bool) {
+    let level = if quiet { "warn" } else { &settings.log.level };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.log.level))
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -623,6 +665,7 @@ async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<ExitCode> {
         } => registry::import(ctx, kind, &file, sheet.as_deref(), dry_run, json).await,
         Command::Stats { json } => registry::stats(ctx, json).await,
         Command::Status { json } => registry::status(ctx, json).await,
+        Command::Outbox { command } => outbox::command(ctx, command).await,
         Command::Serve { until, plan, json } => daemon::serve(ctx, until, plan, json).await,
         Command::Seed {
             command: SeedCommand::Enter { digits, plan },

@@ -201,6 +201,23 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
             );
         }
     }
+    let outbox: Vec<String> = s.outbox.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    println!(
+        "notices: {}{}",
+        if outbox.is_empty() {
+            "none".to_string()
+        } else {
+            outbox.join(", ")
+        },
+        if s.late_notices > 0 {
+            format!(
+                "; {} 函告 sent late (inside the notice period)",
+                s.late_notices
+            )
+        } else {
+            String::new()
+        }
+    );
     match &s.leader {
         Some(l) => println!(
             "leader: {} since {} (last seen {})",

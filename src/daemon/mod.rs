@@ -155,16 +155,23 @@ pub async fn rehearsal(
         .plan()
         .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
     let clock = rehearse::clock(plan).ok_or_else(|| DaemonError::Plan("plan year".into()))?;
+    let transport = transport(settings)?;
     let runner = Runner {
         store,
         settings,
         actor,
         owner: &me,
         metrics: Arc::new(Mutex::new(Metrics::default())),
+        transport: &transport,
     };
     let ran = rehearse::year(&runner, &clock, plan, active.script(), until).await;
     leadership.release().await;
     Ok(ran?)
+}
+
+fn transport(settings: &Settings) -> Result<crate::notify::send::Transport, DaemonError> {
+    crate::notify::send::Transport::from_settings(settings)
+        .map_err(|e| DaemonError::Invalid(e.to_string()))
 }
 
 /// Wake-ups from the plan's schedules, through tokio-cron-scheduler.
@@ -240,6 +247,16 @@ async fn next_look(
             };
         }
     }
+    let outbox = store
+        .outbox_next_attempt()
+        .await?
+        .as_deref()
+        .and_then(crate::clock::parse_time)
+        .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai));
+    next = match (next, outbox) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let mut wait = next
         .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(200))
         .unwrap_or(Duration::from_secs(24 * 3600));
@@ -261,6 +278,7 @@ pub async fn serve(
     let postgres = store.backend() == crate::store::Backend::Postgres;
     let mut leadership: Option<Leadership> = leader::try_lead(store, &me).await?;
     let mut active = Active::load(store, settings, plan_file).await?;
+    let transport = transport(settings)?;
     let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
     let set_leader = |m: &SharedMetrics, l: bool| {
         if let Ok(mut m) = m.lock() {
@@ -304,8 +322,14 @@ pub async fn serve(
                 actor,
                 owner: &me,
                 metrics: metrics.clone(),
+                transport: &transport,
             };
-            let work = runner.reconcile(&SystemClock, plan, active.script());
+            let work = async {
+                runner
+                    .reconcile(&SystemClock, plan, active.script())
+                    .await?;
+                runner.deliver(&SystemClock, plan).await
+            };
             tokio::pin!(work);
             tokio::select! {
                 r = &mut work => {
@@ -393,15 +417,51 @@ async fn reload(
             tracing::info!(file = %active.file.display(), "rules reloaded");
         }
         Ok(Reload::Unchanged) => {}
-        Ok(Reload::Rejected(_)) | Err(_) => {
-            if let Ok(mut m) = metrics.lock() {
-                m.reloads_rejected += 1;
-            }
-            tracing::error!(
-                file = %active.file.display(),
-                "rules reload refused: the last good plan stays active"
-            );
+        Ok(Reload::Rejected(findings)) => {
+            let lines: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+            refused(active, store, settings, metrics, lines).await;
         }
+        Err(e) => refused(active, store, settings, metrics, vec![e.to_string()]).await,
     }
     Ok(())
+}
+
+/// A refused rule script: counted, logged, and the administrators told (the last good plan
+/// stays active).
+async fn refused(
+    active: &Active,
+    store: &Store,
+    settings: &Settings,
+    metrics: &SharedMetrics,
+    lines: Vec<String>,
+) {
+    if let Ok(mut m) = metrics.lock() {
+        m.reloads_rejected += 1;
+    }
+    tracing::error!(
+        file = %active.file.display(),
+        "rules reload refused: the last good plan stays active"
+    );
+    let Some(plan) = active.plan() else { return };
+    let ctx = crate::ops::Ctx {
+        store,
+        settings,
+        clock: &SystemClock,
+        actor: "suiji-daemon",
+    };
+    let digest = crate::audit::sha256_hex(lines.join("\n").as_bytes());
+    let what = format!("rules-refused/{}", &digest[..12]);
+    let title = format!(
+        "规则脚本 {} 未通过检查，继续执行上一版本",
+        active.file.display()
+    );
+    match crate::ops::notices::admin(&ctx, plan, &what, &title, &lines).await {
+        Ok(Some(n)) => {
+            if let Err(e) = store.queue_notices(&[n], &SystemClock).await {
+                tracing::error!("admin notice: {e}");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!("admin notice: {e}"),
+    }
 }

@@ -33,9 +33,11 @@ pub async fn year(
     for t in times {
         clock.advance_to(t);
         ran.extend(runner.reconcile(clock, plan, script).await?);
+        runner.deliver(clock, plan).await?;
     }
     clock.advance_to(until);
     ran.extend(runner.reconcile(clock, plan, script).await?);
+    runner.deliver(clock, plan).await?;
     Ok(ran)
 }
 

@@ -50,6 +50,8 @@ pub struct Runner<'a> {
     /// This instance, as `job_runs.owner` records it.
     pub owner: &'a str,
     pub metrics: SharedMetrics,
+    /// Where notices go.
+    pub transport: &'a crate::notify::send::Transport,
 }
 
 impl Runner<'_> {
@@ -76,6 +78,67 @@ impl Runner<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Delivers the notices due; a notice given up on raises an admin notice.
+    pub async fn deliver(&self, clock: &dyn Clock, plan: &Plan) -> Result<(), StoreError> {
+        let (done, gave_up) = match crate::notify::send::deliver(
+            self.store,
+            self.settings,
+            self.transport,
+            clock,
+            1000,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(crate::notify::send::SendError::Store(e)) => return Err(e),
+            Err(e) => {
+                tracing::error!("delivering notices: {e}");
+                return Ok(());
+            }
+        };
+        if done.sent + done.retrying + done.failed > 0 {
+            tracing::info!(
+                sent = done.sent,
+                retrying = done.retrying,
+                failed = done.failed,
+                "notices delivered"
+            );
+        }
+        if !gave_up.is_empty() {
+            let ctx = Ctx {
+                store: self.store,
+                settings: self.settings,
+                clock,
+                actor: self.actor,
+            };
+            let lines: Vec<String> = gave_up
+                .iter()
+                .map(|r| {
+                    format!(
+                        "#{} {} to {}: {}",
+                        r.id,
+                        r.subject,
+                        r.to.iter()
+                            .map(|m| m.email.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        r.last_error.as_deref().unwrap_or("")
+                    )
+                })
+                .collect();
+            let what = format!("undelivered/{}", gave_up[0].id);
+            match crate::ops::notices::admin(&ctx, plan, &what, "通知发送失败", &lines).await
+            {
+                Ok(Some(n)) => {
+                    self.store.queue_notices(&[n], clock).await?;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!("admin notice: {e}"),
+            }
+        }
+        Ok(())
     }
 
     async fn run(
@@ -149,6 +212,35 @@ impl Runner<'_> {
         if let Ok(mut m) = self.metrics.lock() {
             *m.runs.entry((slot.job, status.to_string())).or_insert(0) += 1;
             *m.seconds.entry(slot.job).or_insert(0.0) += duration_ms as f64 / 1000.0;
+        }
+        // What the administrators must hear: a draw waiting for its seed, a job that keeps
+        // failing. Queued apart from the run (which has not finished its work).
+        let alert = match status {
+            "waiting" if slot.job == Job::Draw => Some((
+                format!("waiting/{}/{}", plan.id, slot.job.name()),
+                "抽取等待随机数：请录入公开的开奖号码".to_string(),
+            )),
+            "failed" if attempt >= 3 => Some((
+                format!("failing/{}/{}/{key}", plan.id, slot.job.name()),
+                format!("定时任务 {} 连续失败 {attempt} 次", slot.job.name()),
+            )),
+            _ => None,
+        };
+        if let Some((what, title)) = alert {
+            let ctx = Ctx {
+                store: self.store,
+                settings: self.settings,
+                clock,
+                actor: self.actor,
+            };
+            let lines = vec![format!("{} {key}: {outcome}", slot.job.name())];
+            match crate::ops::notices::admin(&ctx, plan, &what, &title, &lines).await {
+                Ok(Some(n)) => {
+                    self.store.queue_notices(&[n], clock).await?;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!("admin notice: {e}"),
+            }
         }
         Ok(Some(Ran {
             job: slot.job,

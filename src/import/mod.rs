@@ -142,6 +142,7 @@ const OFFICER_COLUMNS: &[Column] = &[
         &["证件有效期至", "有效期至", "valid_until"],
         false,
     ),
+    col("email", &["邮箱", "电子邮箱", "email"], false),
 ];
 
 const CONFLICT_COLUMNS: &[Column] = &[
@@ -557,6 +558,13 @@ fn officer(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Officer> {
         }
         None => Some(None),
     };
+    let email = match c.optional("email") {
+        Some(e) => {
+            let found = e.parse::<lettre::Address>().ok().map(|_| Some(e.clone()));
+            c.lookup("email", &e, found, "e-mail address syntax")
+        }
+        None => Some(None),
+    };
     let record = Officer {
         id: id?,
         name: name?,
@@ -567,6 +575,7 @@ fn officer(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Officer> {
         expertise: c.list("expertise"),
         status: status?,
         valid_until: valid_until?,
+        email: email?,
     };
     Some((record.id.clone(), "id", record))
 }

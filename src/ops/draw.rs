@@ -301,6 +301,21 @@ pub async fn draw_official(ctx: &Ctx<'_>, script: Script<'_>, input: SeedInput) 
         ctx.clock.today(),
     )?;
     let content = String::from_utf8(bytes).map_err(|e| OpsError::Internal(e.to_string()))?;
+    // Each division hears of its tasks in the draw's own transaction.
+    let dir = super::notices::directory(ctx, plan).await?;
+    let (templates, _) = super::notices::templates(ctx);
+    let planned = super::notices::wrap(crate::notify::assignments(
+        &tasks,
+        plan,
+        draws.len() as i64 + 1,
+        &digest,
+        ctx.clock.today(),
+        &dir,
+        &templates,
+    ))?;
+    for u in &planned.unaddressed {
+        tracing::warn!("{u}");
+    }
     let record = ctx
         .store
         .record_draw(
@@ -311,6 +326,7 @@ pub async fn draw_official(ctx: &Ctx<'_>, script: Script<'_>, input: SeedInput) 
             &tasks,
             plan.window,
             &plan.deadlines,
+            &planned.notices,
             ctx.clock,
             ctx.actor,
         )
@@ -324,7 +340,8 @@ pub async fn draw_official(ctx: &Ctx<'_>, script: Script<'_>, input: SeedInput) 
     })
 }
 
-/// The tasks a draw creates, named `<plan>-<task>-NNN` (`<plan>-rN-...` after a voided draw).
+/// The tasks a draw creates, named `<plan>-<task>-NNN` (`<plan>-rN-...` after a voided draw),
+/// each with a proposed date when the plan asks for them (see `schedule`).
 fn new_tasks(
     doc: &DrawDoc,
     manifest: &Manifest,
@@ -334,15 +351,46 @@ fn new_tasks(
     calendar: &crate::calendar::Calendar,
     drawn_on: NaiveDate,
 ) -> Result<Vec<NewTask>> {
+    let proposed: Vec<Option<NaiveDate>> = if plan.deadlines.propose_dates {
+        let days = crate::schedule::days(drawn_on, plan.window, &plan.deadlines, calendar)?;
+        let places: Vec<crate::schedule::ToPlace> = doc
+            .teams
+            .iter()
+            .map(|t| crate::schedule::ToPlace {
+                division: manifest
+                    .tasks
+                    .iter()
+                    .find(|x| x.task == t.task)
+                    .map_or("", |x| x.division.as_str()),
+                officers: t
+                    .members
+                    .iter()
+                    .chain(&t.partners)
+                    .map(String::as_str)
+                    .collect(),
+            })
+            .collect();
+        crate::schedule::propose(&places, &days)
+    } else {
+        vec![None; doc.teams.len()]
+    };
     let mut per_task: std::collections::HashMap<&str, usize> = Default::default();
     doc.teams
         .iter()
-        .map(|team| {
+        .zip(proposed)
+        .map(|(team, planned)| {
             let n = per_task.entry(team.task.as_str()).or_insert(0);
             *n += 1;
             let rule = manifest.tasks.iter().find(|t| t.task == team.task);
             let entity = snapshot.entity(&team.entity);
-            let facts = crate::lifecycle::Facts::drawn(drawn_on, plan.window);
+            let mut facts = crate::lifecycle::Facts::drawn(drawn_on, plan.window);
+            if let Some(p) = planned {
+                facts = crate::lifecycle::effect(
+                    &facts,
+                    &crate::lifecycle::Event::Schedule(p),
+                    drawn_on,
+                );
+            }
             let deadlines = crate::lifecycle::deadlines(&facts, &plan.deadlines, calendar)
                 .map_err(|e| OpsError::Invalid(format!("deadlines of the new tasks: {e}")))?;
             let next_due = crate::lifecycle::next_due(&facts, &deadlines);
@@ -359,6 +407,7 @@ fn new_tasks(
                 partners: team.partners.clone(),
                 items: rule.map(|r| r.items.clone()).unwrap_or_default(),
                 drawn_on,
+                planned,
                 deadlines,
                 next_due,
             })

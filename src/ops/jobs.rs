@@ -21,7 +21,7 @@ pub async fn run(ctx: &Ctx<'_>, script: Script<'_>, plan: &Plan, slot: &Slot) ->
         Job::Freeze => freeze(ctx, script).await,
         Job::Draw => draw(ctx, script, plan).await,
         Job::Nightly => nightly(ctx, plan).await,
-        Job::Report => report(ctx, slot).await,
+        Job::Report => report(ctx, plan, slot).await,
     }
 }
 
@@ -78,23 +78,87 @@ async fn draw(ctx: &Ctx<'_>, script: Script<'_>, plan: &Plan) -> Result<Outcome>
     }
 }
 
+/// The nightly check: what is overdue, and the notices the day calls for (函告 whose notice day
+/// has come, reminders, escalations, and what the administrators must hear), queued in one
+/// transaction with the run's completion; then the public files brought up to date.
 async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
     let cal = super::plan::calendar(ctx.settings)?;
     let today = ctx.clock.today();
     let lines = super::report::overdue(ctx, &cal, today).await?;
-    let tasks: std::collections::BTreeSet<&str> = lines.iter().map(|l| l.task.as_str()).collect();
+    let late_tasks: std::collections::BTreeSet<&str> =
+        lines.iter().map(|l| l.task.as_str()).collect();
+    let tasks = ctx
+        .store
+        .tasks(&crate::store::TaskFilter::default())
+        .await?;
+    let done = ctx.store.notified_items().await?;
+    let dir = super::notices::directory(ctx, plan).await?;
+    let (templates, problems) = super::notices::templates(ctx);
+    let info = crate::notify::PlanInfo::of(plan);
+    let mut planned = super::notices::wrap(crate::notify::advance_notices(
+        &tasks, &info, today, &done, &dir, &cal, &templates,
+    ))?;
+    let more = super::notices::wrap(crate::notify::reminders_and_escalations(
+        &tasks, &info, today, &done, &dir, &cal, &templates,
+    ))?;
+    planned.notices.extend(more.notices);
+    let mut admin: Vec<(&str, String, Vec<String>)> = Vec::new();
+    let unaddressed: Vec<String> = planned
+        .unaddressed
+        .into_iter()
+        .chain(more.unaddressed)
+        .collect();
+    if !unaddressed.is_empty() {
+        admin.push((
+            "no-address",
+            "通知无法送达：缺少收件地址".into(),
+            unaddressed,
+        ));
+    }
+    if !problems.is_empty() {
+        admin.push((
+            "templates",
+            "通知模板未通过检查，继续使用上一版本".into(),
+            problems.iter().map(|p| p.to_string()).collect(),
+        ));
+    }
+    let next_year = today.year() + 1;
+    if today.month() >= 11 && cal.year(next_year).is_err() {
+        admin.push((
+            "holidays",
+            format!("尚无{next_year}年节假日安排数据"),
+            vec![format!(
+                "Deadlines after {}-12-31 cannot be computed until rules/calendar/{next_year}.toml \
+                 is added from the State Council's notice.",
+                today.year()
+            )],
+        ));
+    }
+    for (what, title, lines) in admin {
+        if let Some(n) = super::notices::wrap(crate::notify::admin(
+            what, &title, &lines, today, &dir, &templates,
+        ))? {
+            planned.notices.push(n);
+        }
+    }
+    let advance = planned
+        .notices
+        .iter()
+        .filter(|n| n.kind == crate::notify::Kind::AdvanceNotice)
+        .count();
+    let queued = ctx.store.queue_notices(&planned.notices, ctx.clock).await?;
     // Catch-up publication: whatever was recorded since, by anyone.
     super::draw::publish_plan(ctx, &plan.id, i64::from(plan.year)).await?;
     Ok(Outcome::Done(format!(
-        "{} overdue item(s) in {} task(s) on {today}",
+        "{} overdue item(s) in {} task(s) on {today}; {queued} notice(s) queued ({advance} 函告)",
         lines.len(),
-        tasks.len()
+        late_tasks.len()
     )))
 }
 
 /// The report of the month before the slot, as it stood at its end, written under the data
-/// folder as XLSX and JSON.
-async fn report(ctx: &Ctx<'_>, slot: &Slot) -> Result<Outcome> {
+/// folder as XLSX and JSON and sent to the division that tracks enforcement.
+async fn report(ctx: &Ctx<'_>, plan: &Plan, slot: &Slot) -> Result<Outcome> {
     let first = slot
         .at
         .date_naive()
@@ -112,6 +176,22 @@ async fn report(ctx: &Ctx<'_>, slot: &Slot) -> Result<Outcome> {
     let json = dir.join(format!("{name}.json"));
     let text = serde_json::to_vec_pretty(&report).map_err(|e| OpsError::Internal(e.to_string()))?;
     crate::publish::write_atomic(&json, &text)?;
+    let bytes =
+        std::fs::read(&xlsx).map_err(|e| OpsError::Internal(format!("{}: {e}", xlsx.display())))?;
+    let people = super::notices::directory(ctx, plan).await?;
+    let (templates, _) = super::notices::templates(ctx);
+    let planned = super::notices::wrap(crate::notify::monthly_report(
+        &report,
+        bytes,
+        &crate::notify::PlanInfo::of(plan),
+        ctx.clock.today(),
+        &people,
+        &templates,
+    ))?;
+    for u in &planned.unaddressed {
+        tracing::warn!("{u}");
+    }
+    ctx.store.queue_notices(&planned.notices, ctx.clock).await?;
     let drawn: u32 = report.divisions.iter().map(|d| d.drawn).sum();
     let overdue: u32 = report.divisions.iter().map(|d| d.overdue).sum();
     Ok(Outcome::Done(format!(

@@ -6,6 +6,7 @@
 pub mod draw;
 pub mod import;
 pub mod jobs;
+pub mod notices;
 pub mod plan;
 pub mod report;
 pub mod status;

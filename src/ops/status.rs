@@ -18,6 +18,10 @@ pub struct Status {
     pub tasks_by_status: BTreeMap<String, i64>,
     pub overdue: i64,
     pub jobs: Vec<JobStatus>,
+    /// Notices by delivery status.
+    pub outbox: BTreeMap<String, i64>,
+    /// 函告 sent inside their notice period.
+    pub late_notices: i64,
     /// The daemon instance that leads (runs the jobs), and when it was last seen.
     pub leader: Option<LeaderRecord>,
     pub audit_head: Option<AuditHead>,
@@ -93,6 +97,8 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
         tasks_by_status: ctx.store.tasks_by_status().await?,
         overdue: ctx.store.overdue_count(ctx.clock.today()).await?,
         jobs,
+        outbox: ctx.store.outbox_counts().await?,
+        late_notices: ctx.store.late_notices().await?,
         leader: ctx.store.leader().await?,
         audit_head: ctx.store.audit_head().await?,
     })

@@ -11,7 +11,7 @@ use super::{Ctx, OpsError, Result, invalid};
 use crate::calendar::Calendar;
 use crate::draw::{DrawDoc, Manifest, Staffing, ticket::Ticketer};
 use crate::import::{self, Problem};
-use crate::lifecycle::{self, Event, Facts, Obligation};
+use crate::lifecycle::{self, Event, Facts, Field, Obligation};
 use crate::store::{BatchChange, Change, FactRecord, NewTask, TaskFilter, TaskRow};
 
 /// The change an event makes to a task, judged against its current facts.
@@ -95,17 +95,80 @@ async fn expired_on(ctx: &Ctx<'_>, row: &TaskRow, day: NaiveDate) -> Result<Vec<
         .collect())
 }
 
+/// What a 函告 for a newly planned date needs, loaded before the writer lock is taken.
+struct NoticeContext {
+    info: crate::notify::PlanInfo,
+    dir: crate::notify::Directory,
+    templates: crate::notify::templates::Templates,
+    done: HashSet<String>,
+}
+
+async fn notice_context(ctx: &Ctx<'_>, id: &str) -> Result<Option<NoticeContext>> {
+    let Some(row) = ctx.store.task(id).await? else {
+        return Ok(None);
+    };
+    let draw = ctx.store.draw_by_id(row.draw_id).await?;
+    let manifest: Manifest =
+        serde_json::from_str(&ctx.store.manifest_by_id(draw.manifest_id).await?.content)
+            .map_err(|e| OpsError::Internal(format!("stored manifest: {e}")))?;
+    let info = crate::notify::PlanInfo {
+        id: manifest.plan.id,
+        year: i64::from(manifest.plan.year),
+        title: manifest.plan.title,
+    };
+    let dir = super::notices::directory_for(ctx, &info).await?;
+    let (templates, _) = super::notices::templates(ctx);
+    Ok(Some(NoticeContext {
+        info,
+        dir,
+        templates,
+        done: ctx.store.notified_items().await?,
+    }))
+}
+
 async fn record(ctx: &Ctx<'_>, id: &str, event: &Event) -> Result<TaskRow> {
     let cal = super::plan::calendar(ctx.settings)?;
     let today = ctx.clock.today();
+    // A date planned inside its notice period: the 函告 goes out at once, with the change.
+    let replans = matches!(
+        event,
+        Event::Schedule(_) | Event::Correct(Field::Planned(_), _)
+    );
+    let notice = if replans {
+        notice_context(ctx, id).await?
+    } else {
+        None
+    };
     let mut refusal = None;
     let result = ctx
         .store
         .update_task(id, ctx.clock, ctx.actor, |row| {
-            match change(row, &row.facts, event, today, &cal) {
-                Ok(c) => {
+            let outcome = change(row, &row.facts, event, today, &cal).and_then(|c| {
+                let notices = match &notice {
+                    Some(n) => {
+                        let after = TaskRow {
+                            facts: c.facts.clone(),
+                            ..row.clone()
+                        };
+                        super::notices::wrap(crate::notify::advance_notices(
+                            std::slice::from_ref(&after),
+                            &n.info,
+                            today,
+                            &n.done,
+                            &n.dir,
+                            &cal,
+                            &n.templates,
+                        ))?
+                        .notices
+                    }
+                    None => Vec::new(),
+                };
+                Ok((c, notices))
+            });
+            match outcome {
+                Ok((c, notices)) => {
                     let d = detail(&row.facts, &c);
-                    Ok((c, d))
+                    Ok((c, d, notices))
                 }
                 Err(e) => {
                     let message = e.to_string();
@@ -339,6 +402,7 @@ pub async fn replace(ctx: &Ctx<'_>, id: &str, reason: &str) -> Result<Replaced> 
         partners: team.partners.clone(),
         items: row.items.clone(),
         drawn_on: today,
+        planned: None,
         next_due: lifecycle::next_due(&facts, &deadlines),
         deadlines,
     };

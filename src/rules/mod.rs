@@ -850,6 +850,7 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
                 "advance_notice",
                 "schedule_within",
                 "reminders",
+                "propose_dates",
             ],
             pos,
         )?;
@@ -891,12 +892,14 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
                 out
             }
         };
+        let propose_dates = d.bool("propose_dates", false)?;
         Deadlines {
             results,
             penalties,
             advance_notice,
             schedule_within,
             reminders,
+            propose_dates,
         }
     };
     let schedules = {

@@ -101,6 +101,8 @@ pub struct NewTask {
     pub partners: Vec<String>,
     pub items: Vec<String>,
     pub drawn_on: chrono::NaiveDate,
+    /// A proposed inspection date (when the plan asks the draw to propose them).
+    pub planned: Option<chrono::NaiveDate>,
     pub deadlines: std::collections::BTreeMap<crate::lifecycle::Obligation, chrono::NaiveDate>,
     pub next_due: Option<chrono::NaiveDate>,
 }
@@ -342,6 +344,7 @@ impl Store {
         tasks: &[NewTask],
         window: crate::plan::Window,
         deadline_rules: &crate::plan::Deadlines,
+        notices: &[crate::notify::Notice],
         clock: &dyn Clock,
         actor: &str,
     ) -> Result<DrawRecord, StoreError> {
@@ -384,10 +387,11 @@ impl Store {
             (&manifest.plan_id, manifest.year),
             tasks,
             window,
-            &at,
+            (&at, actor),
             1,
         )
         .await?;
+        super::outbox::insert_notices(&mut tx, notices, &at).await?;
         let detail = serde_json::json!({
             "draw_id": id,
             "seq": seq,
@@ -522,6 +526,8 @@ async fn set_audit(
     Ok(())
 }
 
+/// Inserts new tasks; a task with a proposed date starts `scheduled`, with the `schedule` fact
+/// that set it.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn insert_tasks(
     tx: &mut Tx,
@@ -530,7 +536,7 @@ pub(super) async fn insert_tasks(
     (plan_id, year): (&str, i64),
     tasks: &[NewTask],
     window: crate::plan::Window,
-    at: &str,
+    (at, actor): (&str, &str),
     first_position: i64,
 ) -> Result<(), StoreError> {
     let json = |v: &[String]| Cow::Owned(serde_json::to_string(v).unwrap_or_else(|_| "[]".into()));
@@ -538,6 +544,7 @@ pub(super) async fn insert_tasks(
     let end = window.end.to_string();
     let rows = tasks.iter().enumerate().map(|(i, t)| {
         let deadlines = serde_json::to_string(&t.deadlines).unwrap_or_else(|_| "{}".into());
+        let day = |d: Option<chrono::NaiveDate>| Val::Opt(d.map(|d| Cow::Owned(d.to_string())));
         vec![
             Val::Text(Cow::Borrowed(&t.id)),
             Val::Int(draw_id),
@@ -556,11 +563,17 @@ pub(super) async fn insert_tasks(
             Val::Text(json(&t.items)),
             Val::Text(Cow::Borrowed(&start)),
             Val::Text(Cow::Borrowed(&end)),
-            Val::Text(Cow::Borrowed("drawn")),
+            Val::Text(Cow::Borrowed(if t.planned.is_some() {
+                "scheduled"
+            } else {
+                "drawn"
+            })),
             Val::Text(Cow::Borrowed(at)),
             Val::Text(Cow::Owned(t.drawn_on.to_string())),
             Val::Text(Cow::Owned(deadlines)),
-            Val::Opt(t.next_due.map(|d| Cow::Owned(d.to_string()))),
+            day(t.next_due),
+            day(t.planned),
+            day(t.planned.map(|_| t.drawn_on)),
         ]
     });
     let columns = [
@@ -586,6 +599,29 @@ pub(super) async fn insert_tasks(
         "drawn_on",
         "deadlines",
         "next_due",
+        "planned_date",
+        "scheduled_on",
     ];
-    super::insert_rows(tx, backend, "tasks", &columns, None, rows, &|_| ()).await
+    super::insert_rows(tx, backend, "tasks", &columns, None, rows, &|_| ()).await?;
+    let facts = tasks.iter().filter_map(|t| {
+        let planned = t.planned?;
+        let event = serde_json::to_string(&crate::lifecycle::Event::Schedule(planned)).ok()?;
+        Some(vec![
+            Val::Text(Cow::Borrowed(&t.id)),
+            Val::Text(Cow::Borrowed("schedule")),
+            Val::Text(Cow::Owned(t.drawn_on.to_string())),
+            Val::Text(Cow::Borrowed(at)),
+            Val::Text(Cow::Borrowed(actor)),
+            Val::Text(Cow::Owned(event)),
+        ])
+    });
+    let columns = [
+        "task_id",
+        "kind",
+        "effective",
+        "recorded_at",
+        "actor",
+        "event",
+    ];
+    super::insert_rows(tx, backend, "task_facts", &columns, None, facts, &|_| ()).await
 }

@@ -29,9 +29,11 @@ use crate::vocab::Vocabulary;
 
 mod draws;
 mod jobs;
+pub(crate) mod outbox;
 mod tasks;
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
 pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord};
+pub use outbox::OutboxRow;
 pub use tasks::{BatchChange, Change, FactRecord, TaskFilter, TaskRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -111,6 +113,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "daemon",
         include_str!("../../migrations/sqlite/0005_daemon.sql"),
         include_str!("../../migrations/postgres/0005_daemon.sql"),
+    ),
+    (
+        6,
+        "notify",
+        include_str!("../../migrations/sqlite/0006_notify.sql"),
+        include_str!("../../migrations/postgres/0006_notify.sql"),
     ),
 ];
 
@@ -520,6 +528,7 @@ impl Store {
             "draws",
             "tasks",
             "task_facts",
+            "outbox",
         ] {
             // Table names come from the constant list above, never from input.
             let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -764,6 +773,7 @@ impl Stored for Officer {
         "expertise",
         "status",
         "valid_until",
+        "email",
     ];
     const KEY_COLUMNS: usize = 1;
     fn key(&self) -> String {
@@ -783,6 +793,7 @@ impl Stored for Officer {
                 self.valid_until
                     .map(|d| Cow::Owned(d.format("%Y-%m-%d").to_string())),
             ),
+            Val::Opt(self.email.as_deref().map(Cow::Borrowed)),
         ]
     }
     fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
@@ -804,6 +815,7 @@ impl Stored for Officer {
                 ),
                 None => None,
             },
+            email: r.try_get(9)?,
         })
     }
 }

@@ -352,8 +352,8 @@ impl Store {
     }
 
     /// Applies a lifecycle change: reads the task under the writer lock, lets `change` decide,
-    /// records the fact, writes the new state and the audit row (`detail`, completed by
-    /// `change`), all in one transaction.
+    /// records the fact, writes the new state, the audit row (`detail`) and the notices the
+    /// change calls for, all in one transaction.
     pub async fn update_task<F>(
         &self,
         id: &str,
@@ -362,12 +362,16 @@ impl Store {
         change: F,
     ) -> Result<TaskRow, StoreError>
     where
-        F: FnOnce(&TaskRow) -> Result<(Change, serde_json::Value), String>,
+        F: FnOnce(
+            &TaskRow,
+        )
+            -> Result<(Change, serde_json::Value, Vec<crate::notify::Notice>), String>,
     {
         let mut tx = self.begin_write().await?;
         let current = existing_task(&mut *tx, id).await?;
-        let (c, detail) = change(&current).map_err(StoreError::Refused)?;
+        let (c, detail, notices) = change(&current).map_err(StoreError::Refused)?;
         write_change(&mut tx, id, &c, clock, actor).await?;
+        super::outbox::insert_notices(&mut tx, &notices, &stamp(clock.now())).await?;
         Store::audit(
             &mut tx,
             clock,
@@ -442,7 +446,7 @@ impl Store {
             (&old.plan_id, old.year),
             std::slice::from_ref(new),
             old.facts.window,
-            &at,
+            (&at, actor),
             last + 1,
         )
         .await?;

@@ -346,3 +346,129 @@ pub fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
     }
 }
+
+/// A loopback SMTP server (`tools/smtp_sink.py`, over PyPI aiosmtpd) writing what it receives
+/// into a folder. `None` when Python lacks aiosmtpd and it is not required (CI requires it).
+pub struct Sink {
+    pub dir: PathBuf,
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl Sink {
+    pub fn start(dir: &Path) -> Option<Sink> {
+        let python = std::env::var("VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
+        let has = Command::new(&python)
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !has {
+            assert!(
+                std::env::var("REQUIRE_PYTHON_VERIFIER").is_err(),
+                "REQUIRE_PYTHON_VERIFIER is set but {python} has no aiosmtpd"
+            );
+            eprintln!("SKIPPED: SMTP tests ({python} has no aiosmtpd)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let mut sink = Sink {
+            dir: dir.to_path_buf(),
+            port,
+            child: None,
+        };
+        sink.up();
+        Some(sink)
+    }
+
+    /// Starts (again) listening on the same port.
+    pub fn up(&mut self) {
+        use std::io::BufRead;
+        let python = std::env::var("VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = Command::new(python)
+            .arg(repo("tools/smtp_sink.py"))
+            .arg(&self.dir)
+            .arg(self.port.to_string())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("smtp sink");
+        let out = child.stdout.take().expect("stdout");
+        let ready = std::io::BufReader::new(out)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.trim() == "ready");
+        assert!(ready, "the SMTP sink did not start");
+        self.child = Some(child);
+    }
+
+    /// Stops listening (connections are refused until `up`).
+    pub fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Every message received so far: (envelope recipients, raw bytes), in arrival order.
+    pub fn messages(&self) -> Vec<(Vec<String>, Vec<u8>)> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+            .iter()
+            .map(|n| {
+                let raw = std::fs::read(self.dir.join(n)).expect("eml");
+                let env: serde_json::Value = serde_json::from_slice(
+                    &std::fs::read(self.dir.join(n.replace(".eml", ".json"))).expect("envelope"),
+                )
+                .expect("json");
+                let to = env["to"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (to, raw)
+            })
+            .collect()
+    }
+
+    /// The configuration that sends to this sink.
+    pub fn config(&self) -> String {
+        format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout_secs = 5\n",
+            self.port
+        )
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// The Henan 2024 plan with the draw proposing no dates: every task starts unscheduled, for
+/// stories about scheduling by hand.
+pub fn plan_without_proposals(dir: &Path) -> String {
+    let text = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("plan");
+    assert!(text.contains("propose_dates: true"));
+    let path = dir.join("henan-2024-unscheduled.rhai");
+    std::fs::write(
+        &path,
+        text.replace("propose_dates: true", "propose_dates: false"),
+    )
+    .expect("write plan");
+    path.display().to_string()
+}

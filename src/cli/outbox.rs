@@ -1,0 +1,141 @@
+//! `outbox`: the notices queued, what became of them, and their content.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::{Invalid, OutboxCommand, print_json};
+use suiji::ops::Ctx;
+
+pub(super) async fn command(ctx: &Ctx<'_>, command: OutboxCommand) -> Result<ExitCode> {
+    match command {
+        OutboxCommand::List { status, json } => {
+            if let Some(s) = &status
+                && !["pending", "sent", "failed"].contains(&s.as_str())
+            {
+                return Err(Invalid(format!(
+                    "unknown status `{}`: pending, sent or failed",
+                    suiji::text::quote(s)
+                ))
+                .into());
+            }
+            let rows = ctx.store.outbox(status.as_deref()).await?;
+            if json {
+                return print_json(&rows).map(|_| ExitCode::SUCCESS);
+            }
+            for r in &rows {
+                println!(
+                    "#{:<5} {:<8} {:<15} {:<2} {}  →  {}",
+                    r.id,
+                    r.status,
+                    r.kind,
+                    if r.late { "迟" } else { "" },
+                    r.subject,
+                    r.to.iter()
+                        .map(|m| m.email.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            println!("{} notice(s)", rows.len());
+        }
+        OutboxCommand::Show { id, eml, json } => {
+            let row = ctx
+                .store
+                .outbox_row(id)
+                .await?
+                .ok_or_else(|| Invalid(format!("no notice #{id}")))?;
+            let attachments = ctx.store.outbox_attachments(id).await?;
+            if eml {
+                let m = suiji::notify::send::build(&row, &attachments, &ctx.settings.smtp.from)
+                    .map_err(Invalid)?;
+                print!("{}", String::from_utf8_lossy(&m.formatted()));
+                return Ok(ExitCode::SUCCESS);
+            }
+            if json {
+                let mut v = serde_json::to_value(&row)?;
+                v["text"] = serde_json::json!(row.text);
+                v["html"] = serde_json::json!(row.html);
+                v["message_id"] = serde_json::json!(suiji::notify::message_id(&row.key));
+                v["attachments"] = serde_json::json!(
+                    attachments
+                        .iter()
+                        .map(|a| serde_json::json!({
+                            "name": a.name, "ascii_name": a.ascii_name,
+                            "content_type": a.content_type, "bytes": a.data.len(),
+                        }))
+                        .collect::<Vec<_>>()
+                );
+                return print_json(&v).map(|_| ExitCode::SUCCESS);
+            }
+            let boxes = |b: &[suiji::notify::Mailbox]| {
+                b.iter()
+                    .map(|m| format!("{} <{}>", m.name, m.email))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!("notice #{} ({}), {}", row.id, row.kind, row.status);
+            println!("To: {}", boxes(&row.to));
+            if !row.cc.is_empty() {
+                println!("Cc: {}", boxes(&row.cc));
+            }
+            println!("Subject: {}", row.subject);
+            println!("Message-ID: {}", suiji::notify::message_id(&row.key));
+            println!(
+                "created {}; {} attempt(s){}{}",
+                row.created_at,
+                row.attempts,
+                row.sent_at
+                    .as_deref()
+                    .map(|s| format!("; sent {s}"))
+                    .unwrap_or_default(),
+                row.last_error
+                    .as_deref()
+                    .map(|e| format!("; last error: {e}"))
+                    .unwrap_or_default()
+            );
+            if row.late {
+                println!("flagged late: sent inside its notice period");
+            }
+            println!("\n{}", row.text);
+            for a in &attachments {
+                println!(
+                    "attachment: {} ({}; {}, {} bytes)",
+                    a.name,
+                    a.ascii_name,
+                    a.content_type,
+                    a.data.len()
+                );
+            }
+        }
+        OutboxCommand::Retry { id } => {
+            let row = ctx
+                .store
+                .outbox_retry(id, ctx.clock, ctx.actor)
+                .await
+                .map_err(suiji::ops::OpsError::from)?;
+            println!("notice #{} is pending again: {}", row.id, row.subject);
+        }
+        OutboxCommand::Send { json } => {
+            let transport = suiji::notify::send::Transport::from_settings(ctx.settings)
+                .map_err(|e| Invalid(e.to_string()))?;
+            let (done, gave_up) = suiji::notify::send::deliver(
+                ctx.store,
+                ctx.settings,
+                &transport,
+                ctx.clock,
+                100_000,
+            )
+            .await?;
+            if json {
+                print_json(&serde_json::json!({ "delivered": done, "gave_up": gave_up }))?;
+            } else {
+                println!(
+                    "{} sent, {} to retry, {} failed for good",
+                    done.sent, done.retrying, done.failed
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,132 @@
+//! What notices need from the rest of the system: the directory of addresses (registry and
+//! configuration), the letters' templates (the last good version, kept for the life of the
+//! process), and the administrators' notices.
+
+use std::sync::Mutex;
+
+use chrono::NaiveDate;
+
+use super::{Ctx, OpsError, Result};
+use crate::notify::templates::Templates;
+use crate::notify::{self, Directory, Mailbox, Notice};
+
+/// The last good templates of this process: a broken edit is refused and this stays.
+static TEMPLATES: Mutex<Option<Templates>> = Mutex::new(None);
+
+/// The templates, reloaded from `notify.templates`; problems are logged and returned.
+pub fn templates(ctx: &Ctx<'_>) -> (Templates, Vec<notify::templates::Problem>) {
+    let mut last = TEMPLATES.lock().unwrap_or_else(|p| p.into_inner());
+    let previous = last.clone().unwrap_or_else(Templates::shipped);
+    let (next, problems) = previous.load(&ctx.settings.notify.templates);
+    for p in &problems {
+        tracing::error!("template refused, the last good one stays: {p}");
+    }
+    *last = Some(next.clone());
+    (next, problems)
+}
+
+/// "Name <address>" or a bare address.
+fn parse_mailbox(s: &str) -> Option<Mailbox> {
+    let s = s.trim();
+    let (name, email) = match s.rsplit_once('<') {
+        Some((name, rest)) => (name.trim().to_string(), rest.trim_end_matches('>').trim()),
+        None => (s.to_string(), s),
+    };
+    email.parse::<lettre::Address>().ok()?;
+    Some(Mailbox {
+        name,
+        email: email.to_string(),
+    })
+}
+
+/// Everyone notices go to, as the registry and the configuration say now.
+pub async fn directory(ctx: &Ctx<'_>, plan: &crate::plan::Plan) -> Result<Directory> {
+    directory_for(ctx, &notify::PlanInfo::of(plan)).await
+}
+
+/// The directory, for a plan known by its id and year.
+pub async fn directory_for(ctx: &Ctx<'_>, plan: &notify::PlanInfo) -> Result<Directory> {
+    let vocab = ctx
+        .settings
+        .vocabulary()
+        .map_err(|e| OpsError::Invalid(e.to_string()))?;
+    let n = &ctx.settings.notify;
+    let published = if n.public_url.is_empty() {
+        crate::publish::plan_dir(ctx.settings.public_dir(), plan.year, &plan.id)
+            .display()
+            .to_string()
+    } else {
+        format!(
+            "{}/{}/{}/",
+            n.public_url.trim_end_matches('/'),
+            plan.year,
+            plan.id
+        )
+    };
+    Ok(Directory {
+        department: vocab.department().label.clone(),
+        contact: n.contact.clone(),
+        bureaus: ctx
+            .store
+            .bureaus()
+            .await?
+            .into_iter()
+            .map(|b| {
+                (
+                    b.unit.clone(),
+                    Mailbox {
+                        name: b.name,
+                        email: b.email,
+                    },
+                )
+            })
+            .collect(),
+        units: vocab
+            .units
+            .iter()
+            .map(|u| (u.code.to_string(), u.name.to_string()))
+            .collect(),
+        divisions: ctx
+            .settings
+            .divisions
+            .iter()
+            .map(|d| (d.code.clone(), (d.label.clone(), d.email.clone())))
+            .collect(),
+        officers: ctx
+            .store
+            .officers()
+            .await?
+            .into_iter()
+            .map(|o| (o.id, (o.name, o.email)))
+            .collect(),
+        tracker: Some(n.tracker.clone()).filter(|t| !t.is_empty()),
+        admins: n.admin.iter().filter_map(|a| parse_mailbox(a)).collect(),
+        published,
+    })
+}
+
+fn notice_error(e: notify::NoticeError) -> OpsError {
+    match e {
+        notify::NoticeError::Calendar(c) => OpsError::Calendar(c),
+        e => OpsError::Internal(e.to_string()),
+    }
+}
+
+pub(crate) fn wrap<T>(r: std::result::Result<T, notify::NoticeError>) -> Result<T> {
+    r.map_err(notice_error)
+}
+
+/// An administrators' notice about `what` (once a day), queued in its own transaction.
+pub async fn admin(
+    ctx: &Ctx<'_>,
+    plan: &crate::plan::Plan,
+    what: &str,
+    title: &str,
+    lines: &[String],
+) -> Result<Option<Notice>> {
+    let dir = directory(ctx, plan).await?;
+    let (t, _) = templates(ctx);
+    let today: NaiveDate = ctx.clock.today();
+    let notice = wrap(notify::admin(what, title, lines, today, &dir, &t))?;
+    Ok(notice)
+}

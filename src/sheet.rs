@@ -1,0 +1,69 @@
+//! Tables people open in Excel: CSV (UTF-8 with a BOM, so Excel reads Chinese correctly) and
+//! XLSX. Every cell is text: a value starting with `=`, `+`, `-`, `@`, a tab or a carriage
+//! return is written so that no spreadsheet ever reads it as a formula.
+
+/// A cell as it is safe to hand to a spreadsheet: formula triggers are quoted away.
+pub fn safe_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
+/// CSV bytes: a UTF-8 BOM, the header row, the rows; every cell quoted as needed and made safe.
+pub fn csv(headers: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
+    let mut out = vec![0xEF, 0xBB, 0xBF];
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(Vec::new());
+    let _ = w.write_record(headers.iter().map(|h| safe_cell(h).into_owned()));
+    for r in rows {
+        let _ = w.write_record(r.iter().map(|c| safe_cell(c).into_owned()));
+    }
+    if let Ok(bytes) = w.into_inner() {
+        out.extend(bytes);
+    }
+    out
+}
+
+/// XLSX bytes with one sheet: a bold header row and text cells (never formulas).
+pub fn xlsx(
+    sheet_name: &str,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name(sheet_name)?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (c, h) in headers.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *h, &bold)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        for (c, v) in r.iter().enumerate() {
+            // write_string stores text as text: "=HYPERLINK(...)" stays a string.
+            sheet.write_string(i as u32 + 1, c as u16, v.as_str())?;
+        }
+    }
+    for c in 0..headers.len() {
+        sheet.set_column_width(c as u16, 18)?;
+    }
+    book.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_stay_text() {
+        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe_cell("-1"), "'-1");
+        assert_eq!(safe_cell("郑州"), "郑州");
+        let bytes = csv(&["名称"], &[vec!["=1+1".into()], vec!["a,b".into()]]);
+        let text = String::from_utf8(bytes).expect("utf-8");
+        assert_eq!(text, "\u{feff}名称\n'=1+1\n\"a,b\"\n");
+        assert!(xlsx("表", &["名称"], &[vec!["=1+1".into()]]).is_ok());
+    }
+}

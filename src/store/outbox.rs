@@ -1,0 +1,315 @@
+//! The outbox: notices written in the transaction of the event that caused them (unique by
+//! idempotency key), the items each covers (so none is notified twice), and their delivery
+//! state. `notify::send` delivers; this only records.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, StoreError, Tx};
+use crate::clock::{Clock, stamp};
+use crate::notify::{Attachment, Mailbox, Notice};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub key: String,
+    pub kind: String,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub subject: String,
+    #[serde(skip)]
+    pub text: String,
+    #[serde(skip)]
+    pub html: String,
+    pub late: bool,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, key, kind, recipients, cc, subject, body_text, body_html, late, \
+     status, attempts, next_attempt, last_error, created_at, sent_at";
+
+fn boxes(v: &str) -> Result<Vec<Mailbox>, StoreError> {
+    serde_json::from_str(v).map_err(|e| StoreError::Corrupt(format!("outbox recipients: {e}")))
+}
+
+fn outbox_row(r: &sqlx::any::AnyRow) -> Result<OutboxRow, StoreError> {
+    Ok(OutboxRow {
+        id: r.try_get(0)?,
+        key: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        to: boxes(&r.try_get::<String, _>(3)?)?,
+        cc: boxes(&r.try_get::<String, _>(4)?)?,
+        subject: r.try_get(5)?,
+        text: r.try_get(6)?,
+        html: r.try_get(7)?,
+        late: r.try_get::<i64, _>(8)? != 0,
+        status: r.try_get(9)?,
+        attempts: r.try_get(10)?,
+        next_attempt: r.try_get(11)?,
+        last_error: r.try_get(12)?,
+        created_at: r.try_get(13)?,
+        sent_at: r.try_get(14)?,
+    })
+}
+
+fn json(v: &impl Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Writes notices inside `tx`: a notice whose key is already there is skipped (created once),
+/// and so is each item already covered. Returns how many were new.
+pub(super) async fn insert_notices(
+    tx: &mut Tx,
+    notices: &[Notice],
+    created_at: &str,
+) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for notice in notices {
+        let inserted = sqlx::query(
+            "INSERT INTO outbox (key, kind, recipients, cc, subject, body_text, body_html, late, \
+             status, attempts, next_attempt, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9) \
+             ON CONFLICT (key) DO NOTHING RETURNING id",
+        )
+        .bind(&notice.key)
+        .bind(notice.kind.name())
+        .bind(json(&notice.to)?)
+        .bind(json(&notice.cc)?)
+        .bind(&notice.subject)
+        .bind(&notice.text)
+        .bind(&notice.html)
+        .bind(i64::from(notice.late))
+        .bind(created_at)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(row) = inserted else { continue };
+        let id: i64 = row.try_get(0)?;
+        n += 1;
+        for (i, a) in notice.attachments.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO outbox_attachments (outbox_id, n, name, ascii_name, content_type, data) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(i as i64)
+            .bind(&a.name)
+            .bind(&a.ascii_name)
+            .bind(&a.content_type)
+            .bind(a.data.clone())
+            .execute(&mut **tx)
+            .await?;
+        }
+        for item in &notice.items {
+            sqlx::query(
+                "INSERT INTO notice_items (item, outbox_id) VALUES ($1, $2) \
+                 ON CONFLICT (item) DO NOTHING",
+            )
+            .bind(item)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(n)
+}
+
+impl Store {
+    /// Queues notices in one transaction (with the job run's completion, for a job).
+    pub async fn queue_notices(
+        &self,
+        notices: &[Notice],
+        clock: &dyn Clock,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = insert_notices(&mut tx, notices, &stamp(clock.now())).await?;
+        self.commit(tx).await?;
+        Ok(n)
+    }
+
+    /// Every item already notified.
+    pub async fn notified_items(&self) -> Result<HashSet<String>, StoreError> {
+        sqlx::query("SELECT item FROM notice_items")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
+
+    /// Pending notices due for (another) delivery attempt by `now`, oldest first.
+    pub async fn outbox_due(&self, now: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        super::fetch_records(
+            &self.pool,
+            format!(
+                "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt <= $1 \
+                 ORDER BY id LIMIT $2"
+            ),
+            vec![super::Val::Text(now.into()), super::Val::Int(limit)],
+            outbox_row,
+        )
+        .await
+    }
+
+    /// When the next pending delivery attempt is due, if any.
+    pub async fn outbox_next_attempt(&self) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query("SELECT MIN(next_attempt) FROM outbox WHERE status = 'pending'")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    pub async fn outbox_attachments(&self, id: i64) -> Result<Vec<Attachment>, StoreError> {
+        sqlx::query(
+            "SELECT name, ascii_name, content_type, data FROM outbox_attachments \
+             WHERE outbox_id = $1 ORDER BY n",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Attachment {
+                name: r.try_get(0)?,
+                ascii_name: r.try_get(1)?,
+                content_type: r.try_get(2)?,
+                data: r.try_get(3)?,
+            })
+        })
+        .collect()
+    }
+
+    /// Marks a notice delivered (the only way to a duplicate is a crash between the delivery and
+    /// this).
+    pub async fn outbox_sent(&self, id: i64, clock: &dyn Clock) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, \
+             last_error = NULL WHERE id = $2",
+        )
+        .bind(stamp(clock.wall()))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: tried again at `next_attempt`, or given up (`failed`) when
+    /// there is none.
+    pub async fn outbox_attempt_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let status = if next_attempt.is_some() {
+            "pending"
+        } else {
+            "failed"
+        };
+        sqlx::query(
+            "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
+             next_attempt = COALESCE($3, next_attempt) WHERE id = $4",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(next_attempt)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Notices, newest first (optionally of one status).
+    pub async fn outbox(&self, status: Option<&str>) -> Result<Vec<OutboxRow>, StoreError> {
+        let (sql, binds) = match status {
+            Some(s) => (
+                format!("SELECT {COLUMNS} FROM outbox WHERE status = $1 ORDER BY id DESC"),
+                vec![super::Val::Text(s.into())],
+            ),
+            None => (
+                format!("SELECT {COLUMNS} FROM outbox ORDER BY id DESC"),
+                vec![],
+            ),
+        };
+        super::fetch_records(&self.pool, sql, binds, outbox_row).await
+    }
+
+    pub async fn outbox_row(&self, id: i64) -> Result<Option<OutboxRow>, StoreError> {
+        super::fetch_record(
+            &self.pool,
+            format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"),
+            vec![super::Val::Int(id)],
+            outbox_row,
+        )
+        .await
+    }
+
+    /// Puts a notice back in line for delivery now (audited).
+    pub async fn outbox_retry(
+        &self,
+        id: i64,
+        clock: &dyn Clock,
+        actor: &str,
+    ) -> Result<OutboxRow, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE outbox SET status = 'pending', next_attempt = $1 WHERE id = $2 \
+             AND status IN ('pending', 'failed')",
+        )
+        .bind(stamp(clock.now()))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Refused(format!(
+                "notice #{id} does not exist or was already delivered"
+            )));
+        }
+        Store::audit(
+            &mut tx,
+            clock,
+            actor,
+            "outbox.retry",
+            &id.to_string(),
+            &serde_json::json!({}),
+        )
+        .await?;
+        let row = super::fetch_record(
+            &mut *tx,
+            format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"),
+            vec![super::Val::Int(id)],
+            outbox_row,
+        )
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("no notice #{id}")))?;
+        self.commit(tx).await?;
+        Ok(row)
+    }
+
+    /// Notices by status.
+    pub async fn outbox_counts(&self) -> Result<BTreeMap<String, i64>, StoreError> {
+        sqlx::query("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Notices flagged late (a 函告 inside its notice period), for `status`.
+    pub async fn late_notices(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM outbox WHERE late = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+}
