@@ -132,6 +132,8 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct PublicSettings {
     pub dir: PathBuf,
+    /// The result columns the public site shows (see `publish::site::ResultField`).
+    pub result_fields: Vec<crate::publish::site::ResultField>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -14,6 +14,7 @@ pub mod failpoint;
 pub mod import;
 pub mod jobs;
 pub mod lifecycle;
+pub mod lock;
 pub mod notify;
 pub mod ops;
 pub mod plan;

@@ -16,20 +16,7 @@ fn deadline(task: &Value, obligation: &str) -> String {
 
 fn a_year(db: &TestDb) {
     common::load_demo(db);
-    let plan = common::plan_without_proposals(db.path());
-    on(db, "2024-05-13", &["freeze", "--plan", &plan]);
-    on(
-        db,
-        "2024-05-16 21:30",
-        &[
-            "draw",
-            "--plan",
-            &plan,
-            "--official",
-            "--seed-value",
-            "03071218253109",
-        ],
-    );
+    common::freeze_and_draw(db);
 
     let tasks = db.json(&["task", "list", "--json"]);
     let tasks = tasks.as_array().expect("tasks");

@@ -155,6 +155,13 @@ pub(super) async fn demo(
                 "does NOT verify"
             }
         );
+        let site = ctx.settings.public_dir().join("index.html");
+        if site.is_file() {
+            println!(
+                "the public disclosure site (一公开): open {} in a browser",
+                site.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -212,6 +212,37 @@ pub(super) async fn dry_run(
     print_draw(&report, &doc, mode)
 }
 
+pub(super) async fn publish(
+    ctx: &Ctx<'_>,
+    year: Option<i64>,
+    out: Option<&Path>,
+    output: Output,
+) -> Result<ExitCode> {
+    let done = suiji::ops::site::publish(ctx, year, out).await?;
+    if output == Output::Json {
+        print_json(&done)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &done.plans {
+        println!(
+            "{}/{}/{}: {} (tasks {}, published results {}){}",
+            done.out.display(),
+            p.year,
+            p.plan,
+            p.title,
+            p.tasks,
+            p.results,
+            if p.simulated { " [simulated]" } else { "" }
+        );
+    }
+    println!(
+        "{} file(s) written; open {}",
+        done.written,
+        done.out.join("index.html").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) async fn void(
     ctx: &Ctx<'_>,
     plan: Option<&Path>,

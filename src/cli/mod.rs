@@ -158,6 +158,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the public disclosure site (一公开): item list, plan, draw, results and a page that
+    /// verifies the draw in the visitor's browser, with CSV, XLSX and JSON downloads. The
+    /// daemon and every recording command keep it current; this rebuilds it on demand.
+    Publish {
+        /// Only this year's plans (the front page still lists every plan).
+        #[arg(long, value_name = "YEAR")]
+        year: Option<i64>,
+        /// Write here instead of the public folder (public.dir), e.g. to preview.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Recompute a published draw from its folder alone: the whole history (index.json), or a
     /// manifest.json + draw.json pair.
     Verify {
@@ -664,6 +677,9 @@ async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<ExitCode> {
             json,
         } => registry::import(ctx, kind, &file, sheet.as_deref(), dry_run, json).await,
         Command::Stats { json } => registry::stats(ctx, json).await,
+        Command::Publish { year, out, json } => {
+            draw::publish(ctx, year, out.as_deref(), Output::of(json)).await
+        }
         Command::Status { json } => registry::status(ctx, json).await,
         Command::Outbox { command } => outbox::command(ctx, command).await,
         Command::Serve { until, plan, json } => daemon::serve(ctx, until, plan, json).await,

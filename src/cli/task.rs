@@ -77,6 +77,9 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: TaskCommand) -> Result<ExitC
         } => return import_outcomes(ctx, &file, sheet.as_deref(), dry_run, json).await,
         TaskCommand::Replace { id, reason, json } => {
             let r = suiji::ops::task::replace(ctx, &id, &reason).await?;
+            for w in &r.warnings {
+                eprintln!("warning: {w}");
+            }
             if json {
                 print_json(&r)?;
             } else {
@@ -235,6 +238,9 @@ async fn import_outcomes(
     json: bool,
 ) -> Result<ExitCode> {
     let r = suiji::ops::task::import_outcomes(ctx, file, sheet, dry_run).await?;
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
     if json {
         print_json(&r)?;
     } else if r.ok {

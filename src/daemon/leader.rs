@@ -51,7 +51,7 @@ pub async fn try_lead(store: &Store, me: &str) -> Result<Option<Leadership>, Lea
             .write(true)
             .open(&path)
             .map_err(io)?;
-        if !flock(&file) {
+        if !crate::lock::try_exclusive(&file) {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
             return Err(LeaderError::Busy {
                 db: db.display().to_string(),
@@ -69,13 +69,6 @@ pub async fn try_lead(store: &Store, me: &str) -> Result<Option<Leadership>, Lea
         None if store.backend() == crate::store::Backend::Sqlite => Ok(Some(Leadership::Alone)),
         None => Ok(None),
     }
-}
-
-/// An exclusive, non-blocking lock on the whole file (held until the file is closed).
-fn flock(file: &File) -> bool {
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a file descriptor we own; no memory is involved.
-    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
 impl Leadership {

@@ -312,6 +312,9 @@ pub async fn serve(
         "suiji serve ready"
     );
     systemd::notify("READY=1");
+    // The audit head the public site was last built from: any recorded event (here or by a
+    // command in another process) moves it, and the site is rebuilt.
+    let mut site_head: Option<Option<crate::store::AuditHead>> = None;
     'serve: loop {
         if leadership.is_some()
             && let Some(plan) = active.plan()
@@ -328,7 +331,9 @@ pub async fn serve(
                 runner
                     .reconcile(&SystemClock, plan, active.script())
                     .await?;
-                runner.deliver(&SystemClock, plan).await
+                runner.deliver(&SystemClock, plan).await?;
+                site_head = runner.publish(&SystemClock, site_head.take()).await?;
+                Ok::<_, StoreError>(())
             };
             tokio::pin!(work);
             tokio::select! {
@@ -352,7 +357,12 @@ pub async fn serve(
         let plan = active
             .plan()
             .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
-        let wait = next_look(store, settings, plan, postgres).await?;
+        let mut wait = next_look(store, settings, plan, postgres).await?;
+        if leadership.is_some() {
+            wait = wait.min(Duration::from_secs(
+                settings.daemon.waiting_recheck_secs.max(1),
+            ));
+        }
         tokio::select! {
             Some(job) = wake_rx.recv() => {
                 tracing::debug!(job = job.name(), "schedule fired");

@@ -80,6 +80,38 @@ impl Runner<'_> {
         Ok(out)
     }
 
+    /// Rebuilds the public site when the audit head has moved since `built` (the head it was
+    /// last built from), and returns the head it is now built from. A failure is logged and
+    /// tried again on the next look.
+    pub async fn publish(
+        &self,
+        clock: &dyn Clock,
+        built: Option<Option<crate::store::AuditHead>>,
+    ) -> Result<Option<Option<crate::store::AuditHead>>, StoreError> {
+        let head = self.store.audit_head().await?;
+        if built.as_ref() == Some(&head) {
+            return Ok(built);
+        }
+        let ctx = Ctx {
+            store: self.store,
+            settings: self.settings,
+            clock,
+            actor: self.actor,
+        };
+        match crate::ops::site::publish(&ctx, None, None).await {
+            Ok(p) => {
+                if p.written > 0 {
+                    tracing::info!(written = p.written, "public site rebuilt");
+                }
+                Ok(Some(head))
+            }
+            Err(e) => {
+                tracing::error!("rebuilding the public site: {e}");
+                Ok(built)
+            }
+        }
+    }
+
     /// Delivers the notices due; a notice given up on raises an admin notice.
     pub async fn deliver(&self, clock: &dyn Clock, plan: &Plan) -> Result<(), StoreError> {
         let (done, gave_up) = match crate::notify::send::deliver(

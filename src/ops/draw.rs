@@ -154,7 +154,11 @@ pub async fn publish_plan(ctx: &Ctx<'_>, plan_id: &str, year: i64) -> Result<Vec
     let head = ctx.store.audit_head().await?;
     let (index, files) = publish::history(plan_id, year, &manifests, &draws, head);
     let dir = publish::plan_dir(ctx.settings.public_dir(), year, plan_id);
-    Ok(publish::write_history(&dir, &index, &files)?)
+    let written = publish::write_history(&dir, &index, &files)?;
+    // The pages are derived from what was just recorded and written: a failure to rebuild them
+    // is logged and retried (`suiji publish`, the daemon's next look), never a failed event.
+    let _ = super::site::after_event(ctx, year).await;
+    Ok(written)
 }
 
 /// Where the official draw's randomness comes from, as the caller has it.

@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod notices;
 pub mod plan;
 pub mod report;
+pub mod site;
 pub mod status;
 pub mod task;
 

@@ -60,12 +60,13 @@ pub struct Recorded {
 /// or a correction) with its audit row.
 pub async fn transition(ctx: &Ctx<'_>, id: &str, event: Event) -> Result<Recorded> {
     let row = record(ctx, id, &event).await?;
-    let warnings = match row.facts.planned {
+    let mut warnings = match row.facts.planned {
         Some(day) if matches!(event, Event::Schedule(_) | Event::Correct(..)) => {
             expired_on(ctx, &row, day).await?
         }
         _ => Vec::new(),
     };
+    warnings.extend(super::site::after_event(ctx, row.year).await);
     Ok(Recorded { row, warnings })
 }
 
@@ -319,6 +320,7 @@ pub struct Replaced {
     pub replaced: String,
     pub replaced_entity: String,
     pub by: NewTask,
+    pub warnings: Vec<String>,
 }
 
 /// Replaces a task whose entity is closed or unreachable by the stratum's next unused
@@ -413,6 +415,10 @@ pub async fn replace(ctx: &Ctx<'_>, id: &str, reason: &str) -> Result<Replaced> 
         replaced: id.to_string(),
         replaced_entity: row.uscc,
         by: new,
+        warnings: super::site::after_event(ctx, row.year)
+            .await
+            .into_iter()
+            .collect(),
     })
 }
 
@@ -424,6 +430,7 @@ pub struct OutcomeImport {
     pub dry_run: bool,
     pub tasks: usize,
     pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
 }
 
 /// Applies a file of outcomes (CSV/XLSX from the divisions): every row is checked against its
@@ -492,8 +499,20 @@ pub async fn import_outcomes(
             }
         }
     }
+    let mut warnings = Vec::new();
     if problems.is_empty() && !dry_run {
         ctx.store.update_tasks(&batch, ctx.clock, ctx.actor).await?;
+        let mut years: Vec<i64> = Vec::new();
+        for b in &batch {
+            if let Some(t) = ctx.store.task(&b.id).await?
+                && !years.contains(&t.year)
+            {
+                years.push(t.year);
+            }
+        }
+        for y in years {
+            warnings.extend(super::site::after_event(ctx, y).await);
+        }
     }
     Ok(OutcomeImport {
         ok: problems.is_empty(),
@@ -501,5 +520,6 @@ pub async fn import_outcomes(
         dry_run,
         tasks: batch.len(),
         problems,
+        warnings,
     })
 }

@@ -7,6 +7,9 @@
 //! the SQLite half only; the skipped tests then say so on stderr.
 #![allow(dead_code)]
 
+pub mod big;
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -338,12 +341,16 @@ pub fn python_rejects(dir: &Path) -> Option<String> {
     })
 }
 
-/// Copies a folder (flat) to `to`.
+/// Copies a folder and everything in it to `to`.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read dir") {
         let e = e.expect("entry");
-        std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+        }
     }
 }
 
@@ -461,6 +468,22 @@ impl Drop for Sink {
 
 /// The Henan 2024 plan with the draw proposing no dates: every task starts unscheduled, for
 /// stories about scheduling by hand.
+/// The 2024 plan (without proposed dates) frozen on 13 May and drawn on the evening of 16 May
+/// with the lottery digits of the demo, on the registry already imported.
+pub fn freeze_and_draw(db: &TestDb) {
+    let plan = plan_without_proposals(db.path());
+    on(db, "2024-05-13", &["freeze", "--plan", &plan]);
+    let draw = [
+        "draw",
+        "--plan",
+        &plan,
+        "--official",
+        "--seed-value",
+        "03071218253109",
+    ];
+    on(db, "2024-05-16 21:30", &draw);
+}
+
 pub fn plan_without_proposals(dir: &Path) -> String {
     let text = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("plan");
     assert!(text.contains("propose_dates: true"));

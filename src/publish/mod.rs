@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{AuditHead, DrawRecord, ManifestRecord};
 
+pub mod site;
+
 pub const INDEX_SPEC: &str = "suiji-publication-v1";
 
 pub fn plan_dir(public: &Path, year: i64, plan_id: &str) -> PathBuf {
@@ -293,7 +295,14 @@ pub fn write_document(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, P
 }
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
-    let tmp = path.with_extension("tmp");
+    // A temporary name of its own per file, process and call: two processes rebuilding the
+    // site at once (the daemon and a command) never write into each other's file.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
     f.write_all(bytes).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;

@@ -1,0 +1,274 @@
+//! The disclosure site (一公开): `suiji publish`, and the same after every freeze, draw, void,
+//! result and penalty (the operations that record them call [`refresh`]; the daemon also
+//! rebuilds when the audit head moves, whoever recorded the event).
+//!
+//! The site lives in the public folder beside the append-only draw history, one folder per plan
+//! and year (`<out>/<year>/<plan>/`), with a front page listing them. Pages are derived from
+//! recorded facts only, so rebuilding them never loses anything: a published result stays on
+//! its page for good, and a correction shows as a correction.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, OpsError, Result};
+use crate::clock::stamp;
+use crate::publish::{self, site};
+use crate::store::TaskFilter;
+
+/// What one plan's folder holds, as `site.json` records it (the front page reads these).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub plan: String,
+    pub year: i64,
+    pub title: String,
+    pub simulated: bool,
+    pub tasks: usize,
+    pub results: usize,
+    pub generated_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Published {
+    pub out: PathBuf,
+    pub plans: Vec<Summary>,
+    /// Files written (new or changed); unchanged files are left alone.
+    pub written: usize,
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            OpsError::Publish(publish::PublishError::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            })
+        })?;
+    }
+    publish::write_atomic(path, bytes)?;
+    Ok(true)
+}
+
+/// Builds and writes one plan's folder under `out`: its history (append-only) and its pages.
+async fn plan_folder(
+    ctx: &Ctx<'_>,
+    plan_id: &str,
+    year: i64,
+    out: &Path,
+) -> Result<(Summary, usize)> {
+    let (manifests, draws) = ctx.store.publication(plan_id, year).await?;
+    let head = ctx.store.audit_head().await?;
+    let (index, files) = publish::history(plan_id, year, &manifests, &draws, head);
+    let dir = publish::plan_dir(out, year, plan_id);
+    let mut written = publish::write_history(&dir, &index, &files)?.len();
+    let tasks: Vec<_> = ctx
+        .store
+        .tasks(&TaskFilter::default())
+        .await?
+        .into_iter()
+        .filter(|t| t.plan_id == plan_id && t.year == year)
+        .collect();
+    let ids: std::collections::HashSet<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+    let now = stamp(ctx.clock.now());
+    let facts: Vec<_> = ctx
+        .store
+        .facts_known_by(&now)
+        .await?
+        .into_iter()
+        .filter(|f| ids.contains(f.task_id.as_str()))
+        .collect();
+    let items = ctx.store.items().await?;
+    let officers: HashMap<String, String> = ctx
+        .store
+        .officers()
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    let vocab = ctx
+        .settings
+        .vocabulary()
+        .map_err(|e| OpsError::Invalid(e.to_string()))?;
+    let division = |code: &str| {
+        vocab
+            .division(code)
+            .map_or(code.to_string(), |d| d.label.clone())
+    };
+    let agency = |code: &str| {
+        vocab
+            .agency(code)
+            .map_or(code.to_string(), |a| a.label.clone())
+    };
+    let city = |code: &str| {
+        vocab
+            .unit(code)
+            .map_or(code.to_string(), |u| u.name.to_string())
+    };
+    let relays = ctx
+        .settings
+        .beacon
+        .relays
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    let names = site::Names {
+        department: &vocab.department().label,
+        division: &division,
+        agency: &agency,
+        city: &city,
+        officers: &officers,
+        beacon_relay: &relays,
+    };
+    let input = site::Inputs {
+        plan_id,
+        year,
+        manifests: &manifests,
+        draws: &draws,
+        index: &index,
+        tasks: &tasks,
+        facts: &facts,
+        items: &items,
+        fields: &ctx.settings.public.result_fields,
+        generated_at: &now,
+    };
+    let Some(pages) = site::PlanSite::build(&input, &names) else {
+        return Err(OpsError::Internal(format!(
+            "plan {plan_id} ({year}): its manifest could not be read back from the store"
+        )));
+    };
+    for (name, bytes) in site::render(&pages).map_err(|e| OpsError::Internal(e.to_string()))? {
+        if write_if_changed(&dir.join(&name), &bytes)? {
+            written += 1;
+        }
+    }
+    let summary = Summary {
+        plan: plan_id.to_string(),
+        year,
+        title: pages.title.clone(),
+        simulated: pages.simulated,
+        tasks: pages.task_count,
+        results: pages.results.len(),
+        generated_at: now,
+    };
+    let json =
+        serde_json::to_vec_pretty(&summary).map_err(|e| OpsError::Internal(e.to_string()))?;
+    write_if_changed(&dir.join("site.json"), &json)?;
+    Ok((summary, written))
+}
+
+/// Writes the site into `out` (the public folder by default): every plan of `year`, or every
+/// plan, and the front page.
+pub async fn publish(ctx: &Ctx<'_>, year: Option<i64>, out: Option<&Path>) -> Result<Published> {
+    let out = out.unwrap_or(ctx.settings.public_dir()).to_path_buf();
+    let _lock = lock(&out).await?;
+    let all = ctx.store.published_plans().await?;
+    if let Some(y) = year
+        && !all.iter().any(|(_, py)| *py == y)
+    {
+        let years: Vec<String> = all.iter().map(|(_, y)| y.to_string()).collect();
+        return super::invalid(format!(
+            "nothing is published for {y}: no plan of that year has been frozen (published \
+             years: {})",
+            if years.is_empty() {
+                "none".into()
+            } else {
+                years.join(", ")
+            }
+        ));
+    }
+    let mut plans = Vec::new();
+    let mut written = 0;
+    for (plan_id, y) in &all {
+        let dir = publish::plan_dir(&out, *y, plan_id);
+        let previous = std::fs::read(dir.join("site.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Summary>(&b).ok());
+        match (year.is_none_or(|w| w == *y), previous) {
+            (false, Some(s)) => plans.push(s),
+            _ => {
+                let (s, n) = plan_folder(ctx, plan_id, *y, &out).await?;
+                written += n;
+                plans.push(s);
+            }
+        }
+    }
+    let listed: Vec<site::Listed> = plans
+        .iter()
+        .map(|s| site::Listed {
+            year: s.year,
+            plan_id: s.plan.clone(),
+            title: s.title.clone(),
+            results: s.results,
+            simulated: s.simulated,
+        })
+        .collect();
+    let vocab = ctx
+        .settings
+        .vocabulary()
+        .map_err(|e| OpsError::Invalid(e.to_string()))?;
+    let now = stamp(ctx.clock.now());
+    let home = site::render_home(&vocab.department().label, &now, &listed)
+        .map_err(|e| OpsError::Internal(e.to_string()))?;
+    for (name, bytes) in home {
+        if write_if_changed(&out.join(name), &bytes)? {
+            written += 1;
+        }
+    }
+    Ok(Published {
+        out,
+        plans,
+        written,
+    })
+}
+
+/// One rebuild at a time per folder (the daemon and a command may both rebuild): each reads the
+/// store only once it holds the lock, so the last rebuild always shows the latest facts.
+async fn lock(out: &Path) -> Result<std::fs::File> {
+    let io = |e: std::io::Error| {
+        OpsError::Publish(publish::PublishError::Io {
+            path: out.to_path_buf(),
+            source: e,
+        })
+    };
+    std::fs::create_dir_all(out).map_err(io)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join(".site.lock"))
+        .map_err(io)?;
+    for _ in 0..1200 {
+        if crate::lock::try_exclusive(&file) {
+            return Ok(file);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Err(OpsError::Internal(format!(
+        "{}: another process has been rebuilding the site for a minute",
+        out.display()
+    )))
+}
+
+/// Rebuilds the public folder's pages of one plan after an event it records.
+pub async fn refresh(ctx: &Ctx<'_>, year: i64) -> Result<Published> {
+    publish(ctx, Some(year), None).await
+}
+
+/// After an event is recorded: rebuilds the year's pages. A failure is a warning, not an error:
+/// the event stands, and the pages are derived from it, so `suiji publish` or the daemon's next
+/// look writes them.
+pub async fn after_event(ctx: &Ctx<'_>, year: i64) -> Option<String> {
+    match refresh(ctx, year).await {
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!("the public site was not rebuilt: {e}");
+            Some(format!(
+                "recorded, but the public site was not rebuilt: {e} (run `suiji publish`)"
+            ))
+        }
+    }
+}

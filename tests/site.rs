@@ -1,0 +1,482 @@
+//! 一公开: the public disclosure site, end to end. A year's draw and results on a registry full
+//! of hostile names, published with `suiji publish`, served over loopback HTTP and opened in
+//! headless Chromium: content, filters and search, "verify in your browser" on the real draw
+//! and on one with an altered ticket, the golden vectors, and a 1,000,000-candidate draw, each
+//! compared with `suiji verify` and `tools/verify_draw.py`. Screenshots are kept in
+//! `target/site-screenshots/`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::browser::{Browser, serve};
+use common::{TestDb, assert_ok, on, refused, repo};
+use serde_json::{Value, json};
+
+const XSS: &str = "<img src=x onerror=alert(1)>";
+const FORMULA: &str = "=HYPERLINK(\"http://evil.example/\",\"点我\")";
+
+fn shots() -> PathBuf {
+    let target =
+        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| repo("target").display().to_string());
+    Path::new(&target).join("site-screenshots")
+}
+
+/// The demo registry with every fourth entity's name a script and the next one's a formula.
+fn hostile_registry(to: &Path) -> PathBuf {
+    common::copy_dir(&repo("examples/henan"), to);
+    let text = std::fs::read_to_string(to.join("entities.csv")).expect("entities");
+    let mut lines: Vec<String> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+        if i > 0 && i % 4 == 1 {
+            cells[1] = format!("{XSS}{}", cells[1]);
+        } else if i > 0 && i % 4 == 2 {
+            cells[1] = format!("\"{}{}\"", FORMULA.replace('"', "\"\""), cells[1]);
+        }
+        lines.push(cells.join(","));
+    }
+    std::fs::write(to.join("entities.csv"), lines.join("\n") + "\n").expect("write");
+    to.to_path_buf()
+}
+
+fn task_with(tasks: &[Value], prefix: &str, skip: &[&str]) -> String {
+    tasks
+        .iter()
+        .filter(|t| t["entity_name"].as_str().unwrap_or("").starts_with(prefix))
+        .map(|t| t["id"].as_str().unwrap_or("").to_string())
+        .find(|id| !skip.contains(&id.as_str()))
+        .unwrap_or_else(|| panic!("no drawn entity named {prefix}…"))
+}
+
+fn result(db: &TestDb, id: &str, day: &str, outcome: &str, published: &str) {
+    on(db, "2024-05-20", &["task", "schedule", id, "--date", day]);
+    on(
+        db,
+        day,
+        &["task", "complete", id, "--date", day, "--outcome", outcome],
+    );
+    let url = format!("https://yjglt.henan.gov.cn/sjsgk/{id}.html");
+    on(
+        db,
+        published,
+        &["task", "publish", id, "--date", published, "--url", &url],
+    );
+}
+
+fn site_story(db: &TestDb) {
+    let reg = hostile_registry(&db.path().join("registry"));
+    db.json(&[
+        "demo",
+        "run",
+        "--import-only",
+        "--dir",
+        reg.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    common::freeze_and_draw(db);
+    let tasks = db.json(&["task", "list", "--json"]);
+    let tasks = tasks.as_array().expect("tasks").clone();
+    let xss = task_with(&tasks, XSS, &[]);
+    let formula = task_with(&tasks, "=HYPERLINK(", &[]);
+    let plain = task_with(&tasks, "", &[&xss, &formula]);
+
+    // Results: on time, late with a penalty, and one corrected.
+    result(db, &xss, "2024-06-03", "no-issues", "2024-06-05");
+    result(db, &formula, "2024-06-04", "penalty", "2024-06-20");
+    on(
+        db,
+        "2024-06-14",
+        &["task", "penalty", &formula, "--decision-date", "2024-06-14"],
+    );
+    on(
+        db,
+        "2024-06-18",
+        &[
+            "task",
+            "penalty-published",
+            &formula,
+            "--date",
+            "2024-06-18",
+        ],
+    );
+    result(db, &plain, "2024-06-05", "no-issues", "2024-06-07");
+    on(
+        db,
+        "2024-06-11",
+        &[
+            "task",
+            "correct",
+            &plain,
+            "--field",
+            "outcome",
+            "--value",
+            "issues-found",
+            "--reason",
+            "复核发现隐患",
+        ],
+    );
+    // Only web links are ever published.
+    let msg = refused(
+        db,
+        "2024-06-11",
+        &[
+            "task",
+            "correct",
+            &plain,
+            "--field",
+            "url",
+            "--value",
+            "javascript:alert(1)",
+            "--reason",
+            "x",
+        ],
+    );
+    assert!(msg.contains("http"), "{msg}");
+
+    // The recording commands kept the site current; `publish` rebuilds it and changes nothing.
+    let public = db.path().join("public");
+    let folder = public.join("2024/henan-2024");
+    let before =
+        std::fs::read(folder.join("results.json")).expect("results.json written by the events");
+    let p = on(db, "2024-06-20", &["publish"]);
+    assert_eq!(p["plans"][0]["results"], 3, "{p}");
+    assert_eq!(p["plans"][0]["tasks"], 74);
+    assert_eq!(
+        std::fs::read(folder.join("results.json")).expect("json"),
+        before
+    );
+    let bad = refused(db, "2024-06-20", &["publish", "--year", "2019"]);
+    assert!(bad.contains("2019") && bad.contains("2024"), "{bad}");
+
+    // Downloads: CSV with a BOM and formulas quoted away; XLSX cells as text; JSON.
+    let csv = std::fs::read(folder.join("results.csv")).expect("csv");
+    assert!(csv.starts_with(&[0xEF, 0xBB, 0xBF]));
+    let csv = String::from_utf8(csv).expect("utf-8");
+    assert!(csv.contains("'=HYPERLINK("), "{csv}");
+    assert!(
+        !csv.lines().any(|l| l.starts_with("=") || l.contains(",=")),
+        "{csv}"
+    );
+    assert!(csv.contains(XSS));
+    for stem in ["items", "plan", "selection", "results"] {
+        xlsx_is_text(&folder.join(format!("{stem}.xlsx")));
+        let json: Value = serde_json::from_slice(
+            &std::fs::read(folder.join(format!("{stem}.json"))).expect("json"),
+        )
+        .expect("valid json");
+        assert!(
+            json.as_array().is_some_and(|a| !a.is_empty()),
+            "{stem}.json"
+        );
+    }
+    let rows: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("results.json")).expect("json"))
+            .expect("json");
+    let late = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["任务编号"] == json!(formula))
+        .expect("late row");
+    assert_eq!(late["是否按期"], "否");
+    assert_eq!(late["处罚公示日期"], "2024-06-18");
+    let officers = late["执法人员（姓名/执法证号）"]
+        .as_str()
+        .expect("officers");
+    assert!(officers.contains("（41000001"), "{officers}");
+    let corrected = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["任务编号"] == json!(plain))
+        .expect("row");
+    assert_eq!(corrected["检查结果"], "发现问题，责令整改");
+    assert!(
+        corrected["备注"]
+            .as_str()
+            .unwrap_or("")
+            .contains("复核发现隐患")
+    );
+
+    // Every page escapes: the hostile name is text wherever it appears.
+    let mut pages = vec![public.join("index.html")];
+    for e in std::fs::read_dir(&folder).expect("folder").flatten() {
+        if e.path().extension().is_some_and(|x| x == "html") {
+            pages.push(e.path());
+        }
+    }
+    for e in std::fs::read_dir(folder.join("results"))
+        .expect("results")
+        .flatten()
+    {
+        pages.push(e.path());
+    }
+    for p in &pages {
+        let html = std::fs::read_to_string(p).expect("page");
+        assert!(
+            !html.contains("<img src=x"),
+            "{} holds a live tag",
+            p.display()
+        );
+    }
+    assert!(
+        std::fs::read_to_string(folder.join("plan.html"))
+            .expect("plan")
+            .contains("&lt;img src=x onerror=alert(1)&gt;")
+    );
+
+    // The published folder, pages and all, still verifies from its files alone.
+    let out = db.suiji(&["verify", folder.to_str().expect("utf-8")]);
+    assert_ok(&out, &["verify"]);
+    common::python_accepts(&folder);
+
+    if db.backend == common::Backend::Sqlite {
+        in_the_browser(&public, &folder, &xss, &formula);
+    }
+}
+
+fn xlsx_is_text(path: &Path) {
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut book: Xlsx<_> = open_workbook(path).expect("xlsx");
+    let sheet = book.sheet_names()[0].clone();
+    let formulas = book.worksheet_formula(&sheet).expect("formulas");
+    assert!(
+        formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+        "{} holds a formula",
+        path.display()
+    );
+    let range = book.worksheet_range(&sheet).expect("cells");
+    for (_, _, cell) in range.used_cells() {
+        assert!(
+            matches!(cell, calamine::Data::String(_)),
+            "{}: {cell:?} is not text",
+            path.display()
+        );
+    }
+}
+
+/// The rendered page's text, and the two ways a hostile name could have become markup.
+fn clean(b: &mut Browser, page: &str) -> String {
+    assert_eq!(
+        b.eval("window.__alerts.length"),
+        json!(0),
+        "{page}: a script ran"
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('img[src=\"x\"]').length"),
+        json!(0),
+        "{page}"
+    );
+    b.eval("document.body.innerText")
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &str) {
+    let (xss, formula) = (XSS, FORMULA);
+    let Some(mut b) = Browser::launch() else {
+        return;
+    };
+    // A copy with one ticket altered, and the golden vectors, served beside the real site.
+    let tampered = public.join("tampered");
+    common::copy_dir(folder, &tampered);
+    let altered = alter_ticket(&tampered.join("draw-1.json"));
+    for (name, from) in [
+        ("v1", "tests/golden"),
+        ("v2", "tests/golden/v2"),
+        ("drand", "tests/golden/drand"),
+    ] {
+        let to = public.join("golden").join(name);
+        std::fs::create_dir_all(&to).expect("mkdir");
+        for f in ["manifest.json", "draw.json"] {
+            std::fs::copy(repo(from).join(f), to.join(f)).expect("copy golden");
+        }
+    }
+    let base = serve(public);
+    let site = format!("{base}/2024/henan-2024");
+    let shots = shots();
+
+    b.goto(&format!("{base}/index.html"));
+    let text = clean(&mut b, "front page");
+    assert!(text.contains("河南省应急管理厅2024年度"), "{text}");
+    b.screenshot(&shots.join("00-front.png"));
+
+    for (n, page) in ["index", "items", "plan", "results", "verify"]
+        .iter()
+        .enumerate()
+    {
+        b.goto(&format!("{site}/{page}.html"));
+        let text = clean(&mut b, page);
+        match *page {
+            "items" => assert!(text.contains("HNYJ-01") && text.contains("安全生产法")),
+            "plan" => {
+                assert!(
+                    text.contains(xss),
+                    "plan: the hostile name is not shown as text"
+                );
+                assert!(text.contains("2024-05-16 21:15"), "plan: available_at");
+                assert!(text.contains("manifest-1.json") && text.contains("2834"));
+            }
+            "results" => assert!(text.contains(xss) && text.contains(formula)),
+            "verify" => assert!(text.contains("03071218253109") && text.contains("suiji verify")),
+            _ => assert!(text.contains("已公示结果")),
+        }
+        b.screenshot(&shots.join(format!("{:02}-{page}.png", n + 1)));
+    }
+
+    // Results: filters and search, then the late result's own page.
+    b.goto(&format!("{site}/results.html"));
+    let visible =
+        "Array.from(document.querySelectorAll('#results tbody tr')).filter(r => !r.hidden).length";
+    assert_eq!(b.eval(visible), json!(3));
+    b.eval("(s => { s.value = '行政处罚'; s.dispatchEvent(new Event('change')); })(document.getElementById('f-outcome'))");
+    assert_eq!(b.eval(visible), json!(1));
+    b.screenshot(&shots.join("10-results-filtered.png"));
+    b.eval("(s => { s.value = ''; s.dispatchEvent(new Event('change')); })(document.getElementById('f-outcome'))");
+    b.eval(&format!(
+        "(s => {{ s.value = {}; s.dispatchEvent(new Event('input')); }})(document.getElementById('f-search'))",
+        json!(xss)
+    ));
+    assert_eq!(b.eval(visible), json!(1));
+    b.eval("(s => { s.value = '没有这个单位'; s.dispatchEvent(new Event('input')); })(document.getElementById('f-search'))");
+    assert_eq!(b.eval(visible), json!(0));
+    assert_eq!(
+        b.eval("document.getElementById('f-empty').hidden"),
+        json!(false)
+    );
+    b.viewport(390, 844);
+    b.goto(&format!("{site}/results.html"));
+    b.screenshot(&shots.join("11-results-phone.png"));
+    b.viewport(1200, 900);
+    b.goto(&format!("{site}/results/{formula_task}.html"));
+    let text = clean(&mut b, "result page");
+    assert!(
+        text.contains("超过期限") && text.contains("2024-06-20"),
+        "{text}"
+    );
+    assert!(text.contains(formula));
+    b.screenshot(&shots.join("12-result-late.png"));
+    b.goto(&format!("{site}/results/{xss_task}.html"));
+    let text = clean(&mut b, "result page");
+    assert!(text.contains("符合期限") && text.contains(xss), "{text}");
+
+    // Verify in the browser: the real draw agrees everywhere.
+    b.goto(&format!("{site}/verify.html"));
+    let report = verify_click(&mut b);
+    assert_eq!(report["ok"], json!(true), "{report}");
+    assert_eq!(report["strata"].as_array().map(Vec::len), Some(8));
+    assert!(
+        report["strata"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["ok"] == json!(true))
+    );
+    b.screenshot(&shots.join("20-verify-ok.png"));
+
+    // One altered ticket: the stratum that holds it is named, the others agree.
+    b.goto(&format!("{base}/tampered/verify.html"));
+    let report = verify_click(&mut b);
+    assert_eq!(report["ok"], json!(false), "{report}");
+    for r in report["strata"].as_array().expect("rows") {
+        assert_eq!(r["ok"], json!(r["stratum"] != json!(altered)), "{report}");
+    }
+    let summary = b.eval("document.getElementById('verify-summary').innerText");
+    assert!(
+        summary.as_str().unwrap_or("").contains(&altered),
+        "{summary}"
+    );
+    b.screenshot(&shots.join("21-verify-altered.png"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args(["verify", tampered.to_str().expect("utf-8")])
+        .output()
+        .expect("suiji verify");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "suiji verify accepted the altered draw"
+    );
+    common::python_rejects(&tampered);
+
+    // The golden vectors: the browser agrees with suiji and the Python verifier (which the
+    // draw tests run on the same files).
+    for name in ["v1", "v2", "drand"] {
+        let r = b.eval(&format!(
+            "Promise.all(['manifest.json', 'draw.json'].map(f => fetch('{base}/golden/{name}/' + f).then(r => r.arrayBuffer()).then(b => new Uint8Array(b))))
+               .then(([m, d]) => SuijiVerify.verify(m, d)).then(r => ({{ ok: r.ok }}))"
+        ));
+        assert_eq!(r["ok"], json!(true), "golden {name}: {r}");
+    }
+}
+
+/// Clicks the official draw's button and returns what the page shows.
+fn verify_click(b: &mut Browser) -> Value {
+    b.eval("document.querySelector('.verify-button[data-draw=\"draw-1.json\"]').click()");
+    b.wait_for("document.querySelector('#verify-summary[data-ok]')", 120);
+    b.eval(
+        "({ ok: document.getElementById('verify-summary').dataset.ok === 'true',
+            strata: Array.from(document.querySelectorAll('tr[data-stratum]'))
+              .map(r => ({ stratum: r.dataset.stratum, ok: r.dataset.ok === 'true' })) })",
+    )
+}
+
+/// Changes the last digit of one selected entity's ticket; returns its stratum.
+fn alter_ticket(path: &Path) -> String {
+    let mut d: Value = serde_json::from_slice(&std::fs::read(path).expect("draw")).expect("json");
+    let s = &mut d["strata"][2];
+    let stratum = s["stratum"].as_str().expect("stratum").to_string();
+    let t = s["selected"][0]["ticket"]
+        .as_str()
+        .expect("ticket")
+        .to_string();
+    let last = t.chars().last().expect("digit");
+    let changed = format!(
+        "{}{}",
+        &t[..t.len() - 1],
+        if last == '1' { '2' } else { '1' }
+    );
+    s["selected"][0]["ticket"] = json!(changed);
+    std::fs::write(path, suiji::draw::canonical(&d).expect("canonical")).expect("write");
+    stratum
+}
+
+on_both_backends!(site_story);
+
+/// A 1,000,000-candidate stratum: the browser, `suiji verify` and the Python verifier agree.
+/// (How long each takes is measured by `cargo bench --bench verify`, not here.)
+#[test]
+fn a_million_candidates_verify_in_the_browser() {
+    let Some(mut b) = Browser::launch() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let (manifest, draw) = common::big::million_candidate_draw();
+    std::fs::write(dir.path().join("manifest.json"), &manifest).expect("write");
+    std::fs::write(dir.path().join("draw.json"), &draw).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args(["verify", dir.path().to_str().expect("utf-8")])
+        .output()
+        .expect("suiji verify");
+    assert_ok(&out, &["verify", "1M"]);
+    common::python_accepts(dir.path());
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><meta charset=utf-8><script src=verify.js></script>",
+    )
+    .expect("page");
+    std::fs::copy(
+        repo("src/publish/assets/verify.js"),
+        dir.path().join("verify.js"),
+    )
+    .expect("js");
+    let base = serve(dir.path());
+    b.goto(&format!("{base}/index.html"));
+    let r = b.eval(
+        "Promise.all(['manifest.json', 'draw.json'].map(f => fetch(f).then(r => r.arrayBuffer()).then(b => new Uint8Array(b))))
+           .then(([m, d]) => SuijiVerify.verify(m, d)).then(r => ({ ok: r.ok, candidates: r.candidates }))",
+    );
+    assert_eq!(r["ok"], json!(true), "{r}");
+    assert!(r["candidates"].as_u64().unwrap_or(0) >= 1_000_000, "{r}");
+}
