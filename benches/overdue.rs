@@ -75,7 +75,10 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
                 items: vec!["HNYJ-01".into()],
                 drawn_on: d("2024-05-16"),
                 planned: None,
-                deadlines,
+                deadlines: suiji::lifecycle::Due {
+                    dates: deadlines,
+                    pending: Default::default(),
+                },
                 next_due: Some(next),
             }
         })

@@ -2,7 +2,7 @@
 //! and when, the legal deadlines in working days, what is overdue on a given day, and the
 //! progress report. The store loads and saves; nothing here does IO.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -499,6 +499,15 @@ pub fn apply(
                 }
             }
             past("completion", *d, ("draw", f.drawn_on), today)?;
+            if let Some(p) = f.planned
+                && *d < p
+            {
+                return refuse(format!(
+                    "completion on {d} is before the planned date {p}: if the inspection took \
+                     place earlier, correct the planned date first (`task correct --field \
+                     planned --value {d} --reason ...`)"
+                ));
+            }
         }
         Event::Publish(d, url) => {
             let Some(done) = f.completed else {
@@ -732,6 +741,18 @@ pub enum Obligation {
 }
 
 impl Obligation {
+    /// Its name where people read a list of deadlines.
+    pub fn label(self) -> &'static str {
+        match self {
+            Obligation::Schedule => "schedule",
+            Obligation::Notice => "函告 (notice)",
+            Obligation::Complete => "inspect",
+            Obligation::Publish => "publish results",
+            Obligation::PenaltyPublish => "publish penalty",
+            Obligation::PenaltyDecision => "penalty decision",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Obligation::Schedule => "not scheduled",
@@ -744,39 +765,56 @@ impl Obligation {
     }
 }
 
+/// A task's deadlines: the dates known, and the obligations whose deadline falls in a year
+/// without holiday data yet. The fact that started such a period is recorded all the same; its
+/// date follows once the year's data is added (the nightly check recomputes it and tells the
+/// administrators until then).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Due {
+    pub dates: BTreeMap<Obligation, NaiveDate>,
+    pub pending: BTreeSet<Obligation>,
+}
+
 /// Every deadline the task has, met or not.
-pub fn deadlines(
-    f: &Facts,
-    rules: &DeadlineRules,
-    cal: &Calendar,
-) -> Result<BTreeMap<Obligation, NaiveDate>, CalendarError> {
-    let mut out = BTreeMap::new();
-    out.insert(
+pub fn deadlines(f: &Facts, rules: &DeadlineRules, cal: &Calendar) -> Result<Due, CalendarError> {
+    let mut due = Due::default();
+    let mut put = |o: Obligation, d: Result<NaiveDate, CalendarError>| match d {
+        Ok(d) => {
+            due.dates.insert(o, d);
+            Ok(())
+        }
+        Err(CalendarError::NoData { .. }) => {
+            due.pending.insert(o);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
+    put(
         Obligation::Schedule,
-        cal.add_working_days(f.drawn_on, i64::from(rules.schedule_within))?,
-    );
+        cal.add_working_days(f.drawn_on, i64::from(rules.schedule_within)),
+    )?;
     if let Some(p) = f.planned
         && rules.advance_notice > 0
     {
-        out.insert(
+        put(
             Obligation::Notice,
-            cal.add_working_days(p, -i64::from(rules.advance_notice))?,
-        );
+            cal.add_working_days(p, -i64::from(rules.advance_notice)),
+        )?;
     }
-    out.insert(Obligation::Complete, f.window.end);
+    put(Obligation::Complete, Ok(f.window.end))?;
     if let Some(c) = f.completed {
-        out.insert(
+        put(
             Obligation::Publish,
-            cal.add_working_days(c, i64::from(rules.results))?,
-        );
+            cal.add_working_days(c, i64::from(rules.results)),
+        )?;
     }
     if let Some(d) = f.penalty_decided {
-        out.insert(
+        put(
             Obligation::PenaltyPublish,
-            cal.add_working_days(d, i64::from(rules.penalties))?,
-        );
+            cal.add_working_days(d, i64::from(rules.penalties)),
+        )?;
     }
-    Ok(out)
+    Ok(due)
 }
 
 /// Whether an obligation is still owed (notices are tracked by the notify module, not here).
@@ -946,7 +984,7 @@ pub fn report<'a>(
             r.replaced += 1;
             continue;
         }
-        let d = deadlines(&g, rules, cal)?;
+        let d = deadlines(&g, rules, cal)?.dates;
         r.drawn += 1;
         r.scheduled += u32::from(g.planned.is_some());
         r.completed += u32::from(g.completed.is_some());
@@ -1001,7 +1039,7 @@ mod tests {
         f.planned = Some(d("2024-09-13"));
         f.completed = Some(d("2024-09-13"));
         f.penalty_decided = Some(d("2024-09-27"));
-        let dl = deadlines(&f, &rules(), &cal).expect("deadlines");
+        let dl = deadlines(&f, &rules(), &cal).expect("deadlines").dates;
         assert_eq!(dl[&Obligation::Publish], d("2024-09-23"));
         assert_eq!(dl[&Obligation::PenaltyPublish], d("2024-10-12"));
         assert_eq!(dl[&Obligation::Notice], d("2024-09-10"));
@@ -1114,7 +1152,7 @@ mod tests {
         f.status = Status::Completed;
         f.planned = Some(d("2024-09-13"));
         f.completed = Some(d("2024-09-13"));
-        let dl = deadlines(&f, &rules(), &cal).expect("deadlines");
+        let dl = deadlines(&f, &rules(), &cal).expect("deadlines").dates;
         assert_eq!(next_due(&f, &dl), Some(d("2024-09-23")));
         assert!(
             overdue(&f, &dl, d("2024-09-23"), &cal)

@@ -58,6 +58,16 @@ pub fn check_note(what: &str, s: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// A count with its noun: "1 task", "3 tasks".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "1 working day", "3 working days".
+pub fn working_days(n: i64) -> String {
+    format!("{n} working day{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

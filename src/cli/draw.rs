@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde::Serialize;
 
+use super::table::{Align, Table};
 use super::{Invalid, Output, print_json};
 use suiji::draw::DrawDoc;
 use suiji::ops::Ctx;
@@ -71,14 +72,20 @@ pub(super) async fn freeze(
         r.frozen_at,
         r.digest
     );
+    let mut t = Table::new(&[
+        ("stratum", Align::Left),
+        ("quota", Align::Right),
+        ("candidates", Align::Right),
+    ])
+    .indent(2);
     for s in &m.strata {
-        println!(
-            "  {:<22} quota {:>3} of {:>7} candidates",
-            s.stratum,
-            s.quota,
-            s.candidates.len()
-        );
+        t.row([
+            s.stratum.clone(),
+            s.quota.to_string(),
+            s.candidates.len().to_string(),
+        ]);
     }
+    t.print();
     println!(
         "seed ({}): {}; public from {}",
         m.seed_source.kind.name(),
@@ -144,20 +151,31 @@ fn print_draw(report: &DrawReport, doc: &DrawDoc, out: Output) -> Result<ExitCod
     for f in &report.files {
         println!("wrote {f}");
     }
+    let mut t = Table::new(&[
+        ("stratum", Align::Left),
+        ("entity", Align::Left),
+        ("cadre", Align::Left),
+        ("members", Align::Left),
+        ("partners", Align::Left),
+    ])
+    .indent(2);
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(",")
+        }
+    };
     for team in &doc.teams {
-        println!(
-            "  {:<16} {} cadre {} members {} partners {}",
-            team.stratum,
-            team.entity,
-            team.cadre,
-            team.members[1..].join(","),
-            if team.partners.is_empty() {
-                "-".to_string()
-            } else {
-                team.partners.join(",")
-            }
-        );
+        t.row([
+            team.stratum.clone(),
+            team.entity.clone(),
+            team.cadre.clone(),
+            list(team.members.get(1..).unwrap_or_default()),
+            list(&team.partners),
+        ]);
     }
+    t.print();
     Ok(ExitCode::SUCCESS)
 }
 
@@ -194,22 +212,21 @@ pub(super) async fn dry_run(
     let (Some(value), Some(out)) = (value, out) else {
         return Err(Invalid("a dry run needs --seed-value DIGITS and --out DIR".into()).into());
     };
-    let (doc, manifest_digest, files) =
-        suiji::ops::draw::dry_run(ctx, Script::File(plan), &value, &out).await?;
-    let digest = suiji::audit::sha256_hex(&suiji::draw::canonical(&doc)?);
+    let run = suiji::ops::draw::dry_run(ctx, Script::File(plan), &value, &out).await?;
+    let digest = suiji::audit::sha256_hex(&suiji::draw::canonical(&run.doc)?);
     let report = DrawReport {
-        plan: "",
-        year: 0,
+        plan: &run.plan_id,
+        year: run.year,
         official: false,
         seq: None,
         digest,
-        manifest_digest: &manifest_digest,
-        seed_source: &doc.seed_source,
-        seed: &doc.seed,
-        tasks: doc.teams.len(),
-        files: paths(&files),
+        manifest_digest: &run.manifest_digest,
+        seed_source: &run.doc.seed_source,
+        seed: &run.doc.seed,
+        tasks: run.doc.teams.len(),
+        files: paths(&run.files),
     };
-    print_draw(&report, &doc, mode)
+    print_draw(&report, &run.doc, mode)
 }
 
 pub(super) async fn publish(

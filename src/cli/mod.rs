@@ -8,6 +8,7 @@ mod draw;
 mod outbox;
 mod registry;
 mod rules;
+mod table;
 mod task;
 
 use std::fmt;
@@ -33,22 +34,42 @@ use suiji::store::{Store, StoreError};
 )]
 struct Cli {
     /// Configuration file layered over the shipped defaults.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     config: Option<PathBuf>,
     /// Database URL (sqlite://PATH or postgres://...), overriding database.url.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
     db: Option<String>,
     /// Who is acting, recorded in the audit log (default: SUIJI_ACTOR, else the OS user, else
     /// the host name).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Global options"
+    )]
     actor: Option<String>,
     /// Take DATE (not later than the real today) as today, Asia/Shanghai: for entering events
     /// after the fact and replaying a year ("YYYY-MM-DD", or "YYYY-MM-DD HH:MM" for a time of
     /// day too). Audit timestamps stay real.
-    #[arg(long, global = true, value_name = "DATE")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DATE",
+        help_heading = "Global options"
+    )]
     today: Option<String>,
     /// Write logs (stderr) as JSON lines instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     log_json: bool,
     #[command(subcommand)]
     command: Command,
@@ -58,7 +79,9 @@ struct Cli {
 enum Command {
     /// Import a registry file (CSV in UTF-8/GBK, or XLSX); all rows or none.
     Import {
+        /// What the file holds: entities, officers, conflicts, items or bureaus.
         kind: Kind,
+        /// The CSV (UTF-8 or GBK) or XLSX file.
         file: PathBuf,
         /// Validate only; write nothing.
         #[arg(long)]
@@ -66,6 +89,7 @@ enum Command {
         /// Spreadsheet sheet to read (default: the first).
         #[arg(long, value_name = "NAME")]
         sheet: Option<String>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -79,6 +103,7 @@ enum Command {
         /// The plan script (default: rules.file).
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -94,11 +119,13 @@ enum Command {
     },
     /// Where the active plan stands: manifest, draw, jobs, tasks, overdue, the audit head.
     Status {
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Counts of the registry and bookkeeping tables.
     Stats {
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -121,14 +148,17 @@ enum Command {
         /// draw; audited and published).
         #[arg(long, requires = "reason")]
         refreeze: bool,
+        /// Why the manifest is replaced (required with --refreeze; audited and published).
         #[arg(long)]
         reason: Option<String>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// The draw: --official (once per plan and year), --dry-run, or --void.
     #[command(group(clap::ArgGroup::new("mode").required(true).args(["official", "dry_run", "void"])))]
     Draw {
+        /// The plan script (default: rules.file).
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
         /// The one official draw, from the frozen manifest (once the seed is public).
@@ -151,10 +181,13 @@ enum Command {
         /// The drand round's signature (hex), instead of fetching it from the relays.
         #[arg(long, value_name = "HEX")]
         beacon_signature: Option<String>,
+        /// Where a dry run writes manifest.json and draw.json.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Why the draw is voided (required with --void; audited and published).
         #[arg(long)]
         reason: Option<String>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -168,13 +201,29 @@ enum Command {
         /// Write here instead of the public folder (public.dir), e.g. to preview.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Print a shell completion script: `suiji completions bash > /etc/bash_completion.d/suiji`
+    /// (zsh: into a folder on $fpath as `_suiji`; fish: ~/.config/fish/completions/suiji.fish).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (suiji.1 and one per command, e.g. suiji-task-list.1) into a
+    /// folder, from the same definitions as --help: `suiji man --out /usr/local/share/man/man1`.
+    Man {
+        /// The folder to write the pages into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
     /// Recompute a published draw from its folder alone: the whole history (index.json), or a
     /// manifest.json + draw.json pair.
     Verify {
+        /// The published folder (index.json and its files), or a folder with manifest.json and draw.json.
         dir: PathBuf,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -185,20 +234,25 @@ enum Command {
     },
     /// What is overdue on a day (default today): the nightly check.
     Overdue {
+        /// The day to check (default: today).
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Progress per division: a month as it stood at its end (default: today), also as XLSX.
     Report {
+        /// The month to report, YYYY-MM (default: today's progress).
         #[arg(long, value_name = "YYYY-MM")]
         month: Option<String>,
         /// Take in facts recorded after the month about it (late entries, corrections).
         #[arg(long)]
         revised: bool,
+        /// Also write the report as a spreadsheet to this file.
         #[arg(long, value_name = "FILE")]
         xlsx: Option<PathBuf>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -221,22 +275,29 @@ enum OutboxCommand {
         /// pending, sent or failed.
         #[arg(long)]
         status: Option<String>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// One notice: recipients, subject, delivery state, text and attachments.
     Show {
+        /// The notice's number (from `outbox list`).
         id: i64,
         /// Print the whole message as it is sent (RFC 5322, MIME).
         #[arg(long)]
         eml: bool,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Put a pending or failed notice back in line for delivery now (audited).
-    Retry { id: i64 },
+    Retry {
+        /// The notice's number (from `outbox list`).
+        id: i64,
+    },
     /// Deliver every notice due now (the daemon does this by itself).
     Send {
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -262,6 +323,7 @@ enum AuditCommand {
         /// A published file or folder (searched for index.json) holding chain heads.
         #[arg(long, value_name = "FILE_OR_DIR")]
         anchor: Vec<PathBuf>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -269,108 +331,150 @@ enum AuditCommand {
 
 #[derive(Subcommand)]
 enum TaskCommand {
+    /// Tasks with their state, division, entity and next deadline (filter by status, division,
+    /// or what is overdue).
     List {
+        /// Only tasks in this state: drawn, scheduled, completed, published, archived, replaced or voided.
         #[arg(long)]
         status: Option<String>,
+        /// Only this division's tasks (its code or name).
         #[arg(long)]
         division: Option<String>,
         /// Only tasks with a deadline already passed (as of today).
         #[arg(long)]
         overdue: bool,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Team, items, dates, deadlines, how far each is, and every recorded fact.
     Show {
+        /// The task's number, e.g. henan-2024-noncoal-001.
         id: String,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Set the planned inspection date (a working day inside the window).
     Schedule {
+        /// The task's number.
         id: String,
+        /// The planned inspection day: a working day inside the window.
         #[arg(long)]
         date: String,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
+    /// The inspection took place: its day and its outcome.
     Complete {
+        /// The task's number.
         id: String,
+        /// The day of the inspection (not before the planned day, not in the future).
         #[arg(long)]
         date: String,
+        /// What the inspection found.
         #[arg(long, value_enum)]
         outcome: suiji::lifecycle::Outcome,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Results published (公示).
     Publish {
+        /// The task's number.
         id: String,
+        /// The day the results were published.
         #[arg(long)]
         date: String,
+        /// Where they were published (http or https only).
         #[arg(long)]
         url: Option<String>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// A penalty decision was made (the outcome must be `penalty`).
     Penalty {
+        /// The task's number.
         id: String,
+        /// The day the penalty decision was made.
         #[arg(long)]
         decision_date: String,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// The penalty decision was published.
     PenaltyPublished {
+        /// The task's number.
         id: String,
+        /// The day the penalty decision was published.
         #[arg(long)]
         date: String,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Transferred to judicial organs (移送司法机关).
     Refer {
+        /// The task's number.
         id: String,
+        /// The day the case was transferred.
         #[arg(long)]
         date: String,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Correct a recorded value (audited with the old and the new value and the reason).
     Correct {
+        /// The task's number.
         id: String,
         /// planned, completed, outcome, published, url, penalty-decision, penalty-published,
         /// referred
         #[arg(long)]
         field: String,
+        /// The corrected value (a date YYYY-MM-DD, an outcome, or a URL).
         #[arg(long)]
         value: String,
+        /// Why the recorded value was wrong (audited).
         #[arg(long)]
         reason: String,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
+    /// Close a task that owes nothing more (results and any penalty published).
     Archive {
+        /// The task's number.
         id: String,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Apply a file of outcomes from the divisions (CSV/XLSX), all rows or none.
     Import {
+        /// The divisions' outcome file (CSV or XLSX): 任务编号 and the dates and outcomes to record.
         file: PathBuf,
+        /// Spreadsheet sheet to read (default: the first).
         #[arg(long, value_name = "NAME")]
         sheet: Option<String>,
+        /// Check every row; write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// The entity is closed or unreachable: the stratum's next alternate takes its place.
     Replace {
+        /// The task's number.
         id: String,
+        /// Why the entity cannot be inspected (closed, unreachable; audited).
         #[arg(long)]
         reason: String,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -380,15 +484,20 @@ enum TaskCommand {
 enum CalendarCommand {
     /// Show a year's holiday data (exit 2 if there is none).
     Check {
+        /// The year whose holiday data to check.
         year: i32,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// The end of the N-th working day after DATE (negative N: before).
     AddDays {
+        /// The day of the event (it does not count).
         date: String,
+        /// How many working days after it (negative: before).
         #[arg(allow_hyphen_values = true)]
         n: i64,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -398,20 +507,27 @@ enum CalendarCommand {
 enum RulesCommand {
     /// Compile, evaluate and check a script against the registry (default: rules.file).
     Check {
+        /// The rule script (default: rules.file).
         file: Option<PathBuf>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// The evaluated plan: tasks, owners, pools per risk level, quotas, rules, next runs.
     Show {
+        /// The rule script (default: rules.file).
         file: Option<PathBuf>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// What changed between two plans (e.g. last year's and this year's).
     Diff {
+        /// Last year's (or the previous) rule script.
         old: PathBuf,
+        /// The rule script to compare with it.
         new: PathBuf,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -434,15 +550,19 @@ enum DemoCommand {
         /// Rehearse only up to DATE (default: the first report after the window).
         #[arg(long, value_name = "DATE")]
         until: Option<String>,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Write a synthetic registry (CSV, Chinese headers) for tests and benchmarks.
     Generate {
+        /// How many entities to generate.
         #[arg(long, default_value_t = 3000)]
         entities: usize,
+        /// Seed of the generator (the same seed gives the same files).
         #[arg(long, default_value_t = 2024)]
         seed: u64,
+        /// The folder to write the CSV files into.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
@@ -510,17 +630,37 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli, settings)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
+            // The user's input, or something an admin supplies (holiday data), rather than a
+            // fault of the program.
             let invalid = e.chain().any(|c| {
                 c.is::<Invalid>()
+                    || c.is::<suiji::calendar::CalendarError>()
                     || matches!(
                         c.downcast_ref(),
-                        Some(OpsError::Invalid(_) | OpsError::NotYet(_))
+                        Some(OpsError::Invalid(_) | OpsError::NotYet(_) | OpsError::Calendar(_))
                     )
             });
             ExitCode::from(if invalid { 2 } else { 1 })
         }
     }
+}
+
+/// An error and its causes on one line, each cause only when it adds something: many errors
+/// already repeat their source's text in their own.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn init_logging(settings: &Settings, json: bool, quiet: bool) {
@@ -639,8 +779,30 @@ fn clock(cli: &Cli) -> Result<Box<dyn Clock>> {
     Ok(Box::new(clock))
 }
 
-async fn open_store(settings: &Settings) -> Result<Store> {
-    let store = match Store::open(&settings.database.url, &settings.database).await {
+/// The commands that may start a database from nothing: those that bring data in or run the
+/// year. Every other command needs one that exists (a typo in --db must not create a file).
+fn creates_store(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Import { .. }
+            | Command::Serve { .. }
+            | Command::Demo {
+                command: DemoCommand::Run { .. }
+            }
+    )
+}
+
+async fn open_store(settings: &Settings, create: bool) -> Result<Store> {
+    let (url, db) = (&settings.database.url, &settings.database);
+    let opened = if create {
+        Store::open(url, db).await
+    } else {
+        Store::open_existing(url, db).await
+    };
+    let store = match opened {
+        Err(e @ (StoreError::Missing(_) | StoreError::Unreachable { .. })) => {
+            return Err(Invalid(e.to_string()).into());
+        }
         Err(e @ StoreError::Url(_)) => return Err(Invalid(e.to_string()).into()),
         r => r.with_context(|| format!("opening database {}", settings.database.url))?,
     };
@@ -655,7 +817,7 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
     if let Some(code) = offline(&cli.command, &settings) {
         return code;
     }
-    let store = open_store(&settings).await?;
+    let store = open_store(&settings, creates_store(&cli.command)).await?;
     let ctx = Ctx {
         store: &store,
         settings: &settings,
@@ -758,6 +920,8 @@ async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<ExitCode> {
                 },
         } => daemon::demo(ctx, &dir, plan.as_deref(), import_only, until, json).await,
         Command::Verify { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. }
         | Command::Calendar { .. }
         | Command::Demo {
             command: DemoCommand::Generate { .. },
@@ -769,6 +933,12 @@ async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<ExitCode> {
 fn offline(command: &Command, settings: &Settings) -> Option<Result<ExitCode>> {
     Some(match command {
         Command::Verify { dir, json } => draw::verify(dir, Output::of(*json)),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(*shell, &mut Cli::command(), "suiji", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out } => man_pages(out),
         Command::Calendar {
             command: CalendarCommand::Check { year, json },
         } => task::calendar_check(settings, *year, *json),
@@ -787,6 +957,32 @@ fn offline(command: &Command, settings: &Settings) -> Option<Result<ExitCode>> {
     })
 }
 
+/// `suiji.1` and a page per command, named as git names its own (`suiji-task-list.1`).
+fn man_pages(out: &std::path::Path) -> Result<ExitCode> {
+    use clap::CommandFactory;
+    if !out.is_dir() {
+        return Err(Invalid(format!("{}: not a folder", out.display())).into());
+    }
+    fn write(cmd: clap::Command, name: &str, out: &std::path::Path, n: &mut usize) -> Result<()> {
+        let cmd = cmd.name(name.to_string());
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.clone()).render(&mut page)?;
+        let path = out.join(format!("{name}.1"));
+        std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
+        *n += 1;
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() != "help" {
+                write(sub.clone(), &format!("{name}-{}", sub.get_name()), out, n)?;
+            }
+        }
+        Ok(())
+    }
+    let mut n = 0;
+    write(Cli::command(), "suiji", out, &mut n)?;
+    println!("{n} manual pages written to {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn print_json(value: &impl Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -800,5 +996,32 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    /// Every command and every option says what it is for, in `--help` and the man page.
+    #[test]
+    fn everything_has_help() {
+        use clap::CommandFactory;
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands() {
+                let p = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(format!("{p}: no description"));
+                }
+                walk(sub, &p, missing);
+            }
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" || arg.is_global_set() && !path.is_empty() {
+                    continue;
+                }
+                if arg.get_help().is_none() {
+                    missing.push(format!("{path} --{id}: no help"));
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "suiji", &mut missing);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 }

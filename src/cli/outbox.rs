@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::table::{Align, Table};
 use super::{Invalid, OutboxCommand, print_json};
 use suiji::ops::Ctx;
 
@@ -23,21 +24,31 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: OutboxCommand) -> Result<Exi
             if json {
                 return print_json(&rows).map(|_| ExitCode::SUCCESS);
             }
+            let mut t = Table::new(&[
+                ("#", Align::Right),
+                ("status", Align::Left),
+                ("kind", Align::Left),
+                ("late", Align::Left),
+                ("subject", Align::Left),
+                ("to", Align::Left),
+            ]);
             for r in &rows {
-                println!(
-                    "#{:<5} {:<8} {:<15} {:<2} {}  →  {}",
-                    r.id,
-                    r.status,
-                    r.kind,
-                    if r.late { "迟" } else { "" },
-                    r.subject,
+                t.row([
+                    r.id.to_string(),
+                    r.status.clone(),
+                    r.kind.clone(),
+                    if r.late { "迟" } else { "" }.to_string(),
+                    r.subject.clone(),
                     r.to.iter()
                         .map(|m| m.email.as_str())
                         .collect::<Vec<_>>()
-                        .join(", ")
-                );
+                        .join(", "),
+                ]);
             }
-            println!("{} notice(s)", rows.len());
+            if !t.is_empty() {
+                t.print();
+            }
+            println!("{}", suiji::text::count(rows.len(), "notice", "notices"));
         }
         OutboxCommand::Show { id, eml, json } => {
             let row = ctx

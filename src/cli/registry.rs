@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
+use super::table::{Align, Table};
 use super::{Invalid, print_json};
 use suiji::config::Settings;
 use suiji::import::Kind;
@@ -118,18 +119,22 @@ pub(super) async fn stats(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
         print_json(&stats)?;
     } else {
         println!("database: {:?}", stats.backend);
-        for (table, n) in &stats.counts {
-            println!("{table:<12} {n:>10}");
-        }
+        let counts = |title: &str, rows: Vec<(String, String)>| {
+            let mut t = Table::new(&[(title, Align::Left), ("", Align::Right)]);
+            for (k, n) in rows {
+                t.row([k, n]);
+            }
+            t.print();
+        };
+        let pairs = |m: &std::collections::BTreeMap<String, i64>| {
+            m.iter().map(|(k, n)| (k.clone(), n.to_string())).collect()
+        };
+        counts("records", pairs(&stats.counts));
         if !stats.entities_by_sector.is_empty() {
-            println!("\nentities by sector:");
-            for (s, n) in &stats.entities_by_sector {
-                println!("  {s:<20} {n:>8}");
-            }
-            println!("entities by risk:");
-            for (r, n) in &stats.entities_by_risk {
-                println!("  {r:<20} {n:>8}");
-            }
+            println!();
+            counts("entities by sector", pairs(&stats.entities_by_sector));
+            println!();
+            counts("entities by risk", pairs(&stats.entities_by_risk));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -179,6 +184,13 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
         },
         s.overdue
     );
+    if s.pending_deadlines > 0 {
+        println!(
+            "deadlines waiting for holiday data: {} (add the next year's rules/calendar/YEAR.toml; \
+             the nightly check then computes them)",
+            suiji::text::count(s.pending_deadlines as usize, "task", "tasks")
+        );
+    }
     for j in &s.jobs {
         println!(
             "job {:<8} {:<16} next {:<30} last {}",

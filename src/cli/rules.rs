@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use super::table::{Align, Table};
 use super::{Invalid, RulesCommand, print_json};
 use suiji::ops::Ctx;
 use suiji::ops::plan::read_script;
@@ -161,50 +162,62 @@ fn print_summary(s: &rules::check::Summary) {
          函告 {} before inspecting, planned dates within {} of the draw, reminders {:?} before each",
         d.results, d.penalties, d.advance_notice, d.schedule_within, d.reminders
     );
-    println!(
-        "\n{:<22} {:>5} {:>7} {:>5} {:>6} {:>6} {:>5}  {:<14} {:<28} division",
-        "task / stratum", "quota", "pool", "red", "orange", "yellow", "blue", "team", "items"
-    );
+    println!();
+    let mut table = Table::new(&[
+        ("task / stratum", Align::Left),
+        ("quota", Align::Right),
+        ("pool", Align::Right),
+        ("red", Align::Right),
+        ("orange", Align::Right),
+        ("yellow", Align::Right),
+        ("blue", Align::Right),
+        ("team", Align::Left),
+        ("items", Align::Left),
+        ("division", Align::Left),
+    ]);
     // One row's quota, pool size and pool per risk level, as the header above lays them out.
     let counts = |quota: u32, pool: usize, by_risk: &std::collections::BTreeMap<RiskLevel, u32>| {
-        let n = |r| by_risk.get(&r).copied().unwrap_or(0);
-        format!(
-            "{quota:>5} {pool:>7} {:>5} {:>6} {:>6} {:>5}",
+        let n = |r| by_risk.get(&r).copied().unwrap_or(0).to_string();
+        vec![
+            quota.to_string(),
+            pool.to_string(),
             n(RiskLevel::Red),
             n(RiskLevel::Orange),
             n(RiskLevel::Yellow),
-            n(RiskLevel::Blue)
-        )
+            n(RiskLevel::Blue),
+        ]
     };
     for t in &s.tasks {
         let team = match &t.joint {
             Some(j) => format!("{} + {} partner", t.team_size, j.members),
             None => t.team_size.to_string(),
         };
-        println!(
-            "{:<22} {}  {team:<14} {:<28} {}",
-            t.id,
-            counts(t.quota, t.pool_size, &t.pool_by_risk),
-            t.items.join(","),
-            t.division_label
-        );
+        let mut row = vec![t.id.clone()];
+        row.extend(counts(t.quota, t.pool_size, &t.pool_by_risk));
+        row.extend([team, t.items.join(","), t.division_label.clone()]);
+        table.row(row);
         if t.strata.len() > 1 {
             for st in &t.strata {
-                println!(
-                    "  {:<20} {}",
-                    st.id,
-                    counts(st.quota, st.pool_size, &st.by_risk)
-                );
+                let mut row = vec![format!("  {}", st.id)];
+                row.extend(counts(st.quota, st.pool_size, &st.by_risk));
+                table.row(row);
             }
         }
     }
+    table.print();
     println!("\nschedules (Asia/Shanghai):");
+    let mut table = Table::new(&[
+        ("job", Align::Left),
+        ("cron", Align::Left),
+        ("next", Align::Left),
+    ])
+    .indent(2);
     for sc in &s.schedules {
-        println!(
-            "  {:<8} {:<16} next {}",
-            sc.name,
-            sc.cron,
-            sc.next_run.as_deref().unwrap_or("never")
-        );
+        table.row([
+            sc.name.to_string(),
+            sc.cron.clone(),
+            sc.next_run.clone().unwrap_or_else(|| "never".into()),
+        ]);
     }
+    table.print();
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use chrono::NaiveDate;
 
+use super::table::{Align, Table};
 use super::{Invalid, TaskCommand, print_json};
 use suiji::config::Settings;
 use suiji::lifecycle::{Event, Field};
@@ -33,7 +34,7 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: TaskCommand) -> Result<ExitC
         } => {
             let rows = suiji::ops::task::list(ctx, status.as_deref(), division.as_deref(), overdue)
                 .await?;
-            return print_list(&rows, json);
+            return print_list(ctx, &rows, json);
         }
         TaskCommand::Show { id, json } => return show(ctx, &id, json).await,
         TaskCommand::Schedule { id, date: d, json } => (id, Event::Schedule(date(&d)?), json),
@@ -135,13 +136,19 @@ async fn show(ctx: &Ctx<'_>, id: &str, json: bool) -> Result<ExitCode> {
             .map(|o| format!("{} {}", o.id, o.name))
             .unwrap_or_else(|| id.to_string())
     };
+    let labels = suiji::ops::Labels::of(ctx.settings)?;
     let row = &view.row;
     let f = &row.facts;
     println!("task {} ({}), {}", row.id, row.stratum, f.status.code());
-    println!("entity: {} {} ({})", row.uscc, row.entity_name, row.city);
+    println!(
+        "entity: {} {} ({})",
+        row.uscc,
+        row.entity_name,
+        labels.city(&row.city)
+    );
     println!(
         "division: {}; responsible cadre: {}",
-        row.division,
+        labels.division(&row.division),
         name(&row.cadre)
     );
     println!(
@@ -184,49 +191,74 @@ async fn show(ctx: &Ctx<'_>, id: &str, json: bool) -> Result<ExitCode> {
     }
     line("its draw was voided on", f.voided_on);
     println!("deadlines (working days, Asia/Shanghai):");
+    let mut t = Table::new(&[
+        ("obligation", Align::Left),
+        ("due", Align::Left),
+        ("state", Align::Left),
+    ])
+    .indent(2);
     for v in &view.deadline_states {
-        println!(
-            "  {:<16} {}  {}",
-            format!("{:?}", v.obligation),
-            v.due,
-            v.state
-        );
+        t.row([
+            v.obligation.label().to_string(),
+            v.due.map_or_else(|| "-".into(), |d| d.to_string()),
+            v.state.clone(),
+        ]);
     }
+    t.print();
     for w in &view.warnings {
         println!("warning: {w}");
     }
     println!("recorded facts:");
+    let mut t = Table::new(&[
+        ("#", Align::Right),
+        ("fact", Align::Left),
+        ("effective", Align::Left),
+        ("by", Align::Left),
+        ("recorded at", Align::Left),
+    ])
+    .indent(2);
     for r in &view.recorded {
-        println!(
-            "  {} {:<17} effective {}  by {} at {}",
-            r.id,
-            r.event.name(),
-            r.effective,
-            r.actor,
-            r.recorded_at
-        );
+        t.row([
+            r.id.to_string(),
+            r.event.name().to_string(),
+            r.effective.to_string(),
+            r.actor.clone(),
+            r.recorded_at.clone(),
+        ]);
     }
+    t.print();
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_list(rows: &[TaskRow], json: bool) -> Result<ExitCode> {
+fn print_list(ctx: &Ctx<'_>, rows: &[TaskRow], json: bool) -> Result<ExitCode> {
     if json {
         return print_json(&rows).map(|_| ExitCode::SUCCESS);
     }
+    let labels = suiji::ops::Labels::of(ctx.settings)?;
+    let mut t = Table::new(&[
+        ("task", Align::Left),
+        ("status", Align::Left),
+        ("division", Align::Left),
+        ("USCC", Align::Left),
+        ("entity", Align::Left),
+        ("city", Align::Left),
+        ("next due", Align::Left),
+    ]);
     for r in rows {
-        println!(
-            "{:<28} {:<10} {:<16} {} {:<28} next due {}",
-            r.id,
-            r.facts.status.code(),
-            r.division,
-            r.uscc,
-            r.entity_name,
-            r.next_due
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "-".into())
-        );
+        t.row([
+            r.id.clone(),
+            r.facts.status.code().to_string(),
+            labels.division(&r.division),
+            r.uscc.clone(),
+            r.entity_name.clone(),
+            labels.city(&r.city),
+            r.next_due.map_or_else(|| "-".into(), |d| d.to_string()),
+        ]);
     }
-    println!("{} task(s)", rows.len());
+    if !t.is_empty() {
+        t.print();
+    }
+    println!("{}", suiji::text::count(rows.len(), "task", "tasks"));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -273,17 +305,49 @@ async fn import_outcomes(
 
 pub(super) async fn overdue(ctx: &Ctx<'_>, date: NaiveDate, json: bool) -> Result<ExitCode> {
     let cal = suiji::ops::plan::calendar(ctx.settings)?;
+    let waiting = suiji::ops::task::refresh_pending(ctx, &cal).await?;
     let lines = suiji::ops::report::overdue(ctx, &cal, date).await?;
     if json {
-        print_json(&serde_json::json!({ "date": date, "overdue": lines }))?;
+        let waiting: Vec<_> = waiting
+            .iter()
+            .map(|t| serde_json::json!({ "task": t.id, "pending_deadlines": t.pending }))
+            .collect();
+        print_json(&serde_json::json!({ "date": date, "overdue": lines, "waiting": waiting }))?;
     } else {
-        for l in &lines {
+        for t in &waiting {
+            let what: Vec<&str> = t.pending.iter().map(|o| o.label()).collect();
             println!(
-                "{:<28} {:<16} cadre {:<12} {} since {} ({} working days)",
-                l.task, l.division, l.cadre, l.overdue.what, l.overdue.due, l.overdue.working_days
+                "{}: {} waiting for holiday data (add the year's rules/calendar/YEAR.toml)",
+                t.id,
+                what.join(", ")
             );
         }
-        println!("{} overdue item(s) on {date}", lines.len());
+        let labels = suiji::ops::Labels::of(ctx.settings)?;
+        let mut t = Table::new(&[
+            ("task", Align::Left),
+            ("division", Align::Left),
+            ("cadre", Align::Left),
+            ("overdue", Align::Left),
+            ("due", Align::Left),
+            ("late by", Align::Right),
+        ]);
+        for l in &lines {
+            t.row([
+                l.task.clone(),
+                labels.division(&l.division),
+                l.cadre.clone(),
+                l.overdue.what.to_string(),
+                l.overdue.due.to_string(),
+                suiji::text::working_days(l.overdue.working_days),
+            ]);
+        }
+        if !t.is_empty() {
+            t.print();
+        }
+        println!(
+            "{} on {date}",
+            suiji::text::count(lines.len(), "overdue item", "overdue items")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -304,9 +368,13 @@ pub(super) async fn report(
         })?),
         None => None,
     };
-    let report = suiji::ops::report::report(ctx, month, revised).await?;
     if let Some(path) = xlsx {
-        suiji::ops::report::write_xlsx(path, &report)?;
+        suiji::ops::report::check_output(path)?;
+    }
+    let report = suiji::ops::report::report(ctx, month, revised).await?;
+    let labels = suiji::ops::Labels::of(ctx.settings)?;
+    if let Some(path) = xlsx {
+        suiji::ops::report::write_xlsx(path, &report, &labels)?;
     }
     if json {
         return print_json(&report).map(|_| ExitCode::SUCCESS);
@@ -320,15 +388,19 @@ pub(super) async fn report(
             format!("as known at {}", report.known_at)
         }
     );
-    let header: Vec<String> = suiji::lifecycle::DivisionReport::HEADERS
-        .iter()
-        .map(|h| format!("{h:>6}"))
-        .collect();
-    println!("{:<16} {}", "处室", header.join(" "));
+    let mut columns = vec![("处室", Align::Left)];
+    columns.extend(
+        suiji::lifecycle::DivisionReport::HEADERS
+            .iter()
+            .map(|h| (*h, Align::Right)),
+    );
+    let mut t = Table::new(&columns);
     for l in &report.divisions {
-        let counts: Vec<String> = l.counts().iter().map(|n| format!("{n:>8}")).collect();
-        println!("{:<16}{}", l.division, counts.join(""));
+        let mut row = vec![labels.division(&l.division)];
+        row.extend(l.counts().iter().map(u32::to_string));
+        t.row(row);
     }
+    t.print();
     Ok(ExitCode::SUCCESS)
 }
 

@@ -391,14 +391,7 @@ pub fn check_seed(decl: &SeedDeclaration, v: &SeedValue) -> Result<(), DrawError
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
     match v.kind {
-        SeedKind::Manual if v.value.len() >= 6 && v.value.bytes().all(|b| b.is_ascii_digit()) => {}
-        SeedKind::Manual => {
-            return Err(DrawError::Seed(format!(
-                "`{}` must be at least 6 decimal digits and nothing else (write lottery numbers \
-                 as two digits each, in draw order, without separators)",
-                crate::text::quote(&v.value)
-            )));
-        }
+        SeedKind::Manual => check_digits(&v.value)?,
         SeedKind::Os if hex64(&v.value) => {}
         SeedKind::Os => {
             return Err(DrawError::Seed(format!(
@@ -441,6 +434,19 @@ pub fn check_seed(decl: &SeedDeclaration, v: &SeedValue) -> Result<(), DrawError
         ));
     }
     Ok(())
+}
+
+/// The form of publicly drawn digits, checked before anything is loaded: decimal digits only,
+/// at least 6, written exactly as announced.
+pub fn check_digits(value: &str) -> Result<(), DrawError> {
+    if value.len() >= 6 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(());
+    }
+    Err(DrawError::Seed(format!(
+        "`{}` must be at least 6 decimal digits and nothing else (write lottery numbers as two \
+         digits each, in draw order, without separators)",
+        crate::text::quote(value)
+    )))
 }
 
 /// `seed = sha256_hex(spec + "\n" + manifest_digest + "\n" + kind + "\n" + value)`.

@@ -597,8 +597,8 @@ pub fn assignments(
                     "city": dir.unit_name(&x.city), "cadre": dir.officer_name(&x.cadre),
                     "team": team.join("、"),
                     "planned": x.planned.map(|p| p.to_string()),
-                    "schedule_by": x.deadlines.get(&Obligation::Schedule).map(|d| d.to_string()),
-                    "complete_by": x.deadlines.get(&Obligation::Complete).map(|d| d.to_string()),
+                    "schedule_by": x.deadlines.dates.get(&Obligation::Schedule).map(|d| d.to_string()),
+                    "complete_by": x.deadlines.dates.get(&Obligation::Complete).map(|d| d.to_string()),
                 })
             })
             .collect();

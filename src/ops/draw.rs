@@ -245,6 +245,13 @@ fn os_seed() -> Result<String> {
 /// the seed is public, refused if the plan script changed since freezing, refused (after
 /// republishing what exists) if the draw was already made.
 pub async fn draw_official(ctx: &Ctx<'_>, script: Script<'_>, input: SeedInput) -> Result<Drawn> {
+    // A typed-in value that is neither digits nor an OS value (64 hex digits) is refused before
+    // anything is loaded; which of the two the plan wants is checked once it is.
+    if let Some(v) = &input.value
+        && !(v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        draw::check_digits(v)?;
+    }
     let (checked, rc) = super::plan::checked(ctx, script).await?;
     let plan = &checked.plan;
     let year = i64::from(plan.year);
@@ -397,7 +404,7 @@ fn new_tasks(
             }
             let deadlines = crate::lifecycle::deadlines(&facts, &plan.deadlines, calendar)
                 .map_err(|e| OpsError::Invalid(format!("deadlines of the new tasks: {e}")))?;
-            let next_due = crate::lifecycle::next_due(&facts, &deadlines);
+            let next_due = crate::lifecycle::next_due(&facts, &deadlines.dates);
             Ok(NewTask {
                 id: format!("{prefix}-{}-{:03}", team.task, n),
                 task_rule: team.task.clone(),
@@ -422,12 +429,17 @@ fn new_tasks(
 /// A dry run: the same computation on the live registry with typed digits, written as a
 /// manifest and draw pair into `out`, recording nothing. Its manifest is marked simulated
 /// (a dry run proves nothing about timing) and takes the digits as a manual seed.
-pub async fn dry_run(
-    ctx: &Ctx<'_>,
-    script: Script<'_>,
-    value: &str,
-    out: &Path,
-) -> Result<(DrawDoc, String, Vec<PathBuf>)> {
+/// A dry run's result: the draw it would make and the files it wrote.
+pub struct DryRun {
+    pub plan_id: String,
+    pub year: i64,
+    pub doc: DrawDoc,
+    pub manifest_digest: String,
+    pub files: Vec<PathBuf>,
+}
+
+pub async fn dry_run(ctx: &Ctx<'_>, script: Script<'_>, value: &str, out: &Path) -> Result<DryRun> {
+    draw::check_digits(value)?;
     let (checked, rc) = super::plan::checked(ctx, script).await?;
     let plan = &checked.plan;
     let department = rc.vocab.department().code.clone();
@@ -451,7 +463,13 @@ pub async fn dry_run(
         publish::write_document(out, "manifest.json", &bytes)?,
         publish::write_document(out, "draw.json", &draw_bytes)?,
     ];
-    Ok((doc, digest, files))
+    Ok(DryRun {
+        plan_id: plan.id.clone(),
+        year: i64::from(plan.year),
+        doc,
+        manifest_digest: digest,
+        files,
+    })
 }
 
 /// Voids the official draw (reasoned, audited, published). A draw whose tasks hold results is

@@ -122,6 +122,24 @@ async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
             problems.iter().map(|p| p.to_string()).collect(),
         ));
     }
+    let waiting = super::task::refresh_pending(ctx, &cal).await?;
+    if !waiting.is_empty() {
+        admin.push((
+            "pending-deadlines",
+            format!("{} 项任务的期限等待节假日安排数据", waiting.len()),
+            waiting
+                .iter()
+                .map(|t| {
+                    let what: Vec<&str> = t.pending.iter().map(|o| o.label()).collect();
+                    format!(
+                        "{}: {} (add the holiday data of the year after the recorded date)",
+                        t.id,
+                        what.join(", ")
+                    )
+                })
+                .collect(),
+        ));
+    }
     let next_year = today.year() + 1;
     if today.month() >= 11 && cal.year(next_year).is_err() {
         admin.push((
@@ -172,7 +190,7 @@ async fn report(ctx: &Ctx<'_>, plan: &Plan, slot: &Slot) -> Result<Outcome> {
         .map_err(|e| OpsError::Internal(format!("{}: {e}", dir.display())))?;
     let name = first.format("%Y-%m").to_string();
     let xlsx = dir.join(format!("{name}.xlsx"));
-    super::report::write_xlsx(&xlsx, &report)?;
+    super::report::write_xlsx(&xlsx, &report, &super::Labels::of(ctx.settings)?)?;
     let json = dir.join(format!("{name}.json"));
     let text = serde_json::to_vec_pretty(&report).map_err(|e| OpsError::Internal(e.to_string()))?;
     crate::publish::write_atomic(&json, &text)?;

@@ -73,3 +73,37 @@ pub type Result<T> = std::result::Result<T, OpsError>;
 pub fn invalid<T>(msg: impl Into<String>) -> Result<T> {
     Err(OpsError::Invalid(msg.into()))
 }
+
+/// What people read instead of the codes the store keeps: division, agency and municipal unit
+/// names from the configured vocabulary (a code the vocabulary lacks is shown as it is).
+pub struct Labels {
+    vocab: crate::vocab::Vocabulary,
+}
+
+impl Labels {
+    pub fn of(settings: &Settings) -> Result<Labels> {
+        Ok(Labels {
+            vocab: settings
+                .vocabulary()
+                .map_err(|e| OpsError::Invalid(e.to_string()))?,
+        })
+    }
+    pub fn division(&self, code: &str) -> String {
+        self.vocab
+            .division(code)
+            .map_or_else(|| code.to_string(), |d| d.label.clone())
+    }
+    pub fn agency(&self, code: &str) -> String {
+        self.vocab
+            .agency(code)
+            .map_or_else(|| code.to_string(), |a| a.label.clone())
+    }
+    pub fn city(&self, code: &str) -> String {
+        self.vocab
+            .unit(code)
+            .map_or_else(|| code.to_string(), |u| u.name.to_string())
+    }
+    pub fn department(&self) -> &str {
+        &self.vocab.department().label
+    }
+}

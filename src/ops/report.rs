@@ -116,8 +116,27 @@ pub async fn report(ctx: &Ctx<'_>, month: Option<NaiveDate>, revised: bool) -> R
     })
 }
 
-/// Writes a report as a spreadsheet (one sheet, Chinese headers).
-pub fn write_xlsx(path: &std::path::Path, report: &Report) -> Result<()> {
+/// Refuses an output path that cannot be written, before anything is computed or printed.
+pub fn check_output(path: &std::path::Path) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if !parent.is_dir() {
+        return invalid(format!(
+            "{}: the folder {} does not exist",
+            path.display(),
+            parent.display()
+        ));
+    }
+    if path.is_dir() {
+        return invalid(format!("{}: is a folder, not a file name", path.display()));
+    }
+    Ok(())
+}
+
+/// Writes a report as a spreadsheet (one sheet, Chinese headers, division names).
+pub fn write_xlsx(path: &std::path::Path, report: &Report, labels: &super::Labels) -> Result<()> {
     let fail = |e: rust_xlsxwriter::XlsxError| {
         super::OpsError::Invalid(format!("{}: cannot write the report: {e}", path.display()))
     };
@@ -140,7 +159,9 @@ pub fn write_xlsx(path: &std::path::Path, report: &Report) -> Result<()> {
     }
     for (i, l) in report.divisions.iter().enumerate() {
         let r = i as u32 + 2;
-        sheet.write_string(r, 0, &l.division).map_err(fail)?;
+        sheet
+            .write_string(r, 0, labels.division(&l.division))
+            .map_err(fail)?;
         for (c, n) in l.counts().iter().enumerate() {
             sheet
                 .write_number(r, c as u16 + 1, f64::from(*n))

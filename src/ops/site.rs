@@ -89,25 +89,10 @@ async fn plan_folder(
         .into_iter()
         .map(|o| (o.id, o.name))
         .collect();
-    let vocab = ctx
-        .settings
-        .vocabulary()
-        .map_err(|e| OpsError::Invalid(e.to_string()))?;
-    let division = |code: &str| {
-        vocab
-            .division(code)
-            .map_or(code.to_string(), |d| d.label.clone())
-    };
-    let agency = |code: &str| {
-        vocab
-            .agency(code)
-            .map_or(code.to_string(), |a| a.label.clone())
-    };
-    let city = |code: &str| {
-        vocab
-            .unit(code)
-            .map_or(code.to_string(), |u| u.name.to_string())
-    };
+    let labels = super::Labels::of(ctx.settings)?;
+    let division = |code: &str| labels.division(code);
+    let agency = |code: &str| labels.agency(code);
+    let city = |code: &str| labels.city(code);
     let relays = ctx
         .settings
         .beacon
@@ -116,7 +101,7 @@ async fn plan_folder(
         .cloned()
         .unwrap_or_default();
     let names = site::Names {
-        department: &vocab.department().label,
+        department: labels.department(),
         division: &division,
         agency: &agency,
         city: &city,
@@ -206,12 +191,8 @@ pub async fn publish(ctx: &Ctx<'_>, year: Option<i64>, out: Option<&Path>) -> Re
             simulated: s.simulated,
         })
         .collect();
-    let vocab = ctx
-        .settings
-        .vocabulary()
-        .map_err(|e| OpsError::Invalid(e.to_string()))?;
     let now = stamp(ctx.clock.now());
-    let home = site::render_home(&vocab.department().label, &now, &listed)
+    let home = site::render_home(super::Labels::of(ctx.settings)?.department(), &now, &listed)
         .map_err(|e| OpsError::Internal(e.to_string()))?;
     for (name, bytes) in home {
         if write_if_changed(&out.join(name), &bytes)? {

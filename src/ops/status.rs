@@ -17,6 +17,8 @@ pub struct Status {
     pub plan_error: Option<String>,
     pub tasks_by_status: BTreeMap<String, i64>,
     pub overdue: i64,
+    /// Tasks with a deadline waiting for a year's holiday data.
+    pub pending_deadlines: i64,
     pub jobs: Vec<JobStatus>,
     /// Notices by delivery status.
     pub outbox: BTreeMap<String, i64>,
@@ -96,6 +98,7 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
         plan_error,
         tasks_by_status: ctx.store.tasks_by_status().await?,
         overdue: ctx.store.overdue_count(ctx.clock.today()).await?,
+        pending_deadlines: ctx.store.pending_deadline_count().await?,
         jobs,
         outbox: ctx.store.outbox_counts().await?,
         late_notices: ctx.store.late_notices().await?,

@@ -25,7 +25,7 @@ fn change(
     let facts = lifecycle::apply(before, event, today, cal)
         .map_err(|e| OpsError::Invalid(format!("task {}: cannot {}: {e}", row.id, event.name())))?;
     let deadlines = lifecycle::deadlines(&facts, &row.rules, cal)?;
-    let next_due = lifecycle::next_due(&facts, &deadlines);
+    let next_due = lifecycle::next_due(&facts, &deadlines.dates);
     Ok(Change {
         effective: lifecycle::effective(before, event, today),
         facts,
@@ -199,7 +199,8 @@ pub struct TaskView {
 #[derive(Debug, Serialize)]
 pub struct DeadlineState {
     pub obligation: Obligation,
-    pub due: NaiveDate,
+    /// None while the deadline waits for its year's holiday data.
+    pub due: Option<NaiveDate>,
     /// done (on time / late), open (working days left), overdue (working days late)
     pub state: String,
 }
@@ -232,7 +233,8 @@ fn deadline_states(row: &TaskRow, today: NaiveDate, cal: &Calendar) -> Result<Ve
     let mut out = Vec::new();
     for (o, due) in &row.deadlines {
         let done = match o {
-            Obligation::Schedule => f.planned.map(|_| None),
+            // Met on the day a date was set, whatever the date.
+            Obligation::Schedule => f.planned.map(|_| f.scheduled_on),
             Obligation::Notice | Obligation::PenaltyDecision => None,
             Obligation::Complete => f.completed.map(Some),
             Obligation::Publish => f.published.map(Some),
@@ -242,27 +244,59 @@ fn deadline_states(row: &TaskRow, today: NaiveDate, cal: &Calendar) -> Result<Ve
             _ if *o == Obligation::Notice => "函告 to send by this day".to_string(),
             Some(Some(d)) if d <= *due => format!("done {d}, on time"),
             Some(Some(d)) => format!(
-                "done {d}, {} working days late",
-                cal.working_days_between(*due, d)?
+                "done {d}, {} late",
+                crate::text::working_days(cal.working_days_between(*due, d)?)
             ),
             Some(None) => "done".to_string(),
             None if !f.status.is_open() => "closed".to_string(),
             None if *due >= today => format!(
-                "{} working days left",
-                cal.working_days_between(today, *due)?
+                "{} left",
+                crate::text::working_days(cal.working_days_between(today, *due)?)
             ),
             None => format!(
-                "OVERDUE by {} working days",
-                cal.working_days_between(*due, today)?
+                "OVERDUE by {}",
+                crate::text::working_days(cal.working_days_between(*due, today)?)
             ),
         };
         out.push(DeadlineState {
             obligation: *o,
-            due: *due,
+            due: Some(*due),
             state,
         });
     }
+    for o in &row.pending {
+        out.push(DeadlineState {
+            obligation: *o,
+            due: None,
+            state: "waiting for holiday data: the date follows once the year's \
+                    rules/calendar/YEAR.toml is added"
+                .into(),
+        });
+    }
     Ok(out)
+}
+
+/// Recomputes the deadlines that waited for holiday data, now that the calendar may have the
+/// year; returns the tasks still waiting.
+pub async fn refresh_pending(ctx: &Ctx<'_>, cal: &Calendar) -> Result<Vec<TaskRow>> {
+    let mut waiting = Vec::new();
+    for row in ctx.store.tasks(&TaskFilter::default()).await? {
+        if row.pending.is_empty() {
+            continue;
+        }
+        let before = row.due();
+        let after = lifecycle::deadlines(&row.facts, &row.rules, cal)?;
+        if after != before {
+            let next = lifecycle::next_due(&row.facts, &after.dates);
+            ctx.store
+                .refresh_deadlines(&row.id, &before, &after, next, ctx.clock, ctx.actor)
+                .await?;
+        }
+        if !after.pending.is_empty() {
+            waiting.push(row);
+        }
+    }
+    Ok(waiting)
 }
 
 /// Tasks by status and division (names or codes), or only those overdue today.
@@ -337,6 +371,15 @@ pub async fn replace(ctx: &Ctx<'_>, id: &str, reason: &str) -> Result<Replaced> 
         .task(id)
         .await?
         .ok_or_else(|| OpsError::Invalid(format!("no task `{}`", crate::text::quote(id))))?;
+    let today = ctx.clock.today();
+    if today > row.facts.window.end {
+        return invalid(format!(
+            "task {id}'s inspection window ended on {} (today is {today}): a replacement now \
+             could not be inspected in time. To record one made back then, give its day with \
+             --today",
+            row.facts.window.end
+        ));
+    }
     let draw = ctx.store.draw_by_id(row.draw_id).await?;
     if draw.status != "official" {
         return invalid(format!(
@@ -405,7 +448,7 @@ pub async fn replace(ctx: &Ctx<'_>, id: &str, reason: &str) -> Result<Replaced> 
         items: row.items.clone(),
         drawn_on: today,
         planned: None,
-        next_due: lifecycle::next_due(&facts, &deadlines),
+        next_due: lifecycle::next_due(&facts, &deadlines.dates),
         deadlines,
     };
     ctx.store

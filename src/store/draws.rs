@@ -103,7 +103,7 @@ pub struct NewTask {
     pub drawn_on: chrono::NaiveDate,
     /// A proposed inspection date (when the plan asks the draw to propose them).
     pub planned: Option<chrono::NaiveDate>,
-    pub deadlines: std::collections::BTreeMap<crate::lifecycle::Obligation, chrono::NaiveDate>,
+    pub deadlines: crate::lifecycle::Due,
     pub next_due: Option<chrono::NaiveDate>,
 }
 
@@ -473,7 +473,7 @@ impl Store {
             let facts = crate::lifecycle::effect(&t.facts, &event, clock.today());
             let change = super::Change {
                 facts,
-                deadlines: t.deadlines.clone(),
+                deadlines: t.due(),
                 next_due: None,
                 event: event.clone(),
                 effective: clock.today(),
@@ -543,7 +543,7 @@ pub(super) async fn insert_tasks(
     let start = window.start.to_string();
     let end = window.end.to_string();
     let rows = tasks.iter().enumerate().map(|(i, t)| {
-        let deadlines = serde_json::to_string(&t.deadlines).unwrap_or_else(|_| "{}".into());
+        let deadlines = super::tasks::deadlines_json(&t.deadlines);
         let day = |d: Option<chrono::NaiveDate>| Val::Opt(d.map(|d| Cow::Owned(d.to_string())));
         vec![
             Val::Text(Cow::Borrowed(&t.id)),

@@ -52,6 +52,14 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "no database at {0}: create one by importing a registry (`suiji import ...`) or with \
+         `suiji demo run`, or point --db at an existing one (only import, demo run and serve \
+         create a database)"
+    )]
+    Missing(PathBuf),
+    #[error("cannot reach PostgreSQL at {at}: {message}")]
+    Unreachable { at: String, message: String },
     #[error("database: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("database migrations: {0}")]
@@ -154,15 +162,65 @@ impl std::fmt::Debug for Location {
     }
 }
 
+/// `host:port/db` of a PostgreSQL URL, without the credentials.
+fn endpoint(raw: &str) -> String {
+    let rest = raw.split_once("://").map_or(raw, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    let (host, db) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = if host.contains(':') || host.starts_with('[') {
+        host.to_string()
+    } else {
+        format!("{host}:5432")
+    };
+    if db.is_empty() {
+        host
+    } else {
+        format!("{host}/{db}")
+    }
+}
+
+/// What went wrong connecting, in the words of the innermost cause ("connection refused").
+fn connect_error(e: &sqlx::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = s.to_string();
+        source = s.source();
+    }
+    text
+}
+
 impl Store {
     /// Connects, creating an SQLite file (and its folder) if missing, and applies migrations.
     pub async fn open(url: &DatabaseUrl, settings: &DatabaseSettings) -> Result<Store, StoreError> {
+        Self::open_with(url, settings, true).await
+    }
+
+    /// Connects to a database that must already exist (for commands that only read): a
+    /// missing SQLite file is an error, and nothing is created.
+    pub async fn open_existing(
+        url: &DatabaseUrl,
+        settings: &DatabaseSettings,
+    ) -> Result<Store, StoreError> {
+        Self::open_with(url, settings, false).await
+    }
+
+    async fn open_with(
+        url: &DatabaseUrl,
+        settings: &DatabaseSettings,
+        create: bool,
+    ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let raw = url.expose();
         let (backend, connect_url, location) = if let Some(rest) = raw.strip_prefix("sqlite:") {
             let path = rest.trim_start_matches("//");
             let (path, query) = path.split_once('?').unwrap_or((path, ""));
-            if path != ":memory:"
+            if !create && path != ":memory:" && !PathBuf::from(path).is_file() {
+                return Err(StoreError::Missing(PathBuf::from(path)));
+            }
+            if create
+                && path != ":memory:"
                 && let Some(parent) = PathBuf::from(path).parent()
                 && !parent.as_os_str().is_empty()
             {
@@ -171,12 +229,13 @@ impl Store {
                     source,
                 })?;
             }
+            let mode = if create { "mode=rwc" } else { "mode=rw" };
             let query = if query.contains("mode=") {
                 query.to_string()
             } else if query.is_empty() {
-                "mode=rwc".to_string()
+                mode.to_string()
             } else {
-                format!("{query}&mode=rwc")
+                format!("{query}&{mode}")
             };
             let file = (path != ":memory:").then(|| PathBuf::from(path));
             (
@@ -193,6 +252,29 @@ impl Store {
         } else {
             return Err(StoreError::Url(url.to_string()));
         };
+        if backend == Backend::Postgres {
+            // The pool would retry a refused connection until its acquire timeout: one direct
+            // attempt first says at once what is wrong.
+            let attempt = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                <sqlx::AnyConnection as sqlx::Connection>::connect(&connect_url),
+            )
+            .await;
+            let message = match attempt {
+                Ok(Ok(conn)) => {
+                    let _ = sqlx::Connection::close(conn).await;
+                    None
+                }
+                Ok(Err(e)) => Some(connect_error(&e)),
+                Err(_) => Some("no answer within 10 s".to_string()),
+            };
+            if let Some(message) = message {
+                return Err(StoreError::Unreachable {
+                    at: endpoint(raw),
+                    message,
+                });
+            }
+        }
         let busy = settings.busy_timeout_ms;
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
@@ -578,6 +660,17 @@ impl Store {
         Ok(
             sqlx::query("SELECT COUNT(*) FROM tasks WHERE next_due < $1")
                 .bind(day.to_string())
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    /// Tasks with a deadline waiting for a year's holiday data (`"pending"` in `deadlines`).
+    pub async fn pending_deadline_count(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM tasks WHERE deadlines LIKE $1")
+                .bind("%\"pending\"%")
                 .fetch_one(&self.pool)
                 .await?
                 .try_get(0)?,

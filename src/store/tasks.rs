@@ -1,7 +1,7 @@
 //! Inspection tasks after the draw: reading them, applying lifecycle changes (each one write
 //! transaction with its audit row), and the overdue query the nightly check runs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use super::{Store, StoreError, Tx};
 use crate::clock::{Clock, stamp};
-use crate::lifecycle::{Event, Facts, Obligation, Outcome, Status};
+use crate::lifecycle::{Due, Event, Facts, Obligation, Outcome, Status};
 use crate::plan::{Deadlines, Window};
 
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +31,9 @@ pub struct TaskRow {
     pub items: Vec<String>,
     pub facts: Facts,
     pub deadlines: BTreeMap<Obligation, NaiveDate>,
+    /// Obligations whose deadline waits for a year's holiday data (see `lifecycle::Due`).
+    #[serde(rename = "pending_deadlines")]
+    pub pending: BTreeSet<Obligation>,
     pub next_due: Option<NaiveDate>,
     pub replaced_by: Option<String>,
     pub replace_reason: Option<String>,
@@ -81,6 +84,7 @@ fn json<T: serde::de::DeserializeOwned>(v: &str) -> Result<T, StoreError> {
 fn row(r: &sqlx::any::AnyRow) -> Result<TaskRow, StoreError> {
     let status: String = r.try_get(15)?;
     let outcome: Option<String> = r.try_get(21)?;
+    let due = parse_deadlines(&r.try_get::<String, _>(27)?)?;
     Ok(TaskRow {
         id: r.try_get(0)?,
         draw_id: r.try_get(1)?,
@@ -120,7 +124,8 @@ fn row(r: &sqlx::any::AnyRow) -> Result<TaskRow, StoreError> {
             penalty_published: date(r.try_get(25)?)?,
             referred: date(r.try_get(26)?)?,
         },
-        deadlines: json(&r.try_get::<String, _>(27)?)?,
+        deadlines: due.dates,
+        pending: due.pending,
         next_due: date(r.try_get(28)?)?,
         replaced_by: r.try_get(29)?,
         replace_reason: r.try_get(30)?,
@@ -129,11 +134,47 @@ fn row(r: &sqlx::any::AnyRow) -> Result<TaskRow, StoreError> {
     })
 }
 
+/// The `deadlines` column: each obligation's date, or "pending" while its year has no holiday
+/// data (rows written before pending deadlines existed hold dates only, and read the same).
+pub(super) fn deadlines_json(d: &Due) -> String {
+    let mut m: BTreeMap<Obligation, String> =
+        d.dates.iter().map(|(o, d)| (*o, d.to_string())).collect();
+    for o in &d.pending {
+        m.insert(*o, PENDING.to_string());
+    }
+    serde_json::to_string(&m).unwrap_or_else(|_| "{}".into())
+}
+
+const PENDING: &str = "pending";
+
+fn parse_deadlines(text: &str) -> Result<Due, StoreError> {
+    let m: BTreeMap<Obligation, String> = json(text)?;
+    let mut due = Due::default();
+    for (o, v) in m {
+        if v == PENDING {
+            due.pending.insert(o);
+        } else {
+            due.dates.insert(o, req_date(v)?);
+        }
+    }
+    Ok(due)
+}
+
+impl TaskRow {
+    /// Its deadlines as `lifecycle` computes them.
+    pub fn due(&self) -> Due {
+        Due {
+            dates: self.deadlines.clone(),
+            pending: self.pending.clone(),
+        }
+    }
+}
+
 /// A lifecycle change computed from the current row: the fact to record and the task's new
 /// state, deadlines and earliest owed deadline.
 pub struct Change {
     pub facts: Facts,
-    pub deadlines: BTreeMap<Obligation, NaiveDate>,
+    pub deadlines: Due,
     pub next_due: Option<NaiveDate>,
     pub event: Event,
     /// The day the fact takes effect (`lifecycle::effective`, judged on the facts before it).
@@ -221,7 +262,7 @@ pub(super) async fn write_change(
     .bind(s(f.penalty_decided))
     .bind(s(f.penalty_published))
     .bind(s(f.referred))
-    .bind(serde_json::to_string(&c.deadlines).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    .bind(deadlines_json(&c.deadlines))
     .bind(s(c.next_due))
     .bind(s(f.scheduled_on))
     .bind(s(f.archived_on))
@@ -384,10 +425,41 @@ impl Store {
         self.commit(tx).await?;
         Ok(TaskRow {
             facts: c.facts,
-            deadlines: c.deadlines,
+            deadlines: c.deadlines.dates,
+            pending: c.deadlines.pending,
             next_due: c.next_due,
             ..current
         })
+    }
+
+    /// Writes deadlines computed anew for a task (derived from its facts, not a fact: holiday
+    /// data for a pending year was added), with an audit row. Only a row whose deadlines are
+    /// still those it was computed from is written.
+    pub async fn refresh_deadlines(
+        &self,
+        id: &str,
+        before: &Due,
+        after: &Due,
+        next_due: Option<NaiveDate>,
+        clock: &dyn Clock,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let current = existing_task(&mut *tx, id).await?;
+        if current.due() != *before {
+            return Ok(false);
+        }
+        let s = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+        sqlx::query("UPDATE tasks SET deadlines = $1, next_due = $2 WHERE id = $3")
+            .bind(deadlines_json(after))
+            .bind(s(next_due))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let detail = serde_json::json!({ "before": before, "after": after });
+        Store::audit(&mut tx, clock, actor, "task.deadlines", id, &detail).await?;
+        self.commit(tx).await?;
+        Ok(true)
     }
 
     /// Replaces a task whose entity turned out closed or unreachable by a new task for the next
@@ -425,7 +497,7 @@ impl Store {
         };
         let change = Change {
             facts: crate::lifecycle::effect(&old.facts, &event, clock.today()),
-            deadlines: old.deadlines.clone(),
+            deadlines: old.due(),
             next_due: None,
             effective: clock.today(),
             event,

@@ -1,0 +1,495 @@
+//! The command line as a clerk uses it all day: tables aligned by display width (golden
+//! output), exact exit codes, read-only commands that create nothing, a fast answer from an
+//! unreachable PostgreSQL, complete help, completions and manual pages, and the lifecycle's
+//! refusals and pending deadlines. One test per finding of issue 12, through the real binary.
+
+mod common;
+
+use std::path::Path;
+
+use common::{TestDb, assert_ok, on, refused, repo, stderr, stdout};
+
+/// Compares `text` with `tests/golden/cli/NAME`; `UPDATE_GOLDEN=1` rewrites the file.
+fn golden(name: &str, text: &str) {
+    let path = repo("tests/golden/cli").join(name);
+    if std::env::var("UPDATE_GOLDEN").is_ok() {
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&path, text).expect("write golden");
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(text, want, "output differs from {}", path.display());
+}
+
+fn unicode_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// The 2024 plan frozen and drawn at fixed moments, so that the output is the same every run.
+fn fixed_draw(db: &TestDb) -> String {
+    common::load_demo(db);
+    let plan = common::plan_without_proposals(db.path());
+    on(db, "2024-05-13 09:00", &["freeze", "--plan", &plan]);
+    let draw = [
+        "draw",
+        "--plan",
+        &plan,
+        "--official",
+        "--seed-value",
+        "03071218253109",
+    ];
+    on(db, "2024-05-16 21:30", &draw);
+    plan
+}
+
+fn text(db: &TestDb, args: &[&str]) -> String {
+    let out = db.suiji(args);
+    assert_ok(&out, args);
+    stdout(&out)
+}
+
+#[test]
+fn tables_line_up_by_display_width() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    fixed_draw(&db);
+    let list = text(&db, &["task", "list", "--division", "noncoal"]);
+    golden("task-list.txt", &list);
+    let report = text(&db, &["--today", "2024-06-30 18:00", "report"]);
+    golden("report.txt", &report);
+    // Every row of the report starts its columns where the header does (the header and the
+    // rows were 109 and 88 columns wide).
+    let lines: Vec<&str> = report.lines().skip(1).collect();
+    let widths: Vec<usize> = lines.iter().map(|l| unicode_width(l)).collect();
+    assert!(
+        widths.iter().all(|w| *w == widths[0]),
+        "{widths:?}\n{report}"
+    );
+    let entity_col: Vec<usize> = list
+        .lines()
+        .filter(|l| l.starts_with("henan") || l.starts_with("task"))
+        .map(|l| {
+            unicode_width(
+                &l[..l
+                    .find("9141")
+                    .or_else(|| l.find("USCC"))
+                    .expect("USCC column")],
+            )
+        })
+        .collect();
+    assert!(
+        entity_col.iter().all(|w| *w == entity_col[0]),
+        "{entity_col:?}\n{list}"
+    );
+}
+
+#[test]
+fn exit_codes_say_whose_problem_it_is() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    fixed_draw(&db);
+    // An unknown status is refused, not "0 task(s)".
+    let msg = refused(&db, "2024-06-01", &["task", "list", "--status", "foo"]);
+    assert!(msg.contains("foo"), "{msg}");
+    // A report into a missing folder is refused before anything is computed or printed.
+    let out = db.suiji(&["report", "--xlsx", "no/such/dir/r.xlsx"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    // Missing holiday data is the admin's to add (exit 2), as `calendar check` says.
+    let out = db.suiji(&["overdue", "--date", "2027-03-01"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no holiday data for 2027"),
+        "{}",
+        stderr(&out)
+    );
+    let out = db.suiji(&["calendar", "check", "2027"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A month that has not begun is refused, not reported as of today.
+    let msg = refused(&db, "2026-11-01", &["report", "--month", "2030-01"]);
+    assert!(msg.contains("2030-01"), "{msg}");
+    // --today later than the real date is refused, and so is a date after the real today.
+    let out = db.suiji(&["--today", "2099-01-01", "status"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn read_only_commands_create_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bin = env!("CARGO_BIN_EXE_suiji");
+    let out = std::process::Command::new(bin)
+        .current_dir(dir.path())
+        .args(["task", "list"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no database at data/suiji.db"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "task list created a database"
+    );
+    let db = dir.path().join("nonexistent_dir/sub/x.db");
+    let url = format!("sqlite://{}", db.display());
+    for args in [
+        vec!["stats"],
+        vec!["status"],
+        vec!["report"],
+        vec!["overdue"],
+        vec!["publish"],
+    ] {
+        let out = std::process::Command::new(bin)
+            .current_dir(dir.path())
+            .arg("--db")
+            .arg(&url)
+            .args(&args)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+    assert!(
+        !dir.path().join("nonexistent_dir").exists(),
+        "a read created the path"
+    );
+}
+
+#[test]
+fn unreachable_postgres_is_named_at_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .current_dir(dir.path())
+        .args([
+            "--db",
+            "postgres://postgres:secret@127.0.0.1:1/nothing",
+            "stats",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot reach PostgreSQL at 127.0.0.1:1/nothing"),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("refused"), "{err}");
+    assert!(!err.contains("secret"), "the password was printed: {err}");
+}
+
+#[test]
+fn errors_say_each_thing_once() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    common::load_demo(&db);
+    let script = db.path().join("broken.rhai");
+    let text = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("plan");
+    std::fs::write(
+        &script,
+        text.replace("quota: 8,", "quota: undefined_variable,"),
+    )
+    .expect("write");
+    let out = db.suiji(&["rules", "check", script.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    let first = err.lines().next().unwrap_or("");
+    assert!(first.contains("undefined_variable"), "{err}");
+    for part in first.split(": ") {
+        if part.len() > 12 {
+            assert_eq!(first.matches(part).count(), 1, "`{part}` repeated: {first}");
+        }
+    }
+}
+
+#[test]
+fn help_completions_and_manual_pages() {
+    let bin = env!("CARGO_BIN_EXE_suiji");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let help = stdout(&run(&["task", "list", "--help"]));
+    assert!(help.contains("Only tasks in this state"), "{help}");
+    assert!(help.contains("Global options:"), "{help}");
+    let own = help.split("Global options:").next().unwrap_or("");
+    assert!(
+        !own.contains("--db"),
+        "global options mixed into the command's own: {help}"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&["completions", shell]);
+        assert!(out.status.success());
+        assert!(stdout(&out).contains("task"), "{shell}");
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let out = run(&["man", "--out", dir.path().to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = std::fs::read_to_string(dir.path().join("suiji-task-complete.1")).expect("page");
+    assert!(page.contains("The inspection took place"), "{page}");
+    assert!(dir.path().join("suiji.1").is_file());
+}
+
+fn wording(db: &TestDb) {
+    let plan = fixed_draw(db);
+    let dry = db.path().join("dry");
+    let out = db.suiji(&[
+        "--today",
+        "2024-05-16 22:00",
+        "draw",
+        "--plan",
+        &plan,
+        "--dry-run",
+        "--seed-value",
+        "123456",
+        "--out",
+        dry.to_str().expect("utf-8"),
+    ]);
+    assert_ok(&out, &["draw", "--dry-run"]);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("dry-run draw of henan-2024 (2024): 74 tasks"),
+        "{text}"
+    );
+    assert!(text.contains("seed: manual `123456`"), "{text}");
+    assert!(!text.contains("published"), "{text}");
+    // An invalid seed value is refused before the registry is loaded.
+    let msg = refused(
+        db,
+        "2024-05-16 22:00",
+        &[
+            "draw",
+            "--plan",
+            &plan,
+            "--dry-run",
+            "--seed-value",
+            "123",
+            "--out",
+            "x",
+        ],
+    );
+    assert!(msg.contains("at least 6 decimal digits"), "{msg}");
+
+    let id = "henan-2024-noncoal-001";
+    on(
+        db,
+        "2024-06-20",
+        &["task", "schedule", id, "--date", "2024-07-01"],
+    );
+    on(
+        db,
+        "2024-07-01",
+        &[
+            "task",
+            "complete",
+            id,
+            "--date",
+            "2024-07-01",
+            "--outcome",
+            "no-issues",
+        ],
+    );
+    let url = "https://yjglt.henan.gov.cn/sjsgk/1.html";
+    on(
+        db,
+        "2024-07-02",
+        &["task", "publish", id, "--date", "2024-07-02", "--url", url],
+    );
+    let show = text_on(db, "2024-07-02", &["task", "show", id]);
+    assert!(show.contains(url), "{show}");
+    assert!(
+        !show.contains("PenaltyPublish") && !show.contains("Publish "),
+        "{show}"
+    );
+    assert!(show.contains("publish results"), "{show}");
+    assert!(show.contains("非煤矿山安全监督处"), "{show}");
+    assert!(!show.contains("(41"), "city shown as a code: {show}");
+    // Scheduled on 20 June, past the deadline of 14 June: done, and late.
+    assert!(
+        show.contains("done 2024-06-20, 4 working days late"),
+        "{show}"
+    );
+    let report = text_on(db, "2024-07-31", &["report"]);
+    assert!(
+        report.contains("非煤矿山安全监督处") && !report.contains("noncoal "),
+        "{report}"
+    );
+    let overdue = text_on(db, "2024-06-17", &["overdue"]);
+    assert!(!overdue.contains(" 1 working days"), "{overdue}");
+}
+
+fn text_on(db: &TestDb, day: &str, args: &[&str]) -> String {
+    let mut all = vec!["--today", day];
+    all.extend_from_slice(args);
+    text(db, &all)
+}
+
+on_both_backends!(wording);
+
+/// Completion before the planned date, and a replacement after the window, are refused; a
+/// date after the real today is refused whatever --today says.
+fn lifecycle_refusals(db: &TestDb) {
+    common::load_demo(db);
+    common::freeze_and_draw(db);
+    let id = "henan-2024-hazchem-001";
+    on(
+        db,
+        "2024-05-20",
+        &["task", "schedule", id, "--date", "2024-09-13"],
+    );
+    let msg = refused(
+        db,
+        "2024-09-20",
+        &[
+            "task",
+            "complete",
+            id,
+            "--date",
+            "2024-09-12",
+            "--outcome",
+            "no-issues",
+        ],
+    );
+    assert!(msg.contains("before the planned date 2024-09-13"), "{msg}");
+    let out = db.suiji(&[
+        "task",
+        "complete",
+        id,
+        "--date",
+        "2099-09-13",
+        "--outcome",
+        "no-issues",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("in the future"), "{}", stderr(&out));
+    // Without --today the replacement would be drawn today, after the 2024 window.
+    let out = db.suiji(&[
+        "task",
+        "replace",
+        "henan-2024-hazchem-002",
+        "--reason",
+        "已注销",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("window ended on 2024-12-31"),
+        "{}",
+        stderr(&out)
+    );
+    let ok = on(
+        db,
+        "2024-06-03",
+        &[
+            "task",
+            "replace",
+            "henan-2024-hazchem-002",
+            "--reason",
+            "已注销",
+        ],
+    );
+    assert_eq!(ok["replaced"], "henan-2024-hazchem-002");
+}
+
+on_both_backends!(lifecycle_refusals);
+
+/// A 2021 plan (test holiday data for 2021 only): a completion on 29 December is recorded, its
+/// publication deadline waits for 2022's data, `status` and the nightly check say so, and the
+/// deadline is computed as soon as the data is added.
+fn pending_holiday_data(db: &TestDb) {
+    common::load_demo(db);
+    let cal = db.path().join("calendar");
+    std::fs::create_dir_all(&cal).expect("mkdir");
+    std::fs::write(
+        cal.join("2021.toml"),
+        "year = 2021\nnotice = \"test data: weekends only\"\nholidays = []\nworkdays = []\n",
+    )
+    .expect("2021");
+    let config = db.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!("[calendar]\ndir = \"{}\"\n", cal.display()),
+    )
+    .expect("config");
+    let cfg = config.to_str().expect("utf-8");
+    let text = std::fs::read_to_string(Path::new(&common::plan_without_proposals(db.path())))
+        .expect("plan");
+    let plan = db.path().join("p2021.rhai");
+    std::fs::write(&plan, text.replace("2024", "2021")).expect("plan");
+    let plan = plan.to_str().expect("utf-8");
+    let with = |day: &str, args: &[&str]| {
+        let mut all = vec!["--config", cfg];
+        all.extend_from_slice(args);
+        on(db, day, &all)
+    };
+    with("2021-05-13", &["freeze", "--plan", plan]);
+    with(
+        "2021-05-16 21:30",
+        &[
+            "draw",
+            "--plan",
+            plan,
+            "--official",
+            "--seed-value",
+            "03071218253109",
+        ],
+    );
+    let id = "henan-2021-noncoal-001";
+    with(
+        "2021-06-01",
+        &["task", "schedule", id, "--date", "2021-12-27"],
+    );
+    let t = with(
+        "2021-12-29",
+        &[
+            "task",
+            "complete",
+            id,
+            "--date",
+            "2021-12-29",
+            "--outcome",
+            "no-issues",
+        ],
+    );
+    assert_eq!(
+        t["facts"]["completed"], "2021-12-29",
+        "the fact is recorded: {t}"
+    );
+    assert_eq!(
+        t["pending_deadlines"],
+        serde_json::json!(["publish"]),
+        "{t}"
+    );
+    let status = text_on_cfg(db, cfg, "2021-12-30", &["status"]);
+    assert!(
+        status.contains("deadlines waiting for holiday data: 1 task"),
+        "{status}"
+    );
+    let overdue = text_on_cfg(db, cfg, "2021-12-30", &["overdue"]);
+    assert!(
+        overdue.contains(id) && overdue.contains("waiting for holiday data"),
+        "{overdue}"
+    );
+    // The 2022 data arrives: the next check computes the deadline (5 working days: 5 January).
+    std::fs::write(
+        cal.join("2022.toml"),
+        "year = 2022\nnotice = \"test data: weekends only\"\nholidays = []\nworkdays = []\n",
+    )
+    .expect("2022");
+    text_on_cfg(db, cfg, "2021-12-31", &["overdue"]);
+    let t = with("2021-12-31", &["task", "show", id]);
+    assert_eq!(t["deadlines"]["publish"], "2022-01-05", "{t}");
+    assert_eq!(t["pending_deadlines"], serde_json::json!([]), "{t}");
+}
+
+fn text_on_cfg(db: &TestDb, cfg: &str, day: &str, args: &[&str]) -> String {
+    let mut all = vec!["--config", cfg, "--today", day];
+    all.extend_from_slice(args);
+    text(db, &all)
+}
+
+on_both_backends!(pending_holiday_data);
