@@ -71,7 +71,10 @@ async fn run(
     for pass in ["first import", "re-import, unchanged"] {
         let t0 = Instant::now();
         let bytes = std::fs::read(file)?;
-        let table = import::table::read(file, None).map_err(|p| anyhow::anyhow!("{p}"))?;
+        let table = import::table::read(file, None).map_err(|problems| {
+            let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("{}", shown.join("\n"))
+        })?;
         let t1 = Instant::now();
         let (records, _) = import::parse(Kind::Entities, &table, vocab, &Known::default())
             .map_err(|p| anyhow::anyhow!("{}", p[0]))?;

@@ -584,12 +584,12 @@ impl Dataset {
                 "officers.csv" => Kind::Officers,
                 _ => Kind::Conflicts,
             };
-            let table = Table {
-                file: f.name.to_string(),
-                headers: f.headers.iter().map(|h| h.to_string()).collect(),
-                header_row: 1,
-                rows: f
-                    .rows
+            let table = Table::new(
+                f.name.to_string(),
+                "UTF-8",
+                1,
+                f.headers.iter().map(|h| h.to_string()).collect(),
+                f.rows
                     .iter()
                     .enumerate()
                     .map(|(i, r)| Row {
@@ -597,8 +597,8 @@ impl Dataset {
                         cells: r.clone(),
                     })
                     .collect(),
-                encoding: "UTF-8",
-            };
+            )
+            .map_err(|mut p| p.remove(0))?;
             let (records, _) =
                 import::parse(kind, &table, vocab, &known).map_err(|mut p| p.remove(0))?;
             match records {

@@ -7,16 +7,26 @@ const QUOTE_CHARS: usize = 60;
 /// cannot reach the terminal or split a log line) and at most a short prefix, with the length
 /// of what was left out.
 pub fn quote(s: &str) -> String {
+    quote_at_most(s, QUOTE_CHARS)
+}
+
+/// [`quote`] with another limit, for text that is longer by nature (a file's path, a reason
+/// that lists what is accepted) but must stay bounded all the same.
+pub fn quote_at_most(s: &str, max: usize) -> String {
     let mut out = String::new();
-    let total = s.chars().count();
-    for c in s.chars().take(QUOTE_CHARS) {
+    let mut total = 0;
+    for c in s.chars() {
+        total += 1;
+        if total > max {
+            continue;
+        }
         if c.is_control() {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
-    if total > QUOTE_CHARS {
+    if total > max {
         out.push_str(&format!("… ({total} characters)"));
     }
     out
@@ -81,5 +91,7 @@ mod tests {
         assert!(q.ends_with("(1000000 characters)"));
         assert_eq!(control_char("ab\u{0}"), Some((3, '\u{0}')));
         assert_eq!(control_char("郑州"), None);
+        assert_eq!(quote_at_most("郑州市", 2), "郑州… (3 characters)");
+        assert_eq!(quote_at_most("郑州市", 3), "郑州市");
     }
 }

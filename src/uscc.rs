@@ -14,8 +14,20 @@ const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 pub enum UsccError {
     #[error("must be 18 characters, found {0}")]
     Length(usize),
-    #[error("character {position} `{ch}` is not allowed (only 0-9 and A-Y without I, O, S, V, Z)")]
+    #[error(
+        "character {position} `{}` is not allowed (only 0-9 and A-Y without I, O, S, V, Z)",
+        .ch.escape_debug()
+    )]
     Character { position: usize, ch: char },
+    #[error(
+        "character {position} `{ch}` is a full-width character: type it half-width (`{half}`), \
+         e.g. with the input method in 半角 mode"
+    )]
+    FullWidth {
+        position: usize,
+        ch: char,
+        half: char,
+    },
     #[error("check character (18th) is `{found}`, expected `{expected}` by GB 32100")]
     Check { found: char, expected: char },
     #[error("organisation code check (17th) is `{found}`, expected `{expected}` by GB 11714")]
@@ -58,6 +70,16 @@ pub fn org_check_char(body8: &[u8]) -> Option<char> {
     })
 }
 
+/// The half-width form of a full-width ASCII character (U+FF01–U+FF5E, what Chinese input
+/// methods type in 全角 mode), or of the ideographic space.
+fn half_width(c: char) -> Option<char> {
+    match c {
+        '\u{3000}' => Some(' '),
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0),
+        _ => None,
+    }
+}
+
 /// A syntactically valid USCC (upper-cased, trimmed).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Uscc(String);
@@ -69,16 +91,19 @@ impl Uscc {
         if n != 18 {
             return Err(UsccError::Length(n));
         }
-        let bytes = s.as_bytes();
-        for (i, &c) in bytes.iter().enumerate() {
-            if value(c).is_none() {
-                return Err(UsccError::Character {
-                    position: i + 1,
-                    ch: c as char,
-                });
+        // Characters, not bytes: a code typed with a Chinese input method in full-width mode
+        // must be named by the character a person sees, not by a byte of its UTF-8.
+        for (i, ch) in s.chars().enumerate() {
+            let position = i + 1;
+            if let Some(half) = half_width(ch) {
+                return Err(UsccError::FullWidth { position, ch, half });
+            }
+            if !u8::try_from(ch).is_ok_and(|b| value(b).is_some()) {
+                return Err(UsccError::Character { position, ch });
             }
         }
-        // Both checks are computable: every character is in the alphabet.
+        let bytes = s.as_bytes();
+        // Both checks are computable: every character is in the alphabet (hence one byte).
         let expected = check_char(&bytes[..17]).unwrap_or('?');
         if bytes[17] as char != expected {
             return Err(UsccError::Check {
@@ -174,6 +199,35 @@ mod tests {
                 expected: '4'
             })
         );
+    }
+
+    #[test]
+    fn full_width_characters_are_named_as_typed() {
+        // "91350100M000100Y43" with its 3rd character and all after it typed full-width.
+        let code = "91３５０１００Ｍ０００１００Ｙ４３";
+        let e = Uscc::parse(code).expect_err("full-width");
+        assert_eq!(
+            e,
+            UsccError::FullWidth {
+                position: 3,
+                ch: '３',
+                half: '3'
+            }
+        );
+        assert!(
+            e.to_string()
+                .contains("character 3 `３` is a full-width character")
+        );
+        assert!(e.to_string().contains("half-width (`3`)"));
+        assert_eq!(
+            Uscc::parse("91350100M000100Y4中"),
+            Err(UsccError::Character {
+                position: 18,
+                ch: '中'
+            })
+        );
+        let invisible = Uscc::parse("91350100M000100Y4\u{200b}").expect_err("zero width");
+        assert!(invisible.to_string().contains("`\\u{200b}`"), "{invisible}");
     }
 
     #[test]

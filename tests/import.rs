@@ -292,3 +292,329 @@ fn configuration_layers() {
     let out = db.suiji(&["import", "entities"]);
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }
+
+/// Runs an import that must be refused (exit 2), as text and as `--json`; returns stderr and
+/// the JSON report, after checking that neither repeats more than a short part of the file.
+fn refused_import(db: &TestDb, kind: &str, file: &Path) -> (String, Value) {
+    let path = file.to_str().expect("utf-8");
+    let out = db.suiji(&["import", kind, path]);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{kind} {path} was not refused:\n{err}"
+    );
+    assert!(err.len() < 4000, "{} bytes on stderr", err.len());
+    assert!(
+        !err.contains(['\u{0}', '\u{1b}', '\u{7}', '\u{8}']),
+        "a control character reached stderr: {err:?}"
+    );
+    let out = db.suiji(&["import", kind, path, "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stdout.len() < 4000,
+        "{} bytes of JSON",
+        out.stdout.len()
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(report["ok"], false);
+    (err, report)
+}
+
+/// A demo file's header line and its first data lines.
+fn demo_lines(kind: &str, rows: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(common::repo(&format!("examples/henan/{kind}.csv")))
+        .expect("demo file");
+    text.lines().take(rows + 1).map(String::from).collect()
+}
+
+/// Writes lines as Excel does on Windows (CRLF), which must not shift any row number.
+fn write_lines(path: &Path, lines: &[String]) -> std::path::PathBuf {
+    std::fs::write(path, lines.join("\r\n") + "\r\n").expect("write");
+    path.to_path_buf()
+}
+
+const KINDS: [&str; 5] = ["entities", "officers", "conflicts", "items", "bureaus"];
+
+/// Files that must be refused whole, each with the real cause named (file, row, column and a
+/// short, escaped quote of the value), and nothing written.
+fn refused_files(db: &TestDb) {
+    let dir = db.path();
+
+    // 1. A header without data rows, for every kind: refused, and nothing at all is written
+    // (not an import record, not an audit row, not even the division vocabulary).
+    let fresh = counts(db);
+    for kind in KINDS {
+        let f = write_lines(
+            &dir.join(format!("{kind}-header-only.csv")),
+            &demo_lines(kind, 0),
+        );
+        let (err, report) = refused_import(db, kind, &f);
+        let expected = format!(
+            "{}: no data rows below the header (row 1): nothing to import",
+            f.display()
+        );
+        assert!(err.contains(&expected), "{err}");
+        assert!(err.contains("nothing was imported"), "{err}");
+        assert_eq!(report["problems"].as_array().map(Vec::len), Some(1));
+    }
+    let xlsx = dir.join("officers-header-only.xlsx");
+    {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (c, h) in demo_lines("officers", 0)[0].split(',').enumerate() {
+            sheet.write_string(0, c as u16, h).expect("cell");
+        }
+        book.save(&xlsx).expect("save");
+    }
+    let (err, _) = refused_import(db, "officers", &xlsx);
+    assert!(
+        err.contains("no data rows below the header (row 1)"),
+        "{err}"
+    );
+    assert_eq!(counts(db), fresh);
+    assert_eq!(fresh["audit_log"], 0);
+
+    // UTF-16 is read whether or not it starts with a byte-order mark: without one (bureaus,
+    // comma-separated), and as Excel's "Unicode text" (BOM, tab-separated).
+    let bureaus = demo_lines("bureaus", 100).join("\r\n") + "\r\n";
+    let le: Vec<u8> = bureaus.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    std::fs::write(dir.join("bureaus-utf16.csv"), &le).expect("write");
+    let r = import(db, "bureaus", &dir.join("bureaus-utf16.csv"));
+    assert_eq!(r["encoding"], "UTF-16LE (no BOM)");
+    assert_eq!(r["outcome"]["inserted"], 18);
+    let items = demo_lines("items", 100).join("\r\n").replace(',', "\t") + "\r\n";
+    let mut bom = b"\xFF\xFE".to_vec();
+    bom.extend(items.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(dir.join("items.txt"), &bom).expect("write");
+    let r = import(db, "items", &dir.join("items.txt"));
+    assert_eq!(r["encoding"], "UTF-16LE");
+
+    let before = counts(db);
+
+    // 2. A megabyte in a cell is quoted as a short prefix, in text and JSON alike, whatever
+    // the problem (here: too long, and an unknown sector under the length limit).
+    let mut lines = demo_lines("entities", 3);
+    let megabyte = "x".repeat(1 << 20);
+    let cells = |line: &str| -> Vec<String> { line.split(',').map(String::from).collect() };
+    let mut row = cells(&lines[1]);
+    row[0] = megabyte.clone();
+    lines[1] = row.join(",");
+    let mut row = cells(&lines[2]);
+    row[1] = megabyte.clone();
+    lines[2] = row.join(",");
+    let mut row = cells(&lines[3]);
+    row[2] = "y".repeat(90);
+    lines[3] = row.join(",");
+    let f = write_lines(&dir.join("megabyte.csv"), &lines);
+    let (err, report) = refused_import(db, "entities", &f);
+    let x60 = "x".repeat(60);
+    assert!(
+        err.contains(&format!(
+            "row 2, column 统一社会信用代码, value \"{x60}… (1048576 characters)\": longer \
+             than 64 characters (1048576)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("row 3, column 单位名称") && err.contains("longer than 200 characters"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "row 4, column 行业类别, value \"{}… (90 characters)\": unknown sector",
+            "y".repeat(60)
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        report["problems"][0]["value"],
+        format!("{x60}… (1048576 characters)")
+    );
+
+    // 3. The real cause, said: a full-width USCC, an unclosed quote, a workbook named .csv
+    // (XLSX and legacy XLS), and text named .xlsx.
+    let mut lines = demo_lines("entities", 1);
+    let mut row = cells(&lines[1]);
+    let half = row[0].chars().next().expect("a character");
+    let full: String = row[0]
+        .chars()
+        .map(|c| char::from_u32(u32::from(c) + 0xFEE0).expect("full-width form"))
+        .collect();
+    let first = full.chars().next().expect("a character");
+    row[0] = full.clone();
+    lines[1] = row.join(",");
+    let f = write_lines(&dir.join("full-width.csv"), &lines);
+    let (err, _) = refused_import(db, "entities", &f);
+    assert!(
+        err.contains(&format!(
+            "row 2, column 统一社会信用代码, value \"{full}\": invalid 统一社会信用代码: \
+             character 1 `{first}` is a full-width character: type it half-width (`{half}`)"
+        )),
+        "{err}"
+    );
+
+    let mut lines = demo_lines("entities", 4);
+    let mut row = cells(&lines[2]);
+    row[1] = format!("\"{}", row[1]);
+    lines[2] = row.join(",");
+    let f = write_lines(&dir.join("unclosed.csv"), &lines);
+    let (err, report) = refused_import(db, "entities", &f);
+    assert!(
+        err.contains(&format!(
+            "{}: row 3: a quote (\") opens a value on line 3 and is never closed",
+            f.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("required value is empty"), "{err}");
+    assert_eq!(report["problems"].as_array().map(Vec::len), Some(1));
+
+    let workbook = dir.join("officers-workbook.csv");
+    officers_xlsx(&common::repo("examples/henan/officers.csv"), &workbook);
+    let (err, _) = refused_import(db, "officers", &workbook);
+    assert!(
+        err.contains(&format!(
+            "{}: this is an Excel workbook (.xlsx), not a CSV text file: name it `.xlsx`",
+            workbook.display()
+        )),
+        "{err}"
+    );
+    let mut ole = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
+    ole.resize(4096, 0);
+    std::fs::write(dir.join("legacy.csv"), &ole).expect("write");
+    let (err, _) = refused_import(db, "officers", &dir.join("legacy.csv"));
+    assert!(
+        err.contains("this is a legacy Excel workbook (.xls), not a CSV text file: name it `.xls`"),
+        "{err}"
+    );
+    std::fs::copy(
+        common::repo("examples/henan/bureaus.csv"),
+        dir.join("bureaus.xlsx"),
+    )
+    .expect("copy");
+    let (err, _) = refused_import(db, "bureaus", &dir.join("bureaus.xlsx"));
+    assert!(
+        err.contains("this is not a spreadsheet at all; if it is CSV text, name it `.csv`"),
+        "{err}"
+    );
+
+    // 4. Control characters in any cell of any kind, and a megabyte-long name, are refused
+    // with file, row, column and the value escaped.
+    let injected = [
+        ("entities", 1, "单位名称", '\u{0}'),
+        ("officers", 1, "姓名", '\u{1b}'),
+        ("conflicts", 2, "原因", '\u{7}'),
+        ("items", 2, "抽查依据", '\u{1b}'),
+        ("bureaus", 1, "名称", '\u{8}'),
+    ];
+    for (kind, column, header, c) in injected {
+        let mut lines = demo_lines(kind, 2);
+        let mut row = cells(&lines[2]);
+        let original = row[column].clone();
+        let mut chars = original.chars();
+        let first = chars.next().expect("a value");
+        row[column] = format!("{first}{c}{}", chars.as_str());
+        lines[2] = row.join(",");
+        let f = write_lines(&dir.join(format!("{kind}-control.csv")), &lines);
+        let (err, report) = refused_import(db, kind, &f);
+        let escaped = c.escape_default().to_string();
+        assert!(
+            err.contains(&format!(
+                "{}: row 3, column {header}, value \"{}",
+                f.display(),
+                row[column].replace(c, &escaped)
+            )) && err.contains(&format!(
+                "character 2 ({escaped}) is a control character: not allowed in a value"
+            )),
+            "{kind}: {err}"
+        );
+        assert_eq!(report["problems"][0]["row"], 3);
+        assert_eq!(report["problems"][0]["column"], header);
+    }
+    let mut lines = demo_lines("officers", 1);
+    let mut row = cells(&lines[1]);
+    row[1] = "张".repeat(1 << 20);
+    lines[1] = row.join(",");
+    let f = write_lines(&dir.join("officers-long-name.csv"), &lines);
+    let (err, _) = refused_import(db, "officers", &f);
+    assert!(
+        err.contains("row 2, column 姓名") && err.contains("longer than 200 characters (1048576)"),
+        "{err}"
+    );
+
+    assert_eq!(counts(db), before, "no refused file wrote anything");
+}
+
+on_both_backends!(refused_files);
+
+/// An outcome file is checked whole in one pass: values that do not parse, unknown tasks and
+/// events a task refuses are all reported together, and nothing is written.
+fn outcome_problems_in_one_pass(db: &TestDb) {
+    common::load_demo(db);
+    common::freeze_and_draw(db);
+    let id = |n: usize| format!("henan-2024-noncoal-{n:03}");
+    let header = "任务编号,计划检查日期,完成日期,检查结果";
+    let lines = [
+        header.to_string(),
+        format!("{},2024-11-31,,", id(1)),
+        "henan-2024-nope-001,2024-11-12,,".to_string(),
+        format!("{},2024-11-16,,", id(2)),
+        "henan-2024-nope-002,2024-13-01,,".to_string(),
+        format!("{},2024-11-18,,", id(3)),
+    ];
+    let f = write_lines(&db.path().join("outcomes.csv"), &lines);
+    let file = f.to_str().expect("utf-8");
+    let msg = common::refused(db, "2024-11-15", &["task", "import", file]);
+    for expected in [
+        "row 2, column 计划检查日期, value \"2024-11-31\": unknown date (use YYYY-MM-DD)",
+        "row 3, column 任务编号, value \"henan-2024-nope-001\": no such task",
+        "row 4, column 计划检查日期, value \"2024-11-16\":",
+        "row 5, column 计划检查日期, value \"2024-13-01\": unknown date",
+        "row 5, column 任务编号, value \"henan-2024-nope-002\": no such task",
+        "5 problem(s); nothing was written",
+    ] {
+        assert!(msg.contains(expected), "missing `{expected}` in:\n{msg}");
+    }
+    assert!(msg.contains("not a working day"), "{msg}");
+    let out = db.suiji(&["--today", "2024-11-15", "task", "import", file, "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rows: Vec<u64> = r["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|p| p["row"].as_u64().expect("row"))
+        .collect();
+    assert_eq!(rows, vec![2, 3, 4, 5, 5]);
+    assert_eq!(
+        db.json(&["task", "show", &id(3), "--json"])["facts"]["planned"],
+        Value::Null,
+        "the valid row is not written either"
+    );
+
+    let f = write_lines(&db.path().join("outcomes-empty.csv"), &[header.to_string()]);
+    let msg = common::refused(
+        db,
+        "2024-11-15",
+        &["task", "import", f.to_str().expect("utf-8")],
+    );
+    assert!(
+        msg.contains("no data rows below the header (row 1): nothing to import"),
+        "{msg}"
+    );
+
+    // Once the file is right, it goes in.
+    let f = write_lines(
+        &db.path().join("outcomes-fixed.csv"),
+        &[header.to_string(), format!("{},2024-11-18,,", id(3))],
+    );
+    let r = common::on(
+        db,
+        "2024-11-15",
+        &["task", "import", f.to_str().expect("utf-8")],
+    );
+    assert_eq!(r["tasks"], 1);
+}
+
+on_both_backends!(outcome_problems_in_one_pass);

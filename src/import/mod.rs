@@ -4,10 +4,10 @@
 //! and either returns all records or all problems. Writing is the store's job and happens only
 //! when there is no problem at all (all-or-nothing).
 
+mod problem;
 pub mod table;
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -18,47 +18,8 @@ use crate::registry::{
 };
 use crate::uscc::Uscc;
 use crate::vocab::{AgencyRole, Vocabulary};
+pub use problem::Problem;
 pub use table::{Row, Table};
-
-/// One thing wrong with an input file, located so a person can find and fix it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    pub file: String,
-    /// Line (CSV) or row (spreadsheet); 0 when the problem is the whole file.
-    pub row: u64,
-    /// The column header as written in the file.
-    pub column: String,
-    pub value: String,
-    pub reason: String,
-}
-
-impl Problem {
-    pub fn file(file: &str, reason: &str) -> Problem {
-        Problem {
-            file: file.to_string(),
-            row: 0,
-            column: String::new(),
-            value: String::new(),
-            reason: reason.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if self.row > 0 {
-            write!(f, ": row {}", self.row)?;
-        }
-        if !self.column.is_empty() {
-            write!(f, ", column {}", self.column)?;
-        }
-        if !self.value.is_empty() {
-            write!(f, ", value \"{}\"", self.value)?;
-        }
-        write!(f, ": {}", self.reason)
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -101,70 +62,96 @@ impl Kind {
 }
 
 /// A column of an import format: its field, the headers that name it (the national systems'
-/// Chinese header first, then English aliases), and whether it must be present.
+/// Chinese header first, then English aliases), whether it must be present, and the longest
+/// value it takes (in characters).
 struct Column {
     field: &'static str,
     headers: &'static [&'static str],
     required: bool,
+    max: usize,
 }
 
-const fn col(field: &'static str, headers: &'static [&'static str], required: bool) -> Column {
+const fn col(
+    field: &'static str,
+    headers: &'static [&'static str],
+    required: bool,
+    max: usize,
+) -> Column {
     Column {
         field,
         headers,
         required,
+        max,
     }
 }
 
+// Longest values, generous for what the national systems export and small enough that a stray
+// paste (a document in one cell) is refused instead of stored, drawn from and published.
+/// Keys and codes: USCC, certificate numbers, item and task codes.
+const CODE: usize = 64;
+/// Names of entities, officers, bureaus and items.
+const NAME: usize = 200;
+/// Words looked up in the vocabulary, dates, yes/no, statuses.
+const WORD: usize = 100;
+/// An e-mail address (RFC 5321's longest path).
+const EMAIL: usize = 254;
+/// Free text: a conflict's reason, an item's object, body, method and frequency, lists.
+const TEXT: usize = 1000;
+/// An item's legal basis, which cites several regulations.
+const LONG_TEXT: usize = 4000;
+/// The address of a published result.
+const URL: usize = 2000;
+
 const ENTITY_COLUMNS: &[Column] = &[
-    col("uscc", &["统一社会信用代码", "uscc"], true),
-    col("name", &["单位名称", "企业名称", "name"], true),
-    col("sector", &["行业类别", "行业", "sector"], true),
-    col("city", &["所在地市", "地市", "city"], true),
-    col("county", &["所在县区", "县区", "county"], false),
-    col("risk", &["风险等级", "risk"], true),
-    col("scale", &["规模", "企业规模", "scale"], false),
-    col("status", &["状态", "经营状态", "status"], false),
-    col("tags", &["标签", "tags"], false),
+    col("uscc", &["统一社会信用代码", "uscc"], true, CODE),
+    col("name", &["单位名称", "企业名称", "name"], true, NAME),
+    col("sector", &["行业类别", "行业", "sector"], true, WORD),
+    col("city", &["所在地市", "地市", "city"], true, WORD),
+    col("county", &["所在县区", "县区", "county"], false, WORD),
+    col("risk", &["风险等级", "risk"], true, WORD),
+    col("scale", &["规模", "企业规模", "scale"], false, WORD),
+    col("status", &["状态", "经营状态", "status"], false, WORD),
+    col("tags", &["标签", "tags"], false, TEXT),
 ];
 
 const OFFICER_COLUMNS: &[Column] = &[
-    col("id", &["执法证号", "id"], true),
-    col("name", &["姓名", "name"], true),
-    col("agency", &["所属单位", "agency"], true),
-    col("division", &["处室", "division"], false),
-    col("cadre", &["是否处级", "cadre"], false),
-    col("home_city", &["常驻地市", "home_city"], false),
-    col("expertise", &["专长", "expertise"], false),
-    col("status", &["状态", "status"], false),
+    col("id", &["执法证号", "id"], true, CODE),
+    col("name", &["姓名", "name"], true, NAME),
+    col("agency", &["所属单位", "agency"], true, NAME),
+    col("division", &["处室", "division"], false, NAME),
+    col("cadre", &["是否处级", "cadre"], false, WORD),
+    col("home_city", &["常驻地市", "home_city"], false, WORD),
+    col("expertise", &["专长", "expertise"], false, TEXT),
+    col("status", &["状态", "status"], false, WORD),
     col(
         "valid_until",
         &["证件有效期至", "有效期至", "valid_until"],
         false,
+        WORD,
     ),
-    col("email", &["邮箱", "电子邮箱", "email"], false),
+    col("email", &["邮箱", "电子邮箱", "email"], false, EMAIL),
 ];
 
 const CONFLICT_COLUMNS: &[Column] = &[
-    col("officer_id", &["执法证号", "officer_id", "id"], true),
-    col("uscc", &["统一社会信用代码", "uscc"], true),
-    col("reason", &["原因", "回避原因", "reason"], true),
+    col("officer_id", &["执法证号", "officer_id", "id"], true, CODE),
+    col("uscc", &["统一社会信用代码", "uscc"], true, CODE),
+    col("reason", &["原因", "回避原因", "reason"], true, TEXT),
 ];
 
 const ITEM_COLUMNS: &[Column] = &[
-    col("code", &["事项编号", "code"], true),
-    col("name", &["事项名称", "name"], true),
-    col("basis", &["抽查依据", "basis"], true),
-    col("object", &["抽查对象", "object"], true),
-    col("body", &["抽查主体", "body"], true),
-    col("method", &["抽查方式", "method"], true),
-    col("frequency", &["抽查频次", "frequency"], true),
+    col("code", &["事项编号", "code"], true, CODE),
+    col("name", &["事项名称", "name"], true, NAME),
+    col("basis", &["抽查依据", "basis"], true, LONG_TEXT),
+    col("object", &["抽查对象", "object"], true, TEXT),
+    col("body", &["抽查主体", "body"], true, TEXT),
+    col("method", &["抽查方式", "method"], true, TEXT),
+    col("frequency", &["抽查频次", "frequency"], true, TEXT),
 ];
 
 const BUREAU_COLUMNS: &[Column] = &[
-    col("unit", &["地市", "city", "unit"], true),
-    col("name", &["名称", "name"], true),
-    col("email", &["邮箱", "电子邮箱", "email"], true),
+    col("unit", &["地市", "city", "unit"], true, WORD),
+    col("name", &["名称", "name"], true, NAME),
+    col("email", &["邮箱", "电子邮箱", "email"], true, EMAIL),
 ];
 
 /// Validated records of one kind.
@@ -244,22 +231,17 @@ fn rows<T: Send>(
     wrap: fn(Vec<T>) -> Records,
 ) -> (Records, Vec<Problem>) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = table.rows.len().div_ceil(threads).max(1024);
+    let per_thread = table.rows().len().div_ceil(threads).max(1024);
     let parsed: Vec<ParsedChunk<T>> = std::thread::scope(|scope| {
         let workers: Vec<_> = table
-            .rows
+            .rows()
             .chunks(per_thread)
             .map(|chunk| {
                 scope.spawn(move || {
                     let mut problems = Vec::new();
                     let mut out = Vec::with_capacity(chunk.len());
                     for row in chunk {
-                        let mut cells = Cells {
-                            table,
-                            row,
-                            map,
-                            problems: &mut problems,
-                        };
+                        let mut cells = Cells::new(table, row, map, &mut problems);
                         if let Some((key, field, record)) = parse_row(&mut cells, vocab, known) {
                             out.push((row.number, key, field, record));
                         }
@@ -274,31 +256,49 @@ fn rows<T: Send>(
             .collect()
     });
     let mut problems = Vec::new();
-    let mut records = Vec::with_capacity(table.rows.len());
-    let mut keys: HashMap<String, u64> = HashMap::with_capacity(table.rows.len());
+    let mut records = Vec::with_capacity(table.rows().len());
+    let mut keys: HashMap<String, u64> = HashMap::with_capacity(table.rows().len());
     for (out, chunk_problems) in parsed {
         problems.extend(chunk_problems);
         for (number, key, field, record) in out {
             if let Some(first) = keys.insert(key.clone(), number) {
-                let column = map.get(field).map(|(_, h)| h.clone()).unwrap_or_default();
-                problems.push(Problem {
-                    file: table.file.clone(),
-                    row: number,
+                let column = map.get(field).map_or("", |m| m.header.as_str());
+                problems.push(Problem::new(
+                    &table.file,
+                    number,
                     column,
-                    value: key,
-                    reason: format!("duplicate of row {first}"),
-                });
+                    &key,
+                    &format!("duplicate of row {first}"),
+                ));
             } else {
                 records.push(record);
             }
         }
     }
-    problems.sort_by_key(|p| p.row);
+    problems.sort_by_key(Problem::row);
     (wrap(records), problems)
 }
 
-/// Column positions by field name.
-type ColumnMap = HashMap<&'static str, (usize, String)>;
+/// A column of the format found in the file.
+struct Mapped {
+    field: &'static str,
+    /// Its position in the row.
+    index: usize,
+    /// Its header as written in the file.
+    header: String,
+    max: usize,
+}
+
+/// The format's columns found in the file, in the file's order (so that a row's problems come
+/// out in the order a person reads them).
+#[derive(Default)]
+struct ColumnMap(Vec<Mapped>);
+
+impl ColumnMap {
+    fn get(&self, field: &str) -> Option<&Mapped> {
+        self.0.iter().find(|m| m.field == field)
+    }
+}
 
 fn normalise_header(h: &str) -> String {
     h.trim()
@@ -312,10 +312,10 @@ fn map_columns(
     what: &str,
     table: &Table,
 ) -> Result<(ColumnMap, Notes), Vec<Problem>> {
-    let mut map = ColumnMap::new();
+    let mut map = ColumnMap::default();
     let mut problems = Vec::new();
     let mut notes = Notes::default();
-    for (i, header) in table.headers.iter().enumerate() {
+    for (i, header) in table.headers().iter().enumerate() {
         let h = normalise_header(header);
         if h.is_empty() {
             continue;
@@ -324,32 +324,39 @@ fn map_columns(
             .iter()
             .find(|c| c.headers.iter().any(|name| name.to_lowercase() == h))
         {
-            Some(c) => {
-                if let Some((_, first)) = map.insert(c.field, (i, header.clone())) {
-                    problems.push(Problem {
-                        file: table.file.clone(),
-                        row: table.header_row,
-                        column: header.clone(),
-                        value: String::new(),
-                        reason: format!("column appears twice (also as `{first}`)"),
-                    });
-                }
-            }
-            None => notes.ignored_columns.push(header.clone()),
+            Some(c) => match map.get(c.field) {
+                Some(first) => problems.push(Problem::new(
+                    &table.file,
+                    table.header_row,
+                    header,
+                    "",
+                    &format!(
+                        "column appears twice (also as `{}`)",
+                        crate::text::quote(&first.header)
+                    ),
+                )),
+                None => map.0.push(Mapped {
+                    field: c.field,
+                    index: i,
+                    header: header.clone(),
+                    max: c.max,
+                }),
+            },
+            None => notes.ignored_columns.push(crate::text::quote(header)),
         }
     }
     for c in columns {
-        if c.required && !map.contains_key(c.field) {
-            problems.push(Problem {
-                file: table.file.clone(),
-                row: table.header_row,
-                column: c.headers[0].to_string(),
-                value: String::new(),
-                reason: format!(
+        if c.required && map.get(c.field).is_none() {
+            problems.push(Problem::new(
+                &table.file,
+                table.header_row,
+                c.headers[0],
+                "",
+                &format!(
                     "required column missing for {what} (accepted headers: {})",
                     c.headers.join(", ")
                 ),
-            });
+            ));
         }
     }
     if problems.is_empty() {
@@ -365,40 +372,78 @@ struct Cells<'a> {
     row: &'a Row,
     map: &'a ColumnMap,
     problems: &'a mut Vec<Problem>,
+    /// Fields already refused for their length, which read as absent from then on so that one
+    /// value gets one problem.
+    too_long: Vec<&'static str>,
 }
 
-impl Cells<'_> {
-    fn get(&self, field: &str) -> &str {
-        self.map
-            .get(field)
-            .and_then(|(i, _)| self.row.cells.get(*i))
-            .map(String::as_str)
-            .unwrap_or("")
+impl<'a> Cells<'a> {
+    /// Starts reading a row by checking the length of every field the format takes, so that no
+    /// kind of import (and no field a row parser forgets or skips) can let an over-long value in.
+    fn new(
+        table: &'a Table,
+        row: &'a Row,
+        map: &'a ColumnMap,
+        problems: &'a mut Vec<Problem>,
+    ) -> Cells<'a> {
+        let mut too_long = Vec::new();
+        for m in &map.0 {
+            let value = row.cells.get(m.index).map_or("", String::as_str);
+            let n = value.chars().count();
+            if n > m.max {
+                problems.push(Problem::new(
+                    &table.file,
+                    row.number,
+                    &m.header,
+                    value,
+                    &format!("longer than {} characters ({n})", m.max),
+                ));
+                too_long.push(m.field);
+            }
+        }
+        Cells {
+            table,
+            row,
+            map,
+            problems,
+            too_long,
+        }
+    }
+
+    fn get(&self, field: &str) -> &'a str {
+        if self.too_long.contains(&field) {
+            return "";
+        }
+        let (map, row) = (self.map, self.row);
+        map.get(field)
+            .and_then(|m| row.cells.get(m.index))
+            .map_or("", String::as_str)
     }
 
     fn header(&self, field: &str) -> String {
         self.map
             .get(field)
-            .map(|(_, h)| h.clone())
-            .unwrap_or_else(|| field.to_string())
+            .map_or_else(|| field.to_string(), |m| m.header.clone())
     }
 
     fn problem(&mut self, field: &str, value: &str, reason: &str) {
         let column = self.header(field);
-        self.problems.push(Problem {
-            file: self.table.file.clone(),
-            row: self.row.number,
-            column,
-            value: value.to_string(),
-            reason: reason.to_string(),
-        });
+        self.problems.push(Problem::new(
+            &self.table.file,
+            self.row.number,
+            &column,
+            value,
+            reason,
+        ));
     }
 
-    /// A non-empty value, or a problem.
+    /// A non-empty value, or a problem (none when the value was refused for its length).
     fn required(&mut self, field: &str) -> Option<String> {
         let v = self.get(field).to_string();
         if v.is_empty() {
-            self.problem(field, "", "required value is empty");
+            if !self.too_long.contains(&field) {
+                self.problem(field, "", "required value is empty");
+            }
             None
         } else {
             Some(v)
@@ -654,27 +699,35 @@ fn bureau(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Bureau> {
 }
 
 const OUTCOME_COLUMNS: &[Column] = &[
-    col("task", &["任务编号", "task", "id"], true),
-    col("planned", &["计划检查日期", "检查日期", "planned"], false),
-    col("completed", &["完成日期", "completed"], false),
-    col("outcome", &["检查结果", "outcome"], false),
+    col("task", &["任务编号", "task", "id"], true, CODE),
+    col(
+        "planned",
+        &["计划检查日期", "检查日期", "planned"],
+        false,
+        WORD,
+    ),
+    col("completed", &["完成日期", "completed"], false, WORD),
+    col("outcome", &["检查结果", "outcome"], false, WORD),
     col(
         "published",
         &["结果公示日期", "公示日期", "published"],
         false,
+        WORD,
     ),
-    col("url", &["公示网址", "url"], false),
+    col("url", &["公示网址", "url"], false, URL),
     col(
         "penalty_decided",
         &["处罚决定日期", "penalty_decision_date"],
         false,
+        WORD,
     ),
     col(
         "penalty_published",
         &["处罚公示日期", "penalty_published"],
         false,
+        WORD,
     ),
-    col("referred", &["移送日期", "referred"], false),
+    col("referred", &["移送日期", "referred"], false, WORD),
 ];
 
 /// One row of a task-outcome file: the task and the events it reports, in the order they
@@ -683,24 +736,27 @@ const OUTCOME_COLUMNS: &[Column] = &[
 pub struct OutcomeRow {
     pub row: u64,
     pub task: String,
-    pub events: Vec<(Event, String, String)>,
+    /// The task column's header as written in the file.
+    pub task_column: String,
+    /// `None` when the row's own values have problems (already reported): its task can still be
+    /// looked up, its events cannot be checked.
+    pub events: Option<Vec<(Event, String, String)>>,
 }
 
-/// Parses a file of inspection outcomes (what divisions send back). Pure, like `parse`: every
-/// row checked, every problem reported; whether the events fit each task is checked later,
-/// against the store.
-pub fn parse_outcomes(table: &Table) -> Result<Vec<OutcomeRow>, Vec<Problem>> {
-    let (map, _) = map_columns(OUTCOME_COLUMNS, "task outcomes", table)?;
+/// Parses a file of inspection outcomes (what divisions send back). Pure, like `parse`, but it
+/// returns what it could parse together with every problem: whether the task exists and the
+/// events fit it is checked later, against the store, for every row that names a task, so that
+/// one pass reports everything wrong with the file.
+pub fn parse_outcomes(table: &Table) -> (Vec<OutcomeRow>, Vec<Problem>) {
+    let map = match map_columns(OUTCOME_COLUMNS, "task outcomes", table) {
+        Ok((map, _)) => map,
+        Err(problems) => return (Vec::new(), problems),
+    };
     let mut problems = Vec::new();
     let mut out = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for row in &table.rows {
-        let mut c = Cells {
-            table,
-            row,
-            map: &map,
-            problems: &mut problems,
-        };
+    for row in table.rows() {
+        let mut c = Cells::new(table, row, &map, &mut problems);
         let Some(task) = c.required("task") else {
             continue;
         };
@@ -708,94 +764,88 @@ pub fn parse_outcomes(table: &Table) -> Result<Vec<OutcomeRow>, Vec<Problem>> {
             c.problem("task", &task, &format!("duplicate of row {first}"));
             continue;
         }
-        let date = |c: &mut Cells, field: &str| -> Option<Option<NaiveDate>> {
-            match c.optional(field) {
-                None => Some(None),
-                Some(v) => {
-                    let found = parse_date(&v).map(Some);
-                    c.lookup(field, &v, found, "date (use YYYY-MM-DD)")
-                }
-            }
-        };
-        let planned = date(&mut c, "planned");
-        let completed = date(&mut c, "completed");
-        let decided = date(&mut c, "penalty_decided");
-        let published = date(&mut c, "published");
-        let penalty_published = date(&mut c, "penalty_published");
-        let referred = date(&mut c, "referred");
-        let outcome = match c.optional("outcome") {
-            None => Some(None),
-            Some(v) => {
-                let found = Outcome::parse(&v).map(Some);
-                c.lookup("outcome", &v, found, "outcome (无问题/发现问题/行政处罚)")
-            }
-        };
-        let (
-            Some(planned),
-            Some(completed),
-            Some(decided),
-            Some(published),
-            Some(penalty_published),
-            Some(referred),
-            Some(outcome),
-        ) = (
-            planned,
-            completed,
-            decided,
-            published,
-            penalty_published,
-            referred,
-            outcome,
-        )
-        else {
-            continue;
-        };
-        let mut events = Vec::new();
-        let mut push = |c: &Cells, field: &str, e: Event| {
-            events.push((e, c.header(field), c.get(field).to_string()));
-        };
-        if let Some(d) = planned {
-            push(&c, "planned", Event::Schedule(d));
-        }
-        match (completed, outcome) {
-            (Some(d), Some(o)) => push(&c, "completed", Event::Complete(d, o)),
-            (Some(_), None) => {
-                c.problem("outcome", "", "required when 完成日期 is given");
-                continue;
-            }
-            (None, Some(o)) => {
-                c.problem("outcome", o.code(), "given without 完成日期");
-                continue;
-            }
-            (None, None) => {}
-        }
-        if let Some(d) = decided {
-            push(&c, "penalty_decided", Event::PenaltyDecided(d));
-        }
-        if let Some(d) = published {
-            push(&c, "published", Event::Publish(d, c.optional("url")));
-        }
-        if let Some(d) = penalty_published {
-            push(&c, "penalty_published", Event::PenaltyPublished(d));
-        }
-        if let Some(d) = referred {
-            push(&c, "referred", Event::Refer(d));
-        }
-        if events.is_empty() {
-            c.problem("task", &task, "the row reports nothing");
-            continue;
-        }
+        let task_column = c.header("task");
+        let events = outcome_events(&mut c);
         out.push(OutcomeRow {
             row: row.number,
             task,
+            task_column,
             events,
         });
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(problems)
+    (out, problems)
+}
+
+/// The events one outcome row reports, or `None` after recording its problems.
+fn outcome_events(c: &mut Cells) -> Option<Vec<(Event, String, String)>> {
+    let date = |c: &mut Cells, field: &str| -> Option<Option<NaiveDate>> {
+        match c.optional(field) {
+            None => Some(None),
+            Some(v) => {
+                let found = parse_date(&v).map(Some);
+                c.lookup(field, &v, found, "date (use YYYY-MM-DD)")
+            }
+        }
+    };
+    let planned = date(c, "planned");
+    let completed = date(c, "completed");
+    let decided = date(c, "penalty_decided");
+    let published = date(c, "published");
+    let penalty_published = date(c, "penalty_published");
+    let referred = date(c, "referred");
+    let outcome = match c.optional("outcome") {
+        None => Some(None),
+        Some(v) => {
+            let found = Outcome::parse(&v).map(Some);
+            c.lookup("outcome", &v, found, "outcome (无问题/发现问题/行政处罚)")
+        }
+    };
+    let (planned, completed, decided, published, penalty_published, referred, outcome) = (
+        planned?,
+        completed?,
+        decided?,
+        published?,
+        penalty_published?,
+        referred?,
+        outcome?,
+    );
+    let mut events = Vec::new();
+    let mut push = |c: &Cells, field: &str, e: Event| {
+        events.push((e, c.header(field), c.get(field).to_string()));
+    };
+    if let Some(d) = planned {
+        push(c, "planned", Event::Schedule(d));
     }
+    match (completed, outcome) {
+        (Some(d), Some(o)) => push(c, "completed", Event::Complete(d, o)),
+        (Some(_), None) => {
+            c.problem("outcome", "", "required when 完成日期 is given");
+            return None;
+        }
+        (None, Some(o)) => {
+            c.problem("outcome", o.code(), "given without 完成日期");
+            return None;
+        }
+        (None, None) => {}
+    }
+    if let Some(d) = decided {
+        push(c, "penalty_decided", Event::PenaltyDecided(d));
+    }
+    if let Some(d) = published {
+        push(c, "published", Event::Publish(d, c.optional("url")));
+    }
+    if let Some(d) = penalty_published {
+        push(c, "penalty_published", Event::PenaltyPublished(d));
+    }
+    if let Some(d) = referred {
+        push(c, "referred", Event::Refer(d));
+    }
+    if events.is_empty() {
+        let task = c.get("task");
+        c.problem("task", task, "the row reports nothing");
+        return None;
+    }
+    Some(events)
 }
 
 /// Dates as registries write them: 2025-06-30, 2025/6/30, 2025.06.30, 2025年6月30日.
@@ -824,20 +874,20 @@ mod tests {
     }
 
     fn table(headers: &[&str], rows: &[&[&str]]) -> Table {
-        Table {
-            file: "t.csv".into(),
-            headers: headers.iter().map(|s| s.to_string()).collect(),
-            header_row: 1,
-            rows: rows
-                .iter()
+        Table::new(
+            "t.csv".into(),
+            "UTF-8",
+            1,
+            headers.iter().map(|s| s.to_string()).collect(),
+            rows.iter()
                 .enumerate()
                 .map(|(i, r)| Row {
                     number: i as u64 + 2,
                     cells: r.iter().map(|s| s.to_string()).collect(),
                 })
                 .collect(),
-            encoding: "UTF-8",
-        }
+        )
+        .expect("a valid table")
     }
 
     const ENTITY_HEADERS: &[&str] = &[
@@ -887,7 +937,7 @@ mod tests {
         let problems = parse(Kind::Entities, &t, &vocab(), &Known::default()).expect_err("bad");
         let brief: Vec<(u64, &str, &str)> = problems
             .iter()
-            .map(|p| (p.row, p.column.as_str(), p.value.as_str()))
+            .map(|p| (p.row(), p.column(), p.value()))
             .collect();
         assert_eq!(
             brief,
@@ -900,19 +950,90 @@ mod tests {
             ]
         );
         assert!(
-            problems[0].reason.contains("expected `3`"),
+            problems[0].reason().contains("expected `3`"),
             "{}",
             problems[0]
         );
-        assert_eq!(problems[4].reason, "duplicate of row 4");
+        assert_eq!(problems[4].reason(), "duplicate of row 4");
     }
 
     #[test]
     fn missing_column_is_one_clear_problem() {
         let t = table(&["uscc", "name"], &[&["x", "y"]]);
         let problems = parse(Kind::Entities, &t, &vocab(), &Known::default()).expect_err("bad");
-        assert!(problems.iter().all(|p| p.row == 1));
-        assert!(problems.iter().any(|p| p.column == "行业类别"));
+        assert!(problems.iter().all(|p| p.row() == 1));
+        assert!(problems.iter().any(|p| p.column() == "行业类别"));
+    }
+
+    #[test]
+    fn over_long_values_get_one_problem_each() {
+        let long_name = "甲".repeat(NAME + 1);
+        let long_code = "9".repeat(CODE + 1);
+        let t = table(
+            ENTITY_HEADERS,
+            &[
+                &[&long_code, &long_name, "化工", "郑州市", "较大", ""],
+                &[
+                    "91350100M000100Y43",
+                    &"乙".repeat(NAME),
+                    "化工",
+                    "郑州市",
+                    "较大",
+                    "",
+                ],
+            ],
+        );
+        let problems = parse(Kind::Entities, &t, &vocab(), &Known::default()).expect_err("bad");
+        let brief: Vec<(u64, &str, &str)> = problems
+            .iter()
+            .map(|p| (p.row(), p.column(), p.reason()))
+            .collect();
+        assert_eq!(
+            brief,
+            vec![
+                (2, "统一社会信用代码", "longer than 64 characters (65)"),
+                (2, "单位名称", "longer than 200 characters (201)"),
+            ]
+        );
+        assert!(problems[1].value().ends_with("… (201 characters)"));
+        // Every import kind, outcome files too, goes through the same check.
+        let t = table(
+            &["任务编号", "结果公示日期", "公示网址"],
+            &[&["t-1", "2024-11-14", &"u".repeat(URL + 1)]],
+        );
+        let (rows, problems) = parse_outcomes(&t);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].column(), "公示网址");
+        assert_eq!(rows.len(), 1, "the task can still be looked up");
+    }
+
+    #[test]
+    fn outcome_rows_with_problems_still_name_their_task() {
+        let t = table(
+            &["任务编号", "计划检查日期", "完成日期", "检查结果"],
+            &[
+                &["t-1", "2024-13-01", "", ""],
+                &["t-2", "2024-11-11", "2024-11-12", "无问题"],
+                &["t-3", "", "", ""],
+                &["t-2", "2024-11-11", "", ""],
+            ],
+        );
+        let (rows, problems) = parse_outcomes(&t);
+        let parsed: Vec<(&str, bool)> = rows
+            .iter()
+            .map(|r| (r.task.as_str(), r.events.is_some()))
+            .collect();
+        assert_eq!(parsed, vec![("t-1", false), ("t-2", true), ("t-3", false)]);
+        let reasons: Vec<(u64, &str)> = problems.iter().map(|p| (p.row(), p.reason())).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (2, "unknown date (use YYYY-MM-DD)"),
+                (4, "the row reports nothing"),
+                (5, "duplicate of row 3"),
+            ]
+        );
+        assert_eq!(rows[1].task_column, "任务编号");
     }
 
     #[test]
@@ -956,7 +1077,7 @@ mod tests {
         );
         let problems = parse(Kind::Officers, &t, &vocab(), &Known::default()).expect_err("bad");
         assert_eq!(problems.len(), 1);
-        assert_eq!((problems[0].row, problems[0].column.as_str()), (4, "处室"));
+        assert_eq!((problems[0].row(), problems[0].column()), (4, "处室"));
         assert_eq!(
             parse_date("2025/6/30"),
             NaiveDate::from_ymd_opt(2025, 6, 30)

@@ -1,23 +1,29 @@
-//! Reading a registry file into rows of text: CSV (UTF-8, UTF-8 with BOM, UTF-16 with BOM, or
-//! GBK/GB18030, detected from the bytes) and spreadsheets (`.xlsx`, `.xls`, `.ods`).
+//! Reading a registry file into rows of text: CSV (UTF-8, UTF-8 with BOM, UTF-16 with or without
+//! BOM, or GBK/GB18030, detected from the bytes) and spreadsheets (`.xlsx`, `.xls`, `.ods`).
+//! A file that is not what its name says (a workbook named `.csv`, text named `.xlsx`) is
+//! refused with what it really is.
 //!
 //! Row numbers are the ones a person sees: the line in a text editor for CSV, the row in Excel.
 
+use std::io::Read;
 use std::path::Path;
 
 use calamine::{Data, Reader};
 
 use super::Problem;
+use crate::text;
 
+/// A file's rows as text. Built only by [`Table::new`], so every table holds at least one data
+/// row and no control character in any cell, whatever it was read from.
 #[derive(Debug, Clone)]
 pub struct Table {
     /// The file as named by the user, for messages.
     pub file: String,
-    pub headers: Vec<String>,
     pub header_row: u64,
-    pub rows: Vec<Row>,
     /// What the bytes were read as (`UTF-8`, `GB18030`, `xlsx`...), for the report.
     pub encoding: &'static str,
+    headers: Vec<String>,
+    rows: Vec<Row>,
 }
 
 #[derive(Debug, Clone)]
@@ -26,7 +32,88 @@ pub struct Row {
     pub cells: Vec<String>,
 }
 
-pub fn read(path: &Path, sheet: Option<&str>) -> Result<Table, Problem> {
+impl Table {
+    /// Checks the text every reader produced, in one place for every kind of file and import:
+    /// a control character (NUL, ESC, a line break inside a cell) is refused wherever it is,
+    /// and a file without data rows is refused rather than imported as nothing.
+    pub fn new(
+        file: String,
+        encoding: &'static str,
+        header_row: u64,
+        headers: Vec<String>,
+        rows: Vec<Row>,
+    ) -> Result<Table, Vec<Problem>> {
+        let mut problems = Vec::new();
+        for (i, h) in headers.iter().enumerate() {
+            if let Some(reason) = control_reason(h) {
+                problems.push(Problem::new(
+                    &file,
+                    header_row,
+                    &format!("{} (the header)", i + 1),
+                    h,
+                    &reason,
+                ));
+            }
+        }
+        for row in &rows {
+            for (i, cell) in row.cells.iter().enumerate() {
+                if let Some(reason) = control_reason(cell) {
+                    let column = match headers.get(i).filter(|h| !h.is_empty()) {
+                        Some(h) => h.clone(),
+                        None => format!("{} (no header)", i + 1),
+                    };
+                    problems.push(Problem::new(&file, row.number, &column, cell, &reason));
+                }
+            }
+        }
+        if rows.is_empty() {
+            problems.push(Problem::whole_file(
+                &file,
+                &format!(
+                    "no data rows below the header (row {header_row}): nothing to import; \
+                     was the right file or sheet exported?"
+                ),
+            ));
+        }
+        if problems.is_empty() {
+            Ok(Table {
+                file,
+                header_row,
+                encoding,
+                headers,
+                rows,
+            })
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+}
+
+/// Why a cell cannot be taken, if it holds a control character.
+fn control_reason(cell: &str) -> Option<String> {
+    let (at, c) = text::control_char(cell)?;
+    Some(if c == '\n' || c == '\r' {
+        format!(
+            "character {at} is a line break inside the value: not allowed (in Excel, remove \
+             the Alt+Enter break; in a CSV, check for a quote (\") that spans lines)"
+        )
+    } else {
+        format!(
+            "character {at} ({}) is a control character: not allowed in a value",
+            c.escape_default()
+        )
+    })
+}
+
+pub fn read(path: &Path, sheet: Option<&str>) -> Result<Table, Vec<Problem>> {
     let file = path.display().to_string();
     let ext = path
         .extension()
@@ -34,38 +121,116 @@ pub fn read(path: &Path, sheet: Option<&str>) -> Result<Table, Problem> {
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
     match ext.as_str() {
-        "xlsx" | "xlsm" | "xls" | "ods" => read_sheet(path, file, sheet),
+        "xlsx" | "xlsm" | "xls" | "ods" => read_sheet(path, file, &ext, sheet),
         _ => {
             if sheet.is_some() {
-                return Err(Problem::file(
+                return Err(vec![Problem::whole_file(
                     &file,
                     "--sheet only applies to spreadsheet files",
-                ));
+                )]);
             }
             let bytes = std::fs::read(path)
-                .map_err(|e| Problem::file(&file, &format!("cannot read: {e}")))?;
+                .map_err(|e| vec![Problem::whole_file(&file, &format!("cannot read: {e}"))])?;
             read_csv(file, &bytes)
         }
     }
 }
 
+/// A spreadsheet format told by its first bytes, with the extension it should carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Spreadsheet {
+    what: &'static str,
+    ext: &'static str,
+}
+
+/// Spreadsheets are containers: XLSX and ODS are ZIP archives (ODS names its type in a
+/// `mimetype` entry stored first), XLS an OLE compound file. Text never starts like either.
+fn spreadsheet_magic(bytes: &[u8]) -> Option<Spreadsheet> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        let ods = bytes
+            .get(30..)
+            .is_some_and(|b| b.starts_with(b"mimetypeapplication/vnd.oasis.opendocument"));
+        return Some(if ods {
+            Spreadsheet {
+                what: "an OpenDocument spreadsheet",
+                ext: "ods",
+            }
+        } else {
+            Spreadsheet {
+                what: "an Excel workbook",
+                ext: "xlsx",
+            }
+        });
+    }
+    if bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+        return Some(Spreadsheet {
+            what: "a legacy Excel workbook",
+            ext: "xls",
+        });
+    }
+    None
+}
+
+/// UTF-16 without a byte-order mark, told by its zero bytes: a CSV is mostly digits, commas
+/// and line breaks, whose UTF-16 code units have a zero high byte, while UTF-8 and GB18030
+/// text has no zero byte at all. A stray NUL in UTF-8 text makes one or two such units, never
+/// a tenth of them all on the same side.
+fn utf16_without_bom(bytes: &[u8]) -> Option<(&'static encoding_rs::Encoding, &'static str)> {
+    let sample = &bytes[..bytes.len().min(8192)];
+    let (mut units, mut le, mut be) = (0usize, 0usize, 0usize);
+    for pair in sample.chunks_exact(2) {
+        units += 1;
+        match (pair[0], pair[1]) {
+            (0, 0) => {}
+            (_, 0) => le += 1,
+            (0, _) => be += 1,
+            _ => {}
+        }
+    }
+    if units >= 4 && le * 10 >= units && le > be * 8 {
+        Some((encoding_rs::UTF_16LE, "UTF-16LE (no BOM)"))
+    } else if units >= 4 && be * 10 >= units && be > le * 8 {
+        Some((encoding_rs::UTF_16BE, "UTF-16BE (no BOM)"))
+    } else {
+        None
+    }
+}
+
 /// Decodes CSV bytes the way Excel and the national systems write them.
 fn decode(file: &str, bytes: &[u8]) -> Result<(String, &'static str), Problem> {
+    if let Some(s) = spreadsheet_magic(bytes) {
+        return Err(Problem::whole_file(
+            file,
+            &format!(
+                "this is {} (.{}), not a CSV text file: name it `.{}` and import that",
+                s.what, s.ext, s.ext
+            ),
+        ));
+    }
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         return std::str::from_utf8(rest)
             .map(|s| (s.to_string(), "UTF-8 (BOM)"))
             .map_err(|e| invalid_bytes(file, rest, e.valid_up_to(), "UTF-8"));
     }
-    for (bom, enc, name) in [
+    let utf16 = [
         (&b"\xFF\xFE"[..], encoding_rs::UTF_16LE, "UTF-16LE"),
         (&b"\xFE\xFF"[..], encoding_rs::UTF_16BE, "UTF-16BE"),
-    ] {
-        if let Some(rest) = bytes.strip_prefix(bom) {
-            return enc
-                .decode_without_bom_handling_and_without_replacement(rest)
-                .map(|s| (s.into_owned(), name))
-                .ok_or_else(|| Problem::file(file, &format!("invalid {name} text")));
-        }
+    ]
+    .into_iter()
+    .find_map(|(bom, enc, name)| bytes.strip_prefix(bom).map(|rest| (rest, enc, name)))
+    .or_else(|| utf16_without_bom(bytes).map(|(enc, name)| (bytes, enc, name)));
+    if let Some((rest, enc, name)) = utf16 {
+        return enc
+            .decode_without_bom_handling_and_without_replacement(rest)
+            .map(|s| (s.into_owned(), name))
+            .ok_or_else(|| {
+                Problem::whole_file(
+                    file,
+                    &format!(
+                        "the file reads as {name} but is not valid UTF-16: save it as UTF-8 CSV"
+                    ),
+                )
+            });
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok((s.to_string(), "UTF-8")),
@@ -84,17 +249,79 @@ fn decode(file: &str, bytes: &[u8]) -> Result<(String, &'static str), Problem> {
 
 fn invalid_bytes(file: &str, bytes: &[u8], offset: usize, what: &str) -> Problem {
     let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-    Problem {
-        file: file.to_string(),
-        row: line,
-        column: String::new(),
-        value: format!("byte offset {offset}"),
-        reason: format!("the file is neither {what}: save it as UTF-8 or GBK CSV"),
+    Problem::new(
+        file,
+        line,
+        "",
+        &format!("byte offset {offset}"),
+        &format!("the file is neither {what}: save it as UTF-8 or GBK CSV"),
+    )
+}
+
+/// The line on which a quoted value opens and never closes, if one does. The CSV reader takes
+/// the rest of the file as that one value without a word, and the rows it swallowed would
+/// only show up as empty cells; the scan follows the reader's rules (a quote is special only
+/// at the start of a value; `""` inside quotes is a quote).
+fn unclosed_quote(text: &str, delimiter: char) -> Option<u64> {
+    let mut line = 1;
+    let mut open_on = None;
+    let mut at_start = true;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if open_on.is_some() {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                } else {
+                    open_on = None;
+                    at_start = false;
+                }
+            }
+        } else if c == '"' && at_start {
+            open_on = Some(line);
+            at_start = false;
+        } else {
+            at_start = c == delimiter || c == '\n' || c == '\r';
+        }
+        if c == '\n' {
+            line += 1;
+        }
+    }
+    open_on
+}
+
+/// Line numbers as an editor shows them. The CSV reader's own count is wrong after a blank
+/// line and after every CRLF (Excel's CSV on Windows): it notes where a record starts before
+/// skipping the line breaks in front of it. So lines are counted here, from the record's byte
+/// offset past those breaks (a record never starts with one: a value holding a line break is
+/// quoted).
+struct Lines<'t> {
+    text: &'t [u8],
+    /// How far the text has been counted, and the line there.
+    at: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    /// The line of the record at `byte`; records come in order, so counting is linear.
+    fn at(&mut self, byte: u64) -> u64 {
+        let byte = usize::try_from(byte).unwrap_or(usize::MAX);
+        let rest = self.text.get(byte..).unwrap_or_default();
+        let start = byte
+            + rest
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count();
+        if let Some(skipped) = self.text.get(self.at..start) {
+            self.line += skipped.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.at = start;
+        }
+        self.line
     }
 }
 
-fn read_csv(file: String, bytes: &[u8]) -> Result<Table, Problem> {
-    let (text, encoding) = decode(&file, bytes)?;
+fn read_csv(file: String, bytes: &[u8]) -> Result<Table, Vec<Problem>> {
+    let (text, encoding) = decode(&file, bytes).map_err(|p| vec![p])?;
     let first_line = text.lines().next().unwrap_or("");
     // Excel's "Unicode text" export is tab-separated; a header without commas but with tabs is one.
     let delimiter = if !first_line.contains(',') && first_line.contains('\t') {
@@ -102,26 +329,43 @@ fn read_csv(file: String, bytes: &[u8]) -> Result<Table, Problem> {
     } else {
         b','
     };
+    if let Some(line) = unclosed_quote(&text, char::from(delimiter)) {
+        return Err(vec![Problem::new(
+            &file,
+            line,
+            "",
+            "",
+            &format!(
+                "a quote (\") opens a value on line {line} and is never closed, so the rest of \
+                 the file would read as that one value: close the quote or remove it"
+            ),
+        )]);
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
+    let mut lines = Lines {
+        text: text.as_bytes(),
+        at: 0,
+        line: 1,
+    };
     let mut headers = None;
     let mut header_row = 1;
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            Problem {
-                file: file.clone(),
-                row: line,
-                column: String::new(),
-                value: String::new(),
-                reason: format!("malformed CSV: {e}"),
-            }
+            let line = e.position().map_or(0, |p| lines.at(p.byte()));
+            vec![Problem::new(
+                &file,
+                line,
+                "",
+                "",
+                &format!("malformed CSV: {e}"),
+            )]
         })?;
-        let number = record.position().map(|p| p.line()).unwrap_or(0);
+        let number = record.position().map_or(0, |p| lines.at(p.byte()));
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
         if cells.iter().all(String::is_empty) {
             continue;
@@ -133,19 +377,23 @@ fn read_csv(file: String, bytes: &[u8]) -> Result<Table, Problem> {
             rows.push(Row { number, cells });
         }
     }
-    let headers = headers.ok_or_else(|| Problem::file(&file, "the file is empty"))?;
-    Ok(Table {
-        file,
-        headers,
-        header_row,
-        rows,
-        encoding,
-    })
+    let headers = headers.ok_or_else(|| vec![Problem::whole_file(&file, "the file is empty")])?;
+    Table::new(file, encoding, header_row, headers, rows)
 }
 
-fn read_sheet(path: &Path, file: String, sheet: Option<&str>) -> Result<Table, Problem> {
-    let mut book = calamine::open_workbook_auto(path)
-        .map_err(|e| Problem::file(&file, &format!("cannot open spreadsheet: {e}")))?;
+fn read_sheet(
+    path: &Path,
+    file: String,
+    ext: &str,
+    sheet: Option<&str>,
+) -> Result<Table, Vec<Problem>> {
+    let one = |reason: &str| vec![Problem::whole_file(&file, reason)];
+    let mut book = calamine::open_workbook_auto(path).map_err(|e| {
+        one(&format!(
+            "cannot open spreadsheet: {e}{}",
+            misnamed_spreadsheet(path, ext)
+        ))
+    })?;
     let names = book.sheet_names();
     let name = match sheet {
         Some(s) => names
@@ -153,19 +401,20 @@ fn read_sheet(path: &Path, file: String, sheet: Option<&str>) -> Result<Table, P
             .find(|n| n.as_str() == s)
             .cloned()
             .ok_or_else(|| {
-                Problem::file(
-                    &file,
-                    &format!("no sheet named `{s}` (sheets: {})", names.join(", ")),
-                )
+                one(&format!(
+                    "no sheet named `{}` (sheets: {})",
+                    text::quote(s),
+                    names.join(", ")
+                ))
             })?,
         None => names
             .first()
             .cloned()
-            .ok_or_else(|| Problem::file(&file, "the workbook has no sheet"))?,
+            .ok_or_else(|| one("the workbook has no sheet"))?,
     };
     let range = book
         .worksheet_range(&name)
-        .map_err(|e| Problem::file(&file, &format!("cannot read sheet `{name}`: {e}")))?;
+        .map_err(|e| one(&format!("cannot read sheet `{name}`: {e}")))?;
     let first_row = u64::from(range.start().map(|(r, _)| r).unwrap_or(0));
     let first_col = range.start().map(|(_, c)| c as usize).unwrap_or(0);
     let mut headers = None;
@@ -189,15 +438,26 @@ fn read_sheet(path: &Path, file: String, sheet: Option<&str>) -> Result<Table, P
             });
         }
     }
-    let headers =
-        headers.ok_or_else(|| Problem::file(&file, &format!("sheet `{name}` is empty")))?;
-    Ok(Table {
-        file,
-        headers,
-        header_row,
-        rows,
-        encoding: "spreadsheet",
-    })
+    let headers = headers.ok_or_else(|| one(&format!("sheet `{name}` is empty")))?;
+    Table::new(file, "spreadsheet", header_row, headers, rows)
+}
+
+/// What a spreadsheet that would not open really is, when its first bytes say so: another
+/// spreadsheet format under the wrong extension, or no spreadsheet at all.
+fn misnamed_spreadsheet(path: &Path, ext: &str) -> String {
+    let mut head = Vec::with_capacity(64);
+    let read = std::fs::File::open(path).and_then(|f| f.take(64).read_to_end(&mut head));
+    if read.is_err() {
+        return String::new();
+    }
+    match spreadsheet_magic(&head) {
+        Some(s) if s.ext != ext && !(s.ext == "xlsx" && ext == "xlsm") => format!(
+            " (this is {} (.{}): name it `.{}` and import that)",
+            s.what, s.ext, s.ext
+        ),
+        Some(_) => String::new(),
+        None => " (this is not a spreadsheet at all; if it is CSV text, name it `.csv`)".into(),
+    }
 }
 
 /// A cell as the text a person sees: whole numbers without `.0` (certificate numbers are often
@@ -228,14 +488,14 @@ mod tests {
         let (gbk, _, _) = encoding_rs::GBK.encode(text);
         let table = read_csv("t.csv".into(), &gbk).expect("gbk");
         assert_eq!(table.encoding, "GB18030");
-        assert_eq!(table.headers[0], "统一社会信用代码");
-        assert_eq!(table.rows[0].cells[1], "测试");
-        assert_eq!(table.rows[0].number, 2);
+        assert_eq!(table.headers()[0], "统一社会信用代码");
+        assert_eq!(table.rows()[0].cells[1], "测试");
+        assert_eq!(table.rows()[0].number, 2);
 
         let mut bom = b"\xEF\xBB\xBF".to_vec();
         bom.extend_from_slice(text.as_bytes());
         let table = read_csv("t.csv".into(), &bom).expect("bom");
-        assert_eq!(table.headers[0], "统一社会信用代码");
+        assert_eq!(table.headers()[0], "统一社会信用代码");
         assert_eq!(table.encoding, "UTF-8 (BOM)");
     }
 
@@ -243,13 +503,137 @@ mod tests {
     fn rejects_undecodable_bytes_with_line() {
         let bytes = b"a,b\n1,2\n\xFF\xFF\xFF,3\n";
         let p = read_csv("t.csv".into(), bytes).expect_err("garbage");
-        assert_eq!(p.row, 3);
+        assert_eq!(p[0].row(), 3);
     }
 
     #[test]
     fn quoted_newlines_keep_line_numbers() {
-        let t = read_csv("t.csv".into(), b"a,b\n\"x\ny\",1\nz,2\n").expect("csv");
-        assert_eq!(t.rows[0].number, 2);
-        assert_eq!(t.rows[1].number, 4);
+        let t = read_csv("t.csv".into(), b"a,b\n\"x,y\",1\nz,2\n").expect("csv");
+        assert_eq!(t.rows[0].cells[0], "x,y");
+        assert_eq!(t.rows[1].number, 3);
+        // A line break inside a value is refused, and the rows after it keep their lines.
+        let p = read_csv("t.csv".into(), b"a,b\n\"x\ny\",1\nz,\x1b\n").expect_err("breaks");
+        let at: Vec<(u64, &str)> = p.iter().map(|p| (p.row(), p.column())).collect();
+        assert_eq!(at, vec![(2, "a"), (4, "b")]);
+        assert!(p[0].reason().contains("line break"), "{}", p[0]);
+        assert!(p[1].reason().contains("control character"), "{}", p[1]);
+        assert_eq!(p[1].value(), "\\u{1b}");
+    }
+
+    #[test]
+    fn blank_lines_and_windows_line_ends_keep_line_numbers() {
+        for (text, expected) in [
+            ("a,b\r\n1,2\r\n\r\n3,4\r\n", [2, 4]),
+            ("a,b\n\n1,2\n\n\n3,4", [3, 6]),
+        ] {
+            let t = read_csv("t.csv".into(), text.as_bytes()).expect("csv");
+            let lines: Vec<u64> = t.rows().iter().map(|r| r.number).collect();
+            assert_eq!(lines, expected, "{text:?}");
+            assert_eq!(t.rows()[1].cells[1], "4");
+        }
+    }
+
+    fn reasons(bytes: &[u8]) -> Vec<String> {
+        read_csv("t.csv".into(), bytes)
+            .expect_err("refused")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_cell() {
+        let p = reasons(b"a,b,\n1,x\x00y,z\n2,ok,extra\x07\n");
+        assert_eq!(
+            p,
+            vec![
+                "t.csv: row 2, column b, value \"x\\u{0}y\": character 2 (\\u{0}) is a \
+                 control character: not allowed in a value",
+                "t.csv: row 3, column 3 (no header), value \"extra\\u{7}\": character 6 \
+                 (\\u{7}) is a control character: not allowed in a value",
+            ]
+        );
+        let p = reasons(b"a,b\x1b\n1,2\n");
+        assert_eq!(
+            p[0].split(':').nth(1),
+            Some(" row 1, column 2 (the header), value \"b\\u{1b}\"")
+        );
+    }
+
+    #[test]
+    fn a_header_without_rows_is_refused() {
+        let p = reasons(b"a,b\n,\n\n");
+        assert_eq!(
+            p,
+            vec![
+                "t.csv: no data rows below the header (row 1): nothing to import; was the \
+                 right file or sheet exported?"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_named_where_it_opens() {
+        let p = reasons(b"a,b\n1,2\n3,\"four\n5,6\n7,8\n");
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].starts_with(
+                "t.csv: row 3: a quote (\") opens a value on line 3 and is never closed"
+            ),
+            "{}",
+            p[0]
+        );
+        // Quotes that close, doubled quotes, and quotes inside a value are not unclosed.
+        assert_eq!(unclosed_quote("a,\"b\"\"c\"\n5\"6,7\n", ','), None);
+        assert_eq!(unclosed_quote("a\t\"b\n\n", '\t'), Some(1));
+        assert_eq!(unclosed_quote("a,b\r\n\"c\"\"\r\n", ','), Some(2));
+    }
+
+    #[test]
+    fn utf16_is_read_with_or_without_bom() {
+        let text = "统一社会信用代码,单位名称\r\n91350100M000100Y43,测试\r\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for (bytes, encoding) in [(le.clone(), "UTF-16LE (no BOM)"), (be, "UTF-16BE (no BOM)")] {
+            let t = read_csv("t.csv".into(), &bytes).expect("utf-16");
+            assert_eq!(t.encoding, encoding);
+            assert_eq!(t.headers()[1], "单位名称");
+            assert_eq!(t.rows()[0].cells[1], "测试");
+        }
+        let mut bom = b"\xFF\xFE".to_vec();
+        bom.extend_from_slice(&le);
+        assert_eq!(
+            read_csv("t.csv".into(), &bom).expect("bom").encoding,
+            "UTF-16LE"
+        );
+        // A NUL in UTF-8 text is a control character, not a sign of UTF-16.
+        let p = reasons("统一社会信用代码,单位名称\n91350100M000100Y43,测\u{0}试\n".as_bytes());
+        assert!(p[0].contains("column 单位名称"), "{}", p[0]);
+        // Half a code unit at the end.
+        let mut odd = le;
+        odd.push(b'x');
+        assert!(reasons(&odd)[0].contains("not valid UTF-16"));
+    }
+
+    #[test]
+    fn spreadsheets_named_csv_say_what_they_are() {
+        let xlsx = reasons(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xml");
+        assert_eq!(
+            xlsx,
+            vec![
+                "t.csv: this is an Excel workbook (.xlsx), not a CSV text file: name it \
+                 `.xlsx` and import that"
+            ]
+        );
+        let xls = reasons(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00\x00\x00");
+        assert!(
+            xls[0].contains("a legacy Excel workbook (.xls)"),
+            "{}",
+            xls[0]
+        );
+        let mut ods = b"PK\x03\x04".to_vec();
+        ods.resize(30, 0);
+        ods.extend_from_slice(b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet");
+        assert!(reasons(&ods)[0].contains("(.ods)"));
     }
 }

@@ -51,9 +51,6 @@ pub async fn import_file(
         .settings
         .vocabulary()
         .map_err(|e| OpsError::Invalid(e.to_string()))?;
-    ctx.store
-        .sync_divisions(&vocab, ctx.clock, ctx.actor)
-        .await?;
     let mut report = ImportReport {
         ok: false,
         kind,
@@ -68,21 +65,22 @@ pub async fn import_file(
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => {
-            report
-                .problems
-                .push(Problem::file(&report.file, &format!("cannot read: {e}")));
+            report.problems.push(Problem::whole_file(
+                &report.file,
+                &format!("cannot read: {e}"),
+            ));
             return Ok(report);
         }
     };
     let table = match import::table::read(file, sheet) {
         Ok(t) => t,
-        Err(p) => {
-            report.problems.push(p);
+        Err(problems) => {
+            report.problems = problems;
             return Ok(report);
         }
     };
     report.encoding = Some(table.encoding.to_string());
-    report.rows = table.rows.len();
+    report.rows = table.rows().len();
     let known = if kind == Kind::Conflicts {
         ctx.store.known_keys().await?
     } else {
@@ -97,6 +95,10 @@ pub async fn import_file(
     };
     report.ignored_columns = notes.ignored_columns;
     if !dry_run {
+        // Only once the file is accepted: a refused file or a dry run writes nothing at all.
+        ctx.store
+            .sync_divisions(&vocab, ctx.clock, ctx.actor)
+            .await?;
         let meta = ImportMeta {
             kind,
             file: report.file.clone(),

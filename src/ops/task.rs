@@ -485,63 +485,60 @@ pub async fn import_outcomes(
     dry_run: bool,
 ) -> Result<OutcomeImport> {
     let name = file.display().to_string();
-    let mut problems: Vec<Problem> = Vec::new();
+    // Everything parsable is checked against its task even when other rows (or other cells of
+    // the same row) have problems, so that one pass names every problem in the file.
+    let (rows, mut problems) = match import::table::read(file, sheet) {
+        Ok(t) => import::parse_outcomes(&t),
+        Err(p) => (Vec::new(), p),
+    };
     let mut batch = Vec::new();
-    match import::table::read(file, sheet)
-        .map_err(|p| vec![p])
-        .and_then(|t| import::parse_outcomes(&t))
-    {
-        Err(p) => problems = p,
-        Ok(rows) => {
-            let cal = super::plan::calendar(ctx.settings)?;
-            let today = ctx.clock.today();
-            for r in rows {
-                let Some(task) = ctx.store.task(&r.task).await? else {
-                    problems.push(Problem {
-                        file: name.clone(),
-                        row: r.row,
-                        column: "任务编号".into(),
-                        value: r.task.clone(),
-                        reason: "no such task".into(),
-                    });
-                    continue;
-                };
-                let mut facts = task.facts.clone();
-                let mut changes = Vec::new();
-                for (event, column, value) in &r.events {
-                    match change(&task, &facts, event, today, &cal) {
-                        Ok(c) => {
-                            facts = c.facts.clone();
-                            changes.push(c);
-                        }
-                        Err(e) => {
-                            problems.push(Problem {
-                                file: name.clone(),
-                                row: r.row,
-                                column: column.clone(),
-                                value: value.clone(),
-                                reason: e.to_string(),
-                            });
-                            break;
-                        }
-                    }
+    let cal = super::plan::calendar(ctx.settings)?;
+    let today = ctx.clock.today();
+    for r in rows {
+        let Some(task) = ctx.store.task(&r.task).await? else {
+            problems.push(Problem::new(
+                &name,
+                r.row,
+                &r.task_column,
+                &r.task,
+                "no such task",
+            ));
+            continue;
+        };
+        let Some(events) = &r.events else {
+            continue;
+        };
+        let mut facts = task.facts.clone();
+        let mut changes = Vec::new();
+        for (event, column, value) in events {
+            match change(&task, &facts, event, today, &cal) {
+                Ok(c) => {
+                    facts = c.facts.clone();
+                    changes.push(c);
                 }
-                if changes.len() != r.events.len() {
-                    continue;
+                Err(e) => {
+                    // Later events of the row build on this one: checking them without it
+                    // would only report its consequences.
+                    problems.push(Problem::new(&name, r.row, column, value, &e.to_string()));
+                    break;
                 }
-                batch.push(BatchChange {
-                    id: r.task.clone(),
-                    detail: serde_json::json!({
-                        "file": name, "row": r.row,
-                        "events": changes.iter().map(|c| &c.event).collect::<Vec<_>>(),
-                        "changes": lifecycle::changes(&task.facts, &facts),
-                    }),
-                    expected: task.facts.clone(),
-                    changes,
-                });
             }
         }
+        if changes.len() != events.len() {
+            continue;
+        }
+        batch.push(BatchChange {
+            id: r.task.clone(),
+            detail: serde_json::json!({
+                "file": name, "row": r.row,
+                "events": changes.iter().map(|c| &c.event).collect::<Vec<_>>(),
+                "changes": lifecycle::changes(&task.facts, &facts),
+            }),
+            expected: task.facts.clone(),
+            changes,
+        });
     }
+    problems.sort_by_key(Problem::row);
     let mut warnings = Vec::new();
     if problems.is_empty() && !dry_run {
         ctx.store.update_tasks(&batch, ctx.clock, ctx.actor).await?;
