@@ -341,6 +341,16 @@ const KINDS: [&str; 5] = ["entities", "officers", "conflicts", "items", "bureaus
 fn refused_files(db: &TestDb) {
     let dir = db.path();
 
+    // An empty database (a dry run creates it and writes nothing into it): reads need one.
+    let items = common::repo("examples/henan/items.csv");
+    let out = db.suiji(&[
+        "import",
+        "items",
+        items.to_str().expect("utf-8"),
+        "--dry-run",
+    ]);
+    common::assert_ok(&out, &["import", "--dry-run"]);
+
     // 1. A header without data rows, for every kind: refused, and nothing at all is written
     // (not an import record, not an audit row, not even the division vocabulary).
     let fresh = counts(db);
