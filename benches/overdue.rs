@@ -2,7 +2,8 @@
 //! (default 1,000,000 tasks, 1% of them overdue). Fills SQLite and PostgreSQL
 //! (`TEST_POSTGRES_URL`, `skip` to leave it out) through the store's own draw path, then times
 //! what `suiji overdue` does: the indexed `next_due` range query plus the per-task working-day
-//! computation, five times each.
+//! computation, five times each; then the progress report, added up by the database and folded
+//! from the facts, as the real binary with its own peak memory, beside a plain GROUP BY.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -134,7 +135,52 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
         times[0].as_secs_f64() * 1e3,
         times[2].as_secs_f64() * 1e3
     );
+    // The progress report: added up by the database (today), and folded from the facts (a past
+    // month), each as the real binary with its own peak memory; the anchor is a plain GROUP BY.
+    let mut anchor = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        store.tasks_by_status().await?;
+        anchor.push(t.elapsed());
+    }
+    anchor.sort();
+    println!(
+        "{label:<10} anchor: SELECT status, COUNT(*) … GROUP BY status: median {:.1} ms",
+        anchor[2].as_secs_f64() * 1e3
+    );
     store.close().await;
+    for (what, args) in [
+        (
+            "report (today, SQL)",
+            vec!["--today", "2024-07-01", "report", "--json"],
+        ),
+        (
+            "report --month 2024-06 (fold)",
+            vec![
+                "--today",
+                "2024-07-01",
+                "report",
+                "--month",
+                "2024-06",
+                "--json",
+            ],
+        ),
+        (
+            "overdue (binary)",
+            vec!["--today", "2024-07-01", "overdue", "--json"],
+        ),
+    ] {
+        let m = support::measure(
+            std::process::Command::new(env!("CARGO_BIN_EXE_suiji"))
+                .args(["--db", url])
+                .args(&args),
+        )?;
+        anyhow::ensure!(m.ok, "{what}: {}", m.stderr);
+        println!(
+            "{label:<10} {what:<30} {:.2} s, peak {:.1} MiB",
+            m.seconds, m.peak_mib
+        );
+    }
     Ok(())
 }
 

@@ -605,7 +605,8 @@ impl Dataset {
                 Records::Entities(mut e) => {
                     e.sort_by(|a, b| a.uscc.cmp(&b.uscc));
                     known.entities = e.iter().map(|e| e.uscc.clone()).collect();
-                    snapshot.entities = e;
+                    snapshot.entities = crate::population::Population::of(&e)
+                        .map_err(|m| crate::import::Problem::whole_file("entities.csv", &m))?;
                 }
                 Records::Officers(mut o) => {
                     o.sort_by(|a, b| a.id.cmp(&b.id));

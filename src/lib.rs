@@ -18,6 +18,7 @@ pub mod lock;
 pub mod notify;
 pub mod ops;
 pub mod plan;
+pub mod population;
 pub mod publish;
 pub mod registry;
 pub mod rules;

@@ -276,12 +276,10 @@ impl Plan {
         };
         let mut out = Vec::new();
         for task in &self.tasks {
-            let pool: Vec<u32> = snapshot
-                .entities
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| task.pool.matches(e) && !recent.contains(e.uscc.as_str()))
-                .map(|(i, _)| i as u32)
+            let entities = &snapshot.entities;
+            let matcher = entities.matcher(&task.pool);
+            let pool: Vec<u32> = (0..entities.len() as u32)
+                .filter(|&i| matcher.matches(entities, i) && !recent.contains(entities.uscc(i)))
                 .collect();
             let parts: Vec<(String, Vec<RiskLevel>, u32)> = if task.split.is_empty() {
                 vec![(task.id.clone(), Vec::new(), task.quota)]
@@ -297,15 +295,11 @@ impl Plan {
                 let members: Vec<u32> = pool
                     .iter()
                     .copied()
-                    .filter(|&i| {
-                        risks.is_empty() || risks.contains(&snapshot.entities[i as usize].risk)
-                    })
+                    .filter(|&i| risks.is_empty() || risks.contains(&snapshot.entities.risk(i)))
                     .collect();
                 let mut by_risk = BTreeMap::new();
                 for &i in &members {
-                    *by_risk
-                        .entry(snapshot.entities[i as usize].risk)
-                        .or_insert(0) += 1;
+                    *by_risk.entry(snapshot.entities.risk(i)).or_insert(0) += 1;
                 }
                 out.push(Stratum {
                     task: task.id.clone(),

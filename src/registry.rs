@@ -200,7 +200,7 @@ pub struct Bureau {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     /// Ascending by USCC.
-    pub entities: Vec<Entity>,
+    pub entities: crate::population::Population,
     /// Ascending by id.
     pub officers: Vec<Officer>,
     pub conflicts: Vec<Conflict>,
@@ -212,15 +212,6 @@ pub struct Snapshot {
     /// (officer id, USCC) pairs of each year's completed inspections (for the "not the same
     /// officer as last year" rule), by plan year.
     pub team_pairs: HashMap<i64, HashSet<(String, String)>>,
-}
-
-impl Snapshot {
-    pub fn entity(&self, uscc: &str) -> Option<&Entity> {
-        self.entities
-            .binary_search_by(|e| e.uscc.as_str().cmp(uscc))
-            .ok()
-            .map(|i| &self.entities[i])
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Properties of the task lifecycle over random sequences of commands with random dates, run in
 //! process against a real SQLite database on a simulated clock: whatever is recorded, refused or
 //! replaced, the per-officer cap of the draw holds, no task is archived while it owes anything,
-//! and a month's report computed when the month ended is identical after every later fact.
+//! a month's report computed when the month ended is identical after every later fact, and
+//! today's report added up in SQL equals the fold of the facts.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -186,6 +187,19 @@ async fn story(seed: u64) {
             Ok(()) => recorded += 1,
             Err(OpsError::Invalid(_)) => refused += 1,
             Err(e) => panic!("seed {seed} step {step}: {e}"),
+        }
+
+        // Today's report, added up by the database from the tasks' rows, is the fold of
+        // their facts.
+        if step % 20 == 0 {
+            let summed = ops::report::report(&ctx, None, false)
+                .await
+                .expect("report");
+            let folded = ops::report::folded(&ctx, day, false).await.expect("folded");
+            assert_eq!(
+                summed.divisions, folded.divisions,
+                "seed {seed} step {step}: SQL counts differ from the fold on {day}"
+            );
         }
 
         // The cap holds over every task the draw ever had.

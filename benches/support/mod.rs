@@ -39,3 +39,48 @@ where
         .await?;
     result
 }
+
+/// Runs a command to its end: wall time, the child's own peak resident memory (wait4's
+/// rusage, so each step is measured alone) and its output.
+pub fn measure(cmd: &mut std::process::Command) -> anyhow::Result<Measured> {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    // Both pipes drain at once: a child filling one while we wait on the other would stall.
+    let errs = child.stderr.take().map(|mut e| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = e.read_to_string(&mut s);
+            s
+        })
+    });
+    let mut out = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        o.read_to_string(&mut out)?;
+    }
+    let err = errs.and_then(|h| h.join().ok()).unwrap_or_default();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child, with pointers to locals that outlive the call.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    anyhow::ensure!(pid > 0, "wait4 failed");
+    Ok(Measured {
+        seconds: start.elapsed().as_secs_f64(),
+        peak_mib: usage.ru_maxrss as f64 / 1024.0,
+        ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        stdout: out,
+        stderr: err,
+    })
+}
+
+pub struct Measured {
+    pub seconds: f64,
+    pub peak_mib: f64,
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}

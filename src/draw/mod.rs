@@ -260,7 +260,7 @@ pub fn manifest(
     let candidates: HashSet<&str> = strata
         .iter()
         .flat_map(|s| s.members.iter())
-        .map(|&i| snapshot.entities[i as usize].uscc.as_str())
+        .map(|&i| snapshot.entities.uscc(i))
         .collect();
     let mut conflicts: Vec<(String, String)> = snapshot
         .conflicts
@@ -271,11 +271,13 @@ pub fn manifest(
     conflicts.sort();
     conflicts.dedup();
     let entity_cities = if plan.teams.recusal.home_city {
-        snapshot
-            .entities
+        strata
             .iter()
-            .filter(|e| candidates.contains(e.uscc.as_str()))
-            .map(|e| (e.uscc.clone(), e.city.clone()))
+            .flat_map(|s| s.members.iter())
+            .map(|&i| {
+                let e = &snapshot.entities;
+                (e.uscc(i).to_string(), e.city(i).to_string())
+            })
             .collect()
     } else {
         BTreeMap::new()
@@ -334,7 +336,7 @@ pub fn manifest(
                 candidates: s
                     .members
                     .iter()
-                    .map(|&i| snapshot.entities[i as usize].uscc.clone())
+                    .map(|&i| snapshot.entities.uscc(i).to_string())
                     .collect(),
             })
             .collect(),

@@ -14,7 +14,6 @@ use crate::clock::{Clock, stamp};
 use crate::draw::{self, DrawDoc, FreezeTime, Manifest, SeedValue};
 use crate::plan::{Plan, SeedKind};
 use crate::publish;
-use crate::registry::Snapshot;
 use crate::store::{DrawRecord, ManifestRecord, NewTask, StoreError};
 
 /// How a freeze ended.
@@ -302,10 +301,17 @@ pub async fn draw_official(ctx: &Ctx<'_>, script: Script<'_>, input: SeedInput) 
     } else {
         format!("{}-r{}", plan.id, draws.len() + 1)
     };
+    // The frame holds no names: the selected entities are read back.
+    let mut selected = std::collections::HashMap::new();
+    for team in &doc.teams {
+        if let Some(e) = ctx.store.entity(&team.entity).await? {
+            selected.insert(team.entity.clone(), e);
+        }
+    }
     let tasks = new_tasks(
         &doc,
         &manifest,
-        &rc.snapshot,
+        &selected,
         &prefix,
         plan,
         &rc.calendar,
@@ -356,7 +362,7 @@ pub async fn draw_official(ctx: &Ctx<'_>, script: Script<'_>, input: SeedInput) 
 fn new_tasks(
     doc: &DrawDoc,
     manifest: &Manifest,
-    snapshot: &Snapshot,
+    selected: &std::collections::HashMap<String, crate::registry::Entity>,
     prefix: &str,
     plan: &Plan,
     calendar: &crate::calendar::Calendar,
@@ -393,7 +399,7 @@ fn new_tasks(
             let n = per_task.entry(team.task.as_str()).or_insert(0);
             *n += 1;
             let rule = manifest.tasks.iter().find(|t| t.task == team.task);
-            let entity = snapshot.entity(&team.entity);
+            let entity = selected.get(&team.entity);
             let mut facts = crate::lifecycle::Facts::drawn(drawn_on, plan.window);
             if let Some(p) = planned {
                 facts = crate::lifecycle::effect(

@@ -79,6 +79,22 @@ pub async fn report(ctx: &Ctx<'_>, month: Option<NaiveDate>, revised: bool) -> R
         }
         None => today,
     };
+    if day == today {
+        // Today, with every fact known: the tasks' rows are their folded facts, and the
+        // database adds them up.
+        let known_at = stamp(ctx.clock.now());
+        return Ok(Report {
+            as_of: day,
+            known_at,
+            revised,
+            divisions: ctx.store.division_counts(day).await?,
+        });
+    }
+    folded(ctx, day, revised).await
+}
+
+/// The report for a past day, from the facts recorded by then (or by now, `revised`).
+pub async fn folded(ctx: &Ctx<'_>, day: NaiveDate, revised: bool) -> Result<Report> {
     let now = ctx.clock.now();
     let end_of_day = day
         .succ_opt()

@@ -492,7 +492,7 @@ fn staffing(plan: &Plan, strata: &[Stratum], ctx: &Context, out: &mut Vec<Findin
             .iter()
             .filter(|s| s.task == t.id)
             .flat_map(|s| s.members.iter())
-            .map(|&i| ctx.snapshot.entities[i as usize].city.as_str())
+            .map(|&i| ctx.snapshot.entities.city(i))
             .collect();
         let own: Vec<&Officer> = officers
             .iter()

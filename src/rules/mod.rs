@@ -295,12 +295,12 @@ fn engine(ctx: &Context) -> Engine {
         "pool_size",
         move |nc: NativeCallContext, m: Map| -> R<i64> {
             let f = filter_from(&c.vocab, m, nc.call_position())?;
-            Ok(c.snapshot.entities.iter().filter(|e| f.matches(e)).count() as i64)
+            Ok(c.snapshot.entities.count(&f) as i64)
         },
     );
     let c = ctx.clone();
     engine.register_fn("pool_size", move |f: Filter| -> i64 {
-        c.snapshot.entities.iter().filter(|e| f.matches(e)).count() as i64
+        c.snapshot.entities.count(&f) as i64
     });
     let c = ctx.clone();
     engine.register_fn("officers", move |nc: NativeCallContext, m: Map| -> R<i64> {

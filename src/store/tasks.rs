@@ -432,6 +432,67 @@ impl Store {
         })
     }
 
+    /// The progress report's counts per division as the tasks stand now, aggregated by the
+    /// database: the same numbers `lifecycle::report` folds from the facts when the day is
+    /// today and every fact is known (a task's row is the fold of its facts), without reading
+    /// a single task into memory. A publication deadline still pending counts neither way.
+    pub async fn division_counts(
+        &self,
+        day: NaiveDate,
+    ) -> Result<Vec<crate::lifecycle::DivisionReport>, StoreError> {
+        let (due, dated) = match self.backend {
+            super::Backend::Sqlite => (
+                "json_extract(deadlines, '$.publish')",
+                "json_extract(deadlines, '$.publish') GLOB '[0-9]*'",
+            ),
+            super::Backend::Postgres => (
+                "(deadlines::json ->> 'publish')",
+                "(deadlines::json ->> 'publish') ~ '^[0-9]'",
+            ),
+        };
+        let live = "status <> 'replaced'";
+        let sql = format!(
+            "SELECT division, \
+             SUM(CASE WHEN {live} THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {live} AND planned_date IS NOT NULL THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {live} AND completed_date IS NOT NULL THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {live} AND published_date IS NOT NULL AND {dated} \
+                 AND published_date <= {due} THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {live} AND published_date IS NOT NULL AND {dated} \
+                 AND published_date > {due} THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {live} AND penalty_decision_date IS NOT NULL THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {live} AND referred_date IS NOT NULL THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {live} AND next_due < $1 THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN status = 'replaced' THEN 1 ELSE 0 END) \
+             FROM tasks WHERE drawn_on <= $1 AND status <> 'voided' \
+             GROUP BY division ORDER BY division"
+        );
+        let n = |r: &sqlx::any::AnyRow, i: usize| -> Result<u32, StoreError> {
+            let v: i64 = r.try_get(i)?;
+            u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("count {v}")))
+        };
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(day.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(crate::lifecycle::DivisionReport {
+                    division: r.try_get(0)?,
+                    drawn: n(r, 1)?,
+                    scheduled: n(r, 2)?,
+                    completed: n(r, 3)?,
+                    published_on_time: n(r, 4)?,
+                    published_late: n(r, 5)?,
+                    penalties: n(r, 6)?,
+                    referrals: n(r, 7)?,
+                    overdue: n(r, 8)?,
+                    replaced: n(r, 9)?,
+                })
+            })
+            .collect()
+    }
+
     /// Writes deadlines computed anew for a task (derived from its facts, not a fact: holiday
     /// data for a pending year was added), with an audit row. Only a row whose deadlines are
     /// still those it was computed from is written.
