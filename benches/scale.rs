@@ -4,8 +4,10 @@
 //! (`TEST_POSTGRES_URL`, `skip` to leave it out): import of the generated registry (fresh, then
 //! the unchanged file again), `rules check`, `freeze`, `draw --dry-run`, the official draw,
 //! `verify` of the published folder and `publish`; then the draw's digest, which must be the
-//! same on both databases. Anchors for import and the draw core are in the `import` and
-//! `draw` benches; `overdue` times the nightly check and the report over a million tasks.
+//! same on both databases. Beside the imports, the databases' own bulk loaders of the same
+//! rows (`sqlite3 .import`, `psql \copy`); the draw core's anchor (PyPI consistent-sampler)
+//! is in the `draw` bench, and `overdue` times the nightly check and the report over a
+//! million tasks beside a SQL GROUP BY.
 
 use std::path::Path;
 use std::process::Command;
@@ -51,6 +53,19 @@ fn year(dir: &Path, url: &str, generated: &Path, n: usize, label: &str) -> anyho
         &step(dir, url, &["import", "entities", &g("entities.csv")])?,
         n,
     );
+    let anchor = if url.starts_with("sqlite:") {
+        (
+            "anchor: sqlite3 .import",
+            support::anchor_sqlite(dir, &generated.join("entities.csv"))?,
+        )
+    } else {
+        (
+            "anchor: psql \\copy",
+            support::anchor_psql(url, &generated.join("entities.csv"))?,
+        )
+    };
+    anyhow::ensure!(anchor.1.ok, "{}: {}", anchor.0, anchor.1.stderr);
+    row(anchor.0, &anchor.1, n);
     step(dir, url, &["import", "conflicts", &g("conflicts.csv")])?;
     let plan = "rules/henan-2024.rhai";
     row(

@@ -55,6 +55,17 @@ fn tables_line_up_by_display_width() {
     fixed_draw(&db);
     let list = text(&db, &["task", "list", "--division", "noncoal"]);
     golden("task-list.txt", &list);
+    // Listings come a page at a time, and a page says it is one (JSON on stderr).
+    let page = text(&db, &["task", "list", "--limit", "2", "--offset", "1"]);
+    assert_eq!(page.lines().filter(|l| l.starts_with("henan")).count(), 2);
+    assert!(
+        page.ends_with("tasks 2-3 of 74: --offset 3 for the next page\n"),
+        "{page}"
+    );
+    let out = db.suiji(&["task", "list", "--limit", "5", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(rows.as_array().map(Vec::len), Some(5));
+    assert!(common::stderr(&out).contains("tasks 1-5 of 74"));
     let report = text(&db, &["--today", "2024-06-30 18:00", "report"]);
     golden("report.txt", &report);
     // Every row of the report starts its columns where the header does (the header and the

@@ -185,6 +185,20 @@ fn a_rehearsed_year(db: &TestDb) {
         (&hazchem["completed"], &hazchem["published_on_time"]),
         (&Value::from(2), &Value::from(1))
     );
+    // June's report is issued: a fact cannot be slipped in behind it under an earlier
+    // `--today`; entered as of now it counts from its own date and June stands.
+    let schedule = [
+        "task",
+        "schedule",
+        "henan-2024-hazchem-003",
+        "--date",
+        "2024-07-10",
+    ];
+    let err = common::refused(db, "2024-06-30", &schedule);
+    assert!(err.contains("monthly report was issued"), "{err}");
+    on(db, "2024-07-02", &schedule);
+    let again = on(db, "2024-07-02", &["report", "--month", "2024-06"]);
+    assert_eq!(again["divisions"], written["divisions"]);
 
     // Once and only once: every slot up to 2 July is done, a second rehearsal runs nothing.
     assert!(rehearse(db, &plan, "2024-07-02").is_empty());

@@ -203,11 +203,42 @@ fn registry_import(db: &TestDb) {
     assert_eq!(r["outcome"]["unchanged"], 299);
     assert_eq!(counts(db)["history"], 2);
 
+    // The database finds the changes itself (set-based, NULL-safe): a county emptied and then
+    // given back is two changes, and the history keeps the version each replaced. On
+    // PostgreSQL, rows a crashed import left in the staging table do not leak into the next.
+    let mut emptied = rows.clone();
+    emptied[5][4] = String::new();
+    write_csv(&dir.join("emptied.csv"), &headers, &emptied);
+    let r = import(db, "entities", &dir.join("emptied.csv"));
+    assert_eq!(
+        (&r["outcome"]["updated"], &r["outcome"]["unchanged"]),
+        (&Value::from(1), &Value::from(299))
+    );
+    if db.backend == Backend::Postgres {
+        db.sql(&[&format!(
+            "INSERT INTO stage_entities (uscc, name, sector, city, county, risk, scale, status, tags) \
+             SELECT uscc, 'leaked', sector, city, county, risk, scale, status, tags FROM entities \
+             WHERE uscc = '{}'",
+            rows[7][0]
+        )]);
+    }
+    let r = import(db, "entities", &dir.join("entities-gbk.csv"));
+    assert_eq!(r["outcome"]["updated"], 1, "the county comes back");
+    let old = db.query_strings("SELECT old FROM history ORDER BY id");
+    assert_eq!(old.len(), 4);
+    assert!(old[2].contains(&rows[5][4]), "{}", old[2]);
+    assert!(old[3].contains("\"county\":null"), "{}", old[3]);
+    let names = db.query_strings(&format!(
+        "SELECT name FROM entities WHERE uscc = '{}'",
+        rows[7][0]
+    ));
+    assert_eq!(names, vec![rows[7][1].clone()]);
+
     // The audit chain: intact, then edited behind suiji's back.
     let v = db.json(&["audit", "verify", "--json"]);
     assert_eq!(v["ok"], true);
     let rows = v["rows"].as_u64().expect("rows");
-    assert_eq!(rows, 8);
+    assert_eq!(rows, 10);
     let blocked = std::panic::catch_unwind(|| {
         db.sql(&["UPDATE audit_log SET actor = 'mallory' WHERE seq = 3"])
     });

@@ -84,3 +84,46 @@ pub struct Measured {
     pub stdout: String,
     pub stderr: String,
 }
+
+/// The entity table's shape, for the databases' own bulk loaders measured beside suiji.
+const ANCHOR_TABLE: &str = "CREATE TABLE anchor_entities (uscc TEXT PRIMARY KEY, name TEXT NOT NULL, \
+     sector TEXT NOT NULL, city TEXT NOT NULL, county TEXT, risk TEXT NOT NULL, scale TEXT, \
+     status TEXT NOT NULL, tags TEXT NOT NULL)";
+
+/// SQLite's own bulk insert of the same CSV rows into the same table shape (the `sqlite3`
+/// shell's `.import`, one transaction, WAL and FULL sync as suiji runs): no decoding,
+/// validation, diff or audit, so a ceiling rather than a peer.
+pub fn anchor_sqlite(dir: &std::path::Path, csv: &std::path::Path) -> anyhow::Result<Measured> {
+    let script = dir.join("anchor.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\n{ANCHOR_TABLE};\nBEGIN;\n\
+             .import --csv --skip 1 {} anchor_entities\nCOMMIT;\n",
+            csv.display()
+        ),
+    )?;
+    measure(
+        std::process::Command::new("sqlite3")
+            .arg(dir.join("anchor.db"))
+            .arg(format!(".read {}", script.display())),
+    )
+}
+
+/// PostgreSQL's own bulk load of the same CSV rows: `psql \copy` into the same table shape.
+pub fn anchor_psql(url: &str, csv: &std::path::Path) -> anyhow::Result<Measured> {
+    measure(std::process::Command::new("psql").args([
+        url,
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        &format!("SET client_min_messages = warning; DROP TABLE IF EXISTS anchor_entities; {ANCHOR_TABLE}"),
+        "-c",
+        &format!(
+            "\\copy anchor_entities FROM '{}' WITH (FORMAT csv, HEADER true, \
+             FORCE_NOT_NULL (name, sector, city, county, risk, scale, status, tags))",
+            csv.display()
+        ),
+    ]))
+}

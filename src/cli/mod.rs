@@ -343,6 +343,12 @@ enum TaskCommand {
         /// Only tasks with a deadline already passed (as of today).
         #[arg(long)]
         overdue: bool,
+        /// Show at most this many tasks (1 to 100000).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: u32,
+        /// Skip this many tasks first (for the next page).
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
         /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,

@@ -11,7 +11,7 @@ use super::{Invalid, TaskCommand, print_json};
 use suiji::config::Settings;
 use suiji::lifecycle::{Event, Field};
 use suiji::ops::Ctx;
-use suiji::store::TaskRow;
+use suiji::ops::task::Listing;
 
 pub fn parse_date(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
@@ -30,11 +30,15 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: TaskCommand) -> Result<ExitC
             status,
             division,
             overdue,
+            limit,
+            offset,
             json,
         } => {
-            let rows = suiji::ops::task::list(ctx, status.as_deref(), division.as_deref(), overdue)
-                .await?;
-            return print_list(ctx, &rows, json);
+            let page = suiji::store::Page { limit, offset };
+            let listing =
+                suiji::ops::task::list(ctx, status.as_deref(), division.as_deref(), overdue, page)
+                    .await?;
+            return print_list(ctx, &listing, json);
         }
         TaskCommand::Show { id, json } => return show(ctx, &id, json).await,
         TaskCommand::Schedule { id, date: d, json } => (id, Event::Schedule(date(&d)?), json),
@@ -230,9 +234,28 @@ async fn show(ctx: &Ctx<'_>, id: &str, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_list(ctx: &Ctx<'_>, rows: &[TaskRow], json: bool) -> Result<ExitCode> {
+/// A page of tasks. JSON keeps the plain list of tasks; a page that is not the whole listing
+/// says so on stderr, so that no script takes a page for everything.
+fn print_list(ctx: &Ctx<'_>, listing: &Listing, json: bool) -> Result<ExitCode> {
+    let rows = &listing.tasks;
+    let shown = listing.offset + rows.len() as u64;
+    let partial = listing.offset > 0 || shown < listing.total.max(0) as u64;
+    let range = format!(
+        "tasks {}-{} of {}{}",
+        listing.offset + 1,
+        shown,
+        listing.total,
+        if shown < listing.total.max(0) as u64 {
+            format!(": --offset {shown} for the next page")
+        } else {
+            String::new()
+        }
+    );
     if json {
-        return print_json(&rows).map(|_| ExitCode::SUCCESS);
+        if partial {
+            eprintln!("{range}");
+        }
+        return print_json(rows).map(|_| ExitCode::SUCCESS);
     }
     let labels = suiji::ops::Labels::of(ctx.settings)?;
     let mut t = Table::new(&[
@@ -258,7 +281,11 @@ fn print_list(ctx: &Ctx<'_>, rows: &[TaskRow], json: bool) -> Result<ExitCode> {
     if !t.is_empty() {
         t.print();
     }
-    println!("{}", suiji::text::count(rows.len(), "task", "tasks"));
+    if partial {
+        println!("{range}");
+    } else {
+        println!("{}", suiji::text::count(rows.len(), "task", "tasks"));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

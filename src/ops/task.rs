@@ -12,7 +12,7 @@ use crate::calendar::Calendar;
 use crate::draw::{DrawDoc, Manifest, Staffing, ticket::Ticketer};
 use crate::import::{self, Problem};
 use crate::lifecycle::{self, Event, Facts, Field, Obligation};
-use crate::store::{BatchChange, Change, FactRecord, NewTask, TaskFilter, TaskRow};
+use crate::store::{BatchChange, Change, FactRecord, NewTask, Page, TaskFilter, TaskRow};
 
 /// The change an event makes to a task, judged against its current facts.
 fn change(
@@ -299,13 +299,15 @@ pub async fn refresh_pending(ctx: &Ctx<'_>, cal: &Calendar) -> Result<Vec<TaskRo
     Ok(waiting)
 }
 
-/// Tasks by status and division (names or codes), or only those overdue today.
+/// Tasks by status and division (names or codes), or only those overdue today, a page at a
+/// time: a year of a province's tasks is never held at once.
 pub async fn list(
     ctx: &Ctx<'_>,
     status: Option<&str>,
     division: Option<&str>,
     overdue: bool,
-) -> Result<Vec<TaskRow>> {
+    page: Page,
+) -> Result<Listing> {
     let status = match status {
         Some(s) => Some(
             lifecycle::Status::parse(s)
@@ -337,15 +339,28 @@ pub async fn list(
         }
         None => None,
     };
-    Ok(ctx
-        .store
-        .tasks(&TaskFilter {
-            status,
-            division,
-            due_before: overdue.then(|| ctx.clock.today()),
-            draw_id: None,
-        })
-        .await?)
+    let mut filter = TaskFilter {
+        status,
+        division,
+        due_before: overdue.then(|| ctx.clock.today()),
+        draw_id: None,
+        page: None,
+    };
+    let total = ctx.store.task_count(&filter).await?;
+    filter.page = Some(page);
+    Ok(Listing {
+        tasks: ctx.store.tasks(&filter).await?,
+        offset: page.offset,
+        total,
+    })
+}
+
+/// One page of a task listing and how many tasks the filter selects in all.
+#[derive(Debug, Serialize)]
+pub struct Listing {
+    pub tasks: Vec<TaskRow>,
+    pub offset: u64,
+    pub total: i64,
 }
 
 /// What a replacement created.

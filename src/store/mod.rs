@@ -30,11 +30,12 @@ use crate::vocab::Vocabulary;
 mod draws;
 mod jobs;
 pub(crate) mod outbox;
+mod stage;
 mod tasks;
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
 pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord};
 pub use outbox::OutboxRow;
-pub use tasks::{BatchChange, Change, FactRecord, TaskFilter, TaskRow};
+pub use tasks::{BatchChange, Change, FactRecord, Page, TaskFilter, TaskRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -542,19 +543,11 @@ impl Store {
         .await?
         .try_get(0)?;
         let counts = match records {
-            Records::Entities(r) => {
-                upsert(&mut tx, self.backend, r, import_id, &at, progress).await?
-            }
-            Records::Officers(r) => {
-                upsert(&mut tx, self.backend, r, import_id, &at, progress).await?
-            }
-            Records::Conflicts(r) => {
-                upsert(&mut tx, self.backend, r, import_id, &at, progress).await?
-            }
-            Records::Items(r) => upsert(&mut tx, self.backend, r, import_id, &at, progress).await?,
-            Records::Bureaus(r) => {
-                upsert(&mut tx, self.backend, r, import_id, &at, progress).await?
-            }
+            Records::Entities(r) => self.upsert(&mut tx, r, import_id, &at, progress).await?,
+            Records::Officers(r) => self.upsert(&mut tx, r, import_id, &at, progress).await?,
+            Records::Conflicts(r) => self.upsert(&mut tx, r, import_id, &at, progress).await?,
+            Records::Items(r) => self.upsert(&mut tx, r, import_id, &at, progress).await?,
+            Records::Bureaus(r) => self.upsert(&mut tx, r, import_id, &at, progress).await?,
         };
         sqlx::query("UPDATE imports SET inserted = $1, updated = $2, unchanged = $3 WHERE id = $4")
             .bind(counts.inserted as i64)
@@ -822,13 +815,6 @@ pub struct Stats {
     pub counts: BTreeMap<String, i64>,
     pub entities_by_sector: BTreeMap<String, i64>,
     pub entities_by_risk: BTreeMap<String, i64>,
-}
-
-#[derive(Debug, Default)]
-struct Counts {
-    inserted: usize,
-    updated: usize,
-    unchanged: usize,
 }
 
 /// A column value on its way to the database. Booleans are stored as 0/1 integers: the `Any`
@@ -1122,78 +1108,6 @@ async fn load_all<'e, T: Stored>(
         .iter()
         .map(T::from_row)
         .collect()
-}
-
-async fn upsert<T: Stored>(
-    tx: &mut Tx,
-    backend: Backend,
-    records: &[T],
-    import_id: i64,
-    at: &str,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<Counts, StoreError> {
-    let existing: HashMap<String, T> = load_all::<T>(&mut **tx)
-        .await?
-        .into_iter()
-        .map(|r| (r.key(), r))
-        .collect();
-    let mut counts = Counts::default();
-    let mut writes = Vec::new();
-    let mut history = Vec::new();
-    for r in records {
-        match existing.get(&r.key()) {
-            None => counts.inserted += 1,
-            Some(old) if old == r => {
-                counts.unchanged += 1;
-                continue;
-            }
-            Some(old) => {
-                counts.updated += 1;
-                let old_json =
-                    serde_json::to_string(old).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                history.push(vec![
-                    Val::Text(Cow::Borrowed(T::KIND.name())),
-                    Val::Text(Cow::Owned(r.key())),
-                    Val::Int(import_id),
-                    Val::Text(Cow::Owned(old_json)),
-                ]);
-            }
-        }
-        writes.push(r);
-    }
-    // In key order every insert appends to the end of the primary-key B-tree instead of
-    // landing on a random page: for a million new rows on SQLite that is the difference
-    // between minutes and seconds.
-    writes.sort_by_cached_key(|r| r.key());
-    let mut columns = T::COLUMNS.to_vec();
-    columns.push("updated_at");
-    let rows = writes.into_iter().map(|r| {
-        let mut values = r.values();
-        values.push(Val::Text(Cow::Borrowed(at)));
-        values
-    });
-    insert_rows(
-        tx,
-        backend,
-        T::TABLE,
-        &columns,
-        Some(T::KEY_COLUMNS),
-        rows,
-        progress,
-    )
-    .await?;
-    let columns = ["kind", "key", "import_id", "old"];
-    insert_rows(
-        tx,
-        backend,
-        "history",
-        &columns,
-        None,
-        history.into_iter(),
-        &|_| (),
-    )
-    .await?;
-    Ok(counts)
 }
 
 /// Bulk INSERT in chunks; with `upsert_keys`, rows whose first columns collide update the rest.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{Store, StoreError, Tx};
-use crate::clock::{Clock, stamp};
+use crate::clock::{Clock, stamp, stamp_fixed};
 use crate::lifecycle::{Due, Event, Facts, Obligation, Outcome, Status};
 use crate::plan::{Deadlines, Window};
 
@@ -52,6 +52,60 @@ pub struct TaskFilter {
     /// Only tasks with a deadline still owed before this day.
     pub due_before: Option<NaiveDate>,
     pub draw_id: Option<i64>,
+    pub page: Option<Page>,
+}
+
+/// A slice of a listing: at most `limit` rows after skipping `offset`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// A filter value on its way to its placeholder.
+enum Bound {
+    Text(String),
+    Int(i64),
+}
+
+impl TaskFilter {
+    /// The filter's `AND …` conditions, with `$n` placeholders in order, and their values.
+    fn condition(&self) -> (String, Vec<Bound>) {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        // Closed tasks have no next_due (kept so by every write), so the range alone selects
+        // open tasks: a status condition here made SQLite pick the status index and scan.
+        if let Some(d) = self.due_before {
+            values.push(Bound::Text(d.to_string()));
+            sql.push_str(&format!(" AND t.next_due < ${}", values.len()));
+        }
+        if let Some(s) = &self.status {
+            values.push(Bound::Text(s.clone()));
+            sql.push_str(&format!(" AND t.status = ${}", values.len()));
+        }
+        if let Some(d) = &self.division {
+            values.push(Bound::Text(d.clone()));
+            sql.push_str(&format!(" AND t.division = ${}", values.len()));
+        }
+        if let Some(d) = self.draw_id {
+            values.push(Bound::Int(d));
+            sql.push_str(&format!(" AND t.draw_id = ${}", values.len()));
+        }
+        (sql, values)
+    }
+
+    fn bind<'q>(
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+        values: Vec<Bound>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        for v in values {
+            q = match v {
+                Bound::Text(t) => q.bind(t),
+                Bound::Int(i) => q.bind(i),
+            };
+        }
+        q
+    }
 }
 
 const COLUMNS: &str = "t.id, t.draw_id, t.plan_id, t.year, t.task_rule, t.stratum, t.position, \
@@ -223,6 +277,32 @@ async fn existing_task<'e>(
         .ok_or_else(|| StoreError::NotFound(format!("no task `{id}`")))
 }
 
+/// When a fact is recorded: now, which may be an earlier `--today` (facts are entered after the
+/// event), but never a moment a monthly report has already been issued past. A month's report
+/// reads the facts recorded by its end, so a fact slipped in behind it would change a report
+/// already sent; entered at the real time it shows in `report --revised` instead.
+async fn record_time(tx: &mut Tx, clock: &dyn Clock) -> Result<String, StoreError> {
+    let now = stamp(clock.now());
+    let issued: Option<String> =
+        sqlx::query("SELECT max(slot) FROM job_runs WHERE job = 'report' AND status = 'done'")
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+    if let Some(slot) = issued {
+        let at = chrono::DateTime::parse_from_rfc3339(&slot)
+            .map_err(|_| StoreError::Corrupt(format!("job slot `{slot}`")))?;
+        if now < stamp_fixed(at) {
+            return Err(StoreError::Refused(format!(
+                "the monthly report was issued at {} and reads the facts recorded before it: a \
+                 fact cannot be recorded as of {now}. Enter it without --today (it counts from \
+                 its own date and shows in `report --revised`)",
+                stamp_fixed(at)
+            )));
+        }
+    }
+    Ok(now)
+}
+
 /// Records a fact and writes the task's new state, deadlines and next due date.
 pub(super) async fn write_change(
     tx: &mut Tx,
@@ -234,6 +314,7 @@ pub(super) async fn write_change(
     let f = &c.facts;
     let s = |d: Option<NaiveDate>| d.map(|d| d.to_string());
     let event = serde_json::to_string(&c.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let recorded = record_time(tx, clock).await?;
     sqlx::query(
         "INSERT INTO task_facts (task_id, kind, effective, recorded_at, actor, event) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -241,7 +322,7 @@ pub(super) async fn write_change(
     .bind(id)
     .bind(c.event.name())
     .bind(c.effective.to_string())
-    .bind(stamp(clock.now()))
+    .bind(recorded)
     .bind(actor)
     .bind(event)
     .execute(&mut **tx)
@@ -349,47 +430,36 @@ impl Store {
 
     /// Tasks in draw order. With `due_before`, only open tasks whose earliest owed deadline is
     /// before that day: a range scan of the `next_due` index, whatever the number of tasks.
+    /// With `page`, only that slice of the order.
     pub async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError> {
-        let mut sql = format!("SELECT {COLUMNS} {FROM} WHERE 1 = 1");
-        let mut n = 0;
-        let mut next = || {
-            n += 1;
-            format!("${n}")
-        };
-        if filter.due_before.is_some() {
-            // Closed tasks have no next_due (kept so by every write), so the range alone selects
-            // open tasks: a status condition here made SQLite pick the status index and scan.
-            sql.push_str(&format!(" AND t.next_due < {}", next()));
-        }
-        if filter.status.is_some() {
-            sql.push_str(&format!(" AND t.status = {}", next()));
-        }
-        if filter.division.is_some() {
-            sql.push_str(&format!(" AND t.division = {}", next()));
-        }
-        if filter.draw_id.is_some() {
-            sql.push_str(&format!(" AND t.draw_id = {}", next()));
-        }
+        let (mut sql, values) = filter.condition();
+        sql.insert_str(0, &format!("SELECT {COLUMNS} {FROM} WHERE 1 = 1"));
         sql.push_str(if filter.due_before.is_some() {
             " ORDER BY t.next_due, t.id"
         } else {
             " ORDER BY t.draw_id, t.position"
         });
-        // Only placeholders are formatted in; every value is bound.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        if let Some(d) = filter.due_before {
-            q = q.bind(d.to_string());
+        if let Some(page) = filter.page {
+            sql.push_str(&format!(" LIMIT {} OFFSET {}", page.limit, page.offset));
         }
-        if let Some(s) = &filter.status {
-            q = q.bind(s.clone());
-        }
-        if let Some(d) = &filter.division {
-            q = q.bind(d.clone());
-        }
-        if let Some(d) = filter.draw_id {
-            q = q.bind(d);
-        }
-        q.fetch_all(&self.pool).await?.iter().map(row).collect()
+        TaskFilter::bind(sqlx::query(sqlx::AssertSqlSafe(sql)), values)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(row)
+            .collect()
+    }
+
+    /// How many tasks `filter` selects, pages aside.
+    pub async fn task_count(&self, filter: &TaskFilter) -> Result<i64, StoreError> {
+        let (mut sql, values) = filter.condition();
+        sql.insert_str(0, "SELECT count(*) FROM tasks t WHERE 1 = 1");
+        Ok(
+            TaskFilter::bind(sqlx::query(sqlx::AssertSqlSafe(sql)), values)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        )
     }
 
     /// Applies a lifecycle change: reads the task under the writer lock, lets `change` decide,
