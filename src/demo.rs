@@ -600,7 +600,7 @@ impl Dataset {
             )
             .map_err(|mut p| p.remove(0))?;
             let (records, _) =
-                import::parse(kind, &table, vocab, &known).map_err(|mut p| p.remove(0))?;
+                import::parse(kind, table, vocab, &known).map_err(|mut p| p.remove(0))?;
             match records {
                 Records::Entities(mut e) => {
                     e.sort_by(|a, b| a.uscc.cmp(&b.uscc));

@@ -40,8 +40,7 @@ where
     result
 }
 
-/// Runs a command to its end: wall time, the child's own peak resident memory (wait4's
-/// rusage, so each step is measured alone) and its output.
+/// Runs a command to its end: wall time, the child's own peak resident memory and its output.
 pub fn measure(cmd: &mut std::process::Command) -> anyhow::Result<Measured> {
     use std::io::Read;
     let start = std::time::Instant::now();
@@ -49,6 +48,34 @@ pub fn measure(cmd: &mut std::process::Command) -> anyhow::Result<Measured> {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()?;
+    // The kernel's high-water mark of the child's own address space, read until it exits:
+    // wait4's ru_maxrss also counts the parent's memory the child had before its exec (a
+    // bench holding a million tasks would lend each step its size).
+    let pid = child.id();
+    // Until the exec, the process is still a copy of this one, under this one's name.
+    let program: String = std::path::Path::new(cmd.get_program())
+        .file_name()
+        .map(|n| n.to_string_lossy().chars().take(15).collect())
+        .unwrap_or_default();
+    let hwm = std::thread::spawn(move || {
+        let mut peak_kib = 0u64;
+        while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if status.lines().next() != Some(&format!("Name:\t{program}")) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                continue;
+            }
+            let Some(kib) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            else {
+                break;
+            };
+            peak_kib = peak_kib.max(kib);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        peak_kib
+    });
     // Both pipes drain at once: a child filling one while we wait on the other would stall.
     let errs = child.stderr.take().map(|mut e| {
         std::thread::spawn(move || {
@@ -62,16 +89,11 @@ pub fn measure(cmd: &mut std::process::Command) -> anyhow::Result<Measured> {
         o.read_to_string(&mut out)?;
     }
     let err = errs.and_then(|h| h.join().ok()).unwrap_or_default();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting for our own child, with pointers to locals that outlive the call.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    anyhow::ensure!(pid > 0, "wait4 failed");
+    let status = child.wait()?;
     Ok(Measured {
         seconds: start.elapsed().as_secs_f64(),
-        peak_mib: usage.ru_maxrss as f64 / 1024.0,
-        ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        peak_mib: hwm.join().unwrap_or(0) as f64 / 1024.0,
+        ok: status.success(),
         stdout: out,
         stderr: err,
     })

@@ -7,6 +7,7 @@
 mod problem;
 pub mod table;
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -193,20 +194,48 @@ pub struct Notes {
     pub ignored_columns: Vec<String>,
 }
 
-/// The pure half of an import: every row checked, every problem reported.
+/// The pure half of an import: every row checked, every problem reported. The table's rows
+/// are consumed (each freed once parsed), so that the file's text and its records are never
+/// held whole side by side.
 pub fn parse(
     kind: Kind,
-    table: &Table,
+    mut table: Table,
     vocab: &Vocabulary,
     known: &Known,
 ) -> Result<(Records, Notes), Vec<Problem>> {
-    let (map, notes) = map_columns(kind.columns(), kind.name(), table)?;
+    let (map, notes) = map_columns(kind.columns(), kind.name(), &table)?;
+    let rows_of = table.take_rows();
+    let table = &table;
     let (records, problems) = match kind {
-        Kind::Entities => rows(table, &map, vocab, known, entity, Records::Entities),
-        Kind::Officers => rows(table, &map, vocab, known, officer, Records::Officers),
-        Kind::Conflicts => rows(table, &map, vocab, known, conflict, Records::Conflicts),
-        Kind::Items => rows(table, &map, vocab, known, item, Records::Items),
-        Kind::Bureaus => rows(table, &map, vocab, known, bureau, Records::Bureaus),
+        Kind::Entities => rows(
+            table,
+            rows_of,
+            &map,
+            vocab,
+            known,
+            entity,
+            Records::Entities,
+        ),
+        Kind::Officers => rows(
+            table,
+            rows_of,
+            &map,
+            vocab,
+            known,
+            officer,
+            Records::Officers,
+        ),
+        Kind::Conflicts => rows(
+            table,
+            rows_of,
+            &map,
+            vocab,
+            known,
+            conflict,
+            Records::Conflicts,
+        ),
+        Kind::Items => rows(table, rows_of, &map, vocab, known, item, Records::Items),
+        Kind::Bureaus => rows(table, rows_of, &map, vocab, known, bureau, Records::Bureaus),
     };
     if problems.is_empty() {
         Ok((records, notes))
@@ -224,24 +253,32 @@ type ParsedChunk<T> = (Vec<(u64, String, &'static str, T)>, Vec<Problem>);
 /// order. Problems come out sorted by row.
 fn rows<T: Send>(
     table: &Table,
+    mut all: Vec<Row>,
     map: &ColumnMap,
     vocab: &Vocabulary,
     known: &Known,
     parse_row: RowParser<T>,
     wrap: fn(Vec<T>) -> Records,
 ) -> (Records, Vec<Problem>) {
+    let count = all.len();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = table.rows().len().div_ceil(threads).max(1024);
+    let per_thread = count.div_ceil(threads).max(1024);
+    // Each thread owns its share of the rows and drops every row once it is parsed.
+    let mut shares = Vec::new();
+    while all.len() > per_thread {
+        shares.push(all.split_off(all.len() - per_thread));
+    }
+    shares.push(all);
+    shares.reverse();
     let parsed: Vec<ParsedChunk<T>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = table
-            .rows()
-            .chunks(per_thread)
-            .map(|chunk| {
+        let workers: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
                 scope.spawn(move || {
                     let mut problems = Vec::new();
-                    let mut out = Vec::with_capacity(chunk.len());
-                    for row in chunk {
-                        let mut cells = Cells::new(table, row, map, &mut problems);
+                    let mut out = Vec::with_capacity(share.len());
+                    for row in share {
+                        let mut cells = Cells::new(table, &row, map, &mut problems);
                         if let Some((key, field, record)) = parse_row(&mut cells, vocab, known) {
                             out.push((row.number, key, field, record));
                         }
@@ -256,22 +293,26 @@ fn rows<T: Send>(
             .collect()
     });
     let mut problems = Vec::new();
-    let mut records = Vec::with_capacity(table.rows().len());
-    let mut keys: HashMap<String, u64> = HashMap::with_capacity(table.rows().len());
+    let mut records = Vec::with_capacity(count);
+    let mut keys: HashMap<String, u64> = HashMap::with_capacity(count);
     for (out, chunk_problems) in parsed {
         problems.extend(chunk_problems);
         for (number, key, field, record) in out {
-            if let Some(first) = keys.insert(key.clone(), number) {
-                let column = map.get(field).map_or("", |m| m.header.as_str());
-                problems.push(Problem::new(
-                    &table.file,
-                    number,
-                    column,
-                    &key,
-                    &format!("duplicate of row {first}"),
-                ));
-            } else {
-                records.push(record);
+            match keys.entry(key) {
+                Entry::Occupied(first) => {
+                    let column = map.get(field).map_or("", |m| m.header.as_str());
+                    problems.push(Problem::new(
+                        &table.file,
+                        number,
+                        column,
+                        first.key(),
+                        &format!("duplicate of row {}", first.get()),
+                    ));
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(number);
+                    records.push(record);
+                }
             }
         }
     }
@@ -912,7 +953,8 @@ mod tests {
                 "1",
             ]],
         );
-        let (records, notes) = parse(Kind::Entities, &t, &vocab(), &Known::default()).expect("ok");
+        let (records, notes) =
+            parse(Kind::Entities, t.clone(), &vocab(), &Known::default()).expect("ok");
         let Records::Entities(e) = records else {
             panic!("entities expected")
         };
@@ -934,7 +976,8 @@ mod tests {
                 &["91350100M000100Y43", "丁", "化工", "郑州", "低", ""],
             ],
         );
-        let problems = parse(Kind::Entities, &t, &vocab(), &Known::default()).expect_err("bad");
+        let problems =
+            parse(Kind::Entities, t.clone(), &vocab(), &Known::default()).expect_err("bad");
         let brief: Vec<(u64, &str, &str)> = problems
             .iter()
             .map(|p| (p.row(), p.column(), p.value()))
@@ -960,7 +1003,8 @@ mod tests {
     #[test]
     fn missing_column_is_one_clear_problem() {
         let t = table(&["uscc", "name"], &[&["x", "y"]]);
-        let problems = parse(Kind::Entities, &t, &vocab(), &Known::default()).expect_err("bad");
+        let problems =
+            parse(Kind::Entities, t.clone(), &vocab(), &Known::default()).expect_err("bad");
         assert!(problems.iter().all(|p| p.row() == 1));
         assert!(problems.iter().any(|p| p.column() == "行业类别"));
     }
@@ -983,7 +1027,8 @@ mod tests {
                 ],
             ],
         );
-        let problems = parse(Kind::Entities, &t, &vocab(), &Known::default()).expect_err("bad");
+        let problems =
+            parse(Kind::Entities, t.clone(), &vocab(), &Known::default()).expect_err("bad");
         let brief: Vec<(u64, &str, &str)> = problems
             .iter()
             .map(|p| (p.row(), p.column(), p.reason()))
@@ -1042,13 +1087,14 @@ mod tests {
             &["执法证号", "统一社会信用代码", "原因"],
             &[&["E1", "91350100M000100Y43", "亲属任职"]],
         );
-        let problems = parse(Kind::Conflicts, &t, &vocab(), &Known::default()).expect_err("bad");
+        let problems =
+            parse(Kind::Conflicts, t.clone(), &vocab(), &Known::default()).expect_err("bad");
         assert_eq!(problems.len(), 2);
         let known = Known {
             officers: ["E1".to_string()].into(),
             entities: ["91350100M000100Y43".to_string()].into(),
         };
-        assert!(parse(Kind::Conflicts, &t, &vocab(), &known).is_ok());
+        assert!(parse(Kind::Conflicts, t.clone(), &vocab(), &known).is_ok());
     }
 
     #[test]
@@ -1075,7 +1121,8 @@ mod tests {
                 &["41003", "王五", "河南省应急管理厅", "", "否", ""],
             ],
         );
-        let problems = parse(Kind::Officers, &t, &vocab(), &Known::default()).expect_err("bad");
+        let problems =
+            parse(Kind::Officers, t.clone(), &vocab(), &Known::default()).expect_err("bad");
         assert_eq!(problems.len(), 1);
         assert_eq!((problems[0].row(), problems[0].column()), (4, "处室"));
         assert_eq!(

@@ -95,6 +95,12 @@ impl Table {
     pub fn rows(&self) -> &[Row] {
         &self.rows
     }
+
+    /// Hands the rows over (leaving the table's file and headers for messages), so that a
+    /// reader can free each row as soon as it is parsed.
+    pub fn take_rows(&mut self) -> Vec<Row> {
+        std::mem::take(&mut self.rows)
+    }
 }
 
 /// Why a cell cannot be taken, if it holds a control character.

@@ -62,8 +62,9 @@ pub async fn import_file(
         outcome: None,
         problems: Vec::new(),
     };
-    let bytes = match std::fs::read(file) {
-        Ok(b) => b,
+    // The digest recorded with the import; the bytes themselves are not kept.
+    let sha256 = match std::fs::read(file) {
+        Ok(b) => crate::audit::sha256_hex(&b),
         Err(e) => {
             report.problems.push(Problem::whole_file(
                 &report.file,
@@ -86,7 +87,8 @@ pub async fn import_file(
     } else {
         Default::default()
     };
-    let (records, notes) = match import::parse(kind, &table, &vocab, &known) {
+    let encoding = table.encoding;
+    let (records, notes) = match import::parse(kind, table, &vocab, &known) {
         Ok(r) => r,
         Err(problems) => {
             report.problems = problems;
@@ -102,8 +104,8 @@ pub async fn import_file(
         let meta = ImportMeta {
             kind,
             file: report.file.clone(),
-            sha256: crate::audit::sha256_hex(&bytes),
-            encoding: table.encoding.to_string(),
+            sha256,
+            encoding: encoding.to_string(),
             actor: ctx.actor.to_string(),
         };
         progress.writing(records.len() as u64);

@@ -280,10 +280,11 @@ fn deadline_states(row: &TaskRow, today: NaiveDate, cal: &Calendar) -> Result<Ve
 /// year; returns the tasks still waiting.
 pub async fn refresh_pending(ctx: &Ctx<'_>, cal: &Calendar) -> Result<Vec<TaskRow>> {
     let mut waiting = Vec::new();
-    for row in ctx.store.tasks(&TaskFilter::default()).await? {
-        if row.pending.is_empty() {
-            continue;
-        }
+    let pending = TaskFilter {
+        pending: true,
+        ..Default::default()
+    };
+    for row in ctx.store.tasks(&pending).await? {
         let before = row.due();
         let after = lifecycle::deadlines(&row.facts, &row.rules, cal)?;
         if after != before {
@@ -344,6 +345,7 @@ pub async fn list(
         division,
         due_before: overdue.then(|| ctx.clock.today()),
         draw_id: None,
+        pending: false,
         page: None,
     };
     let total = ctx.store.task_count(&filter).await?;

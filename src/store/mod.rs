@@ -661,13 +661,11 @@ impl Store {
 
     /// Tasks with a deadline waiting for a year's holiday data (`"pending"` in `deadlines`).
     pub async fn pending_deadline_count(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query("SELECT COUNT(*) FROM tasks WHERE deadlines LIKE $1")
-                .bind("%\"pending\"%")
-                .fetch_one(&self.pool)
-                .await?
-                .try_get(0)?,
-        )
+        self.task_count(&TaskFilter {
+            pending: true,
+            ..Default::default()
+        })
+        .await
     }
 
     /// One entity by its USCC.

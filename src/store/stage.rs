@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 
 use super::{Backend, Location, Store, StoreError, Stored, Tx, Val, insert_rows};
 
@@ -85,13 +85,6 @@ impl Store {
         let shape = Shape::of::<T>(self.backend);
         self.stage(tx, &shape, records.iter().map(|r| r.values()), progress)
             .await?;
-        let inserted: i64 = sqlx::query(AssertSqlSafe(format!(
-            "SELECT count(*) FROM {} s WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {})",
-            shape.stage, shape.table, shape.join
-        )))
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get(0)?;
         let updated = keep_history::<T>(tx, self.backend, &shape, import_id).await?;
         // In key order every insert appends to the end of the primary-key B-tree instead of
         // landing on a random page. `WHERE` also keeps SQLite from reading ON CONFLICT as a
@@ -116,18 +109,22 @@ impl Store {
                 .collect::<Vec<_>>()
                 .join(", "),
         );
-        sqlx::query(AssertSqlSafe(sql))
+        // Every row written is new or changed; the changed ones were counted above.
+        let written = sqlx::query(AssertSqlSafe(sql))
             .bind(at)
             .execute(&mut **tx)
-            .await?;
-        // The staged copy is scratch, not a record: emptied with the transaction on SQLite;
+            .await?
+            .rows_affected();
+        let inserted = usize::try_from(written)
+            .unwrap_or(0)
+            .saturating_sub(updated);
+        // The staged copy is scratch, not a record: dropped with the transaction on SQLite;
         // on PostgreSQL a crash may leave it filled, and the next import empties it first.
         let clear = match self.backend {
-            Backend::Sqlite => format!("DELETE FROM {}", shape.stage),
+            Backend::Sqlite => format!("DROP TABLE {}", shape.stage),
             Backend::Postgres => format!("TRUNCATE {}", shape.stage),
         };
         sqlx::query(AssertSqlSafe(clear)).execute(&mut **tx).await?;
-        let inserted = usize::try_from(inserted).unwrap_or(0);
         Ok(Counts {
             inserted,
             updated,
@@ -148,16 +145,16 @@ impl Store {
         let cols = shape.columns.join(", ");
         match &self.location {
             Location::SqliteFile(_) => {
-                let create = format!(
-                    "CREATE TEMP TABLE IF NOT EXISTS {} AS SELECT {cols} FROM {} WHERE false",
-                    shape.stage, shape.table
-                );
-                sqlx::query(AssertSqlSafe(create))
-                    .execute(&mut **tx)
-                    .await?;
-                sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", shape.stage)))
-                    .execute(&mut **tx)
-                    .await?;
+                // Created and dropped inside `tx`: a failed import rolls it back with the rest.
+                for sql in [
+                    format!("DROP TABLE IF EXISTS temp.{}", shape.stage),
+                    format!(
+                        "CREATE TEMP TABLE {} AS SELECT {cols} FROM {} WHERE false",
+                        shape.stage, shape.table
+                    ),
+                ] {
+                    sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
+                }
                 insert_rows(
                     tx,
                     self.backend,

@@ -52,6 +52,8 @@ pub struct TaskFilter {
     /// Only tasks with a deadline still owed before this day.
     pub due_before: Option<NaiveDate>,
     pub draw_id: Option<i64>,
+    /// Only tasks with a deadline waiting for a year's holiday data.
+    pub pending: bool,
     pub page: Option<Page>,
 }
 
@@ -90,6 +92,10 @@ impl TaskFilter {
         if let Some(d) = self.draw_id {
             values.push(Bound::Int(d));
             sql.push_str(&format!(" AND t.draw_id = ${}", values.len()));
+        }
+        if self.pending {
+            values.push(Bound::Text("%\"pending\"%".into()));
+            sql.push_str(&format!(" AND t.deadlines LIKE ${}", values.len()));
         }
         (sql, values)
     }
