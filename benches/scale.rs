@@ -103,6 +103,13 @@ fn year(dir: &Path, url: &str, generated: &Path, n: usize, label: &str) -> anyho
         )?,
         n,
     );
+    // The dry run's draw, byte for byte, to compare across versions (the record kept in the
+    // scale issue's note) and across databases.
+    let bytes = std::fs::read(dry.join("draw.json"))?;
+    println!(
+        "  dry-run draw.json sha256 {}",
+        suiji::audit::sha256_hex(&bytes)
+    );
     let drawn = step(
         dir,
         url,

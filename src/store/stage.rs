@@ -83,8 +83,18 @@ impl Store {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Counts, StoreError> {
         let shape = Shape::of::<T>(self.backend);
-        self.stage(tx, &shape, records.iter().map(|r| r.values()), progress)
-            .await?;
+        // Staged in key order, the joins below walk the stored table's key B-tree from one end
+        // to the other instead of jumping about it: on SQLite, with its small page cache, a
+        // re-import of a million unchanged rows in file order took 24.7 s instead of 11.2 s.
+        let mut in_order: Vec<&T> = records.iter().collect();
+        in_order.sort_by_cached_key(|r| r.key());
+        self.stage(
+            tx,
+            &shape,
+            in_order.into_iter().map(|r| r.values()),
+            progress,
+        )
+        .await?;
         let updated = keep_history::<T>(tx, self.backend, &shape, import_id).await?;
         // In key order every insert appends to the end of the primary-key B-tree instead of
         // landing on a random page. `WHERE` also keeps SQLite from reading ON CONFLICT as a
