@@ -971,20 +971,42 @@ pub fn report<'a>(
     day: NaiveDate,
     cal: &Calendar,
 ) -> Result<Vec<DivisionReport>, CalendarError> {
-    let mut by: BTreeMap<&str, DivisionReport> = BTreeMap::new();
+    let mut tally = Tally::default();
     for (division, g, rules) in tasks {
+        tally.add(division, &g, rules, day, cal)?;
+    }
+    Ok(tally.reports())
+}
+
+/// A report added up a task at a time, for callers that read the tasks a page at a time.
+#[derive(Debug, Default)]
+pub struct Tally(BTreeMap<String, DivisionReport>);
+
+impl Tally {
+    /// Counts one task's state on `day`.
+    pub fn add(
+        &mut self,
+        division: &str,
+        g: &Facts,
+        rules: &DeadlineRules,
+        day: NaiveDate,
+        cal: &Calendar,
+    ) -> Result<(), CalendarError> {
         if g.drawn_on > day || g.status == Status::Voided {
-            continue;
+            return Ok(());
         }
-        let r = by.entry(division).or_insert_with(|| DivisionReport {
-            division: division.to_string(),
-            ..Default::default()
-        });
+        let r = self
+            .0
+            .entry(division.to_string())
+            .or_insert_with(|| DivisionReport {
+                division: division.to_string(),
+                ..Default::default()
+            });
         if g.status == Status::Replaced {
             r.replaced += 1;
-            continue;
+            return Ok(());
         }
-        let d = deadlines(&g, rules, cal)?.dates;
+        let d = deadlines(g, rules, cal)?.dates;
         r.drawn += 1;
         r.scheduled += u32::from(g.planned.is_some());
         r.completed += u32::from(g.completed.is_some());
@@ -997,9 +1019,14 @@ pub fn report<'a>(
         }
         r.penalties += u32::from(g.penalty_decided.is_some());
         r.referrals += u32::from(g.referred.is_some());
-        r.overdue += u32::from(!overdue(&g, &d, day, cal)?.is_empty());
+        r.overdue += u32::from(!overdue(g, &d, day, cal)?.is_empty());
+        Ok(())
     }
-    Ok(by.into_values().collect())
+
+    /// The divisions' reports, in division order.
+    pub fn reports(self) -> Vec<DivisionReport> {
+        self.0.into_values().collect()
+    }
 }
 
 #[cfg(test)]

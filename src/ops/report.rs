@@ -10,7 +10,10 @@ use super::{Ctx, Result, invalid};
 use crate::calendar::Calendar;
 use crate::clock::stamp;
 use crate::lifecycle::{self, DivisionReport, Facts};
-use crate::store::{FactRecord, TaskFilter};
+use crate::store::{FactRecord, Page, TaskFilter};
+
+/// Tasks folded per page of a past month's report.
+const FOLD_PAGE: u32 = 10_000;
 
 #[derive(Debug, Serialize)]
 pub struct OverdueLine {
@@ -105,25 +108,51 @@ pub async fn folded(ctx: &Ctx<'_>, day: NaiveDate, revised: bool) -> Result<Repo
     let known = if revised { now } else { end_of_day.min(now) };
     let known_at = stamp(known);
     let cal = super::plan::calendar(ctx.settings)?;
-    let rows = ctx.store.tasks(&TaskFilter::default()).await?;
-    let mut facts: HashMap<String, Vec<FactRecord>> = HashMap::new();
-    for f in ctx.store.facts_known_by(&known_at).await? {
-        facts.entry(f.task_id.clone()).or_default().push(f);
+    // A page of tasks at a time with their facts, so that memory does not grow with the year.
+    let mut tally = lifecycle::Tally::default();
+    let mut after: Option<String> = None;
+    loop {
+        let rows = ctx
+            .store
+            .tasks(&TaskFilter {
+                after_id: after.take(),
+                by_id: true,
+                page: Some(Page {
+                    limit: FOLD_PAGE,
+                    offset: 0,
+                }),
+                ..Default::default()
+            })
+            .await?;
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            break;
+        };
+        let mut facts: HashMap<String, Vec<FactRecord>> = HashMap::new();
+        for f in ctx
+            .store
+            .facts_known_by(&known_at, Some((&first.id, &last.id)))
+            .await?
+        {
+            facts.entry(f.task_id.clone()).or_default().push(f);
+        }
+        for r in rows.iter().filter(|r| r.created_at <= known_at) {
+            let start = Facts::drawn(r.facts.drawn_on, r.facts.window);
+            let recorded = facts
+                .get(&r.id)
+                .into_iter()
+                .flatten()
+                .map(|f| (f.effective, &f.event));
+            tally.add(
+                &r.division,
+                &lifecycle::fold(&start, recorded, day),
+                &r.rules,
+                day,
+                &cal,
+            )?;
+        }
+        after = Some(last.id.clone());
     }
-    let folded = rows.iter().filter(|r| r.created_at <= known_at).map(|r| {
-        let start = Facts::drawn(r.facts.drawn_on, r.facts.window);
-        let recorded = facts
-            .get(&r.id)
-            .into_iter()
-            .flatten()
-            .map(|f| (f.effective, &f.event));
-        (
-            r.division.as_str(),
-            lifecycle::fold(&start, recorded, day),
-            &r.rules,
-        )
-    });
-    let divisions = lifecycle::report(folded, day, &cal)?;
+    let divisions = tally.reports();
     Ok(Report {
         as_of: day,
         known_at,

@@ -76,7 +76,7 @@ async fn plan_folder(
     let now = stamp(ctx.clock.now());
     let facts: Vec<_> = ctx
         .store
-        .facts_known_by(&now)
+        .facts_known_by(&now, None)
         .await?
         .into_iter()
         .filter(|f| ids.contains(f.task_id.as_str()))

@@ -54,6 +54,9 @@ pub struct TaskFilter {
     pub draw_id: Option<i64>,
     /// Only tasks with a deadline waiting for a year's holiday data.
     pub pending: bool,
+    /// In id order, after this id (with `page`: keyset paging, for walking every task).
+    pub after_id: Option<String>,
+    pub by_id: bool,
     pub page: Option<Page>,
 }
 
@@ -92,6 +95,10 @@ impl TaskFilter {
         if let Some(d) = self.draw_id {
             values.push(Bound::Int(d));
             sql.push_str(&format!(" AND t.draw_id = ${}", values.len()));
+        }
+        if let Some(a) = &self.after_id {
+            values.push(Bound::Text(a.clone()));
+            sql.push_str(&format!(" AND t.id > ${}", values.len()));
         }
         if self.pending {
             values.push(Bound::Text("%\"pending\"%".into()));
@@ -421,17 +428,25 @@ impl Store {
     }
 
     /// Every fact recorded up to `recorded_by` (a `clock::stamp`), in task and recording
-    /// order: what the system knew at that moment.
-    pub async fn facts_known_by(&self, recorded_by: &str) -> Result<Vec<FactRecord>, StoreError> {
-        super::fetch_records(
-            &self.pool,
+    /// order: what the system knew at that moment; with `tasks`, only for task ids in that
+    /// inclusive range.
+    pub async fn facts_known_by(
+        &self,
+        recorded_by: &str,
+        tasks: Option<(&str, &str)>,
+    ) -> Result<Vec<FactRecord>, StoreError> {
+        let mut sql = String::from(
             "SELECT id, task_id, effective, recorded_at, actor, event FROM task_facts \
-             WHERE recorded_at <= $1 ORDER BY task_id, id"
-                .into(),
-            vec![super::Val::Text(recorded_by.into())],
-            fact_row,
-        )
-        .await
+             WHERE recorded_at <= $1",
+        );
+        let mut values = vec![super::Val::Text(recorded_by.into())];
+        if let Some((first, last)) = tasks {
+            sql.push_str(" AND task_id >= $2 AND task_id <= $3");
+            values.push(super::Val::Text(first.into()));
+            values.push(super::Val::Text(last.into()));
+        }
+        sql.push_str(" ORDER BY task_id, id");
+        super::fetch_records(&self.pool, sql, values, fact_row).await
     }
 
     /// Tasks in draw order. With `due_before`, only open tasks whose earliest owed deadline is
@@ -440,7 +455,9 @@ impl Store {
     pub async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<TaskRow>, StoreError> {
         let (mut sql, values) = filter.condition();
         sql.insert_str(0, &format!("SELECT {COLUMNS} {FROM} WHERE 1 = 1"));
-        sql.push_str(if filter.due_before.is_some() {
+        sql.push_str(if filter.by_id || filter.after_id.is_some() {
+            " ORDER BY t.id"
+        } else if filter.due_before.is_some() {
             " ORDER BY t.next_due, t.id"
         } else {
             " ORDER BY t.draw_id, t.position"
