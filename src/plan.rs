@@ -313,8 +313,12 @@ impl Plan {
         out
     }
 
+    /// The tasks' quotas added up (saturating: a plan from a script cannot reach the limit).
     pub fn total_quota(&self) -> u32 {
-        self.tasks.iter().map(|t| t.quota).sum()
+        self.tasks
+            .iter()
+            .map(|t| t.quota)
+            .fold(0, u32::saturating_add)
     }
 
     pub fn task(&self, id: &str) -> Option<&TaskRule> {

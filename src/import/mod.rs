@@ -4,6 +4,7 @@
 //! and either returns all records or all problems. Writing is the store's job and happens only
 //! when there is no problem at all (all-or-nothing).
 
+mod cfb;
 mod problem;
 pub mod table;
 

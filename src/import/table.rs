@@ -387,6 +387,16 @@ fn read_csv(file: String, bytes: &[u8]) -> Result<Table, Vec<Problem>> {
     Table::new(file, encoding, header_row, headers, rows)
 }
 
+/// The columns a spreadsheet row may use: far more than any import format has, and few enough
+/// that one value far to the right (column XFD, the 16,384th) cannot make every row it shares a
+/// sheet with that wide.
+pub const MAX_SHEET_COLUMNS: u32 = 1000;
+/// The cells a sheet may make, the empty ones left of a value included (a row is as wide as its
+/// rightmost value): ten million, a million entities' nine columns with room to spare. A sheet
+/// is read as the cells that hold a value, so neither an inflated used range nor two values far
+/// apart (A1 and XFD1048576) makes the reader allocate the whole rectangle between them.
+pub const MAX_SHEET_CELLS: usize = 10_000_000;
+
 fn read_sheet(
     path: &Path,
     file: String,
@@ -394,6 +404,12 @@ fn read_sheet(
     sheet: Option<&str>,
 ) -> Result<Table, Vec<Problem>> {
     let one = |reason: &str| vec![Problem::whole_file(&file, reason)];
+    if let Some(damage) = compound_damage(path) {
+        return Err(one(&format!(
+            "cannot open spreadsheet: the file is damaged ({damage}): open it in Excel and \
+             save it again"
+        )));
+    }
     let mut book = calamine::open_workbook_auto(path).map_err(|e| {
         one(&format!(
             "cannot open spreadsheet: {e}{}",
@@ -418,34 +434,128 @@ fn read_sheet(
             .cloned()
             .ok_or_else(|| one("the workbook has no sheet"))?,
     };
-    let range = book
-        .worksheet_range(&name)
-        .map_err(|e| one(&format!("cannot read sheet `{name}`: {e}")))?;
-    let first_row = u64::from(range.start().map(|(r, _)| r).unwrap_or(0));
-    let first_col = range.start().map(|(_, c)| c as usize).unwrap_or(0);
-    let mut headers = None;
-    let mut header_row = 1;
-    let mut rows = Vec::new();
-    for (i, cells) in range.rows().enumerate() {
-        let number = first_row + i as u64 + 1;
-        // Keep columns where Excel puts them even when the used range starts to the right.
-        let mut text = vec![String::new(); first_col];
-        text.extend(cells.iter().map(cell_text));
-        if text.iter().all(String::is_empty) {
-            continue;
+    let cannot = |e: &dyn std::fmt::Display| one(&format!("cannot read sheet `{name}`: {e}"));
+    let mut cells = SheetCells::default();
+    if let calamine::Sheets::Xlsx(xlsx) = &mut book {
+        // calamine's `worksheet_range` allocates the rectangle spanning every cell it saw; the
+        // cell reader hands them over one by one.
+        let mut reader = xlsx.worksheet_cells_reader(&name).map_err(|e| cannot(&e))?;
+        while let Some(cell) = reader.next_cell().map_err(|e| cannot(&e))? {
+            let (row, col) = cell.get_position();
+            cells.push(
+                &file,
+                row,
+                col,
+                cell_text(&Data::from(cell.get_value().clone())),
+            )?;
         }
-        if headers.is_none() {
-            headers = Some(text);
-            header_row = number;
-        } else {
-            rows.push(Row {
-                number,
-                cells: text,
-            });
+    } else {
+        // XLS (at most 65,536 × 256 cells) and ODS (repeats capped by calamine) ranges are
+        // built when the workbook opens: they are bounded, only the used cells are read here.
+        let range = book.worksheet_range(&name).map_err(|e| cannot(&e))?;
+        let (first_row, first_col) = range.start().unwrap_or((0, 0));
+        for (r, c, value) in range.used_cells() {
+            // Both fit: the range's cells lie between its start and its end, both `u32`.
+            let (row, col) = (first_row + r as u32, first_col + c as u32);
+            cells.push(&file, row, col, cell_text(value))?;
         }
     }
-    let headers = headers.ok_or_else(|| one(&format!("sheet `{name}` is empty")))?;
+    let (header_row, headers, rows) = cells
+        .into_rows(&file)?
+        .ok_or_else(|| one(&format!("sheet `{name}` is empty")))?;
     Table::new(file, "spreadsheet", header_row, headers, rows)
+}
+
+/// A sheet as the header row's number, the headers and the rows below.
+type SheetRows = (u64, Vec<String>, Vec<Row>);
+
+/// A sheet's values with their places (0-based row and column), as the reader found them.
+#[derive(Default)]
+struct SheetCells {
+    cells: Vec<(u32, u32, String)>,
+}
+
+impl SheetCells {
+    /// Takes a value (an empty one is no value), or refuses the sheet if it lies past the last
+    /// column an import file may use.
+    fn push(&mut self, file: &str, row: u32, col: u32, text: String) -> Result<(), Vec<Problem>> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        if col >= MAX_SHEET_COLUMNS {
+            return Err(vec![Problem::new(
+                file,
+                u64::from(row) + 1,
+                "",
+                &text,
+                &format!(
+                    "a value in column {}: an import file has at most {MAX_SHEET_COLUMNS} \
+                     columns; delete what lies to the right of the table, or choose the right \
+                     sheet",
+                    u64::from(col) + 1
+                ),
+            )]);
+        }
+        self.cells.push((row, col, text));
+        Ok(())
+    }
+
+    /// The first row with a value as the headers, and every later row with a value, each as
+    /// wide as its rightmost value so that columns stay where Excel shows them. `None` for a
+    /// sheet without values; refused if the rows would take more than [`MAX_SHEET_CELLS`].
+    fn into_rows(mut self, file: &str) -> Result<Option<SheetRows>, Vec<Problem>> {
+        // In place order; a place given twice keeps its last value, as calamine does.
+        self.cells.reverse();
+        self.cells.sort_by_key(|&(row, col, _)| (row, col));
+        self.cells.dedup_by_key(|&mut (row, col, _)| (row, col));
+        let mut budget = MAX_SHEET_CELLS;
+        let mut rows: Vec<Row> = Vec::new();
+        for (row, col, text) in self.cells {
+            let number = u64::from(row) + 1;
+            if rows.last().is_none_or(|r| r.number != number) {
+                rows.push(Row {
+                    number,
+                    cells: Vec::new(),
+                });
+            }
+            let Some(last) = rows.last_mut() else {
+                continue;
+            };
+            let col = col as usize;
+            let grow = (col + 1).saturating_sub(last.cells.len());
+            budget = budget.checked_sub(grow).ok_or_else(|| {
+                vec![Problem::new(
+                    file,
+                    number,
+                    "",
+                    "",
+                    &format!(
+                        "the sheet is too large to import: over {MAX_SHEET_CELLS} cells up to \
+                         this row; split the file"
+                    ),
+                )]
+            })?;
+            last.cells.resize(col + 1, String::new());
+            last.cells[col] = text;
+        }
+        let mut rows = rows.into_iter();
+        Ok(rows
+            .next()
+            .map(|header| (header.number, header.cells, rows.collect())))
+    }
+}
+
+/// What is wrong with a compound file (`.xls`, or an encrypted `.xlsx`) that calamine cannot
+/// read safely; see `cfb.rs`. Other files are read by calamine's ZIP reader, which checks them.
+fn compound_damage(path: &Path) -> Option<String> {
+    let mut head = Vec::with_capacity(8);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(8).read_to_end(&mut head))
+        .ok()?;
+    if !super::cfb::is_compound(&head) {
+        return None;
+    }
+    super::cfb::damage(&std::fs::read(path).ok()?)
 }
 
 /// What a spreadsheet that would not open really is, when its first bytes say so: another
@@ -619,6 +729,116 @@ mod tests {
         let mut odd = le;
         odd.push(b'x');
         assert!(reasons(&odd)[0].contains("not valid UTF-16"));
+    }
+
+    /// Writes a one-sheet workbook with values at (row, column) places, and reads it back.
+    fn read_xlsx(values: &[(u32, u16, &str)]) -> Result<Table, Vec<Problem>> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for &(row, col, value) in values {
+            sheet.write_string(row, col, value).expect("cell");
+        }
+        let bytes = book.save_to_buffer().expect("xlsx");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.xlsx");
+        std::fs::write(&path, bytes).expect("write");
+        read(&path, None)
+    }
+
+    /// Fuzzing finding (`cargo fuzz run table`): a workbook of 2 KB with one value in A1 and
+    /// one in XFD1048576 made calamine's `worksheet_range` allocate the 17-billion-cell
+    /// rectangle between them (over 500 GB: out of memory). Cells are now read one by one.
+    #[test]
+    fn far_apart_cells_are_refused_without_allocating_the_rectangle() {
+        let p = read_xlsx(&[(0, 0, "a"), (1_048_575, 16_383, "b")]).expect_err("refused");
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].row(), 1_048_576);
+        assert!(
+            p[0].reason()
+                .starts_with("a value in column 16384: an import file has at most 1000 columns"),
+            "{}",
+            p[0]
+        );
+        // The last row and the last column allowed are read, each row as wide as its values.
+        let t = read_xlsx(&[(0, 0, "a"), (1_048_575, 999, "b"), (3, 1, "c")]).expect("read");
+        let rows: Vec<(u64, usize)> = t.rows().iter().map(|r| (r.number, r.cells.len())).collect();
+        assert_eq!(rows, vec![(4, 2), (1_048_576, 1000)]);
+        assert_eq!(t.rows()[1].cells[999], "b");
+        assert_eq!(t.headers(), ["a"]);
+    }
+
+    /// Fuzzing finding (`cargo fuzz run table`): this compound file named `.xlsx` (5.6 KB) has
+    /// a directory chain that loops; calamine followed it until a 2 GB allocation failed.
+    #[test]
+    fn a_compound_file_with_a_looping_chain_is_refused() {
+        let bytes = include_bytes!("testdata/looping-directory-chain.xlsx");
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["t.xlsx", "t.xls"] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).expect("write");
+            let p = read(&path, None).expect_err("refused");
+            assert!(
+                p[0].reason().starts_with(
+                    "cannot open spreadsheet: the file is damaged (the sector chain of the \
+                     directory loops back on itself)"
+                ),
+                "{}",
+                p[0]
+            );
+        }
+    }
+
+    /// Every spreadsheet format comes out as the same rows (the fuzzing seeds, written by
+    /// other programs: XLS by xlwt, ODS and XLSX by hand, with a number, a boolean and a date).
+    #[test]
+    fn spreadsheets_read_as_their_cells() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, bytes) in [
+            (
+                "t.xlsx",
+                &include_bytes!("../../fuzz/seeds/table/bureaus.xlsx")[..],
+            ),
+            (
+                "t.ods",
+                include_bytes!("../../fuzz/seeds/table/bureaus.ods"),
+            ),
+            (
+                "t.xls",
+                include_bytes!("../../fuzz/seeds/table/bureaus.xls"),
+            ),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).expect("write");
+            let t = read(&path, None).unwrap_or_else(|p| panic!("{name}: {p:?}"));
+            assert_eq!(t.headers(), ["地市", "名称", "邮箱"], "{name}");
+            assert_eq!(t.header_row, 1);
+            assert_eq!(t.rows().len(), 6, "{name}");
+            assert_eq!(
+                t.rows()[0].cells,
+                ["郑州", "郑州市应急管理局", "yjj4101@example.gov.cn"],
+                "{name}"
+            );
+            let last = &t.rows()[5];
+            assert_eq!(
+                (last.number, last.cells[0].as_str()),
+                (7, "41001"),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn sheet_cells_have_a_budget() {
+        let mut cells = SheetCells::default();
+        let rows = (MAX_SHEET_CELLS / MAX_SHEET_COLUMNS as usize) as u32 + 1;
+        for row in 0..rows {
+            cells
+                .push("t.xlsx", row, MAX_SHEET_COLUMNS - 1, "x".into())
+                .expect("within the columns");
+        }
+        let p = cells.into_rows("t.xlsx").expect_err("over budget");
+        assert_eq!(p[0].row(), u64::from(rows));
+        assert!(p[0].reason().contains("too large to import"), "{}", p[0]);
     }
 
     #[test]

@@ -48,6 +48,11 @@ pub mod limits {
     pub const FUNCTIONS: usize = 256;
 }
 
+/// The largest quota of one task: far above any real plan's, and small enough that the quotas of
+/// as many tasks as a script can list (an array holds at most `limits::ARRAY_SIZE`) add up
+/// within a `u32`.
+pub const MAX_QUOTA: i64 = 100_000;
+
 /// The legal minimum team size (行政处罚法 Art. 42).
 pub const LEGAL_MIN_TEAM: u32 = 2;
 /// 安全生产法 Art. 78: penalty decisions are published within 7 working days.
@@ -601,6 +606,11 @@ fn task_from(ctx: &Context, m: Map, pos: Position, plan_team: Option<u32>) -> R<
             "task `{id}`: quota must be at least 1, found {quota}"
         )));
     }
+    if quota > MAX_QUOTA {
+        return Err(a.fail(format!(
+            "task `{id}`: quota {quota} is implausible (at most {MAX_QUOTA})"
+        )));
+    }
     let pool_value = a.require("pool")?;
     let pool = filter_value(ctx, pool_value, pos)?;
     let split = match a.take("split") {
@@ -728,7 +738,13 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         }
         window
     };
-    let total_quota = a.opt_int("total")?.map(|n| n.max(0) as u32);
+    let total_quota = match a.opt_int("total")? {
+        None => None,
+        Some(n) => Some(
+            u32::try_from(n.max(0))
+                .map_err(|_| a.fail(format!("the plan's total {n} is implausible")))?,
+        ),
+    };
     let scope = a
         .strings("scope")?
         .into_iter()
@@ -880,7 +896,7 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
                 let mut out = Vec::new();
                 for x in list {
                     let n = d.as_int("reminders", x)?;
-                    if n < 1 || n as u32 >= results.min(penalties) {
+                    if n < 1 || n >= i64::from(results.min(penalties)) {
                         return Err(d.fail(format!(
                             "reminder {n} working days before a deadline must be at least 1 and \
                              less than the shortest deadline ({})",
@@ -1035,4 +1051,65 @@ pub fn next_run(
     use chrono::Timelike;
     let after = after.with_nanosecond(0).unwrap_or(after);
     cron(expr).ok()?.find_next_occurrence(&after, false).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::Settings;
+
+    fn context() -> Context {
+        let vocab = Settings::shipped()
+            .and_then(|s| s.vocabulary())
+            .expect("vocabulary");
+        let snapshot = crate::demo::generate(400, 2024, &vocab)
+            .snapshot(&vocab)
+            .expect("demo snapshot");
+        Context {
+            snapshot: Arc::new(snapshot),
+            vocab: Arc::new(vocab),
+            calendar: Arc::new(Calendar::shipped().expect("calendar")),
+        }
+    }
+
+    const PLAN_2024: &str = include_str!("../../rules/henan-2024.rhai");
+
+    fn error(source: &str) -> String {
+        match evaluate("plan.rhai", source, &context()) {
+            Ok(_) => panic!("the script should fail"),
+            Err(f) => f.message,
+        }
+    }
+
+    /// Found reading the code the `rules` fuzz target covers, and confirmed on its binary (built
+    /// with overflow checks): a quota of 4294967295 beside the other tasks' made
+    /// `Plan::total_quota` overflow (a panic in a debug build, a wrong total in a release
+    /// build), and 4294967297 was silently read as 1; so were a total and a reminder past
+    /// `u32`. Numbers that do not fit are refused where they are written.
+    #[test]
+    fn numbers_that_do_not_fit_are_refused_not_truncated() {
+        for quota in ["4294967295", "4294967297", "100001"] {
+            let source = PLAN_2024.replacen("quota: 16,", &format!("quota: {quota},"), 1);
+            assert_ne!(source, PLAN_2024);
+            let message = error(&source);
+            assert!(
+                message.ends_with(&format!("quota {quota} is implausible (at most 100000)")),
+                "{message}"
+            );
+        }
+        let source = PLAN_2024.replacen("total: 74,", "total: 4294967370,", 1);
+        assert_ne!(source, PLAN_2024);
+        assert_eq!(error(&source), "the plan's total 4294967370 is implausible");
+        let source = PLAN_2024.replacen("reminders: [2, 1]", "reminders: [4294967297]", 1);
+        assert_ne!(source, PLAN_2024);
+        assert!(
+            error(&source).starts_with("reminder 4294967297 working days before a deadline"),
+            "{}",
+            error(&source)
+        );
+        // The plan itself still evaluates.
+        assert!(evaluate("plan.rhai", PLAN_2024, &context()).is_ok());
+    }
 }
