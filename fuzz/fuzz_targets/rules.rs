@@ -4,26 +4,14 @@
 //! checked plan or findings, never panic, hang or allocate without bound.
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use suiji::rules::{self, Context};
 
 fn context() -> &'static Context {
     static C: OnceLock<Context> = OnceLock::new();
-    C.get_or_init(|| {
-        let vocab = suiji::config::Settings::shipped()
-            .and_then(|s| s.vocabulary())
-            .expect("shipped vocabulary");
-        let snapshot = suiji::demo::generate(400, 2024, &vocab)
-            .snapshot(&vocab)
-            .expect("demo snapshot");
-        Context {
-            snapshot: Arc::new(snapshot),
-            vocab: Arc::new(vocab),
-            calendar: Arc::new(suiji::calendar::Calendar::shipped().expect("calendar")),
-        }
-    })
+    C.get_or_init(|| Context::demo(400).expect("demo context"))
 }
 
 fuzz_target!(|data: &[u8]| {

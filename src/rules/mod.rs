@@ -121,6 +121,24 @@ pub struct Context {
     pub calendar: Arc<Calendar>,
 }
 
+impl Context {
+    /// The shipped vocabulary and calendar over a generated demo registry of `entities`
+    /// (seed 2024): what tests and the fuzz targets evaluate scripts against.
+    pub fn demo(entities: usize) -> Result<Context, String> {
+        let vocab = crate::config::Settings::shipped()
+            .and_then(|s| s.vocabulary())
+            .map_err(|e| e.to_string())?;
+        let snapshot = crate::demo::generate(entities, 2024, &vocab)
+            .snapshot(&vocab)
+            .map_err(|e| e.to_string())?;
+        Ok(Context {
+            snapshot: Arc::new(snapshot),
+            vocab: Arc::new(vocab),
+            calendar: Arc::new(Calendar::shipped().map_err(|e| e.to_string())?),
+        })
+    }
+}
+
 type R<T> = Result<T, Box<EvalAltResult>>;
 
 fn fail(message: impl Into<String>, pos: Position) -> Box<EvalAltResult> {
@@ -1055,23 +1073,10 @@ pub fn next_run(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::config::Settings;
 
     fn context() -> Context {
-        let vocab = Settings::shipped()
-            .and_then(|s| s.vocabulary())
-            .expect("vocabulary");
-        let snapshot = crate::demo::generate(400, 2024, &vocab)
-            .snapshot(&vocab)
-            .expect("demo snapshot");
-        Context {
-            snapshot: Arc::new(snapshot),
-            vocab: Arc::new(vocab),
-            calendar: Arc::new(Calendar::shipped().expect("calendar")),
-        }
+        Context::demo(400).expect("demo context")
     }
 
     const PLAN_2024: &str = include_str!("../../rules/henan-2024.rhai");

@@ -73,23 +73,10 @@ impl ActivePlan {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::config::Settings;
 
     fn context() -> Context {
-        let vocab = Settings::shipped()
-            .and_then(|s| s.vocabulary())
-            .expect("vocabulary");
-        let snapshot = crate::demo::generate(3000, 2024, &vocab)
-            .snapshot(&vocab)
-            .expect("demo snapshot");
-        Context {
-            snapshot: Arc::new(snapshot),
-            vocab: Arc::new(vocab),
-            calendar: Arc::new(crate::calendar::Calendar::shipped().expect("calendar")),
-        }
+        Context::demo(3000).expect("demo context")
     }
 
     const PLAN_2024: &str = include_str!("../../rules/henan-2024.rhai");
