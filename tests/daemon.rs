@@ -209,6 +209,55 @@ fn a_rehearsed_year(db: &TestDb) {
     let nights = runs.iter().filter(|r| r.0 == "nightly").count();
     assert_eq!(nights, 47, "17 May .. 2 July");
     assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
+
+    // The rest of the year: one nightly check every night with no gap, one report on the
+    // first of every month, each written report what `report --month` says; then nothing more.
+    rehearse(db, &plan, "2025-01-01 12:00");
+    assert!(rehearse(db, &plan, "2025-01-01 12:00").is_empty());
+    let runs = job_runs(db);
+    assert!(runs.iter().all(|r| r.2 == "done"), "{runs:?}");
+    let slots: HashSet<(&str, &str)> = runs.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(slots.len(), runs.len(), "each slot once");
+    let mut nights: Vec<chrono::NaiveDate> = runs
+        .iter()
+        .filter(|r| r.0 == "nightly")
+        .filter_map(|r| r.1.get(..10)?.parse().ok())
+        .collect();
+    nights.sort();
+    assert_eq!(
+        nights.first().map(|d| d.to_string()).as_deref(),
+        Some("2024-05-17")
+    );
+    assert_eq!(
+        nights.last().map(|d| d.to_string()).as_deref(),
+        Some("2025-01-01")
+    );
+    assert!(
+        nights.windows(2).all(|w| (w[1] - w[0]).num_days() == 1),
+        "a nightly check every night"
+    );
+    let mut reports: Vec<&str> = runs
+        .iter()
+        .filter(|r| r.0 == "report")
+        .map(|r| r.1.as_str())
+        .collect();
+    reports.sort();
+    let firsts: Vec<String> = (6..=12)
+        .map(|m| format!("2024-{m:02}-01T08:00:00+08:00"))
+        .chain(["2025-01-01T08:00:00+08:00".to_string()])
+        .collect();
+    assert_eq!(reports, firsts);
+    for m in 5..=12 {
+        let month = format!("2024-{m:02}");
+        let written: Value = serde_json::from_slice(
+            &std::fs::read(db.path().join(format!("data/reports/{month}.json")))
+                .expect("report file"),
+        )
+        .expect("json");
+        let asked = on(db, "2025-01-02", &["report", "--month", &month]);
+        assert_eq!(written["divisions"], asked["divisions"], "{month}");
+    }
+    assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
 }
 
 on_both_backends!(a_rehearsed_year);

@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::{Sink, TestDb, repo};
+use common::{Sink, TestDb, on, repo};
 use serde_json::Value;
 
 struct Mail {
@@ -252,6 +252,68 @@ fn a_spring_of_letters(db: &TestDb) {
             assert!(r.ends_with("@example.gov.cn"), "{r}");
         }
     }
+
+    // The rest of the year. A result completed on 3 July and never published is due on 10 July
+    // (5 working days). Before that, its division and its cadre each get their reminders; after
+    // it, one escalation goes to the division with the tracker copied. Every month's report
+    // goes out once, and every notice arrives once.
+    let t = "henan-2024-hazchem-001";
+    on(
+        db,
+        "2024-07-02",
+        &["task", "schedule", t, "--date", "2024-07-03"],
+    );
+    on(
+        db,
+        "2024-07-03",
+        &[
+            "task",
+            "complete",
+            t,
+            "--date",
+            "2024-07-03",
+            "--outcome",
+            "issues-found",
+        ],
+    );
+    rehearse(db, &cfg, &registry(db, &[]), "2025-01-01 12:00");
+    let outbox = db.json(&["--config", &cfg, "outbox", "list", "--json"]);
+    let outbox = outbox.as_array().expect("outbox");
+    assert!(outbox.iter().all(|n| n["status"] == "sent"), "{outbox:?}");
+    let mails = self::mails(&sink);
+    assert_eq!(mails.len(), outbox.len(), "every notice arrived once");
+    let by_kind = |k: &str| mails.iter().filter(|m| m.kind == k).collect::<Vec<_>>();
+    let about = |k: &str| {
+        by_kind(k)
+            .into_iter()
+            .filter(|m| m.text.contains(t))
+            .collect::<Vec<_>>()
+    };
+    let reminders = about("reminder");
+    assert!(
+        reminders.iter().any(|m| m.to == ["hazchem@example.gov.cn"]),
+        "the division is reminded: {:?}",
+        reminders.iter().map(|m| &m.to).collect::<Vec<_>>()
+    );
+    assert!(
+        reminders
+            .iter()
+            .any(|m| m.to.len() == 1 && m.to[0] != "hazchem@example.gov.cn"),
+        "the cadre is reminded"
+    );
+    let escalations = about("escalation");
+    assert_eq!(escalations.len(), 1, "escalated once");
+    let mut to = escalations[0].to.clone();
+    to.sort();
+    assert_eq!(to, ["hazchem@example.gov.cn", "policy@example.gov.cn"]);
+    assert!(
+        escalations[0].text.contains("2024-07-10"),
+        "{}",
+        escalations[0].text
+    );
+    let reports = by_kind("monthly_report");
+    assert_eq!(reports.len(), 8, "June to January");
+    assert!(reports.iter().all(|m| m.to == ["policy@example.gov.cn"]));
 }
 
 on_both_backends!(a_spring_of_letters);
