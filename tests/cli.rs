@@ -27,18 +27,7 @@ fn unicode_width(s: &str) -> usize {
 /// The 2024 plan frozen and drawn at fixed moments, so that the output is the same every run.
 fn fixed_draw(db: &TestDb) -> String {
     common::load_demo(db);
-    let plan = common::plan_without_proposals(db.path());
-    on(db, "2024-05-13 09:00", &["freeze", "--plan", &plan]);
-    let draw = [
-        "draw",
-        "--plan",
-        &plan,
-        "--official",
-        "--seed-value",
-        "03071218253109",
-    ];
-    on(db, "2024-05-16 21:30", &draw);
-    plan
+    common::freeze_and_draw_at(db, "2024-05-13 09:00")
 }
 
 fn text(db: &TestDb, args: &[&str]) -> String {

@@ -471,8 +471,13 @@ impl Drop for Sink {
 /// The 2024 plan (without proposed dates) frozen on 13 May and drawn on the evening of 16 May
 /// with the lottery digits of the demo, on the registry already imported.
 pub fn freeze_and_draw(db: &TestDb) {
+    freeze_and_draw_at(db, "2024-05-13");
+}
+
+/// The same, frozen at `frozen`; returns the plan's path.
+pub fn freeze_and_draw_at(db: &TestDb, frozen: &str) -> String {
     let plan = plan_without_proposals(db.path());
-    on(db, "2024-05-13", &["freeze", "--plan", &plan]);
+    on(db, frozen, &["freeze", "--plan", &plan]);
     let draw = [
         "draw",
         "--plan",
@@ -482,6 +487,7 @@ pub fn freeze_and_draw(db: &TestDb) {
         "03071218253109",
     ];
     on(db, "2024-05-16 21:30", &draw);
+    plan
 }
 
 pub fn plan_without_proposals(dir: &Path) -> String {
