@@ -55,6 +55,14 @@ fn tables_line_up_by_display_width() {
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(rows.as_array().map(Vec::len), Some(5));
     assert!(common::stderr(&out).contains("tasks 1-5 of 74"));
+    // Past the end is said as such; an offset the database cannot take is refused as usage.
+    let past = text(&db, &["task", "list", "--offset", "9223372036854775807"]);
+    assert!(
+        past.ends_with("no tasks from offset 9223372036854775807: 74 in all\n"),
+        "{past}"
+    );
+    let out = db.suiji(&["task", "list", "--offset", "18446744073709551615"]);
+    assert_eq!(out.status.code(), Some(2));
     let report = text(&db, &["--today", "2024-06-30 18:00", "report"]);
     golden("report.txt", &report);
     // Every row of the report starts its columns where the header does (the header and the

@@ -347,7 +347,7 @@ enum TaskCommand {
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         limit: u32,
         /// Skip this many tasks first (for the next page).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
         offset: u64,
         /// Print the result as JSON instead of text.
         #[arg(long)]

@@ -240,17 +240,24 @@ fn print_list(ctx: &Ctx<'_>, listing: &Listing, json: bool) -> Result<ExitCode> 
     let rows = &listing.tasks;
     let shown = listing.offset + rows.len() as u64;
     let partial = listing.offset > 0 || shown < listing.total.max(0) as u64;
-    let range = format!(
-        "tasks {}-{} of {}{}",
-        listing.offset + 1,
-        shown,
-        listing.total,
-        if shown < listing.total.max(0) as u64 {
-            format!(": --offset {shown} for the next page")
-        } else {
-            String::new()
-        }
-    );
+    let range = if rows.is_empty() {
+        format!(
+            "no tasks from offset {}: {} in all",
+            listing.offset, listing.total
+        )
+    } else {
+        format!(
+            "tasks {}-{} of {}{}",
+            listing.offset + 1,
+            shown,
+            listing.total,
+            if shown < listing.total.max(0) as u64 {
+                format!(": --offset {shown} for the next page")
+            } else {
+                String::new()
+            }
+        )
+    };
     if json {
         if partial {
             eprintln!("{range}");
