@@ -14,8 +14,8 @@ use suiji::import::Kind;
 use suiji::ops::Ctx;
 use suiji::ops::import::{ImportReport, Progress};
 
-/// A bar for large files on a terminal (validating, then rows written); hidden under `--json`
-/// or without a TTY.
+/// A bar for large files on a terminal (reading, checking and staging, then applying);
+/// hidden under `--json` or without a TTY.
 pub(super) struct Bar(indicatif::ProgressBar);
 
 impl Bar {
@@ -28,22 +28,25 @@ impl Bar {
 }
 
 impl Progress for Bar {
-    fn writing(&self, rows: u64) {
-        if rows < 10_000 || self.0.is_hidden() {
+    fn read(&self, done: u64, total: u64) {
+        if self.0.is_hidden() {
             return;
         }
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{msg:>10} [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)",
-        ) {
-            self.0.set_style(style.progress_chars("=> "));
+        if self.0.length() != Some(total) {
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg:>10} [{bar:40}] {percent:>3}% ({eta} left)",
+            ) {
+                self.0.set_style(style.progress_chars("=> "));
+            }
+            self.0.set_message("importing");
+            self.0.set_length(total);
+            self.0
+                .enable_steady_tick(std::time::Duration::from_millis(120));
         }
-        self.0.set_message("writing");
-        self.0.set_length(rows);
-        self.0
-            .enable_steady_tick(std::time::Duration::from_millis(120));
+        self.0.set_position(done);
     }
-    fn written(&self, rows: u64) {
-        self.0.set_position(rows);
+    fn applying(&self) {
+        self.0.set_message("applying");
     }
 }
 

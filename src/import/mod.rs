@@ -8,6 +8,7 @@ mod cfb;
 mod problem;
 pub mod table;
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
@@ -195,131 +196,176 @@ pub struct Notes {
     pub ignored_columns: Vec<String>,
 }
 
-/// The pure half of an import: every row checked, every problem reported. The table's rows
-/// are consumed (each freed once parsed), so that the file's text and its records are never
-/// held whole side by side.
+/// The pure half of an import, for a whole table at once: every row checked, every problem
+/// reported, and all records or none.
 pub fn parse(
     kind: Kind,
     mut table: Table,
     vocab: &Vocabulary,
     known: &Known,
 ) -> Result<(Records, Notes), Vec<Problem>> {
-    let (map, notes) = map_columns(kind.columns(), kind.name(), &table)?;
-    let rows_of = table.take_rows();
-    let table = &table;
-    let (records, problems) = match kind {
-        Kind::Entities => rows(
-            table,
-            rows_of,
-            &map,
+    let mut parser = Parser::new(kind, &table, Cow::Borrowed(vocab), Cow::Borrowed(known))?;
+    let rows = table.next_rows(usize::MAX, &mut parser.problems);
+    let records = parser.chunk(&table, rows);
+    parser.finish().map(|notes| (records, notes))
+}
+
+/// The pure half of an import, a chunk of rows at a time, so that a large file is checked and
+/// written as it is read, never held whole. It keeps only what spans chunks: the problems so
+/// far and a digest of every key, to find duplicates. It borrows its vocabulary and known keys,
+/// or owns them to be sent to a thread of its own.
+pub struct Parser<'a> {
+    kind: Kind,
+    map: ColumnMap,
+    notes: Notes,
+    vocab: Cow<'a, Vocabulary>,
+    known: Cow<'a, Known>,
+    /// The first row of every key, by the key's digest (16 bytes of its SHA-256): two different
+    /// keys sharing one is as likely as a SHA-256 collision, and would refuse the file as a
+    /// duplicate, never merge two rows.
+    keys: HashMap<u128, u64>,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Parser<'a> {
+    /// Maps the table's header to the kind's columns; a missing or doubled column refuses the
+    /// file before any row is read.
+    pub fn new(
+        kind: Kind,
+        table: &Table,
+        vocab: Cow<'a, Vocabulary>,
+        known: Cow<'a, Known>,
+    ) -> Result<Parser<'a>, Vec<Problem>> {
+        let (map, notes) = map_columns(kind.columns(), kind.name(), table)?;
+        Ok(Parser {
+            kind,
+            map,
+            notes,
             vocab,
             known,
-            entity,
-            Records::Entities,
-        ),
-        Kind::Officers => rows(
-            table,
-            rows_of,
-            &map,
-            vocab,
-            known,
-            officer,
-            Records::Officers,
-        ),
-        Kind::Conflicts => rows(
-            table,
-            rows_of,
-            &map,
-            vocab,
-            known,
-            conflict,
-            Records::Conflicts,
-        ),
-        Kind::Items => rows(table, rows_of, &map, vocab, known, item, Records::Items),
-        Kind::Bureaus => rows(table, rows_of, &map, vocab, known, bureau, Records::Bureaus),
-    };
-    if problems.is_empty() {
-        Ok((records, notes))
-    } else {
-        Err(problems)
+            keys: HashMap::new(),
+            problems: Vec::new(),
+        })
     }
+
+    /// Where the table's own problems go while rows are read.
+    pub fn problems(&mut self) -> &mut Vec<Problem> {
+        &mut self.problems
+    }
+
+    /// Makes room for the keys of `rows` rows in all, when they can be told beforehand.
+    pub fn expect_rows(&mut self, rows: usize) {
+        self.keys.reserve(rows.saturating_sub(self.keys.len()));
+    }
+
+    /// True once any problem is known: the file will be refused, and nothing of it need be
+    /// written.
+    pub fn refused(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    /// The good records of a chunk of rows, less keys already seen in this file.
+    pub fn chunk(&mut self, table: &Table, rows: Vec<Row>) -> Records {
+        match self.kind {
+            Kind::Entities => Records::Entities(self.rows(table, rows, entity)),
+            Kind::Officers => Records::Officers(self.rows(table, rows, officer)),
+            Kind::Conflicts => Records::Conflicts(self.rows(table, rows, conflict)),
+            Kind::Items => Records::Items(self.rows(table, rows, item)),
+            Kind::Bureaus => Records::Bureaus(self.rows(table, rows, bureau)),
+        }
+    }
+
+    /// What was noticed besides the records, or every problem found, sorted by row.
+    pub fn finish(mut self) -> Result<Notes, Vec<Problem>> {
+        if self.problems.is_empty() {
+            Ok(self.notes)
+        } else {
+            self.problems.sort_by_key(Problem::row);
+            Err(self.problems)
+        }
+    }
+
+    /// Parses a chunk's rows on all cores (rows are independent), then finds duplicate keys in
+    /// file order.
+    fn rows<T: Send>(
+        &mut self,
+        table: &Table,
+        mut all: Vec<Row>,
+        parse_row: RowParser<T>,
+    ) -> Vec<T> {
+        let count = all.len();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per_thread = count.div_ceil(threads).max(1024);
+        // Each thread owns its share of the rows and drops every row once it is parsed.
+        let mut shares = Vec::new();
+        while all.len() > per_thread {
+            shares.push(all.split_off(all.len() - per_thread));
+        }
+        shares.push(all);
+        shares.reverse();
+        let (map, vocab, known) = (&self.map, &*self.vocab, &*self.known);
+        let parsed: Vec<ParsedChunk<T>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    scope.spawn(move || {
+                        let mut problems = Vec::new();
+                        let mut out = Vec::with_capacity(share.len());
+                        for row in share {
+                            let mut cells = Cells::new(table, &row, map, &mut problems);
+                            if let Some((key, field, record)) = parse_row(&mut cells, vocab, known)
+                            {
+                                out.push((row.number, key_digest(&key), key, field, record));
+                            }
+                        }
+                        (out, problems)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let mut records = Vec::with_capacity(count);
+        for (out, chunk_problems) in parsed {
+            self.problems.extend(chunk_problems);
+            for (number, digest, key, field, record) in out {
+                match self.keys.entry(digest) {
+                    Entry::Occupied(first) => {
+                        let column = self.map.get(field).map_or("", |m| m.header.as_str());
+                        self.problems.push(Problem::new(
+                            &table.file,
+                            number,
+                            column,
+                            &key,
+                            &format!("duplicate of row {}", first.get()),
+                        ));
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(number);
+                        records.push(record);
+                    }
+                }
+            }
+        }
+        records
+    }
+}
+
+fn key_digest(key: &str) -> u128 {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(key.as_bytes());
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&hash[..16]);
+    u128::from_le_bytes(first)
 }
 
 type RowParser<T> = fn(&mut Cells, &Vocabulary, &Known) -> Parsed<T>;
 
-/// A thread's share: (row number, key, key field, record) per good row, and its problems.
-type ParsedChunk<T> = (Vec<(u64, String, &'static str, T)>, Vec<Problem>);
-
-/// Parses every row, on all cores (rows are independent), then finds duplicate keys in file
-/// order. Problems come out sorted by row.
-fn rows<T: Send>(
-    table: &Table,
-    mut all: Vec<Row>,
-    map: &ColumnMap,
-    vocab: &Vocabulary,
-    known: &Known,
-    parse_row: RowParser<T>,
-    wrap: fn(Vec<T>) -> Records,
-) -> (Records, Vec<Problem>) {
-    let count = all.len();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = count.div_ceil(threads).max(1024);
-    // Each thread owns its share of the rows and drops every row once it is parsed.
-    let mut shares = Vec::new();
-    while all.len() > per_thread {
-        shares.push(all.split_off(all.len() - per_thread));
-    }
-    shares.push(all);
-    shares.reverse();
-    let parsed: Vec<ParsedChunk<T>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = shares
-            .into_iter()
-            .map(|share| {
-                scope.spawn(move || {
-                    let mut problems = Vec::new();
-                    let mut out = Vec::with_capacity(share.len());
-                    for row in share {
-                        let mut cells = Cells::new(table, &row, map, &mut problems);
-                        if let Some((key, field, record)) = parse_row(&mut cells, vocab, known) {
-                            out.push((row.number, key, field, record));
-                        }
-                    }
-                    (out, problems)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    let mut problems = Vec::new();
-    let mut records = Vec::with_capacity(count);
-    let mut keys: HashMap<String, u64> = HashMap::with_capacity(count);
-    for (out, chunk_problems) in parsed {
-        problems.extend(chunk_problems);
-        for (number, key, field, record) in out {
-            match keys.entry(key) {
-                Entry::Occupied(first) => {
-                    let column = map.get(field).map_or("", |m| m.header.as_str());
-                    problems.push(Problem::new(
-                        &table.file,
-                        number,
-                        column,
-                        first.key(),
-                        &format!("duplicate of row {}", first.get()),
-                    ));
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(number);
-                    records.push(record);
-                }
-            }
-        }
-    }
-    problems.sort_by_key(Problem::row);
-    (wrap(records), problems)
-}
+/// A thread's share: (row number, key digest, key, key field, record) per good row, and its
+/// problems.
+type ParsedChunk<T> = (Vec<(u64, u128, String, &'static str, T)>, Vec<Problem>);
 
 /// A column of the format found in the file.
 struct Mapped {
@@ -789,7 +835,7 @@ pub struct OutcomeRow {
 /// returns what it could parse together with every problem: whether the task exists and the
 /// events fit it is checked later, against the store, for every row that names a task, so that
 /// one pass reports everything wrong with the file.
-pub fn parse_outcomes(table: &Table) -> (Vec<OutcomeRow>, Vec<Problem>) {
+pub fn parse_outcomes(table: &mut Table) -> (Vec<OutcomeRow>, Vec<Problem>) {
     let map = match map_columns(OUTCOME_COLUMNS, "task outcomes", table) {
         Ok((map, _)) => map,
         Err(problems) => return (Vec::new(), problems),
@@ -797,7 +843,8 @@ pub fn parse_outcomes(table: &Table) -> (Vec<OutcomeRow>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut out = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for row in table.rows() {
+    let rows = table.next_rows(usize::MAX, &mut problems);
+    for row in &rows {
         let mut c = Cells::new(table, row, &map, &mut problems);
         let Some(task) = c.required("task") else {
             continue;
@@ -943,19 +990,20 @@ mod tests {
 
     #[test]
     fn entities_parse_to_codes() {
-        let t = table(
-            ENTITY_HEADERS,
-            &[&[
-                "91350100M000100Y43",
-                "甲化工",
-                "化工",
-                "郑州市",
-                "较大",
-                "1",
-            ]],
-        );
-        let (records, notes) =
-            parse(Kind::Entities, t.clone(), &vocab(), &Known::default()).expect("ok");
+        let t = || {
+            table(
+                ENTITY_HEADERS,
+                &[&[
+                    "91350100M000100Y43",
+                    "甲化工",
+                    "化工",
+                    "郑州市",
+                    "较大",
+                    "1",
+                ]],
+            )
+        };
+        let (records, notes) = parse(Kind::Entities, t(), &vocab(), &Known::default()).expect("ok");
         let Records::Entities(e) = records else {
             panic!("entities expected")
         };
@@ -968,17 +1016,18 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_with_its_place() {
-        let t = table(
-            ENTITY_HEADERS,
-            &[
-                &["91350100M000100Y44", "甲", "化工", "郑州", "较大", ""],
-                &["91350100M000100Y43", "乙", "huagong", "武汉", "中等", ""],
-                &["91350100M000100Y43", "丙", "化工", "郑州", "低", ""],
-                &["91350100M000100Y43", "丁", "化工", "郑州", "低", ""],
-            ],
-        );
-        let problems =
-            parse(Kind::Entities, t.clone(), &vocab(), &Known::default()).expect_err("bad");
+        let t = || {
+            table(
+                ENTITY_HEADERS,
+                &[
+                    &["91350100M000100Y44", "甲", "化工", "郑州", "较大", ""],
+                    &["91350100M000100Y43", "乙", "huagong", "武汉", "中等", ""],
+                    &["91350100M000100Y43", "丙", "化工", "郑州", "低", ""],
+                    &["91350100M000100Y43", "丁", "化工", "郑州", "低", ""],
+                ],
+            )
+        };
+        let problems = parse(Kind::Entities, t(), &vocab(), &Known::default()).expect_err("bad");
         let brief: Vec<(u64, &str, &str)> = problems
             .iter()
             .map(|p| (p.row(), p.column(), p.value()))
@@ -1003,9 +1052,8 @@ mod tests {
 
     #[test]
     fn missing_column_is_one_clear_problem() {
-        let t = table(&["uscc", "name"], &[&["x", "y"]]);
-        let problems =
-            parse(Kind::Entities, t.clone(), &vocab(), &Known::default()).expect_err("bad");
+        let t = || table(&["uscc", "name"], &[&["x", "y"]]);
+        let problems = parse(Kind::Entities, t(), &vocab(), &Known::default()).expect_err("bad");
         assert!(problems.iter().all(|p| p.row() == 1));
         assert!(problems.iter().any(|p| p.column() == "行业类别"));
     }
@@ -1014,22 +1062,23 @@ mod tests {
     fn over_long_values_get_one_problem_each() {
         let long_name = "甲".repeat(NAME + 1);
         let long_code = "9".repeat(CODE + 1);
-        let t = table(
-            ENTITY_HEADERS,
-            &[
-                &[&long_code, &long_name, "化工", "郑州市", "较大", ""],
+        let t = || {
+            table(
+                ENTITY_HEADERS,
                 &[
-                    "91350100M000100Y43",
-                    &"乙".repeat(NAME),
-                    "化工",
-                    "郑州市",
-                    "较大",
-                    "",
+                    &[&long_code, &long_name, "化工", "郑州市", "较大", ""],
+                    &[
+                        "91350100M000100Y43",
+                        &"乙".repeat(NAME),
+                        "化工",
+                        "郑州市",
+                        "较大",
+                        "",
+                    ],
                 ],
-            ],
-        );
-        let problems =
-            parse(Kind::Entities, t.clone(), &vocab(), &Known::default()).expect_err("bad");
+            )
+        };
+        let problems = parse(Kind::Entities, t(), &vocab(), &Known::default()).expect_err("bad");
         let brief: Vec<(u64, &str, &str)> = problems
             .iter()
             .map(|p| (p.row(), p.column(), p.reason()))
@@ -1043,11 +1092,11 @@ mod tests {
         );
         assert!(problems[1].value().ends_with("… (201 characters)"));
         // Every import kind, outcome files too, goes through the same check.
-        let t = table(
+        let mut t = table(
             &["任务编号", "结果公示日期", "公示网址"],
             &[&["t-1", "2024-11-14", &"u".repeat(URL + 1)]],
         );
-        let (rows, problems) = parse_outcomes(&t);
+        let (rows, problems) = parse_outcomes(&mut t);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].column(), "公示网址");
         assert_eq!(rows.len(), 1, "the task can still be looked up");
@@ -1055,7 +1104,7 @@ mod tests {
 
     #[test]
     fn outcome_rows_with_problems_still_name_their_task() {
-        let t = table(
+        let mut t = table(
             &["任务编号", "计划检查日期", "完成日期", "检查结果"],
             &[
                 &["t-1", "2024-13-01", "", ""],
@@ -1064,7 +1113,7 @@ mod tests {
                 &["t-2", "2024-11-11", "", ""],
             ],
         );
-        let (rows, problems) = parse_outcomes(&t);
+        let (rows, problems) = parse_outcomes(&mut t);
         let parsed: Vec<(&str, bool)> = rows
             .iter()
             .map(|r| (r.task.as_str(), r.events.is_some()))
@@ -1084,46 +1133,48 @@ mod tests {
 
     #[test]
     fn conflicts_must_point_at_known_keys() {
-        let t = table(
-            &["执法证号", "统一社会信用代码", "原因"],
-            &[&["E1", "91350100M000100Y43", "亲属任职"]],
-        );
-        let problems =
-            parse(Kind::Conflicts, t.clone(), &vocab(), &Known::default()).expect_err("bad");
+        let t = || {
+            table(
+                &["执法证号", "统一社会信用代码", "原因"],
+                &[&["E1", "91350100M000100Y43", "亲属任职"]],
+            )
+        };
+        let problems = parse(Kind::Conflicts, t(), &vocab(), &Known::default()).expect_err("bad");
         assert_eq!(problems.len(), 2);
         let known = Known {
             officers: ["E1".to_string()].into(),
             entities: ["91350100M000100Y43".to_string()].into(),
         };
-        assert!(parse(Kind::Conflicts, t.clone(), &vocab(), &known).is_ok());
+        assert!(parse(Kind::Conflicts, t(), &vocab(), &known).is_ok());
     }
 
     #[test]
     fn officers_and_dates() {
-        let t = table(
-            &[
-                "执法证号",
-                "姓名",
-                "所属单位",
-                "处室",
-                "是否处级",
-                "证件有效期至",
-            ],
-            &[
+        let t = || {
+            table(
                 &[
-                    "41001",
-                    "张三",
-                    "河南省应急管理厅",
-                    "危化处",
-                    "是",
-                    "2026年6月30日",
+                    "执法证号",
+                    "姓名",
+                    "所属单位",
+                    "处室",
+                    "是否处级",
+                    "证件有效期至",
                 ],
-                &["41002", "李四", "河南省市场监督管理局", "", "否", ""],
-                &["41003", "王五", "河南省应急管理厅", "", "否", ""],
-            ],
-        );
-        let problems =
-            parse(Kind::Officers, t.clone(), &vocab(), &Known::default()).expect_err("bad");
+                &[
+                    &[
+                        "41001",
+                        "张三",
+                        "河南省应急管理厅",
+                        "危化处",
+                        "是",
+                        "2026年6月30日",
+                    ],
+                    &["41002", "李四", "河南省市场监督管理局", "", "否", ""],
+                    &["41003", "王五", "河南省应急管理厅", "", "否", ""],
+                ],
+            )
+        };
+        let problems = parse(Kind::Officers, t(), &vocab(), &Known::default()).expect_err("bad");
         assert_eq!(problems.len(), 1);
         assert_eq!((problems[0].row(), problems[0].column()), (4, "处室"));
         assert_eq!(

@@ -3,6 +3,10 @@
 //! A file that is not what its name says (a workbook named `.csv`, text named `.xlsx`) is
 //! refused with what it really is.
 //!
+//! A CSV file's rows are read as they are asked for, a chunk at a time, so that an import of a
+//! million rows never holds them all: only the decoded text (the file's size) stays in memory.
+//! A spreadsheet's cells are read whole (its reader builds them all anyway).
+//!
 //! Row numbers are the ones a person sees: the line in a text editor for CSV, the row in Excel.
 
 use std::io::Read;
@@ -13,9 +17,9 @@ use calamine::{Data, Reader};
 use super::Problem;
 use crate::text;
 
-/// A file's rows as text. Built only by [`Table::new`], so every table holds at least one data
-/// row and no control character in any cell, whatever it was read from.
-#[derive(Debug, Clone)]
+/// A file's headers, and its rows as text as they are read. Every row handed out has passed
+/// the same checks, whatever it was read from: no control character in any cell; and a file
+/// without data rows is refused at its end rather than imported as nothing.
 pub struct Table {
     /// The file as named by the user, for messages.
     pub file: String,
@@ -23,7 +27,18 @@ pub struct Table {
     /// What the bytes were read as (`UTF-8`, `GB18030`, `xlsx`...), for the report.
     pub encoding: &'static str,
     headers: Vec<String>,
-    rows: Vec<Row>,
+    source: Source,
+    /// Data rows read so far (good or not), and whether the source has ended.
+    seen: u64,
+    ended: bool,
+}
+
+/// Where the rows come from.
+enum Source {
+    /// Rows already read (a spreadsheet's, or built in memory).
+    Rows(std::vec::IntoIter<Row>),
+    /// A CSV file's text, read on as rows are asked for.
+    Csv(Box<CsvRows>),
 }
 
 #[derive(Debug, Clone)]
@@ -33,9 +48,8 @@ pub struct Row {
 }
 
 impl Table {
-    /// Checks the text every reader produced, in one place for every kind of file and import:
-    /// a control character (NUL, ESC, a line break inside a cell) is refused wherever it is,
-    /// and a file without data rows is refused rather than imported as nothing.
+    /// A table of rows already in memory. The header is checked here; the rows as they are
+    /// read, like every reader's.
     pub fn new(
         file: String,
         encoding: &'static str,
@@ -43,63 +57,130 @@ impl Table {
         headers: Vec<String>,
         rows: Vec<Row>,
     ) -> Result<Table, Vec<Problem>> {
-        let mut problems = Vec::new();
-        for (i, h) in headers.iter().enumerate() {
-            if let Some(reason) = control_reason(h) {
-                problems.push(Problem::new(
-                    &file,
-                    header_row,
-                    &format!("{} (the header)", i + 1),
-                    h,
-                    &reason,
-                ));
-            }
-        }
-        for row in &rows {
-            for (i, cell) in row.cells.iter().enumerate() {
-                if let Some(reason) = control_reason(cell) {
-                    let column = match headers.get(i).filter(|h| !h.is_empty()) {
-                        Some(h) => h.clone(),
-                        None => format!("{} (no header)", i + 1),
-                    };
-                    problems.push(Problem::new(&file, row.number, &column, cell, &reason));
-                }
-            }
-        }
-        if rows.is_empty() {
-            problems.push(Problem::whole_file(
-                &file,
-                &format!(
-                    "no data rows below the header (row {header_row}): nothing to import; \
-                     was the right file or sheet exported?"
-                ),
-            ));
-        }
-        if problems.is_empty() {
-            Ok(Table {
-                file,
-                header_row,
-                encoding,
-                headers,
-                rows,
+        Table::with_source(
+            file,
+            encoding,
+            header_row,
+            headers,
+            Source::Rows(rows.into_iter()),
+        )
+    }
+
+    fn with_source(
+        file: String,
+        encoding: &'static str,
+        header_row: u64,
+        headers: Vec<String>,
+        source: Source,
+    ) -> Result<Table, Vec<Problem>> {
+        let problems: Vec<Problem> = headers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| {
+                control_reason(h).map(|reason| {
+                    Problem::new(
+                        &file,
+                        header_row,
+                        &format!("{} (the header)", i + 1),
+                        h,
+                        &reason,
+                    )
+                })
             })
-        } else {
-            Err(problems)
+            .collect();
+        if !problems.is_empty() {
+            return Err(problems);
         }
+        Ok(Table {
+            file,
+            header_row,
+            encoding,
+            headers,
+            source,
+            seen: 0,
+            ended: false,
+        })
     }
 
     pub fn headers(&self) -> &[String] {
         &self.headers
     }
 
-    pub fn rows(&self) -> &[Row] {
-        &self.rows
+    /// The next rows, at most `max` of them; none once the file has ended. A row with a control
+    /// character is not handed out: its problems go to `problems`, as does a CSV file that
+    /// turns out malformed (which ends it) and a file that ends without any data row.
+    pub fn next_rows(&mut self, max: usize, problems: &mut Vec<Problem>) -> Vec<Row> {
+        let mut rows = Vec::new();
+        while rows.len() < max && !self.ended {
+            let next = match &mut self.source {
+                Source::Rows(rows) => Ok(rows.next()),
+                Source::Csv(csv) => csv.next_row(&self.file),
+            };
+            match next {
+                Ok(Some(row)) => {
+                    self.seen += 1;
+                    if self.clean(&row, problems) {
+                        rows.push(row);
+                    }
+                }
+                Ok(None) => self.end(problems),
+                Err(problem) => {
+                    problems.push(problem);
+                    self.ended = true;
+                }
+            }
+        }
+        rows
     }
 
-    /// Hands the rows over (leaving the table's file and headers for messages), so that a
-    /// reader can free each row as soon as it is parsed.
-    pub fn take_rows(&mut self) -> Vec<Row> {
-        std::mem::take(&mut self.rows)
+    /// Every row left, or every problem found in them.
+    pub fn all_rows(&mut self) -> Result<Vec<Row>, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let rows = self.next_rows(usize::MAX, &mut problems);
+        if problems.is_empty() {
+            Ok(rows)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// How far the reading has come, against where it ends: bytes of a CSV file's text, rows
+    /// of a spreadsheet. For a progress bar.
+    pub fn progress(&self) -> (u64, u64) {
+        match &self.source {
+            Source::Rows(rows) => (self.seen, self.seen + rows.len() as u64),
+            Source::Csv(csv) => (csv.reader.position().byte(), csv.len),
+        }
+    }
+
+    fn end(&mut self, problems: &mut Vec<Problem>) {
+        self.ended = true;
+        if self.seen == 0 {
+            problems.push(Problem::whole_file(
+                &self.file,
+                &format!(
+                    "no data rows below the header (row {}): nothing to import; was the right \
+                     file or sheet exported?",
+                    self.header_row
+                ),
+            ));
+        }
+    }
+
+    /// Checks a row's text, in one place for every kind of file and import: a control
+    /// character (NUL, ESC, a line break inside a cell) is refused wherever it is.
+    fn clean(&self, row: &Row, problems: &mut Vec<Problem>) -> bool {
+        let before = problems.len();
+        for (i, cell) in row.cells.iter().enumerate() {
+            if let Some(reason) = control_reason(cell) {
+                let column = match self.headers.get(i).filter(|h| !h.is_empty()) {
+                    Some(h) => h.clone(),
+                    None => format!("{} (no header)", i + 1),
+                };
+                problems.push(Problem::new(&self.file, row.number, &column, cell, &reason));
+            }
+        }
+        problems.len() == before
     }
 }
 
@@ -137,7 +218,7 @@ pub fn read(path: &Path, sheet: Option<&str>) -> Result<Table, Vec<Problem>> {
             }
             let bytes = std::fs::read(path)
                 .map_err(|e| vec![Problem::whole_file(&file, &format!("cannot read: {e}"))])?;
-            read_csv(file, &bytes)
+            read_csv(file, bytes)
         }
     }
 }
@@ -202,9 +283,10 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<(&'static encoding_rs::Encoding, &'
     }
 }
 
-/// Decodes CSV bytes the way Excel and the national systems write them.
-fn decode(file: &str, bytes: &[u8]) -> Result<(String, &'static str), Problem> {
-    if let Some(s) = spreadsheet_magic(bytes) {
+/// Decodes CSV bytes the way Excel and the national systems write them. UTF-8 text keeps the
+/// bytes it was read into: a large file is never held twice.
+fn decode(file: &str, mut bytes: Vec<u8>) -> Result<(String, &'static str), Problem> {
+    if let Some(s) = spreadsheet_magic(&bytes) {
         return Err(Problem::whole_file(
             file,
             &format!(
@@ -213,18 +295,22 @@ fn decode(file: &str, bytes: &[u8]) -> Result<(String, &'static str), Problem> {
             ),
         ));
     }
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return std::str::from_utf8(rest)
-            .map(|s| (s.to_string(), "UTF-8 (BOM)"))
-            .map_err(|e| invalid_bytes(file, rest, e.valid_up_to(), "UTF-8"));
+    let bom = bytes.starts_with(b"\xEF\xBB\xBF");
+    if bom {
+        bytes.drain(..3);
     }
     let utf16 = [
         (&b"\xFF\xFE"[..], encoding_rs::UTF_16LE, "UTF-16LE"),
         (&b"\xFE\xFF"[..], encoding_rs::UTF_16BE, "UTF-16BE"),
     ]
     .into_iter()
-    .find_map(|(bom, enc, name)| bytes.strip_prefix(bom).map(|rest| (rest, enc, name)))
-    .or_else(|| utf16_without_bom(bytes).map(|(enc, name)| (bytes, enc, name)));
+    .filter(|_| !bom)
+    .find_map(|(mark, enc, name)| bytes.strip_prefix(mark).map(|rest| (rest, enc, name)))
+    .or_else(|| {
+        utf16_without_bom(&bytes)
+            .filter(|_| !bom)
+            .map(|(enc, name)| (&bytes[..], enc, name))
+    });
     if let Some((rest, enc, name)) = utf16 {
         return enc
             .decode_without_bom_handling_and_without_replacement(rest)
@@ -238,18 +324,20 @@ fn decode(file: &str, bytes: &[u8]) -> Result<(String, &'static str), Problem> {
                 )
             });
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok((s.to_string(), "UTF-8")),
-        Err(_) => encoding_rs::GB18030
-            .decode_without_bom_handling_and_without_replacement(bytes)
-            .map(|s| (s.into_owned(), "GB18030"))
-            .ok_or_else(|| {
-                let valid = std::str::from_utf8(bytes)
-                    .err()
-                    .map(|e| e.valid_up_to())
-                    .unwrap_or(0);
-                invalid_bytes(file, bytes, valid, "UTF-8 nor GBK/GB18030")
-            }),
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok((s, if bom { "UTF-8 (BOM)" } else { "UTF-8" })),
+        Err(e) if bom => {
+            let valid = e.utf8_error().valid_up_to();
+            Err(invalid_bytes(file, e.as_bytes(), valid, "UTF-8"))
+        }
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            encoding_rs::GB18030
+                .decode_without_bom_handling_and_without_replacement(&bytes)
+                .map(|s| (s.into_owned(), "GB18030"))
+                .ok_or_else(|| invalid_bytes(file, &bytes, valid, "UTF-8 nor GBK/GB18030"))
+        }
     }
 }
 
@@ -301,24 +389,23 @@ fn unclosed_quote(text: &str, delimiter: char) -> Option<u64> {
 /// skipping the line breaks in front of it. So lines are counted here, from the record's byte
 /// offset past those breaks (a record never starts with one: a value holding a line break is
 /// quoted).
-struct Lines<'t> {
-    text: &'t [u8],
+struct Lines {
     /// How far the text has been counted, and the line there.
     at: usize,
     line: u64,
 }
 
-impl Lines<'_> {
-    /// The line of the record at `byte`; records come in order, so counting is linear.
-    fn at(&mut self, byte: u64) -> u64 {
+impl Lines {
+    /// The line of the record at `byte` of `text`; records come in order, so counting is linear.
+    fn at(&mut self, text: &[u8], byte: u64) -> u64 {
         let byte = usize::try_from(byte).unwrap_or(usize::MAX);
-        let rest = self.text.get(byte..).unwrap_or_default();
+        let rest = text.get(byte..).unwrap_or_default();
         let start = byte
             + rest
                 .iter()
                 .take_while(|b| matches!(b, b'\r' | b'\n'))
                 .count();
-        if let Some(skipped) = self.text.get(self.at..start) {
+        if let Some(skipped) = text.get(self.at..start) {
             self.line += skipped.iter().filter(|&&b| b == b'\n').count() as u64;
             self.at = start;
         }
@@ -326,7 +413,50 @@ impl Lines<'_> {
     }
 }
 
-fn read_csv(file: String, bytes: &[u8]) -> Result<Table, Vec<Problem>> {
+/// A CSV file's decoded text and the reader going through it.
+struct CsvRows {
+    reader: csv::Reader<std::io::Cursor<Vec<u8>>>,
+    record: csv::StringRecord,
+    lines: Lines,
+    /// The text's length in bytes.
+    len: u64,
+}
+
+impl CsvRows {
+    /// The next record with a value in it, as trimmed cells; `None` at the end of the text.
+    fn next_row(&mut self, file: &str) -> Result<Option<Row>, Problem> {
+        loop {
+            let read = self.reader.read_record(&mut self.record);
+            let text = self.reader.get_ref().get_ref();
+            match read {
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| self.lines.at(text, p.byte()));
+                    return Err(Problem::new(
+                        file,
+                        line,
+                        "",
+                        "",
+                        &format!("malformed CSV: {e}"),
+                    ));
+                }
+                Ok(false) => return Ok(None),
+                Ok(true) => {
+                    if self.record.iter().all(|c| c.trim().is_empty()) {
+                        continue;
+                    }
+                    let number = self
+                        .record
+                        .position()
+                        .map_or(0, |p| self.lines.at(text, p.byte()));
+                    let cells = self.record.iter().map(|c| c.trim().to_string()).collect();
+                    return Ok(Some(Row { number, cells }));
+                }
+            }
+        }
+    }
+}
+
+fn read_csv(file: String, bytes: Vec<u8>) -> Result<Table, Vec<Problem>> {
     let (text, encoding) = decode(&file, bytes).map_err(|p| vec![p])?;
     let first_line = text.lines().next().unwrap_or("");
     // Excel's "Unicode text" export is tab-separated; a header without commas but with tabs is one.
@@ -347,44 +477,28 @@ fn read_csv(file: String, bytes: &[u8]) -> Result<Table, Vec<Problem>> {
             ),
         )]);
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let mut lines = Lines {
-        text: text.as_bytes(),
-        at: 0,
-        line: 1,
-    };
-    let mut headers = None;
-    let mut header_row = 1;
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| lines.at(p.byte()));
-            vec![Problem::new(
-                &file,
-                line,
-                "",
-                "",
-                &format!("malformed CSV: {e}"),
-            )]
-        })?;
-        let number = record.position().map_or(0, |p| lines.at(p.byte()));
-        let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
-        if cells.iter().all(String::is_empty) {
-            continue;
-        }
-        if headers.is_none() {
-            headers = Some(cells);
-            header_row = number;
-        } else {
-            rows.push(Row { number, cells });
-        }
-    }
-    let headers = headers.ok_or_else(|| vec![Problem::whole_file(&file, "the file is empty")])?;
-    Table::new(file, encoding, header_row, headers, rows)
+    let len = text.len() as u64;
+    let mut csv = Box::new(CsvRows {
+        reader: csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(std::io::Cursor::new(text.into_bytes())),
+        record: csv::StringRecord::new(),
+        lines: Lines { at: 0, line: 1 },
+        len,
+    });
+    let header = csv
+        .next_row(&file)
+        .map_err(|p| vec![p])?
+        .ok_or_else(|| vec![Problem::whole_file(&file, "the file is empty")])?;
+    Table::with_source(
+        file,
+        encoding,
+        header.number,
+        header.cells,
+        Source::Csv(csv),
+    )
 }
 
 /// The columns a spreadsheet row may use: far more than any import format has, and few enough
@@ -598,19 +712,33 @@ fn cell_text(cell: &Data) -> String {
 mod tests {
     use super::*;
 
+    /// Reads CSV bytes to their end: the table and every row, or every problem.
+    fn read_csv_all(bytes: &[u8]) -> Result<(Table, Vec<Row>), Vec<Problem>> {
+        let mut t = read_csv("t.csv".into(), bytes.to_vec())?;
+        let rows = t.all_rows()?;
+        Ok((t, rows))
+    }
+
+    /// Reads a file to its end.
+    fn read_all(path: &Path) -> Result<(Table, Vec<Row>), Vec<Problem>> {
+        let mut t = read(path, None)?;
+        let rows = t.all_rows()?;
+        Ok((t, rows))
+    }
+
     #[test]
     fn detects_encodings() {
         let text = "统一社会信用代码,单位名称\n91350100M000100Y43,测试\n";
         let (gbk, _, _) = encoding_rs::GBK.encode(text);
-        let table = read_csv("t.csv".into(), &gbk).expect("gbk");
+        let (table, rows) = read_csv_all(&gbk).expect("gbk");
         assert_eq!(table.encoding, "GB18030");
         assert_eq!(table.headers()[0], "统一社会信用代码");
-        assert_eq!(table.rows()[0].cells[1], "测试");
-        assert_eq!(table.rows()[0].number, 2);
+        assert_eq!(rows[0].cells[1], "测试");
+        assert_eq!(rows[0].number, 2);
 
         let mut bom = b"\xEF\xBB\xBF".to_vec();
         bom.extend_from_slice(text.as_bytes());
-        let table = read_csv("t.csv".into(), &bom).expect("bom");
+        let (table, _) = read_csv_all(&bom).expect("bom");
         assert_eq!(table.headers()[0], "统一社会信用代码");
         assert_eq!(table.encoding, "UTF-8 (BOM)");
     }
@@ -618,17 +746,19 @@ mod tests {
     #[test]
     fn rejects_undecodable_bytes_with_line() {
         let bytes = b"a,b\n1,2\n\xFF\xFF\xFF,3\n";
-        let p = read_csv("t.csv".into(), bytes).expect_err("garbage");
+        let p = read_csv_all(bytes).err().expect("garbage");
         assert_eq!(p[0].row(), 3);
     }
 
     #[test]
     fn quoted_newlines_keep_line_numbers() {
-        let t = read_csv("t.csv".into(), b"a,b\n\"x,y\",1\nz,2\n").expect("csv");
-        assert_eq!(t.rows[0].cells[0], "x,y");
-        assert_eq!(t.rows[1].number, 3);
+        let (_, rows) = read_csv_all(b"a,b\n\"x,y\",1\nz,2\n").expect("csv");
+        assert_eq!(rows[0].cells[0], "x,y");
+        assert_eq!(rows[1].number, 3);
         // A line break inside a value is refused, and the rows after it keep their lines.
-        let p = read_csv("t.csv".into(), b"a,b\n\"x\ny\",1\nz,\x1b\n").expect_err("breaks");
+        let p = read_csv_all(b"a,b\n\"x\ny\",1\nz,\x1b\n")
+            .err()
+            .expect("breaks");
         let at: Vec<(u64, &str)> = p.iter().map(|p| (p.row(), p.column())).collect();
         assert_eq!(at, vec![(2, "a"), (4, "b")]);
         assert!(p[0].reason().contains("line break"), "{}", p[0]);
@@ -642,16 +772,17 @@ mod tests {
             ("a,b\r\n1,2\r\n\r\n3,4\r\n", [2, 4]),
             ("a,b\n\n1,2\n\n\n3,4", [3, 6]),
         ] {
-            let t = read_csv("t.csv".into(), text.as_bytes()).expect("csv");
-            let lines: Vec<u64> = t.rows().iter().map(|r| r.number).collect();
+            let (_, rows) = read_csv_all(text.as_bytes()).expect("csv");
+            let lines: Vec<u64> = rows.iter().map(|r| r.number).collect();
             assert_eq!(lines, expected, "{text:?}");
-            assert_eq!(t.rows()[1].cells[1], "4");
+            assert_eq!(rows[1].cells[1], "4");
         }
     }
 
     fn reasons(bytes: &[u8]) -> Vec<String> {
-        read_csv("t.csv".into(), bytes)
-            .expect_err("refused")
+        read_csv_all(bytes)
+            .err()
+            .expect("refused")
             .iter()
             .map(ToString::to_string)
             .collect()
@@ -711,17 +842,14 @@ mod tests {
         let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
         for (bytes, encoding) in [(le.clone(), "UTF-16LE (no BOM)"), (be, "UTF-16BE (no BOM)")] {
-            let t = read_csv("t.csv".into(), &bytes).expect("utf-16");
+            let (t, rows) = read_csv_all(&bytes).expect("utf-16");
             assert_eq!(t.encoding, encoding);
             assert_eq!(t.headers()[1], "单位名称");
-            assert_eq!(t.rows()[0].cells[1], "测试");
+            assert_eq!(rows[0].cells[1], "测试");
         }
         let mut bom = b"\xFF\xFE".to_vec();
         bom.extend_from_slice(&le);
-        assert_eq!(
-            read_csv("t.csv".into(), &bom).expect("bom").encoding,
-            "UTF-16LE"
-        );
+        assert_eq!(read_csv_all(&bom).expect("bom").0.encoding, "UTF-16LE");
         // A NUL in UTF-8 text is a control character, not a sign of UTF-16.
         let p = reasons("统一社会信用代码,单位名称\n91350100M000100Y43,测\u{0}试\n".as_bytes());
         assert!(p[0].contains("column 单位名称"), "{}", p[0]);
@@ -732,7 +860,7 @@ mod tests {
     }
 
     /// Writes a one-sheet workbook with values at (row, column) places, and reads it back.
-    fn read_xlsx(values: &[(u32, u16, &str)]) -> Result<Table, Vec<Problem>> {
+    fn read_xlsx(values: &[(u32, u16, &str)]) -> Result<(Table, Vec<Row>), Vec<Problem>> {
         let mut book = rust_xlsxwriter::Workbook::new();
         let sheet = book.add_worksheet();
         for &(row, col, value) in values {
@@ -742,7 +870,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("t.xlsx");
         std::fs::write(&path, bytes).expect("write");
-        read(&path, None)
+        read_all(&path)
     }
 
     /// Fuzzing finding (`cargo fuzz run table`): a workbook of 2 KB with one value in A1 and
@@ -750,7 +878,9 @@ mod tests {
     /// rectangle between them (over 500 GB: out of memory). Cells are now read one by one.
     #[test]
     fn far_apart_cells_are_refused_without_allocating_the_rectangle() {
-        let p = read_xlsx(&[(0, 0, "a"), (1_048_575, 16_383, "b")]).expect_err("refused");
+        let p = read_xlsx(&[(0, 0, "a"), (1_048_575, 16_383, "b")])
+            .err()
+            .expect("refused");
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].row(), 1_048_576);
         assert!(
@@ -760,10 +890,11 @@ mod tests {
             p[0]
         );
         // The last row and the last column allowed are read, each row as wide as its values.
-        let t = read_xlsx(&[(0, 0, "a"), (1_048_575, 999, "b"), (3, 1, "c")]).expect("read");
-        let rows: Vec<(u64, usize)> = t.rows().iter().map(|r| (r.number, r.cells.len())).collect();
-        assert_eq!(rows, vec![(4, 2), (1_048_576, 1000)]);
-        assert_eq!(t.rows()[1].cells[999], "b");
+        let (t, rows) =
+            read_xlsx(&[(0, 0, "a"), (1_048_575, 999, "b"), (3, 1, "c")]).expect("read");
+        let shape: Vec<(u64, usize)> = rows.iter().map(|r| (r.number, r.cells.len())).collect();
+        assert_eq!(shape, vec![(4, 2), (1_048_576, 1000)]);
+        assert_eq!(rows[1].cells[999], "b");
         assert_eq!(t.headers(), ["a"]);
     }
 
@@ -776,7 +907,7 @@ mod tests {
         for name in ["t.xlsx", "t.xls"] {
             let path = dir.path().join(name);
             std::fs::write(&path, bytes).expect("write");
-            let p = read(&path, None).expect_err("refused");
+            let p = read(&path, None).err().expect("refused");
             assert!(
                 p[0].reason().starts_with(
                     "cannot open spreadsheet: the file is damaged (the sector chain of the \
@@ -809,16 +940,16 @@ mod tests {
         ] {
             let path = dir.path().join(name);
             std::fs::write(&path, bytes).expect("write");
-            let t = read(&path, None).unwrap_or_else(|p| panic!("{name}: {p:?}"));
+            let (t, rows) = read_all(&path).unwrap_or_else(|p| panic!("{name}: {p:?}"));
             assert_eq!(t.headers(), ["地市", "名称", "邮箱"], "{name}");
             assert_eq!(t.header_row, 1);
-            assert_eq!(t.rows().len(), 6, "{name}");
+            assert_eq!(rows.len(), 6, "{name}");
             assert_eq!(
-                t.rows()[0].cells,
+                rows[0].cells,
                 ["郑州", "郑州市应急管理局", "yjj4101@example.gov.cn"],
                 "{name}"
             );
-            let last = &t.rows()[5];
+            let last = &rows[5];
             assert_eq!(
                 (last.number, last.cells[0].as_str()),
                 (7, "41001"),

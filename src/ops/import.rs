@@ -1,5 +1,7 @@
-//! Importing a registry file: read and parse it whole, and write it all or not at all.
+//! Importing a registry file: read, check and stage it a chunk at a time, and write it all or
+//! not at all.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde::Serialize;
@@ -24,21 +26,28 @@ pub struct ImportReport {
 
 /// Progress of a long import, for a progress bar (the CLI's) or nothing.
 pub trait Progress: Sync {
-    /// Validation is done; `rows` records are being written.
-    fn writing(&self, rows: u64);
-    fn written(&self, rows: u64);
+    /// `done` of the file's `total` (bytes of a CSV file's text, rows of a sheet) are read,
+    /// checked and staged.
+    fn read(&self, done: u64, total: u64);
+    /// The whole file is in: its changes are being applied.
+    fn applying(&self);
 }
 
 /// No progress to show.
 pub struct Silent;
 
 impl Progress for Silent {
-    fn writing(&self, _: u64) {}
-    fn written(&self, _: u64) {}
+    fn read(&self, _: u64, _: u64) {}
+    fn applying(&self) {}
 }
 
-/// Reads, validates and (unless `dry_run`) writes a registry file. Problems are returned in
-/// the report, not as an error: the file is the user's input.
+/// Rows read, checked and staged at a time: a chunk's text and records are all an import
+/// holds of its file besides the text itself and a digest of every key.
+const CHUNK_ROWS: usize = 10_000;
+
+/// Reads, validates and (unless `dry_run`) writes a registry file, a chunk at a time inside
+/// one transaction that commits only if the whole file is good. Problems are returned in the
+/// report, not as an error: the file is the user's input.
 pub async fn import_file(
     ctx: &Ctx<'_>,
     kind: Kind,
@@ -62,9 +71,10 @@ pub async fn import_file(
         outcome: None,
         problems: Vec::new(),
     };
-    // The digest recorded with the import; the bytes themselves are not kept.
-    let sha256 = match std::fs::read(file) {
-        Ok(b) => crate::audit::sha256_hex(&b),
+    // The digest recorded with the import, read apart from the rows so that the bytes are
+    // not held twice.
+    let sha256 = match crate::audit::sha256_file(file) {
+        Ok(digest) => digest,
         Err(e) => {
             report.problems.push(Problem::whole_file(
                 &report.file,
@@ -73,7 +83,7 @@ pub async fn import_file(
             return Ok(report);
         }
     };
-    let table = match import::table::read(file, sheet) {
+    let mut table = match import::table::read(file, sheet) {
         Ok(t) => t,
         Err(problems) => {
             report.problems = problems;
@@ -81,40 +91,82 @@ pub async fn import_file(
         }
     };
     report.encoding = Some(table.encoding.to_string());
-    report.rows = table.rows().len();
     let known = if kind == Kind::Conflicts {
         ctx.store.known_keys().await?
     } else {
         Default::default()
     };
-    let encoding = table.encoding;
-    let (records, notes) = match import::parse(kind, table, &vocab, &known) {
-        Ok(r) => r,
-        Err(problems) => {
-            report.problems = problems;
-            return Ok(report);
-        }
-    };
-    report.ignored_columns = notes.ignored_columns;
-    if !dry_run {
-        // Only once the file is accepted: a refused file or a dry run writes nothing at all.
-        ctx.store
-            .sync_divisions(&vocab, ctx.clock, ctx.actor)
-            .await?;
-        let meta = ImportMeta {
-            kind,
-            file: report.file.clone(),
-            sha256,
-            encoding: encoding.to_string(),
-            actor: ctx.actor.to_string(),
+    let mut parser =
+        match import::Parser::new(kind, &table, Cow::Owned(vocab.clone()), Cow::Owned(known)) {
+            Ok(p) => p,
+            Err(problems) => {
+                report.problems = problems;
+                return Ok(report);
+            }
         };
-        progress.writing(records.len() as u64);
-        report.outcome = Some(
-            ctx.store
-                .apply_import(&meta, &records, ctx.clock, &|n| progress.written(n))
-                .await?,
-        );
+    let meta = ImportMeta {
+        kind,
+        file: report.file.clone(),
+        sha256,
+        encoding: table.encoding.to_string(),
+        actor: ctx.actor.to_string(),
+    };
+    let mut writer = match dry_run {
+        true => None,
+        false => Some(ctx.store.begin_import(&meta, ctx.clock).await?),
+    };
+    // The file is read and checked on a thread of its own, a chunk ahead of the database
+    // writing the last one.
+    let (chunks, mut checked) = tokio::sync::mpsc::channel(1);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut rows_read = 0;
+        loop {
+            let rows = table.next_rows(CHUNK_ROWS, parser.problems());
+            if rows.is_empty() {
+                break;
+            }
+            rows_read += rows.len();
+            let (done, total) = table.progress();
+            if rows_read == CHUNK_ROWS {
+                // The rows the whole file will have, at the first chunk's bytes per row, so
+                // that the parser's keys are not rebuilt over and over as they grow.
+                let per_row = done.max(1) as f64 / CHUNK_ROWS as f64;
+                parser.expect_rows((total as f64 / per_row * 1.05) as usize);
+            }
+            let records = parser.chunk(&table, rows);
+            // Once the file is known to be refused nothing more is written; the rest is still
+            // read, so that one pass names every problem.
+            let records = (!parser.refused()).then_some(records);
+            if chunks.blocking_send((records, done, total)).is_err() {
+                break;
+            }
+        }
+        (parser, rows_read)
+    });
+    while let Some((records, done, total)) = checked.recv().await {
+        if let (Some(w), Some(records)) = (writer.as_mut(), records) {
+            w.write(&records).await?;
+        }
+        progress.read(done, total);
     }
-    report.ok = true;
+    let (parser, rows_read) = reader
+        .await
+        .map_err(|e| OpsError::Internal(format!("reading {}: {e}", report.file)))?;
+    report.rows = rows_read;
+    match parser.finish() {
+        // Dropped unfinished, the writer rolls back: a refused file writes nothing at all.
+        Err(problems) => report.problems = problems,
+        Ok(notes) => {
+            report.ignored_columns = notes.ignored_columns;
+            if let Some(w) = writer {
+                progress.applying();
+                report.outcome = Some(w.finish(ctx.clock).await?);
+                ctx.store
+                    .sync_divisions(&vocab, ctx.clock, ctx.actor)
+                    .await?;
+            }
+            report.ok = true;
+        }
+    }
     Ok(report)
 }

@@ -507,7 +507,7 @@ pub async fn import_outcomes(
     // Everything parsable is checked against its task even when other rows (or other cells of
     // the same row) have problems, so that one pass names every problem in the file.
     let (rows, mut problems) = match import::table::read(file, sheet) {
-        Ok(t) => import::parse_outcomes(&t),
+        Ok(mut t) => import::parse_outcomes(&mut t),
         Err(p) => (Vec::new(), p),
     };
     let mut batch = Vec::new();

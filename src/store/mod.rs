@@ -21,7 +21,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr, Transaction};
 use crate::audit::{self, Entry};
 use crate::clock::{Clock, stamp};
 use crate::config::{DatabaseSettings, DatabaseUrl};
-use crate::import::{Kind, Known, Records};
+use crate::import::{Kind, Known};
 use crate::registry::{
     Bureau, Conflict, Entity, EntityStatus, Item, Officer, OfficerStatus, RiskLevel, Snapshot,
 };
@@ -35,6 +35,7 @@ mod tasks;
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
 pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord};
 pub use outbox::OutboxRow;
+pub use stage::ImportWriter;
 pub use tasks::{BatchChange, Change, FactRecord, Page, TaskFilter, TaskRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -514,76 +515,6 @@ impl Store {
             known.entities.insert(row.try_get(0)?);
         }
         Ok(known)
-    }
-
-    /// Writes validated records in one transaction: upserts by key, keeps the previous version
-    /// of every changed row in `history`, records the import and appends to the audit chain.
-    /// `progress` is told how many rows have been written so far.
-    pub async fn apply_import(
-        &self,
-        meta: &ImportMeta,
-        records: &Records,
-        clock: &dyn Clock,
-        progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<ImportOutcome, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let at = stamp(clock.now());
-        let import_id: i64 = sqlx::query(
-            "INSERT INTO imports (kind, file, sha256, encoding, rows, inserted, updated, unchanged, actor, at) \
-             VALUES ($1, $2, $3, $4, $5, 0, 0, 0, $6, $7) RETURNING id",
-        )
-        .bind(meta.kind.name())
-        .bind(&meta.file)
-        .bind(&meta.sha256)
-        .bind(&meta.encoding)
-        .bind(records.len() as i64)
-        .bind(&meta.actor)
-        .bind(&at)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        let counts = match records {
-            Records::Entities(r) => self.upsert(&mut tx, r, import_id, &at, progress).await?,
-            Records::Officers(r) => self.upsert(&mut tx, r, import_id, &at, progress).await?,
-            Records::Conflicts(r) => self.upsert(&mut tx, r, import_id, &at, progress).await?,
-            Records::Items(r) => self.upsert(&mut tx, r, import_id, &at, progress).await?,
-            Records::Bureaus(r) => self.upsert(&mut tx, r, import_id, &at, progress).await?,
-        };
-        sqlx::query("UPDATE imports SET inserted = $1, updated = $2, unchanged = $3 WHERE id = $4")
-            .bind(counts.inserted as i64)
-            .bind(counts.updated as i64)
-            .bind(counts.unchanged as i64)
-            .bind(import_id)
-            .execute(&mut *tx)
-            .await?;
-        let outcome = ImportOutcome {
-            import_id,
-            kind: meta.kind,
-            rows: records.len(),
-            inserted: counts.inserted,
-            updated: counts.updated,
-            unchanged: counts.unchanged,
-        };
-        let detail = serde_json::json!({
-            "import_id": import_id,
-            "file": meta.file,
-            "sha256": meta.sha256,
-            "rows": outcome.rows,
-            "inserted": outcome.inserted,
-            "updated": outcome.updated,
-            "unchanged": outcome.unchanged,
-        });
-        Self::audit(
-            &mut tx,
-            clock,
-            &meta.actor,
-            "import",
-            meta.kind.name(),
-            &detail,
-        )
-        .await?;
-        self.commit(tx).await?;
-        Ok(outcome)
     }
 
     /// Row counts of the registry and its bookkeeping, plus the entity pool by sector and risk.

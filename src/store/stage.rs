@@ -1,4 +1,5 @@
-//! Registry imports by set-based SQL: the new rows go to a staging table in bulk (`COPY … FROM
+//! Registry imports by set-based SQL: the new rows go to a staging table in bulk, a chunk at a
+//! time as the file is read (`COPY … FROM
 //! STDIN` on PostgreSQL, chunked INSERTs of a temporary table on SQLite), and the database
 //! itself finds what is new, changed or unchanged. Neither the old table nor the new file is
 //! ever held as a map: memory grows with the rows that changed, page by page, not with the
@@ -8,7 +9,14 @@ use std::borrow::Cow;
 
 use sqlx::AssertSqlSafe;
 
-use super::{Backend, Location, Store, StoreError, Stored, Tx, Val, insert_rows};
+use sqlx::Row;
+
+use super::{
+    Backend, ImportMeta, ImportOutcome, Location, Store, StoreError, Stored, Tx, Val, insert_rows,
+};
+use crate::clock::{Clock, stamp};
+use crate::import::{Kind, Records};
+use crate::registry::{Bureau, Conflict, Entity, Item, Officer};
 
 /// Changed rows read back per page, to keep their previous versions in `history`.
 const HISTORY_PAGE: i64 = 20_000;
@@ -26,6 +34,9 @@ pub(super) struct Counts {
 /// The SQL fragments one registry table's import needs, built from its constant column names.
 struct Shape {
     table: &'static str,
+    /// Where the file's rows arrive in its order: on SQLite a temporary table sorted into
+    /// `stage` once they are all in; on PostgreSQL `stage` itself.
+    arrivals: String,
     stage: String,
     columns: &'static [&'static str],
     keys: &'static [&'static str],
@@ -50,6 +61,10 @@ impl Shape {
             .join(" OR ");
         Shape {
             table: T::TABLE,
+            arrivals: match backend {
+                Backend::Sqlite => format!("arrivals_{}", T::TABLE),
+                Backend::Postgres => format!("stage_{}", T::TABLE),
+            },
             stage: format!("stage_{}", T::TABLE),
             columns: T::COLUMNS,
             keys,
@@ -62,6 +77,16 @@ impl Shape {
         }
     }
 
+    fn of_kind(kind: Kind, backend: Backend) -> Shape {
+        match kind {
+            Kind::Entities => Shape::of::<Entity>(backend),
+            Kind::Officers => Shape::of::<Officer>(backend),
+            Kind::Conflicts => Shape::of::<Conflict>(backend),
+            Kind::Items => Shape::of::<Item>(backend),
+            Kind::Bureaus => Shape::of::<Bureau>(backend),
+        }
+    }
+
     fn list(&self, alias: &str, columns: &[&str]) -> String {
         columns
             .iter()
@@ -71,31 +96,222 @@ impl Shape {
     }
 }
 
+/// An import being written, inside one write transaction: its `imports` row, and the rows
+/// staged so far. Dropped without [`ImportWriter::finish`], it rolls back and leaves nothing
+/// (on PostgreSQL a filled staging table, which the next import empties first).
+pub struct ImportWriter<'s> {
+    store: &'s Store,
+    tx: Tx,
+    meta: ImportMeta,
+    import_id: i64,
+    at: String,
+    rows: usize,
+    /// PostgreSQL: the connection of its own that COPY fills the staging table over (the Any
+    /// driver has no COPY); safe because `tx` holds the writers' lock all along.
+    copy: Option<sqlx::PgConnection>,
+}
+
 impl Store {
-    /// Upserts `records` into their table inside `tx`, keeping the previous version of every
-    /// changed row in `history`. Only constant identifiers are interpolated into the SQL.
-    pub(super) async fn upsert<T: Stored>(
+    /// Starts writing an import: takes the writers' lock, records the import and makes the
+    /// staging table ready.
+    pub async fn begin_import(
         &self,
-        tx: &mut Tx,
-        records: &[T],
-        import_id: i64,
-        at: &str,
-        progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<Counts, StoreError> {
-        let shape = Shape::of::<T>(self.backend);
-        // Staged in key order, the joins below walk the stored table's key B-tree from one end
-        // to the other instead of jumping about it: on SQLite, with its small page cache, a
-        // re-import of a million unchanged rows in file order took 24.7 s instead of 11.2 s.
-        let mut in_order: Vec<&T> = records.iter().collect();
-        in_order.sort_by_cached_key(|r| r.key());
-        self.stage(
+        meta: &ImportMeta,
+        clock: &dyn Clock,
+    ) -> Result<ImportWriter<'_>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let at = stamp(clock.now());
+        let import_id: i64 = sqlx::query(
+            "INSERT INTO imports (kind, file, sha256, encoding, rows, inserted, updated, unchanged, actor, at) \
+             VALUES ($1, $2, $3, $4, 0, 0, 0, 0, $5, $6) RETURNING id",
+        )
+        .bind(meta.kind.name())
+        .bind(&meta.file)
+        .bind(&meta.sha256)
+        .bind(&meta.encoding)
+        .bind(&meta.actor)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let shape = Shape::of_kind(meta.kind, self.backend);
+        let copy = match &self.location {
+            Location::SqliteFile(_) => {
+                // Created and dropped inside `tx`: a failed import rolls it back with the rest.
+                for sql in [
+                    format!("DROP TABLE IF EXISTS temp.{}", shape.arrivals),
+                    format!(
+                        "CREATE TEMP TABLE {} AS SELECT {} FROM {} WHERE false",
+                        shape.arrivals,
+                        shape.columns.join(", "),
+                        shape.table
+                    ),
+                ] {
+                    sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                }
+                None
+            }
+            Location::Postgres(url) => {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(url.expose()).await?;
+                for sql in [
+                    format!(
+                        "CREATE UNLOGGED TABLE IF NOT EXISTS {} AS SELECT {} FROM {} WITH NO DATA",
+                        shape.stage,
+                        shape.columns.join(", "),
+                        shape.table
+                    ),
+                    format!("TRUNCATE {}", shape.stage),
+                ] {
+                    sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await?;
+                }
+                Some(conn)
+            }
+        };
+        Ok(ImportWriter {
+            store: self,
             tx,
-            &shape,
-            in_order.into_iter().map(|r| r.values()),
-            progress,
+            meta: meta.clone(),
+            import_id,
+            at,
+            rows: 0,
+            copy,
+        })
+    }
+}
+
+impl ImportWriter<'_> {
+    /// Stages a chunk of the file's records, in the file's order.
+    pub async fn write(&mut self, records: &Records) -> Result<(), StoreError> {
+        match records {
+            Records::Entities(r) => self.stage(r).await,
+            Records::Officers(r) => self.stage(r).await,
+            Records::Conflicts(r) => self.stage(r).await,
+            Records::Items(r) => self.stage(r).await,
+            Records::Bureaus(r) => self.stage(r).await,
+        }
+    }
+
+    async fn stage<T: Stored>(&mut self, records: &[T]) -> Result<(), StoreError> {
+        let shape = Shape::of::<T>(self.store.backend);
+        self.rows += records.len();
+        let rows = records.iter().map(Stored::values);
+        match &mut self.copy {
+            None => {
+                insert_rows(
+                    &mut self.tx,
+                    self.store.backend,
+                    &shape.arrivals,
+                    shape.columns,
+                    None,
+                    rows,
+                    &|_| (),
+                )
+                .await
+            }
+            Some(conn) => {
+                let statement = format!(
+                    "COPY {} ({}) FROM STDIN",
+                    shape.stage,
+                    shape.columns.join(", ")
+                );
+                let mut copy = conn.copy_in_raw(&statement).await?;
+                let mut buffer = Vec::with_capacity(COPY_BUFFER + 4096);
+                for row in rows {
+                    copy_text_row(&mut buffer, &row);
+                    if buffer.len() >= COPY_BUFFER {
+                        copy.send(std::mem::take(&mut buffer)).await?;
+                        buffer.reserve(COPY_BUFFER + 4096);
+                    }
+                }
+                if !buffer.is_empty() {
+                    copy.send(buffer).await?;
+                }
+                copy.finish().await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Applies the staged file to its table (new and changed rows written, the previous
+    /// versions of changed rows kept in `history`), completes the import's record and its
+    /// audit row, and commits.
+    pub async fn finish(mut self, clock: &dyn Clock) -> Result<ImportOutcome, StoreError> {
+        let counts = match self.meta.kind {
+            Kind::Entities => self.apply::<Entity>().await?,
+            Kind::Officers => self.apply::<Officer>().await?,
+            Kind::Conflicts => self.apply::<Conflict>().await?,
+            Kind::Items => self.apply::<Item>().await?,
+            Kind::Bureaus => self.apply::<Bureau>().await?,
+        };
+        if let Some(conn) = self.copy.take() {
+            use sqlx::Connection;
+            conn.close().await?;
+        }
+        let mut tx = self.tx;
+        sqlx::query(
+            "UPDATE imports SET rows = $1, inserted = $2, updated = $3, unchanged = $4 WHERE id = $5",
+        )
+        .bind(self.rows as i64)
+        .bind(counts.inserted as i64)
+        .bind(counts.updated as i64)
+        .bind(counts.unchanged as i64)
+        .bind(self.import_id)
+        .execute(&mut *tx)
+        .await?;
+        let outcome = ImportOutcome {
+            import_id: self.import_id,
+            kind: self.meta.kind,
+            rows: self.rows,
+            inserted: counts.inserted,
+            updated: counts.updated,
+            unchanged: counts.unchanged,
+        };
+        let detail = serde_json::json!({
+            "import_id": self.import_id,
+            "file": self.meta.file,
+            "sha256": self.meta.sha256,
+            "rows": outcome.rows,
+            "inserted": outcome.inserted,
+            "updated": outcome.updated,
+            "unchanged": outcome.unchanged,
+        });
+        Store::audit(
+            &mut tx,
+            clock,
+            &self.meta.actor,
+            "import",
+            self.meta.kind.name(),
+            &detail,
         )
         .await?;
-        let updated = keep_history::<T>(tx, self.backend, &shape, import_id).await?;
+        self.store.commit(tx).await?;
+        Ok(outcome)
+    }
+
+    /// Upserts the staged rows into their table, keeping the previous version of every changed
+    /// row in `history`. Only constant identifiers are interpolated into the SQL.
+    async fn apply<T: Stored>(&mut self) -> Result<Counts, StoreError> {
+        let backend = self.store.backend;
+        let shape = Shape::of::<T>(backend);
+        let tx = &mut self.tx;
+        if backend == Backend::Sqlite {
+            // The file's rows in key order: the joins below then walk the stored table's key
+            // B-tree from one end to the other instead of jumping about it, which on SQLite,
+            // with its small page cache, halves a re-import of a million unchanged rows.
+            for sql in [
+                format!(
+                    "CREATE TEMP TABLE {} AS SELECT * FROM {} ORDER BY {}",
+                    shape.stage,
+                    shape.arrivals,
+                    shape.keys.join(", ")
+                ),
+                format!("DROP TABLE {}", shape.arrivals),
+            ] {
+                sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
+            }
+        }
+        let updated = keep_history::<T>(tx, backend, &shape, self.import_id).await?;
         // In key order every insert appends to the end of the primary-key B-tree instead of
         // landing on a random page. `WHERE` also keeps SQLite from reading ON CONFLICT as a
         // join constraint.
@@ -121,7 +337,7 @@ impl Store {
         );
         // Every row written is new or changed; the changed ones were counted above.
         let written = sqlx::query(AssertSqlSafe(sql))
-            .bind(at)
+            .bind(&self.at)
             .execute(&mut **tx)
             .await?
             .rows_affected();
@@ -130,7 +346,7 @@ impl Store {
             .saturating_sub(updated);
         // The staged copy is scratch, not a record: dropped with the transaction on SQLite;
         // on PostgreSQL a crash may leave it filled, and the next import empties it first.
-        let clear = match self.backend {
+        let clear = match backend {
             Backend::Sqlite => format!("DROP TABLE {}", shape.stage),
             Backend::Postgres => format!("TRUNCATE {}", shape.stage),
         };
@@ -138,79 +354,8 @@ impl Store {
         Ok(Counts {
             inserted,
             updated,
-            unchanged: records.len().saturating_sub(inserted + updated),
+            unchanged: self.rows.saturating_sub(inserted + updated),
         })
-    }
-
-    /// Fills the staging table with `rows`. On SQLite it is a temporary table of `tx`'s own
-    /// connection; on PostgreSQL an unlogged table filled by COPY over a connection of its
-    /// own, which is safe because `tx` already holds the writers' lock.
-    async fn stage<'a>(
-        &self,
-        tx: &mut Tx,
-        shape: &Shape,
-        rows: impl Iterator<Item = Vec<Val<'a>>>,
-        progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<(), StoreError> {
-        let cols = shape.columns.join(", ");
-        match &self.location {
-            Location::SqliteFile(_) => {
-                // Created and dropped inside `tx`: a failed import rolls it back with the rest.
-                for sql in [
-                    format!("DROP TABLE IF EXISTS temp.{}", shape.stage),
-                    format!(
-                        "CREATE TEMP TABLE {} AS SELECT {cols} FROM {} WHERE false",
-                        shape.stage, shape.table
-                    ),
-                ] {
-                    sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
-                }
-                insert_rows(
-                    tx,
-                    self.backend,
-                    &shape.stage,
-                    shape.columns,
-                    None,
-                    rows,
-                    progress,
-                )
-                .await
-            }
-            Location::Postgres(url) => {
-                use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect(url.expose()).await?;
-                let create = format!(
-                    "CREATE UNLOGGED TABLE IF NOT EXISTS {} AS SELECT {cols} FROM {} WITH NO DATA",
-                    shape.stage, shape.table
-                );
-                sqlx::query(AssertSqlSafe(create))
-                    .execute(&mut conn)
-                    .await?;
-                sqlx::query(AssertSqlSafe(format!("TRUNCATE {}", shape.stage)))
-                    .execute(&mut conn)
-                    .await?;
-                let statement = format!("COPY {} ({cols}) FROM STDIN", shape.stage);
-                let mut copy = conn.copy_in_raw(&statement).await?;
-                let mut buffer = Vec::with_capacity(COPY_BUFFER + 4096);
-                let mut done = 0u64;
-                for row in rows {
-                    copy_text_row(&mut buffer, &row);
-                    done += 1;
-                    if buffer.len() >= COPY_BUFFER {
-                        copy.send(std::mem::take(&mut buffer)).await?;
-                        buffer.reserve(COPY_BUFFER + 4096);
-                        progress(done);
-                    }
-                }
-                if !buffer.is_empty() {
-                    copy.send(buffer).await?;
-                }
-                copy.finish().await?;
-                progress(done);
-                conn.close().await?;
-                Ok(())
-            }
-        }
     }
 }
 
