@@ -87,6 +87,13 @@ pub enum StoreError {
     /// A change the rules do not allow, in words.
     #[error("{0}")]
     Refused(String),
+    /// SQLite's one writer lock stayed taken past `busy_timeout_ms`.
+    #[error(
+        "the database is busy: another suiji process (an import, which holds the lock while it \
+         reads its whole file, or the daemon) kept writing past busy_timeout_ms; nothing was \
+         written: try again when it is done"
+    )]
+    Busy,
 }
 
 pub type Tx = Transaction<'static, sqlx::Any>;
@@ -343,7 +350,17 @@ impl Store {
     /// A write transaction holding the database-wide writer lock.
     pub async fn begin_write(&self) -> Result<Tx, StoreError> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Sqlite => {
+                self.pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(d) if d.code().as_deref() == Some("5") => {
+                            StoreError::Busy
+                        }
+                        _ => StoreError::Sql(e),
+                    })?
+            }
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
                 // Wrapped in a SELECT of an integer: the Any driver cannot carry `void`.
