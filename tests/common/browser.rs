@@ -156,9 +156,15 @@ impl Browser {
 
     /// Opens `url` and waits until the document has loaded.
     pub fn goto(&mut self, url: &str) {
+        // The old document is marked first: `Page.navigate` can answer before the new one
+        // replaces it, and the old one's readyState is already 'complete'.
+        self.eval("window.__suijiLeaving = true");
         let r = self.call("Page.navigate", json!({"url": url}));
         assert!(r.get("errorText").is_none(), "{url}: {}", r["errorText"]);
-        self.wait_for("document.readyState === 'complete'", 30);
+        self.wait_for(
+            "!window.__suijiLeaving && document.readyState === 'complete'",
+            30,
+        );
     }
 
     /// The value of a JavaScript expression (promises awaited).
