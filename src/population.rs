@@ -20,7 +20,13 @@ struct Interner {
 
 impl Interner {
     fn id(&mut self, name: &str) -> Result<u16, String> {
-        if let Some(&i) = self.index.get(name) {
+        // Sectors, cities and tags run to a few dozen values each: comparing with each is
+        // cheaper than hashing, a million times over.
+        if self.names.len() <= 32 {
+            if let Some(i) = self.names.iter().position(|n| n == name) {
+                return Ok(i as u16);
+            }
+        } else if let Some(&i) = self.index.get(name) {
             return Ok(i);
         }
         let i = u16::try_from(self.names.len())

@@ -257,15 +257,24 @@ pub fn manifest(
     department: &str,
     frozen: &FreezeTime,
 ) -> Manifest {
-    let candidates: HashSet<&str> = strata
-        .iter()
-        .flat_map(|s| s.members.iter())
-        .map(|&i| snapshot.entities.uscc(i))
-        .collect();
+    // Candidates by their place in the frame: a million of them are marked in a bit each
+    // instead of hashing a million USCCs.
+    let mut marked = vec![false; snapshot.entities.len()];
+    for &i in strata.iter().flat_map(|s| s.members.iter()) {
+        if let Some(m) = marked.get_mut(i as usize) {
+            *m = true;
+        }
+    }
+    let candidate = |uscc: &str| {
+        snapshot
+            .entities
+            .find(uscc)
+            .is_some_and(|i| marked[i as usize])
+    };
     let mut conflicts: Vec<(String, String)> = snapshot
         .conflicts
         .iter()
-        .filter(|c| candidates.contains(c.uscc.as_str()))
+        .filter(|c| candidate(&c.uscc))
         .map(|c| (c.officer_id.clone(), c.uscc.clone()))
         .collect();
     conflicts.sort();
@@ -288,7 +297,7 @@ pub fn manifest(
     ) {
         (true, Some(pairs)) => pairs
             .iter()
-            .filter(|(_, u)| candidates.contains(u.as_str()))
+            .filter(|(_, u)| candidate(u))
             .cloned()
             .collect(),
         _ => Vec::new(),

@@ -543,7 +543,7 @@ pub(super) async fn insert_tasks(
     let start = window.start.to_string();
     let end = window.end.to_string();
     let rows = tasks.iter().enumerate().map(|(i, t)| {
-        let deadlines = super::tasks::deadlines_json(&t.deadlines);
+        let (deadlines, publish_due) = super::tasks::deadline_columns(&t.deadlines);
         let day = |d: Option<chrono::NaiveDate>| Val::Opt(d.map(|d| Cow::Owned(d.to_string())));
         vec![
             Val::Text(Cow::Borrowed(&t.id)),
@@ -574,6 +574,7 @@ pub(super) async fn insert_tasks(
             day(t.next_due),
             day(t.planned),
             day(t.planned.map(|_| t.drawn_on)),
+            Val::Opt(publish_due.map(Cow::Owned)),
         ]
     });
     let columns = [
@@ -601,6 +602,7 @@ pub(super) async fn insert_tasks(
         "next_due",
         "planned_date",
         "scheduled_on",
+        "publish_due",
     ];
     super::insert_rows(tx, backend, "tasks", &columns, None, rows, &|_| ()).await?;
     let facts = tasks.iter().filter_map(|t| {

@@ -137,6 +137,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0006_notify.sql"),
         include_str!("../../migrations/postgres/0006_notify.sql"),
     ),
+    (
+        7,
+        "report",
+        include_str!("../../migrations/sqlite/0007_report.sql"),
+        include_str!("../../migrations/postgres/0007_report.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises writers across instances.
@@ -648,66 +654,63 @@ impl Store {
         load_all(&self.pool).await
     }
 
-    /// The whole registry as plain values, for the rules and the draw.
     /// Every entity as the sampling frame needs it, in compact form. Rows come in chunks, each
     /// packed by the database into one string (fields apart by U+001F, rows by U+001E; the
     /// import refuses control characters, so neither occurs in a value): a million rows one by
-    /// one cost seconds in per-row handoffs, and only the columns the pools use are read.
+    /// one cost seconds in per-row handoffs, and only the columns the pools use are read. The
+    /// database packs the next chunk while this one is unpacked.
     pub async fn population(&self) -> Result<crate::population::Population, StoreError> {
         const CHUNK: i64 = 50_000;
         let sql = match self.backend {
             Backend::Sqlite => {
                 "SELECT group_concat(uscc || char(31) || sector || char(31) || city || char(31) \
                  || risk || char(31) || status || char(31) || tags, char(30)), max(uscc), \
-                 count(*) FROM (SELECT * FROM entities WHERE uscc > $1 ORDER BY uscc LIMIT $2)"
+                 count(*) FROM (SELECT uscc, sector, city, risk, status, tags FROM entities \
+                 WHERE uscc > $1 ORDER BY uscc LIMIT $2)"
             }
             Backend::Postgres => {
                 "SELECT string_agg(uscc || chr(31) || sector || chr(31) || city || chr(31) \
                  || risk || chr(31) || status || chr(31) || tags, chr(30)), max(uscc), \
-                 count(*) FROM (SELECT * FROM entities WHERE uscc > $1 ORDER BY uscc LIMIT $2) c"
+                 count(*) FROM (SELECT uscc, sector, city, risk, status, tags FROM entities \
+                 WHERE uscc > $1 ORDER BY uscc LIMIT $2) c"
             }
         };
+        let read = |after: String| {
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                let r = sqlx::query(sql)
+                    .bind(after)
+                    .bind(CHUNK)
+                    .fetch_one(&pool)
+                    .await?;
+                let n: i64 = r.try_get(2)?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                let packed: String = r.try_get(0)?;
+                let last: String = r.try_get(1)?;
+                Ok::<_, StoreError>(Some((packed, last, n)))
+            })
+        };
         let mut p = crate::population::Population::default();
-        let mut after = String::new();
-        loop {
-            let r = sqlx::query(sql)
-                .bind(&after)
-                .bind(CHUNK)
-                .fetch_one(&self.pool)
-                .await?;
-            let n: i64 = r.try_get(2)?;
-            if n == 0 {
+        let mut next = Some(read(String::new()));
+        while let Some(reading) = next.take() {
+            let chunk = match reading.await {
+                Ok(chunk) => chunk?,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
+            let Some((packed, last, n)) = chunk else {
                 break;
+            };
+            if n == CHUNK {
+                next = Some(read(last));
             }
-            let packed: String = r.try_get(0)?;
-            after = r.try_get(1)?;
-            for row in packed.split('\u{1e}') {
-                let f: Vec<&str> = row.split('\u{1f}').collect();
-                let [uscc, sector, city, risk, status, tags] = f[..] else {
-                    return Err(corrupt("entity row", row));
-                };
-                let tags = if tags == "[]" {
-                    Vec::new()
-                } else {
-                    parse_list(tags)?
-                };
-                p.push(
-                    uscc,
-                    sector,
-                    city,
-                    RiskLevel::parse(risk).ok_or_else(|| corrupt("risk", risk))?,
-                    EntityStatus::parse(status).ok_or_else(|| corrupt("status", status))?,
-                    tags.iter().map(String::as_str),
-                )
-                .map_err(StoreError::Corrupt)?;
-            }
-            if n < CHUNK {
-                break;
-            }
+            unpack_entities(&mut p, &packed)?;
         }
         p.finish().map_err(StoreError::Corrupt)
     }
 
+    /// The whole registry as plain values, for the rules and the draw.
     pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let (last_inspected, team_pairs) = self.inspection_history().await?;
         Ok(Snapshot {
@@ -732,6 +735,35 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
     }
+}
+
+/// Adds a chunk of entities packed by `population`'s query (fields split by U+001F, rows by
+/// U+001E) to the frame.
+fn unpack_entities(p: &mut crate::population::Population, packed: &str) -> Result<(), StoreError> {
+    for row in packed.split('\u{1e}') {
+        let mut f = row.split('\u{1f}');
+        let mut field = || f.next().ok_or_else(|| corrupt("entity row", row));
+        let (uscc, sector, city, risk, status, tags) =
+            (field()?, field()?, field()?, field()?, field()?, field()?);
+        if f.next().is_some() {
+            return Err(corrupt("entity row", row));
+        }
+        let tags = if tags == "[]" {
+            Vec::new()
+        } else {
+            parse_list(tags)?
+        };
+        p.push(
+            uscc,
+            sector,
+            city,
+            RiskLevel::parse(risk).ok_or_else(|| corrupt("risk", risk))?,
+            EntityStatus::parse(status).ok_or_else(|| corrupt("status", status))?,
+            tags.iter().map(String::as_str),
+        )
+        .map_err(StoreError::Corrupt)?;
+    }
+    Ok(())
 }
 
 /// Where an import came from, recorded with it.

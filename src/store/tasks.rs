@@ -203,13 +203,21 @@ fn row(r: &sqlx::any::AnyRow) -> Result<TaskRow, StoreError> {
 
 /// The `deadlines` column: each obligation's date, or "pending" while its year has no holiday
 /// data (rows written before pending deadlines existed hold dates only, and read the same).
-pub(super) fn deadlines_json(d: &Due) -> String {
+/// A task's deadlines as they are stored: the `deadlines` JSON, and beside it the publication
+/// deadline alone (`publish_due`, NULL while pending or not owed), which today's report compares
+/// with `published_date` from an index without parsing a row's JSON. Every write of the one
+/// writes the other.
+pub(super) fn deadline_columns(d: &Due) -> (String, Option<String>) {
     let mut m: BTreeMap<Obligation, String> =
         d.dates.iter().map(|(o, d)| (*o, d.to_string())).collect();
     for o in &d.pending {
         m.insert(*o, PENDING.to_string());
     }
-    serde_json::to_string(&m).unwrap_or_else(|_| "{}".into())
+    let json = serde_json::to_string(&m).unwrap_or_else(|_| "{}".into());
+    (
+        json,
+        d.dates.get(&Obligation::Publish).map(|d| d.to_string()),
+    )
 }
 
 const PENDING: &str = "pending";
@@ -326,6 +334,7 @@ pub(super) async fn write_change(
 ) -> Result<(), StoreError> {
     let f = &c.facts;
     let s = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+    let (deadlines, publish_due) = deadline_columns(&c.deadlines);
     let event = serde_json::to_string(&c.event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let recorded = record_time(tx, clock).await?;
     sqlx::query(
@@ -344,8 +353,8 @@ pub(super) async fn write_change(
         "UPDATE tasks SET status = $1, planned_date = $2, completed_date = $3, outcome = $4, \
          published_date = $5, published_url = $6, penalty_decision_date = $7, \
          penalty_published_date = $8, referred_date = $9, deadlines = $10, next_due = $11, \
-         scheduled_on = $12, archived_on = $13, replaced_on = $14, voided_on = $15 \
-         WHERE id = $16",
+         scheduled_on = $12, archived_on = $13, replaced_on = $14, voided_on = $15, \
+         publish_due = $16 WHERE id = $17",
     )
     .bind(f.status.code())
     .bind(s(f.planned))
@@ -356,12 +365,13 @@ pub(super) async fn write_change(
     .bind(s(f.penalty_decided))
     .bind(s(f.penalty_published))
     .bind(s(f.referred))
-    .bind(deadlines_json(&c.deadlines))
+    .bind(deadlines)
     .bind(s(c.next_due))
     .bind(s(f.scheduled_on))
     .bind(s(f.archived_on))
     .bind(s(f.replaced_on))
     .bind(s(f.voided_on))
+    .bind(publish_due)
     .bind(id)
     .execute(&mut **tx)
     .await?;
@@ -533,26 +543,16 @@ impl Store {
         &self,
         day: NaiveDate,
     ) -> Result<Vec<crate::lifecycle::DivisionReport>, StoreError> {
-        let (due, dated) = match self.backend {
-            super::Backend::Sqlite => (
-                "json_extract(deadlines, '$.publish')",
-                "json_extract(deadlines, '$.publish') GLOB '[0-9]*'",
-            ),
-            super::Backend::Postgres => (
-                "(deadlines::json ->> 'publish')",
-                "(deadlines::json ->> 'publish') ~ '^[0-9]'",
-            ),
-        };
+        // Read from the covering index `tasks_report` alone (migration 0007): a NULL
+        // `publish_due` (pending, or not owed) compares neither way.
         let live = "status <> 'replaced'";
         let sql = format!(
             "SELECT division, \
              SUM(CASE WHEN {live} THEN 1 ELSE 0 END), \
              SUM(CASE WHEN {live} AND planned_date IS NOT NULL THEN 1 ELSE 0 END), \
              SUM(CASE WHEN {live} AND completed_date IS NOT NULL THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {live} AND published_date IS NOT NULL AND {dated} \
-                 AND published_date <= {due} THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {live} AND published_date IS NOT NULL AND {dated} \
-                 AND published_date > {due} THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {live} AND published_date <= publish_due THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {live} AND published_date > publish_due THEN 1 ELSE 0 END), \
              SUM(CASE WHEN {live} AND penalty_decision_date IS NOT NULL THEN 1 ELSE 0 END), \
              SUM(CASE WHEN {live} AND referred_date IS NOT NULL THEN 1 ELSE 0 END), \
              SUM(CASE WHEN {live} AND next_due < $1 THEN 1 ELSE 0 END), \
@@ -604,12 +604,16 @@ impl Store {
             return Ok(false);
         }
         let s = |d: Option<NaiveDate>| d.map(|d| d.to_string());
-        sqlx::query("UPDATE tasks SET deadlines = $1, next_due = $2 WHERE id = $3")
-            .bind(deadlines_json(after))
-            .bind(s(next_due))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let (deadlines, publish_due) = deadline_columns(after);
+        sqlx::query(
+            "UPDATE tasks SET deadlines = $1, next_due = $2, publish_due = $3 WHERE id = $4",
+        )
+        .bind(deadlines)
+        .bind(s(next_due))
+        .bind(publish_due)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         let detail = serde_json::json!({ "before": before, "after": after });
         Store::audit(&mut tx, clock, actor, "task.deadlines", id, &detail).await?;
         self.commit(tx).await?;
