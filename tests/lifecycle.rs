@@ -339,6 +339,14 @@ fn a_year(db: &TestDb) {
         })
         .sum();
     assert!(published >= 2, "on time and late both counted: {today}");
+    // The same day folded from the facts, the next morning, on this database too.
+    let folded = on(
+        db,
+        "2024-11-01",
+        &["report", "--month", "2024-10", "--revised"],
+    );
+    assert_eq!(folded["as_of"], "2024-10-31");
+    assert_eq!(folded["divisions"], today["divisions"]);
     db.sql(&[
         "DROP INDEX tasks_report",
         "ALTER TABLE tasks DROP COLUMN publish_due",

@@ -7,7 +7,8 @@ ALTER TABLE tasks ADD COLUMN publish_due TEXT;
 UPDATE tasks SET publish_due = json_extract(deadlines, '$.publish')
  WHERE json_extract(deadlines, '$.publish') GLOB '[0-9]*';
 
+-- In (division, status) order, so that the report's GROUP BY walks it without sorting.
 CREATE INDEX tasks_report ON tasks (
-    division, drawn_on, status, planned_date, completed_date, published_date, publish_due,
+    division, status, drawn_on, planned_date, completed_date, published_date, publish_due,
     penalty_decision_date, referred_date, next_due
 );

@@ -543,47 +543,50 @@ impl Store {
         &self,
         day: NaiveDate,
     ) -> Result<Vec<crate::lifecycle::DivisionReport>, StoreError> {
-        // Read from the covering index `tasks_report` alone (migration 0007): a NULL
-        // `publish_due` (pending, or not owed) compares neither way.
-        let live = "status <> 'replaced'";
-        let sql = format!(
-            "SELECT division, \
-             SUM(CASE WHEN {live} THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {live} AND planned_date IS NOT NULL THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {live} AND completed_date IS NOT NULL THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {live} AND published_date <= publish_due THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {live} AND published_date > publish_due THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {live} AND penalty_decision_date IS NOT NULL THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {live} AND referred_date IS NOT NULL THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {live} AND next_due < $1 THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status = 'replaced' THEN 1 ELSE 0 END) \
+        // Read from the covering index `tasks_report` alone (migration 0007), in its order:
+        // counting values and filtered rows per (division, status) is a fraction of the work of
+        // a CASE per count per row. A NULL `publish_due` (pending, or not owed) compares
+        // neither way.
+        let rows = sqlx::query(
+            "SELECT division, status, COUNT(*), COUNT(planned_date), COUNT(completed_date), \
+             COUNT(*) FILTER (WHERE published_date <= publish_due), \
+             COUNT(*) FILTER (WHERE published_date > publish_due), \
+             COUNT(penalty_decision_date), COUNT(referred_date), \
+             COUNT(*) FILTER (WHERE next_due < $1) \
              FROM tasks WHERE drawn_on <= $1 AND status <> 'voided' \
-             GROUP BY division ORDER BY division"
-        );
-        let n = |r: &sqlx::any::AnyRow, i: usize| -> Result<u32, StoreError> {
-            let v: i64 = r.try_get(i)?;
-            u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("count {v}")))
-        };
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(day.to_string())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(crate::lifecycle::DivisionReport {
-                    division: r.try_get(0)?,
-                    drawn: n(r, 1)?,
-                    scheduled: n(r, 2)?,
-                    completed: n(r, 3)?,
-                    published_on_time: n(r, 4)?,
-                    published_late: n(r, 5)?,
-                    penalties: n(r, 6)?,
-                    referrals: n(r, 7)?,
-                    overdue: n(r, 8)?,
-                    replaced: n(r, 9)?,
-                })
-            })
-            .collect()
+             GROUP BY division, status",
+        )
+        .bind(day.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: BTreeMap<String, crate::lifecycle::DivisionReport> = BTreeMap::new();
+        for r in &rows {
+            let n = |i: usize| -> Result<u32, StoreError> {
+                let v: i64 = r.try_get(i)?;
+                u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("count {v}")))
+            };
+            let division: String = r.try_get(0)?;
+            let status: String = r.try_get(1)?;
+            let d =
+                out.entry(division.clone())
+                    .or_insert_with(|| crate::lifecycle::DivisionReport {
+                        division,
+                        ..Default::default()
+                    });
+            if status == Status::Replaced.code() {
+                d.replaced += n(2)?;
+                continue;
+            }
+            d.drawn += n(2)?;
+            d.scheduled += n(3)?;
+            d.completed += n(4)?;
+            d.published_on_time += n(5)?;
+            d.published_late += n(6)?;
+            d.penalties += n(7)?;
+            d.referrals += n(8)?;
+            d.overdue += n(9)?;
+        }
+        Ok(out.into_values().collect())
     }
 
     /// Writes deadlines computed anew for a task (derived from its facts, not a fact: holiday
