@@ -202,11 +202,10 @@ fn row(r: &sqlx::any::AnyRow) -> Result<TaskRow, StoreError> {
 }
 
 /// The `deadlines` column: each obligation's date, or "pending" while its year has no holiday
-/// data (rows written before pending deadlines existed hold dates only, and read the same).
-/// A task's deadlines as they are stored: the `deadlines` JSON, and beside it the publication
-/// deadline alone (`publish_due`, NULL while pending or not owed), which today's report compares
-/// with `published_date` from an index without parsing a row's JSON. Every write of the one
-/// writes the other.
+/// data (rows written before pending deadlines existed hold dates only, and read the same); and
+/// beside it `publish_due`, the publication date alone (NULL while pending or not owed), which
+/// today's report compares with `published_date` from an index without parsing JSON. Every
+/// write of the one writes the other.
 pub(super) fn deadline_columns(d: &Due) -> (String, Option<String>) {
     let mut m: BTreeMap<Obligation, String> =
         d.dates.iter().map(|(o, d)| (*o, d.to_string())).collect();
