@@ -328,7 +328,16 @@ impl Store {
                 })
                 .collect(),
         );
-        migrator.run(&pool).await?;
+        if let Err(e) = migrator.run(&pool).await {
+            // sqlx's SQLite migrator takes no lock (PostgreSQL's takes an advisory one): two
+            // processes opening an older database at once both try its new migrations, and
+            // the one that loses fails on what the other just applied. Looking again, it finds
+            // them applied; a migration that truly fails fails again.
+            if backend != Backend::Sqlite {
+                return Err(e.into());
+            }
+            migrator.run(&pool).await?;
+        }
         Ok(Store {
             pool,
             backend,
