@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::plan::Script;
+use super::site::publish_plan;
 use super::{Ctx, OpsError, Result, invalid};
 use crate::clock::{Clock, stamp};
 use crate::draw::{self, DrawDoc, FreezeTime, Manifest, SeedValue};
@@ -102,7 +103,7 @@ pub async fn freeze(
             year,
             &digest,
             &plan.source.sha256,
-            &content,
+            content,
             manifest.frozen_at.as_deref().unwrap_or_default(),
             &shanghai(available),
             refreeze_reason,
@@ -145,19 +146,6 @@ fn refuse_ended_window(ctx: &Ctx<'_>, plan: &Plan) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Writes a plan's publication history from the store (append-only; see `publish`).
-pub async fn publish_plan(ctx: &Ctx<'_>, plan_id: &str, year: i64) -> Result<Vec<PathBuf>> {
-    let (manifests, draws) = ctx.store.publication(plan_id, year).await?;
-    let head = ctx.store.audit_head().await?;
-    let (index, files) = publish::history(plan_id, year, &manifests, &draws, head);
-    let dir = publish::plan_dir(ctx.settings.public_dir(), year, plan_id);
-    let written = publish::write_history(&dir, &index, &files)?;
-    // The pages are derived from what was just recorded and written: a failure to rebuild them
-    // is logged and retried (`suiji publish`, the daemon's next look), never a failed event.
-    let _ = super::site::after_event(ctx, year).await;
-    Ok(written)
 }
 
 /// Where the official draw's randomness comes from, as the caller has it.

@@ -42,7 +42,7 @@ async fn freeze(ctx: &Ctx<'_>, script: Script<'_>) -> Result<Outcome> {
 async fn draw(ctx: &Ctx<'_>, script: Script<'_>, plan: &Plan) -> Result<Outcome> {
     let year = i64::from(plan.year);
     if let Some(d) = ctx.store.official_draw(&plan.id, year).await? {
-        super::draw::publish_plan(ctx, &plan.id, year).await?;
+        super::site::publish_plan(ctx, &plan.id, year).await?;
         return Ok(Outcome::Done(format!(
             "already drawn: draw #{} at {}",
             d.seq, d.drawn_at
@@ -166,7 +166,7 @@ async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
         .count();
     let queued = ctx.store.queue_notices(&planned.notices, ctx.clock).await?;
     // Catch-up publication: whatever was recorded since, by anyone.
-    super::draw::publish_plan(ctx, &plan.id, i64::from(plan.year)).await?;
+    super::site::publish_plan(ctx, &plan.id, i64::from(plan.year)).await?;
     Ok(Outcome::Done(format!(
         "{} overdue item(s) in {} task(s) on {today}; {queued} notice(s) queued ({advance} 函告)",
         lines.len(),

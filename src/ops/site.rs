@@ -53,18 +53,56 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     Ok(true)
 }
 
-/// Builds and writes one plan's folder under `out`: its history (append-only) and its pages.
+/// One plan's publication as read from the store for one rebuild: its records and the history
+/// index they make. A large manifest's text is read once per rebuild, not once per use.
+struct History {
+    manifests: Vec<crate::store::ManifestRecord>,
+    draws: Vec<crate::store::DrawRecord>,
+    index: publish::Index,
+}
+
+/// Reads one plan's publication and writes its history into `out` (append-only); returns what
+/// was read and the paths written.
+async fn write_history(
+    ctx: &Ctx<'_>,
+    plan_id: &str,
+    year: i64,
+    out: &Path,
+) -> Result<(History, Vec<PathBuf>)> {
+    let (manifests, draws) = ctx.store.publication(plan_id, year).await?;
+    let head = ctx.store.audit_head().await?;
+    let (index, files) = publish::history(plan_id, year, &manifests, &draws, head);
+    let written = publish::write_history(&publish::plan_dir(out, year, plan_id), &index, &files)?;
+    let history = History {
+        manifests,
+        draws,
+        index,
+    };
+    Ok((history, written))
+}
+
+/// Builds and writes one plan's folder under `out`: its history (append-only, unless `known`
+/// was just written) and its pages.
 async fn plan_folder(
     ctx: &Ctx<'_>,
     plan_id: &str,
     year: i64,
     out: &Path,
+    known: Option<History>,
 ) -> Result<(Summary, usize)> {
-    let (manifests, draws) = ctx.store.publication(plan_id, year).await?;
-    let head = ctx.store.audit_head().await?;
-    let (index, files) = publish::history(plan_id, year, &manifests, &draws, head);
+    let (history, mut written) = match known {
+        Some(h) => (h, 0),
+        None => {
+            let (h, paths) = write_history(ctx, plan_id, year, out).await?;
+            (h, paths.len())
+        }
+    };
+    let History {
+        manifests,
+        draws,
+        index,
+    } = &history;
     let dir = publish::plan_dir(out, year, plan_id);
-    let mut written = publish::write_history(&dir, &index, &files)?.len();
     let tasks: Vec<_> = ctx
         .store
         .tasks(&TaskFilter::default())
@@ -111,9 +149,9 @@ async fn plan_folder(
     let input = site::Inputs {
         plan_id,
         year,
-        manifests: &manifests,
-        draws: &draws,
-        index: &index,
+        manifests,
+        draws,
+        index,
         tasks: &tasks,
         facts: &facts,
         items: &items,
@@ -150,6 +188,31 @@ async fn plan_folder(
 pub async fn publish(ctx: &Ctx<'_>, year: Option<i64>, out: Option<&Path>) -> Result<Published> {
     let out = out.unwrap_or(ctx.settings.public_dir()).to_path_buf();
     let _lock = lock(&out).await?;
+    rebuild(ctx, year, out, None).await
+}
+
+/// After a plan's draw event (freeze, draw, void) is recorded: writes its history into the
+/// public folder, which is the publication itself, so a failure is the caller's error; then
+/// rebuilds the year's pages from the same read, where a failure is only a warning (see
+/// [`after_event`]). Returns the history's paths written.
+pub async fn publish_plan(ctx: &Ctx<'_>, plan_id: &str, year: i64) -> Result<Vec<PathBuf>> {
+    let out = ctx.settings.public_dir();
+    let _lock = lock(out).await?;
+    let (history, written) = write_history(ctx, plan_id, year, out).await?;
+    let known = Some((plan_id, year, history));
+    if let Err(e) = rebuild(ctx, Some(year), out.to_path_buf(), known).await {
+        tracing::warn!("the public site was not rebuilt: {e}");
+    }
+    Ok(written)
+}
+
+/// [`publish`] under its lock; `known` is a plan's history already read and written.
+async fn rebuild(
+    ctx: &Ctx<'_>,
+    year: Option<i64>,
+    out: PathBuf,
+    mut known: Option<(&str, i64, History)>,
+) -> Result<Published> {
     let all = ctx.store.published_plans().await?;
     if let Some(y) = year
         && !all.iter().any(|(_, py)| *py == y)
@@ -175,7 +238,10 @@ pub async fn publish(ctx: &Ctx<'_>, year: Option<i64>, out: Option<&Path>) -> Re
         match (year.is_none_or(|w| w == *y), previous) {
             (false, Some(s)) => plans.push(s),
             _ => {
-                let (s, n) = plan_folder(ctx, plan_id, *y, &out).await?;
+                let history = known
+                    .take_if(|(p, ky, _)| p == plan_id && ky == y)
+                    .map(|(_, _, h)| h);
+                let (s, n) = plan_folder(ctx, plan_id, *y, &out, history).await?;
                 written += n;
                 plans.push(s);
             }

@@ -239,6 +239,54 @@ pub struct PlanSite {
     pub audit_head: Option<AuditHead>,
 }
 
+/// What the pages read of a manifest. The candidates are only counted, never kept: read as
+/// JSON values, a million-entity manifest would become a million strings on the heap.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ManifestView {
+    simulated: bool,
+    plan: Value,
+    seed_source: Value,
+    strata: Vec<StratumView>,
+    tasks: Vec<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct StratumView {
+    task: String,
+    stratum: String,
+    quota: usize,
+    #[serde(deserialize_with = "count")]
+    candidates: usize,
+}
+
+/// What the pages read of a draw document (its other parts list every pick).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DrawView {
+    seed_source: Value,
+}
+
+/// The length of a JSON array, its elements skipped unread.
+fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    struct Count;
+    impl<'de> serde::de::Visitor<'de> for Count {
+        type Value = usize;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+            let mut n = 0;
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                n += 1;
+            }
+            Ok(n)
+        }
+    }
+    d.deserialize_seq(Count)
+}
+
 fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
     path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
 }
@@ -304,17 +352,19 @@ impl PlanSite {
             .iter()
             .rfind(|m| m.status == "active")
             .or(input.manifests.last())?;
-        let manifest: Value = serde_json::from_str(&current.content).ok()?;
-        let seed = manifest.get("seed_source").map(|s| {
-            let round = s.pointer("/beacon/round").and_then(Value::as_u64);
-            Seed {
-                kind: str_at(s, &["kind"]).unwrap_or_default().to_string(),
-                source: str_at(s, &["source"]).unwrap_or_default().to_string(),
-                available_at: str_at(s, &["available_at"]).map(str::to_string),
-                beacon_round: round,
-                beacon_url: round.and_then(|r| beacon_url(s, r, names.beacon_relay)),
-            }
-        });
+        let manifest: ManifestView = serde_json::from_str(&current.content).ok()?;
+        let seed = Some(&manifest.seed_source)
+            .filter(|s| !s.is_null())
+            .map(|s| {
+                let round = s.pointer("/beacon/round").and_then(Value::as_u64);
+                Seed {
+                    kind: str_at(s, &["kind"]).unwrap_or_default().to_string(),
+                    source: str_at(s, &["source"]).unwrap_or_default().to_string(),
+                    available_at: str_at(s, &["available_at"]).map(str::to_string),
+                    beacon_round: round,
+                    beacon_url: round.and_then(|r| beacon_url(s, r, names.beacon_relay)),
+                }
+            });
         let tasks = plan_tasks(&manifest, names);
         let manifest_files: HashMap<i64, String> = input
             .manifests
@@ -324,7 +374,21 @@ impl PlanSite {
         let draws: Vec<DrawInfo> = input
             .draws
             .iter()
-            .map(|d| draw_info(d, &manifest_files, input.manifests, names))
+            .map(|d| {
+                // Only a draw of another manifest than the current one needs that one read.
+                let source = if d.manifest_id == current.id {
+                    manifest.seed_source.clone()
+                } else {
+                    input
+                        .manifests
+                        .iter()
+                        .find(|m| m.id == d.manifest_id)
+                        .and_then(|m| serde_json::from_str::<ManifestView>(&m.content).ok())
+                        .map(|m| m.seed_source)
+                        .unwrap_or(Value::Null)
+                };
+                draw_info(d, &manifest_files, &source, names)
+            })
             .collect();
         let official = draws.iter().rfind(|d| d.official).cloned();
         let official_id = input
@@ -370,19 +434,16 @@ impl PlanSite {
             department: names.department.to_string(),
             plan_id: input.plan_id.to_string(),
             year: input.year,
-            title: str_at(&manifest, &["plan", "title"])
+            title: str_at(&manifest.plan, &["title"])
                 .unwrap_or(input.plan_id)
                 .to_string(),
-            window_start: str_at(&manifest, &["plan", "window", "start"])
+            window_start: str_at(&manifest.plan, &["window", "start"])
                 .unwrap_or_default()
                 .to_string(),
-            window_end: str_at(&manifest, &["plan", "window", "end"])
+            window_end: str_at(&manifest.plan, &["window", "end"])
                 .unwrap_or_default()
                 .to_string(),
-            simulated: manifest
-                .get("simulated")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            simulated: manifest.simulated,
             generated_at: input.generated_at.to_string(),
             seed,
             manifest_file: manifest_files.get(&current.id).cloned(),
@@ -414,12 +475,7 @@ fn beacon_url(source: &Value, round: u64, relay: &str) -> Option<String> {
         .then(|| format!("{relay}/{chain}/public/{round}"))
 }
 
-fn plan_tasks(manifest: &Value, names: &Names<'_>) -> Vec<PlanTask> {
-    let strata: Vec<&Value> = manifest
-        .get("strata")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
+fn plan_tasks(manifest: &ManifestView, names: &Names<'_>) -> Vec<PlanTask> {
     let list = |v: &Value, key: &str| -> Vec<String> {
         v.get(key)
             .and_then(Value::as_array)
@@ -431,22 +487,18 @@ fn plan_tasks(manifest: &Value, names: &Names<'_>) -> Vec<PlanTask> {
             .unwrap_or_default()
     };
     manifest
-        .get("tasks")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+        .tasks
+        .iter()
         .map(|t| {
             let id = str_at(t, &["task"]).unwrap_or_default().to_string();
-            let strata: Vec<Stratum> = strata
+            let strata: Vec<Stratum> = manifest
+                .strata
                 .iter()
-                .filter(|s| str_at(s, &["task"]) == Some(id.as_str()))
+                .filter(|s| s.task == id)
                 .map(|s| Stratum {
-                    id: str_at(s, &["stratum"]).unwrap_or_default().to_string(),
-                    candidates: s
-                        .get("candidates")
-                        .and_then(Value::as_array)
-                        .map_or(0, Vec::len),
-                    quota: s.get("quota").and_then(Value::as_u64).unwrap_or(0) as usize,
+                    id: s.stratum.clone(),
+                    candidates: s.candidates,
+                    quota: s.quota,
                 })
                 .collect();
             PlanTask {
@@ -467,17 +519,11 @@ fn plan_tasks(manifest: &Value, names: &Names<'_>) -> Vec<PlanTask> {
 fn draw_info(
     d: &DrawRecord,
     manifest_files: &HashMap<i64, String>,
-    manifests: &[ManifestRecord],
+    manifest_source: &Value,
     names: &Names<'_>,
 ) -> DrawInfo {
-    let doc: Value = serde_json::from_str(&d.content).unwrap_or(Value::Null);
-    let round = doc.pointer("/seed_source/round").and_then(Value::as_u64);
-    let manifest_source = manifests
-        .iter()
-        .find(|m| m.id == d.manifest_id)
-        .and_then(|m| serde_json::from_str::<Value>(&m.content).ok())
-        .and_then(|m| m.get("seed_source").cloned())
-        .unwrap_or(Value::Null);
+    let doc: DrawView = serde_json::from_str(&d.content).unwrap_or_default();
+    let round = doc.seed_source.pointer("/round").and_then(Value::as_u64);
     DrawInfo {
         file: format!("draw-{}.json", d.seq),
         manifest: manifest_files
@@ -492,7 +538,7 @@ fn draw_info(
         seed_kind: d.seed_kind.clone(),
         seed_value: d.seed_value.clone(),
         beacon_round: round,
-        beacon_url: round.and_then(|r| beacon_url(&manifest_source, r, names.beacon_relay)),
+        beacon_url: round.and_then(|r| beacon_url(manifest_source, r, names.beacon_relay)),
     }
 }
 

@@ -228,7 +228,7 @@ impl Store {
         year: i64,
         digest: &str,
         script_sha256: &str,
-        content: &str,
+        content: String,
         frozen_at: &str,
         available_at: &str,
         refreeze_reason: Option<&str>,
@@ -271,7 +271,7 @@ impl Store {
         .bind(seq)
         .bind(digest)
         .bind(script_sha256)
-        .bind(content)
+        .bind(content.as_str())
         .bind(frozen_at)
         .bind(available_at)
         .bind(refreeze_reason)
@@ -286,11 +286,24 @@ impl Store {
         });
         let entry = Store::audit(&mut tx, clock, actor, "freeze", plan_id, &detail).await?;
         set_audit(&mut tx, "manifests", "audit", id, &entry).await?;
-        let record = active_manifest_in(&mut *tx, plan_id, year)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("the manifest just frozen is not active".into()))?;
         self.commit(tx).await?;
-        Ok(record)
+        // The record as written, not read back: a large manifest's text is the one thing a
+        // freeze moves, and it is already here.
+        Ok(ManifestRecord {
+            id,
+            plan_id: plan_id.to_string(),
+            year,
+            seq,
+            digest: digest.to_string(),
+            script_sha256: script_sha256.to_string(),
+            content,
+            status: "active".into(),
+            frozen_at: frozen_at.to_string(),
+            available_at: Some(available_at.to_string()),
+            reason: refreeze_reason.map(str::to_string),
+            actor: actor.to_string(),
+            audit: Some(AuditHead::of(&entry)),
+        })
     }
 
     /// Every manifest and draw of a plan and year, oldest first: the publication history.

@@ -697,8 +697,8 @@ impl Store {
     /// never inspected, or replaced before it was, does not protect its entity from next year's
     /// draw, and its officers never met the entity.
     #[allow(clippy::type_complexity)]
-    pub async fn inspection_history(
-        &self,
+    pub(super) async fn inspection_history<'e>(
+        ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
     ) -> Result<
         (
             std::collections::HashMap<String, NaiveDate>,
@@ -710,7 +710,7 @@ impl Store {
             "SELECT uscc, year, members, partners, completed_date FROM tasks \
              WHERE completed_date IS NOT NULL",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(ex)
         .await?;
         let mut last = std::collections::HashMap::new();
         let mut pairs: std::collections::HashMap<i64, std::collections::HashSet<(String, String)>> =

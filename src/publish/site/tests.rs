@@ -121,3 +121,86 @@ fn every_page_renders_and_escapes() {
         }
     }
 }
+
+#[test]
+fn pages_count_a_manifests_candidates_without_keeping_them() {
+    let content = serde_json::json!({
+        "spec": "suiji-manifest/2",
+        "simulated": true,
+        "plan": {"id": "p", "year": 2024, "title": "计划<一>", "script_sha256": "ab",
+                 "window": {"start": "2024-05-20", "end": "2024-12-31"}},
+        "seed_source": {"kind": "manual", "source": "摇号", "available_at": "2024-05-16"},
+        "strata": [
+            {"task": "t1", "stratum": "a", "quota": 2, "candidates": ["91", "92", "93"]},
+            {"task": "t1", "stratum": "b", "quota": 1, "candidates": [{"nested": [1, 2]}]},
+            {"task": "t2", "stratum": "c", "quota": 4, "candidates": []}
+        ],
+        "tasks": [
+            {"task": "t1", "name": "一", "division": "d", "team_size": 2, "items": ["I1", "I2"]},
+            {"task": "t2", "name": "二", "division": "d", "team_size": 3, "items": []}
+        ],
+        "officers": [{"id": "o1"}],
+        "conflicts": [["o1", "91"]]
+    })
+    .to_string();
+    let manifest = ManifestRecord {
+        id: 7,
+        plan_id: "p".into(),
+        year: 2024,
+        seq: 1,
+        digest: "ab".into(),
+        script_sha256: "cd".into(),
+        content,
+        status: "active".into(),
+        frozen_at: "2024-05-13T09:00:00+08:00".into(),
+        available_at: Some("2024-05-16T21:15:00+08:00".into()),
+        reason: None,
+        actor: "clerk".into(),
+        audit: None,
+    };
+    let manifests = [manifest];
+    let (index, _) = crate::publish::history("p", 2024, &manifests, &[], None);
+    let label = |c: &str| format!("<{c}>");
+    let officers = HashMap::new();
+    let names = Names {
+        department: "厅",
+        division: &label,
+        agency: &label,
+        city: &label,
+        officers: &officers,
+        beacon_relay: "",
+    };
+    let input = Inputs {
+        plan_id: "p",
+        year: 2024,
+        manifests: &manifests,
+        draws: &[],
+        index: &index,
+        tasks: &[],
+        facts: &[],
+        items: &[],
+        fields: &[],
+        generated_at: "2024-05-13T09:00:00+08:00",
+    };
+    let site = PlanSite::build(&input, &names).expect("a site");
+    assert_eq!((site.title.as_str(), site.simulated), ("计划<一>", true));
+    assert_eq!(site.window_end, "2024-12-31");
+    assert_eq!(site.seed.as_ref().map(|s| s.source.as_str()), Some("摇号"));
+    let strata: Vec<(&str, &str, usize, usize)> = site
+        .tasks
+        .iter()
+        .flat_map(|t| {
+            t.strata
+                .iter()
+                .map(|s| (t.id.as_str(), s.id.as_str(), s.candidates, s.quota))
+        })
+        .collect();
+    assert_eq!(
+        strata,
+        [("t1", "a", 3, 2), ("t1", "b", 1, 1), ("t2", "c", 0, 4)]
+    );
+    let per_task: Vec<usize> = site.tasks.iter().map(|t| t.candidates).collect();
+    assert_eq!(per_task, [4, 0]);
+    assert_eq!((site.total_candidates, site.total_quota), (4, 7));
+    assert_eq!(site.tasks[0].items, "I1、I2");
+}
