@@ -6,6 +6,7 @@
 
 mod cfb;
 mod problem;
+mod stream;
 pub mod table;
 
 use std::borrow::Cow;

@@ -3,18 +3,21 @@
 //! A file that is not what its name says (a workbook named `.csv`, text named `.xlsx`) is
 //! refused with what it really is.
 //!
-//! A CSV file's rows are read as they are asked for, a chunk at a time, so that an import of a
-//! million rows never holds them all: only the decoded text (the file's size) stays in memory.
-//! A spreadsheet's cells are read whole (its reader builds them all anyway).
+//! A CSV file is streamed: checked whole first (its encoding, an unclosed quote), then its rows
+//! read as they are asked for, a chunk at a time, so that an import of ten million rows holds
+//! neither them nor the file's text (see `stream`). A spreadsheet's cells are read whole (its
+//! reader builds them all anyway).
 //!
 //! Row numbers are the ones a person sees: the line in a text editor for CSV, the row in Excel.
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use calamine::{Data, Reader};
 
 use super::Problem;
+use super::stream::{Breaks, Decoded, Origin, Quotes};
 use crate::text;
 
 /// A file's headers, and its rows as text as they are read. Every row handed out has passed
@@ -102,6 +105,17 @@ impl Table {
         })
     }
 
+    /// The SHA-256 of the CSV file the rows were read from, once they have all been read: an
+    /// import compares it with the digest it recorded at the start, so that a file changed
+    /// while it was read is never imported as something it never was. None for a spreadsheet
+    /// (read whole when opened) and for rows built in memory.
+    pub fn sha256(&self) -> Option<String> {
+        match &self.source {
+            Source::Csv(csv) => csv.reader.get_ref().decoded().digest(),
+            Source::Rows(_) => None,
+        }
+    }
+
     pub fn headers(&self) -> &[String] {
         &self.headers
     }
@@ -144,12 +158,12 @@ impl Table {
         }
     }
 
-    /// How far the reading has come, against where it ends: bytes of a CSV file's text, rows
+    /// How far the reading has come, against where it ends: bytes of a CSV file, rows
     /// of a spreadsheet. For a progress bar.
     pub fn progress(&self) -> (u64, u64) {
         match &self.source {
             Source::Rows(rows) => (self.seen, self.seen + rows.len() as u64),
-            Source::Csv(csv) => (csv.reader.position().byte(), csv.len),
+            Source::Csv(csv) => (csv.reader.get_ref().decoded().taken(), csv.len),
         }
     }
 
@@ -216,9 +230,10 @@ pub fn read(path: &Path, sheet: Option<&str>) -> Result<Table, Vec<Problem>> {
                     "--sheet only applies to spreadsheet files",
                 )]);
             }
-            let bytes = std::fs::read(path)
-                .map_err(|e| vec![Problem::whole_file(&file, &format!("cannot read: {e}"))])?;
-            read_csv(file, bytes)
+            match std::fs::File::open(path) {
+                Ok(f) => read_csv(file, Origin(Arc::new(f))),
+                Err(e) => Err(cannot_read(&file, &e)),
+            }
         }
     }
 }
@@ -283,66 +298,152 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<(&'static encoding_rs::Encoding, &'
     }
 }
 
-/// Decodes CSV bytes the way Excel and the national systems write them. UTF-8 text keeps the
-/// bytes it was read into: a large file is never held twice.
-fn decode(file: &str, mut bytes: Vec<u8>) -> Result<(String, &'static str), Problem> {
-    if let Some(s) = spreadsheet_magic(&bytes) {
-        return Err(Problem::whole_file(
+fn cannot_read(file: &str, e: &std::io::Error) -> Vec<Problem> {
+    vec![Problem::whole_file(file, &format!("cannot read: {e}"))]
+}
+
+/// How a CSV file's text is encoded: its byte-order mark, the decoder (none for UTF-8), and the
+/// name the import report gives it.
+#[derive(Clone, Copy)]
+struct Encoding {
+    /// The byte-order mark the text starts after.
+    mark: &'static [u8],
+    decoder: Option<&'static encoding_rs::Encoding>,
+    name: &'static str,
+}
+
+impl Encoding {
+    fn text(&self, origin: &Origin) -> Decoded {
+        Decoded::new(origin.from(self.mark.len() as u64), self.decoder)
+    }
+}
+
+/// What one pass over the whole text found: where its encoding failed (byte offset and line),
+/// or else the line of a quote left open, if any.
+type Scan = Result<Option<u64>, (u64, u64)>;
+
+/// The separator the first line uses: Excel's "Unicode text" export is tab-separated, so a
+/// header without commas but with tabs is one.
+fn delimiter(text: Decoded) -> u8 {
+    let (mut comma, mut tab) = (false, false);
+    for b in std::io::BufReader::new(text).bytes() {
+        match b {
+            Ok(b'\n') | Err(_) => break,
+            Ok(b',') => comma = true,
+            Ok(b'\t') => tab = true,
+            Ok(_) => {}
+        }
+    }
+    if !comma && tab { b'\t' } else { b',' }
+}
+
+/// Reads the whole text once, checking its encoding and its quotes as it streams past.
+fn scan(mut text: Decoded, delimiter: u8) -> std::io::Result<Scan> {
+    let mut quotes = Quotes::new(delimiter);
+    let mut block = vec![0; 1 << 16];
+    loop {
+        match text.read(&mut block) {
+            Ok(0) => return Ok(Ok(quotes.unclosed())),
+            Ok(n) => quotes.feed(&block[..n]),
+            Err(e) => {
+                return match text.bad_at() {
+                    Some(at) => Ok(Err((at, quotes.line))),
+                    None => Err(e),
+                };
+            }
+        }
+    }
+}
+
+/// Tells how the CSV text is encoded, the way Excel and the national systems write it (UTF-8
+/// with or without BOM, UTF-16 with or without, else GBK/GB18030), and checks the whole text
+/// in that encoding before any row is taken; returns it with the separator.
+fn encoding(file: &str, origin: &Origin) -> Result<(Encoding, u8), Vec<Problem>> {
+    let head = origin.head(8192).map_err(|e| cannot_read(file, &e))?;
+    if let Some(s) = spreadsheet_magic(&head) {
+        return Err(vec![Problem::whole_file(
             file,
             &format!(
                 "this is {} (.{}), not a CSV text file: name it `.{}` and import that",
                 s.what, s.ext, s.ext
             ),
-        ));
+        )]);
     }
-    let bom = bytes.starts_with(b"\xEF\xBB\xBF");
-    if bom {
-        bytes.drain(..3);
-    }
+    let utf8 = |mark, name| Encoding {
+        mark,
+        decoder: None,
+        name,
+    };
+    let bom = head.starts_with(b"\xEF\xBB\xBF");
     let utf16 = [
         (&b"\xFF\xFE"[..], encoding_rs::UTF_16LE, "UTF-16LE"),
         (&b"\xFE\xFF"[..], encoding_rs::UTF_16BE, "UTF-16BE"),
     ]
     .into_iter()
     .filter(|_| !bom)
-    .find_map(|(mark, enc, name)| bytes.strip_prefix(mark).map(|rest| (rest, enc, name)))
+    .find_map(|(mark, enc, name)| head.starts_with(mark).then_some((mark, enc, name)))
     .or_else(|| {
-        utf16_without_bom(&bytes)
+        utf16_without_bom(&head)
             .filter(|_| !bom)
-            .map(|(enc, name)| (&bytes[..], enc, name))
+            .map(|(enc, name)| (&b""[..], enc, name))
+    })
+    .map(|(mark, enc, name)| Encoding {
+        mark,
+        decoder: Some(enc),
+        name,
     });
-    if let Some((rest, enc, name)) = utf16 {
-        return enc
-            .decode_without_bom_handling_and_without_replacement(rest)
-            .map(|s| (s.into_owned(), name))
-            .ok_or_else(|| {
-                Problem::whole_file(
-                    file,
-                    &format!(
-                        "the file reads as {name} but is not valid UTF-16: save it as UTF-8 CSV"
-                    ),
-                )
-            });
-    }
-    match String::from_utf8(bytes) {
-        Ok(s) => Ok((s, if bom { "UTF-8 (BOM)" } else { "UTF-8" })),
-        Err(e) if bom => {
-            let valid = e.utf8_error().valid_up_to();
-            Err(invalid_bytes(file, e.as_bytes(), valid, "UTF-8"))
+    let first = match (utf16, bom) {
+        (Some(e), _) => e,
+        (None, true) => utf8(b"\xEF\xBB\xBF", "UTF-8 (BOM)"),
+        (None, false) => utf8(b"", "UTF-8"),
+    };
+    let checked = |enc: Encoding| -> Result<(Scan, u8), Vec<Problem>> {
+        let delimiter = delimiter(enc.text(origin));
+        let scan = scan(enc.text(origin), delimiter).map_err(|e| cannot_read(file, &e))?;
+        Ok((scan, delimiter))
+    };
+    let (scan, enc, delimiter) = match checked(first)? {
+        (Err(_), _) if utf16.is_some() => {
+            return Err(vec![Problem::whole_file(
+                file,
+                &format!(
+                    "the file reads as {} but is not valid UTF-16: save it as UTF-8 CSV",
+                    first.name
+                ),
+            )]);
         }
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let bytes = e.into_bytes();
-            encoding_rs::GB18030
-                .decode_without_bom_handling_and_without_replacement(&bytes)
-                .map(|s| (s.into_owned(), "GB18030"))
-                .ok_or_else(|| invalid_bytes(file, &bytes, valid, "UTF-8 nor GBK/GB18030"))
+        (Err((at, line)), _) if bom => return Err(vec![invalid_bytes(file, line, at, "UTF-8")]),
+        (Err((at, line)), _) => {
+            let gb = Encoding {
+                mark: b"",
+                decoder: Some(encoding_rs::GB18030),
+                name: "GB18030",
+            };
+            match checked(gb)? {
+                (Err(_), _) => {
+                    return Err(vec![invalid_bytes(file, line, at, "UTF-8 nor GBK/GB18030")]);
+                }
+                (scan, delimiter) => (scan, gb, delimiter),
+            }
         }
+        (scan, delimiter) => (scan, first, delimiter),
+    };
+    if let Ok(Some(line)) = scan {
+        return Err(vec![Problem::new(
+            file,
+            line,
+            "",
+            "",
+            &format!(
+                "a quote (\") opens a value on line {line} and is never closed, so the rest of \
+                 the file would read as that one value: close the quote or remove it"
+            ),
+        )]);
     }
+    Ok((enc, delimiter))
 }
 
-fn invalid_bytes(file: &str, bytes: &[u8], offset: usize, what: &str) -> Problem {
-    let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+fn invalid_bytes(file: &str, line: u64, offset: u64, what: &str) -> Problem {
     Problem::new(
         file,
         line,
@@ -352,73 +453,11 @@ fn invalid_bytes(file: &str, bytes: &[u8], offset: usize, what: &str) -> Problem
     )
 }
 
-/// The line on which a quoted value opens and never closes, if one does. The CSV reader takes
-/// the rest of the file as that one value without a word, and the rows it swallowed would
-/// only show up as empty cells; the scan follows the reader's rules (a quote is special only
-/// at the start of a value; `""` inside quotes is a quote).
-fn unclosed_quote(text: &str, delimiter: char) -> Option<u64> {
-    let mut line = 1;
-    let mut open_on = None;
-    let mut at_start = true;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if open_on.is_some() {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                } else {
-                    open_on = None;
-                    at_start = false;
-                }
-            }
-        } else if c == '"' && at_start {
-            open_on = Some(line);
-            at_start = false;
-        } else {
-            at_start = c == delimiter || c == '\n' || c == '\r';
-        }
-        if c == '\n' {
-            line += 1;
-        }
-    }
-    open_on
-}
-
-/// Line numbers as an editor shows them. The CSV reader's own count is wrong after a blank
-/// line and after every CRLF (Excel's CSV on Windows): it notes where a record starts before
-/// skipping the line breaks in front of it. So lines are counted here, from the record's byte
-/// offset past those breaks (a record never starts with one: a value holding a line break is
-/// quoted).
-struct Lines {
-    /// How far the text has been counted, and the line there.
-    at: usize,
-    line: u64,
-}
-
-impl Lines {
-    /// The line of the record at `byte` of `text`; records come in order, so counting is linear.
-    fn at(&mut self, text: &[u8], byte: u64) -> u64 {
-        let byte = usize::try_from(byte).unwrap_or(usize::MAX);
-        let rest = text.get(byte..).unwrap_or_default();
-        let start = byte
-            + rest
-                .iter()
-                .take_while(|b| matches!(b, b'\r' | b'\n'))
-                .count();
-        if let Some(skipped) = text.get(self.at..start) {
-            self.line += skipped.iter().filter(|&&b| b == b'\n').count() as u64;
-            self.at = start;
-        }
-        self.line
-    }
-}
-
-/// A CSV file's decoded text and the reader going through it.
+/// A CSV file's text and the reader going through it.
 struct CsvRows {
-    reader: csv::Reader<std::io::Cursor<Vec<u8>>>,
+    reader: csv::Reader<Breaks>,
     record: csv::StringRecord,
-    lines: Lines,
-    /// The text's length in bytes.
+    /// The file's length in bytes, its byte-order mark left out.
     len: u64,
 }
 
@@ -426,11 +465,21 @@ impl CsvRows {
     /// The next record with a value in it, as trimmed cells; `None` at the end of the text.
     fn next_row(&mut self, file: &str) -> Result<Option<Row>, Problem> {
         loop {
-            let read = self.reader.read_record(&mut self.record);
-            let text = self.reader.get_ref().get_ref();
-            match read {
+            match self.reader.read_record(&mut self.record) {
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| self.lines.at(text, p.byte()));
+                    let breaks = self.reader.get_mut();
+                    if let Some(at) = breaks.decoded().bad_at() {
+                        // The whole text was checked before the first row was taken.
+                        return Err(Problem::whole_file(
+                            file,
+                            &format!(
+                                "the file changed while it was being imported: byte {at} of \
+                                 its text no longer reads as it did when it was checked; \
+                                 import it again once it is complete"
+                            ),
+                        ));
+                    }
+                    let line = e.position().map_or(0, |p| breaks.line_at(p.byte()));
                     return Err(Problem::new(
                         file,
                         line,
@@ -444,10 +493,11 @@ impl CsvRows {
                     if self.record.iter().all(|c| c.trim().is_empty()) {
                         continue;
                     }
+                    let breaks = self.reader.get_mut();
                     let number = self
                         .record
                         .position()
-                        .map_or(0, |p| self.lines.at(text, p.byte()));
+                        .map_or(0, |p| breaks.line_at(p.byte()));
                     let cells = self.record.iter().map(|c| c.trim().to_string()).collect();
                     return Ok(Some(Row { number, cells }));
                 }
@@ -456,36 +506,19 @@ impl CsvRows {
     }
 }
 
-fn read_csv(file: String, bytes: Vec<u8>) -> Result<Table, Vec<Problem>> {
-    let (text, encoding) = decode(&file, bytes).map_err(|p| vec![p])?;
-    let first_line = text.lines().next().unwrap_or("");
-    // Excel's "Unicode text" export is tab-separated; a header without commas but with tabs is one.
-    let delimiter = if !first_line.contains(',') && first_line.contains('\t') {
-        b'\t'
-    } else {
-        b','
-    };
-    if let Some(line) = unclosed_quote(&text, char::from(delimiter)) {
-        return Err(vec![Problem::new(
-            &file,
-            line,
-            "",
-            "",
-            &format!(
-                "a quote (\") opens a value on line {line} and is never closed, so the rest of \
-                 the file would read as that one value: close the quote or remove it"
-            ),
-        )]);
-    }
-    let len = text.len() as u64;
+fn read_csv(file: String, origin: Origin) -> Result<Table, Vec<Problem>> {
+    let (enc, delimiter) = encoding(&file, &origin)?;
+    let len = origin
+        .len()
+        .map_err(|e| cannot_read(&file, &e))?
+        .saturating_sub(enc.mark.len() as u64);
     let mut csv = Box::new(CsvRows {
         reader: csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(std::io::Cursor::new(text.into_bytes())),
+            .from_reader(Breaks::new(enc.text(&origin).hashed(enc.mark))),
         record: csv::StringRecord::new(),
-        lines: Lines { at: 0, line: 1 },
         len,
     });
     let header = csv
@@ -494,7 +527,7 @@ fn read_csv(file: String, bytes: Vec<u8>) -> Result<Table, Vec<Problem>> {
         .ok_or_else(|| vec![Problem::whole_file(&file, "the file is empty")])?;
     Table::with_source(
         file,
-        encoding,
+        enc.name,
         header.number,
         header.cells,
         Source::Csv(csv),
@@ -714,7 +747,8 @@ mod tests {
 
     /// Reads CSV bytes to their end: the table and every row, or every problem.
     fn read_csv_all(bytes: &[u8]) -> Result<(Table, Vec<Row>), Vec<Problem>> {
-        let mut t = read_csv("t.csv".into(), bytes.to_vec())?;
+        let file = crate::import::stream::tests::temp_file(bytes);
+        let mut t = read_csv("t.csv".into(), Origin(Arc::new(file)))?;
         let rows = t.all_rows()?;
         Ok((t, rows))
     }
@@ -779,6 +813,71 @@ mod tests {
         }
     }
 
+    #[test]
+    fn large_files_keep_their_lines_and_encoding_across_blocks() {
+        // Many 64 KiB blocks of CRLF rows, a blank line after every thousandth.
+        let mut text = String::from("编号,名称\r\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("{i},\"单位,{i}\"\r\n"));
+            if i % 1000 == 999 {
+                text.push_str("\r\n");
+            }
+        }
+        let gbk = encoding_rs::GBK.encode(&text).0.into_owned();
+        for (bytes, encoding) in [(text.as_bytes(), "UTF-8"), (&gbk[..], "GB18030")] {
+            let (table, rows) = read_csv_all(bytes).expect("csv");
+            assert_eq!(table.encoding, encoding);
+            assert_eq!(rows.len(), 20_000);
+            for i in [0, 998, 999, 1000, 15_000, 19_999] {
+                assert_eq!(rows[i].number, 2 + i as u64 + i as u64 / 1000, "row {i}");
+                assert_eq!(rows[i].cells[1], format!("单位,{i}"));
+            }
+        }
+        // A byte no encoding allows, deep in the file, is named with its line.
+        let mut bad = text.into_bytes();
+        let at = bad
+            .windows(7)
+            .position(|w| w == b"\n15000,")
+            .expect("row 15000")
+            + 2;
+        bad[at] = 0xFF;
+        let p = read_csv_all(&bad).err().expect("refused");
+        assert_eq!(p[0].row(), 15_000 + 2 + 15);
+        assert_eq!(p[0].value(), format!("byte offset {at}"));
+    }
+
+    #[test]
+    fn the_digest_is_of_the_bytes_the_rows_came_from() {
+        let text = "统一社会信用代码,单位名称\n91350100M000100Y43,测试\n";
+        let utf16: Vec<u8> = b"\xFF\xFE"
+            .iter()
+            .copied()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let bom = [&b"\xEF\xBB\xBF"[..], text.as_bytes()].concat();
+        let gbk = encoding_rs::GBK.encode(text).0.into_owned();
+        for bytes in [text.as_bytes(), &bom, &utf16, &gbk] {
+            let (t, _) = read_csv_all(bytes).expect("csv");
+            assert_eq!(t.sha256(), Some(crate::audit::sha256_hex(bytes)));
+        }
+        // The same open file rewritten in place after its checks, past the first block the
+        // header was read in: the digest says so.
+        use std::os::unix::fs::FileExt;
+        let long: String = (0..10_000)
+            .map(|i| format!("91350100M000100Y43,测试{i}\n"))
+            .collect();
+        let long = format!("{text}{long}");
+        let file = crate::import::stream::tests::temp_file(long.as_bytes());
+        let writer = file.try_clone().expect("a second handle");
+        let mut t = read_csv("t.csv".into(), Origin(Arc::new(file))).expect("checked");
+        writer
+            .write_at(b"8", long.len() as u64 - 2)
+            .expect("rewritten");
+        let rows = t.all_rows().expect("rows");
+        assert_eq!(rows.last().map(|r| r.cells[1].as_str()), Some("测试9998"));
+        assert_ne!(t.sha256(), Some(crate::audit::sha256_hex(long.as_bytes())));
+    }
+
     fn reasons(bytes: &[u8]) -> Vec<String> {
         read_csv_all(bytes)
             .err()
@@ -831,6 +930,11 @@ mod tests {
             p[0]
         );
         // Quotes that close, doubled quotes, and quotes inside a value are not unclosed.
+        let unclosed_quote = |text: &str, delimiter: char| {
+            let mut q = Quotes::new(delimiter as u8);
+            q.feed(text.as_bytes());
+            q.unclosed()
+        };
         assert_eq!(unclosed_quote("a,\"b\"\"c\"\n5\"6,7\n", ','), None);
         assert_eq!(unclosed_quote("a\t\"b\n\n", '\t'), Some(1));
         assert_eq!(unclosed_quote("a,b\r\n\"c\"\"\r\n", ','), Some(2));

@@ -41,8 +41,8 @@ impl Progress for Silent {
     fn applying(&self) {}
 }
 
-/// Rows read, checked and staged at a time: a chunk's text and records are all an import
-/// holds of its file besides the text itself and a digest of every key.
+/// Rows read, checked and staged at a time: a chunk's rows and records are all an import holds
+/// of a CSV file besides a block of its text and a digest of every key.
 const CHUNK_ROWS: usize = 10_000;
 
 /// Reads, validates and (unless `dry_run`) writes a registry file, a chunk at a time inside
@@ -141,7 +141,7 @@ pub async fn import_file(
                 break;
             }
         }
-        (parser, rows_read)
+        (parser, rows_read, table.sha256())
     });
     while let Some((records, done, total)) = checked.recv().await {
         if let (Some(w), Some(records)) = (writer.as_mut(), records) {
@@ -149,10 +149,23 @@ pub async fn import_file(
         }
         progress.read(done, total);
     }
-    let (parser, rows_read) = reader
+    let (parser, rows_read, read) = reader
         .await
         .map_err(|e| OpsError::Internal(format!("reading {}: {e}", report.file)))?;
     report.rows = rows_read;
+    if let Some(read) = read.filter(|read| *read != meta.sha256) {
+        // Dropped unfinished, the writer rolls back.
+        report.problems.push(Problem::whole_file(
+            &report.file,
+            &format!(
+                "the file changed while it was being imported (SHA-256 {} when the import \
+                 began, {read} at its end): nothing was imported; import it again once it is \
+                 complete",
+                meta.sha256
+            ),
+        ));
+        return Ok(report);
+    }
     match parser.finish() {
         // Dropped unfinished, the writer rolls back: a refused file writes nothing at all.
         Err(problems) => report.problems = problems,
