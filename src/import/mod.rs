@@ -224,7 +224,7 @@ pub struct Parser<'a> {
     /// The first row of every key, by the key's digest (16 bytes of its SHA-256): two different
     /// keys sharing one is as likely as a SHA-256 collision, and would refuse the file as a
     /// duplicate, never merge two rows.
-    keys: HashMap<KeyDigest, u64, std::hash::BuildHasherDefault<DigestHasher>>,
+    keys: HashMap<KeyDigest, u64>,
     problems: Vec<Problem>,
 }
 
@@ -244,7 +244,7 @@ impl<'a> Parser<'a> {
             notes,
             vocab,
             known,
-            keys: HashMap::default(),
+            keys: HashMap::new(),
             problems: Vec::new(),
         })
     }
@@ -356,35 +356,10 @@ impl<'a> Parser<'a> {
 
 /// The first 16 bytes of a key's SHA-256, as two words: aligned to 8 bytes, not 16 like a
 /// `u128`, so an entry of the map takes 24 bytes instead of 32 (ten million keys are a
-/// province's registry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// province's registry). The map keeps its keyed hasher: a file's author chooses the keys, and
+/// could choose many digests that land in one bucket if the digest were its own hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct KeyDigest([u64; 2]);
-
-impl std::hash::Hash for KeyDigest {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(self.0[0]);
-    }
-}
-
-/// A digest is already spread evenly: its first word serves as its hash as it is.
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl std::hash::Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
 
 fn key_digest(key: &str) -> KeyDigest {
     use sha2::Digest;

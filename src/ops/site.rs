@@ -200,9 +200,7 @@ pub async fn publish_plan(ctx: &Ctx<'_>, plan_id: &str, year: i64) -> Result<Vec
     let _lock = lock(out).await?;
     let (history, written) = write_history(ctx, plan_id, year, out).await?;
     let known = Some((plan_id, year, history));
-    if let Err(e) = rebuild(ctx, Some(year), out.to_path_buf(), known).await {
-        tracing::warn!("the public site was not rebuilt: {e}");
-    }
+    let _ = unbuilt(rebuild(ctx, Some(year), out.to_path_buf(), known).await);
     Ok(written)
 }
 
@@ -309,13 +307,14 @@ pub async fn refresh(ctx: &Ctx<'_>, year: i64) -> Result<Published> {
 /// the event stands, and the pages are derived from it, so `suiji publish` or the daemon's next
 /// look writes them.
 pub async fn after_event(ctx: &Ctx<'_>, year: i64) -> Option<String> {
-    match refresh(ctx, year).await {
-        Ok(_) => None,
-        Err(e) => {
-            tracing::warn!("the public site was not rebuilt: {e}");
-            Some(format!(
-                "recorded, but the public site was not rebuilt: {e} (run `suiji publish`)"
-            ))
-        }
-    }
+    unbuilt(refresh(ctx, year).await)
+}
+
+/// A rebuild that failed after an event, logged, as the warning its caller may show.
+fn unbuilt(rebuilt: Result<Published>) -> Option<String> {
+    let e = rebuilt.err()?;
+    tracing::warn!("the public site was not rebuilt: {e}");
+    Some(format!(
+        "recorded, but the public site was not rebuilt: {e} (run `suiji publish`)"
+    ))
 }
