@@ -129,7 +129,8 @@ fn registry_import(db: &TestDb) {
     let mut bad_city = rows[1].clone();
     bad_city[3] = "武汉市".into();
     let mut changed = rows[2].clone();
-    changed[1] = "改名后的公司".into();
+    // What JSON and CSV escape must come through the bulk path unchanged.
+    changed[1] = "改名后的\"公司\"\\分部\\u0041 😀".into();
     let bad_rows = vec![
         bad_uscc.clone(),
         bad_city,
@@ -198,6 +199,11 @@ fn registry_import(db: &TestDb) {
     let after = counts(db);
     assert_eq!(after["entities"], 300);
     assert_eq!(after["history"], 1);
+    let stored = db.query_strings(&format!(
+        "SELECT name FROM entities WHERE uscc = '{}'",
+        changed[0]
+    ));
+    assert_eq!(stored, vec![changed[1].clone()]);
     let r = import(db, "entities", &dir.join("entities-gbk.csv"));
     assert_eq!(r["outcome"]["updated"], 1, "the original name comes back");
     assert_eq!(r["outcome"]["unchanged"], 299);
