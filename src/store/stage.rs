@@ -298,42 +298,70 @@ impl ImportWriter<'_> {
         if backend == Backend::Sqlite {
             // The file's rows in key order: the joins below then walk the stored table's key
             // B-tree from one end to the other instead of jumping about it, which on SQLite,
-            // with its small page cache, halves a re-import of a million unchanged rows.
-            for sql in [
-                format!(
-                    "CREATE TEMP TABLE {} AS SELECT * FROM {} ORDER BY {}",
-                    shape.stage,
-                    shape.arrivals,
-                    shape.keys.join(", ")
-                ),
-                format!("DROP TABLE {}", shape.arrivals),
-            ] {
+            // with its small page cache, halves a re-import of a million unchanged rows. Into
+            // an empty table there is nothing to walk, and the INSERT's own sort suffices.
+            let stored: i64 = sqlx::query(AssertSqlSafe(format!(
+                "SELECT EXISTS (SELECT 1 FROM {})",
+                shape.table
+            )))
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+            let sqls = if stored == 0 {
+                vec![format!(
+                    "ALTER TABLE {} RENAME TO {}",
+                    shape.arrivals, shape.stage
+                )]
+            } else {
+                vec![
+                    format!(
+                        "CREATE TEMP TABLE {} AS SELECT * FROM {} ORDER BY {}",
+                        shape.stage,
+                        shape.arrivals,
+                        shape.keys.join(", ")
+                    ),
+                    format!("DROP TABLE {}", shape.arrivals),
+                ]
+            };
+            for sql in sqls {
                 sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
             }
         }
         let updated = keep_history::<T>(tx, backend, &shape, self.import_id).await?;
         // In key order every insert appends to the end of the primary-key B-tree instead of
-        // landing on a random page. `WHERE` also keeps SQLite from reading ON CONFLICT as a
+        // landing on a random page. With no changed rows nothing can conflict (the writers' lock
+        // keeps other writers out), and the plain INSERT spares PostgreSQL ON CONFLICT's
+        // speculative insertion: 1.5 s over a fresh million rows. With changed rows, one upsert
+        // writes both kinds, where a separate UPDATE would cost a second join of the whole
+        // staged copy against the table; `WHERE` keeps SQLite from reading ON CONFLICT as a
         // join constraint.
+        let (changed, upsert) = if updated == 0 {
+            (String::new(), String::new())
+        } else {
+            (
+                format!(" OR {}", shape.differs),
+                format!(
+                    " ON CONFLICT ({}) DO UPDATE SET {}",
+                    shape.keys.join(", "),
+                    shape.columns[shape.keys.len()..]
+                        .iter()
+                        .chain(["updated_at"].iter())
+                        .map(|c| format!("{c} = excluded.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        };
         let sql = format!(
             "INSERT INTO {table} ({cols}, updated_at) SELECT {s_cols}, $1 FROM {stage} s \
-             LEFT JOIN {table} t ON {join} WHERE t.{k0} IS NULL OR {differs} ORDER BY {s_keys} \
-             ON CONFLICT ({keys}) DO UPDATE SET {set}",
+             LEFT JOIN {table} t ON {join} WHERE t.{k0} IS NULL{changed} ORDER BY {s_keys}{upsert}",
             table = shape.table,
             cols = shape.columns.join(", "),
             s_cols = shape.list("s.", shape.columns),
             stage = shape.stage,
             join = shape.join,
             k0 = shape.keys[0],
-            differs = shape.differs,
             s_keys = shape.list("s.", shape.keys),
-            keys = shape.keys.join(", "),
-            set = shape.columns[shape.keys.len()..]
-                .iter()
-                .chain(["updated_at"].iter())
-                .map(|c| format!("{c} = excluded.{c}"))
-                .collect::<Vec<_>>()
-                .join(", "),
         );
         // Every row written is new or changed; the changed ones were counted above.
         let written = sqlx::query(AssertSqlSafe(sql))
