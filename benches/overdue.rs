@@ -1,5 +1,5 @@
 //! The nightly overdue check over a large task table: `cargo bench --bench overdue [-- TASKS]`
-//! (default 1,000,000 tasks, 1% of them overdue). Fills SQLite and PostgreSQL
+//! (default 1,000,000 tasks, 1% of them overdue, half scheduled). Fills SQLite and PostgreSQL
 //! (`TEST_POSTGRES_URL`, `skip` to leave it out) through the store's own draw path, then times
 //! what `suiji overdue` does: the indexed `next_due` range query plus the per-task working-day
 //! computation, five times each; then the progress report, added up by the database and folded
@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use chrono::TimeZone;
 use suiji::calendar::Calendar;
-use suiji::clock::SystemClock;
+use suiji::clock::FixedClock;
 use suiji::config::{DatabaseUrl, Overrides, Settings};
 use suiji::draw::{DrawDoc, SeedValue};
 use suiji::lifecycle::{self, Obligation};
@@ -26,6 +27,13 @@ fn d(s: &str) -> NaiveDate {
 
 async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::Result<()> {
     let store = Store::open(&DatabaseUrl::new(url), &settings.database).await?;
+    // Drawn when the plan's draw was, so that June's report, as it stood, holds every task.
+    let clock = FixedClock(
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(2024, 5, 16, 21, 15, 0)
+            .single()
+            .ok_or_else(|| anyhow::anyhow!("draw time"))?,
+    );
     let window = Window {
         start: d("2024-05-20"),
         end: d("2024-12-31"),
@@ -40,7 +48,7 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
             "2024-05-13T09:00:00.000+08:00",
             "2024-05-16T21:15:00.000+08:00",
             None,
-            &SystemClock,
+            &clock,
             "bench",
         )
         .await?;
@@ -54,14 +62,19 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
     };
     let tasks: Vec<NewTask> = (0..n)
         .map(|i| {
-            // One task in a hundred is late to schedule on 1 July; the rest are due at year end.
+            // One task in a hundred is late to schedule on 1 July; every other one was
+            // scheduled at the draw (a recorded fact for a past month's report to fold); the
+            // rest are due at year end.
             let next = if i % 100 == 0 {
                 d("2024-06-14")
             } else {
                 d("2024-12-31")
             };
+            let planned = (i % 2 == 1).then(|| d("2024-09-02"));
             let mut deadlines = BTreeMap::new();
-            deadlines.insert(Obligation::Schedule, next);
+            if planned.is_none() {
+                deadlines.insert(Obligation::Schedule, next);
+            }
             deadlines.insert(Obligation::Complete, window.end);
             NewTask {
                 id: format!("bench-t-{i:07}"),
@@ -76,7 +89,7 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
                 partners: vec![],
                 items: vec!["HNYJ-01".into()],
                 drawn_on: d("2024-05-16"),
-                planned: None,
+                planned,
                 deadlines: suiji::lifecycle::Due {
                     dates: deadlines,
                     pending: Default::default(),
@@ -104,7 +117,7 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
             window,
             &rules,
             &[],
-            &SystemClock,
+            &clock,
             "bench",
         )
         .await?;
@@ -150,7 +163,7 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
         anchor[2].as_secs_f64() * 1e3
     );
     store.close().await;
-    report_steps(url, label)?;
+    report_steps(url, label, n)?;
     if url.starts_with("postgres") {
         // Straight after a million inserts PostgreSQL has neither statistics nor a visibility
         // map for them (autovacuum sees to both within minutes): measured again as it will run.
@@ -159,13 +172,13 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
         c.execute("VACUUM ANALYZE tasks").await?;
         c.close().await?;
         println!("{label:<10} after VACUUM ANALYZE tasks:");
-        report_steps(url, label)?;
+        report_steps(url, label, n)?;
     }
     Ok(())
 }
 
 /// The report today and for a past month, and the overdue check, each as the real binary.
-fn report_steps(url: &str, label: &str) -> anyhow::Result<()> {
+fn report_steps(url: &str, label: &str, n: usize) -> anyhow::Result<()> {
     for (what, args) in [
         (
             "report (today, SQL)",
@@ -193,6 +206,23 @@ fn report_steps(url: &str, label: &str) -> anyhow::Result<()> {
                 .args(&args),
         )?;
         anyhow::ensure!(m.ok, "{what}: {}", m.stderr);
+        if what.starts_with("report") {
+            // Both reports, added up or folded, count every task and every recorded schedule.
+            let report: serde_json::Value = serde_json::from_str(&m.stdout)?;
+            let sum = |field: &str| -> u64 {
+                report["divisions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d[field].as_u64())
+                    .sum()
+            };
+            let counted = (sum("drawn"), sum("scheduled"));
+            anyhow::ensure!(
+                counted == (n as u64, n as u64 / 2),
+                "{what}: counted {counted:?} of {n} tasks"
+            );
+        }
         println!(
             "{label:<10} {what:<30} {:.2} s, peak {:.1} MiB",
             m.seconds, m.peak_mib

@@ -173,10 +173,14 @@ fn reports_as_they_stood(db: &TestDb) {
         "2024-06-14",
         &["task", "schedule", t2, "--date", "2024-06-17"],
     );
+    // Entered by an actor whose name holds quotes and a backslash: the fold reads facts
+    // packed as JSON by the database, and must read them back intact.
     on(
         db,
         "2024-06-17",
         &[
+            "--actor",
+            r#"王"科长" \ o'brien"#,
             "task",
             "complete",
             t2,

@@ -10,7 +10,7 @@ use super::{Ctx, Result, invalid};
 use crate::calendar::Calendar;
 use crate::clock::stamp;
 use crate::lifecycle::{self, DivisionReport, Facts};
-use crate::store::{FactRecord, Page, TaskFilter};
+use crate::store::{FactRecord, TaskFilter};
 
 /// Tasks folded per page of a past month's report.
 const FOLD_PAGE: u32 = 10_000;
@@ -108,22 +108,13 @@ pub async fn folded(ctx: &Ctx<'_>, day: NaiveDate, revised: bool) -> Result<Repo
     let known = if revised { now } else { end_of_day.min(now) };
     let known_at = stamp(known);
     let cal = super::plan::calendar(ctx.settings)?;
-    // A page of tasks at a time with their facts, so that memory does not grow with the year.
+    // A page of tasks at a time with their facts, so that memory does not grow with the year;
+    // of each task only its start, as its rules are its draw's.
+    let rules = ctx.store.draw_deadline_rules().await?;
     let mut tally = lifecycle::Tally::default();
     let mut after: Option<String> = None;
     loop {
-        let rows = ctx
-            .store
-            .tasks(&TaskFilter {
-                after_id: after.take(),
-                by_id: true,
-                page: Some(Page {
-                    limit: FOLD_PAGE,
-                    offset: 0,
-                }),
-                ..Default::default()
-            })
-            .await?;
+        let rows = ctx.store.task_starts(after.as_deref(), FOLD_PAGE).await?;
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
             break;
         };
@@ -136,7 +127,13 @@ pub async fn folded(ctx: &Ctx<'_>, day: NaiveDate, revised: bool) -> Result<Repo
             facts.entry(f.task_id.clone()).or_default().push(f);
         }
         for r in rows.iter().filter(|r| r.created_at <= known_at) {
-            let start = Facts::drawn(r.facts.drawn_on, r.facts.window);
+            let Some(rules) = rules.get(&r.draw_id) else {
+                return Err(super::OpsError::Internal(format!(
+                    "task {}: its draw {} is not stored",
+                    r.id, r.draw_id
+                )));
+            };
+            let start = Facts::drawn(r.drawn_on, r.window);
             let recorded = facts
                 .get(&r.id)
                 .into_iter()
@@ -145,7 +142,7 @@ pub async fn folded(ctx: &Ctx<'_>, day: NaiveDate, revised: bool) -> Result<Repo
             tally.add(
                 &r.division,
                 &lifecycle::fold(&start, recorded, day),
-                &r.rules,
+                rules,
                 day,
                 &cal,
             )?;

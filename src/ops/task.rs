@@ -346,8 +346,6 @@ pub async fn list(
         due_before: overdue.then(|| ctx.clock.today()),
         draw_id: None,
         pending: false,
-        after_id: None,
-        by_id: false,
         page: None,
     };
     let total = ctx.store.task_count(&filter).await?;
