@@ -188,6 +188,27 @@ fn unreachable_postgres_is_named_at_once() {
     assert!(!err.contains("secret"), "the password was printed: {err}");
 }
 
+/// Mistyped seed digits are refused as the command line is read: the database named (a
+/// PostgreSQL that is not there) is never contacted, so its error cannot come first.
+#[test]
+fn bad_seed_digits_are_refused_before_any_io() {
+    for args in [
+        &["draw", "--official", "--seed-value", "123"][..],
+        &["draw", "--official", "--seed-value", "03 07 12 18"][..],
+        &["seed", "enter", "12345x"][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_suiji"))
+            .args(["--db", "postgres://postgres@127.0.0.1:1/nothing"])
+            .args(args)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("at least 6 decimal digits"), "{args:?}: {err}");
+        assert!(!err.contains("cannot reach"), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn errors_say_each_thing_once() {
     let Some(db) = TestDb::new(common::Backend::Sqlite) else {

@@ -176,7 +176,7 @@ enum Command {
         #[arg(long, requires = "void")]
         force: bool,
         /// The publicly drawn digits (manual seed).
-        #[arg(long, value_name = "DIGITS")]
+        #[arg(long, value_name = "DIGITS", value_parser = digits)]
         seed_value: Option<String>,
         /// The drand round's signature (hex), instead of fetching it from the relays.
         #[arg(long, value_name = "HEX")]
@@ -308,6 +308,7 @@ enum SeedCommand {
     /// Record the announced digits of a manual seed (once; after available_at; audited).
     Enter {
         /// Decimal digits exactly as announced (lottery balls as two digits each, in order).
+        #[arg(value_parser = digits)]
         digits: String,
         /// The plan script (default: rules.file).
         #[arg(long, value_name = "FILE")]
@@ -783,6 +784,14 @@ fn clock(cli: &Cli) -> Result<Box<dyn Clock>> {
         .into());
     }
     Ok(Box::new(clock))
+}
+
+/// Publicly drawn digits, checked as the command line is read: a mistyped value is refused
+/// before a database is opened or a registry loaded.
+fn digits(value: &str) -> std::result::Result<String, String> {
+    suiji::draw::check_digits(value)
+        .map(|()| value.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// The commands that may start a database from nothing: those that bring data in or run the
