@@ -1102,26 +1102,34 @@ pub(crate) async fn fetch_records<'e, T>(
     q.fetch_all(executor).await?.iter().map(map).collect()
 }
 
-/// A column of [`fetch_packed`]'s rows: its SQL expression, and whether it holds JSON text to
-/// embed as a value (read straight into its type) rather than as a string.
-pub(crate) struct Packed(pub &'static str, pub bool);
+/// A column of [`fetch_packed`]'s rows: text or a number as it is, or JSON text embedded as a
+/// value (read straight into its type).
+pub(crate) enum Packed {
+    Plain(&'static str),
+    Json(&'static str),
+}
 
-/// Every row `inner` selects (a query naming `columns`), packed by the database into one JSON
-/// array of arrays and read as `T` tuples. Walking a million rows a page at a time, sqlx's
+/// Every row of `SELECT columns rest` (`rest`: from `FROM` on), packed by the database into one
+/// JSON array of arrays and read as `T` tuples. Walking a million rows a page at a time, sqlx's
 /// per-row handover (a copy of every value and a thread wake-up per row) costs several times
 /// the query; one value per page does not, and JSON's escaping keeps any text intact.
 pub(crate) async fn fetch_packed<T: serde::de::DeserializeOwned>(
     store: &Store,
     columns: &[Packed],
-    inner: String,
+    rest: &str,
     binds: Vec<Val<'_>>,
 ) -> Result<Vec<T>, StoreError> {
+    let names: Vec<&str> = columns
+        .iter()
+        .map(|(Packed::Plain(c) | Packed::Json(c))| *c)
+        .collect();
+    let inner = format!("SELECT {} {rest}", names.join(", "));
     let items: Vec<String> = columns
         .iter()
-        .map(|Packed(c, is_json)| match (store.backend, is_json) {
-            (Backend::Sqlite, true) => format!("json({c})"),
-            (Backend::Postgres, true) => format!("{c}::json"),
-            (_, false) => (*c).to_string(),
+        .map(|c| match (store.backend, c) {
+            (Backend::Sqlite, Packed::Json(c)) => format!("json({c})"),
+            (Backend::Postgres, Packed::Json(c)) => format!("{c}::json"),
+            (_, Packed::Plain(c)) => (*c).to_string(),
         })
         .collect();
     let sql = match store.backend {

@@ -449,28 +449,25 @@ impl Store {
         recorded_by: &str,
         tasks: Option<(&str, &str)>,
     ) -> Result<Vec<FactRecord>, StoreError> {
-        use super::Packed as P;
-        let mut sql = String::from(
-            "SELECT id, task_id, effective, recorded_at, actor, event FROM task_facts \
-             WHERE recorded_at <= $1",
-        );
+        use super::Packed::{Json, Plain};
+        let mut rest = String::from("FROM task_facts WHERE recorded_at <= $1");
         let mut values = vec![super::Val::Text(recorded_by.into())];
         if let Some((first, last)) = tasks {
-            sql.push_str(" AND task_id >= $2 AND task_id <= $3");
+            rest.push_str(" AND task_id >= $2 AND task_id <= $3");
             values.push(super::Val::Text(first.into()));
             values.push(super::Val::Text(last.into()));
         }
         let rows: Vec<(i64, String, NaiveDate, String, String, Event)> = super::fetch_packed(
             self,
             &[
-                P("id", false),
-                P("task_id", false),
-                P("effective", false),
-                P("recorded_at", false),
-                P("actor", false),
-                P("event", true),
+                Plain("id"),
+                Plain("task_id"),
+                Plain("effective"),
+                Plain("recorded_at"),
+                Plain("actor"),
+                Json("event"),
             ],
-            sql,
+            &rest,
             values,
         )
         .await?;
@@ -498,23 +495,20 @@ impl Store {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<TaskStart>, StoreError> {
-        use super::Packed as P;
+        use super::Packed::Plain;
         let rows: Vec<(String, i64, String, NaiveDate, NaiveDate, NaiveDate, String)> =
             super::fetch_packed(
                 self,
                 &[
-                    P("id", false),
-                    P("draw_id", false),
-                    P("division", false),
-                    P("drawn_on", false),
-                    P("window_start", false),
-                    P("window_end", false),
-                    P("created_at", false),
+                    Plain("id"),
+                    Plain("draw_id"),
+                    Plain("division"),
+                    Plain("drawn_on"),
+                    Plain("window_start"),
+                    Plain("window_end"),
+                    Plain("created_at"),
                 ],
-                format!(
-                    "SELECT id, draw_id, division, drawn_on, window_start, window_end, \
-                     created_at FROM tasks WHERE id > $1 ORDER BY id LIMIT {limit}"
-                ),
+                &format!("FROM tasks WHERE id > $1 ORDER BY id LIMIT {limit}"),
                 vec![super::Val::Text(after.unwrap_or("").into())],
             )
             .await?;
