@@ -9,8 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
-use chrono::TimeZone;
+use chrono::{NaiveDate, TimeZone};
 use suiji::calendar::Calendar;
 use suiji::clock::FixedClock;
 use suiji::config::{DatabaseUrl, Overrides, Settings};

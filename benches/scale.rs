@@ -187,22 +187,13 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     let dir = workdir(base.path(), "PostgreSQL")?;
     let (d, g, want) = (&dir, &generated, &sqlite);
-    let compared = std::cell::Cell::new(false);
-    let c = &compared;
     rt.block_on(support::with_postgres("scale", |url| async move {
         let pg = year(d, &url, g, n, "PostgreSQL")?;
         anyhow::ensure!(pg == *want, "the draws differ: {want} vs {pg}");
-        c.set(true);
+        println!("PostgreSQL's official draw is the same as SQLite's");
         Ok(())
     }))?;
-    println!(
-        "official draw digest {sqlite}{}",
-        if compared.get() {
-            " (the same on both databases)"
-        } else {
-            ""
-        }
-    );
+    println!("official draw digest {sqlite}");
     Ok(())
 }
 
