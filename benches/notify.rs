@@ -107,7 +107,10 @@ fn main() -> anyhow::Result<()> {
             store.queue_notices(&chunk, &SystemClock).await?;
         }
         let queued = t.elapsed();
-        let transport = suiji::notify::send::Transport::from_settings(&settings)?;
+        let transport = suiji::notify::send::Transport::from_settings(
+            &settings,
+            suiji::store::Mode::Production,
+        )?;
         let t = Instant::now();
         let (done, _) = suiji::notify::send::deliver(
             &store,

@@ -383,15 +383,16 @@ fn past(
 /// The day a fact takes effect: the date it states, or the day it is entered for facts that
 /// state none. A correction takes effect when the fact it corrects did, so a month's report
 /// "as known now" shows the corrected value and one "as it stood" the original.
+///
+/// A publication takes effect no earlier than the day it is recorded, whatever date is
+/// stated: the public record cannot show a result before it held it, so lateness is judged by
+/// the later of the two (the stated date stays in the recorded fact).
 pub fn effective(f: &Facts, event: &Event, today: NaiveDate) -> NaiveDate {
     match event {
         // A planned date already past was evidently planned by then.
         Event::Schedule(d) => (*d).min(today),
-        Event::Complete(d, _)
-        | Event::Publish(d, _)
-        | Event::PenaltyDecided(d)
-        | Event::PenaltyPublished(d)
-        | Event::Refer(d) => *d,
+        Event::Publish(d, _) | Event::PenaltyPublished(d) => (*d).max(today),
+        Event::Complete(d, _) | Event::PenaltyDecided(d) | Event::Refer(d) => *d,
         Event::Archive | Event::Replace { .. } | Event::Void { .. } => today,
         Event::Correct(field, _) => match field {
             Field::Planned(_) => f.scheduled_on,
@@ -417,12 +418,13 @@ pub fn effect(f: &Facts, event: &Event, on: NaiveDate) -> Facts {
             n.completed = Some(*d);
             n.outcome = Some(*o);
         }
+        // Never before the day it took effect (see `effective`).
         Event::Publish(d, url) => {
-            n.published = Some(*d);
+            n.published = Some((*d).max(on));
             n.published_url = url.clone();
         }
         Event::PenaltyDecided(d) => n.penalty_decided = Some(*d),
-        Event::PenaltyPublished(d) => n.penalty_published = Some(*d),
+        Event::PenaltyPublished(d) => n.penalty_published = Some((*d).max(on)),
         Event::Refer(d) => n.referred = Some(*d),
         Event::Archive => n.archived_on = Some(on),
         Event::Replace { .. } => n.replaced_on = Some(on),
@@ -602,6 +604,20 @@ pub fn apply(
             }
             if let Field::Url(Some(u)) = field {
                 check_url(u).map_err(TransitionError::Refused)?;
+            }
+            // A publication is judged by when it was recorded: a correction may move it later,
+            // never before the day the record held it.
+            let before_record = match field {
+                Field::Published(d) => f.published.filter(|was| d < was),
+                Field::PenaltyPublished(d) => f.penalty_published.filter(|was| d < was),
+                _ => None,
+            };
+            if let Some(was) = before_record {
+                return refuse(format!(
+                    "the {} is recorded as {was}, the day the record held it: a correction can \
+                     move it later, never earlier (the stated date stays in the recorded fact)",
+                    field.name()
+                ));
             }
             if let Field::Outcome(o) = field
                 && *o != Outcome::Penalty

@@ -223,7 +223,7 @@ fn official_draw(db: &TestDb) {
     assert_eq!(out.status.code(), Some(2), "voiding needs a reason");
     on(
         db,
-        "2024-05-17",
+        "2024-05-17 09:00",
         &[
             "draw",
             "--plan",
@@ -233,13 +233,56 @@ fn official_draw(db: &TestDb) {
             "开奖号码录入错误",
         ],
     );
-    let redrawn = on(
+    // The same manifest cannot be drawn again, with other digits or the same ones: a redraw
+    // needs a seed that did not exist when the void was recorded.
+    for digits in ["05091314222708", SEED] {
+        let err = refused(
+            db,
+            "2024-05-17 10:00",
+            &[
+                "draw",
+                "--plan",
+                &plan,
+                "--official",
+                "--seed-value",
+                digits,
+            ],
+        );
+        assert!(err.contains("a redraw needs a seed"), "{err}");
+    }
+    let reseeded = common::reseeded(&plan, db.path(), "2024-05-19");
+    on(
         db,
-        "2024-05-17",
+        "2024-05-17 10:00",
+        &[
+            "freeze",
+            "--plan",
+            &reseeded,
+            "--refreeze",
+            "--reason",
+            "作废后改用5月19日开奖号码",
+        ],
+    );
+    let err = refused(
+        db,
+        "2024-05-19 21:30",
         &[
             "draw",
             "--plan",
-            &plan,
+            &reseeded,
+            "--official",
+            "--seed-value",
+            SEED,
+        ],
+    );
+    assert!(err.contains("already used by draw-1"), "{err}");
+    let redrawn = on(
+        db,
+        "2024-05-19 21:30",
+        &[
+            "draw",
+            "--plan",
+            &reseeded,
             "--official",
             "--seed-value",
             "05091314222708",
@@ -347,13 +390,26 @@ fn trust(db: &TestDb) {
             "开奖号码录入错误",
         ],
     );
+    let third = common::reseeded(&second, db.path(), "2024-05-19");
     on(
         db,
         "2024-05-17",
         &[
+            "freeze",
+            "--plan",
+            &third,
+            "--refreeze",
+            "--reason",
+            "作废后改用5月19日开奖号码",
+        ],
+    );
+    on(
+        db,
+        "2024-05-19 21:30",
+        &[
             "draw",
             "--plan",
-            &second,
+            &third,
             "--official",
             "--seed-value",
             "05091314222708",
@@ -367,13 +423,17 @@ fn trust(db: &TestDb) {
         .iter()
         .map(|e| e["event"].as_str().unwrap_or(""))
         .collect();
-    assert_eq!(events, ["freeze", "refreeze", "draw", "void", "draw"]);
+    assert_eq!(
+        events,
+        ["freeze", "refreeze", "draw", "void", "refreeze", "draw"]
+    );
     assert_eq!(index["entries"][1]["reason"], "补充审批机构名录");
     assert_eq!(index["entries"][3]["reason"], "开奖号码录入错误");
     assert_eq!(index["current"]["draw"], "draw-2.json");
     for f in [
         "manifest-1.json",
         "manifest-2.json",
+        "manifest-3.json",
         "draw-1.json",
         "draw-2.json",
     ] {
@@ -412,7 +472,7 @@ fn trust(db: &TestDb) {
 
     // A tampered public folder is never overwritten: publishing again refuses.
     std::fs::write(dir.join("draw-1.json"), &d1).expect("tamper");
-    let out = db.suiji(&["--today", "2024-05-20", "freeze", "--plan", &second]);
+    let out = db.suiji(&["--today", "2024-05-20", "freeze", "--plan", &third]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("never overwritten"),
@@ -527,13 +587,26 @@ fn void_respects_facts(db: &TestDb) {
     );
     let index = read_json(&db.path().join("public/2024/henan-2024/index.json"));
     assert_eq!(index["entries"][2]["forced"], true);
+    let reseeded = common::reseeded(&plan, db.path(), "2024-05-26");
     on(
         db,
         "2024-05-24",
         &[
+            "freeze",
+            "--plan",
+            &reseeded,
+            "--refreeze",
+            "--reason",
+            "作废后改用5月26日开奖号码",
+        ],
+    );
+    on(
+        db,
+        "2024-05-26 21:30",
+        &[
             "draw",
             "--plan",
-            &plan,
+            &reseeded,
             "--official",
             "--seed-value",
             "11223344556677",

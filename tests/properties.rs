@@ -60,6 +60,10 @@ async fn story(seed: u64) {
     let store = Store::open(&settings.database.url, &settings.database)
         .await
         .expect("store");
+    store
+        .create_as(suiji::store::Mode::Rehearsal, "property")
+        .await
+        .expect("a rehearsal store");
     let start = NaiveDate::from_ymd_opt(2024, 5, 13).expect("date");
     let clock = SimClock::new(at(start, 9));
     let ctx = Ctx {

@@ -3,24 +3,37 @@
 
 Usage: verify_draw.py DIR
 
-If DIR holds index.json, verifies the whole published history (spec section 7): entries
-numbered 1, 2, ... in order; every listed file present with the index's SHA-256; a first
-`freeze`, later `refreeze`s with a reason and none while a draw stands; every manifest's timing
-(section 1: v2 frozen_at strictly before seed_source.available_at, certificate_date the
-Asia/Shanghai day of available_at, a drand beacon that is quicknet and its first round at or
-after available_at); every draw recomputed from the manifest in force (section 6); every void
-naming the standing draw, with a reason; `current`, manifest.json and draw.json matching what
-is in force; no manifest-*.json or draw-*.json left out of the index. Without index.json,
-verifies the single pair manifest.json + draw.json.
+If DIR holds index.json (spec suiji-publication-v2, or v1), verifies the whole published history
+(spec section 7): entries numbered 1, 2, ... in order; every listed file present with the
+index's SHA-256; a first `freeze`, later `refreeze`s with a reason and none while a draw stands;
+every manifest's timing (section 1: v2 frozen_at strictly before seed_source.available_at,
+certificate_date the Asia/Shanghai day of available_at, a drand beacon that is quicknet and its
+first round at or after available_at); every draw recomputed from the manifest in force
+(section 6); every void naming the standing draw, with a reason; `current`, manifest.json and
+draw.json matching what is in force; no manifest-*.json or draw-*.json left out of the index.
+Over the whole history it also checks:
+
+- `store` (v2: required; a v1 index has none and counts as production) is `production` or
+  `rehearsal`. In a production history a manifest frozen on a simulated clock fails; in a
+  rehearsal history (演练: a simulation or demo, which proves nothing about real timing) it is
+  a NOTE, and the history is announced as a rehearsal at the top.
+- the entries' `at` times never go backwards;
+- every v2 manifest's seed becomes public (seed_source.available_at) strictly after every
+  earlier draw and void: no manifest is frozen with a seed that could already be known;
+- a draw after a void is drawn from a manifest frozen after that void;
+- no two draws use the same seed (the same value, or the same drand round).
+
+Without index.json, verifies the single pair manifest.json + draw.json.
 
 Draws are recomputed with Ronald Rivest's consistent sampler (PyPI `consistent-sampler` 1.0.10)
 for every ordering and the team rules as the spec states them. A drand seed's BLS signature is
 checked with PyPI `drand-verify` 0.2.1 against quicknet's public key, which is held here and
 never taken from a manifest.
 
-Prints a line per event saying what was checked (a NOTE for a manifest frozen on a simulated
-clock, which proves nothing about timing), then `verified` and exits 0; or `NOT verified: `
-and the first problem, and exits 1. Shares no code with suiji.
+Prints a line per event saying what was checked (for a draw: its seed's kind and value, and a
+drand seed's round; a NOTE for a manifest frozen on a simulated clock in a rehearsal history or
+a single pair, which proves nothing about timing), then `verified` and exits 0; or
+`NOT verified: ` and the first problem, and exits 1. Shares no code with suiji.
 """
 import calendar
 import datetime
@@ -36,7 +49,8 @@ import drand_verify
 from consistent_sampler import sampler
 
 V1, V2 = "suiji-draw-v1", "suiji-draw-v2"
-INDEX_SPEC = "suiji-publication-v1"
+INDEX_V1, INDEX_V2 = "suiji-publication-v1", "suiji-publication-v2"
+STORES = ("production", "rehearsal")
 # drand quicknet (scheme bls-unchained-g1-rfc9380): https://drand.love
 QUICKNET = {
     "chain_hash": "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971",
@@ -183,7 +197,8 @@ def check_seed(manifest, source):
         raise Invalid("seed_source.value %r is not the randomness of round %d (%s)"
                       % (value, round_, randomness))
     return ({"kind": kind, "value": value, "round": round_, "signature": signature},
-            "drand round %d, its signature verified against quicknet's public key" % round_)
+            "drand seed %s of round %d, its signature verified against quicknet's public key"
+            % (value, round_))
 
 
 def ordered(ids, seed):
@@ -293,7 +308,8 @@ def first_difference(path, a, b):
 
 
 def verify_draw(manifest_name, manifest_bytes, manifest, draw_name, draw_bytes):
-    """Section 6: recomputes the draw from its manifest; says what was checked."""
+    """Section 6: recomputes the draw from its manifest; says what was checked, and its
+    seed_source."""
     published = parse_json(draw_bytes, draw_name)
     spec, digest = manifest["spec"], hashlib.sha256(manifest_bytes).hexdigest()
     if published.get("spec") != spec:
@@ -313,7 +329,7 @@ def verify_draw(manifest_name, manifest_bytes, manifest, draw_name, draw_bytes):
     difference = first_difference("", published, recomputed)
     if difference:
         raise Invalid("%s: %s" % (draw_name, difference))
-    return "recomputed from %s (%s): identical" % (manifest_name, what)
+    return "recomputed from %s (%s): identical" % (manifest_name, what), source
 
 
 def read(directory, name):
@@ -334,7 +350,7 @@ def verify_pair(directory):
     if note:
         print(note)
     print("draw.json: " + verify_draw("manifest.json", files["manifest.json"], manifest,
-                                      "draw.json", files["draw.json"]))
+                                      "draw.json", files["draw.json"])[0])
 
 
 def listed_file(directory, e, where, stem):
@@ -354,16 +370,43 @@ def listed_file(directory, e, where, stem):
 
 def verify_history(directory, index):
     """Section 7: the events in order, what is current, and nothing left out."""
-    if index.get("spec") != INDEX_SPEC:
-        raise Invalid("index.json: unknown spec %r" % index.get("spec"))
+    spec = index.get("spec")
+    if spec not in (INDEX_V1, INDEX_V2):
+        raise Invalid("index.json: unknown spec %r" % spec)
+    if spec == INDEX_V1:
+        if "store" in index:
+            raise Invalid("index.json: a %s index has no store member" % INDEX_V1)
+        store = "production"
+    elif "store" not in index:
+        raise Invalid("index.json: store missing (a %s index says production or rehearsal)"
+                      % INDEX_V2)
+    else:
+        store = index["store"]
+        if store not in STORES:
+            raise Invalid("index.json: store %r is neither production nor rehearsal" % (store,))
     entries = index["entries"]
-    print("index.json: plan %s (%s), %d events" % (index["plan"], index["year"], len(entries)))
+    print("index.json: %s, plan %s (%s), %s store, %d events"
+          % (spec, index["plan"], index["year"], store, len(entries)))
+    if store == "rehearsal":
+        print("REHEARSAL HISTORY (演练): published by a rehearsal store, a simulation or demo; it "
+              "proves nothing about real timing")
     manifests, listed, in_force, standing = {}, set(), None, None
+    # For the checks over the whole history: the previous event's time, the draws and voids so
+    # far (what a later manifest's seed must postdate), where each manifest was frozen, the last
+    # void, and every draw's seed.
+    previous, settled, frozen_at_entry, last_void, seeds = None, [], {}, None, []
     for i, e in enumerate(entries, 1):
         event = e.get("event")
         where = "index.json entry %d (%s)" % (i, event)
         if e.get("n") != i:
             raise Invalid("%s: numbered %r, expected %d" % (where, e.get("n"), i))
+        at = instant(e.get("at"), where + ": at")
+        if previous is not None and at < previous[0]:
+            raise Invalid("index.json entries %d and %d: events not in time order (entry %d (%s) "
+                          "at %s, entry %d (%s) at %s)" % (previous[1], i, previous[1],
+                                                           previous[2], previous[3], i, event,
+                                                           e["at"]))
+        previous = (at, i, event, e["at"])
         reason = e.get("reason") if isinstance(e.get("reason"), str) else None
         reason = reason if reason and reason.strip() else None
         if event in ("freeze", "refreeze"):
@@ -382,11 +425,25 @@ def verify_history(directory, index):
             if said is not None and declared is not None and \
                     instant(said, where + ": available_at") != instant(declared, name):
                 raise Invalid("%s: available_at %s, but %s says %s" % (where, said, name, declared))
+            if note and store == "production":
+                raise Invalid("%s: %s was frozen on a simulated clock (replayed or rehearsed) in a "
+                              "production history: it proves nothing about being frozen before "
+                              "the seed existed" % (where, name))
+            if declared is not None:
+                available = instant(declared, name)
+                for what, t, when in settled:
+                    if available <= t:
+                        raise Invalid("%s: %s was frozen after %s (at %s) and its seed is public "
+                                      "from %s, not after that %s: its seed could already be "
+                                      "known when it was frozen"
+                                      % (where, name, what, when, declared,
+                                         "void" if what.startswith("the void") else "draw"))
             print("%3d. %-9s %-16s sha256 ok; %s%s"
                   % (i, event, name, line, "; reason: " + reason if reason else ""))
             if note:
                 print("     " + note)
             manifests[name], in_force = (data, manifest), name
+            frozen_at_entry[name] = i
         elif event == "draw":
             name, data = listed_file(directory, e, where, "draw")
             if in_force is None or e.get("manifest") != in_force:
@@ -394,8 +451,23 @@ def verify_history(directory, index):
                               % (where, e.get("manifest"), in_force))
             if standing:
                 raise Invalid("%s: drawn while %s stands (not voided)" % (where, standing))
-            line = verify_draw(in_force, manifests[in_force][0], manifests[in_force][1], name, data)
+            if last_void and frozen_at_entry[in_force] < last_void[0]:
+                raise Invalid("%s: %s redraws from %s after the void of %s: a redraw needs a "
+                              "manifest frozen after the void, with a seed that did not exist "
+                              "then" % (where, name, in_force, last_void[1]))
+            line, source = verify_draw(in_force, manifests[in_force][0], manifests[in_force][1],
+                                       name, data)
+            for earlier, used in seeds:
+                if used["value"] == source["value"] or \
+                        (source["kind"] == "drand" and used["kind"] == "drand"
+                         and used["round"] == source["round"]):
+                    raise Invalid("%s: %s reuses the seed of %s (value %s%s)"
+                                  % (where, name, earlier, used["value"],
+                                     ", drand round %d" % used["round"]
+                                     if used["kind"] == "drand" else ""))
             print("%3d. draw      %-16s sha256 ok; %s" % (i, name, line))
+            seeds.append((name, source))
+            settled.append((name, at, e["at"]))
             standing = name
         elif event == "void":
             if "file" in e or "sha256" in e:
@@ -407,6 +479,8 @@ def verify_history(directory, index):
                 raise Invalid("%s: a void needs its reason" % where)
             print("%3d. void      %-16s the standing draw, voided%s: %s"
                   % (i, standing, " (forced)" if e.get("forced") else "", reason))
+            settled.append(("the void of " + standing, at, e["at"]))
+            last_void = (i, standing)
             name, standing = None, None
         else:
             raise Invalid("%s: unknown event" % where)

@@ -165,3 +165,55 @@ pub(super) async fn demo(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `suiji rehearse`: a rehearsal copy of the store at `from` in `into`, then, with `until`, the
+/// daemon's year on it.
+pub(super) async fn rehearse(
+    settings: &suiji::config::Settings,
+    actor: &str,
+    from: &str,
+    into: &Path,
+    until: Option<&str>,
+    plan: &Option<std::path::PathBuf>,
+    json: bool,
+) -> Result<ExitCode> {
+    let until = until
+        .map(d::parse_until)
+        .transpose()
+        .map_err(daemon_error)?;
+    let from = suiji::config::DatabaseUrl::new(from);
+    let (store, rs, fresh) = suiji::ops::rehearsal::copy(settings, &from, into, actor).await?;
+    if !json {
+        println!(
+            "{} {} as a rehearsal store ({}); mail is written to {} and the site to {}, never \
+             sent or published",
+            if fresh { "copied" } else { "continuing" },
+            from,
+            rs.database.url,
+            rs.daemon.data_dir.join("mail").display(),
+            rs.public_dir().display()
+        );
+    }
+    let ran = match until {
+        Some(until) => {
+            let plan = suiji::ops::plan::plan_file(&rs, plan.as_deref());
+            let ran = d::rehearsal(&store, &rs, actor, &plan, until).await;
+            store.close().await;
+            ran.map_err(daemon_error)?
+        }
+        None => {
+            store.close().await;
+            Vec::new()
+        }
+    };
+    if json {
+        print_json(&serde_json::json!({
+            "database": rs.database.url.to_string(),
+            "copied": fresh,
+            "timeline": ran,
+        }))?;
+    } else if until.is_some() {
+        print_timeline(&ran, false)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -249,7 +249,7 @@ pub(super) async fn publish(
             p.title,
             p.tasks,
             p.results,
-            if p.simulated { " [simulated]" } else { "" }
+            if p.rehearsal { " [rehearsal]" } else { "" }
         );
     }
     println!(
@@ -305,6 +305,13 @@ pub(super) fn verify(dir: &Path, out: Output) -> Result<ExitCode> {
     } else {
         match &result {
             Ok(Verified::History(h)) => {
+                let rehearsal = h.store == suiji::store::Mode::Rehearsal;
+                if rehearsal {
+                    println!(
+                        "  REHEARSAL (演练): published by a rehearsal store; it proves nothing \
+                         about real timing or a real draw"
+                    );
+                }
                 for e in &h.entries {
                     println!(
                         "  {:>2}. {:<9} {:<16} {}",
@@ -327,10 +334,11 @@ pub(super) fn verify(dir: &Path, out: Output) -> Result<ExitCode> {
                     );
                 }
                 println!(
-                    "verified: the whole history of {} ({}), {} events",
+                    "verified: the whole history of {} ({}), {} events{}",
                     h.plan,
                     h.year,
-                    h.entries.len()
+                    h.entries.len(),
+                    if rehearsal { ", a rehearsal" } else { "" }
                 );
             }
             Ok(Verified::Pair(t)) => {

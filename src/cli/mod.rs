@@ -24,7 +24,7 @@ use suiji::clock::{Clock, SystemClock};
 use suiji::config::{Overrides, Settings};
 use suiji::import::Kind;
 use suiji::ops::{Ctx, OpsError};
-use suiji::store::{Store, StoreError};
+use suiji::store::{Mode, Store, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +77,39 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create the database (and apply its migrations) as a production store, or a rehearsal
+    /// store with --rehearsal; an existing store keeps its mode, which is printed.
+    Init {
+        /// A rehearsal store: it may run on a simulated clock (--today, serve --until), writes
+        /// mail as .eml files only and marks everything it publishes 演练.
+        #[arg(long)]
+        rehearsal: bool,
+        /// Print the result as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rehearse on a copy: copy the database at --from into a new rehearsal store in DIR (the
+    /// original is only read), then run the plan's year on it up to --until (mail as .eml
+    /// files in DIR/data/mail, the public site in DIR/public).
+    Rehearse {
+        /// The database to copy (sqlite://PATH or postgres://...); it is never written.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The folder of the rehearsal (its database DIR/suiji.db, mail, reports and site); a
+        /// rehearsal already there is continued.
+        #[arg(long, value_name = "DIR")]
+        into: PathBuf,
+        /// Rehearse the daemon's jobs up to DATE ("YYYY-MM-DD" or "YYYY-MM-DD HH:MM"); without
+        /// it, only the copy is made.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// The plan script (default: rules.file).
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// Print the result as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import a registry file (CSV in UTF-8/GBK, or XLSX); all rows or none.
     Import {
         /// What the file holds: entities, officers, conflicts, items or bureaus.
@@ -794,12 +827,17 @@ fn digits(value: &str) -> std::result::Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+fn serve_until(command: &Command) -> bool {
+    matches!(command, Command::Serve { until: Some(_), .. })
+}
+
 /// The commands that may start a database from nothing: those that bring data in or run the
 /// year. Every other command needs one that exists (a typo in --db must not create a file).
 fn creates_store(command: &Command) -> bool {
     matches!(
         command,
         Command::Import { .. }
+            | Command::Init { .. }
             | Command::Serve { .. }
             | Command::Demo {
                 command: DemoCommand::Run { .. }
@@ -825,6 +863,38 @@ async fn open_store(settings: &Settings, create: bool) -> Result<Store> {
     Ok(store)
 }
 
+/// Whether a command only reads: these may take a date on any store. Every other command
+/// records something, and on a production store records only on the real clock.
+fn reads_only(command: &Command) -> bool {
+    match command {
+        Command::Stats { .. }
+        | Command::Status { .. }
+        | Command::Audit { .. }
+        | Command::Rules { .. }
+        | Command::Verify { .. }
+        | Command::Overdue { .. }
+        | Command::Report { .. }
+        | Command::Calendar { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Demo {
+            command: DemoCommand::Generate { .. },
+        }
+        | Command::Outbox {
+            command: OutboxCommand::List { .. } | OutboxCommand::Show { .. },
+        }
+        | Command::Task {
+            command: TaskCommand::List { .. } | TaskCommand::Show { .. },
+        } => true,
+        Command::Import { dry_run, .. }
+        | Command::Task {
+            command: TaskCommand::Import { dry_run, .. },
+        }
+        | Command::Draw { dry_run, .. } => *dry_run,
+        _ => false,
+    }
+}
+
 async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
     let actor = actor(&cli)?;
     let clock = clock(&cli)?;
@@ -832,7 +902,33 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
     if let Some(code) = offline(&cli.command, &settings) {
         return code;
     }
+    if let Command::Rehearse {
+        from,
+        into,
+        until,
+        plan,
+        json,
+    } = &cli.command
+    {
+        if cli.today.is_some() {
+            return Err(Invalid(
+                "a rehearsal runs on its own simulated clock: give --until, not --today".into(),
+            )
+            .into());
+        }
+        return daemon::rehearse(&settings, &actor, from, into, until.as_deref(), plan, *json)
+            .await;
+    }
     let store = open_store(&settings, creates_store(&cli.command)).await?;
+    let simulated = serve_until(&cli.command) || !clock.is_real();
+    if simulated && !reads_only(&cli.command) && store.mode().await? == Mode::Production {
+        let what = match &cli.today {
+            Some(t) => format!("--today {}", suiji::text::quote(t)),
+            None => "serve --until (the daemon's year on a simulated clock)".to_string(),
+        };
+        store.close().await;
+        return Err(Invalid(suiji::store::production_refusal(&what)).into());
+    }
     let ctx = Ctx {
         store: &store,
         settings: &settings,
@@ -846,6 +942,7 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
 
 async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<ExitCode> {
     match command {
+        Command::Init { rehearsal, json } => registry::init(ctx, rehearsal, json).await,
         Command::Import {
             kind,
             file,
@@ -935,6 +1032,7 @@ async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<ExitCode> {
                 },
         } => daemon::demo(ctx, &dir, plan.as_deref(), import_only, until, json).await,
         Command::Verify { .. }
+        | Command::Rehearse { .. }
         | Command::Completions { .. }
         | Command::Man { .. }
         | Command::Calendar { .. }

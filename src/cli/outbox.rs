@@ -128,8 +128,11 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: OutboxCommand) -> Result<Exi
             println!("notice #{} is pending again: {}", row.id, row.subject);
         }
         OutboxCommand::Send { json } => {
-            let transport = suiji::notify::send::Transport::from_settings(ctx.settings)
-                .map_err(|e| Invalid(e.to_string()))?;
+            let transport = suiji::notify::send::Transport::from_settings(
+                ctx.settings,
+                ctx.store.mode().await?,
+            )
+            .map_err(|e| Invalid(e.to_string()))?;
             let (done, gave_up) = suiji::notify::send::deliver(
                 ctx.store,
                 ctx.settings,

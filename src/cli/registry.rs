@@ -365,3 +365,31 @@ pub(super) fn generate(
     );
     Ok(ExitCode::SUCCESS)
 }
+
+pub(super) async fn init(ctx: &Ctx<'_>, rehearsal: bool, json: bool) -> Result<ExitCode> {
+    use suiji::store::Mode;
+    let asked = if rehearsal {
+        Mode::Rehearsal
+    } else {
+        Mode::Production
+    };
+    let mode = suiji::ops::rehearsal::init(ctx, asked).await?;
+    if json {
+        print_json(
+            &serde_json::json!({ "database": ctx.settings.database.url.to_string(), "mode": mode }),
+        )?;
+    } else {
+        println!(
+            "{}: a {} store{}",
+            ctx.settings.database.url,
+            mode.name(),
+            match mode {
+                Mode::Production => ", which records only on the real clock",
+                Mode::Rehearsal =>
+                    ": it may run on a simulated clock, writes mail as .eml files and marks what \
+                     it publishes 演练",
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

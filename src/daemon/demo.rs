@@ -56,6 +56,10 @@ pub async fn run(
         published: None,
         verified: None,
     };
+    // The demo is a rehearsal: its store says so from its first record.
+    crate::ops::rehearsal::init(ctx, crate::store::Mode::Rehearsal)
+        .await
+        .map_err(ops)?;
     for kind in Kind::ALL {
         let file = dir.join(format!("{}.csv", kind.name()));
         let report = import_file(ctx, kind, &file, None, false, progress)
@@ -92,10 +96,12 @@ pub async fn run(
     let before = available - chrono::Duration::seconds(1);
     demo.timeline = super::rehearsal(ctx.store, ctx.settings, ctx.actor, plan_file, before).await?;
     // The digits, entered as the admin would once they are announced.
-    if plan.seed.kind == crate::plan::SeedKind::Manual
-        && ctx.store.seed_entry(&plan.id, year).await?.is_none()
-        && ctx.store.active_manifest(&plan.id, year).await?.is_some()
-    {
+    let frozen = ctx.store.active_manifest(&plan.id, year).await?;
+    let entered = match &frozen {
+        Some(m) => ctx.store.seed_entry(m.id).await?,
+        None => None,
+    };
+    if plan.seed.kind == crate::plan::SeedKind::Manual && frozen.is_some() && entered.is_none() {
         let clock = SimClock::new(available);
         let at = Ctx {
             clock: &clock,

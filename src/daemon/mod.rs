@@ -29,7 +29,7 @@ use crate::jobs::{self, Job};
 use crate::ops::plan::Script;
 use crate::plan::Plan;
 use crate::rules::reload::{ActivePlan, Reload};
-use crate::store::{Store, StoreError};
+use crate::store::{Mode, Store, StoreError};
 use leader::{LeaderError, Leadership};
 use runner::{Metrics, Ran, Runner, SharedMetrics};
 
@@ -144,6 +144,11 @@ pub async fn rehearsal(
     until: DateTime<Tz>,
 ) -> Result<Vec<Ran>, DaemonError> {
     rehearse::check_until(until, &SystemClock).map_err(DaemonError::Invalid)?;
+    if store.mode().await? != Mode::Rehearsal {
+        return Err(DaemonError::Invalid(crate::store::production_refusal(
+            "serve --until (the daemon's year on a simulated clock)",
+        )));
+    }
     let me = instance_id();
     let leadership = leader::try_lead(store, &me).await?.ok_or_else(|| {
         DaemonError::Invalid(
@@ -155,7 +160,7 @@ pub async fn rehearsal(
         .plan()
         .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
     let clock = rehearse::clock(plan).ok_or_else(|| DaemonError::Plan("plan year".into()))?;
-    let transport = transport(settings)?;
+    let transport = transport(settings, Mode::Rehearsal)?;
     let runner = Runner {
         store,
         settings,
@@ -169,8 +174,11 @@ pub async fn rehearsal(
     Ok(ran?)
 }
 
-fn transport(settings: &Settings) -> Result<crate::notify::send::Transport, DaemonError> {
-    crate::notify::send::Transport::from_settings(settings)
+fn transport(
+    settings: &Settings,
+    mode: Mode,
+) -> Result<crate::notify::send::Transport, DaemonError> {
+    crate::notify::send::Transport::from_settings(settings, mode)
         .map_err(|e| DaemonError::Invalid(e.to_string()))
 }
 
@@ -278,7 +286,7 @@ pub async fn serve(
     let postgres = store.backend() == crate::store::Backend::Postgres;
     let mut leadership: Option<Leadership> = leader::try_lead(store, &me).await?;
     let mut active = Active::load(store, settings, plan_file).await?;
-    let transport = transport(settings)?;
+    let transport = transport(settings, store.mode().await?)?;
     let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
     let set_leader = |m: &SharedMetrics, l: bool| {
         if let Ok(mut m) = m.lock() {

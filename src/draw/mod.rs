@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use chrono::{DateTime, FixedOffset};
+
 use crate::beacon::{self, BeaconDecl};
 use crate::plan::{Plan, Recusal, SeedKind, Stratum, Window};
 use crate::registry::{OfficerStatus, Snapshot};
@@ -238,6 +240,67 @@ pub enum DrawError {
     },
     #[error("{0}")]
     Document(String),
+    /// What was drawn before rules out this draw (a reused seed, a redraw from the voided
+    /// draw's own seed).
+    #[error("{0}")]
+    Redraw(String),
+}
+
+/// An earlier draw of the same plan and year, as the redraw rules see it.
+#[derive(Debug, Clone)]
+pub struct Earlier<'a> {
+    pub seq: i64,
+    pub seed_value: &'a str,
+    /// When it was voided (RFC 3339), if it was.
+    pub voided_at: Option<&'a str>,
+}
+
+/// Whether a manifest may be drawn from after the earlier draws: after a void, only one whose
+/// seed did not exist when the void was recorded (frozen after it, its seed public after it).
+/// Otherwise whoever voids could redraw from known randomness until an outcome pleased.
+pub fn check_redraw(
+    earlier: &[Earlier],
+    manifest_seq: i64,
+    frozen_at: &str,
+    available_at: Option<DateTime<FixedOffset>>,
+) -> Result<(), DrawError> {
+    let Some((seq, voided)) = earlier
+        .iter()
+        .filter_map(|d| d.voided_at.map(|v| (d.seq, v)))
+        .next_back()
+    else {
+        return Ok(());
+    };
+    let void_t = DateTime::parse_from_rfc3339(voided)
+        .map_err(|_| DrawError::Document(format!("draw-{seq}'s void time `{voided}`")))?;
+    let frozen_t = DateTime::parse_from_rfc3339(frozen_at)
+        .map_err(|_| DrawError::Document(format!("manifest-{manifest_seq}'s `{frozen_at}`")))?;
+    let fresh = frozen_t > void_t && available_at.is_some_and(|a| a > void_t);
+    if fresh {
+        return Ok(());
+    }
+    Err(DrawError::Redraw(format!(
+        "draw-{seq} was voided at {voided}, and manifest-{manifest_seq} (frozen {frozen_at}, \
+         its seed public from {}) is not newer: a redraw needs a seed that did not exist when \
+         the void was recorded. Announce a new seed source in the plan (a later lottery date \
+         or drand round: seed.available_at after the void), freeze it with `suiji freeze \
+         --refreeze --reason ...` before that moment, and draw once its seed is public",
+        available_at.map_or_else(|| "(not recorded)".to_string(), |a| a.to_rfc3339())
+    )))
+}
+
+/// A seed value is used by one draw of a plan only.
+pub fn check_seed_unused(earlier: &[Earlier], seed: &SeedValue) -> Result<(), DrawError> {
+    match earlier.iter().find(|d| d.seed_value == seed.value) {
+        Some(d) => Err(DrawError::Redraw(format!(
+            "seed {} {} was already used by draw-{}: a seed value is used by one draw of a plan \
+             only",
+            seed.kind.name(),
+            seed.value,
+            d.seq
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// When and on which clock a manifest is frozen.

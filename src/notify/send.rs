@@ -137,9 +137,14 @@ impl Smtp {
 }
 
 impl Transport {
-    pub fn from_settings(settings: &Settings) -> Result<Transport, SendError> {
+    /// SMTP when `smtp.host` is set and the store is production; `.eml` files otherwise: a
+    /// rehearsal never sends real mail, whatever the configuration says.
+    pub fn from_settings(
+        settings: &Settings,
+        mode: crate::store::Mode,
+    ) -> Result<Transport, SendError> {
         let s = &settings.smtp;
-        if s.host.trim().is_empty() {
+        if s.host.trim().is_empty() || mode == crate::store::Mode::Rehearsal {
             return Ok(Transport::Files(settings.daemon.data_dir.join("mail")));
         }
         let timeout = Duration::from_secs(s.timeout_secs.max(1));

@@ -74,6 +74,7 @@ pub async fn freeze(
         }
     }
     refuse_ended_window(ctx, plan)?;
+    after_history(ctx, plan).await?;
     let now = ctx.clock.now();
     let available = plan.seed.available_at;
     if now >= available {
@@ -133,6 +134,30 @@ pub async fn freeze(
     })
 }
 
+/// A plan's published history is in time order: no freeze, draw or void is recorded at a
+/// moment before one it already holds (a rehearsal's `--today` cannot go back behind it, and
+/// every verifier refuses a history out of order).
+async fn after_history(ctx: &Ctx<'_>, plan: &Plan) -> Result<()> {
+    let now = ctx.clock.now();
+    let latest = ctx
+        .store
+        .event_times(&plan.id, i64::from(plan.year))
+        .await?
+        .iter()
+        .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .max();
+    match latest {
+        Some(t) if now < t => invalid(format!(
+            "plan {}'s published history already holds an event at {}: nothing is recorded \
+             before it (it is now {})",
+            plan.id,
+            shanghai(t),
+            stamp(now)
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// On the real clock, a plan whose window has ended is not frozen or drawn now: that is a
 /// rehearsal of a past year (or a replay with `--today`), which says so in what it publishes.
 fn refuse_ended_window(ctx: &Ctx<'_>, plan: &Plan) -> Result<()> {
@@ -140,8 +165,8 @@ fn refuse_ended_window(ctx: &Ctx<'_>, plan: &Plan) -> Result<()> {
     if ctx.clock.is_real() && today > plan.window.end {
         return invalid(format!(
             "plan {}'s window ended on {} (today is {today}): its year is over. To see what the \
-             daemon would have done, rehearse it on a simulated clock: `suiji serve --until {}` \
-             (or replay single steps with --today DATE)",
+             daemon would have done, rehearse it on a copy that never touches this store or \
+             the world: `suiji rehearse --from URL --into DIR --until {}`",
             plan.id, plan.window.end, plan.window.end
         ));
     }
@@ -258,6 +283,7 @@ pub async fn draw_official(ctx: &Ctx<'_>, script: Script<'_>, input: SeedInput) 
         return Err(StoreError::AlreadyDrawn(Box::new(existing)).into());
     }
     refuse_ended_window(ctx, plan)?;
+    after_history(ctx, plan).await?;
     if frozen.script_sha256 != plan.source.sha256 {
         return invalid(format!(
             "the rule script changed since the manifest was frozen (script sha256 {} then, {} \
@@ -279,11 +305,26 @@ pub async fn draw_official(ctx: &Ctx<'_>, script: Script<'_>, input: SeedInput) 
             )));
         }
     }
+    let (_, draws) = ctx.store.publication(&plan.id, year).await?;
+    let earlier: Vec<draw::Earlier> = draws
+        .iter()
+        .map(|d| draw::Earlier {
+            seq: d.seq,
+            seed_value: &d.seed_value,
+            voided_at: d.void.as_ref().map(|v| v.at.as_str()),
+        })
+        .collect();
+    draw::check_redraw(
+        &earlier,
+        frozen.seq,
+        &frozen.frozen_at,
+        manifest.seed_source.available_at,
+    )?;
     let value = seed_value(ctx, &manifest, input).await?;
+    draw::check_seed_unused(&earlier, &value)?;
     let doc = draw::run(&manifest, &frozen.digest, &value)?;
     let bytes = draw::canonical(&doc)?;
     let digest = crate::audit::sha256_hex(&bytes);
-    let (_, draws) = ctx.store.publication(&plan.id, year).await?;
     let prefix = if draws.is_empty() {
         plan.id.clone()
     } else {
@@ -478,6 +519,7 @@ pub async fn void(
     let (checked, _) = super::plan::checked(ctx, script).await?;
     let plan = &checked.plan;
     let year = i64::from(plan.year);
+    after_history(ctx, plan).await?;
     let record = ctx
         .store
         .void_draw(&plan.id, year, reason, force, ctx.clock, ctx.actor)
@@ -526,7 +568,7 @@ pub async fn enter_seed(ctx: &Ctx<'_>, script: Script<'_>, value: &str) -> Resul
         ));
     }
     ctx.store
-        .enter_seed(&plan.id, year, value, ctx.clock, ctx.actor)
+        .enter_seed(&frozen, value, ctx.clock, ctx.actor)
         .await?;
     Ok(())
 }

@@ -57,7 +57,11 @@ async fn draw(ctx: &Ctx<'_>, script: Script<'_>, plan: &Plan) -> Result<Outcome>
     }
     let mut input = super::draw::SeedInput::default();
     if plan.seed.kind == SeedKind::Manual {
-        match ctx.store.seed_entry(&plan.id, year).await? {
+        let entered = match ctx.store.active_manifest(&plan.id, year).await? {
+            Some(m) => ctx.store.seed_entry(m.id).await?,
+            None => None,
+        };
+        match entered {
             Some(v) => input.value = Some(v),
             None => {
                 return Ok(Outcome::Waiting(format!(

@@ -8,6 +8,7 @@ pub mod import;
 pub mod jobs;
 pub mod notices;
 pub mod plan;
+pub mod rehearsal;
 pub mod report;
 pub mod site;
 pub mod status;

@@ -23,7 +23,7 @@ pub struct Summary {
     pub plan: String,
     pub year: i64,
     pub title: String,
-    pub simulated: bool,
+    pub rehearsal: bool,
     pub tasks: usize,
     pub results: usize,
     pub generated_at: String,
@@ -71,7 +71,8 @@ async fn write_history(
 ) -> Result<(History, Vec<PathBuf>)> {
     let (manifests, draws) = ctx.store.publication(plan_id, year).await?;
     let head = ctx.store.audit_head().await?;
-    let (index, files) = publish::history(plan_id, year, &manifests, &draws, head);
+    let mode = ctx.store.mode().await?;
+    let (index, files) = publish::history(plan_id, year, mode, &manifests, &draws, head);
     let written = publish::write_history(&publish::plan_dir(out, year, plan_id), &index, &files)?;
     let history = History {
         manifests,
@@ -112,9 +113,11 @@ async fn plan_folder(
         .collect();
     let ids: std::collections::HashSet<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
     let now = stamp(ctx.clock.now());
+    // Every fact recorded, whoever builds the pages and on whatever clock: a rebuild never
+    // drops a correction (no recording time is later than the real one).
     let facts: Vec<_> = ctx
         .store
-        .facts_known_by(&now, None)
+        .facts_known_by(&stamp(ctx.clock.wall()), None)
         .await?
         .into_iter()
         .filter(|f| ids.contains(f.task_id.as_str()))
@@ -172,7 +175,7 @@ async fn plan_folder(
         plan: plan_id.to_string(),
         year,
         title: pages.title.clone(),
-        simulated: pages.simulated,
+        rehearsal: pages.rehearsal,
         tasks: pages.task_count,
         results: pages.results.len(),
         generated_at: now,
@@ -252,7 +255,7 @@ async fn rebuild(
             plan_id: s.plan.clone(),
             title: s.title.clone(),
             results: s.results,
-            simulated: s.simulated,
+            rehearsal: s.rehearsal,
         })
         .collect();
     let now = stamp(ctx.clock.now());

@@ -60,12 +60,28 @@ pub struct Recorded {
 /// or a correction) with its audit row.
 pub async fn transition(ctx: &Ctx<'_>, id: &str, event: Event) -> Result<Recorded> {
     let row = record(ctx, id, &event).await?;
+    let replans = matches!(
+        event,
+        Event::Schedule(_) | Event::Correct(Field::Planned(_), _)
+    );
     let mut warnings = match row.facts.planned {
         Some(day) if matches!(event, Event::Schedule(_) | Event::Correct(..)) => {
             expired_on(ctx, &row, day).await?
         }
         _ => Vec::new(),
     };
+    // A letter is dated when it is written: none announces an inspection already past.
+    if let Some(day) = row.facts.planned
+        && replans
+        && day < ctx.clock.today()
+        && row.facts.completed.is_none()
+    {
+        warnings.push(format!(
+            "no 函告 was sent: the planned inspection day {day} has already passed, and a \
+             letter announcing it now would be dated after it. Tell the municipal bureau \
+             directly if it still needs to know"
+        ));
+    }
     warnings.extend(super::site::after_event(ctx, row.year).await);
     Ok(Recorded { row, warnings })
 }

@@ -18,11 +18,17 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{AuditHead, DrawRecord, ManifestRecord};
+use crate::store::{AuditHead, DrawRecord, ManifestRecord, Mode};
 
 pub mod site;
 
-pub const INDEX_SPEC: &str = "suiji-publication-v1";
+pub const INDEX_SPEC: &str = "suiji-publication-v2";
+/// Indexes before the store's mode was published: read as production, the stricter reading.
+pub const INDEX_SPEC_V1: &str = "suiji-publication-v1";
+
+fn production() -> Mode {
+    Mode::Production
+}
 
 pub fn plan_dir(public: &Path, year: i64, plan_id: &str) -> PathBuf {
     public.join(year.to_string()).join(plan_id)
@@ -35,6 +41,10 @@ pub struct Index {
     pub spec: String,
     pub plan: String,
     pub year: i64,
+    /// The kind of store that published it: a rehearsal's history proves nothing about real
+    /// timing, and a production history may hold nothing frozen on a simulated clock.
+    #[serde(default = "production")]
+    pub store: Mode,
     pub entries: Vec<Entry>,
     pub current: Current,
     /// The last audit row when this index was written: a published anchor of the chain.
@@ -100,6 +110,7 @@ fn draw_file(seq: i64) -> String {
 pub fn history(
     plan: &str,
     year: i64,
+    store: Mode,
     manifests: &[ManifestRecord],
     draws: &[DrawRecord],
     audit_head: Option<AuditHead>,
@@ -193,6 +204,7 @@ pub fn history(
         spec: INDEX_SPEC.into(),
         plan: plan.to_string(),
         year,
+        store,
         entries,
         current,
         audit_head,
@@ -218,6 +230,18 @@ pub enum PublishError {
          another database)"
     )]
     Rewrite(PathBuf),
+    #[error(
+        "{path}: this folder holds a {} store's publication and this is a {} store: a \
+         rehearsal never publishes into a real site, nor a real store into a rehearsal's; \
+         publish into a folder of its own (public.dir, or --out)",
+        theirs.name(),
+        ours.name()
+    )]
+    Store {
+        path: PathBuf,
+        theirs: Mode,
+        ours: Mode,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
@@ -239,6 +263,13 @@ pub fn write_history(
     if let Ok(old) = std::fs::read(&index_path) {
         let old: Index =
             serde_json::from_slice(&old).map_err(|_| PublishError::Rewrite(index_path.clone()))?;
+        if old.store != index.store {
+            return Err(PublishError::Store {
+                path: index_path,
+                theirs: old.store,
+                ours: index.store,
+            });
+        }
         let extends = old.plan == index.plan
             && old.year == index.year
             && old.entries.len() <= index.entries.len()
@@ -323,6 +354,7 @@ pub struct Checked {
 pub struct HistoryReport {
     pub plan: String,
     pub year: i64,
+    pub store: Mode,
     pub entries: Vec<Checked>,
     pub audit_head: Option<AuditHead>,
     /// Manifests frozen on a replayed or rehearsed clock: they prove nothing about timing.
@@ -341,8 +373,15 @@ pub fn verify_history(
 ) -> Result<HistoryReport, String> {
     let index: Index = serde_json::from_slice(index_bytes)
         .map_err(|e| format!("index.json is not a {INDEX_SPEC} index: {e}"))?;
-    if index.spec != INDEX_SPEC {
+    let v1 = index.spec == INDEX_SPEC_V1;
+    if index.spec != INDEX_SPEC && !v1 {
         return Err(format!("index.json: unknown spec `{}`", index.spec));
+    }
+    if v1 == has_member(index_bytes, "store") {
+        return Err(format!(
+            "index.json: a {INDEX_SPEC} index says which kind of store published it (`store`), \
+             a {INDEX_SPEC_V1} index does not"
+        ));
     }
     let mut out = Vec::new();
     let mut simulated = Vec::new();
@@ -351,11 +390,13 @@ pub fn verify_history(
     let mut standing: Option<String> = None;
     let mut drawn: Vec<String> = Vec::new();
     let mut voided: Vec<String> = Vec::new();
+    let mut time = Timeline::default();
     for (i, e) in index.entries.iter().enumerate() {
         let at = |what: String| format!("index.json entry {} ({:?}): {what}", i + 1, e.event);
         if e.n != i + 1 {
             return Err(at(format!("numbered {}, expected {}", e.n, i + 1)));
         }
+        time.event(i + 1, &e.at).map_err(at)?;
         for name in [&e.file, &e.manifest, &e.draw].into_iter().flatten() {
             if !is_document_name(name) {
                 return Err(at(format!(
@@ -396,11 +437,28 @@ pub fn verify_history(
                 if standing.is_some() {
                     return Err(at("refrozen while an official draw stands".into()));
                 }
-                let (_, timing) =
+                let (manifest, timing) =
                     crate::draw::check_manifest(&bytes).map_err(|m| at(format!("{f}: {m}")))?;
+                if (manifest.plan.id.as_str(), i64::from(manifest.plan.year))
+                    != (index.plan.as_str(), index.year)
+                {
+                    return Err(at(format!(
+                        "{f} is a manifest of plan {} ({}), not of {} ({})",
+                        manifest.plan.id, manifest.plan.year, index.plan, index.year
+                    )));
+                }
                 if timing.simulated {
+                    if index.store == Mode::Production {
+                        return Err(at(format!(
+                            "{f} was frozen on a simulated clock (replayed or rehearsed) in a \
+                             production history: it proves nothing about being frozen before \
+                             the seed existed"
+                        )));
+                    }
                     simulated.push(f.clone());
                 }
+                time.manifest(&f, manifest.seed_source.available_at)
+                    .map_err(at)?;
                 manifests.insert(f.clone(), bytes);
                 in_force = Some(f.clone());
                 format!(
@@ -437,12 +495,18 @@ pub fn verify_history(
                     .ok_or_else(|| at(format!("{m} is not an earlier manifest")))?;
                 let timing = crate::draw::verify(mb, &bytes)
                     .map_err(|d| at(format!("{f} does not verify: {d}")))?;
+                let seed = serde_json::from_slice::<crate::draw::DrawDoc>(&bytes)
+                    .map_err(|d| at(format!("{f}: {d}")))?
+                    .seed_source;
+                time.draw(&f, m, &e.at, &seed).map_err(at)?;
                 standing = Some(f.clone());
                 drawn.push(f.clone());
                 format!(
-                    "verified against {m}{}",
-                    timing
-                        .beacon_round
+                    "verified against {m}; seed {} {}{}",
+                    seed.kind.name(),
+                    seed.value,
+                    seed.round
+                        .or(timing.beacon_round)
                         .map(|r| format!(" (drand round {r})"))
                         .unwrap_or_default()
                 )
@@ -458,6 +522,7 @@ pub fn verify_history(
                     .filter(|r| !r.trim().is_empty())
                     .ok_or_else(|| at("a void needs its reason".into()))?;
                 voided.push(d.clone());
+                time.void(d, &e.at);
                 standing = None;
                 format!(
                     "{d} voided{}: {reason}",
@@ -515,10 +580,109 @@ pub fn verify_history(
     Ok(HistoryReport {
         plan: index.plan,
         year: index.year,
+        store: index.store,
         entries: out,
         audit_head: index.audit_head,
         simulated,
     })
+}
+
+fn has_member(json: &[u8], name: &str) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(json)
+        .is_ok_and(|m| m.contains_key(name))
+}
+
+/// What a history's order must say about its seeds: events in time order; no manifest whose
+/// seed was already public when an earlier draw or void was made (its seed could be known when
+/// it was frozen); after a void, a draw only from a manifest frozen after it (a redraw needs a
+/// seed that did not exist when the first result was set aside); no seed used by two draws.
+#[derive(Default)]
+struct Timeline {
+    last: Option<(usize, chrono::DateTime<chrono::FixedOffset>)>,
+    /// The latest draw or void so far: a later manifest's seed must come after it.
+    settled: Option<(String, chrono::DateTime<chrono::FixedOffset>)>,
+    /// Manifests frozen since the last void (all of them before any void).
+    fresh: Vec<String>,
+    seeds: Vec<(String, String, Option<u64>)>,
+}
+
+impl Timeline {
+    fn event(&mut self, n: usize, at: &str) -> Result<(), String> {
+        let t = chrono::DateTime::parse_from_rfc3339(at)
+            .map_err(|_| format!("`{}` is not an RFC 3339 time", crate::text::quote(at)))?;
+        if let Some((m, before)) = self.last
+            && t < before
+        {
+            return Err(format!(
+                "at {at}, before entry {m} ({}): the events are not in time order",
+                before.to_rfc3339()
+            ));
+        }
+        self.last = Some((n, t));
+        Ok(())
+    }
+
+    fn manifest(
+        &mut self,
+        file: &str,
+        available: Option<chrono::DateTime<chrono::FixedOffset>>,
+    ) -> Result<(), String> {
+        if let (Some((what, t)), Some(a)) = (&self.settled, available)
+            && a <= *t
+        {
+            return Err(format!(
+                "{file} was frozen after {what} (at {}) and its seed is public from {}, not \
+                 after it: its seed could already be known when it was frozen",
+                t.to_rfc3339(),
+                a.to_rfc3339()
+            ));
+        }
+        self.fresh.push(file.to_string());
+        Ok(())
+    }
+
+    fn draw(
+        &mut self,
+        file: &str,
+        manifest: &str,
+        at: &str,
+        seed: &crate::draw::SeedValue,
+    ) -> Result<(), String> {
+        if let Some((voided, _)) = &self.settled
+            && !self.fresh.iter().any(|m| m == manifest)
+        {
+            return Err(format!(
+                "{file} redraws from {manifest} after {voided}: a redraw needs a manifest \
+                 frozen after the void, with a seed that did not exist then"
+            ));
+        }
+        if let Some((earlier, _, _)) = self
+            .seeds
+            .iter()
+            .find(|(_, v, r)| *v == seed.value || (r.is_some() && *r == seed.round))
+        {
+            return Err(format!(
+                "{file} reuses the seed of {earlier} ({} {}): a seed is used by one draw only",
+                seed.kind.name(),
+                seed.value
+            ));
+        }
+        self.seeds
+            .push((file.to_string(), seed.value.clone(), seed.round));
+        self.settle(file, at);
+        Ok(())
+    }
+
+    fn void(&mut self, draw: &str, at: &str) {
+        self.settle(&format!("the void of {draw}"), at);
+        self.fresh.clear();
+    }
+
+    fn settle(&mut self, what: &str, at: &str) {
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(at) {
+            self.settled = Some((what.to_string(), t));
+        }
+    }
 }
 
 /// `manifest-N.json` or `draw-N.json`: the only names an index may point at (never a path).

@@ -215,7 +215,8 @@ pub struct PlanSite {
     pub title: String,
     pub window_start: String,
     pub window_end: String,
-    pub simulated: bool,
+    /// Published by a rehearsal store: every page says 演练 on top.
+    pub rehearsal: bool,
     pub generated_at: String,
     pub seed: Option<Seed>,
     pub manifest_file: Option<String>,
@@ -443,7 +444,7 @@ impl PlanSite {
             window_end: str_at(&manifest.plan, &["window", "end"])
                 .unwrap_or_default()
                 .to_string(),
-            simulated: manifest.simulated,
+            rehearsal: input.index.store == crate::store::Mode::Rehearsal,
             generated_at: input.generated_at.to_string(),
             seed,
             manifest_file: manifest_files.get(&current.id).cloned(),
@@ -614,6 +615,15 @@ fn results(input: &Inputs<'_>, names: &Names<'_>) -> Vec<ResultRow> {
                     Event::Void { reason, .. } => {
                         Some(format!("{} 所属抽取结果作废：{}", r.effective, reason))
                     }
+                    // Recorded after the date it states: judged by the day it was recorded.
+                    Event::Publish(d, _) if *d < r.effective => Some(format!(
+                        "{} 录入结果公示（所报公示日期 {d}；期限以录入日期计）",
+                        r.effective
+                    )),
+                    Event::PenaltyPublished(d) if *d < r.effective => Some(format!(
+                        "{} 录入处罚公示（所报公示日期 {d}；期限以录入日期计）",
+                        r.effective
+                    )),
                     _ => None,
                 })
                 .collect();
@@ -967,7 +977,7 @@ pub struct Listed {
     pub plan_id: String,
     pub title: String,
     pub results: usize,
-    pub simulated: bool,
+    pub rehearsal: bool,
 }
 
 /// The front page listing every plan, newest year first, with its stylesheet.

@@ -186,7 +186,7 @@ fn seed_timing(plan: &Plan, out: &mut Vec<Finding>) {
             file,
             plan.at,
             format!(
-                "the freeze schedule first fires in {} at {}, not before the seed becomes public                  ({}): the manifest could not be frozen in time",
+                "the freeze schedule first fires in {} at {}, not before the seed becomes public ({}): the manifest could not be frozen in time",
                 plan.year,
                 fmt(freeze),
                 fmt(Some(available))
@@ -199,7 +199,7 @@ fn seed_timing(plan: &Plan, out: &mut Vec<Finding>) {
             file,
             plan.at,
             format!(
-                "the draw schedule first fires in {} at {}, before the seed becomes public ({}):                  schedule it after",
+                "the draw schedule first fires in {} at {}, before the seed becomes public ({}): schedule it after",
                 plan.year,
                 fmt(draw),
                 fmt(Some(available))

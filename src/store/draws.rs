@@ -306,6 +306,24 @@ impl Store {
         })
     }
 
+    /// The times of a plan's published events (freezes, draws, voids), as recorded: the
+    /// latest one is what a new event may not come before.
+    pub async fn event_times(&self, plan_id: &str, year: i64) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT frozen_at FROM manifests WHERE plan_id = $1 AND year = $2 \
+             UNION ALL SELECT drawn_at FROM draws WHERE plan_id = $1 AND year = $2 \
+             UNION ALL SELECT voided_at FROM draws WHERE plan_id = $1 AND year = $2 \
+             AND voided_at IS NOT NULL",
+        )
+        .bind(plan_id)
+        .bind(year)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(StoreError::from))
+            .collect()
+    }
+
     /// Every manifest and draw of a plan and year, oldest first: the publication history.
     pub async fn publication(
         &self,

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Store, StoreError, Tx};
+use super::{ManifestRecord, Store, StoreError, Tx};
 use crate::clock::{Clock, stamp};
 
 /// A claimed run, on whose behalf a store writes (`Store::for_job`).
@@ -313,44 +313,58 @@ impl Store {
         .transpose()
     }
 
-    /// Records the public digits of a manual seed for the draw job (once; audited).
+    /// Records the public digits of a manual seed for the draw job (once per manifest:
+    /// each manifest names its own seed; audited).
     pub async fn enter_seed(
         &self,
-        plan_id: &str,
-        year: i64,
+        manifest: &ManifestRecord,
         value: &str,
         clock: &dyn Clock,
         actor: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        if let Some((existing, at, by)) = seed_entry_in(&mut tx, plan_id, year).await? {
+        if let Some((existing, at, by)) = seed_entry_in(&mut tx, manifest.id).await? {
             return Err(StoreError::Refused(format!(
-                "the seed digits of {plan_id} ({year}) were already entered at {at} by {by} \
-                 (`{existing}`); a draw made with them is voided and redrawn explicitly, never \
-                 by entering other digits"
+                "the seed digits of {} ({}), manifest-{}, were already entered at {at} by {by} \
+                 (`{existing}`); a draw made with them is voided and redrawn from a new \
+                 manifest with a new seed, never by entering other digits",
+                manifest.plan_id, manifest.year, manifest.seq
             )));
         }
         let at = stamp(clock.now());
         sqlx::query(
-            "INSERT INTO seed_entries (plan_id, year, value, entered_at, actor) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO seed_entries (manifest_id, plan_id, year, value, entered_at, actor) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(plan_id)
-        .bind(year)
+        .bind(manifest.id)
+        .bind(&manifest.plan_id)
+        .bind(manifest.year)
         .bind(value)
         .bind(&at)
         .bind(actor)
         .execute(&mut *tx)
         .await?;
-        let detail = serde_json::json!({ "year": year, "value": value });
-        Store::audit(&mut tx, clock, actor, "seed.enter", plan_id, &detail).await?;
+        let detail = serde_json::json!({
+            "year": manifest.year,
+            "manifest": manifest.seq,
+            "value": value,
+        });
+        Store::audit(
+            &mut tx,
+            clock,
+            actor,
+            "seed.enter",
+            &manifest.plan_id,
+            &detail,
+        )
+        .await?;
         self.commit(tx).await
     }
 
-    /// The digits entered for a plan, if any.
-    pub async fn seed_entry(&self, plan_id: &str, year: i64) -> Result<Option<String>, StoreError> {
+    /// The digits entered for a manifest's seed, if any.
+    pub async fn seed_entry(&self, manifest_id: i64) -> Result<Option<String>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let found = seed_entry_in(&mut tx, plan_id, year).await?;
+        let found = seed_entry_in(&mut tx, manifest_id).await?;
         tx.rollback().await?;
         Ok(found.map(|(v, _, _)| v))
     }
@@ -358,16 +372,13 @@ impl Store {
 
 async fn seed_entry_in(
     tx: &mut Tx,
-    plan_id: &str,
-    year: i64,
+    manifest_id: i64,
 ) -> Result<Option<(String, String, String)>, StoreError> {
-    let row = sqlx::query(
-        "SELECT value, entered_at, actor FROM seed_entries WHERE plan_id = $1 AND year = $2",
-    )
-    .bind(plan_id)
-    .bind(year)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row =
+        sqlx::query("SELECT value, entered_at, actor FROM seed_entries WHERE manifest_id = $1")
+            .bind(manifest_id)
+            .fetch_optional(&mut **tx)
+            .await?;
     row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .transpose()
 }

@@ -27,13 +27,16 @@ use crate::registry::{
 };
 use crate::vocab::Vocabulary;
 
+mod copy;
 mod draws;
 mod jobs;
+mod mode;
 pub(crate) mod outbox;
 mod stage;
 mod tasks;
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
 pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord};
+pub use mode::{Mode, production_refusal};
 pub use outbox::OutboxRow;
 pub use stage::ImportWriter;
 pub use tasks::{BatchChange, Change, FactRecord, Page, TaskFilter, TaskRow, TaskStart};
@@ -148,6 +151,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "frame",
         include_str!("../../migrations/sqlite/0008_frame.sql"),
         include_str!("../../migrations/postgres/0008_frame.sql"),
+    ),
+    (
+        9,
+        "store mode",
+        include_str!("../../migrations/sqlite/0009_store_mode.sql"),
+        include_str!("../../migrations/postgres/0009_store_mode.sql"),
     ),
 ];
 
@@ -417,6 +426,7 @@ impl Store {
         let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut **tx)
             .await?;
+        mode::check_clock(tx, clock).await?;
         let (seq, prev_hash) = match last {
             Some(row) => (row.try_get::<i64, _>(0)? + 1, row.try_get::<String, _>(1)?),
             None => (1, audit::GENESIS.to_string()),

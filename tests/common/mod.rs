@@ -56,8 +56,27 @@ async fn admin() -> AnyConnection {
 }
 
 impl TestDb {
-    /// A fresh database, or `None` when PostgreSQL tests are explicitly skipped.
+    /// A fresh rehearsal store (`suiji init --rehearsal`): most tests replay a past year on a
+    /// simulated clock, which only a rehearsal store accepts. `None` when PostgreSQL tests are
+    /// explicitly skipped.
     pub fn new(backend: Backend) -> Option<TestDb> {
+        let db = TestDb::empty(backend)?;
+        assert_ok(
+            &db.suiji(&["init", "--rehearsal"]),
+            &["init", "--rehearsal"],
+        );
+        Some(db)
+    }
+
+    /// A fresh production store: it records only on the real clock and delivers mail.
+    pub fn production(backend: Backend) -> Option<TestDb> {
+        let db = TestDb::empty(backend)?;
+        assert_ok(&db.suiji(&["init"]), &["init"]);
+        Some(db)
+    }
+
+    /// A database nothing has been written into yet (not even its mode).
+    pub fn empty(backend: Backend) -> Option<TestDb> {
         let dir = tempfile::tempdir().expect("temp dir");
         match backend {
             Backend::Sqlite => Some(TestDb {
@@ -500,4 +519,146 @@ pub fn plan_without_proposals(dir: &Path) -> String {
     )
     .expect("write plan");
     path.display().to_string()
+}
+
+/// A copy of `plan` (a path) whose seed is the 双色球 of `day` (YYYY-MM-DD, drawn at 21:15):
+/// what an admin announces after a void, since a redraw needs a seed that did not exist then.
+pub fn reseeded(plan: &str, dir: &Path, day: &str) -> String {
+    let text = std::fs::read_to_string(plan).expect("plan");
+    let old = ("2024-05-16 21:15", "2024年5月16日");
+    assert!(
+        text.contains(old.0) && text.contains(old.1),
+        "{plan}: the 16 May seed"
+    );
+    let (y, m, d) = (&day[..4], &day[5..7], &day[8..10]);
+    let spoken = format!(
+        "{y}年{}月{}日",
+        m.trim_start_matches('0'),
+        d.trim_start_matches('0')
+    );
+    let path = dir.join(format!("reseeded-{day}.rhai"));
+    let draw_cron = format!(
+        "draw: \"0 30 21 {} {} *\"",
+        d.trim_start_matches('0'),
+        m.trim_start_matches('0')
+    );
+    assert!(
+        text.contains("draw: \"0 30 21 16 5 *\""),
+        "{plan}: the draw's schedule"
+    );
+    std::fs::write(
+        &path,
+        text.replace(old.0, &format!("{day} 21:15"))
+            .replace(old.1, &spoken)
+            .replace("draw: \"0 30 21 16 5 *\"", &draw_cron),
+    )
+    .expect("write plan");
+    path.display().to_string()
+}
+
+/// The demo registry imported file by file, as a department imports its own: `demo run` makes
+/// a rehearsal store, so a production store is filled this way.
+pub fn import_registry(db: &TestDb, dir: &Path) {
+    for kind in ["bureaus", "items", "entities", "officers", "conflicts"] {
+        let file = dir.join(format!("{kind}.csv"));
+        db.json(&["import", kind, file.to_str().expect("utf-8"), "--json"]);
+    }
+}
+
+/// The Henan plan moved to the real present, for a production store (which records only on
+/// the real clock): this year, its window from today to 31 December, its seed public
+/// `lead_secs` seconds from now. Returns the plan's path, that moment as the plan states it,
+/// and a configuration layer whose calendar folder holds working-day data for this year and
+/// next (no holidays) wherever the shipped data stops, so the test runs in any year.
+pub fn live_plan(
+    db: &TestDb,
+    lead_secs: i64,
+) -> (String, chrono::DateTime<chrono::FixedOffset>, String) {
+    use chrono::Datelike;
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00");
+    let now = chrono::Utc::now().with_timezone(&beijing);
+    let available = now + chrono::Duration::seconds(lead_secs);
+    let year = now.year();
+    let text = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("plan");
+    let text = text
+        .replace("year: 2024,", &format!("year: {year},"))
+        .replace("2024年度", &format!("{year}年度"))
+        .replace(
+            "window: #{ start: \"2024-05-20\", end: \"2024-12-31\" }",
+            &format!(
+                "window: #{{ start: \"{}\", end: \"{year}-12-31\" }}",
+                now.date_naive()
+            ),
+        )
+        .replace(
+            "available_at: \"2024-05-16 21:15\"",
+            &format!(
+                "available_at: \"{}\"",
+                available.format("%Y-%m-%d %H:%M:%S")
+            ),
+        )
+        .replace("freeze: \"0 0 9 13 5 *\"", "freeze: \"0 0 1 1 1 *\"")
+        .replace(
+            "draw: \"0 30 21 16 5 *\"",
+            &format!("draw: \"{} *\"", available.format("%-S %-M %-H %-d %-m")),
+        );
+    let path = db.path().join("live.rhai");
+    std::fs::write(&path, text).expect("write plan");
+    let calendar = db.path().join("calendar");
+    std::fs::create_dir_all(&calendar).expect("calendar dir");
+    for y in [year, year + 1] {
+        if !repo(&format!("rules/calendar/{y}.toml")).exists() {
+            std::fs::write(
+                calendar.join(format!("{y}.toml")),
+                format!(
+                    "year = {y}\nnotice = \"test data: no holidays\"\nurl = \"https://example.gov.cn/\"\n\
+                     holidays = []\nworkdays = []\n"
+                ),
+            )
+            .expect("calendar");
+        }
+    }
+    let layer = format!("[calendar]\ndir = \"{}\"\n", calendar.display());
+    (path.display().to_string(), available, layer)
+}
+
+/// Waits until `t` has passed on the real clock.
+pub fn wait_until(t: chrono::DateTime<chrono::FixedOffset>) {
+    let left = t.signed_duration_since(chrono::Utc::now());
+    if let Ok(d) = (left + chrono::Duration::milliseconds(50)).to_std() {
+        std::thread::sleep(d);
+    }
+}
+
+/// Every `.eml` a rehearsal wrote into `data/mail/`: (its To and Cc addresses, raw bytes), by
+/// name.
+pub fn written_mail(db: &TestDb) -> Vec<(Vec<String>, Vec<u8>)> {
+    let dir = db.path().join("data/mail");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+    names.sort();
+    names
+        .iter()
+        .map(|p| {
+            use mailparse::MailHeaderMap;
+            let raw = std::fs::read(p).expect("eml");
+            let parsed = mailparse::parse_mail(&raw).expect("a MIME message");
+            let mut heads = parsed.headers.get_all_values("To");
+            heads.extend(parsed.headers.get_all_values("Cc"));
+            let to = heads
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(|a| {
+                    let a = a.trim();
+                    a.rsplit_once('<')
+                        .map_or(a, |(_, r)| r.trim_end_matches('>'))
+                        .to_string()
+                })
+                .filter(|a| !a.is_empty())
+                .collect();
+            (to, raw)
+        })
+        .collect()
 }

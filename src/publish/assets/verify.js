@@ -3,22 +3,40 @@
  *
  * An independent re-computation of a published draw from its published manifest, in plain
  * JavaScript with nothing but WebCrypto (SHA-256), BigInt and TextEncoder/TextDecoder. It
- * shares no code with suiji and fetches nothing but the two files it is pointed at.
+ * shares no code with suiji and fetches nothing but the files it is pointed at (a pair, or
+ * index.json and the files it lists).
  *
  *   SuijiVerify.verify(manifestBytes, drawBytes, progress) -> Promise<report>
  *   SuijiVerify.run(container, manifestUrl, drawUrl)       -> Promise<report>
  *   SuijiVerify.runFiles(container, manifestFile, drawFile) -> Promise<report> (files picked by the reader)
+ *   SuijiVerify.verifyHistory(indexBytes, getFile, progress) -> Promise<history report>
+ *   SuijiVerify.runHistory(container, indexUrl)             -> Promise<history report>
  *
- * What it checks: the manifest's timing (v2: frozen_at strictly before
+ * What it checks in one draw: the manifest's timing (v2: frozen_at strictly before
  * seed_source.available_at, certificate_date the Asia/Shanghai day of available_at, a drand
  * beacon that is quicknet's first round at or after available_at); manifest_digest against the
  * SHA-256 of the manifest's exact bytes; the seed value's form (for drand: the round the
  * manifest fixed, and the value the SHA-256 of the signature); the seed; every stratum's
  * selected entities and alternates with their tickets (Rivest's consistent sampler); every
- * team. What it does not: the BLS signature of a drand round (see beacon_note in the report),
- * and the published history (index.json): `suiji verify DIR` and tools/verify_draw.py do both.
+ * team. What it does not: the BLS signature of a drand round (see beacon_note in the report):
+ * `suiji verify DIR` and tools/verify_draw.py do.
+ *
+ * The whole published history (section 7, index.json suiji-publication-v2 or v1): numbering;
+ * every listed file's SHA-256; a first freeze, later refreezes with a reason and none while a
+ * draw stands; every manifest as above and of this plan; every draw made from the manifest in
+ * force, with no other draw standing, and recomputed; every void naming the standing draw, with
+ * a reason; `current`, manifest.json and draw.json. And over the whole history: `store` is
+ * production or rehearsal (演练; a v1 index counts as production); a production history holds
+ * no manifest frozen on a simulated clock; the entries' times never go backwards; every
+ * manifest's seed becomes public strictly after every earlier draw and void; a draw after a void
+ * comes from a manifest frozen after it; no two draws share a seed (value, or drand round).
+ * Unlisted files cannot be listed over the web: the next manifest-N.json and draw-N.json are
+ * probed instead. A file that cannot be fetched (a page opened from disk) leaves the history
+ * not checked (无法核对), not differing.
  *
  * A classic script: loading it defines globalThis.SuijiVerify (and module.exports under Node).
+ * On a page with a #verify-history button (data-index: index.json's URL), a click renders the
+ * history check into #verify-history-output.
  */
 (function (root) {
   "use strict";
@@ -722,6 +740,403 @@
     });
   }
 
+  // ---------------------------------------------------------------- section 7: the history
+
+  var INDEX_V1 = "suiji-publication-v1";
+  var INDEX_V2 = "suiji-publication-v2";
+  var STORES = ["production", "rehearsal"];
+  var EVENT_NAMES = { freeze: "冻结 (freeze)", refreeze: "重新冻结 (refreeze)", draw: "抽取 (draw)",
+    "void": "作废 (void)" };
+
+  /**
+   * A file that could not be fetched at all (network failure, a page opened from disk): the
+   * history is then not checked, which is not the same as differing. A getFile passed to
+   * verifyHistory rejects with an error whose `unavailable` is true for this; any other
+   * rejection means the file is missing.
+   */
+  function Unavailable(message) { this.message = message; this.unavailable = true; }
+
+  function sameBytes(a, b) {
+    if (a.length !== b.length) return false;
+    for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+
+  function messageOf(e) {
+    return e && e.message ? e.message : String(e);
+  }
+
+  /**
+   * Section 7, from index.json's bytes and getFile(name) -> Promise<ArrayBuffer> for the files it
+   * lists (and manifest.json, draw.json): numbering, every listed file's SHA-256, the order of
+   * freezes, refreezes, draws and voids, every manifest's timing and plan, every draw recomputed
+   * from the manifest in force (verify above), the current documents and their copies; and over
+   * the whole history: a production store has no manifest frozen on a simulated clock, times
+   * never go backwards, every manifest's seed becomes public after every earlier draw and void,
+   * a redraw comes from a manifest frozen after the void, and no two draws share a seed.
+   * Problems are collected (not only the first); a file that could not be fetched leaves its
+   * entry not checked.
+   */
+  function verifyHistory(indexBuffer, getFile, progress) {
+    var started = Date.now();
+    var say = typeof progress === "function" ? function (t) {
+      try { progress(t); } catch (e) { /* a display problem is not a verification problem */ }
+    } : function () {};
+    var report = {
+      ok: false, state: "differs", spec: null, store: null, rehearsal: false, plan: null, year: null,
+      entries: [], current: null, problems: [], unchecked: [], notes: [], millis: 0
+    };
+    var index, entries;
+    var manifests = new Map(), draws = new Map(), listed = new Set(), unfetched = new Set();
+    var inForce = null, standing = null;
+    // For the checks over the whole history: the previous event's time, the draws and voids so
+    // far (what a later manifest's seed must come after), the last void, every draw's seed.
+    var previous = null, settled = [], lastVoid = null, seeds = [];
+
+    function where(row) { return row ? "第 " + row.n + " 项 (entry " + row.n + ")：" : "index.json："; }
+    function problem(row, text) {
+      if (row) row.problems.push(text);
+      report.problems.push(where(row) + text);
+    }
+    function notChecked(row, text) {
+      if (row) row.unchecked.push(text);
+      report.unchecked.push(where(row) + text);
+    }
+
+    /** A file's bytes, or null (missing: a problem; not fetched: not checked). */
+    function load(name, row) {
+      return Promise.resolve().then(function () { return getFile(name); }).then(function (buf) {
+        return toBytes(buf, name);
+      }, function (e) {
+        if (e && e.unavailable) {
+          unfetched.add(name);
+          notChecked(row, name + " 无法下载，未核对 (could not be fetched; not checked)：" + messageOf(e));
+        } else {
+          problem(row, name + " 缺失或无法读取 (missing)：" + messageOf(e));
+        }
+        return null;
+      });
+    }
+
+    /** The document an entry publishes: its bytes (or null), which must hash to its sha256. */
+    function listedFile(e, row, stem) {
+      var name = e.file;
+      if (typeof name !== "string" || !new RegExp("^" + stem + "-[1-9][0-9]*\\.json$").test(name)) {
+        problem(row, "文件名 " + show(name) + " 不是 " + stem + "-N.json (file is not named " + stem + "-N.json)");
+        return Promise.resolve(null);
+      }
+      return load(name, row).then(function (bytes) {
+        if (!bytes) return null;
+        return sha256Bytes(bytes).then(function (digest) {
+          if (digest !== e.sha256) {
+            problem(row, name + " 的 SHA-256 为 " + digest + "，index.json 列为 " + show(e.sha256) +
+              "：公布后被改动 (altered after publication)");
+          } else {
+            row.notes.push("SHA-256 一致 (sha256 ok)");
+          }
+          return bytes;
+        });
+      });
+    }
+
+    function manifestEntry(e, row, t) {
+      var name = typeof e.file === "string" ? e.file : null;
+      var reason = typeof e.reason === "string" && e.reason.trim() ? e.reason : null;
+      if ((e.event === "freeze") !== (inForce === null)) {
+        problem(row, "第一份输入应为 freeze，其后均为 refreeze (the first manifest must be a freeze, later ones refreezes)");
+      }
+      if (e.event === "refreeze" && !reason) problem(row, "重新冻结未说明原因 (a refreeze needs its reason)");
+      if (standing) problem(row, "在 " + standing + " 仍有效时重新冻结 (refrozen while " + standing + " stands)");
+      if (reason) row.notes.push("原因 (reason)：" + reason);
+      return listedFile(e, row, "manifest").then(function (bytes) {
+        var record = { pos: row.n, bytes: bytes, m: null };
+        if (name) manifests.set(name, record);
+        inForce = name;
+        if (!bytes) return;
+        var m = null, mr = {}, found = [];
+        try {
+          m = parseJson(bytes, name);
+          checkManifest(m, mr, found);
+        } catch (err) {
+          if (!(err instanceof Invalid)) throw err;
+          found.push(err.message);
+        }
+        found.forEach(function (p) { problem(row, name + ": " + p.replace(/^manifest: /, "")); });
+        if (!m || !isObject(m.seed_source)) return;
+        record.m = m;
+        if (!isObject(m.plan) || m.plan.id !== index.plan || m.plan.year !== index.year) {
+          problem(row, name + " 属于其他计划或年度 (a manifest of another plan or year)");
+        }
+        var declared = m.seed_source.available_at;
+        if (e.available_at !== undefined && declared !== undefined) {
+          try {
+            if (compareInstants(instant(e.available_at, "available_at"), instant(declared, name)) !== 0) {
+              problem(row, "index.json 所列 available_at " + show(e.available_at) + " 与 " + name + " 中的 " +
+                show(declared) + " 不符 (available_at differs)");
+            }
+          } catch (err) {
+            if (!(err instanceof Invalid)) throw err;
+            problem(row, err.message);
+          }
+        }
+        if (m.simulated === true) {
+          if (report.rehearsal) {
+            row.notes.push(mr.simulated_note);
+          } else {
+            problem(row, name + " 在模拟时钟上冻结（回放或演练），却出现在正式公示历史中：不能证明它在种子产生之前冻结 (" +
+              name + " was frozen on a simulated clock (replayed or rehearsed) in a production history: " +
+              "it proves nothing about being frozen before the seed existed)");
+          }
+        }
+        if (typeof declared === "string") {
+          var available;
+          try { available = instant(declared, name); } catch (err) { return; } // reported above
+          for (var s = 0; s < settled.length; s++) {
+            var x = settled[s];
+            if (compareInstants(available, x.t) <= 0) {
+              problem(row, name + " 冻结于" + (x.isVoid ? " " + x.draw + " 作废" : " " + x.draw + " 抽取") +
+                "（" + x.at + "）之后，而它的种子自 " + declared + " 起公开，并不晚于该次" + (x.isVoid ? "作废" : "抽取") +
+                "：冻结时种子可能已为人所知 (" + name + " was frozen after " + (x.isVoid ? "the void of " : "") + x.draw +
+                " (at " + x.at + ") and its seed is public from " + declared + ", not after that " +
+                (x.isVoid ? "void" : "draw") + ": its seed could already be known when it was frozen)");
+              break;
+            }
+          }
+          row.notes.push("冻结于 " + show(m.frozen_at) + "，种子公开于 " + declared + " (frozen before the seed is public)");
+        }
+      });
+    }
+
+    function drawEntry(e, row, t) {
+      var name = typeof e.file === "string" ? e.file : null;
+      var from = inForce ? manifests.get(inForce) : null;
+      if (inForce === null || e.manifest !== inForce) {
+        problem(row, "依据 " + show(e.manifest) + "，但当时有效的输入是 " + show(inForce) +
+          " (drawn from " + show(e.manifest) + ", but the manifest in force was " + show(inForce) + ")");
+      }
+      if (standing) problem(row, "在 " + standing + " 仍有效（未作废）时抽取 (drawn while " + standing + " stands)");
+      if (lastVoid && from && from.pos < lastVoid.pos) {
+        problem(row, show(name) + " 在 " + lastVoid.draw + " 作废后，仍依据作废前冻结的 " + inForce +
+          " 重新抽取：重新抽取需要作废之后冻结、当时种子尚不存在的输入 (" + show(name) + " redraws from " + inForce +
+          " after the void of " + lastVoid.draw + ": a redraw needs a manifest frozen after the void, with a seed " +
+          "that did not exist then)");
+      }
+      if (name) {
+        standing = name;
+        if (t) settled.push({ draw: name, isVoid: false, t: t, at: e.at });
+      }
+      return listedFile(e, row, "draw").then(function (bytes) {
+        if (!bytes) return;
+        if (name) draws.set(name, bytes);
+        var d = null;
+        try { d = parseJson(bytes, name); } catch (err) {
+          if (!(err instanceof Invalid)) throw err;
+          problem(row, err.message);
+          return;
+        }
+        var source = isObject(d.seed_source) ? d.seed_source : {};
+        if (typeof source.value === "string") {
+          row.seed = { kind: source.kind, value: source.value,
+            round: source.kind === "drand" && typeof source.round === "number" ? source.round : null };
+          for (var s = 0; s < seeds.length; s++) {
+            var used = seeds[s].seed;
+            if (used.value === row.seed.value || (used.kind === "drand" && row.seed.kind === "drand" &&
+                used.round !== null && used.round === row.seed.round)) {
+              var what = "值 " + used.value + (used.kind === "drand" ? "，drand 第 " + used.round + " 轮" : "");
+              problem(row, name + " 与 " + seeds[s].draw + " 使用了同一个种子（" + what + "）(" + name +
+                " reuses the seed of " + seeds[s].draw + " (value " + used.value +
+                (used.kind === "drand" ? ", drand round " + used.round : "") + "))");
+              break;
+            }
+          }
+          seeds.push({ draw: name, seed: row.seed });
+        }
+        if (!from || !inForce) return;
+        if (!from.bytes) {
+          if (unfetched.has(inForce)) {
+            notChecked(row, "依据的输入 " + inForce + " 无法下载，未重算 (not recomputed)");
+          } else {
+            problem(row, "依据的输入 " + inForce + " 缺失，无法重算 (its manifest is missing)");
+          }
+          return;
+        }
+        say("第 " + row.n + " 项：重算 (recomputing) " + name);
+        return verify(from.bytes, bytes).then(function (r) {
+          if (r.ok) {
+            row.notes.push("依据 " + inForce + " 重算，结果一致 (recomputed: identical)");
+          } else {
+            problem(row, "依据 " + inForce + " 重算不一致 (recomputed draw differs)：" + r.problems[0] +
+              (r.problems.length > 1 ? "（另有 " + (r.problems.length - 1) + " 处差异）" : ""));
+          }
+          if (r.beacon_note) row.notes.push(r.beacon_note);
+        });
+      });
+    }
+
+    function voidEntry(e, row, t) {
+      var reason = typeof e.reason === "string" && e.reason.trim() ? e.reason : null;
+      if (has(e, "file") || has(e, "sha256")) problem(row, "作废不发布文件 (a void publishes no file)");
+      if (e.draw === undefined || e.draw === null || e.draw !== standing) {
+        problem(row, show(e.draw) + " 不是当时有效的抽取（当时有效：" + show(standing) + "）(" + show(e.draw) +
+          " is not the standing draw)");
+      }
+      if (!reason) problem(row, "作废未说明原因 (a void needs its reason)");
+      else row.notes.push("原因 (reason)：" + reason + (e.forced ? "（强制作废 forced）" : ""));
+      var voided = typeof e.draw === "string" ? e.draw : standing;
+      if (voided) {
+        if (t) settled.push({ draw: voided, isVoid: true, t: t, at: e.at });
+        lastVoid = { pos: row.n, draw: voided };
+      }
+      standing = null;
+      return Promise.resolve();
+    }
+
+    function entry(i) {
+      if (i >= entries.length) return Promise.resolve();
+      var e = entries[i];
+      var row = { n: i + 1, event: null, file: null, at: null, seed: null, ok: false, state: "differs",
+        problems: [], unchecked: [], notes: [] };
+      report.entries.push(row);
+      if (!isObject(e)) {
+        problem(row, "不是 JSON 对象 (not an object)");
+        return entry(i + 1);
+      }
+      row.event = typeof e.event === "string" ? e.event : show(e.event);
+      row.file = e.event === "void" ? (typeof e.draw === "string" ? e.draw : null) :
+        (typeof e.file === "string" ? e.file : null);
+      row.at = typeof e.at === "string" ? e.at : null;
+      say("第 " + row.n + "/" + entries.length + " 项 (entry)");
+      if (e.n !== row.n) problem(row, "编号为 " + show(e.n) + "，应为 " + row.n + " (numbered " + show(e.n) + ", expected " + row.n + ")");
+      var t = null;
+      try { t = instant(e.at, "at"); } catch (err) {
+        if (!(err instanceof Invalid)) throw err;
+        problem(row, "时间无效 (invalid time)：" + err.message);
+      }
+      if (t) {
+        if (previous && compareInstants(t, previous.t) < 0) {
+          problem(row, "事件时间顺序错误 (events not in time order)：第 " + previous.n + " 项（" + previous.event +
+            "）在 " + previous.at + "，第 " + row.n + " 项（" + row.event + "）却在 " + e.at);
+        }
+        previous = { t: t, n: row.n, event: row.event, at: e.at };
+      }
+      var done;
+      if (e.event === "freeze" || e.event === "refreeze") done = manifestEntry(e, row, t);
+      else if (e.event === "draw") done = drawEntry(e, row, t);
+      else if (e.event === "void") done = voidEntry(e, row, t);
+      else {
+        problem(row, "未知事件 (unknown event) " + show(e.event));
+        done = Promise.resolve();
+      }
+      return done.then(function () {
+        if (e.event !== "void" && typeof e.file === "string") {
+          if (listed.has(e.file)) problem(row, e.file + " 在 index.json 中出现两次 (listed twice)");
+          listed.add(e.file);
+        }
+        row.state = row.problems.length ? "differs" : row.unchecked.length ? "unchecked" : "ok";
+        row.ok = row.state === "ok";
+        return entry(i + 1);
+      });
+    }
+
+    /** The current documents: index.json's current, and manifest.json / draw.json as copies. */
+    function current() {
+      var c = { ok: false, state: "differs", manifest: inForce, draw: standing, problems: [], unchecked: [], notes: [] };
+      report.current = c;
+      var said = isObject(index.current) ? index.current : {};
+      var saidManifest = said.manifest === undefined ? null : said.manifest;
+      var saidDraw = said.draw === undefined ? null : said.draw;
+      function fail(text) { c.problems.push(text); report.problems.push("现行文件 (current)：" + text); }
+      if (!isObject(index.current) || saidManifest !== inForce || saidDraw !== standing) {
+        fail("index.json 的 current 为 " + show(saidManifest) + " 和 " + show(saidDraw) + "，但实际有效的是 " +
+          show(inForce) + " 和 " + show(standing) + " (current names other documents than those in force)");
+      }
+      var copies = [["manifest.json", inForce, inForce && manifests.get(inForce) ? manifests.get(inForce).bytes : null],
+        ["draw.json", standing, standing ? draws.get(standing) || null : null]];
+      return copies.reduce(function (chain, copy) {
+        return chain.then(function () {
+          if (!copy[1]) return;
+          return Promise.resolve().then(function () { return getFile(copy[0]); }).then(function (buf) {
+            var bytes = toBytes(buf, copy[0]);
+            if (!copy[2]) return;
+            if (sameBytes(bytes, copy[2])) c.notes.push(copy[0] + " = " + copy[1] + "（逐字节相同 byte-identical）");
+            else fail(copy[0] + " 不是现行的 " + copy[1] + " 的逐字节副本 (not a byte-identical copy)");
+          }, function (e) {
+            if (e && e.unavailable) {
+              c.unchecked.push(copy[0] + " 无法下载，未核对 (not checked)");
+              report.unchecked.push("现行文件 (current)：" + copy[0] + " 无法下载 (could not be fetched)");
+            } else {
+              fail(copy[0] + " 缺失 (missing)：" + messageOf(e));
+            }
+          });
+        });
+      }, Promise.resolve()).then(function () {
+        // A folder cannot be listed over the web: the next numbers are probed instead.
+        var next = { manifest: 1, draw: 1 };
+        listed.forEach(function (f) {
+          var m = /^(manifest|draw)-([1-9][0-9]*)\.json$/.exec(f);
+          if (m && +m[2] >= next[m[1]]) next[m[1]] = +m[2] + 1;
+        });
+        return Promise.all(["manifest", "draw"].map(function (stem) {
+          var name = stem + "-" + next[stem] + ".json";
+          return Promise.resolve().then(function () { return getFile(name); }).then(function (buf) {
+            var d;
+            try { d = parseJson(toBytes(buf, name), name); } catch (e) { return; }
+            if (typeof d.spec === "string" && d.spec.indexOf("suiji-draw-") === 0) {
+              var text = name + " 在文件夹中，却未列入 index.json (in the folder but not in index.json)";
+              c.problems.push(text);
+              report.problems.push("index.json：" + text);
+            }
+          }, function () { /* absent, as it should be */ });
+        }));
+      }).then(function () {
+        c.state = c.problems.length ? "differs" : c.unchecked.length ? "unchecked" : "ok";
+        c.ok = c.state === "ok";
+      });
+    }
+
+    function finish() {
+      report.state = report.problems.length ? "differs" : report.unchecked.length ? "unchecked" : "ok";
+      report.ok = report.state === "ok";
+      report.millis = Date.now() - started;
+      say(report.ok ? "一致 (agrees)" : report.state === "unchecked" ? "无法核对 (not checked)" :
+        "不一致 (differs): " + report.problems[0]);
+      return report;
+    }
+
+    return Promise.resolve().then(function () {
+      say("解析 index.json (parsing)");
+      index = parseJson(toBytes(indexBuffer, "index.json"), "index.json");
+      report.spec = index.spec === undefined ? null : index.spec;
+      report.plan = index.plan === undefined ? null : index.plan;
+      report.year = index.year === undefined ? null : index.year;
+      if (index.spec !== INDEX_V1 && index.spec !== INDEX_V2) {
+        throw new Invalid("index.json：未知的规范 (unknown spec) " + show(index.spec));
+      }
+      if (index.spec === INDEX_V1) {
+        if (has(index, "store")) throw new Invalid("index.json：" + INDEX_V1 + " 不含 store (a v1 index has no store member)");
+        report.store = "production";
+      } else if (!has(index, "store")) {
+        throw new Invalid("index.json：缺少 store，应为 production 或 rehearsal (store missing)");
+      } else if (STORES.indexOf(index.store) < 0) {
+        throw new Invalid("index.json：store " + show(index.store) + " 既不是 production 也不是 rehearsal (unknown store)");
+      } else {
+        report.store = index.store;
+      }
+      report.rehearsal = report.store === "rehearsal";
+      if (report.rehearsal) {
+        report.notes.push("演练 (rehearsal)：本公示历史由演练库（模拟或演示）发布，不能证明任何真实的时间先后 " +
+          "(a rehearsal history proves nothing about real timing)");
+      }
+      if (!Array.isArray(index.entries)) throw new Invalid("index.json：entries 不是列表 (entries is not a list)");
+      entries = index.entries;
+      return entry(0).then(current);
+    }).then(finish, function (e) {
+      report.problems.push(e instanceof Invalid ? e.message :
+        "malformed or unreadable document (" + (e && e.name ? e.name + ": " : "") + messageOf(e) + ")");
+      return finish();
+    });
+  }
+
   // ---------------------------------------------------------------- the page
 
   function element(doc, tag, text, attrs) {
@@ -846,7 +1261,170 @@
     }, "无法读取文件 (could not read the files)");
   }
 
-  var api = { verify: verify, run: run, runFiles: runFiles };
+
+  // ---------------------------------------------------------------- the page: the whole history
+
+  var FROM_DISK = "出于浏览器安全限制，从本地文件打开时无法下载；请使用“选择文件”或通过网站访问 " +
+    "(a page opened from disk cannot fetch files)";
+
+  function seedText(seed) {
+    if (!seed) return "";
+    return seed.kind === "drand" ? "drand 第 " + seed.round + " 轮 (round " + seed.round + ")：" + seed.value :
+      show(seed.kind) + "：" + seed.value;
+  }
+
+  var STATE_TEXT = { ok: "✓", differs: "✗", unchecked: "未核对 (not checked)" };
+
+  function renderHistory(container, report) {
+    var doc = container.ownerDocument || root.document;
+    while (container.firstChild) container.removeChild(container.firstChild);
+    if (report.rehearsal) {
+      container.appendChild(element(doc, "p", "演练 (rehearsal)：这是演练库（模拟或演示）发布的公示历史，不是正式抽查，" +
+        "不能证明任何真实的时间先后 (a rehearsal history proves nothing about real timing)",
+      { id: "history-rehearsal", "class": "banner" }));
+    }
+    var verdict = report.state === "ok" ? "全部公示历史一致 (the whole history verifies)" :
+      report.state === "unchecked" ? "无法核对 (not checked)" + (report.unchecked.length ? " — " + report.unchecked[0] : "") :
+        "公示历史不一致 (differs) — 首个问题 (first problem)：" + (report.problems[0] || "");
+    // Not checked is not a difference: it is shown as a notice, not in the colour of a failure.
+    container.appendChild(element(doc, "p", verdict, { id: "history-verdict",
+      "class": report.state === "unchecked" ? "banner verify-unchecked" : "verify-summary",
+      "data-ok": report.ok ? "true" : "false", "data-state": report.state }));
+
+    var facts = element(doc, "ul", null, { "class": "verify-facts" });
+    function fact(text) { facts.appendChild(element(doc, "li", text)); }
+    if (report.plan !== null) fact("计划 (plan)：" + show(report.plan) + "，年度 (year)：" + show(report.year));
+    if (report.spec !== null) fact("规范 (spec)：" + show(report.spec));
+    if (report.store !== null) fact("发布库 (store)：" + (report.rehearsal ? "演练 (rehearsal)" : "正式 (production)"));
+    fact("事件数 (events)：" + report.entries.length);
+    container.appendChild(facts);
+
+    if (report.entries.length || report.current) {
+      var table = element(doc, "table", null, { id: "history-table", "class": "verify-table history-table" });
+      var head = element(doc, "tr");
+      ["序号 (n)", "事件 (event)", "文件 (file)", "时间 (at)", "种子 (seed)", "结果 (result)", "说明 (note)"]
+        .forEach(function (t) { head.appendChild(element(doc, "th", t)); });
+      var thead = element(doc, "thead");
+      thead.appendChild(head);
+      table.appendChild(thead);
+      var body = element(doc, "tbody");
+      report.entries.forEach(function (r) {
+        var row = element(doc, "tr", null, { "data-entry": String(r.n), "data-event": String(r.event),
+          "data-ok": r.ok ? "true" : "false", "data-state": r.state });
+        row.appendChild(element(doc, "td", r.n));
+        row.appendChild(element(doc, "td", has(EVENT_NAMES, r.event) ? EVENT_NAMES[r.event] : r.event));
+        row.appendChild(element(doc, "td", r.file === null ? "" : r.file));
+        row.appendChild(element(doc, "td", r.at === null ? "" : r.at));
+        row.appendChild(element(doc, "td", seedText(r.seed), { "class": "mono" }));
+        row.appendChild(element(doc, "td", STATE_TEXT[r.state]));
+        row.appendChild(element(doc, "td", r.problems.concat(r.unchecked, r.state === "ok" ? r.notes : []).join("；")));
+        body.appendChild(row);
+      });
+      var c = report.current;
+      if (c) {
+        var crow = element(doc, "tr", null, { "data-current": "true", "data-ok": c.ok ? "true" : "false",
+          "data-state": c.state });
+        crow.appendChild(element(doc, "td", ""));
+        crow.appendChild(element(doc, "td", "现行文件 (current)"));
+        crow.appendChild(element(doc, "td", [c.manifest, c.draw].filter(function (x) { return x; }).join("，")));
+        crow.appendChild(element(doc, "td", ""));
+        crow.appendChild(element(doc, "td", ""));
+        crow.appendChild(element(doc, "td", STATE_TEXT[c.state]));
+        crow.appendChild(element(doc, "td", c.problems.concat(c.unchecked, c.state === "ok" ? c.notes : []).join("；")));
+        body.appendChild(crow);
+      }
+      table.appendChild(body);
+      var scroll = element(doc, "div", null, { "class": "scroll" });
+      scroll.appendChild(table);
+      container.appendChild(scroll);
+    }
+
+    if (report.problems.length) {
+      container.appendChild(element(doc, "p", "全部问题 (all problems)："));
+      var list = element(doc, "ol", null, { id: "history-problems", "class": "verify-problems" });
+      report.problems.forEach(function (p) { list.appendChild(element(doc, "li", p)); });
+      container.appendChild(list);
+    }
+    if (report.unchecked.length) {
+      container.appendChild(element(doc, "p", "未核对 (not checked)："));
+      var missing = element(doc, "ol", null, { id: "history-unchecked", "class": "verify-problems" });
+      report.unchecked.forEach(function (p) { missing.appendChild(element(doc, "li", p)); });
+      container.appendChild(missing);
+    }
+    container.appendChild(element(doc, "p", "用时 (elapsed)：" + report.millis + " ms",
+      { id: "history-elapsed", "data-millis": String(report.millis) }));
+  }
+
+  /**
+   * Fetches indexUrl and the files it lists (relative to it), verifies the whole history and
+   * renders it into container. Files that cannot be fetched at all (a page opened from disk, a
+   * network failure) leave the history not checked (无法核对), not differing.
+   */
+  function runHistory(container, indexUrl) {
+    var doc = container.ownerDocument || root.document;
+    indexUrl = indexUrl || "index.json";
+    while (container.firstChild) container.removeChild(container.firstChild);
+    var status = element(doc, "p", "下载 (fetching) " + indexUrl, { "class": "verify-progress", "aria-live": "polite" });
+    container.appendChild(status);
+    var started = Date.now();
+    var base;
+    try {
+      base = new URL(indexUrl, doc && doc.baseURI ? doc.baseURI : root.location && root.location.href);
+    } catch (e) {
+      base = null;
+    }
+    var fromDisk = !!base && base.protocol === "file:";
+    function get(name) {
+      var url = base ? new URL(name, base).href : name;
+      return Promise.resolve().then(function () {
+        return root.fetch(url, { credentials: "same-origin", cache: "no-store" });
+      }).then(function (r) {
+        if (r.status === 404 || r.status === 410) throw new Error(name + ": HTTP " + r.status);
+        if (!r.ok) throw new Unavailable(name + ": HTTP " + r.status);
+        return r.arrayBuffer();
+      }, function (e) {
+        throw new Unavailable(fromDisk ? FROM_DISK : messageOf(e));
+      });
+    }
+    return get(base ? base.href : indexUrl).then(function (buffer) {
+      return verifyHistory(buffer, get, function (text) { status.textContent = text; });
+    }, function (e) {
+      var unavailable = !!(e && e.unavailable);
+      return {
+        ok: false, state: unavailable ? "unchecked" : "differs", spec: null, store: null, rehearsal: false,
+        plan: null, year: null, entries: [], current: null,
+        problems: unavailable ? [] : ["index.json 缺失 (missing)：" + messageOf(e)],
+        unchecked: unavailable ? ["index.json 无法下载 (could not be fetched)：" + messageOf(e)] : [],
+        notes: [], millis: Date.now() - started
+      };
+    }).then(function (report) {
+      renderHistory(container, report);
+      return report;
+    });
+  }
+
+  /** On a page with a #verify-history button: it verifies the history into #verify-history-output. */
+  function wire(doc) {
+    var button = doc.getElementById("verify-history");
+    if (!button || button.getAttribute("data-wired") === "true") return;
+    button.setAttribute("data-wired", "true");
+    button.addEventListener("click", function () {
+      var out = doc.getElementById("verify-history-output") || doc.getElementById("verify-output");
+      if (!out) return;
+      button.disabled = true;
+      runHistory(out, button.getAttribute("data-index") || "index.json").then(function () {
+        button.disabled = false;
+      }, function () { button.disabled = false; });
+    });
+  }
+
+  var api = { verify: verify, run: run, runFiles: runFiles, verifyHistory: verifyHistory,
+    runHistory: runHistory, Unavailable: Unavailable };
   root.SuijiVerify = api;
   if (typeof module === "object" && module && module.exports) module.exports = api;
+  var doc = root.document;
+  if (doc && typeof doc.getElementById === "function") {
+    if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", function () { wire(doc); });
+    else wire(doc);
+  }
 })(typeof globalThis !== "undefined" ? globalThis : typeof self !== "undefined" ? self : this);

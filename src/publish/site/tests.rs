@@ -27,7 +27,7 @@ fn site_with(fields: &[ResultField], url: Option<&str>) -> PlanSite {
         title: "计划".into(),
         window_start: "2024-05-20".into(),
         window_end: "2024-12-31".into(),
-        simulated: false,
+        rehearsal: false,
         generated_at: "2024-06-01T08:00:00+08:00".into(),
         seed: None,
         manifest_file: Some("manifest-1.json".into()),
@@ -159,7 +159,14 @@ fn pages_count_a_manifests_candidates_without_keeping_them() {
         audit: None,
     };
     let manifests = [manifest];
-    let (index, _) = crate::publish::history("p", 2024, &manifests, &[], None);
+    let (index, _) = crate::publish::history(
+        "p",
+        2024,
+        crate::store::Mode::Rehearsal,
+        &manifests,
+        &[],
+        None,
+    );
     let label = |c: &str| format!("<{c}>");
     let officers = HashMap::new();
     let names = Names {
@@ -183,7 +190,7 @@ fn pages_count_a_manifests_candidates_without_keeping_them() {
         generated_at: "2024-05-13T09:00:00+08:00",
     };
     let site = PlanSite::build(&input, &names).expect("a site");
-    assert_eq!((site.title.as_str(), site.simulated), ("计划<一>", true));
+    assert_eq!((site.title.as_str(), site.rehearsal), ("计划<一>", true));
     assert_eq!(site.window_end, "2024-12-31");
     assert_eq!(site.seed.as_ref().map(|s| s.source.as_str()), Some("摇号"));
     let strata: Vec<(&str, &str, usize, usize)> = site
