@@ -486,3 +486,78 @@ fn a_million_candidates_verify_in_the_browser() {
     assert_eq!(r["ok"], json!(true), "{r}");
     assert!(r["candidates"].as_u64().unwrap_or(0) >= 1_000_000, "{r}");
 }
+
+/// The history test vectors (`tools/history_cases.py`: a redraw from the voided draw's own
+/// manifest, a reused seed or drand round, a manifest frozen with a seed already public, events
+/// out of time order, a simulated manifest in a production history, a rehearsal's history, a
+/// missing or unknown `store`, tampered, unlisted and renumbered files): `suiji verify`,
+/// `tools/verify_draw.py` and the browser's verifier accept and refuse the same ones.
+#[test]
+fn history_vectors_in_every_verifier() {
+    let python = std::env::var("VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
+    let dir = tempfile::tempdir().expect("dir");
+    let cases = dir.path().join("cases");
+    let built = std::process::Command::new(&python)
+        .arg(repo("tools/history_cases.py"))
+        .arg(&cases)
+        .output()
+        .expect("python");
+    if !built.status.success() {
+        assert!(
+            std::env::var("REQUIRE_PYTHON_VERIFIER").is_err(),
+            "tools/history_cases.py: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        eprintln!("SKIPPED: history vectors ({python} lacks consistent_sampler)");
+        return;
+    }
+    let expected: std::collections::BTreeMap<String, bool> =
+        serde_json::from_slice(&std::fs::read(cases.join("cases.json")).expect("cases.json"))
+            .expect("cases");
+    assert!(expected.len() >= 20 && expected.values().any(|ok| *ok));
+    for (name, ok) in &expected {
+        let folder = cases.join(name);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_suiji"))
+            .arg("verify")
+            .arg(&folder)
+            .output()
+            .expect("suiji verify");
+        assert_eq!(
+            out.status.success(),
+            *ok,
+            "suiji verify on {name}: {}",
+            common::stdout(&out)
+        );
+        if *ok {
+            common::python_accepts(&folder);
+        } else {
+            common::python_rejects(&folder);
+        }
+    }
+    let Some(mut b) = Browser::launch() else {
+        return;
+    };
+    std::fs::write(
+        cases.join("index.html"),
+        "<!doctype html><meta charset=utf-8><body><script src=verify.js></script>",
+    )
+    .expect("page");
+    std::fs::copy(
+        repo("src/publish/assets/verify.js"),
+        cases.join("verify.js"),
+    )
+    .expect("js");
+    let base = serve(&cases);
+    b.goto(&format!("{base}/index.html"));
+    for (name, ok) in &expected {
+        let r = b.eval(&format!(
+            "(() => {{ const c = document.createElement('div'); document.body.appendChild(c);
+               return SuijiVerify.runHistory(c, '{name}/index.json')
+                 .then(r => ({{ ok: r.ok, state: r.state, problems: r.problems }})); }})()"
+        ));
+        assert_eq!(r["ok"], json!(ok), "the browser on {name}: {r}");
+        if !ok {
+            assert_eq!(r["state"], json!("differs"), "the browser on {name}: {r}");
+        }
+    }
+}

@@ -148,6 +148,13 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
     if json {
         return print_json(&s).map(|_| ExitCode::SUCCESS);
     }
+    println!(
+        "store: {}",
+        match s.store {
+            suiji::store::Mode::Production => "production (records only on the real clock)",
+            suiji::store::Mode::Rehearsal => "rehearsal (演练: simulated clock, mail as files)",
+        }
+    );
     match (&s.plan, &s.plan_error) {
         (Some(p), _) => {
             println!(

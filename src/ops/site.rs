@@ -190,7 +190,7 @@ async fn plan_folder(
 /// plan, and the front page.
 pub async fn publish(ctx: &Ctx<'_>, year: Option<i64>, out: Option<&Path>) -> Result<Published> {
     let out = out.unwrap_or(ctx.settings.public_dir()).to_path_buf();
-    let _lock = lock(&out).await?;
+    let _lock = lock(ctx, &out).await?;
     rebuild(ctx, year, out, None).await
 }
 
@@ -200,7 +200,7 @@ pub async fn publish(ctx: &Ctx<'_>, year: Option<i64>, out: Option<&Path>) -> Re
 /// [`after_event`]). Returns the history's paths written.
 pub async fn publish_plan(ctx: &Ctx<'_>, plan_id: &str, year: i64) -> Result<Vec<PathBuf>> {
     let out = ctx.settings.public_dir();
-    let _lock = lock(out).await?;
+    let _lock = lock(ctx, out).await?;
     let (history, written) = write_history(ctx, plan_id, year, out).await?;
     let known = Some((plan_id, year, history));
     let _ = unbuilt(rebuild(ctx, Some(year), out.to_path_buf(), known).await);
@@ -274,8 +274,9 @@ async fn rebuild(
 }
 
 /// One rebuild at a time per folder (the daemon and a command may both rebuild): each reads the
-/// store only once it holds the lock, so the last rebuild always shows the latest facts.
-async fn lock(out: &Path) -> Result<std::fs::File> {
+/// store only once it holds the lock, so the last rebuild always shows the latest facts. A
+/// folder holding another kind of store's publication is refused (see `publish::check_site`).
+async fn lock(ctx: &Ctx<'_>, out: &Path) -> Result<std::fs::File> {
     let io = |e: std::io::Error| {
         OpsError::Publish(publish::PublishError::Io {
             path: out.to_path_buf(),
@@ -291,6 +292,7 @@ async fn lock(out: &Path) -> Result<std::fs::File> {
         .map_err(io)?;
     for _ in 0..1200 {
         if crate::lock::try_exclusive(&file) {
+            publish::check_site(out, ctx.store.mode().await?)?;
             return Ok(file);
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

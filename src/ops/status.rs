@@ -12,6 +12,8 @@ use crate::store::{AuditHead, DrawRecord, JobRun, LeaderRecord, ManifestRecord};
 
 #[derive(Debug, Serialize)]
 pub struct Status {
+    /// Production (the real clock only) or rehearsal.
+    pub store: crate::store::Mode,
     pub plan: Option<PlanStatus>,
     /// Why the active plan could not be read, if it could not.
     pub plan_error: Option<String>,
@@ -94,6 +96,7 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
         Err(e) => (None, Some(e.to_string())),
     };
     Ok(Status {
+        store: ctx.store.mode().await?,
         plan,
         plan_error,
         tasks_by_status: ctx.store.tasks_by_status().await?,

@@ -311,6 +311,51 @@ pub fn write_history(
     Ok(written)
 }
 
+/// Whether a public folder may take a `mode` store's publication: every plan history already
+/// in it (`<root>/<year>/<plan>/index.json`) must come from a store of the same kind, so a
+/// rehearsal never rebuilds a real site's front page, nor adds its plans beside real ones.
+pub fn check_site(root: &Path, mode: Mode) -> Result<(), PublishError> {
+    #[derive(Deserialize)]
+    struct Kind {
+        #[serde(default = "production")]
+        store: Mode,
+    }
+    let dirs = |p: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(p)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for year in dirs(root) {
+        if !year
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        {
+            continue;
+        }
+        for plan in dirs(&year) {
+            let path = plan.join("index.json");
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            if let Ok(k) = serde_json::from_slice::<Kind>(&bytes)
+                && k.store != mode
+            {
+                return Err(PublishError::Store {
+                    path,
+                    theirs: k.store,
+                    ours: mode,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes `<dir>/<name>` and `<dir>/<stem>.sha256` beside it; returns the document's path.
 pub fn write_document(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, PublishError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
