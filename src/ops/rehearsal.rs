@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Ctx, OpsError, Result};
 use crate::config::Settings;
-use crate::store::{Mode, Store};
+use crate::store::{Mode, Store, StoreError};
 
 /// Fixes the mode of a store that has recorded nothing yet; reports the mode a store has.
 pub async fn init(ctx: &Ctx<'_>, mode: Mode) -> Result<Mode> {
@@ -23,7 +23,9 @@ pub fn settings_in(settings: &Settings, dir: &Path) -> Settings {
 }
 
 /// Copies the store at `from` into `dir/suiji.db` as a rehearsal store (or opens the rehearsal
-/// already there). The original is opened for reading only and never written.
+/// already there). The original is opened for reading only and never written. The copy is made
+/// and marked under a temporary name and renamed into place whole, so an interrupted copy
+/// leaves nothing that could pass for a rehearsal.
 pub async fn copy(
     settings: &Settings,
     from: &crate::config::DatabaseUrl,
@@ -34,19 +36,45 @@ pub async fn copy(
     let file: PathBuf = dir.join("suiji.db");
     let fresh = !file.exists();
     if fresh {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| OpsError::Invalid(format!("{}: {e}", dir.display())))?;
-        let source = Store::open_existing(from, &settings.database).await?;
-        let copied = source.copy_into(&file).await;
+        // Its mail, reports and site go under `dir`: a folder holding anything else (a real
+        // store's data or public folder) must never receive them.
+        if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+            return Err(OpsError::Invalid(format!(
+                "{}: not empty; a rehearsal is made in a folder of its own (a new or empty one, \
+                 or one a rehearsal was made in), so that its mail, reports and site never mix \
+                 with a real store's",
+                dir.display()
+            )));
+        }
+        let source = Store::open_existing(from, &settings.database)
+            .await
+            .map_err(|e| match e {
+                e @ (StoreError::Missing(_)
+                | StoreError::Unreachable { .. }
+                | StoreError::Url(_)) => OpsError::Invalid(format!("--from: {e}")),
+                e => e.into(),
+            })?;
+        let io = |e: std::io::Error| OpsError::Invalid(format!("{}: {e}", dir.display()));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let partial = dir.join(".suiji.db.partial");
+        for stale in ["", "-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{stale}", partial.display()));
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(io)?;
+            }
+        }
+        let copied = source.copy_into(&partial).await;
         source.close().await;
         copied?;
+        let url = crate::config::DatabaseUrl::new(format!("sqlite://{}", partial.display()));
+        let marked = Store::open(&url, &rs.database).await?;
+        let became = marked.become_rehearsal_copy(&from.to_string(), actor).await;
+        marked.close().await;
+        became?;
+        std::fs::rename(&partial, &file).map_err(io)?;
     }
     let store = Store::open(&rs.database.url, &rs.database).await?;
-    if fresh {
-        store
-            .become_rehearsal_copy(&from.to_string(), actor)
-            .await?;
-    } else if store.mode().await? != Mode::Rehearsal {
+    if store.mode().await? != Mode::Rehearsal {
         store.close().await;
         return Err(OpsError::Invalid(format!(
             "{}: a database is there and it is not a rehearsal store; choose an empty folder",

@@ -58,9 +58,9 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error(
-        "no database at {0}: create one by importing a registry (`suiji import ...`) or with \
-         `suiji demo run`, or point --db at an existing one (only import, demo run and serve \
-         create a database)"
+        "no database at {0}: create one with `suiji init` (a department's production store) \
+         or `suiji demo run` (a rehearsal), or point --db at an existing one (only init, \
+         import, demo run and serve create a database)"
     )]
     Missing(PathBuf),
     #[error("cannot reach PostgreSQL at {at}: {message}")]
