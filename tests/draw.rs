@@ -263,31 +263,19 @@ fn official_draw(db: &TestDb) {
             "作废后改用5月19日开奖号码",
         ],
     );
-    let err = refused(
-        db,
-        "2024-05-19 21:30",
-        &[
+    let redraw = |digits| {
+        [
             "draw",
             "--plan",
             &reseeded,
             "--official",
             "--seed-value",
-            SEED,
-        ],
-    );
+            digits,
+        ]
+    };
+    let err = refused(db, "2024-05-19 21:30", &redraw(SEED));
     assert!(err.contains("already used by draw-1"), "{err}");
-    let redrawn = on(
-        db,
-        "2024-05-19 21:30",
-        &[
-            "draw",
-            "--plan",
-            &reseeded,
-            "--official",
-            "--seed-value",
-            "05091314222708",
-        ],
-    );
+    let redrawn = on(db, "2024-05-19 21:30", &redraw("05091314222708"));
     assert_eq!(redrawn["tasks"], 74);
     assert_eq!(redrawn["seq"], 2);
     assert_ne!(redrawn["digest"], drawn["digest"]);

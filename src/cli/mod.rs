@@ -58,9 +58,9 @@ struct Cli {
         help_heading = "Global options"
     )]
     actor: Option<String>,
-    /// Take DATE (not later than the real today) as today, Asia/Shanghai: for entering events
-    /// after the fact and replaying a year ("YYYY-MM-DD", or "YYYY-MM-DD HH:MM" for a time of
-    /// day too). Audit timestamps stay real.
+    /// Take DATE (not later than the real today) as today, Asia/Shanghai ("YYYY-MM-DD", or
+    /// "YYYY-MM-DD HH:MM"): on a rehearsal store for replaying a year; on a production store
+    /// only read-only views take it. Audit timestamps stay real.
     #[arg(
         long,
         global = true,
