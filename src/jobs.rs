@@ -30,9 +30,11 @@ pub enum Job {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Misfire {
-    /// Every missed slot runs once (the yearly freeze and draw must happen).
+    /// Every missed slot runs once (the yearly freeze and draw must happen; every month's
+    /// report is owed, each about its own month).
     CatchUp,
-    /// Only the latest missed slot runs (one overdue check, one report, not one per missed day).
+    /// Only the latest missed slot runs (one overdue check, not one per missed day: reminders
+    /// come due by how few working days are left, so none is lost to a missed night).
     Latest,
 }
 
@@ -54,8 +56,8 @@ impl Job {
 
     pub fn misfire(self) -> Misfire {
         match self {
-            Job::Freeze | Job::Draw => Misfire::CatchUp,
-            Job::Nightly | Job::Report => Misfire::Latest,
+            Job::Freeze | Job::Draw | Job::Report => Misfire::CatchUp,
+            Job::Nightly => Misfire::Latest,
         }
     }
 
@@ -251,6 +253,20 @@ mod tests {
         let next = due(&p, t("2024-06-05 02:00"), &done);
         assert_eq!(next.len(), 1, "only the latest nightly: {next:?}");
         assert_eq!(next[0].key(), "2024-06-05T01:30:00+08:00");
+        for s in &next {
+            done.insert((s.job, s.key()));
+        }
+        // Down across two month-ends: both months' reports, and one nightly.
+        let later = due(&p, t("2024-08-02 12:00"), &done);
+        let keys: Vec<(Job, String)> = later.iter().map(|s| (s.job, s.key())).collect();
+        assert_eq!(
+            keys,
+            [
+                (Job::Report, "2024-07-01T08:00:00+08:00".to_string()),
+                (Job::Report, "2024-08-01T08:00:00+08:00".to_string()),
+                (Job::Nightly, "2024-08-02T01:30:00+08:00".to_string()),
+            ]
+        );
     }
 
     #[test]

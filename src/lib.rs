@@ -12,6 +12,7 @@ pub mod demo;
 pub mod draw;
 pub mod failpoint;
 pub mod import;
+pub mod instance;
 pub mod jobs;
 pub mod lifecycle;
 pub mod lock;

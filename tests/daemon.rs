@@ -667,3 +667,47 @@ fn second_serve_on_sqlite_is_refused() {
     );
     stop(first);
 }
+
+/// A slot left `running` under this very process's name (its end could not be recorded; or, in
+/// a container, the restarted daemon is PID 1 on the same host name again): the leader claims
+/// it again at once; a slot done stays done. Process names carry a nonce drawn at start, so a
+/// restarted process never passes for the one that died.
+fn a_slot_left_running_is_taken_over(db: &TestDb) {
+    let me = suiji::instance::id();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let settings = suiji::config::Settings::shipped().expect("settings");
+        let url = suiji::config::DatabaseUrl::new(db.url.clone());
+        let store = suiji::store::Store::open_existing(&url, &settings.database)
+            .await
+            .expect("store");
+        let clock = suiji::clock::SystemClock;
+        let slot = "2024-05-13T09:00:00+08:00";
+        let claim = |take_over| store.claim("freeze", "p", slot, me, take_over, &clock);
+        let suiji::store::Claim::Won { run_id, attempt } = claim(true).await.expect("claim") else {
+            panic!("a new slot is won");
+        };
+        assert_eq!(attempt, 1);
+        // Left running: not by a follower, but by the leader at once, whoever's name it bears.
+        assert_eq!(
+            claim(false).await.expect("claim"),
+            suiji::store::Claim::NotYet
+        );
+        assert_eq!(
+            claim(true).await.expect("claim"),
+            suiji::store::Claim::Won { run_id, attempt: 2 }
+        );
+        store
+            .finish_run(run_id, me, "done", Some("ok"), None, None, 1, &clock)
+            .await
+            .expect("finish");
+        assert_eq!(claim(true).await.expect("claim"), suiji::store::Claim::Done);
+        store.close().await;
+    });
+    assert_eq!(me.matches('/').count(), 2, "host/pid/nonce: {me}");
+}
+
+on_both_backends!(a_slot_left_running_is_taken_over);

@@ -338,8 +338,8 @@ on_both_backends!(a_spring_of_letters);
 
 /// A production store's official draw on the real clock (the plan moved to the present, its
 /// seed public a few seconds from now), with the SMTP server `sink`: the draw queues each
-/// division's assignment. Returns the configuration.
-fn live_draw(db: &TestDb, sink: &Sink) -> String {
+/// division's assignment. Returns the configuration, and its layer besides the SMTP server.
+fn live_draw(db: &TestDb, sink: &Sink) -> (String, String) {
     common::import_registry(db, &registry(db, &[]));
     let (plan, available, layer) = common::live_plan(db, 4);
     let cfg = config(db, sink, &layer);
@@ -356,7 +356,7 @@ fn live_draw(db: &TestDb, sink: &Sink) -> String {
         "03071218253109",
         "--json",
     ]);
-    cfg
+    (cfg, layer)
 }
 
 /// SMTP down, then up: notices wait and retry; once it is back each arrives exactly once.
@@ -369,7 +369,7 @@ fn smtp_down_then_up() {
         return;
     };
     sink.down();
-    let cfg = live_draw(&db, &sink);
+    let (cfg, _) = live_draw(&db, &sink);
     let first = db.json(&["--config", &cfg, "outbox", "send", "--json"]);
     assert_eq!(first["delivered"]["sent"], 0, "{first}");
     let pending = db.json(&[
@@ -482,7 +482,7 @@ fn a_crash_between_delivery_and_mark() {
     let Some(sink) = Sink::start(&db.path().join("sink")) else {
         return;
     };
-    let cfg = live_draw(&db, &sink);
+    let (cfg, _) = live_draw(&db, &sink);
     let queued = db
         .json(&["--config", &cfg, "outbox", "list", "--json"])
         .as_array()
@@ -521,3 +521,62 @@ fn a_crash_between_delivery_and_mark() {
     );
     eprintln!("{queued} notices, {kills} kills between delivery and mark: {duplicates} duplicates");
 }
+
+/// Deliverers at once (the daemon and `outbox send`, or an old leader beside a new one), 2 and
+/// 4 of them, 20 times each: every notice reaches the SMTP server exactly once, because each is
+/// claimed under a lease before it is sent. Between trials every notice is put back to pending
+/// behind suiji's back, as if never sent.
+fn concurrent_deliverers(db: &TestDb) {
+    let Some(first) = Sink::start(&db.path().join("sink-0")) else {
+        return;
+    };
+    let (cfg, layer) = live_draw(db, &first);
+    drop(first);
+    let queued = db
+        .json(&["--config", &cfg, "outbox", "list", "--json"])
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert!(queued >= 6, "{queued} notices");
+    let mut trials = 0;
+    for deliverers in [2, 4] {
+        for trial in 0..20 {
+            db.sql(&[
+                "UPDATE outbox SET status = 'pending', sent_at = NULL, attempts = 0, \
+                 next_attempt = '2000-01-01T00:00:00.000+08:00', lease_owner = NULL, \
+                 lease_until = NULL",
+            ]);
+            let sink =
+                Sink::start(&db.path().join(format!("sink-{deliverers}-{trial}"))).expect("sink");
+            // The sink's port changes with each trial: the configuration follows it.
+            let cfg = config(db, &sink, &layer);
+            let children: Vec<_> = (0..deliverers)
+                .map(|_| {
+                    db.bare()
+                        .args(["--db", &db.url, "--config", &cfg, "outbox", "send"])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .expect("spawn")
+                })
+                .collect();
+            for mut c in children {
+                assert!(c.wait().expect("wait").success());
+            }
+            let mails = mails(&sink);
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            for m in &mails {
+                *seen.entry(m.message_id.as_str()).or_insert(0) += 1;
+            }
+            assert_eq!(
+                (seen.len(), mails.len()),
+                (queued, queued),
+                "{deliverers} deliverers, trial {trial}: every notice once"
+            );
+            trials += 1;
+        }
+    }
+    eprintln!("{trials} trials, {queued} notices each: every one received exactly once");
+}
+
+on_production_backends!(concurrent_deliverers);

@@ -733,7 +733,7 @@ fn actor(cli: &Cli) -> Result<String> {
     let actor = match given {
         Some(a) => a,
         None => os_user()
-            .or_else(host_name)
+            .or_else(suiji::instance::host)
             .unwrap_or_else(|| "unknown".into()),
     };
     if let Some((at, c)) = suiji::text::control_char(&actor) {
@@ -770,17 +770,6 @@ fn os_user() -> Option<String> {
             .into_owned();
         Some(name).filter(|n| !n.is_empty())
     }
-}
-
-fn host_name() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into our buffer.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    Some(String::from_utf8_lossy(&buf[..end]).into_owned()).filter(|h| !h.is_empty())
 }
 
 /// The clock: the real one, or `--today` (never later than the real today: "no future dates"

@@ -48,18 +48,9 @@ pub enum DaemonError {
     Setup(String),
 }
 
-/// This instance, as `job_runs` and the leader record name it.
+/// This instance, as `job_runs` and the leader record name it (see `instance`).
 pub fn instance_id() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into our buffer.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let host = if rc == 0 {
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        "host".into()
-    };
-    format!("{host}/{}", std::process::id())
+    crate::instance::id().to_string()
 }
 
 /// The rule script the daemon runs: its last good text and the plan it evaluated to.

@@ -424,6 +424,9 @@ fn owed_deadlines(r: &TaskRow) -> impl Iterator<Item = (Obligation, NaiveDate)> 
 
 /// Reminders `reminders` working days before each deadline still owed, to the responsible
 /// division and to the team's cadre where an address is known: one letter per recipient a day.
+/// A reminder level has come once no more than its working days are left, so a night missed
+/// (downtime, a schedule that skips a 调休 Saturday) delays a reminder but never loses it; the
+/// levels that came together go as one reminder, and none is sent twice.
 /// Escalations when a deadline has passed, to the division with the tracking division copied:
 /// one letter per division a day, each overdue item escalated once.
 #[allow(clippy::too_many_arguments)]
@@ -436,7 +439,7 @@ pub fn reminders_and_escalations(
     cal: &Calendar,
     t: &Templates,
 ) -> Result<Planned, NoticeError> {
-    let mut reminders: BTreeMap<Mailbox, Vec<(String, Value)>> = BTreeMap::new();
+    let mut reminders: BTreeMap<Mailbox, Vec<(Vec<String>, Value)>> = BTreeMap::new();
     let mut escalations: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
     let mut out = Planned::default();
     let mut unaddressed: HashSet<String> = HashSet::new();
@@ -444,7 +447,14 @@ pub fn reminders_and_escalations(
         for (o, due) in owed_deadlines(r) {
             if due >= today {
                 let left = cal.working_days_between(today, due)?;
-                if !r.rules.reminders.iter().any(|&n| i64::from(n) == left) {
+                let come: Vec<u32> = r
+                    .rules
+                    .reminders
+                    .iter()
+                    .copied()
+                    .filter(|&n| i64::from(n) >= left)
+                    .collect();
+                if come.is_empty() {
                     continue;
                 }
                 let row = json!({
@@ -468,9 +478,13 @@ pub fn reminders_and_escalations(
                     });
                 }
                 for m in to {
-                    let item = format!("reminder/{}/{o:?}/{due}/{left}/{}", r.id, m.email);
-                    if !done.contains(&item) {
-                        reminders.entry(m).or_default().push((item, row.clone()));
+                    let items: Vec<String> = come
+                        .iter()
+                        .map(|n| format!("reminder/{}/{o:?}/{due}/{n}/{}", r.id, m.email))
+                        .filter(|item| !done.contains(item))
+                        .collect();
+                    if !items.is_empty() {
+                        reminders.entry(m).or_default().push((items, row.clone()));
                     }
                 }
             } else {
@@ -493,7 +507,7 @@ pub fn reminders_and_escalations(
     }
     let base = vars(dir, today, plan);
     for (m, list) in reminders {
-        let items: Vec<String> = list.iter().map(|(i, _)| i.clone()).collect();
+        let items: Vec<String> = list.iter().flat_map(|(i, _)| i.iter().cloned()).collect();
         let rows: Vec<&Value> = list.iter().map(|(_, v)| v).collect();
         let v = merge(base.clone(), json!({ "recipient": m.name, "items": rows }));
         let r = t
@@ -740,3 +754,6 @@ pub enum NoticeError {
     #[error(transparent)]
     Calendar(#[from] CalendarError),
 }
+
+#[cfg(test)]
+mod tests;

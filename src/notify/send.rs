@@ -324,8 +324,11 @@ pub fn backoff(attempts: i64, jitter_seed: u64) -> chrono::Duration {
     chrono::Duration::seconds(base + jitter)
 }
 
-/// Delivers every notice due by now (oldest first, at most `limit`). Returns what happened;
-/// notices that exhaust their attempts are marked failed (the caller raises the admin notice).
+/// Delivers every notice due by now (oldest first, at most `limit`), each claimed first under
+/// a lease in the database (`Store::outbox_claim`), so that deliverers running at once (the
+/// daemon and `outbox send`, an old leader and a new one) never send one notice twice. Returns
+/// what happened; notices that exhaust their attempts are marked failed (the caller raises the
+/// admin notice).
 pub async fn deliver(
     store: &Store,
     settings: &Settings,
@@ -335,73 +338,62 @@ pub async fn deliver(
 ) -> Result<(Delivered, Vec<OutboxRow>), SendError> {
     let mut report = Delivered::default();
     let mut gave_up = Vec::new();
-    let mut left = limit;
-    // A page at a time: memory stays bounded whatever the backlog.
-    while left > 0 {
-        let due = store
-            .outbox_due(&stamp(clock.now()), left.min(PAGE))
-            .await?;
-        if due.is_empty() {
+    let owner = crate::instance::id();
+    // Longer than any one send can take (each is bounded by the timeout), so a live
+    // deliverer's lease never runs out under it.
+    let lease = chrono::Duration::seconds(2 * settings.smtp.timeout_secs.max(1) as i64 + 60);
+    for _ in 0..limit {
+        let Some(row) = store
+            .outbox_claim(
+                &stamp(clock.now()),
+                owner,
+                &stamp(clock.wall() + lease),
+                &stamp(clock.wall()),
+            )
+            .await?
+        else {
             break;
-        }
-        left -= due.len() as i64;
-        deliver_page(
-            store,
-            settings,
-            transport,
-            clock,
-            due,
-            &mut report,
-            &mut gave_up,
-        )
-        .await?;
-    }
-    Ok((report, gave_up))
-}
-
-/// Notices read from the outbox at a time.
-const PAGE: i64 = 200;
-
-async fn deliver_page(
-    store: &Store,
-    settings: &Settings,
-    transport: &Transport,
-    clock: &dyn Clock,
-    due: Vec<OutboxRow>,
-    report: &mut Delivered,
-    gave_up: &mut Vec<OutboxRow>,
-) -> Result<(), SendError> {
-    for row in due {
+        };
         let attachments = store.outbox_attachments(row.id).await?;
         let result = match build(&row, &attachments, &settings.smtp.from) {
             Ok(m) => transport.deliver(&row, &m).await,
             Err(e) => Err(e),
         };
-        match result {
+        let held = match result {
             Ok(()) => {
                 crate::failpoint::hit("notice-before-marked");
-                store.outbox_sent(row.id, clock).await?;
                 report.sent += 1;
+                store.outbox_sent(row.id, owner, clock).await?
             }
             Err(e) => {
                 let attempts = row.attempts + 1;
                 if attempts >= i64::from(settings.notify.max_attempts) {
-                    store.outbox_attempt_failed(row.id, &e, None).await?;
                     tracing::error!(notice = row.id, kind = %row.kind, attempts, "delivery failed for good: {e}");
                     report.failed += 1;
+                    let held = store.outbox_attempt_failed(row.id, owner, &e, None).await?;
                     gave_up.push(OutboxRow {
                         last_error: Some(e),
-                        ..row
+                        ..row.clone()
                     });
+                    held
                 } else {
                     let seed = clock.wall().timestamp_subsec_nanos() as u64 ^ (row.id as u64) << 8;
                     let next = stamp(clock.now() + backoff(attempts - 1, seed));
-                    store.outbox_attempt_failed(row.id, &e, Some(&next)).await?;
                     tracing::warn!(notice = row.id, kind = %row.kind, attempts, next = %next, "delivery failed, will retry: {e}");
                     report.retrying += 1;
+                    store
+                        .outbox_attempt_failed(row.id, owner, &e, Some(&next))
+                        .await?
                 }
             }
+        };
+        if !held {
+            tracing::error!(
+                notice = row.id,
+                "the notice's lease ran out during its delivery and another deliverer may \
+                 have taken it: it may arrive twice, with the same Message-ID"
+            );
         }
     }
-    Ok(())
+    Ok((report, gave_up))
 }

@@ -151,9 +151,11 @@ impl Store {
     }
 
     /// Claims a slot for `owner`: a new slot by inserting its row (the unique index lets one
-    /// insert win), a failed or waiting one whose next attempt is due, or one left `running` by
-    /// a process that is gone (`take_over`: the caller holds the leadership, so no other live
-    /// process can be running it).
+    /// insert win), a failed or waiting one whose next attempt is due, or one left `running`
+    /// (`take_over`: the caller holds the leadership and runs its slots one at a time, so a
+    /// running row it meets is no live run: a dead process's, or its own whose end could not
+    /// be recorded; a process restarted under the same host name and PID has another `owner`,
+    /// see `instance`).
     #[allow(clippy::too_many_arguments)]
     pub async fn claim(
         &self,
@@ -201,7 +203,7 @@ impl Store {
         let claimable = match run.status.as_str() {
             "done" => return Ok(Claim::Done),
             "failed" | "waiting" => run.next_attempt.as_deref().is_none_or(|t| t <= &due_by[..]),
-            "running" => take_over && run.owner != owner,
+            "running" => take_over,
             _ => false,
         };
         if !claimable {

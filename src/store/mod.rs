@@ -158,6 +158,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0009_store_mode.sql"),
         include_str!("../../migrations/postgres/0009_store_mode.sql"),
     ),
+    (
+        10,
+        "outbox lease",
+        include_str!("../../migrations/sqlite/0010_outbox_lease.sql"),
+        include_str!("../../migrations/postgres/0010_outbox_lease.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises writers across instances.

@@ -143,15 +143,35 @@ impl Store {
             .collect()
     }
 
-    /// Pending notices due for (another) delivery attempt by `now`, oldest first.
-    pub async fn outbox_due(&self, now: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
-        super::fetch_records(
+    /// Claims the oldest pending notice due by `due_by` for `owner` until `lease_until` (real
+    /// time): the one update that finds it unclaimed, or its lease run out at `wall`, takes it,
+    /// so two deliverers never hold one notice. On PostgreSQL a row another deliverer is taking
+    /// is skipped rather than waited for; SQLite has one writer at a time.
+    pub async fn outbox_claim(
+        &self,
+        due_by: &str,
+        owner: &str,
+        lease_until: &str,
+        wall: &str,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        let lock = match self.backend {
+            super::Backend::Sqlite => "",
+            super::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let free = "status = 'pending' AND (lease_until IS NULL OR lease_until < $4)";
+        super::fetch_record(
             &self.pool,
             format!(
-                "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt <= $1 \
-                 ORDER BY id LIMIT $2"
+                "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE id = (SELECT id \
+                 FROM outbox WHERE {free} AND next_attempt <= $3 ORDER BY id LIMIT 1{lock}) \
+                 AND {free} RETURNING {COLUMNS}"
             ),
-            vec![super::Val::Text(now.into()), super::Val::Int(limit)],
+            vec![
+                super::Val::Text(owner.into()),
+                super::Val::Text(lease_until.into()),
+                super::Val::Text(due_by.into()),
+                super::Val::Text(wall.into()),
+            ],
             outbox_row,
         )
         .await
@@ -187,44 +207,57 @@ impl Store {
         .collect()
     }
 
-    /// Marks a notice delivered (the only way to a duplicate is a crash between the delivery and
-    /// this).
-    pub async fn outbox_sent(&self, id: i64, clock: &dyn Clock) -> Result<(), StoreError> {
-        sqlx::query(
+    /// Marks a notice delivered, by the holder of its lease (the only way to a duplicate is a
+    /// crash between the delivery and this, or a send that outlasted its lease). Returns
+    /// whether the lease was still `owner`'s.
+    pub async fn outbox_sent(
+        &self,
+        id: i64,
+        owner: &str,
+        clock: &dyn Clock,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
             "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, \
-             last_error = NULL WHERE id = $2",
+             last_error = NULL, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $2 AND lease_owner = $3",
         )
         .bind(stamp(clock.wall()))
         .bind(id)
+        .bind(owner)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
-    /// Records a failed attempt: tried again at `next_attempt`, or given up (`failed`) when
-    /// there is none.
+    /// Records a failed attempt by the holder of its lease: tried again at `next_attempt`, or
+    /// given up (`failed`) when there is none. Returns whether the lease was still `owner`'s.
     pub async fn outbox_attempt_failed(
         &self,
         id: i64,
+        owner: &str,
         error: &str,
         next_attempt: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let status = if next_attempt.is_some() {
             "pending"
         } else {
             "failed"
         };
-        sqlx::query(
+        let n = sqlx::query(
             "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
-             next_attempt = COALESCE($3, next_attempt) WHERE id = $4",
+             next_attempt = COALESCE($3, next_attempt), lease_owner = NULL, \
+             lease_until = NULL WHERE id = $4 AND lease_owner = $5",
         )
         .bind(status)
         .bind(error)
         .bind(next_attempt)
         .bind(id)
+        .bind(owner)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     /// Notices, newest first (optionally of one status).

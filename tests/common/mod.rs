@@ -288,6 +288,28 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs a story once per backend on a production store (`suiji init`).
+#[macro_export]
+macro_rules! on_production_backends {
+    ($story:ident) => {
+        mod $story {
+            use super::*;
+            #[test]
+            fn sqlite() {
+                if let Some(db) = common::TestDb::production(common::Backend::Sqlite) {
+                    super::$story(&db);
+                }
+            }
+            #[test]
+            fn postgres() {
+                if let Some(db) = common::TestDb::production(common::Backend::Postgres) {
+                    super::$story(&db);
+                }
+            }
+        }
+    };
+}
+
 /// Runs `suiji --today DAY ARGS --json`, which must succeed. DAY may carry a time of day
 /// ("2024-05-16 21:30").
 pub fn on(db: &TestDb, day: &str, args: &[&str]) -> serde_json::Value {
