@@ -138,7 +138,7 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
             .await?;
         found = 0;
         for r in &rows {
-            found += lifecycle::overdue(&r.facts, &r.deadlines, today, &cal)?.len();
+            found += lifecycle::overdue(&r.facts, &r.deadlines, today, &cal).len();
         }
         times.push(t.elapsed());
     }

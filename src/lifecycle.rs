@@ -883,29 +883,28 @@ pub struct Overdue {
     pub obligation: Obligation,
     pub what: &'static str,
     pub due: NaiveDate,
-    /// Working days from the deadline to today.
-    pub working_days: i64,
+    /// Working days from the deadline to today; unknown while a year between has no holiday
+    /// data (the item is still overdue, and listed).
+    pub working_days: Option<i64>,
 }
 
-/// What a task has let pass by `today`.
+/// What a task has let pass by `today`. A missing year of holiday data never hides an item:
+/// only how late it is stays unknown.
 pub fn overdue(
     f: &Facts,
     d: &BTreeMap<Obligation, NaiveDate>,
     today: NaiveDate,
     cal: &Calendar,
-) -> Result<Vec<Overdue>, CalendarError> {
-    let mut out = Vec::new();
-    for (o, due) in d {
-        if owed(f, *o) && *due < today {
-            out.push(Overdue {
-                obligation: *o,
-                what: o.describe(),
-                due: *due,
-                working_days: cal.working_days_between(*due, today)?,
-            });
-        }
-    }
-    Ok(out)
+) -> Vec<Overdue> {
+    d.iter()
+        .filter(|(o, due)| owed(f, **o) && **due < today)
+        .map(|(o, due)| Overdue {
+            obligation: *o,
+            what: o.describe(),
+            due: *due,
+            working_days: cal.working_days_between(*due, today).ok(),
+        })
+        .collect()
 }
 
 /// One division's line of the progress report.
@@ -1035,7 +1034,7 @@ impl Tally {
         }
         r.penalties += u32::from(g.penalty_decided.is_some());
         r.referrals += u32::from(g.referred.is_some());
-        r.overdue += u32::from(!overdue(g, &d, day, cal)?.is_empty());
+        r.overdue += u32::from(!overdue(g, &d, day, cal).is_empty());
         Ok(())
     }
 
@@ -1198,17 +1197,20 @@ mod tests {
         let dl = deadlines(&f, &rules(), &cal).expect("deadlines").dates;
         assert_eq!(next_due(&f, &dl), Some(d("2024-09-23")));
         assert!(
-            overdue(&f, &dl, d("2024-09-23"), &cal)
-                .expect("ok")
-                .is_empty(),
+            overdue(&f, &dl, d("2024-09-23"), &cal).is_empty(),
             "due today is not late"
         );
-        let late = overdue(&f, &dl, d("2024-09-30"), &cal).expect("ok");
+        let late = overdue(&f, &dl, d("2024-09-30"), &cal);
         assert_eq!(late.len(), 1);
         assert_eq!(late[0].obligation, Obligation::Publish);
         assert_eq!(
-            late[0].working_days, 6,
+            late[0].working_days,
+            Some(6),
             "24–27, 29 (a working Sunday) and 30 September"
         );
+        // A day in a year without holiday data: still overdue, by an unknown count.
+        let unknown = overdue(&f, &dl, d("2031-01-06"), &cal);
+        assert_eq!(unknown.len(), 1);
+        assert_eq!(unknown[0].working_days, None);
     }
 }

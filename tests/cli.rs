@@ -105,15 +105,19 @@ fn exit_codes_say_whose_problem_it_is() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
-    // Missing holiday data is the admin's to add (exit 2), as `calendar check` says.
-    let out = db.suiji(&["overdue", "--date", "2027-03-01"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("no holiday data for 2027"),
-        "{}",
-        stderr(&out)
-    );
-    let out = db.suiji(&["calendar", "check", "2027"]);
+    // A day in a year without holiday data: every overdue item is still listed, only how late
+    // it is stays unknown; the data is the admin's to add, as `calendar check` says (exit 2).
+    let out = db.suiji(&["overdue", "--date", "2031-03-03", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let late: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let items = late["overdue"].as_array().expect("overdue");
+    let tasks: std::collections::HashSet<&str> =
+        items.iter().filter_map(|i| i["task"].as_str()).collect();
+    assert_eq!(tasks.len(), 74, "every task owes something by then");
+    assert!(items.iter().all(|i| i["working_days"].is_null()), "{late}");
+    let out = db.suiji(&["overdue", "--date", "2031-03-03"]);
+    assert!(stdout(&out).contains("unknown (no holiday data)"));
+    let out = db.suiji(&["calendar", "check", "2031"]);
     assert_eq!(out.status.code(), Some(2));
     // A month that has not begun is refused, not reported as of today.
     let msg = refused(&db, "2026-11-01", &["report", "--month", "2030-01"]);

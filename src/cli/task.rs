@@ -372,7 +372,10 @@ pub(super) async fn overdue(ctx: &Ctx<'_>, date: NaiveDate, json: bool) -> Resul
                 l.cadre.clone(),
                 l.overdue.what.to_string(),
                 l.overdue.due.to_string(),
-                suiji::text::working_days(l.overdue.working_days),
+                l.overdue.working_days.map_or_else(
+                    || "unknown (no holiday data)".to_string(),
+                    suiji::text::working_days,
+                ),
             ]);
         }
         if !t.is_empty() {

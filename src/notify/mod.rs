@@ -172,7 +172,8 @@ pub fn chinese_date(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
-fn obligation_words(o: Obligation) -> &'static str {
+/// An obligation as a letter names it.
+pub fn obligation_words(o: Obligation) -> &'static str {
     match o {
         Obligation::Schedule => "确定检查日期",
         Obligation::Notice => "函告属地应急管理部门",
@@ -262,7 +263,11 @@ pub fn advance_notices(
         if done.contains(&item) {
             continue;
         }
-        let due = cal.add_working_days(planned, -i64::from(r.rules.advance_notice))?;
+        // Without the holiday data of the planned day's year the notice day cannot be counted:
+        // the letter goes now, early rather than never.
+        let due = cal
+            .add_working_days(planned, -i64::from(r.rules.advance_notice))
+            .unwrap_or(today);
         if due > today {
             continue;
         }
@@ -446,7 +451,10 @@ pub fn reminders_and_escalations(
     for r in tasks {
         for (o, due) in owed_deadlines(r) {
             if due >= today {
-                let left = cal.working_days_between(today, due)?;
+                // A deadline is only ever computed with its year's data; today's year may lack it.
+                let Ok(left) = cal.working_days_between(today, due) else {
+                    continue;
+                };
                 let come: Vec<u32> = r
                     .rules
                     .reminders
@@ -492,7 +500,8 @@ pub fn reminders_and_escalations(
                 if done.contains(&item) {
                     continue;
                 }
-                let late = cal.working_days_between(due, today)?;
+                // Unknown while a year between has no holiday data: still escalated.
+                let late = cal.working_days_between(due, today).ok();
                 let row = json!({
                     "task": r.id, "entity": r.entity_name, "what": obligation_words(o),
                     "due": due.to_string(), "days": late,
@@ -713,8 +722,11 @@ pub fn monthly_report(
 
 /// A notice to the administrators (none if no address is configured): `what` and `day` make
 /// it once a day at most for the same subject.
+/// An administrators' notice about `what`, once per `period` (a day, or a week for what does
+/// not change from day to day).
 pub fn admin(
     what: &str,
+    period: &str,
     title: &str,
     lines: &[String],
     today: NaiveDate,
@@ -730,7 +742,7 @@ pub fn admin(
         "title": title, "lines": lines,
     });
     let r = t.render(Kind::Admin, &v).map_err(NoticeError::Template)?;
-    let items = vec![format!("admin/{what}/{today}")];
+    let items = vec![format!("admin/{what}/{period}")];
     Ok(Some(Notice {
         key: key(Kind::Admin, &dir.admins, today, &items),
         kind: Kind::Admin,

@@ -106,7 +106,12 @@ async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
         &tasks, &info, today, &done, &dir, &cal, &templates,
     ))?;
     planned.notices.extend(more.notices);
-    let mut admin: Vec<(&str, String, Vec<String>)> = Vec::new();
+    // What the administrators must hear: (what, how often, title, lines). What stays true from
+    // day to day is told once a week.
+    let day = today.to_string();
+    let iso = today.iso_week();
+    let week = format!("{}-W{:02}", iso.year(), iso.week());
+    let mut admin: Vec<(&str, &str, String, Vec<String>)> = Vec::new();
     let unaddressed: Vec<String> = planned
         .unaddressed
         .into_iter()
@@ -115,6 +120,7 @@ async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
     if !unaddressed.is_empty() {
         admin.push((
             "no-address",
+            &day,
             "通知无法送达：缺少收件地址".into(),
             unaddressed,
         ));
@@ -122,6 +128,7 @@ async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
     if !problems.is_empty() {
         admin.push((
             "templates",
+            &day,
             "通知模板未通过检查，继续使用上一版本".into(),
             problems.iter().map(|p| p.to_string()).collect(),
         ));
@@ -130,35 +137,47 @@ async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
     if !waiting.is_empty() {
         admin.push((
             "pending-deadlines",
+            &week,
             format!("{} 项任务的期限等待节假日安排数据", waiting.len()),
             waiting
                 .iter()
                 .map(|t| {
-                    let what: Vec<&str> = t.pending.iter().map(|o| o.label()).collect();
+                    let what: Vec<&str> = t
+                        .pending
+                        .iter()
+                        .map(|o| crate::notify::obligation_words(*o))
+                        .collect();
                     format!(
-                        "{}: {} (add the holiday data of the year after the recorded date)",
+                        "{}：{}（请补充相应年度的节假日安排数据）",
                         t.id,
-                        what.join(", ")
+                        what.join("、")
                     )
                 })
                 .collect(),
         ));
     }
-    let next_year = today.year() + 1;
-    if today.month() >= 11 && cal.year(next_year).is_err() {
-        admin.push((
-            "holidays",
-            format!("尚无{next_year}年节假日安排数据"),
-            vec![format!(
-                "Deadlines after {}-12-31 cannot be computed until rules/calendar/{next_year}.toml \
-                 is added from the State Council's notice.",
-                today.year()
-            )],
-        ));
+    // This year's data missing: told at once (lateness cannot be counted); next year's from
+    // November. Both weekly.
+    for year in [today.year(), today.year() + 1] {
+        if (year == today.year() || today.month() >= 11) && cal.year(year).is_err() {
+            admin.push((
+                if year == today.year() {
+                    "holidays-this-year"
+                } else {
+                    "holidays"
+                },
+                &week,
+                format!("尚无{year}年节假日安排数据"),
+                vec![format!(
+                    "在添加 rules/calendar/{year}.toml（依据国务院办公厅关于{year}年部分节假日\
+                     安排的通知）之前，{year}年内的工作日期限无法计算，逾期天数显示为未知。"
+                )],
+            ));
+        }
     }
-    for (what, title, lines) in admin {
+    for (what, period, title, lines) in admin {
         if let Some(n) = super::notices::wrap(crate::notify::admin(
-            what, &title, &lines, today, &dir, &templates,
+            what, period, &title, &lines, today, &dir, &templates,
         ))? {
             planned.notices.push(n);
         }

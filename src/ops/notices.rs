@@ -127,6 +127,14 @@ pub async fn admin(
     let dir = directory(ctx, plan).await?;
     let (t, _) = templates(ctx);
     let today: NaiveDate = ctx.clock.today();
-    let notice = wrap(notify::admin(what, title, lines, today, &dir, &t))?;
+    let notice = wrap(notify::admin(
+        what,
+        &today.to_string(),
+        title,
+        lines,
+        today,
+        &dir,
+        &t,
+    ))?;
     Ok(notice)
 }

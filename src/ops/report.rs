@@ -37,7 +37,7 @@ pub async fn overdue(ctx: &Ctx<'_>, cal: &Calendar, date: NaiveDate) -> Result<V
         .await?;
     let mut out = Vec::new();
     for r in rows {
-        for o in lifecycle::overdue(&r.facts, &r.deadlines, date, cal)? {
+        for o in lifecycle::overdue(&r.facts, &r.deadlines, date, cal) {
             out.push(OverdueLine {
                 task: r.id.clone(),
                 entity: r.uscc.clone(),

@@ -256,23 +256,21 @@ fn deadline_states(row: &TaskRow, today: NaiveDate, cal: &Calendar) -> Result<Ve
             Obligation::Publish => f.published.map(Some),
             Obligation::PenaltyPublish => f.penalty_published.map(Some),
         };
+        // A count across a year without holiday data is unknown; the state is still shown.
+        let days = |from: NaiveDate, to: NaiveDate| {
+            cal.working_days_between(from, to).map_or_else(
+                |e| format!("an unknown number of working days ({e})"),
+                crate::text::working_days,
+            )
+        };
         let state = match done {
             _ if *o == Obligation::Notice => "函告 to send by this day".to_string(),
             Some(Some(d)) if d <= *due => format!("done {d}, on time"),
-            Some(Some(d)) => format!(
-                "done {d}, {} late",
-                crate::text::working_days(cal.working_days_between(*due, d)?)
-            ),
+            Some(Some(d)) => format!("done {d}, {} late", days(*due, d)),
             Some(None) => "done".to_string(),
             None if !f.status.is_open() => "closed".to_string(),
-            None if *due >= today => format!(
-                "{} left",
-                crate::text::working_days(cal.working_days_between(today, *due)?)
-            ),
-            None => format!(
-                "OVERDUE by {}",
-                crate::text::working_days(cal.working_days_between(*due, today)?)
-            ),
+            None if *due >= today => format!("{} left", days(today, *due)),
+            None => format!("OVERDUE by {}", days(*due, today)),
         };
         out.push(DeadlineState {
             obligation: *o,

@@ -64,7 +64,9 @@ fn json(v: &impl Serialize) -> Result<String, StoreError> {
 }
 
 /// Writes notices inside `tx`: a notice whose key is already there is skipped (created once),
-/// and so is each item already covered. Returns how many were new.
+/// and so is a notice every item of which is already covered (read here, under the writer's
+/// lock: an item notified by a writer that committed since the notice was planned is seen);
+/// each item is recorded once. Returns how many were new.
 pub(super) async fn insert_notices(
     tx: &mut Tx,
     notices: &[Notice],
@@ -72,6 +74,22 @@ pub(super) async fn insert_notices(
 ) -> Result<usize, StoreError> {
     let mut n = 0;
     for notice in notices {
+        if !notice.items.is_empty() {
+            let mut new = false;
+            for item in &notice.items {
+                let known = sqlx::query("SELECT 1 FROM notice_items WHERE item = $1")
+                    .bind(item)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if known.is_none() {
+                    new = true;
+                    break;
+                }
+            }
+            if !new {
+                continue;
+            }
+        }
         let inserted = sqlx::query(
             "INSERT INTO outbox (key, kind, recipients, cc, subject, body_text, body_html, late, \
              status, attempts, next_attempt, created_at) \
