@@ -711,3 +711,95 @@ fn a_slot_left_running_is_taken_over(db: &TestDb) {
 }
 
 on_both_backends!(a_slot_left_running_is_taken_over);
+
+/// An SMTP server that takes a message's envelope and text and then never answers: a relay
+/// that hangs. Returns its port and how many messages it has swallowed.
+fn hanging_relay() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let swallowed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = swallowed.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let count = count.clone();
+            std::thread::spawn(move || {
+                let mut out = conn.try_clone().expect("clone");
+                let _ = out.write_all(b"220 hang ESMTP\r\n");
+                let mut lines = BufReader::new(conn).lines();
+                let mut data = false;
+                while let Some(Ok(line)) = lines.next() {
+                    if data {
+                        if line == "." {
+                            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            // Accepted the text, and never says so.
+                            std::thread::sleep(Duration::from_secs(3600));
+                        }
+                        continue;
+                    }
+                    let reply: &[u8] = match line.get(..4).map(str::to_ascii_uppercase).as_deref() {
+                        Some("EHLO") | Some("HELO") => b"250 hang\r\n",
+                        Some("DATA") => {
+                            data = true;
+                            b"354 go on\r\n"
+                        }
+                        Some("QUIT") => return,
+                        _ => b"250 ok\r\n",
+                    };
+                    let _ = out.write_all(reply);
+                }
+            });
+        }
+    });
+    (port, swallowed)
+}
+
+/// A relay that accepts the mail and then hangs: only mail waits. The draw's notices are stuck
+/// in sends that time out, and meanwhile the jobs run on time, every nightly check on its slot.
+#[test]
+fn a_hanging_relay_delays_only_mail() {
+    let Some(db) = TestDb::production(common::Backend::Sqlite) else {
+        return;
+    };
+    common::import_registry(&db, &repo("examples/henan"));
+    let live = live_plan(db.path(), 3, 8, 9, "*/3 * * * * *");
+    let (port, swallowed) = hanging_relay();
+    let mut config = std::fs::read_to_string(&live.config).expect("config");
+    config.push_str(&format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout_secs = 20\n"
+    ));
+    std::fs::write(&live.config, config).expect("config");
+    let serve = spawn_serve(&db, &live, "serve.log");
+    wait_for("the draw", Duration::from_secs(40), || {
+        runs_of(&db, "draw").iter().any(|r| r.1 == "done")
+    });
+    wait_for("a send that hangs", Duration::from_secs(20), || {
+        swallowed.load(std::sync::atomic::Ordering::SeqCst) > 0
+    });
+    let drawn = chrono::Utc::now();
+    // Three nightly slots come while the first send hangs (20 s): each runs on time.
+    std::thread::sleep(Duration::from_secs(10));
+    stop(serve);
+    let tz = chrono_tz::Asia::Shanghai;
+    let nightly_after: Vec<_> = runs_of(&db, "nightly")
+        .into_iter()
+        .filter(|r| {
+            r.1 == "done"
+                && chrono::DateTime::parse_from_rfc3339(&r.0)
+                    .is_ok_and(|t| t > drawn.with_timezone(&tz))
+        })
+        .collect();
+    assert!(
+        nightly_after.len() >= 2,
+        "nightly checks ran while the relay hung: {nightly_after:?}"
+    );
+    let outbox = db.json(&["outbox", "list", "--json"]);
+    assert!(
+        outbox
+            .as_array()
+            .expect("outbox")
+            .iter()
+            .all(|n| n["status"] != "sent"),
+        "nothing was delivered: {outbox}"
+    );
+}

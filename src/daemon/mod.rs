@@ -246,16 +246,6 @@ async fn next_look(
             };
         }
     }
-    let outbox = store
-        .outbox_next_attempt()
-        .await?
-        .as_deref()
-        .and_then(crate::clock::parse_time)
-        .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai));
-    next = match (next, outbox) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
     let mut wait = next
         .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(200))
         .unwrap_or(Duration::from_secs(24 * 3600));
@@ -277,7 +267,7 @@ pub async fn serve(
     let postgres = store.backend() == crate::store::Backend::Postgres;
     let mut leadership: Option<Leadership> = leader::try_lead(store, &me).await?;
     let mut active = Active::load(store, settings, plan_file).await?;
-    let transport = transport(settings, store.mode().await?)?;
+    let transport = Arc::new(transport(settings, store.mode().await?)?);
     let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
     let set_leader = |m: &SharedMetrics, l: bool| {
         if let Ok(mut m) = m.lock() {
@@ -292,6 +282,20 @@ pub async fn serve(
     let plan = active
         .plan()
         .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
+    let mail = Mail {
+        plan: tokio::sync::watch::channel(plan.clone()).0,
+        leading: Arc::new(std::sync::atomic::AtomicBool::new(leadership.is_some())),
+        wake: Arc::new(tokio::sync::Notify::new()),
+    };
+    let delivery = tokio::spawn(deliver_mail(
+        store.clone(),
+        settings.clone(),
+        actor.to_string(),
+        me.clone(),
+        transport.clone(),
+        metrics.clone(),
+        mail.watch(),
+    ));
     let mut sched = schedule(plan, wake_tx.clone()).await?;
     let (reload_tx, mut reload_rx) = mpsc::channel::<()>(4);
     let _watcher = watch(&active.file, reload_tx)?;
@@ -330,7 +334,7 @@ pub async fn serve(
                 runner
                     .reconcile(&SystemClock, plan, active.script())
                     .await?;
-                runner.deliver(&SystemClock, plan).await?;
+                mail.wake.notify_one();
                 site_head = runner.publish(&SystemClock, site_head.take()).await?;
                 Ok::<_, StoreError>(())
             };
@@ -372,9 +376,11 @@ pub async fn serve(
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 while reload_rx.try_recv().is_ok() {}
                 reload(&mut active, &mut sched, store, settings, &wake_tx, &metrics).await?;
+                mail.follow(&active);
             }
             _ = sighup.recv() => {
                 reload(&mut active, &mut sched, store, settings, &wake_tx, &metrics).await?;
+                mail.follow(&active);
             }
             _ = sigterm.recv() => break 'serve,
             _ = sigint.recv() => break 'serve,
@@ -386,6 +392,7 @@ pub async fn serve(
                     tracing::error!("lost the leadership (its database connection ended)");
                     leadership = None;
                     set_leader(&metrics, false);
+                    mail.lead(false);
                 } else if postgres {
                     store.record_leader(&me, false, &SystemClock).await?;
                 }
@@ -395,18 +402,104 @@ pub async fn serve(
                     tracing::info!(instance = %me, "took over as leader");
                     store.record_leader(&me, true, &SystemClock).await?;
                     set_leader(&metrics, true);
+                    mail.lead(true);
                     leadership = Some(l);
                 }
             }
         }
     }
     systemd::notify("STOPPING=1");
+    // A send cut short leaves its notice's lease to run out: it goes again, at least once.
+    delivery.abort();
     let _ = sched.shutdown().await;
     if let Some(l) = leadership {
         l.release().await;
     }
     tracing::info!(instance = %me, "suiji serve stopped");
     Ok(())
+}
+
+/// What the mail task follows of the main loop: the plan in force (for the administrators'
+/// directory), whether this instance leads, and a nudge when jobs may have queued notices.
+struct Mail {
+    plan: tokio::sync::watch::Sender<Plan>,
+    leading: Arc<std::sync::atomic::AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+/// The mail task's side of [`Mail`].
+struct MailWatch {
+    plan: tokio::sync::watch::Receiver<Plan>,
+    leading: Arc<std::sync::atomic::AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Mail {
+    fn watch(&self) -> MailWatch {
+        MailWatch {
+            plan: self.plan.subscribe(),
+            leading: self.leading.clone(),
+            wake: self.wake.clone(),
+        }
+    }
+
+    fn follow(&self, active: &Active) {
+        if let Some(p) = active.plan() {
+            self.plan.send_replace(p.clone());
+        }
+    }
+
+    fn lead(&self, leading: bool) {
+        self.leading
+            .store(leading, std::sync::atomic::Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+}
+
+/// Delivers notices on a task of its own, so that a relay that accepts and then hangs delays
+/// only mail, never a job: every send is bounded by `smtp.timeout_secs`, and each notice is
+/// claimed under a lease (`Store::outbox_claim`). Only the leader delivers. It looks again
+/// when nudged, when the next retry falls due, and at least every 30 s.
+async fn deliver_mail(
+    store: Store,
+    settings: Settings,
+    actor: String,
+    owner: String,
+    transport: Arc<crate::notify::send::Transport>,
+    metrics: SharedMetrics,
+    mut watch: MailWatch,
+) {
+    loop {
+        if watch.leading.load(std::sync::atomic::Ordering::Relaxed) {
+            let plan = watch.plan.borrow_and_update().clone();
+            let runner = Runner {
+                store: &store,
+                settings: &settings,
+                actor: &actor,
+                owner: &owner,
+                metrics: metrics.clone(),
+                transport: &transport,
+            };
+            if let Err(e) = runner.deliver(&SystemClock, &plan).await {
+                tracing::error!("delivering notices: {e}");
+            }
+        }
+        let next = match store.outbox_next_attempt().await {
+            Ok(Some(t)) => crate::clock::parse_time(&t).and_then(|t| {
+                (t.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                    .to_std()
+                    .ok()
+            }),
+            _ => None,
+        };
+        let wait = next
+            .unwrap_or(Duration::from_secs(30))
+            .clamp(Duration::from_secs(1), Duration::from_secs(30));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = watch.wake.notified() => {}
+        }
+    }
 }
 
 async fn reload(
