@@ -803,3 +803,150 @@ fn a_hanging_relay_delays_only_mail() {
         "nothing was delivered: {outbox}"
     );
 }
+
+/// A TCP proxy to PostgreSQL that can cut every connection and refuse new ones: a database
+/// outage as the daemon sees it, without stopping the server other tests use.
+struct Outage {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Outage {
+    fn start(upstream: String) -> Outage {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (c, o) = (cut.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if c.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                for s in [&client, &server] {
+                    if let (Ok(s), Ok(mut o)) = (s.try_clone(), o.lock()) {
+                        o.push(s);
+                    }
+                }
+                for (mut from, mut to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Outage { port, cut, open }
+    }
+
+    fn down(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut o) = self.open.lock() {
+            for s in o.drain(..) {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
+    fn up(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn healthz(port: u16) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return "no answer".into();
+    };
+    let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n");
+    let mut text = String::new();
+    let _ = c.read_to_string(&mut text);
+    text.lines().next().unwrap_or("").to_string()
+}
+
+/// PostgreSQL gone for 20 s across the draw's slot: the daemon stays up, `/healthz` says the
+/// database is unavailable meanwhile, and once it is back the draw runs, once.
+#[test]
+fn a_database_outage_is_waited_out() {
+    let Some(db) = TestDb::production(common::Backend::Postgres) else {
+        return;
+    };
+    common::import_registry(&db, &repo("examples/henan"));
+    let live = live_plan(db.path(), 3, 9, 10, "*/3 * * * * *");
+    let upstream = db
+        .url
+        .split('@')
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("host");
+    let name = db.url.rsplit('/').next().expect("database");
+    let proxy = Outage::start(upstream.to_string());
+    let http = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let mut config = std::fs::read_to_string(&live.config).expect("config");
+    config = config.replace(
+        "[daemon]\n",
+        &format!("[daemon]\nhttp = \"127.0.0.1:{http}\"\n"),
+    );
+    std::fs::write(&live.config, config).expect("config");
+    let url = format!("postgres://postgres@127.0.0.1:{}/{name}", proxy.port);
+    let log = std::fs::File::create(db.path().join("serve.log")).expect("log");
+    let mut serve = db
+        .bare()
+        .args([
+            "--db",
+            &url,
+            "--config",
+            &live.config,
+            "serve",
+            "--plan",
+            &live.plan,
+        ])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("serve");
+    wait_for("the freeze", Duration::from_secs(30), || {
+        runs_of(&db, "freeze").iter().any(|r| r.1 == "done")
+    });
+    assert!(healthz(http).contains("200"), "{}", healthz(http));
+    proxy.down();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(healthz(http).contains("503"), "{}", healthz(http));
+    let back = live.draw_at.with_timezone(&chrono::Utc) + chrono::Duration::seconds(12);
+    while chrono::Utc::now() < back {
+        assert!(
+            serve.try_wait().expect("wait").is_none(),
+            "the daemon ended"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    proxy.up();
+    wait_for("the draw after the outage", Duration::from_secs(60), || {
+        runs_of(&db, "draw").iter().any(|r| r.1 == "done")
+    });
+    wait_for("healthy again", Duration::from_secs(30), || {
+        healthz(http).contains("200")
+    });
+    assert!(
+        serve.try_wait().expect("wait").is_none(),
+        "the daemon ended"
+    );
+    stop(serve);
+    assert_eq!(runs_of(&db, "draw").len(), 1);
+    assert_eq!(db.json(&["stats", "--json"])["draws"], 1);
+}

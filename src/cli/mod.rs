@@ -884,6 +884,23 @@ fn reads_only(command: &Command) -> bool {
     }
 }
 
+/// The daemon's store: a database that cannot be reached yet (the server starting after us, a
+/// network cut) is waited for, saying so every 5 s, so that a service manager that does not
+/// restart on exit 2 never leaves the daemon down for a passing outage.
+async fn open_store_waiting(settings: &Settings) -> Result<Store> {
+    loop {
+        match Store::open(&settings.database.url, &settings.database).await {
+            Err(StoreError::Unreachable { at, message }) => {
+                tracing::error!("database at {at} unreachable ({message}); trying again in 5 s");
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+            Ok(store) => return Ok(store),
+            // Anything else is said as any command says it.
+            Err(_) => return open_store(settings, true).await,
+        }
+    }
+}
+
 async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
     let actor = actor(&cli)?;
     let clock = clock(&cli)?;
@@ -908,7 +925,11 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
         return daemon::rehearse(&settings, &actor, from, into, until.as_deref(), plan, *json)
             .await;
     }
-    let store = open_store(&settings, creates_store(&cli.command)).await?;
+    let store = if matches!(cli.command, Command::Serve { until: None, .. }) {
+        open_store_waiting(&settings).await?
+    } else {
+        open_store(&settings, creates_store(&cli.command)).await?
+    };
     let simulated = serve_until(&cli.command) || !clock.is_real();
     if simulated && !reads_only(&cli.command) && store.mode().await? == Mode::Production {
         let what = match &cli.today {

@@ -50,7 +50,23 @@ pub async fn run(listener: TcpListener, store: Store, metrics: SharedMetrics) {
             let head = String::from_utf8_lossy(&buf[..n]);
             let path = head.split_whitespace().nth(1).unwrap_or("");
             let (status, body) = match path {
-                "/healthz" => ("200 OK", "ok\n".to_string()),
+                // Healthy only while the database answers: a daemon that cannot reach it runs
+                // nothing, however alive the process.
+                "/healthz" => {
+                    let ping =
+                        tokio::time::timeout(std::time::Duration::from_secs(3), store.ping());
+                    match ping.await {
+                        Ok(Ok(())) => ("200 OK", "ok\n".to_string()),
+                        Ok(Err(e)) => (
+                            "503 Service Unavailable",
+                            format!("database unavailable: {e}\n"),
+                        ),
+                        Err(_) => (
+                            "503 Service Unavailable",
+                            "database unavailable: no answer within 3 s\n".to_string(),
+                        ),
+                    }
+                }
                 "/metrics" => ("200 OK", render(&store, &metrics).await),
                 _ => ("404 Not Found", "not found\n".to_string()),
             };

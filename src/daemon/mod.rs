@@ -360,7 +360,16 @@ pub async fn serve(
         let plan = active
             .plan()
             .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
-        let mut wait = next_look(store, settings, plan, postgres).await?;
+        // The database may be gone for a while (a restart, a network cut): the daemon waits,
+        // says so, and resumes; nothing it owes is lost, since every slot and notice is in
+        // the database and is looked at again.
+        let mut wait = match next_look(store, settings, plan, postgres).await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!("database unavailable, looking again in 5 s: {e}");
+                Duration::from_secs(5)
+            }
+        };
         if leadership.is_some() {
             wait = wait.min(Duration::from_secs(
                 settings.daemon.waiting_recheck_secs.max(1),
@@ -375,11 +384,15 @@ pub async fn serve(
                 // Editors write in several steps: let them finish.
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 while reload_rx.try_recv().is_ok() {}
-                reload(&mut active, &mut sched, store, settings, &wake_tx, &metrics).await?;
+                if let Err(e) = reload(&mut active, &mut sched, store, settings, &wake_tx, &metrics).await {
+                    tracing::error!("reloading the rules: {e}");
+                }
                 mail.follow(&active);
             }
             _ = sighup.recv() => {
-                reload(&mut active, &mut sched, store, settings, &wake_tx, &metrics).await?;
+                if let Err(e) = reload(&mut active, &mut sched, store, settings, &wake_tx, &metrics).await {
+                    tracing::error!("reloading the rules: {e}");
+                }
                 mail.follow(&active);
             }
             _ = sigterm.recv() => break 'serve,
@@ -393,19 +406,25 @@ pub async fn serve(
                     leadership = None;
                     set_leader(&metrics, false);
                     mail.lead(false);
-                } else if postgres {
-                    store.record_leader(&me, false, &SystemClock).await?;
+                } else if postgres
+                    && let Err(e) = store.record_leader(&me, false, &SystemClock).await
+                {
+                    tracing::error!("recording the leader's heartbeat: {e}");
                 }
             }
-            None => {
-                if let Some(l) = leader::try_lead(store, &me).await? {
+            None => match leader::try_lead(store, &me).await {
+                Ok(Some(l)) => {
                     tracing::info!(instance = %me, "took over as leader");
-                    store.record_leader(&me, true, &SystemClock).await?;
+                    if let Err(e) = store.record_leader(&me, true, &SystemClock).await {
+                        tracing::error!("recording the leader: {e}");
+                    }
                     set_leader(&metrics, true);
                     mail.lead(true);
                     leadership = Some(l);
                 }
-            }
+                Ok(None) => {}
+                Err(e) => tracing::error!("trying for the leadership: {e}"),
+            },
         }
     }
     systemd::notify("STOPPING=1");

@@ -371,6 +371,12 @@ impl Store {
         self.backend
     }
 
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
     /// The SQLite database file, if this store is one (none for `:memory:`).
     pub fn sqlite_file(&self) -> Option<&std::path::Path> {
         match &self.location {
