@@ -137,7 +137,6 @@ pub fn slots(plan: &Plan, after: DateTime<Tz>, to: DateTime<Tz>) -> Vec<Slot> {
         out.extend(
             cron.iter_after(from)
                 .take_while(|t| *t <= to)
-                .take(100_000)
                 .map(|at| Slot { at, job }),
         );
     }
@@ -147,28 +146,43 @@ pub fn slots(plan: &Plan, after: DateTime<Tz>, to: DateTime<Tz>) -> Vec<Slot> {
 
 /// The slots due at `now`, oldest first, given the slots already done: every missed slot of a
 /// catch-up job, and only the latest missed slot of the others.
+///
+/// A job of the latest kind is found by looking back from `now` for its one latest slot, not
+/// by counting every slot since the draw: a schedule that fires every few seconds never runs
+/// out of slots however long the daemon runs.
 pub fn due(plan: &Plan, now: DateTime<Tz>, done: &HashSet<(Job, String)>) -> Vec<Slot> {
-    let Some(start) = plan_start(plan) else {
-        return Vec::new();
+    let not_done = |s: &Slot| !done.contains(&(s.job, s.key()));
+    let mut out: Vec<Slot> = [
+        (Job::Freeze, freeze_slot(plan)),
+        (Job::Draw, draw_slot(plan)),
+    ]
+    .into_iter()
+    .filter_map(|(job, at)| at.filter(|t| *t <= now).map(|at| Slot { at, job }))
+    .filter(not_done)
+    .collect();
+    let Some(first) = draw_slot(plan) else {
+        return out;
     };
-    let all = slots(plan, start - chrono::Duration::seconds(1), now);
-    let mut latest: std::collections::HashMap<Job, Slot> = Default::default();
-    let mut out = Vec::new();
-    for s in all {
-        if done.contains(&(s.job, s.key())) {
-            if s.job.misfire() == Misfire::Latest {
-                latest.remove(&s.job);
-            }
+    for job in [Job::Nightly, Job::Report] {
+        let Ok(cron) = crate::rules::cron(job.cron(plan)) else {
             continue;
-        }
-        match s.job.misfire() {
-            Misfire::CatchUp => out.push(s),
-            Misfire::Latest => {
-                latest.insert(s.job, s);
-            }
+        };
+        match job.misfire() {
+            Misfire::CatchUp => out.extend(
+                cron.iter_after(first)
+                    .take_while(|t| *t <= now)
+                    .map(|at| Slot { at, job })
+                    .filter(not_done),
+            ),
+            Misfire::Latest => out.extend(
+                cron.find_previous_occurrence(&now, true)
+                    .ok()
+                    .filter(|t| *t > first)
+                    .map(|at| Slot { at, job })
+                    .filter(not_done),
+            ),
         }
     }
-    out.extend(latest.into_values());
     out.sort();
     out
 }
@@ -267,6 +281,29 @@ mod tests {
                 (Job::Nightly, "2024-08-02T01:30:00+08:00".to_string()),
             ]
         );
+    }
+
+    /// A schedule that fires every 20 s still has its slot 100,001 firings after the draw (it
+    /// used to stop at 100,000).
+    #[test]
+    fn no_slot_limit() {
+        let mut p = plan();
+        p.schedules.nightly = "*/20 * * * * *".into();
+        let draw = draw_slot(&p).expect("draw slot");
+        let now = draw + chrono::Duration::seconds(20 * 100_001 + 5);
+        let done: HashSet<(Job, String)> = [
+            (Job::Freeze, freeze_slot(&p).expect("freeze")),
+            (Job::Draw, draw),
+        ]
+        .into_iter()
+        .map(|(j, at)| (j, Slot { at, job: j }.key()))
+        .collect();
+        let nightly: Vec<Slot> = due(&p, now, &done)
+            .into_iter()
+            .filter(|s| s.job == Job::Nightly)
+            .collect();
+        assert_eq!(nightly.len(), 1);
+        assert_eq!(nightly[0].at, now - chrono::Duration::seconds(5));
     }
 
     #[test]
