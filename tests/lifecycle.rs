@@ -365,9 +365,10 @@ fn a_year(db: &TestDb) {
     // Outcomes sent back by a division, as a GBK CSV: one bad row and nothing is written.
     let n1 = id("noncoal", 1);
     let n2 = id("noncoal", 2);
+    let n4 = id("noncoal", 4);
     let header = "任务编号,计划检查日期,完成日期,检查结果,结果公示日期,公示网址\n";
     let good = format!(
-        "{n1},2024-11-11,2024-11-11,无问题,2024-11-14,https://example.gov.cn/1\n{n2},2024-11-12,2024-11-12,发现问题,,\n"
+        "{n1},2024-11-11,2024-11-11,无问题,2024-11-14,https://example.gov.cn/1\n{n2},2024-11-12,2024-11-12,发现问题,,\n{n4},2024-11-18,,,,\n"
     );
     let bad = format!(
         "{good}{},,,,2024-11-14,\nhenan-2024-nope-001,2024-11-12,,,,\n",
@@ -382,12 +383,12 @@ fn a_year(db: &TestDb) {
     let bad_file = write_gbk("outcomes-bad.csv", &format!("{header}{bad}"));
     let msg = refused(db, "2024-11-15", &["task", "import", &bad_file]);
     assert!(
-        msg.contains("row 4, column 结果公示日期")
+        msg.contains("row 5, column 结果公示日期")
             && msg.contains("before the inspection is completed"),
         "{msg}"
     );
     assert!(
-        msg.contains("row 5, column 任务编号, value \"henan-2024-nope-001\": no such task"),
+        msg.contains("row 6, column 任务编号, value \"henan-2024-nope-001\": no such task"),
         "{msg}"
     );
     assert!(msg.contains("nothing was written"), "{msg}");
@@ -397,7 +398,16 @@ fn a_year(db: &TestDb) {
     );
     let good_file = write_gbk("outcomes.csv", &format!("{header}{good}"));
     let r = on(db, "2024-11-15", &["task", "import", &good_file]);
-    assert_eq!(r["tasks"], 2);
+    assert_eq!(r["tasks"], 3);
+    // A date planned inside its notice period by the file: its 函告 goes at once, in the
+    // import's own transaction, as when it is scheduled by hand.
+    assert_eq!(
+        db.query_strings(&format!(
+            "SELECT item FROM notice_items WHERE item = 'advance/{n4}/2024-11-18'"
+        ))
+        .len(),
+        1
+    );
     let t = db.json(&["task", "show", &n1, "--json"]);
     assert_eq!(t["facts"]["status"], "published");
     assert_eq!(t["facts"]["published_url"], "https://example.gov.cn/1");

@@ -219,7 +219,8 @@ impl Runner<'_> {
             }
         };
         let next = next.map(stamp);
-        self.store
+        let recorded = self
+            .store
             .finish_run(
                 run_id,
                 self.owner,
@@ -231,6 +232,7 @@ impl Runner<'_> {
                 clock,
             )
             .await?;
+        let status = recorded.as_str();
         match status {
             "failed" => tracing::error!(
                 job = slot.job.name(), plan = %plan.id, slot = %key, attempt, duration_ms,

@@ -133,7 +133,17 @@ async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
             problems.iter().map(|p| p.to_string()).collect(),
         ));
     }
-    let waiting = super::task::refresh_pending(ctx, &cal).await?;
+    // Recomputing deadlines now computable is upkeep, done again by a rerun: only the notices'
+    // transaction marks the run done, so a crash between the two loses no notice.
+    let upkeep = ctx.store.without_job();
+    let waiting = super::task::refresh_pending(
+        &Ctx {
+            store: &upkeep,
+            ..*ctx
+        },
+        &cal,
+    )
+    .await?;
     if !waiting.is_empty() {
         admin.push((
             "pending-deadlines",

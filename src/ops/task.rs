@@ -60,10 +60,7 @@ pub struct Recorded {
 /// or a correction) with its audit row.
 pub async fn transition(ctx: &Ctx<'_>, id: &str, event: Event) -> Result<Recorded> {
     let row = record(ctx, id, &event).await?;
-    let replans = matches!(
-        event,
-        Event::Schedule(_) | Event::Correct(Field::Planned(_), _)
-    );
+    let replans = replans(&event);
     let mut warnings = match row.facts.planned {
         Some(day) if matches!(event, Event::Schedule(_) | Event::Correct(..)) => {
             expired_on(ctx, &row, day).await?
@@ -143,15 +140,55 @@ async fn notice_context(ctx: &Ctx<'_>, id: &str) -> Result<Option<NoticeContext>
     }))
 }
 
+/// Whether an event gives a task a (new) planned date, which may call for its 函告 at once.
+fn replans(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Schedule(_) | Event::Correct(Field::Planned(_), _)
+    )
+}
+
+/// The 函告 due now for tasks just given a planned date (a date inside its notice period goes
+/// out at once), one letter per bureau and day for each plan's tasks together.
+async fn advance_notices_for(
+    ctx: &Ctx<'_>,
+    tasks: &[TaskRow],
+    today: NaiveDate,
+    cal: &Calendar,
+) -> Result<Vec<crate::notify::Notice>> {
+    let mut by_plan: std::collections::BTreeMap<(&str, i64), Vec<TaskRow>> = Default::default();
+    for t in tasks {
+        by_plan
+            .entry((t.plan_id.as_str(), t.year))
+            .or_default()
+            .push(t.clone());
+    }
+    let mut out = Vec::new();
+    for rows in by_plan.values() {
+        let Some(n) = notice_context(ctx, &rows[0].id).await? else {
+            continue;
+        };
+        out.extend(
+            super::notices::wrap(crate::notify::advance_notices(
+                rows,
+                &n.info,
+                today,
+                &n.done,
+                &n.dir,
+                cal,
+                &n.templates,
+            ))?
+            .notices,
+        );
+    }
+    Ok(out)
+}
+
 async fn record(ctx: &Ctx<'_>, id: &str, event: &Event) -> Result<TaskRow> {
     let cal = super::plan::calendar(ctx.settings)?;
     let today = ctx.clock.today();
     // A date planned inside its notice period: the 函告 goes out at once, with the change.
-    let replans = matches!(
-        event,
-        Event::Schedule(_) | Event::Correct(Field::Planned(_), _)
-    );
-    let notice = if replans {
+    let notice = if replans(event) {
         notice_context(ctx, id).await?
     } else {
         None
@@ -523,6 +560,8 @@ pub async fn import_outcomes(
         Err(p) => (Vec::new(), p),
     };
     let mut batch = Vec::new();
+    // Tasks the file gives a new planned date, as they will stand: their 函告.
+    let mut replanned: Vec<TaskRow> = Vec::new();
     let cal = super::plan::calendar(ctx.settings)?;
     let today = ctx.clock.today();
     for r in rows {
@@ -558,6 +597,12 @@ pub async fn import_outcomes(
         if changes.len() != events.len() {
             continue;
         }
+        if changes.iter().any(|c| replans(&c.event)) {
+            replanned.push(TaskRow {
+                facts: facts.clone(),
+                ..task.clone()
+            });
+        }
         batch.push(BatchChange {
             id: r.task.clone(),
             detail: serde_json::json!({
@@ -572,7 +617,10 @@ pub async fn import_outcomes(
     problems.sort_by_key(Problem::row);
     let mut warnings = Vec::new();
     if problems.is_empty() && !dry_run {
-        ctx.store.update_tasks(&batch, ctx.clock, ctx.actor).await?;
+        let notices = advance_notices_for(ctx, &replanned, today, &cal).await?;
+        ctx.store
+            .update_tasks(&batch, &notices, ctx.clock, ctx.actor)
+            .await?;
         let mut years: Vec<i64> = Vec::new();
         for b in &batch {
             if let Some(t) = ctx.store.task(&b.id).await?

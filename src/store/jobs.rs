@@ -150,6 +150,15 @@ impl Store {
         }
     }
 
+    /// This store, writing upkeep a job does before its effects (idempotent, so done again if
+    /// the run is): its commits do not mark the run done.
+    pub fn without_job(&self) -> Store {
+        Store {
+            job: None,
+            ..self.clone()
+        }
+    }
+
     /// Claims a slot for `owner`: a new slot by inserting its row (the unique index lets one
     /// insert win), a failed or waiting one whose next attempt is due, or one left `running`
     /// (`take_over`: the caller holds the leadership and runs its slots one at a time, so a
@@ -233,7 +242,9 @@ impl Store {
     }
 
     /// Ends a run: `done` (when its effects wrote nothing, or to record its outcome), `failed`
-    /// or `waiting` with the time of the next attempt. Only the run's owner can end it.
+    /// or `waiting` with the time of the next attempt. Only the run's owner can end it. A run
+    /// whose effects have committed stays done whatever failed after them (a site rebuild):
+    /// the failure is kept as its error. Returns the status recorded.
     #[allow(clippy::too_many_arguments)]
     pub async fn finish_run(
         &self,
@@ -245,9 +256,11 @@ impl Store {
         next_attempt: Option<&str>,
         duration_ms: i64,
         clock: &dyn Clock,
-    ) -> Result<(), StoreError> {
+    ) -> Result<String, StoreError> {
         let n = sqlx::query(
-            "UPDATE job_runs SET status = $1, outcome = $2, error = $3, next_attempt = $4, \
+            "UPDATE job_runs SET status = CASE WHEN status = 'done' THEN 'done' ELSE $1 END, \
+             outcome = $2, error = $3, \
+             next_attempt = CASE WHEN status = 'done' THEN NULL ELSE $4 END, \
              duration_ms = $5, finished_at = $6 WHERE id = $7 AND owner = $8",
         )
         .bind(status)
@@ -264,7 +277,11 @@ impl Store {
         if n != 1 {
             return Err(StoreError::LostClaim(run_id));
         }
-        Ok(())
+        Ok(sqlx::query("SELECT status FROM job_runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
     }
 
     /// Every run of a plan, in slot order.

@@ -398,11 +398,13 @@ pub struct BatchChange {
 }
 
 impl Store {
-    /// Applies a validated batch (e.g. outcomes a division sends back) in one transaction: all
-    /// or nothing. A task that changed since it was validated refuses the whole batch.
+    /// Applies a validated batch (e.g. outcomes a division sends back) in one transaction with
+    /// the notices it causes (a 函告 for a date planned inside its notice period): all or
+    /// nothing. A task that changed since it was validated refuses the whole batch.
     pub async fn update_tasks(
         &self,
         batch: &[BatchChange],
+        notices: &[crate::notify::Notice],
         clock: &dyn Clock,
         actor: &str,
     ) -> Result<(), StoreError> {
@@ -420,6 +422,7 @@ impl Store {
             }
             Store::audit(&mut tx, clock, actor, "task.import", &b.id, &b.detail).await?;
         }
+        super::outbox::insert_notices(&mut tx, notices, &stamp(clock.now())).await?;
         self.commit(tx).await?;
         Ok(())
     }
