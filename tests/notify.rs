@@ -472,8 +472,10 @@ fn names_arrive_as_text() {
     assert!(text.contains("\"'=HYPERLINK("), "{text}");
 }
 
-/// kill -9 between a delivery and its mark, K times: each kill re-sends exactly the one message
-/// it had delivered (same Message-ID), nothing else is duplicated or lost.
+/// kill -9 between a delivery and its mark, K times: the notice each killed deliverer held stays
+/// its own until the lease runs out (two sends' timeouts and 10 s), then goes again: each kill
+/// re-sends exactly the one message it had delivered (same Message-ID), nothing else is
+/// duplicated or lost.
 #[test]
 fn a_crash_between_delivery_and_mark() {
     let Some(db) = TestDb::production(common::Backend::Sqlite) else {
@@ -507,6 +509,18 @@ fn a_crash_between_delivery_and_mark() {
         child.kill().expect("kill -9");
         let _ = child.wait();
     }
+    db.json(&["--config", &cfg, "outbox", "send", "--json"]);
+    let held = db.query_strings(
+        "SELECT lease_until FROM outbox WHERE status = 'pending' ORDER BY lease_until",
+    );
+    assert_eq!(
+        held.len(),
+        kills,
+        "the killed deliverers' notices wait for their leases"
+    );
+    let until =
+        chrono::DateTime::parse_from_rfc3339(held.last().expect("a lease")).expect("a time");
+    common::wait_until(until);
     db.json(&["--config", &cfg, "outbox", "send", "--json"]);
     let mails = mails(&sink);
     let mut seen: HashMap<&str, usize> = HashMap::new();

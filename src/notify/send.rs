@@ -341,7 +341,7 @@ pub async fn deliver(
     let owner = crate::instance::id();
     // Longer than any one send can take (each is bounded by the timeout), so a live
     // deliverer's lease never runs out under it.
-    let lease = chrono::Duration::seconds(2 * settings.smtp.timeout_secs.max(1) as i64 + 60);
+    let lease = chrono::Duration::seconds(2 * settings.smtp.timeout_secs.max(1) as i64 + 10);
     for _ in 0..limit {
         let Some(row) = store
             .outbox_claim(
