@@ -453,11 +453,16 @@ fn live_plan(
 }
 
 fn spawn_serve(db: &TestDb, live: &LivePlan, log: &str) -> Child {
+    spawn_serve_at(db, &db.url, live, log)
+}
+
+/// The same through another URL to the test's database (a proxy in front of it).
+fn spawn_serve_at(db: &TestDb, url: &str, live: &LivePlan, log: &str) -> Child {
     let log = std::fs::File::create(db.path().join(log)).expect("log");
     db.bare()
         .args([
             "--db",
-            &db.url,
+            url,
             "--config",
             &live.config,
             "serve",
@@ -905,22 +910,7 @@ fn a_database_outage_is_waited_out() {
     );
     std::fs::write(&live.config, config).expect("config");
     let url = format!("postgres://postgres@127.0.0.1:{}/{name}", proxy.port);
-    let log = std::fs::File::create(db.path().join("serve.log")).expect("log");
-    let mut serve = db
-        .bare()
-        .args([
-            "--db",
-            &url,
-            "--config",
-            &live.config,
-            "serve",
-            "--plan",
-            &live.plan,
-        ])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("serve");
+    let mut serve = spawn_serve_at(&db, &url, &live, "serve.log");
     wait_for("the freeze", Duration::from_secs(30), || {
         runs_of(&db, "freeze").iter().any(|r| r.1 == "done")
     });

@@ -593,4 +593,4 @@ fn concurrent_deliverers(db: &TestDb) {
     eprintln!("{trials} trials, {queued} notices each: every one received exactly once");
 }
 
-on_production_backends!(concurrent_deliverers);
+on_both_backends!(concurrent_deliverers, production);

@@ -257,27 +257,7 @@ fn a_department_store(db: &TestDb) {
     );
 }
 
-macro_rules! on_production_stores {
-    ($story:ident) => {
-        mod $story {
-            use super::*;
-            #[test]
-            fn sqlite() {
-                if let Some(db) = TestDb::empty(common::Backend::Sqlite) {
-                    super::$story(&db);
-                }
-            }
-            #[test]
-            fn postgres() {
-                if let Some(db) = TestDb::empty(common::Backend::Postgres) {
-                    super::$story(&db);
-                }
-            }
-        }
-    };
-}
-
-on_production_stores!(a_department_store);
+on_both_backends!(a_department_store, empty);
 
 /// On a rehearsal store, replayed with `--today`: letters, publication dates and pages.
 #[test]

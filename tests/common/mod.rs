@@ -266,43 +266,25 @@ pub fn generate(db: &TestDb, entities: usize, dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
-/// Runs a story once per backend.
+/// Runs a story once per backend, on a rehearsal store (`TestDb::new`) or, given `production`,
+/// on a production one.
 #[macro_export]
 macro_rules! on_both_backends {
     ($story:ident) => {
-        mod $story {
-            use super::*;
-            #[test]
-            fn sqlite() {
-                if let Some(db) = common::TestDb::new(common::Backend::Sqlite) {
-                    super::$story(&db);
-                }
-            }
-            #[test]
-            fn postgres() {
-                if let Some(db) = common::TestDb::new(common::Backend::Postgres) {
-                    super::$story(&db);
-                }
-            }
-        }
+        on_both_backends!($story, new);
     };
-}
-
-/// Runs a story once per backend on a production store (`suiji init`).
-#[macro_export]
-macro_rules! on_production_backends {
-    ($story:ident) => {
+    ($story:ident, $make:ident) => {
         mod $story {
             use super::*;
             #[test]
             fn sqlite() {
-                if let Some(db) = common::TestDb::production(common::Backend::Sqlite) {
+                if let Some(db) = common::TestDb::$make(common::Backend::Sqlite) {
                     super::$story(&db);
                 }
             }
             #[test]
             fn postgres() {
-                if let Some(db) = common::TestDb::production(common::Backend::Postgres) {
+                if let Some(db) = common::TestDb::$make(common::Backend::Postgres) {
                     super::$story(&db);
                 }
             }
