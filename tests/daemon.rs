@@ -529,6 +529,10 @@ fn downtime(db: &TestDb) {
     wait_for("the freeze", Duration::from_secs(30), || {
         runs_of(db, "freeze").iter().any(|r| r.1 == "done")
     });
+    let alive = || db.json(&["--config", &live.config, "status", "--json"])["leader_alive"].clone();
+    wait_for("the leader seen alive", Duration::from_secs(10), || {
+        alive() == true
+    });
     stop(first);
     let stopped = chrono::Utc::now();
     // Stay down across the draw slot and a few nightly slots.
@@ -536,6 +540,8 @@ fn downtime(db: &TestDb) {
     while chrono::Utc::now() < resume {
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Its heartbeat stopped with it: status no longer calls it alive.
+    assert_eq!(alive(), false);
     let restarted = chrono::Utc::now();
     let second = spawn_serve(db, &live, "serve-2.log");
     wait_for("the draw", Duration::from_secs(30), || {

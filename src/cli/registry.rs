@@ -213,10 +213,16 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
                 .unwrap_or_else(|| "never".into())
         );
         for p in &j.pending {
+            let gone = p.status == "running" && !s.leader_alive;
             println!(
-                "    {} {} (attempt {}, next {}): {}",
+                "    {} {}{} (attempt {}, next {}): {}",
                 p.slot,
                 p.status.to_uppercase(),
+                if gone {
+                    " by a daemon no longer seen: the next leader runs it again"
+                } else {
+                    ""
+                },
                 p.attempts,
                 p.next_attempt.as_deref().unwrap_or("-"),
                 p.outcome.as_deref().or(p.error.as_deref()).unwrap_or("")
@@ -242,8 +248,15 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
     );
     match &s.leader {
         Some(l) => println!(
-            "leader: {} since {} (last seen {})",
-            l.holder, l.since, l.seen
+            "leader: {} since {} (last seen {}{})",
+            l.holder,
+            l.since,
+            l.seen,
+            if s.leader_alive {
+                ", alive"
+            } else {
+                "; not seen since: no daemon is running on this database"
+            }
         ),
         None => println!("leader: no daemon has run on this database"),
     }

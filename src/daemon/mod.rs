@@ -406,9 +406,8 @@ pub async fn serve(
                     leadership = None;
                     set_leader(&metrics, false);
                     mail.lead(false);
-                } else if postgres
-                    && let Err(e) = store.record_leader(&me, false, &SystemClock).await
-                {
+                } else if let Err(e) = store.record_leader(&me, false, &SystemClock).await {
+                    // The heartbeat `status` reads: a daemon killed stops being seen.
                     tracing::error!("recording the leader's heartbeat: {e}");
                 }
             }

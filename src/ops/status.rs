@@ -28,6 +28,9 @@ pub struct Status {
     pub late_notices: i64,
     /// The daemon instance that leads (runs the jobs), and when it was last seen.
     pub leader: Option<LeaderRecord>,
+    /// Whether that daemon is alive: seen within three of its longest sleeps. A daemon killed
+    /// stops being seen; its `running` slots are run again by the next leader.
+    pub leader_alive: bool,
     pub audit_head: Option<AuditHead>,
 }
 
@@ -95,6 +98,7 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
         }
         Err(e) => (None, Some(e.to_string())),
     };
+    let leader = ctx.store.leader().await?;
     Ok(Status {
         store: ctx.store.mode().await?,
         plan,
@@ -105,7 +109,19 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
         jobs,
         outbox: ctx.store.outbox_counts().await?,
         late_notices: ctx.store.late_notices().await?,
-        leader: ctx.store.leader().await?,
+        leader_alive: leader
+            .as_ref()
+            .and_then(|l| crate::clock::parse_time(&l.seen))
+            .is_some_and(|seen| {
+                let beat = ctx
+                    .settings
+                    .daemon
+                    .waiting_recheck_secs
+                    .max(ctx.settings.daemon.leader_poll_secs)
+                    .max(1);
+                ctx.clock.wall().fixed_offset() - seen <= chrono::Duration::seconds(3 * beat as i64)
+            }),
+        leader,
         audit_head: ctx.store.audit_head().await?,
     })
 }
