@@ -876,16 +876,25 @@ impl Outage {
     }
 }
 
-fn healthz(port: u16) -> String {
+/// The daemon's answer to GET `path`: the whole response.
+fn get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
     let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return "no answer".into();
     };
     let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n");
+    let _ = c.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes());
     let mut text = String::new();
     let _ = c.read_to_string(&mut text);
-    text.lines().next().unwrap_or("").to_string()
+    text
+}
+
+fn healthz(port: u16) -> String {
+    get(port, "/healthz")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 /// PostgreSQL gone for 20 s across the draw's slot: the daemon stays up, `/healthz` says the
@@ -924,6 +933,11 @@ fn a_database_outage_is_waited_out() {
     proxy.down();
     std::thread::sleep(Duration::from_secs(3));
     assert!(healthz(http).contains("503"), "{}", healthz(http));
+    let metrics = get(http, "/metrics");
+    assert!(
+        metrics.contains("suiji_database_up 0") && !metrics.contains("suiji_overdue_tasks"),
+        "{metrics}"
+    );
     let back = live.draw_at.with_timezone(&chrono::Utc) + chrono::Duration::seconds(12);
     while chrono::Utc::now() < back {
         assert!(
@@ -942,6 +956,11 @@ fn a_database_outage_is_waited_out() {
     assert!(
         serve.try_wait().expect("wait").is_none(),
         "the daemon ended"
+    );
+    let metrics = get(http, "/metrics");
+    assert!(
+        metrics.contains("suiji_database_up 1") && metrics.contains("suiji_notices{status="),
+        "{metrics}"
     );
     stop(serve);
     assert_eq!(runs_of(&db, "draw").len(), 1);

@@ -82,7 +82,10 @@ pub async fn run(listener: TcpListener, store: Store, metrics: SharedMetrics) {
 
 async fn render(store: &Store, metrics: &SharedMetrics) -> String {
     let mut out = String::new();
-    let overdue = store.overdue_count(SystemClock.today()).await.unwrap_or(-1);
+    // Read from the database: while it does not answer, these are left out (a gauge that
+    // reads -1 would be taken for a value) and suiji_database_up says why.
+    let overdue = store.overdue_count(SystemClock.today()).await.ok();
+    let outbox = store.outbox_counts().await.ok();
     let _ = writeln!(
         out,
         "# HELP suiji_job_runs_total Job runs by job and how they ended."
@@ -135,9 +138,24 @@ async fn render(store: &Store, metrics: &SharedMetrics) -> String {
     }
     let _ = writeln!(
         out,
-        "# HELP suiji_overdue_tasks Tasks with a deadline passed today."
+        "# HELP suiji_database_up 1 if the database answered this scrape."
     );
-    let _ = writeln!(out, "# TYPE suiji_overdue_tasks gauge");
-    let _ = writeln!(out, "suiji_overdue_tasks {overdue}");
+    let _ = writeln!(out, "# TYPE suiji_database_up gauge");
+    let _ = writeln!(out, "suiji_database_up {}", u8::from(overdue.is_some()));
+    if let Some(overdue) = overdue {
+        let _ = writeln!(
+            out,
+            "# HELP suiji_overdue_tasks Tasks with a deadline passed today."
+        );
+        let _ = writeln!(out, "# TYPE suiji_overdue_tasks gauge");
+        let _ = writeln!(out, "suiji_overdue_tasks {overdue}");
+    }
+    if let Some(outbox) = outbox {
+        let _ = writeln!(out, "# HELP suiji_notices Notices by delivery status.");
+        let _ = writeln!(out, "# TYPE suiji_notices gauge");
+        for (status, n) in outbox {
+            let _ = writeln!(out, "suiji_notices{{status=\"{status}\"}} {n}");
+        }
+    }
     out
 }
