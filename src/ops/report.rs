@@ -210,6 +210,8 @@ pub fn write_xlsx(path: &std::path::Path, report: &Report, labels: &super::Label
                 .map_err(fail)?;
         }
     }
-    book.save(path).map_err(fail)?;
+    // Whole or not at all: a reader (or a crash) never meets half a workbook.
+    let bytes = book.save_to_buffer().map_err(fail)?;
+    crate::publish::write_atomic(path, &bytes)?;
     Ok(())
 }
