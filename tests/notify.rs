@@ -338,10 +338,12 @@ on_both_backends!(a_spring_of_letters);
 
 /// A production store's official draw on the real clock (the plan moved to the present, its
 /// seed public a few seconds from now), with the SMTP server `sink`: the draw queues each
-/// division's assignment. Returns the configuration, and its layer besides the SMTP server.
+/// division's assignment. Returns the configuration, and its layer besides the SMTP server
+/// (the plan as `rules.file`, and its calendar).
 fn live_draw(db: &TestDb, sink: &Sink) -> (String, String) {
     common::import_registry(db, &registry(db, &[]));
     let (plan, available, layer) = common::live_plan(db, 4);
+    let layer = format!("{layer}[rules]\nfile = \"{plan}\"\n");
     let cfg = config(db, sink, &layer);
     db.json(&["--config", &cfg, "freeze", "--plan", &plan, "--json"]);
     common::wait_until(available);
@@ -421,6 +423,32 @@ fn smtp_down_then_up() {
     assert!(ids.contains(shown["message_id"].as_str().unwrap_or("")));
     let out = db.suiji(&["--config", &cfg, "outbox", "retry", &id]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// A notice given up on by `outbox send` is told to the administrators, as the daemon tells
+/// them: one admin notice, queued for delivery.
+#[test]
+fn given_up_is_told() {
+    let Some(db) = TestDb::production(common::Backend::Sqlite) else {
+        return;
+    };
+    let Some(mut sink) = Sink::start(&db.path().join("sink")) else {
+        return;
+    };
+    sink.down();
+    let (_, layer) = live_draw(&db, &sink);
+    let cfg = config(&db, &sink, &format!("{layer}[notify]\nmax_attempts = 1\n"));
+    let sent = db.json(&["--config", &cfg, "outbox", "send", "--json"]);
+    let failed = sent["delivered"]["failed"].as_u64().unwrap_or(0);
+    assert!(failed >= 6, "{sent}");
+    let outbox = db.json(&["--config", &cfg, "outbox", "list", "--json"]);
+    let admin: Vec<&Value> = outbox
+        .as_array()
+        .expect("outbox")
+        .iter()
+        .filter(|n| n["kind"] == "admin" && n["status"] == "pending")
+        .collect();
+    assert_eq!(admin.len(), 1, "{outbox}");
 }
 
 /// Entity names that look like markup or a formula arrive as text in every letter and every

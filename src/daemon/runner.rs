@@ -114,61 +114,24 @@ impl Runner<'_> {
 
     /// Delivers the notices due; a notice given up on raises an admin notice.
     pub async fn deliver(&self, clock: &dyn Clock, plan: &Plan) -> Result<(), StoreError> {
-        let (done, gave_up) = match crate::notify::send::deliver(
-            self.store,
-            self.settings,
-            self.transport,
+        let ctx = Ctx {
+            store: self.store,
+            settings: self.settings,
             clock,
-            1000,
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(crate::notify::send::SendError::Store(e)) => return Err(e),
-            Err(e) => {
-                tracing::error!("delivering notices: {e}");
-                return Ok(());
-            }
+            actor: self.actor,
         };
-        if done.sent + done.retrying + done.failed > 0 {
-            tracing::info!(
-                sent = done.sent,
-                retrying = done.retrying,
-                failed = done.failed,
-                "notices delivered"
-            );
-        }
-        if !gave_up.is_empty() {
-            let ctx = Ctx {
-                store: self.store,
-                settings: self.settings,
-                clock,
-                actor: self.actor,
-            };
-            let lines: Vec<String> = gave_up
-                .iter()
-                .map(|r| {
-                    format!(
-                        "#{} {} to {}: {}",
-                        r.id,
-                        r.subject,
-                        r.to.iter()
-                            .map(|m| m.email.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        r.last_error.as_deref().unwrap_or("")
-                    )
-                })
-                .collect();
-            let what = format!("undelivered/{}", gave_up[0].id);
-            match crate::ops::notices::admin(&ctx, plan, &what, "通知发送失败", &lines).await
-            {
-                Ok(Some(n)) => {
-                    self.store.queue_notices(&[n], clock).await?;
-                }
-                Ok(None) => {}
-                Err(e) => tracing::error!("admin notice: {e}"),
+        match crate::ops::notices::deliver(&ctx, Some(plan), self.transport, 1000).await {
+            Ok((done, _)) if done.sent + done.retrying + done.failed > 0 => {
+                tracing::info!(
+                    sent = done.sent,
+                    retrying = done.retrying,
+                    failed = done.failed,
+                    "notices delivered"
+                );
             }
+            Ok(_) => {}
+            Err(OpsError::Store(e)) => return Err(e),
+            Err(e) => tracing::error!("delivering notices: {e}"),
         }
         Ok(())
     }

@@ -138,3 +138,51 @@ pub async fn admin(
     ))?;
     Ok(notice)
 }
+
+/// Delivers the notices due (at most `limit`) and tells the administrators of those given up
+/// on, whoever delivers (the daemon, or `outbox send`). Their addresses come from `plan`'s
+/// directory; without a plan the failures are only logged.
+pub async fn deliver(
+    ctx: &Ctx<'_>,
+    plan: Option<&crate::plan::Plan>,
+    transport: &crate::notify::send::Transport,
+    limit: i64,
+) -> Result<(crate::notify::send::Delivered, Vec<crate::store::OutboxRow>)> {
+    use crate::notify::send::SendError;
+    let (done, gave_up) =
+        crate::notify::send::deliver(ctx.store, ctx.settings, transport, ctx.clock, limit)
+            .await
+            .map_err(|e| match e {
+                SendError::Store(e) => OpsError::from(e),
+                e => OpsError::Invalid(e.to_string()),
+            })?;
+    if gave_up.is_empty() {
+        return Ok((done, gave_up));
+    }
+    let lines: Vec<String> = gave_up
+        .iter()
+        .map(|r| {
+            let to: Vec<&str> = r.to.iter().map(|m| m.email.as_str()).collect();
+            format!(
+                "#{} {} 收件人 {}：{}",
+                r.id,
+                r.subject,
+                to.join("、"),
+                r.last_error.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    match plan {
+        Some(plan) => {
+            let what = format!("undelivered/{}", gave_up[0].id);
+            if let Some(n) = admin(ctx, plan, &what, "通知发送失败", &lines).await? {
+                ctx.store.queue_notices(&[n], ctx.clock).await?;
+            }
+        }
+        None => tracing::error!(
+            "notices given up on (no plan to find the administrators by): {}",
+            lines.join("; ")
+        ),
+    }
+    Ok((done, gave_up))
+}
