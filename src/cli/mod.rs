@@ -703,6 +703,15 @@ fn error_text(e: &anyhow::Error) -> String {
     out
 }
 
+/// Log lines are stamped in Asia/Shanghai, like every other time suiji shows.
+struct Beijing;
+
+impl tracing_subscriber::fmt::time::FormatTime for Beijing {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> fmt::Result {
+        write!(w, "{}", suiji::clock::stamp(SystemClock.now()))
+    }
+}
+
 fn init_logging(settings: &Settings, json: bool, quiet: bool) {
     let level = if quiet { "warn" } else { &settings.log.level };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -712,7 +721,8 @@ fn init_logging(settings: &Settings, json: bool, quiet: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false);
+        .with_target(false)
+        .with_timer(Beijing);
     let _ = if json {
         builder.json().try_init()
     } else {

@@ -560,7 +560,8 @@ async fn refused(
     }
     tracing::error!(
         file = %active.file.display(),
-        "rules reload refused: the last good plan stays active"
+        "rules reload refused: the last good plan stays active: {}",
+        lines.join("; ")
     );
     let Some(plan) = active.plan() else { return };
     let ctx = crate::ops::Ctx {

@@ -65,8 +65,9 @@ pub enum StoreError {
     Missing(PathBuf),
     #[error("cannot reach PostgreSQL at {at}: {message}")]
     Unreachable { at: String, message: String },
-    #[error("database: {0}")]
-    Sql(#[from] sqlx::Error),
+    /// Not a `source`: its own text would bring the server's source line back.
+    #[error("database: {}", sql_text(.0))]
+    Sql(sqlx::Error),
     #[error("database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored row is unreadable: {0}")]
@@ -195,6 +196,21 @@ impl std::fmt::Debug for Location {
             Location::SqliteFile(p) => write!(f, "SqliteFile({p:?})"),
             Location::Postgres(u) => write!(f, "Postgres({u})"),
         }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Sql(e)
+    }
+}
+
+/// A database error as people read it: the server's message, without PostgreSQL's own source
+/// line (sqlx appends "at line N" of the server's C code, which tells an admin nothing).
+fn sql_text(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => format!("error returned from database: {}", d.message()),
+        e => e.to_string(),
     }
 }
 
