@@ -452,12 +452,38 @@ fn live_plan(
     }
 }
 
-fn spawn_serve(db: &TestDb, live: &LivePlan, log: &str) -> Child {
+/// A daemon a test started: killed when dropped, so that a failed assertion never leaves it
+/// running against a database the test is dropping.
+struct Daemon(Child);
+
+impl std::ops::Deref for Daemon {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Daemon {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn spawn_serve(db: &TestDb, live: &LivePlan, log: &str) -> Daemon {
     spawn_serve_at(db, &db.url, live, log)
 }
 
 /// The same through another URL to the test's database (a proxy in front of it).
-fn spawn_serve_at(db: &TestDb, url: &str, live: &LivePlan, log: &str) -> Child {
+fn spawn_serve_at(db: &TestDb, url: &str, live: &LivePlan, log: &str) -> Daemon {
     let log = std::fs::File::create(db.path().join(log)).expect("log");
     db.bare()
         .args([
@@ -472,6 +498,7 @@ fn spawn_serve_at(db: &TestDb, url: &str, live: &LivePlan, log: &str) -> Child {
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
+        .map(Daemon)
         .expect("spawn serve")
 }
 
@@ -498,7 +525,7 @@ fn runs_of(db: &TestDb, job: &str) -> Vec<(String, String, String)> {
     .collect()
 }
 
-fn stop(mut child: Child) {
+fn stop(mut child: Daemon) {
     // SAFETY: kill on our own child's pid.
     unsafe {
         libc_kill(child.id() as i32, 15);
