@@ -38,8 +38,8 @@ impl Store {
 
     async fn copy_tables(&self, target: &Store) -> Result<(), StoreError> {
         let tables: Vec<String> = sqlx::query(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             AND name NOT LIKE '_sqlx%' ORDER BY name",
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND substr(name, 1, 7) != 'sqlite_' AND name != '_sqlx_migrations' ORDER BY name",
         )
         .fetch_all(&target.pool)
         .await?
