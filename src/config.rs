@@ -185,6 +185,9 @@ impl SmtpSettings {
 pub struct DaemonSettings {
     pub data_dir: PathBuf,
     pub http: String,
+    /// The department's jobs, over every plan's tasks: cron with seconds, Asia/Shanghai.
+    pub nightly: String,
+    pub report: String,
     pub waiting_recheck_secs: u64,
     pub leader_poll_secs: u64,
 }
@@ -250,6 +253,10 @@ pub struct NotifySettings {
     pub public_url: String,
     /// Delivery attempts before a notice is marked failed.
     pub max_attempts: u32,
+    /// How long a 函告 queued by `task schedule` or `task correct` is held before it goes: a
+    /// date changed, or another inspection of the same bureau scheduled, within that time
+    /// makes one letter with the last dates instead of several.
+    pub hold_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -323,7 +330,50 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The sections that differ from `other`, for the reload's log line (names only: values
+    /// may be secrets).
+    pub fn changes(&self, other: &Settings) -> Vec<&'static str> {
+        let d = |x: &dyn fmt::Debug| format!("{x:?}");
+        let sections: [(&'static str, String, String); 14] = [
+            ("timezone", d(&self.timezone), d(&other.timezone)),
+            ("database", d(&self.database), d(&other.database)),
+            ("public", d(&self.public), d(&other.public)),
+            ("calendar", d(&self.calendar), d(&other.calendar)),
+            ("rules", d(&self.rules), d(&other.rules)),
+            ("log", d(&self.log), d(&other.log)),
+            ("smtp", d(&self.smtp), d(&other.smtp)),
+            ("beacon", d(&self.beacon), d(&other.beacon)),
+            ("daemon", d(&self.daemon), d(&other.daemon)),
+            ("notify", d(&self.notify), d(&other.notify)),
+            ("regions", d(&self.regions), d(&other.regions)),
+            ("sectors", d(&self.sectors), d(&other.sectors)),
+            ("divisions", d(&self.divisions), d(&other.divisions)),
+            ("agencies", d(&self.agencies), d(&other.agencies)),
+        ];
+        let mut out: Vec<&'static str> = sections
+            .into_iter()
+            .filter(|(_, a, b)| a != b)
+            .map(|(name, _, _)| name)
+            .collect();
+        // A changed password prints the same placeholder.
+        if self.smtp.password != other.smtp.password && !out.contains(&"smtp") {
+            out.push("smtp");
+        }
+        out
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
+        for (key, expr) in [
+            ("daemon.nightly", &self.daemon.nightly),
+            ("daemon.report", &self.daemon.report),
+        ] {
+            crate::rules::cron(expr).map_err(|e| {
+                ConfigError::Invalid(format!(
+                    "{key}: `{}` is not a cron expression with seconds: {e}",
+                    crate::text::quote(expr)
+                ))
+            })?;
+        }
         if self.timezone != "Asia/Shanghai" {
             return Err(ConfigError::Invalid(format!(
                 "timezone: `{}` is not supported: the law's days are Beijing days, set \"Asia/Shanghai\"",

@@ -61,13 +61,182 @@ impl Job {
         }
     }
 
-    pub fn cron(self, plan: &Plan) -> &str {
+    /// What the administrators' letters call it.
+    pub fn label(self) -> &'static str {
         match self {
-            Job::Freeze => &plan.schedules.freeze,
-            Job::Draw => &plan.schedules.draw,
-            Job::Nightly => &plan.schedules.nightly,
-            Job::Report => &plan.schedules.report,
+            Job::Freeze => "冻结并公示名录",
+            Job::Draw => "正式抽取",
+            Job::Nightly => "每日逾期检查",
+            Job::Report => "月度进度报告",
         }
+    }
+
+    /// The department's jobs (the nightly check and the monthly report) watch every task of
+    /// every plan; a plan's own jobs are its freeze and its draw.
+    pub fn of_department(self) -> bool {
+        matches!(self, Job::Nightly | Job::Report)
+    }
+
+    /// Whose slot it is in `job_runs`: the plan's id, or [`DEPARTMENT`].
+    pub fn owner(self, plan_id: &str) -> &str {
+        if self.of_department() {
+            DEPARTMENT
+        } else {
+            plan_id
+        }
+    }
+}
+
+/// The `job_runs` key of the department's own jobs: never a plan id (those are slugs).
+pub const DEPARTMENT: &str = "*";
+
+/// The department's recurring jobs: their schedules (from the configuration) and where they
+/// start (the first import, or the first draw of a plan if that is earlier).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Department {
+    pub start: DateTime<Tz>,
+    pub nightly: String,
+    pub report: String,
+}
+
+impl Department {
+    /// `None` while there is nothing to watch: no import and no plan.
+    pub fn new(
+        settings: &crate::config::DaemonSettings,
+        first_import: Option<DateTime<Tz>>,
+        plan: Option<&Plan>,
+    ) -> Option<Department> {
+        let start = [first_import, plan.and_then(draw_slot)]
+            .into_iter()
+            .flatten()
+            .min()?;
+        Some(Department {
+            start,
+            nightly: settings.nightly.clone(),
+            report: settings.report.clone(),
+        })
+    }
+}
+
+/// What one daemon schedules: the active plan's freeze and draw, and the department's jobs.
+#[derive(Debug, Clone, Copy)]
+pub struct Jobs<'a> {
+    pub plan: Option<&'a Plan>,
+    pub department: Option<&'a Department>,
+}
+
+impl Jobs<'_> {
+    /// The cron expression of a job, if this daemon schedules it.
+    pub fn cron(&self, job: Job) -> Option<&str> {
+        match job {
+            Job::Freeze => self.plan.map(|p| p.schedules.freeze.as_str()),
+            Job::Draw => self.plan.map(|p| p.schedules.draw.as_str()),
+            Job::Nightly => self.department.map(|d| d.nightly.as_str()),
+            Job::Report => self.department.map(|d| d.report.as_str()),
+        }
+    }
+
+    fn yearly(&self) -> Vec<(Job, DateTime<Tz>)> {
+        let Some(plan) = self.plan else {
+            return Vec::new();
+        };
+        [
+            (Job::Freeze, freeze_slot(plan)),
+            (Job::Draw, draw_slot(plan)),
+        ]
+        .into_iter()
+        .filter_map(|(j, at)| at.map(|at| (j, at)))
+        .collect()
+    }
+
+    fn recurring(&self) -> Vec<(Job, croner::Cron, DateTime<Tz>)> {
+        let Some(d) = self.department else {
+            return Vec::new();
+        };
+        [Job::Nightly, Job::Report]
+            .into_iter()
+            .filter_map(|job| {
+                let cron = crate::rules::cron(self.cron(job)?).ok()?;
+                Some((job, cron, d.start))
+            })
+            .collect()
+    }
+
+    /// Every slot in `(after, to]`, in time order. Freeze and draw have one slot a plan; the
+    /// department's jobs fire on their schedules from the department's start.
+    pub fn slots(&self, after: DateTime<Tz>, to: DateTime<Tz>) -> Vec<Slot> {
+        let in_range = |t: &DateTime<Tz>| *t > after && *t <= to;
+        let mut out: Vec<Slot> = self
+            .yearly()
+            .into_iter()
+            .filter(|(_, at)| in_range(at))
+            .map(|(job, at)| Slot { at, job })
+            .collect();
+        for (job, cron, first) in self.recurring() {
+            out.extend(
+                cron.iter_after(after.max(first))
+                    .take_while(|t| *t <= to)
+                    .map(|at| Slot { at, job }),
+            );
+        }
+        out.sort();
+        out
+    }
+
+    /// The slots due at `now`, oldest first, given the slots already done: every missed slot
+    /// of a catch-up job, and only the latest missed slot of the others.
+    ///
+    /// A job of the latest kind is found by looking back from `now` for its one latest slot,
+    /// not by counting every slot since the start: a schedule that fires every few seconds
+    /// never runs out of slots however long the daemon runs.
+    pub fn due(&self, now: DateTime<Tz>, done: &HashSet<(Job, String)>) -> Vec<Slot> {
+        let not_done = |s: &Slot| !done.contains(&(s.job, s.key()));
+        let mut out: Vec<Slot> = self
+            .yearly()
+            .into_iter()
+            .filter(|(_, at)| *at <= now)
+            .map(|(job, at)| Slot { at, job })
+            .filter(not_done)
+            .collect();
+        for (job, cron, first) in self.recurring() {
+            match job.misfire() {
+                Misfire::CatchUp => out.extend(
+                    cron.iter_after(first)
+                        .take_while(|t| *t <= now)
+                        .map(|at| Slot { at, job })
+                        .filter(not_done),
+                ),
+                Misfire::Latest => out.extend(
+                    cron.find_previous_occurrence(&now, true)
+                        .ok()
+                        .filter(|t| *t > first)
+                        .map(|at| Slot { at, job })
+                        .filter(not_done),
+                ),
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The next slot of a job after `now` (for status and for sleeping until it).
+    pub fn next(&self, job: Job, now: DateTime<Tz>) -> Option<DateTime<Tz>> {
+        match job {
+            Job::Freeze | Job::Draw => self
+                .yearly()
+                .into_iter()
+                .find(|(j, at)| *j == job && *at > now)
+                .map(|(_, at)| at),
+            Job::Nightly | Job::Report => {
+                let from = self.department?.start.max(now);
+                crate::rules::next_run(self.cron(job)?, from)
+            }
+        }
+    }
+
+    /// The earliest next slot of any job.
+    pub fn next_any(&self, now: DateTime<Tz>) -> Option<DateTime<Tz>> {
+        Job::ALL.iter().filter_map(|j| self.next(*j, now)).min()
     }
 }
 
@@ -112,93 +281,6 @@ pub fn plan_start(plan: &Plan) -> Option<DateTime<Tz>> {
     start_of_year(plan.year.min(available.year()))
 }
 
-/// Every slot of the plan in `(after, to]`, in time order. Freeze and draw have one slot a
-/// plan; the nightly check and the report fire on their schedules from the draw slot on.
-pub fn slots(plan: &Plan, after: DateTime<Tz>, to: DateTime<Tz>) -> Vec<Slot> {
-    let mut out = Vec::new();
-    let in_range = |t: &DateTime<Tz>| *t > after && *t <= to;
-    for (job, at) in [
-        (Job::Freeze, freeze_slot(plan)),
-        (Job::Draw, draw_slot(plan)),
-    ] {
-        if let Some(at) = at.filter(in_range) {
-            out.push(Slot { at, job });
-        }
-    }
-    let Some(first) = draw_slot(plan) else {
-        return out;
-    };
-    for job in [Job::Nightly, Job::Report] {
-        let Ok(cron) = crate::rules::cron(job.cron(plan)) else {
-            continue;
-        };
-        // The draw itself comes first: recurring jobs start just after it.
-        let from = after.max(first);
-        out.extend(
-            cron.iter_after(from)
-                .take_while(|t| *t <= to)
-                .map(|at| Slot { at, job }),
-        );
-    }
-    out.sort();
-    out
-}
-
-/// The slots due at `now`, oldest first, given the slots already done: every missed slot of a
-/// catch-up job, and only the latest missed slot of the others.
-///
-/// A job of the latest kind is found by looking back from `now` for its one latest slot, not
-/// by counting every slot since the draw: a schedule that fires every few seconds never runs
-/// out of slots however long the daemon runs.
-pub fn due(plan: &Plan, now: DateTime<Tz>, done: &HashSet<(Job, String)>) -> Vec<Slot> {
-    let not_done = |s: &Slot| !done.contains(&(s.job, s.key()));
-    let mut out: Vec<Slot> = [
-        (Job::Freeze, freeze_slot(plan)),
-        (Job::Draw, draw_slot(plan)),
-    ]
-    .into_iter()
-    .filter_map(|(job, at)| at.filter(|t| *t <= now).map(|at| Slot { at, job }))
-    .filter(not_done)
-    .collect();
-    let Some(first) = draw_slot(plan) else {
-        return out;
-    };
-    for job in [Job::Nightly, Job::Report] {
-        let Ok(cron) = crate::rules::cron(job.cron(plan)) else {
-            continue;
-        };
-        match job.misfire() {
-            Misfire::CatchUp => out.extend(
-                cron.iter_after(first)
-                    .take_while(|t| *t <= now)
-                    .map(|at| Slot { at, job })
-                    .filter(not_done),
-            ),
-            Misfire::Latest => out.extend(
-                cron.find_previous_occurrence(&now, true)
-                    .ok()
-                    .filter(|t| *t > first)
-                    .map(|at| Slot { at, job })
-                    .filter(not_done),
-            ),
-        }
-    }
-    out.sort();
-    out
-}
-
-/// The next slot of the plan after `now` (for status and for sleeping until it).
-pub fn next(plan: &Plan, job: Job, now: DateTime<Tz>) -> Option<DateTime<Tz>> {
-    match job {
-        Job::Freeze => freeze_slot(plan).filter(|t| *t > now),
-        Job::Draw => draw_slot(plan).filter(|t| *t > now),
-        Job::Nightly | Job::Report => {
-            let from = draw_slot(plan)?.max(now);
-            crate::rules::next_run(job.cron(plan), from)
-        }
-    }
-}
-
 /// How long a failed job waits before its next attempt: 1 minute, doubling, at most an hour.
 pub fn backoff(attempts: u32) -> Duration {
     let minutes = 1u64 << attempts.saturating_sub(1).min(6);
@@ -220,6 +302,12 @@ mod tests {
         crate::rules::evaluate("henan-2024.rhai", text, &ctx).expect("plan")
     }
 
+    /// The department as the shipped configuration schedules it, started by the draw.
+    fn department(p: &Plan) -> Department {
+        let settings = crate::config::Settings::shipped().expect("settings");
+        Department::new(&settings.daemon, None, Some(p)).expect("department")
+    }
+
     fn t(s: &str) -> DateTime<Tz> {
         crate::clock::parse_time(s)
             .expect("time")
@@ -231,7 +319,12 @@ mod tests {
         let p = plan();
         assert_eq!(freeze_slot(&p), Some(t("2024-05-13 09:00")));
         assert_eq!(draw_slot(&p), Some(t("2024-05-16 21:30")));
-        let s = slots(&p, t("2024-01-01 00:00"), t("2024-06-02 12:00"));
+        let d = department(&p);
+        let jobs = Jobs {
+            plan: Some(&p),
+            department: Some(&d),
+        };
+        let s = jobs.slots(t("2024-01-01 00:00"), t("2024-06-02 12:00"));
         let jobs: Vec<(Job, String)> = s.iter().take(4).map(|s| (s.job, s.key())).collect();
         assert_eq!(
             jobs,
@@ -253,25 +346,31 @@ mod tests {
     #[test]
     fn catch_up_and_latest() {
         let p = plan();
+        let d = department(&p);
+        let jobs = Jobs {
+            plan: Some(&p),
+            department: Some(&d),
+        };
+        let due = |now, done: &HashSet<(Job, String)>| jobs.due(now, done);
         let mut done = HashSet::new();
         // Down from before the freeze to 3 June: freeze and draw catch up, one nightly and one
         // report run for all the missed ones.
-        let due1 = due(&p, t("2024-06-03 12:00"), &done);
+        let due1 = due(t("2024-06-03 12:00"), &done);
         let jobs: Vec<Job> = due1.iter().map(|s| s.job).collect();
         assert_eq!(jobs, [Job::Freeze, Job::Draw, Job::Report, Job::Nightly]);
         assert_eq!(due1[3].key(), "2024-06-03T01:30:00+08:00");
         for s in &due1 {
             done.insert((s.job, s.key()));
         }
-        assert!(due(&p, t("2024-06-03 12:00"), &done).is_empty());
-        let next = due(&p, t("2024-06-05 02:00"), &done);
+        assert!(due(t("2024-06-03 12:00"), &done).is_empty());
+        let next = due(t("2024-06-05 02:00"), &done);
         assert_eq!(next.len(), 1, "only the latest nightly: {next:?}");
         assert_eq!(next[0].key(), "2024-06-05T01:30:00+08:00");
         for s in &next {
             done.insert((s.job, s.key()));
         }
         // Down across two month-ends: both months' reports, and one nightly.
-        let later = due(&p, t("2024-08-02 12:00"), &done);
+        let later = due(t("2024-08-02 12:00"), &done);
         let keys: Vec<(Job, String)> = later.iter().map(|s| (s.job, s.key())).collect();
         assert_eq!(
             keys,
@@ -287,8 +386,13 @@ mod tests {
     /// used to stop at 100,000).
     #[test]
     fn no_slot_limit() {
-        let mut p = plan();
-        p.schedules.nightly = "*/20 * * * * *".into();
+        let p = plan();
+        let mut d = department(&p);
+        d.nightly = "*/20 * * * * *".into();
+        let jobs = Jobs {
+            plan: Some(&p),
+            department: Some(&d),
+        };
         let draw = draw_slot(&p).expect("draw slot");
         let now = draw + chrono::Duration::seconds(20 * 100_001 + 5);
         let done: HashSet<(Job, String)> = [
@@ -298,12 +402,47 @@ mod tests {
         .into_iter()
         .map(|(j, at)| (j, Slot { at, job: j }.key()))
         .collect();
-        let nightly: Vec<Slot> = due(&p, now, &done)
+        let nightly: Vec<Slot> = jobs
+            .due(now, &done)
             .into_iter()
             .filter(|s| s.job == Job::Nightly)
             .collect();
         assert_eq!(nightly.len(), 1);
         assert_eq!(nightly[0].at, now - chrono::Duration::seconds(5));
+    }
+
+    /// The department's jobs need no plan: from the first import, the nightly check runs and
+    /// every month's report is owed, whatever plan is active or none.
+    #[test]
+    fn department_without_a_plan() {
+        let settings = crate::config::Settings::shipped().expect("settings");
+        assert_eq!(Department::new(&settings.daemon, None, None), None);
+        let d = Department::new(&settings.daemon, Some(t("2024-12-20 10:00")), None)
+            .expect("department");
+        let jobs = Jobs {
+            plan: None,
+            department: Some(&d),
+        };
+        let keys: Vec<(Job, String)> = jobs
+            .due(t("2025-03-02 12:00"), &HashSet::new())
+            .iter()
+            .map(|s| (s.job, s.key()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (Job::Report, "2025-01-01T08:00:00+08:00".to_string()),
+                (Job::Report, "2025-02-01T08:00:00+08:00".to_string()),
+                (Job::Report, "2025-03-01T08:00:00+08:00".to_string()),
+                (Job::Nightly, "2025-03-02T01:30:00+08:00".to_string()),
+            ]
+        );
+        assert_eq!(jobs.next(Job::Freeze, t("2025-03-02 12:00")), None);
+        // A plan's draw before the first import starts the department's jobs at the draw.
+        let p = plan();
+        let d = Department::new(&settings.daemon, Some(t("2026-12-01 10:00")), Some(&p))
+            .expect("department");
+        assert_eq!(d.start, t("2024-05-16 21:30"));
     }
 
     #[test]

@@ -210,14 +210,42 @@ fn a_rehearsed_year(db: &TestDb) {
     assert_eq!(nights, 47, "17 May .. 2 July");
     assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
 
-    // The rest of the year: one nightly check every night with no gap, one report on the
-    // first of every month, each written report what `report --month` says; then nothing more.
-    rehearse(db, &plan, "2025-01-01 12:00");
-    assert!(rehearse(db, &plan, "2025-01-01 12:00").is_empty());
+    // The rest of the year with the 2024 plan; a task inspected on 30 December, its results
+    // due in January (5 working days, 1 January a holiday: 7 January).
+    rehearse(db, &plan, "2024-12-30 12:00");
+    let t3 = "henan-2024-hazchem-003";
+    on(
+        db,
+        "2024-12-30",
+        &[
+            "task",
+            "complete",
+            t3,
+            "--date",
+            "2024-12-30",
+            "--outcome",
+            "no-issues",
+        ],
+    );
+    // On 1 January the department switches to the 2025 plan: 2024's tasks stay watched.
+    let plan_2025 = repo("rules/henan-2025.rhai").display().to_string();
+    rehearse(db, &plan_2025, "2025-06-01 12:00");
+    assert!(rehearse(db, &plan_2025, "2025-06-01 12:00").is_empty());
     let runs = job_runs(db);
-    assert!(runs.iter().all(|r| r.2 == "done"), "{runs:?}");
     let slots: HashSet<(&str, &str)> = runs.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
     assert_eq!(slots.len(), runs.len(), "each slot once");
+    let not_done: Vec<_> = runs
+        .iter()
+        .filter(|r| r.2 != "done" && !(r.0 == "draw" && r.1.starts_with("2025")))
+        .collect();
+    assert!(not_done.is_empty(), "{not_done:?}");
+    let freeze_2025 = runs
+        .iter()
+        .find(|r| r.0 == "freeze" && r.1.starts_with("2025"))
+        .expect("the 2025 freeze");
+    assert_eq!(freeze_2025.1, "2025-04-08T09:00:00+08:00");
+    // One nightly check every night with no gap, one report on the first of every month,
+    // whatever plan was active; each written report is what `report --month` says.
     let mut nights: Vec<chrono::NaiveDate> = runs
         .iter()
         .filter(|r| r.0 == "nightly")
@@ -230,7 +258,7 @@ fn a_rehearsed_year(db: &TestDb) {
     );
     assert_eq!(
         nights.last().map(|d| d.to_string()).as_deref(),
-        Some("2025-01-01")
+        Some("2025-06-01")
     );
     assert!(
         nights.windows(2).all(|w| (w[1] - w[0]).num_days() == 1),
@@ -244,19 +272,34 @@ fn a_rehearsed_year(db: &TestDb) {
     reports.sort();
     let firsts: Vec<String> = (6..=12)
         .map(|m| format!("2024-{m:02}-01T08:00:00+08:00"))
-        .chain(["2025-01-01T08:00:00+08:00".to_string()])
+        .chain((1..=6).map(|m| format!("2025-{m:02}-01T08:00:00+08:00")))
         .collect();
     assert_eq!(reports, firsts);
-    for m in 5..=12 {
-        let month = format!("2024-{m:02}");
+    for month in (5..=12)
+        .map(|m| format!("2024-{m:02}"))
+        .chain((1..=5).map(|m| format!("2025-{m:02}")))
+    {
         let written: Value = serde_json::from_slice(
             &std::fs::read(db.path().join(format!("data/reports/{month}.json")))
                 .expect("report file"),
         )
         .expect("json");
-        let asked = on(db, "2025-01-02", &["report", "--month", &month]);
+        let asked = on(db, "2025-06-02", &["report", "--month", &month]);
         assert_eq!(written["divisions"], asked["divisions"], "{month}");
     }
+    // The 2024 task's reminders (2 and 1 working days before 7 January) and its escalation
+    // (the night after) came on their days, under the 2025 plan.
+    let notices = |prefix: &str| {
+        db.query_strings(&format!(
+            "SELECT substr(o.created_at, 1, 10) FROM notice_items i \
+             JOIN outbox o ON o.id = i.outbox_id WHERE i.item LIKE '{prefix}/{t3}/Publish/%' \
+             ORDER BY o.created_at"
+        ))
+    };
+    let mut reminded = notices("reminder");
+    reminded.dedup();
+    assert_eq!(reminded, ["2025-01-03", "2025-01-06"]);
+    assert_eq!(notices("escalation"), ["2025-01-08"]);
     assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
 }
 
@@ -284,18 +327,10 @@ fn unattended_plan(dir: &Path) -> String {
 /// `tools/crash-trials.sh`: 100).
 #[test]
 fn killed_at_random_moments() {
-    let trials: u64 = std::env::var("SUIJI_CRASH_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+    let trials = common::crash_trials();
     let until = "2024-07-02";
-    let mut state = 0x5EED_u64 ^ u64::from(std::process::id());
-    let mut rand = |n: u64| {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) % n.max(1)
-    };
+    let mut moments = common::Moments::new();
+    let mut rand = |n: u64| moments.below(n);
     let (mut kills, mut mid_run) = (0, 0);
     // How long an uninterrupted rehearsal takes: kills fall anywhere inside it.
     let full = {
@@ -408,7 +443,7 @@ fn live_plan(
     let sched = text.find("    schedules: #{").expect("schedules");
     let sched_end = sched + text[sched..].find("    },\n").expect("end") + "    },\n".len();
     let text = format!(
-        "{}    seed: #{{ kind: \"os\", source: \"test\", available_at: \"{}\" }},\n{}    schedules: #{{ freeze: \"{}\", draw: \"{}\", nightly: \"{nightly}\", report: \"0 0 8 1 * *\" }},\n{}",
+        "{}    seed: #{{ kind: \"os\", source: \"test\", available_at: \"{}\" }},\n{}    schedules: #{{ freeze: \"{}\", draw: \"{}\" }},\n{}",
         &text[..start],
         available.format("%Y-%m-%d %H:%M:%S"),
         &text[end..sched],
@@ -440,7 +475,8 @@ fn live_plan(
     std::fs::write(
         &config,
         format!(
-            "[calendar]\ndir = \"{}\"\n[daemon]\nleader_poll_secs = 1\nwaiting_recheck_secs = 1\n",
+            "[calendar]\ndir = \"{}\"\n[daemon]\nleader_poll_secs = 1\nwaiting_recheck_secs = 1\n\
+             nightly = \"{nightly}\"\n",
             cal.display()
         ),
     )
@@ -793,6 +829,97 @@ fn hanging_relay() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     (port, swallowed)
 }
 
+/// A reload (SIGHUP, or an edit of the configuration or the rule file) re-reads the
+/// configuration and follows its `rules.file`; `status` shows what the daemon runs, and keeps
+/// showing the plan, its manifest and its jobs when the rule file on disk is broken (the daemon
+/// runs the last good version); a broken configuration is refused and the daemon goes on.
+#[test]
+fn a_reload_follows_the_configuration() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    common::load_demo(&db);
+    let live = live_plan(db.path(), 3, 3600, 3700, "0 30 1 * * *");
+    let base = std::fs::read_to_string(&live.config).expect("config");
+    let write_config = |plan: &str, nightly: &str| {
+        let text = base.replace(
+            "nightly = \"0 30 1 * * *\"",
+            &format!("nightly = \"{nightly}\""),
+        );
+        std::fs::write(&live.config, format!("{text}[rules]\nfile = \"{plan}\"\n"))
+            .expect("config");
+    };
+    write_config(&live.plan, "0 30 1 * * *");
+    let second = live.plan.replace("live.rhai", "second.rhai");
+    let text = std::fs::read_to_string(&live.plan).expect("plan");
+    std::fs::write(&second, text.replace("id: \"live\"", "id: \"second\"")).expect("plan");
+    let log_path = db.path().join("serve.log");
+    let mut daemon = db
+        .bare()
+        .args(["--db", &db.url, "--config", &live.config, "serve"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).expect("log"))
+        .spawn()
+        .map(Daemon)
+        .expect("spawn serve");
+    let status = || db.json(&["--config", &live.config, "status", "--json"]);
+    let runs = |k: &str| status()["leader"]["runs"][k].clone();
+    wait_for("the freeze", Duration::from_secs(30), || {
+        runs_of(&db, "freeze").iter().any(|r| r.1 == "done")
+    });
+    wait_for("the daemon's plan", Duration::from_secs(10), || {
+        runs("plan") == "live"
+    });
+    assert_eq!(runs("nightly"), "0 30 1 * * *");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+
+    // Another plan file and another nightly schedule, then SIGHUP.
+    write_config(&second, "0 0 3 * * *");
+    // SAFETY: a signal to our own child.
+    unsafe {
+        libc_kill(daemon.id() as i32, 1);
+    }
+    wait_for("the new configuration", Duration::from_secs(15), || {
+        runs("plan") == "second" && runs("nightly") == "0 0 3 * * *"
+    });
+    let text = log();
+    assert!(text.contains("configuration reloaded"), "{text}");
+    assert!(text.contains("changed=rules, daemon"), "{text}");
+    assert!(text.contains("rule file changed"), "{text}");
+
+    // The rule file on disk broken: refused, and status still shows the plan the daemon runs.
+    std::fs::write(&second, "plan(#{ id: ").expect("break the plan");
+    wait_for("the refusal", Duration::from_secs(15), || {
+        log().contains("rules reload refused")
+    });
+    let s = status();
+    assert!(s["plan_error"].is_string(), "{s}");
+    assert_eq!(s["plan"]["id"], "second", "{s}");
+    assert_eq!(s["plan"]["from_daemon"], true);
+    let jobs: Vec<&str> = s["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .filter_map(|j| j["job"].as_str())
+        .collect();
+    assert_eq!(jobs, ["freeze", "draw", "nightly", "report"], "{s}");
+    let text = common::stdout(&db.suiji(&["--config", &live.config, "status"]));
+    assert!(text.contains("as the running daemon reports it"), "{text}");
+
+    // A configuration that does not load: refused, the daemon goes on with the last good one.
+    std::fs::write(&live.config, "[daemon\n").expect("break the config");
+    unsafe {
+        libc_kill(daemon.id() as i32, 1);
+    }
+    wait_for("the refused configuration", Duration::from_secs(15), || {
+        log().contains("configuration reload refused")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(daemon.try_wait().ok().flatten().is_none(), "still running");
+    write_config(&live.plan, "0 30 1 * * *");
+    stop(daemon);
+}
+
 /// A relay that accepts the mail and then hangs: only mail waits. The draw's notices are stuck
 /// in sends that time out, and meanwhile the jobs run on time, every nightly check on its slot.
 #[test]
@@ -804,6 +931,14 @@ fn a_hanging_relay_delays_only_mail() {
     let live = live_plan(db.path(), 3, 8, 9, "*/3 * * * * *");
     let (port, swallowed) = hanging_relay();
     let mut config = std::fs::read_to_string(&live.config).expect("config");
+    let http = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    config = config.replace(
+        "[daemon]\n",
+        &format!("[daemon]\nhttp = \"127.0.0.1:{http}\"\n"),
+    );
     config.push_str(&format!(
         "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout_secs = 20\n"
     ));
@@ -818,6 +953,18 @@ fn a_hanging_relay_delays_only_mail() {
     let drawn = chrono::Utc::now();
     // Three nightly slots come while the first send hangs (20 s): each runs on time.
     std::thread::sleep(Duration::from_secs(10));
+    // Notices due a minute ago and still waiting: /healthz says so.
+    let took = wait_for(
+        "/healthz reports the stuck mail",
+        Duration::from_secs(120),
+        || get(http, "/healthz").contains("mail:"),
+    );
+    assert!(healthz(http).contains("503"));
+    eprintln!(
+        "/healthz: {} ({:.0} s after the first hung send)",
+        get(http, "/healthz").lines().last().unwrap_or(""),
+        took.as_secs_f64() + 10.0
+    );
     stop(serve);
     let tz = chrono_tz::Asia::Shanghai;
     let nightly_after: Vec<_> = runs_of(&db, "nightly")
@@ -958,6 +1105,7 @@ fn a_database_outage_is_waited_out() {
     });
     assert!(healthz(http).contains("200"), "{}", healthz(http));
     proxy.down();
+    let down = chrono::Utc::now();
     std::thread::sleep(Duration::from_secs(3));
     assert!(healthz(http).contains("503"), "{}", healthz(http));
     let metrics = get(http, "/metrics");
@@ -965,7 +1113,9 @@ fn a_database_outage_is_waited_out() {
         metrics.contains("suiji_database_up 0") && !metrics.contains("suiji_overdue_tasks"),
         "{metrics}"
     );
-    let back = live.draw_at.with_timezone(&chrono::Utc) + chrono::Duration::seconds(12);
+    // 60 s down, across the draw slot.
+    let back = (live.draw_at.with_timezone(&chrono::Utc) + chrono::Duration::seconds(12))
+        .max(down + chrono::Duration::seconds(60));
     while chrono::Utc::now() < back {
         assert!(
             serve.try_wait().expect("wait").is_none(),
@@ -992,4 +1142,130 @@ fn a_database_outage_is_waited_out() {
     stop(serve);
     assert_eq!(runs_of(&db, "draw").len(), 1);
     assert_eq!(db.json(&["stats", "--json"])["draws"], 1);
+    eprintln!(
+        "PostgreSQL cut for {} s across the draw slot: the daemon stayed up and drew once",
+        (back - down).num_seconds()
+    );
 }
+
+/// SQLite's outage: another process holding the writer lock far past `busy_timeout_ms`, across
+/// the draw slot. The daemon stays up, says so in its log, and once the lock is released draws
+/// once and goes on with its nightly checks.
+#[test]
+fn a_locked_sqlite_is_waited_out() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    common::load_demo(&db);
+    let live = live_plan(db.path(), 3, 9, 10, "*/3 * * * * *");
+    let config = std::fs::read_to_string(&live.config).expect("config");
+    std::fs::write(
+        &live.config,
+        format!("{config}[database]\nbusy_timeout_ms = 1000\n"),
+    )
+    .expect("config");
+    let mut serve = spawn_serve(&db, &live, "serve.log");
+    wait_for("the freeze", Duration::from_secs(30), || {
+        runs_of(&db, "freeze").iter().any(|r| r.1 == "done")
+    });
+    // Another process takes the writer lock and keeps it for 60 s, across the draw slot.
+    let url = db.url.clone();
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        use sqlx::{Connection, Executor};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            sqlx::any::install_default_drivers();
+            let mut c = sqlx::AnyConnection::connect(&url).await.expect("connect");
+            c.execute("BEGIN IMMEDIATE").await.expect("lock");
+            let _ = locked_tx.send(chrono::Utc::now());
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            c.execute("COMMIT").await.expect("unlock");
+            c.close().await.ok();
+        });
+        chrono::Utc::now()
+    });
+    let locked = locked_rx.recv().expect("locked");
+    while !holder.is_finished() {
+        assert!(
+            serve.try_wait().expect("wait").is_none(),
+            "the daemon ended"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let released = holder.join().expect("holder");
+    if locked < live.draw_at.with_timezone(&chrono::Utc) {
+        assert!(
+            runs_of(&db, "draw").is_empty(),
+            "no draw could be recorded while the lock was held"
+        );
+    }
+    wait_for("the draw after the outage", Duration::from_secs(60), || {
+        runs_of(&db, "draw").iter().any(|r| r.1 == "done")
+    });
+    let tz = chrono_tz::Asia::Shanghai;
+    wait_for(
+        "a nightly check after the outage",
+        Duration::from_secs(30),
+        || {
+            runs_of(&db, "nightly").iter().any(|r| {
+                r.1 == "done"
+                    && chrono::DateTime::parse_from_rfc3339(&r.0)
+                        .is_ok_and(|t| t > released.with_timezone(&tz))
+            })
+        },
+    );
+    assert!(
+        serve.try_wait().expect("wait").is_none(),
+        "the daemon ended"
+    );
+    stop(serve);
+    let log = std::fs::read_to_string(db.path().join("serve.log")).expect("log");
+    assert!(log.contains("database is busy"), "{log}");
+    assert_eq!(runs_of(&db, "draw").len(), 1);
+    assert_eq!(db.json(&["stats", "--json"])["draws"], 1);
+    eprintln!(
+        "writer lock held {:.0} s across the draw slot: the daemon stayed up and drew once after",
+        (released - locked).num_milliseconds() as f64 / 1000.0
+    );
+}
+
+/// A store whose daemon ran the nightly check and the report under the plan's id (before they
+/// became the department's): none of those runs again, and nothing before the first of them is
+/// owed, so an upgrade never sends reports about months no daemon watched.
+fn an_upgraded_store_owes_nothing_old(db: &TestDb) {
+    common::load_demo(db);
+    db.sql(&[
+        "INSERT INTO job_runs (job, plan_id, slot, status, owner, attempts, started_at, \
+         finished_at, outcome) VALUES ('nightly', 'henan-2024', '2024-06-15T01:30:00+08:00', \
+         'done', 'old/1/x', 1, '2024-06-15T01:30:00.000+08:00', \
+         '2024-06-15T01:30:01.000+08:00', 'an older daemon')",
+    ]);
+    let plan = unattended_plan(db.path());
+    rehearse(db, &plan, "2024-07-02");
+    let runs = job_runs(db);
+    let reports: Vec<&str> = runs
+        .iter()
+        .filter(|r| r.0 == "report")
+        .map(|r| r.1.as_str())
+        .collect();
+    assert_eq!(reports, ["2024-07-01T08:00:00+08:00"], "{runs:?}");
+    let nights: Vec<&str> = runs
+        .iter()
+        .filter(|r| r.0 == "nightly")
+        .map(|r| r.1.as_str())
+        .collect();
+    assert_eq!(nights.first(), Some(&"2024-06-15T01:30:00+08:00"));
+    assert_eq!(
+        nights.len(),
+        18,
+        "15 June .. 2 July, the first by the older daemon"
+    );
+    let draws = runs.iter().filter(|r| r.0 == "draw").count();
+    assert_eq!(draws, 1);
+}
+
+on_both_backends!(an_upgraded_store_owes_nothing_old);

@@ -315,10 +315,10 @@ const CORPUS: &[Case] = &[
     ),
     case(
         "cron without seconds",
-        "nightly: \"0 30 1 * * *\",",
-        "nightly: \"30 1 * * *\",",
+        "freeze: \"0 0 9 13 5 *\",",
+        "freeze: \"0 9 13 5 *\",",
         At::Plan,
-        "cron expression `30 1 * * *` for `nightly` is invalid",
+        "cron expression `0 9 13 5 *` for `freeze` is invalid",
     ),
     case(
         "missing holiday year",

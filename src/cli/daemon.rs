@@ -21,20 +21,21 @@ fn daemon_error(e: DaemonError) -> anyhow::Error {
 
 pub(super) async fn serve(
     ctx: &Ctx<'_>,
+    overrides: &suiji::config::Overrides,
     until: Option<String>,
     plan: Option<std::path::PathBuf>,
     json: bool,
 ) -> Result<ExitCode> {
-    let plan = suiji::ops::plan::plan_file(ctx.settings, plan.as_deref());
     match until {
         Some(u) => {
             let until = d::parse_until(&u).map_err(daemon_error)?;
-            let ran = d::rehearsal(ctx.store, ctx.settings, ctx.actor, &plan, until)
+            let file = suiji::ops::plan::plan_file(ctx.settings, plan.as_deref());
+            let ran = d::rehearsal(ctx.store, ctx.settings, ctx.actor, &file, until)
                 .await
                 .map_err(daemon_error)?;
             print_timeline(&ran, json)?;
         }
-        None => d::serve(ctx.store, ctx.settings, ctx.actor, &plan)
+        None => d::serve(ctx.store, ctx.settings, overrides, ctx.actor, plan)
             .await
             .map_err(daemon_error)?,
     }

@@ -955,12 +955,17 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
         clock,
         actor: &actor,
     };
-    let code = dispatch(&ctx, cli.command).await;
+    let overrides = Overrides {
+        file: cli.config.clone(),
+        database_url: cli.db.clone(),
+        env: None,
+    };
+    let code = dispatch(&ctx, &overrides, cli.command).await;
     store.close().await;
     code
 }
 
-async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<ExitCode> {
+async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Result<ExitCode> {
     match command {
         Command::Init { rehearsal, json } => registry::init(ctx, rehearsal, json).await,
         Command::Import {
@@ -976,7 +981,9 @@ async fn dispatch(ctx: &Ctx<'_>, command: Command) -> Result<ExitCode> {
         }
         Command::Status { json } => registry::status(ctx, json).await,
         Command::Outbox { command } => outbox::command(ctx, command).await,
-        Command::Serve { until, plan, json } => daemon::serve(ctx, until, plan, json).await,
+        Command::Serve { until, plan, json } => {
+            daemon::serve(ctx, overrides, until, plan, json).await
+        }
         Command::Seed {
             command: SeedCommand::Enter { digits, plan },
         } => {

@@ -134,12 +134,7 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: OutboxCommand) -> Result<Exi
             )
             .map_err(|e| Invalid(e.to_string()))?;
             // The administrators hear of what is given up on, as from the daemon.
-            let plan = suiji::ops::plan::checked(ctx, suiji::ops::plan::Script::File(None))
-                .await
-                .ok()
-                .map(|(c, _)| c.plan);
-            let (done, gave_up) =
-                suiji::ops::notices::deliver(ctx, plan.as_ref(), &transport, 100_000).await?;
+            let (done, gave_up) = suiji::ops::notices::deliver(ctx, &transport, 100_000).await?;
             if json {
                 print_json(&serde_json::json!({ "delivered": done, "gave_up": gave_up }))?;
             } else {

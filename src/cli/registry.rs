@@ -156,12 +156,25 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
         }
     );
     match (&s.plan, &s.plan_error) {
-        (Some(p), _) => {
+        (Some(p), e) => {
+            if let Some(e) = e {
+                println!("rule file on disk: cannot be used: {e}");
+            }
             println!(
-                "plan {} ({}) from {} (sha256 {})",
-                p.id, p.year, p.file, p.script_sha256
+                "plan {} ({}) from {} (sha256 {}){}",
+                p.id,
+                p.year,
+                p.file,
+                p.script_sha256,
+                if p.from_daemon {
+                    ": the last good version, as the running daemon reports it"
+                } else {
+                    ""
+                }
             );
-            println!("seed: {}, public from {}", p.seed_kind, p.available_at);
+            if let (Some(kind), Some(at)) = (&p.seed_kind, &p.available_at) {
+                println!("seed: {kind}, public from {at}");
+            }
             match &p.manifest {
                 Some(m) => println!(
                     "manifest #{} frozen at {} (digest {})",
@@ -205,7 +218,7 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
         println!(
             "job {:<8} {:<16} next {:<30} last {}",
             j.job.name(),
-            j.cron,
+            j.cron.as_deref().unwrap_or("(as the daemon runs it)"),
             j.next_run.as_deref().unwrap_or("-"),
             j.last
                 .as_ref()
@@ -239,8 +252,9 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
         },
         if s.late_notices > 0 {
             format!(
-                "; {} 函告 sent late (inside the notice period)",
-                s.late_notices
+                "; {} late (inside the notice period), naming {}",
+                suiji::text::count(s.late_notices as usize, "函告", "函告"),
+                suiji::text::count(s.late_inspections as usize, "inspection", "inspections")
             )
         } else {
             String::new()
@@ -259,6 +273,17 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
             }
         ),
         None => println!("leader: no daemon has run on this database"),
+    }
+    if let Some(runs) = s.leader.as_ref().and_then(|l| l.runs.as_ref()) {
+        let get = |k: &str| runs.get(k).and_then(|v| v.as_str()).unwrap_or("-");
+        println!(
+            "daemon runs: plan {} from {}; nightly {}, report {}, over every plan's tasks from {}",
+            get("plan"),
+            get("rules_file"),
+            get("nightly"),
+            get("report"),
+            get("department_from")
+        );
     }
     match &s.audit_head {
         Some(h) => println!("audit chain head: row {} hash {}", h.seq, h.hash),

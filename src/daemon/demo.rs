@@ -89,7 +89,7 @@ pub async fn run(
         .succ_opt()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .and_then(|t| t.and_local_timezone(chrono_tz::Asia::Shanghai).earliest())
-        .and_then(|t| crate::rules::next_run(&plan.schedules.report, t))
+        .and_then(|t| crate::rules::next_run(&ctx.settings.daemon.report, t))
         .unwrap_or(available);
     let until = until.unwrap_or(after_window);
     // Up to the moment the lottery is drawn: the freeze.

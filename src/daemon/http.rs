@@ -50,23 +50,7 @@ pub async fn run(listener: TcpListener, store: Store, metrics: SharedMetrics) {
             let head = String::from_utf8_lossy(&buf[..n]);
             let path = head.split_whitespace().nth(1).unwrap_or("");
             let (status, body) = match path {
-                // Healthy only while the database answers: a daemon that cannot reach it runs
-                // nothing, however alive the process.
-                "/healthz" => {
-                    let ping =
-                        tokio::time::timeout(std::time::Duration::from_secs(3), store.ping());
-                    match ping.await {
-                        Ok(Ok(())) => ("200 OK", "ok\n".to_string()),
-                        Ok(Err(e)) => (
-                            "503 Service Unavailable",
-                            format!("database unavailable: {e}\n"),
-                        ),
-                        Err(_) => (
-                            "503 Service Unavailable",
-                            "database unavailable: no answer within 3 s\n".to_string(),
-                        ),
-                    }
-                }
+                "/healthz" => health(&store, &metrics).await,
                 "/metrics" => ("200 OK", render(&store, &metrics).await),
                 _ => ("404 Not Found", "not found\n".to_string()),
             };
@@ -77,6 +61,48 @@ pub async fn run(listener: TcpListener, store: Store, metrics: SharedMetrics) {
             );
             let _ = conn.write_all(response.as_bytes()).await;
         });
+    }
+}
+
+/// Healthy while the database answers (a daemon that cannot reach it runs nothing, however
+/// alive the process), the leader keeps looking at its jobs, and no notice due a minute ago or
+/// more is still waiting (a relay that accepts and hangs, or refuses everything).
+async fn health(store: &Store, metrics: &SharedMetrics) -> (&'static str, String) {
+    let unavailable = "503 Service Unavailable";
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(3), store.ping());
+    match ping.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return (unavailable, format!("database unavailable: {e}\n")),
+        Err(_) => {
+            return (
+                unavailable,
+                "database unavailable: no answer within 3 s\n".to_string(),
+            );
+        }
+    }
+    let mut problems = Vec::new();
+    if let Ok(m) = metrics.lock()
+        && m.leader
+        && m.looked.is_some_and(|t| t.elapsed() > m.look_within)
+    {
+        problems.push(format!(
+            "jobs: not looked at for {} s (the loop is stuck)",
+            m.looked.map_or(0, |t| t.elapsed().as_secs())
+        ));
+    }
+    let before = crate::clock::stamp(SystemClock.now() - chrono::Duration::seconds(60));
+    match store.outbox_stuck(&before).await {
+        Ok((0, _)) => {}
+        Ok((n, since)) => problems.push(format!(
+            "mail: {n} notice(s) due and not delivered, the oldest since {}",
+            since.unwrap_or_default()
+        )),
+        Err(e) => problems.push(format!("mail: {e}")),
+    }
+    if problems.is_empty() {
+        ("200 OK", "ok\n".to_string())
+    } else {
+        (unavailable, format!("{}\n", problems.join("\n")))
     }
 }
 

@@ -24,8 +24,8 @@ use chrono_tz::Tz;
 use tokio::sync::mpsc;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Settings;
-use crate::jobs::{self, Job};
+use crate::config::{Overrides, Settings};
+use crate::jobs::{self, Department, Job, Jobs};
 use crate::ops::plan::Script;
 use crate::plan::Plan;
 use crate::rules::reload::{ActivePlan, Reload};
@@ -150,7 +150,6 @@ pub async fn rehearsal(
     let plan = active
         .plan()
         .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
-    let clock = rehearse::clock(plan).ok_or_else(|| DaemonError::Plan("plan year".into()))?;
     let transport = transport(settings, Mode::Rehearsal)?;
     let runner = Runner {
         store,
@@ -160,7 +159,7 @@ pub async fn rehearsal(
         metrics: Arc::new(Mutex::new(Metrics::default())),
         transport: &transport,
     };
-    let ran = rehearse::year(&runner, &clock, plan, active.script(), until).await;
+    let ran = rehearse::year(&runner, plan, active.script(), until).await;
     leadership.release().await;
     Ok(ran?)
 }
@@ -173,17 +172,18 @@ fn transport(
         .map_err(|e| DaemonError::Invalid(e.to_string()))
 }
 
-/// Wake-ups from the plan's schedules, through tokio-cron-scheduler.
+/// Wake-ups from the plan's and the department's schedules, through tokio-cron-scheduler.
 async fn schedule(
-    plan: &Plan,
+    jobs: Jobs<'_>,
     wake: mpsc::Sender<Job>,
 ) -> Result<tokio_cron_scheduler::JobScheduler, DaemonError> {
     use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
     let fail = |e: tokio_cron_scheduler::JobSchedulerError| DaemonError::Setup(e.to_string());
     let sched = JobScheduler::new().await.map_err(fail)?;
     for job in Job::ALL {
+        let Some(cron) = jobs.cron(job) else { continue };
         let tx = wake.clone();
-        let cron = CronJob::new_async_tz(job.cron(plan), chrono_tz::Asia::Shanghai, move |_, _| {
+        let cron = CronJob::new_async_tz(cron, chrono_tz::Asia::Shanghai, move |_, _| {
             let tx = tx.clone();
             Box::pin(async move {
                 let _ = tx.send(job).await;
@@ -196,27 +196,50 @@ async fn schedule(
     Ok(sched)
 }
 
-/// Sends a reload whenever the rule file changes (editors replace files, so its folder is
-/// watched).
-fn watch(file: &Path, reload: mpsc::Sender<()>) -> Result<notify::RecommendedWatcher, DaemonError> {
+fn jobs<'a>(active: &'a Active, department: &'a Option<Department>) -> Jobs<'a> {
+    Jobs {
+        plan: active.plan(),
+        department: department.as_ref(),
+    }
+}
+
+/// Sends a reload whenever one of `files` changes (the rule file, the configuration file):
+/// editors replace files, so their folders are watched.
+fn watch(
+    files: &[PathBuf],
+    reload: mpsc::Sender<()>,
+) -> Result<notify::RecommendedWatcher, DaemonError> {
     use notify::Watcher;
-    let name = file.file_name().map(|n| n.to_os_string());
+    let names: Vec<std::ffi::OsString> = files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_os_string()))
+        .collect();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(e) = event
-            && e.paths.iter().any(|p| p.file_name() == name.as_deref())
+            && e.paths
+                .iter()
+                .any(|p| p.file_name().is_some_and(|n| names.iter().any(|m| m == n)))
             && !e.kind.is_access()
         {
             let _ = reload.try_send(());
         }
     })
-    .map_err(|e| DaemonError::Setup(format!("watching {}: {e}", file.display())))?;
-    let dir = file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    watcher
-        .watch(dir, notify::RecursiveMode::NonRecursive)
-        .map_err(|e| DaemonError::Setup(format!("watching {}: {e}", dir.display())))?;
+    .map_err(|e| DaemonError::Setup(format!("watching for changes: {e}")))?;
+    let mut dirs: Vec<&Path> = files
+        .iter()
+        .map(|f| {
+            f.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        watcher
+            .watch(dir, notify::RecursiveMode::NonRecursive)
+            .map_err(|e| DaemonError::Setup(format!("watching {}: {e}", dir.display())))?;
+    }
     Ok(watcher)
 }
 
@@ -225,25 +248,29 @@ fn watch(file: &Path, reload: mpsc::Sender<()>) -> Result<notify::RecommendedWat
 async fn next_look(
     store: &Store,
     settings: &Settings,
-    plan: &Plan,
+    jobs: Jobs<'_>,
     postgres: bool,
 ) -> Result<Duration, StoreError> {
     let now = SystemClock.now();
-    let mut next: Option<DateTime<Tz>> = Job::ALL
-        .iter()
-        .filter_map(|j| jobs::next(plan, *j, now))
-        .min();
-    for r in store.job_runs(&plan.id).await? {
-        if r.status == "failed" || r.status == "waiting" {
-            let t = r
-                .next_attempt
-                .as_deref()
-                .and_then(crate::clock::parse_time)
-                .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai));
-            next = match (next, t) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+    let mut next: Option<DateTime<Tz>> = jobs.next_any(now);
+    let owners = jobs
+        .plan
+        .map(|p| p.id.as_str())
+        .into_iter()
+        .chain([jobs::DEPARTMENT]);
+    for owner in owners {
+        for r in store.job_runs(owner).await? {
+            if r.status == "failed" || r.status == "waiting" {
+                let t = r
+                    .next_attempt
+                    .as_deref()
+                    .and_then(crate::clock::parse_time)
+                    .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai));
+                next = match (next, t) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
         }
     }
     let mut wait = next
@@ -255,50 +282,79 @@ async fn next_look(
     Ok(wait)
 }
 
-/// `suiji serve`: runs until SIGTERM or Ctrl-C.
+/// What this daemon runs, as `status` shows it (recorded with the leader's heartbeat).
+fn running(settings: &Settings, active: &Active, department: Option<&Department>) -> String {
+    let plan = active.plan();
+    serde_json::json!({
+        "rules_file": active.file.display().to_string(),
+        "plan": plan.map(|p| &p.id),
+        "year": plan.map(|p| p.year),
+        "script_sha256": plan.map(|p| &p.source.sha256),
+        "nightly": settings.daemon.nightly,
+        "report": settings.daemon.report,
+        "department_from": department.map(|d| d.start.to_rfc3339()),
+    })
+    .to_string()
+}
+
+/// `suiji serve`: runs until SIGTERM or Ctrl-C. `given` is the rule file named on the command
+/// line; without it the daemon follows the configuration's `rules.file`, re-read on reload.
 pub async fn serve(
     store: &Store,
     settings: &Settings,
+    overrides: &Overrides,
     actor: &str,
-    plan_file: &Path,
+    given: Option<PathBuf>,
 ) -> Result<(), DaemonError> {
     use tokio::signal::unix::{SignalKind, signal};
     let me = instance_id();
     let postgres = store.backend() == crate::store::Backend::Postgres;
+    let mut settings = settings.clone();
+    let rules_file = |s: &Settings| crate::ops::plan::plan_file(s, given.as_deref());
     let mut leadership: Option<Leadership> = leader::try_lead(store, &me).await?;
-    let mut active = Active::load(store, settings, plan_file).await?;
-    let transport = Arc::new(transport(settings, store.mode().await?)?);
-    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics::default()));
+    let mut active = Active::load(store, &settings, &rules_file(&settings)).await?;
+    let mode = store.mode().await?;
+    let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics {
+        // The loop looks at least every waiting_recheck_secs while it leads; a minute's grace.
+        look_within: Duration::from_secs(2 * settings.daemon.waiting_recheck_secs.max(1) + 60),
+        ..Metrics::default()
+    }));
     let set_leader = |m: &SharedMetrics, l: bool| {
         if let Ok(mut m) = m.lock() {
             m.leader = l;
         }
     };
+    let mut department = crate::ops::jobs::department(store, &settings, active.plan()).await?;
     if leadership.is_some() {
-        store.record_leader(&me, true, &SystemClock).await?;
+        let runs = running(&settings, &active, department.as_ref());
+        store.record_leader(&me, true, &runs, &SystemClock).await?;
         set_leader(&metrics, true);
     }
     let (wake_tx, mut wake_rx) = mpsc::channel::<Job>(64);
-    let plan = active
-        .plan()
-        .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
     let mail = Mail {
-        plan: tokio::sync::watch::channel(plan.clone()).0,
+        with: tokio::sync::watch::channel((
+            settings.clone(),
+            Arc::new(transport(&settings, mode)?),
+        ))
+        .0,
         leading: Arc::new(std::sync::atomic::AtomicBool::new(leadership.is_some())),
         wake: Arc::new(tokio::sync::Notify::new()),
     };
     let delivery = tokio::spawn(deliver_mail(
         store.clone(),
-        settings.clone(),
         actor.to_string(),
         me.clone(),
-        transport.clone(),
         metrics.clone(),
         mail.watch(),
     ));
-    let mut sched = schedule(plan, wake_tx.clone()).await?;
+    let mut sched = schedule(jobs(&active, &department), wake_tx.clone()).await?;
     let (reload_tx, mut reload_rx) = mpsc::channel::<()>(4);
-    let _watcher = watch(&active.file, reload_tx)?;
+    let watched = |a: &Active| -> Vec<PathBuf> {
+        std::iter::once(a.file.clone())
+            .chain(overrides.file.clone())
+            .collect()
+    };
+    let mut _watcher = watch(&watched(&active), reload_tx.clone())?;
     let signal_err = |e: std::io::Error| DaemonError::Setup(format!("signals: {e}"));
     let mut sigterm = signal(SignalKind::terminate()).map_err(signal_err)?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(signal_err)?;
@@ -309,7 +365,7 @@ pub async fn serve(
     }
     tracing::info!(
         instance = %me,
-        plan = %plan.id,
+        plan = %active.plan().map_or("-", |p| p.id.as_str()),
         leader = leadership.is_some(),
         database = ?store.backend(),
         "suiji serve ready"
@@ -319,20 +375,30 @@ pub async fn serve(
     // command in another process) moves it, and the site is rebuilt.
     let mut site_head: Option<Option<crate::store::AuditHead>> = None;
     'serve: loop {
-        if leadership.is_some()
-            && let Some(plan) = active.plan()
-        {
+        // The first import starts the department's jobs, whenever it happens.
+        match crate::ops::jobs::department(store, &settings, active.plan()).await {
+            Ok(d) if d != department => {
+                department = d;
+                let _ = sched.shutdown().await;
+                sched = schedule(jobs(&active, &department), wake_tx.clone()).await?;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("database unavailable: {e}"),
+        }
+        if leadership.is_some() {
+            let transport = mail.with.borrow().1.clone();
             let runner = Runner {
                 store,
-                settings,
+                settings: &settings,
                 actor,
                 owner: &me,
                 metrics: metrics.clone(),
                 transport: &transport,
             };
+            let plan = active.plan().map(|p| (p, active.script()));
             let work = async {
                 runner
-                    .reconcile(&SystemClock, plan, active.script())
+                    .reconcile(&SystemClock, plan, department.as_ref())
                     .await?;
                 mail.wake.notify_one();
                 site_head = runner.publish(&SystemClock, site_head.take()).await?;
@@ -341,8 +407,13 @@ pub async fn serve(
             tokio::pin!(work);
             tokio::select! {
                 r = &mut work => {
-                    if let Err(e) = r {
-                        tracing::error!("running due jobs: {e}");
+                    match r {
+                        Ok(()) => {
+                            if let Ok(mut m) = metrics.lock() {
+                                m.looked = Some(std::time::Instant::now());
+                            }
+                        }
+                        Err(e) => tracing::error!("running due jobs: {e}"),
                     }
                 }
                 _ = sigterm.recv() => {
@@ -357,13 +428,11 @@ pub async fn serve(
                 }
             }
         }
-        let plan = active
-            .plan()
-            .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
         // The database may be gone for a while (a restart, a network cut): the daemon waits,
         // says so, and resumes; nothing it owes is lost, since every slot and notice is in
         // the database and is looked at again.
-        let mut wait = match next_look(store, settings, plan, postgres).await {
+        let mut wait = match next_look(store, &settings, jobs(&active, &department), postgres).await
+        {
             Ok(w) => w,
             Err(e) => {
                 tracing::error!("database unavailable, looking again in 5 s: {e}");
@@ -375,30 +444,50 @@ pub async fn serve(
                 settings.daemon.waiting_recheck_secs.max(1),
             ));
         }
-        tokio::select! {
+        let reload = tokio::select! {
             Some(job) = wake_rx.recv() => {
                 tracing::debug!(job = job.name(), "schedule fired");
+                false
             }
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(wait) => false,
             Some(()) = reload_rx.recv() => {
                 // Editors write in several steps: let them finish.
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 while reload_rx.try_recv().is_ok() {}
-                if let Err(e) = reload(&mut active, &mut sched, store, settings, &wake_tx, &metrics).await {
-                    tracing::error!("reloading the rules: {e}");
-                }
-                mail.follow(&active);
+                true
             }
             _ = sighup.recv() => {
-                if let Err(e) = reload(&mut active, &mut sched, store, settings, &wake_tx, &metrics).await {
-                    tracing::error!("reloading the rules: {e}");
-                }
-                mail.follow(&active);
+                tracing::info!("SIGHUP: reloading the configuration and the rules");
+                true
             }
             _ = sigterm.recv() => break 'serve,
             _ = sigint.recv() => break 'serve,
+        };
+        if reload {
+            let before = watched(&active);
+            reconfigure(
+                &mut settings,
+                overrides,
+                &rules_file,
+                &mut active,
+                &mail,
+                mode,
+                &metrics,
+            );
+            if let Err(e) = reload_rules(&mut active, store, &settings, &metrics).await {
+                tracing::error!("reloading the rules: {e}");
+            }
+            if watched(&active) != before {
+                _watcher = watch(&watched(&active), reload_tx.clone())?;
+            }
+            if let Ok(d) = crate::ops::jobs::department(store, &settings, active.plan()).await {
+                department = d;
+            }
+            let _ = sched.shutdown().await;
+            sched = schedule(jobs(&active, &department), wake_tx.clone()).await?;
         }
         // Leadership on PostgreSQL: keep it, lose it, or take it over.
+        let runs = running(&settings, &active, department.as_ref());
         match &mut leadership {
             Some(l) => {
                 if !l.alive().await {
@@ -406,7 +495,7 @@ pub async fn serve(
                     leadership = None;
                     set_leader(&metrics, false);
                     mail.lead(false);
-                } else if let Err(e) = store.record_leader(&me, false, &SystemClock).await {
+                } else if let Err(e) = store.record_leader(&me, false, &runs, &SystemClock).await {
                     // The heartbeat `status` reads: a daemon killed stops being seen.
                     tracing::error!("recording the leader's heartbeat: {e}");
                 }
@@ -414,7 +503,7 @@ pub async fn serve(
             None => match leader::try_lead(store, &me).await {
                 Ok(Some(l)) => {
                     tracing::info!(instance = %me, "took over as leader");
-                    if let Err(e) = store.record_leader(&me, true, &SystemClock).await {
+                    if let Err(e) = store.record_leader(&me, true, &runs, &SystemClock).await {
                         tracing::error!("recording the leader: {e}");
                     }
                     set_leader(&metrics, true);
@@ -437,17 +526,64 @@ pub async fn serve(
     Ok(())
 }
 
-/// What the mail task follows of the main loop: the plan in force (for the administrators'
-/// directory), whether this instance leads, and a nudge when jobs may have queued notices.
+/// Re-reads the configuration: a configuration that does not load is refused (the last good
+/// one stays); otherwise what changed is logged by section (never a value: secrets stay out of
+/// the log), mail follows the new SMTP settings, and the rule file follows `rules.file`.
+fn reconfigure(
+    settings: &mut Settings,
+    overrides: &Overrides,
+    rules_file: &dyn Fn(&Settings) -> PathBuf,
+    active: &mut Active,
+    mail: &Mail,
+    mode: Mode,
+    metrics: &SharedMetrics,
+) {
+    let new = match Settings::load(overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            if let Ok(mut m) = metrics.lock() {
+                m.reloads_rejected += 1;
+            }
+            tracing::error!("configuration reload refused, the last good one stays: {e}");
+            return;
+        }
+    };
+    let changed = settings.changes(&new);
+    if changed.is_empty() {
+        return;
+    }
+    if changed.contains(&"database") {
+        tracing::warn!("database settings changed: they take effect at the next start");
+    }
+    match transport(&new, mode) {
+        Ok(t) => {
+            mail.with.send_replace((new.clone(), Arc::new(t)));
+        }
+        Err(e) => {
+            tracing::error!("configuration reload refused (mail): {e}");
+            return;
+        }
+    }
+    let file = rules_file(&new);
+    if file != active.file {
+        tracing::info!(from = %active.file.display(), to = %file.display(), "rule file changed");
+        active.file = file;
+    }
+    tracing::info!(changed = %changed.join(", "), "configuration reloaded");
+    *settings = new;
+}
+
+/// What the mail task follows of the main loop: the settings and transport in force, whether
+/// this instance leads, and a nudge when jobs may have queued notices.
 struct Mail {
-    plan: tokio::sync::watch::Sender<Plan>,
+    with: tokio::sync::watch::Sender<(Settings, Arc<crate::notify::send::Transport>)>,
     leading: Arc<std::sync::atomic::AtomicBool>,
     wake: Arc<tokio::sync::Notify>,
 }
 
 /// The mail task's side of [`Mail`].
 struct MailWatch {
-    plan: tokio::sync::watch::Receiver<Plan>,
+    with: tokio::sync::watch::Receiver<(Settings, Arc<crate::notify::send::Transport>)>,
     leading: Arc<std::sync::atomic::AtomicBool>,
     wake: Arc<tokio::sync::Notify>,
 }
@@ -455,15 +591,9 @@ struct MailWatch {
 impl Mail {
     fn watch(&self) -> MailWatch {
         MailWatch {
-            plan: self.plan.subscribe(),
+            with: self.with.subscribe(),
             leading: self.leading.clone(),
             wake: self.wake.clone(),
-        }
-    }
-
-    fn follow(&self, active: &Active) {
-        if let Some(p) = active.plan() {
-            self.plan.send_replace(p.clone());
         }
     }
 
@@ -480,16 +610,14 @@ impl Mail {
 /// when nudged, when the next retry falls due, and at least every 30 s.
 async fn deliver_mail(
     store: Store,
-    settings: Settings,
     actor: String,
     owner: String,
-    transport: Arc<crate::notify::send::Transport>,
     metrics: SharedMetrics,
     mut watch: MailWatch,
 ) {
     loop {
         if watch.leading.load(std::sync::atomic::Ordering::Relaxed) {
-            let plan = watch.plan.borrow_and_update().clone();
+            let (settings, transport) = watch.with.borrow_and_update().clone();
             let runner = Runner {
                 store: &store,
                 settings: &settings,
@@ -498,7 +626,7 @@ async fn deliver_mail(
                 metrics: metrics.clone(),
                 transport: &transport,
             };
-            if let Err(e) = runner.deliver(&SystemClock, &plan).await {
+            if let Err(e) = runner.deliver(&SystemClock).await {
                 tracing::error!("delivering notices: {e}");
             }
         }
@@ -520,20 +648,14 @@ async fn deliver_mail(
     }
 }
 
-async fn reload(
+async fn reload_rules(
     active: &mut Active,
-    sched: &mut tokio_cron_scheduler::JobScheduler,
     store: &Store,
     settings: &Settings,
-    wake: &mpsc::Sender<Job>,
     metrics: &SharedMetrics,
 ) -> Result<(), DaemonError> {
     match active.reload(store, settings).await {
         Ok(Reload::Installed(_)) => {
-            let _ = sched.shutdown().await;
-            if let Some(plan) = active.plan() {
-                *sched = schedule(plan, wake.clone()).await?;
-            }
             tracing::info!(file = %active.file.display(), "rules reloaded");
         }
         Ok(Reload::Unchanged) => {}
@@ -563,7 +685,6 @@ async fn refused(
         "rules reload refused: the last good plan stays active: {}",
         lines.join("; ")
     );
-    let Some(plan) = active.plan() else { return };
     let ctx = crate::ops::Ctx {
         store,
         settings,
@@ -576,7 +697,7 @@ async fn refused(
         "规则脚本 {} 未通过检查，继续执行上一版本",
         active.file.display()
     );
-    match crate::ops::notices::admin(&ctx, plan, &what, &title, &lines).await {
+    match crate::ops::notices::admin(&ctx, &what, &title, &lines).await {
         Ok(Some(n)) => {
             if let Err(e) = store.queue_notices(&[n], &SystemClock).await {
                 tracing::error!("admin notice: {e}");

@@ -8,47 +8,51 @@ use chrono_tz::Tz;
 
 use super::runner::{Ran, Runner};
 use crate::clock::{Clock, SimClock};
-use crate::jobs;
+use crate::jobs::{self, Jobs};
 use crate::ops::plan::Script;
 use crate::plan::Plan;
 use crate::store::StoreError;
 
-/// Runs the plan's year up to `until` on `clock` (which must start before it); returns what ran.
+/// Runs the plan's year up to `until` on a simulated clock, with the department's jobs from
+/// their start (an earlier plan's tasks are watched on every night, whatever plan is active
+/// now); returns what ran.
 pub async fn year(
     runner: &Runner<'_>,
-    clock: &SimClock,
     plan: &Plan,
     script: Script<'_>,
     until: DateTime<Tz>,
 ) -> Result<Vec<Ran>, StoreError> {
-    let Some(start) = jobs::plan_start(plan) else {
+    let department =
+        crate::ops::jobs::department(runner.store, runner.settings, Some(plan)).await?;
+    let Some(start) = jobs::plan_start(plan)
+        .into_iter()
+        .chain(department.as_ref().map(|d| d.start))
+        .min()
+    else {
         return Ok(Vec::new());
     };
-    let mut times: Vec<DateTime<Tz>> = jobs::slots(plan, start - Duration::seconds(1), until)
+    let clock = &SimClock::new(start);
+    let jobs = Jobs {
+        plan: Some(plan),
+        department: department.as_ref(),
+    };
+    let mut times: Vec<DateTime<Tz>> = jobs
+        .slots(start - Duration::seconds(1), until)
         .into_iter()
         .map(|s| s.at)
         .collect();
     times.dedup();
     let mut ran = Vec::new();
-    for t in times {
+    for t in times.into_iter().chain([until]) {
         clock.advance_to(t);
-        ran.extend(runner.reconcile(clock, plan, script).await?);
-        runner.deliver(clock, plan).await?;
+        ran.extend(
+            runner
+                .reconcile(clock, Some((plan, script)), department.as_ref())
+                .await?,
+        );
+        runner.deliver(clock).await?;
     }
-    clock.advance_to(until);
-    ran.extend(runner.reconcile(clock, plan, script).await?);
-    runner.deliver(clock, plan).await?;
     Ok(ran)
-}
-
-/// Where a rehearsal starts: the beginning of the plan's schedule.
-pub fn start(plan: &Plan) -> Option<DateTime<Tz>> {
-    jobs::plan_start(plan)
-}
-
-/// A clock for a rehearsal, standing at the start of the plan's schedule.
-pub fn clock(plan: &Plan) -> Option<SimClock> {
-    start(plan).map(SimClock::new)
 }
 
 /// Whether `until` can be rehearsed: a rehearsal replays the past.

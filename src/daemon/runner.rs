@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::clock::{Clock, stamp};
 use crate::config::Settings;
-use crate::jobs::{self, Job, Slot};
+use crate::jobs::{self, Department, Job, Jobs, Slot};
 use crate::ops::jobs::Outcome;
 use crate::ops::plan::Script;
 use crate::ops::{Ctx, OpsError};
@@ -39,6 +39,10 @@ pub struct Metrics {
     pub seconds: BTreeMap<Job, f64>,
     pub leader: bool,
     pub reloads_rejected: u64,
+    /// When the leader last finished looking at its jobs, and how long it may take before it
+    /// looks again: `/healthz` fails past that.
+    pub looked: Option<Instant>,
+    pub look_within: std::time::Duration,
 }
 
 pub type SharedMetrics = Arc<Mutex<Metrics>>;
@@ -55,25 +59,37 @@ pub struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    /// Runs every slot of `plan` due at `clock.now()`, oldest first. A failing job never stops
-    /// the others.
+    /// Runs every slot due at `clock.now()`, oldest first: the plan's freeze and draw, and the
+    /// department's jobs. A failing job never stops the others.
     pub async fn reconcile(
         &self,
         clock: &dyn Clock,
-        plan: &Plan,
-        script: Script<'_>,
+        plan: Option<(&Plan, Script<'_>)>,
+        department: Option<&Department>,
     ) -> Result<Vec<Ran>, StoreError> {
-        let done: HashSet<(Job, String)> = self
-            .store
-            .job_runs(&plan.id)
-            .await?
-            .into_iter()
-            .filter(|r| r.status == "done")
-            .filter_map(|r| Job::parse(&r.job).map(|j| (j, r.slot)))
-            .collect();
+        let mut done: HashSet<(Job, String)> = HashSet::new();
+        let owners = plan
+            .iter()
+            .map(|(p, _)| p.id.as_str())
+            .chain(department.map(|_| jobs::DEPARTMENT));
+        for owner in owners {
+            done.extend(
+                self.store
+                    .job_runs(owner)
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.status == "done")
+                    .filter_map(|r| Job::parse(&r.job).map(|j| (j, r.slot)))
+                    .filter(|(j, _)| (owner == jobs::DEPARTMENT) == j.of_department()),
+            );
+        }
+        let jobs = Jobs {
+            plan: plan.map(|(p, _)| p),
+            department,
+        };
         let mut out = Vec::new();
-        for slot in jobs::due(plan, clock.now(), &done) {
-            if let Some(ran) = self.run(clock, plan, script, &slot).await? {
+        for slot in jobs.due(clock.now(), &done) {
+            if let Some(ran) = self.run(clock, plan, &slot).await? {
                 out.push(ran);
             }
         }
@@ -113,14 +129,14 @@ impl Runner<'_> {
     }
 
     /// Delivers the notices due; a notice given up on raises an admin notice.
-    pub async fn deliver(&self, clock: &dyn Clock, plan: &Plan) -> Result<(), StoreError> {
+    pub async fn deliver(&self, clock: &dyn Clock) -> Result<(), StoreError> {
         let ctx = Ctx {
             store: self.store,
             settings: self.settings,
             clock,
             actor: self.actor,
         };
-        match crate::ops::notices::deliver(&ctx, Some(plan), self.transport, 1000).await {
+        match crate::ops::notices::deliver(&ctx, self.transport, 1000).await {
             Ok((done, _)) if done.sent + done.retrying + done.failed > 0 => {
                 tracing::info!(
                     sent = done.sent,
@@ -139,14 +155,14 @@ impl Runner<'_> {
     async fn run(
         &self,
         clock: &dyn Clock,
-        plan: &Plan,
-        script: Script<'_>,
+        plan: Option<(&Plan, Script<'_>)>,
         slot: &Slot,
     ) -> Result<Option<Ran>, StoreError> {
         let key = slot.key();
+        let owner = slot.job.owner(plan.map_or("", |(p, _)| p.id.as_str()));
         let claim = self
             .store
-            .claim(slot.job.name(), &plan.id, &key, self.owner, true, clock)
+            .claim(slot.job.name(), owner, &key, self.owner, true, clock)
             .await?;
         let Claim::Won { run_id, attempt } = claim else {
             return Ok(None);
@@ -163,7 +179,7 @@ impl Runner<'_> {
             actor: self.actor,
         };
         let started = Instant::now();
-        let result = crate::ops::jobs::run(&ctx, script, plan, slot).await;
+        let result = crate::ops::jobs::run(&ctx, plan, slot).await;
         let duration_ms = started.elapsed().as_millis() as i64;
         let now = clock.now();
         let recheck = chrono::Duration::seconds(self.settings.daemon.waiting_recheck_secs as i64);
@@ -198,11 +214,11 @@ impl Runner<'_> {
         let status = recorded.as_str();
         match status {
             "failed" => tracing::error!(
-                job = slot.job.name(), plan = %plan.id, slot = %key, attempt, duration_ms,
+                job = slot.job.name(), plan = %owner, slot = %key, attempt, duration_ms,
                 next_attempt = next.as_deref().unwrap_or("-"), "job run failed: {outcome}"
             ),
             _ => tracing::info!(
-                job = slot.job.name(), plan = %plan.id, slot = %key, attempt, status, duration_ms,
+                job = slot.job.name(), plan = %owner, slot = %key, attempt, status, duration_ms,
                 "job run: {outcome}"
             ),
         }
@@ -212,26 +228,41 @@ impl Runner<'_> {
         }
         // What the administrators must hear: a draw waiting for its seed, a job that keeps
         // failing. Queued apart from the run (which has not finished its work).
+        let when = format!(
+            "{} {}",
+            crate::notify::chinese_date(slot.at.date_naive()),
+            slot.at.format("%H:%M")
+        );
         let alert = match status {
             "waiting" if slot.job == Job::Draw => Some((
-                format!("waiting/{}/{}", plan.id, slot.job.name()),
+                format!("waiting/{owner}/{}", slot.job.name()),
                 "抽取等待随机数：请录入公开的开奖号码".to_string(),
+                vec![format!(
+                    "计划 {owner} 的正式抽取（{when}）正在等待随机数：开奖号码公布后，请用 \
+                     suiji seed enter 号码 录入；录入后抽取自动进行。"
+                )],
             )),
             "failed" if attempt >= 3 => Some((
-                format!("failing/{}/{}/{key}", plan.id, slot.job.name()),
-                format!("定时任务 {} 连续失败 {attempt} 次", slot.job.name()),
+                format!("failing/{owner}/{}/{key}", slot.job.name()),
+                format!("定时任务“{}”连续失败 {attempt} 次", slot.job.label()),
+                vec![
+                    format!(
+                        "{}（{owner}，{when}）第 {attempt} 次运行失败，系统将自动重试。",
+                        slot.job.label()
+                    ),
+                    format!("错误信息（原文）：{outcome}"),
+                ],
             )),
             _ => None,
         };
-        if let Some((what, title)) = alert {
+        if let Some((what, title, lines)) = alert {
             let ctx = Ctx {
                 store: self.store,
                 settings: self.settings,
                 clock,
                 actor: self.actor,
             };
-            let lines = vec![format!("{} {key}: {outcome}", slot.job.name())];
-            match crate::ops::notices::admin(&ctx, plan, &what, &title, &lines).await {
+            match crate::ops::notices::admin(&ctx, &what, &title, &lines).await {
                 Ok(Some(n)) => {
                     self.store.queue_notices(&[n], clock).await?;
                 }

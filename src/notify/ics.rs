@@ -6,6 +6,9 @@ use chrono::NaiveDate;
 /// One inspection as an event.
 pub struct Event<'a> {
     pub uid: &'a str,
+    /// How many times the event was published before (a rescheduled inspection): calendars
+    /// replace an event by one with the same UID and a higher SEQUENCE.
+    pub sequence: usize,
     pub day: NaiveDate,
     pub summary: &'a str,
     pub description: &'a str,
@@ -71,6 +74,7 @@ pub fn calendar(events: &[Event<'_>], stamp: &str) -> String {
         fold("BEGIN:VEVENT", &mut out);
         fold(&format!("UID:{}", text(e.uid)), &mut out);
         fold(&format!("DTSTAMP:{stamp}"), &mut out);
+        fold(&format!("SEQUENCE:{}", e.sequence), &mut out);
         fold(
             &format!("DTSTART;TZID=Asia/Shanghai:{day}T090000"),
             &mut out,
@@ -96,6 +100,7 @@ mod tests {
         let cal = calendar(
             &[Event {
                 uid: "t-1@suiji",
+                sequence: 2,
                 day,
                 summary: &format!("检查：{long}"),
                 description: "a,b;c\\d\ne",
@@ -104,6 +109,7 @@ mod tests {
             "20240601T000000Z",
         );
         assert!(cal.contains("DTSTART;TZID=Asia/Shanghai:20240610T090000\r\n"));
+        assert!(cal.contains("SEQUENCE:2\r\n"));
         assert!(cal.contains("DESCRIPTION:a\\,b\\;c\\\\d\\ne\r\n"));
         assert!(cal.lines().all(|l| l.len() <= 75), "folded at 75 octets");
         assert!(cal.contains("\r\n "), "a long summary is folded");

@@ -210,6 +210,16 @@ pub struct PlanInfo {
 }
 
 impl PlanInfo {
+    /// The department's own letters (the monthly report, the administrators' notices), about
+    /// every plan at once.
+    pub fn department(year: i32) -> PlanInfo {
+        PlanInfo {
+            id: crate::jobs::DEPARTMENT.to_string(),
+            year: i64::from(year),
+            title: format!("{year}年度“双随机、一公开”抽查"),
+        }
+    }
+
     pub fn of(plan: &crate::plan::Plan) -> PlanInfo {
         PlanInfo {
             id: plan.id.clone(),
@@ -249,7 +259,9 @@ pub fn advance_notices(
     cal: &Calendar,
     t: &Templates,
 ) -> Result<Planned, NoticeError> {
-    let mut by_unit: BTreeMap<String, Vec<(&TaskRow, NaiveDate, bool)>> = BTreeMap::new();
+    /// A task to notify: its planned day, and whether the notice is late.
+    type Due<'a> = (&'a TaskRow, NaiveDate, bool);
+    let mut by_unit: BTreeMap<String, Vec<Due>> = BTreeMap::new();
     for r in tasks {
         let f = &r.facts;
         let Some(planned) = f.planned else { continue };
@@ -277,16 +289,45 @@ pub fn advance_notices(
             .push((r, planned, due < today));
     }
     let mut out = Planned::default();
+    // One letter per bureau, whatever units it answers for (航空港区 and 郑州: one bureau).
+    let mut by_bureau: BTreeMap<&str, (&Mailbox, String, Vec<Due>)> = BTreeMap::new();
     for (unit, list) in by_unit {
         let Some(bureau) = dir.bureau(&unit) else {
             out.unaddressed.push(format!(
-                "no municipal bureau address for {} ({unit}): {} inspection(s) not notified",
+                "未登记{}（{unit}）应急管理部门的收件地址：{} 项检查未能函告",
                 dir.unit_name(&unit),
                 list.len()
             ));
             continue;
         };
+        let entry = by_bureau
+            .entry(bureau.email.as_str())
+            .or_insert_with(|| (bureau, unit.clone(), Vec::new()));
+        entry.2.extend(list);
+    }
+    for (_, (bureau, unit, list)) in by_bureau {
         let late = list.iter().any(|(_, _, l)| *l);
+        // A task notified before for another day: this letter replaces that one for it, and
+        // its calendar event is the same event (same UID) with a higher SEQUENCE.
+        let earlier = |r: &TaskRow| -> Vec<NaiveDate> {
+            let prefix = format!("advance/{}/", r.id);
+            let mut days: Vec<NaiveDate> = done
+                .iter()
+                .filter_map(|i| i.strip_prefix(&prefix)?.parse().ok())
+                .collect();
+            days.sort();
+            days
+        };
+        let replaces: Vec<Value> = list
+            .iter()
+            .filter_map(|(r, p, _)| {
+                let before = *earlier(r).last()?;
+                Some(json!({
+                    "task": r.id, "entity": r.entity_name,
+                    "was": chinese_date(before), "now": chinese_date(*p),
+                }))
+            })
+            .collect();
         let items: Vec<String> = list
             .iter()
             .map(|(r, p, _)| format!("advance/{}/{p}", r.id))
@@ -309,6 +350,7 @@ pub fn advance_notices(
             json!({
                 "bureau": { "unit": unit, "name": bureau.name },
                 "late": late,
+                "replaces": replaces,
                 "advance_notice": list[0].0.rules.advance_notice,
                 "items": rows,
             }),
@@ -365,13 +407,17 @@ pub fn advance_notices(
             .zip(&summaries)
             .map(|((r, p, _), (uid, summary, description))| ics::Event {
                 uid,
+                sequence: earlier(r).len(),
                 day: *p,
                 summary,
                 description,
                 location: dir.units.get(&r.city).map_or("", String::as_str),
             })
             .collect();
-        let stamp = format!("{}T000000Z", today.format("%Y%m%d"));
+        // The start of the letter's day in Beijing, in UTC: never later than the letter.
+        let stamp = today
+            .pred_opt()
+            .map_or_else(String::new, |d| format!("{}T160000Z", d.format("%Y%m%d")));
         let calendar = ics::calendar(&events, &stamp);
         let stem = format!("hangao-{unit}-{today}");
         let to = vec![bureau.clone()];
@@ -474,7 +520,7 @@ pub fn reminders_and_escalations(
                     Some(m) => to.push(m),
                     None => {
                         unaddressed.insert(format!(
-                            "no address for division {}: reminders not sent",
+                            "未配置{}的收件地址：提醒未发送",
                             dir.division_label(&r.division)
                         ));
                     }
@@ -540,7 +586,7 @@ pub fn reminders_and_escalations(
     for (division, list) in escalations {
         let Some(m) = dir.division_box(&division) else {
             unaddressed.insert(format!(
-                "no address for division {}: escalations not sent",
+                "未配置{}的收件地址：督办通知未发送",
                 dir.division_label(&division)
             ));
             continue;
@@ -601,7 +647,7 @@ pub fn assignments(
     for (division, list) in by_division {
         let Some(m) = dir.division_box(division) else {
             out.unaddressed.push(format!(
-                "no address for division {}: its assignment notice was not sent",
+                "未配置{}的收件地址：任务分派通知未发送",
                 dir.division_label(division)
             ));
             continue;
@@ -673,7 +719,7 @@ pub fn monthly_report(
     };
     let Some(m) = dir.division_box(code) else {
         out.unaddressed.push(format!(
-            "no address for division {}: the monthly report was not sent",
+            "未配置{}的收件地址：月度报告未发送",
             dir.division_label(code)
         ));
         return Ok(out);

@@ -177,6 +177,10 @@ pub fn sample(kind: Kind) -> Value {
         Kind::AdvanceNotice => json!({
             "bureau": { "unit": "4101", "name": "郑州市应急管理局" },
             "late": false,
+            "replaces": [{
+                "task": "henan-2024-hazchem-001", "entity": "某某化工有限公司",
+                "was": "2024年6月11日", "now": "2024年6月13日",
+            }],
             "advance_notice": 3,
             "items": [{
                 "task": "henan-2024-hazchem-001", "entity": "某某化工有限公司",

@@ -55,6 +55,14 @@ fn completed_task() -> TaskRow {
     }
 }
 
+fn plan() -> PlanInfo {
+    PlanInfo {
+        id: "p".into(),
+        year: 2024,
+        title: "计划".into(),
+    }
+}
+
 fn reminders_on(today: &str, done: &HashSet<String>) -> Vec<Notice> {
     let dir = Directory {
         divisions: HashMap::from([(
@@ -66,19 +74,13 @@ fn reminders_on(today: &str, done: &HashSet<String>) -> Vec<Notice> {
         )]),
         ..Directory::default()
     };
-    let plan = PlanInfo {
-        id: "p".into(),
-        year: 2024,
-        title: "计划".into(),
-    };
-    let cal = crate::calendar::Calendar::shipped().expect("calendar");
     reminders_and_escalations(
         &[completed_task()],
-        &plan,
+        &plan(),
         day(today),
         done,
         &dir,
-        &cal,
+        &crate::calendar::Calendar::shipped().expect("calendar"),
         &templates::Templates::shipped(),
     )
     .expect("notices")
@@ -118,4 +120,73 @@ fn a_missed_night_delays_a_reminder_but_never_loses_it() {
     let last_day = reminders_on("2024-07-10", &none);
     assert_eq!(last_day.len(), 1);
     assert_eq!(last_day[0].items.len(), 2);
+}
+
+/// Two tasks planned for 12 July 2024: one in 郑州 (4101) and one in 航空港区 (410173), whose
+/// only bureau is 郑州's; the second was notified before for 11 July.
+fn advance_on(done: &HashSet<String>) -> Vec<Notice> {
+    let planned = |id: &str, city: &str| {
+        let mut t = completed_task();
+        t.id = id.into();
+        t.city = city.into();
+        t.facts.completed = None;
+        t.facts.outcome = None;
+        t.facts.status = crate::lifecycle::Status::Scheduled;
+        t.facts.planned = Some(day("2024-07-12"));
+        t
+    };
+    let zhengzhou = Mailbox {
+        name: "郑州市应急管理局".into(),
+        email: "zz@example.gov.cn".into(),
+    };
+    let dir = Directory {
+        bureaus: HashMap::from([("4101".to_string(), zhengzhou)]),
+        ..Directory::default()
+    };
+    advance_notices(
+        &[planned("t-1", "4101"), planned("t-2", "410173")],
+        &plan(),
+        day("2024-07-09"),
+        done,
+        &dir,
+        &crate::calendar::Calendar::shipped().expect("calendar"),
+        &templates::Templates::shipped(),
+    )
+    .expect("notices")
+    .notices
+}
+
+/// One 函告 per bureau, whatever units it answers for; a task notified before for another day
+/// is named as replaced (original and new date), and its calendar event keeps its UID with a
+/// higher SEQUENCE so that calendars move it.
+#[test]
+fn one_letter_per_bureau_and_replacements_say_so() {
+    let first = advance_on(&HashSet::new());
+    assert_eq!(first.len(), 1, "郑州 and 航空港区: one letter");
+    assert_eq!(first[0].items.len(), 2);
+    assert!(!first[0].subject.contains("更正"), "{}", first[0].subject);
+    let moved: HashSet<String> = ["advance/t-2/2024-07-11".to_string()].into();
+    let letters = advance_on(&moved);
+    assert_eq!(letters.len(), 1);
+    let l = &letters[0];
+    assert!(l.subject.contains("【更正】"), "{}", l.subject);
+    assert!(
+        l.text.contains("原定2024年7月11日，改为2024年7月12日"),
+        "{}",
+        l.text
+    );
+    let ics = l
+        .attachments
+        .iter()
+        .find(|a| a.ascii_name.ends_with(".ics"))
+        .expect("calendar");
+    let ics = String::from_utf8(ics.data.clone()).expect("utf-8");
+    assert!(
+        ics.contains("UID:t-2@suiji\r\nDTSTAMP:20240708T160000Z\r\nSEQUENCE:1\r\n"),
+        "{ics}"
+    );
+    assert!(
+        ics.contains("UID:t-1@suiji\r\nDTSTAMP:20240708T160000Z\r\nSEQUENCE:0\r\n"),
+        "{ics}"
+    );
 }

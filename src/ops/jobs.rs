@@ -6,6 +6,36 @@ use super::{Ctx, OpsError, Result};
 use crate::jobs::{Job, Slot};
 use crate::plan::{Plan, SeedKind};
 
+/// The department's jobs as the store and the configuration say now: they start at the first
+/// import or the first draw recorded (a rehearsal's draw is recorded on its simulated clock),
+/// or the plan's draw slot if that is earlier; none before there is anything to watch. A store
+/// whose daemon ran them under a plan's id before they became the department's owes none
+/// before the first of those runs (a report about a month before it was never due).
+pub async fn department(
+    store: &crate::store::Store,
+    settings: &crate::config::Settings,
+    plan: Option<&Plan>,
+) -> std::result::Result<Option<crate::jobs::Department>, crate::store::StoreError> {
+    let at = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(crate::clock::parse_time)
+            .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai))
+    };
+    let first = store.first_records().await?;
+    if let Some(run) = at(&first.plan_run) {
+        return Ok(crate::jobs::Department::new(
+            &settings.daemon,
+            Some(run - chrono::Duration::seconds(1)),
+            None,
+        ));
+    }
+    let start = [at(&first.import), at(&first.draw)]
+        .into_iter()
+        .flatten()
+        .min();
+    Ok(crate::jobs::Department::new(&settings.daemon, start, plan))
+}
+
 /// How a job run ended, when it did not fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -14,14 +44,19 @@ pub enum Outcome {
     Waiting(String),
 }
 
-/// Runs one slot of `plan` (evaluated from `script`; the freeze and the draw evaluate it again
-/// against the registry as it is then).
-pub async fn run(ctx: &Ctx<'_>, script: Script<'_>, plan: &Plan, slot: &Slot) -> Result<Outcome> {
-    match slot.job {
-        Job::Freeze => freeze(ctx, script).await,
-        Job::Draw => draw(ctx, script, plan).await,
-        Job::Nightly => nightly(ctx, plan).await,
-        Job::Report => report(ctx, plan, slot).await,
+/// Runs one slot: the plan's freeze or draw (evaluated from `script`; they evaluate it again
+/// against the registry as it is then), or one of the department's jobs, which need no plan.
+pub async fn run(ctx: &Ctx<'_>, plan: Option<(&Plan, Script<'_>)>, slot: &Slot) -> Result<Outcome> {
+    match (slot.job, plan) {
+        (Job::Freeze, Some((_, script))) => freeze(ctx, script).await,
+        (Job::Draw, Some((plan, script))) => draw(ctx, script, plan).await,
+        (Job::Freeze | Job::Draw, None) => Err(OpsError::Internal(format!(
+            "{} slot {} without a plan",
+            slot.job.name(),
+            slot.key()
+        ))),
+        (Job::Nightly, _) => nightly(ctx).await,
+        (Job::Report, _) => report(ctx, slot).await,
     }
 }
 
@@ -82,10 +117,11 @@ async fn draw(ctx: &Ctx<'_>, script: Script<'_>, plan: &Plan) -> Result<Outcome>
     }
 }
 
-/// The nightly check: what is overdue, and the notices the day calls for (函告 whose notice day
-/// has come, reminders, escalations, and what the administrators must hear), queued in one
-/// transaction with the run's completion; then the public files brought up to date.
-async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
+/// The nightly check, over every open task of every plan: what is overdue, and the notices the
+/// day calls for (函告 whose notice day has come, reminders, escalations, and what the
+/// administrators must hear), queued in one transaction with the run's completion; then the
+/// public files brought up to date.
+async fn nightly(ctx: &Ctx<'_>) -> Result<Outcome> {
     let cal = super::plan::calendar(ctx.settings)?;
     let today = ctx.clock.today();
     let lines = super::report::overdue(ctx, &cal, today).await?;
@@ -96,27 +132,39 @@ async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
         .tasks(&crate::store::TaskFilter::default())
         .await?;
     let done = ctx.store.notified_items().await?;
-    let dir = super::notices::directory(ctx, plan).await?;
+    let dir = super::notices::department_directory(ctx, today).await?;
     let (templates, problems) = super::notices::templates(ctx);
-    let info = crate::notify::PlanInfo::of(plan);
-    let mut planned = super::notices::wrap(crate::notify::advance_notices(
-        &tasks, &info, today, &done, &dir, &cal, &templates,
-    ))?;
-    let more = super::notices::wrap(crate::notify::reminders_and_escalations(
-        &tasks, &info, today, &done, &dir, &cal, &templates,
-    ))?;
-    planned.notices.extend(more.notices);
+    // Each plan's letters carry its own title and public folder.
+    let mut by_plan: std::collections::BTreeMap<(String, i64), Vec<crate::store::TaskRow>> =
+        Default::default();
+    for t in tasks {
+        by_plan
+            .entry((t.plan_id.clone(), t.year))
+            .or_default()
+            .push(t);
+    }
+    let mut planned = crate::notify::Planned::default();
+    let mut unaddressed: Vec<String> = Vec::new();
+    for ((plan_id, year), tasks) in &by_plan {
+        let info = super::notices::plan_info(ctx, plan_id, *year).await?;
+        let dir = super::notices::for_plan(ctx, &dir, &info);
+        for made in [
+            crate::notify::advance_notices(tasks, &info, today, &done, &dir, &cal, &templates),
+            crate::notify::reminders_and_escalations(
+                tasks, &info, today, &done, &dir, &cal, &templates,
+            ),
+        ] {
+            let made = super::notices::wrap(made)?;
+            planned.notices.extend(made.notices);
+            unaddressed.extend(made.unaddressed);
+        }
+    }
     // What the administrators must hear: (what, how often, title, lines). What stays true from
     // day to day is told once a week.
     let day = today.to_string();
     let iso = today.iso_week();
     let week = format!("{}-W{:02}", iso.year(), iso.week());
     let mut admin: Vec<(&str, &str, String, Vec<String>)> = Vec::new();
-    let unaddressed: Vec<String> = planned
-        .unaddressed
-        .into_iter()
-        .chain(more.unaddressed)
-        .collect();
     if !unaddressed.is_empty() {
         admin.push((
             "no-address",
@@ -198,18 +246,21 @@ async fn nightly(ctx: &Ctx<'_>, plan: &Plan) -> Result<Outcome> {
         .filter(|n| n.kind == crate::notify::Kind::AdvanceNotice)
         .count();
     let queued = ctx.store.queue_notices(&planned.notices, ctx.clock).await?;
-    // Catch-up publication: whatever was recorded since, by anyone.
-    super::site::publish_plan(ctx, &plan.id, i64::from(plan.year)).await?;
+    // Catch-up publication of every plan: whatever was recorded since, by anyone.
+    super::site::publish(ctx, None, None).await?;
     Ok(Outcome::Done(format!(
-        "{} overdue item(s) in {} task(s) on {today}; {queued} notice(s) queued ({advance} 函告)",
+        "{} overdue item(s) in {} task(s) of {} plan(s) on {today}; {queued} notice(s) queued \
+         ({advance} 函告)",
         lines.len(),
-        late_tasks.len()
+        late_tasks.len(),
+        by_plan.len()
     )))
 }
 
-/// The report of the month before the slot, as it stood at its end, written under the data
-/// folder as XLSX and JSON and sent to the division that tracks enforcement.
-async fn report(ctx: &Ctx<'_>, plan: &Plan, slot: &Slot) -> Result<Outcome> {
+/// The department's report of the month before the slot (every plan's tasks), as it stood at
+/// its end, written under the data folder as XLSX and JSON and sent to the division that
+/// tracks enforcement.
+async fn report(ctx: &Ctx<'_>, slot: &Slot) -> Result<Outcome> {
     let first = slot
         .at
         .date_naive()
@@ -229,12 +280,13 @@ async fn report(ctx: &Ctx<'_>, plan: &Plan, slot: &Slot) -> Result<Outcome> {
     crate::publish::write_atomic(&json, &text)?;
     let bytes =
         std::fs::read(&xlsx).map_err(|e| OpsError::Internal(format!("{}: {e}", xlsx.display())))?;
-    let people = super::notices::directory(ctx, plan).await?;
+    let today = ctx.clock.today();
+    let people = super::notices::department_directory(ctx, today).await?;
     let (templates, _) = super::notices::templates(ctx);
     let planned = super::notices::wrap(crate::notify::monthly_report(
         &report,
         bytes,
-        &crate::notify::PlanInfo::of(plan),
+        &crate::notify::PlanInfo::department(first.year()),
         ctx.clock.today(),
         &people,
         &templates,

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::{Ctx, OpsError, Result};
 use crate::notify::templates::Templates;
@@ -39,7 +39,60 @@ fn parse_mailbox(s: &str) -> Option<Mailbox> {
     })
 }
 
-/// Everyone notices go to, as the registry and the configuration say now.
+/// Everyone the department's own letters go to (administrators, the tracking division), as
+/// the registry and the configuration say now; `for_plan` points it at one plan's folder.
+pub async fn department_directory(ctx: &Ctx<'_>, today: NaiveDate) -> Result<Directory> {
+    directory_for(ctx, &notify::PlanInfo::department(today.year())).await
+}
+
+/// `dir`, for the letters of one plan: its public folder.
+pub fn for_plan(ctx: &Ctx<'_>, dir: &Directory, plan: &notify::PlanInfo) -> Directory {
+    Directory {
+        published: published(ctx, plan),
+        ..dir.clone()
+    }
+}
+
+/// What the letters say of a plan known only by its id and year (a plan no longer active, or
+/// tasks of an earlier system): the title its official draw's manifest was frozen with.
+pub async fn plan_info(ctx: &Ctx<'_>, plan_id: &str, year: i64) -> Result<notify::PlanInfo> {
+    let manifest = match ctx.store.official_draw(plan_id, year).await? {
+        Some(d) => Some(ctx.store.manifest_by_id(d.manifest_id).await?),
+        None => ctx.store.active_manifest(plan_id, year).await?,
+    };
+    let title = match manifest {
+        Some(m) => serde_json::from_str::<crate::draw::Manifest>(&m.content)
+            .map(|m| m.plan.title)
+            .unwrap_or_else(|_| plan_id.to_string()),
+        None => plan_id.to_string(),
+    };
+    Ok(notify::PlanInfo {
+        id: plan_id.to_string(),
+        year,
+        title,
+    })
+}
+
+/// Where a plan's public files are read: the portal's address, or the folder.
+fn published(ctx: &Ctx<'_>, plan: &notify::PlanInfo) -> String {
+    let n = &ctx.settings.notify;
+    let root = ctx.settings.public_dir();
+    match (n.public_url.is_empty(), plan.id == crate::jobs::DEPARTMENT) {
+        (true, true) => root.display().to_string(),
+        (true, false) => crate::publish::plan_dir(root, plan.year, &plan.id)
+            .display()
+            .to_string(),
+        (false, true) => format!("{}/", n.public_url.trim_end_matches('/')),
+        (false, false) => format!(
+            "{}/{}/{}/",
+            n.public_url.trim_end_matches('/'),
+            plan.year,
+            plan.id
+        ),
+    }
+}
+
+/// Everyone a plan's letters go to, as the registry and the configuration say now.
 pub async fn directory(ctx: &Ctx<'_>, plan: &crate::plan::Plan) -> Result<Directory> {
     directory_for(ctx, &notify::PlanInfo::of(plan)).await
 }
@@ -51,18 +104,7 @@ pub async fn directory_for(ctx: &Ctx<'_>, plan: &notify::PlanInfo) -> Result<Dir
         .vocabulary()
         .map_err(|e| OpsError::Invalid(e.to_string()))?;
     let n = &ctx.settings.notify;
-    let published = if n.public_url.is_empty() {
-        crate::publish::plan_dir(ctx.settings.public_dir(), plan.year, &plan.id)
-            .display()
-            .to_string()
-    } else {
-        format!(
-            "{}/{}/{}/",
-            n.public_url.trim_end_matches('/'),
-            plan.year,
-            plan.id
-        )
-    };
+    let published = published(ctx, plan);
     Ok(Directory {
         department: vocab.department().label.clone(),
         contact: n.contact.clone(),
@@ -119,14 +161,13 @@ pub(crate) fn wrap<T>(r: std::result::Result<T, notify::NoticeError>) -> Result<
 /// An administrators' notice about `what` (once a day), queued in its own transaction.
 pub async fn admin(
     ctx: &Ctx<'_>,
-    plan: &crate::plan::Plan,
     what: &str,
     title: &str,
     lines: &[String],
 ) -> Result<Option<Notice>> {
-    let dir = directory(ctx, plan).await?;
-    let (t, _) = templates(ctx);
     let today: NaiveDate = ctx.clock.today();
+    let dir = department_directory(ctx, today).await?;
+    let (t, _) = templates(ctx);
     let notice = wrap(notify::admin(
         what,
         &today.to_string(),
@@ -140,11 +181,9 @@ pub async fn admin(
 }
 
 /// Delivers the notices due (at most `limit`) and tells the administrators of those given up
-/// on, whoever delivers (the daemon, or `outbox send`). Their addresses come from `plan`'s
-/// directory; without a plan the failures are only logged.
+/// on, whoever delivers (the daemon, or `outbox send`).
 pub async fn deliver(
     ctx: &Ctx<'_>,
-    plan: Option<&crate::plan::Plan>,
     transport: &crate::notify::send::Transport,
     limit: i64,
 ) -> Result<(crate::notify::send::Delivered, Vec<crate::store::OutboxRow>)> {
@@ -172,17 +211,9 @@ pub async fn deliver(
             )
         })
         .collect();
-    match plan {
-        Some(plan) => {
-            let what = format!("undelivered/{}", gave_up[0].id);
-            if let Some(n) = admin(ctx, plan, &what, "通知发送失败", &lines).await? {
-                ctx.store.queue_notices(&[n], ctx.clock).await?;
-            }
-        }
-        None => tracing::error!(
-            "notices given up on (no plan to find the administrators by): {}",
-            lines.join("; ")
-        ),
+    let what = format!("undelivered/{}", gave_up[0].id);
+    if let Some(n) = admin(ctx, &what, "通知发送失败", &lines).await? {
+        ctx.store.queue_notices(&[n], ctx.clock).await?;
     }
     Ok((done, gave_up))
 }

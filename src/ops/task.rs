@@ -117,27 +117,66 @@ struct NoticeContext {
     done: HashSet<String>,
 }
 
-async fn notice_context(ctx: &Ctx<'_>, id: &str) -> Result<Option<NoticeContext>> {
-    let Some(row) = ctx.store.task(id).await? else {
-        return Ok(None);
-    };
-    let draw = ctx.store.draw_by_id(row.draw_id).await?;
-    let manifest: Manifest =
-        serde_json::from_str(&ctx.store.manifest_by_id(draw.manifest_id).await?.content)
-            .map_err(|e| OpsError::Internal(format!("stored manifest: {e}")))?;
-    let info = crate::notify::PlanInfo {
-        id: manifest.plan.id,
-        year: i64::from(manifest.plan.year),
-        title: manifest.plan.title,
-    };
+async fn notice_context(ctx: &Ctx<'_>, row: &TaskRow) -> Result<NoticeContext> {
+    let info = super::notices::plan_info(ctx, &row.plan_id, row.year).await?;
     let dir = super::notices::directory_for(ctx, &info).await?;
     let (templates, _) = super::notices::templates(ctx);
-    Ok(Some(NoticeContext {
+    Ok(NoticeContext {
         info,
         dir,
         templates,
         done: ctx.store.notified_items().await?,
-    }))
+    })
+}
+
+/// The 函告 still held for `row`'s bureau, of its plan: a change to `row` replaces them by one
+/// letter naming their inspections again, with their dates as they now stand. Returns those
+/// inspections (but `row`), and the letters to withdraw; their items leave `done`.
+async fn held_for(
+    ctx: &Ctx<'_>,
+    row: &TaskRow,
+    n: &mut NoticeContext,
+) -> Result<(Vec<TaskRow>, Vec<i64>)> {
+    let Some(bureau) = n.dir.bureau(&row.city) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let (mut others, mut withdraw) = (Vec::new(), Vec::new());
+    for held in ctx
+        .store
+        .held_letters(&crate::clock::stamp(ctx.clock.now()))
+        .await?
+    {
+        if held.to != [bureau.email.clone()] {
+            continue;
+        }
+        let mut tasks = Vec::new();
+        for item in &held.items {
+            let Some((task, _)) = item
+                .strip_prefix("advance/")
+                .and_then(|i| i.rsplit_once('/'))
+            else {
+                continue;
+            };
+            if task != row.id
+                && let Some(t) = ctx.store.task(task).await?
+            {
+                tasks.push(t);
+            }
+        }
+        // One letter is about one plan.
+        if tasks
+            .iter()
+            .any(|t| t.plan_id != row.plan_id || t.year != row.year)
+        {
+            continue;
+        }
+        for item in &held.items {
+            n.done.remove(item);
+        }
+        others.extend(tasks);
+        withdraw.push(held.id);
+    }
+    Ok((others, withdraw))
 }
 
 /// Whether an event gives a task a (new) planned date, which may call for its 函告 at once.
@@ -165,9 +204,7 @@ async fn advance_notices_for(
     }
     let mut out = Vec::new();
     for rows in by_plan.values() {
-        let Some(n) = notice_context(ctx, &rows[0].id).await? else {
-            continue;
-        };
+        let n = notice_context(ctx, &rows[0]).await?;
         out.extend(
             super::notices::wrap(crate::notify::advance_notices(
                 rows,
@@ -185,27 +222,51 @@ async fn advance_notices_for(
 }
 
 async fn record(ctx: &Ctx<'_>, id: &str, event: &Event) -> Result<TaskRow> {
+    // A held 函告 that a deliverer took meanwhile cannot be replaced: the change is made again,
+    // its letter then naming only what that one did not.
+    let mut tries = 0;
+    loop {
+        match record_once(ctx, id, event).await {
+            Err(OpsError::Store(crate::store::StoreError::NoLongerHeld(_))) if tries < 3 => {
+                tries += 1
+            }
+            r => return r,
+        }
+    }
+}
+
+async fn record_once(ctx: &Ctx<'_>, id: &str, event: &Event) -> Result<TaskRow> {
     let cal = super::plan::calendar(ctx.settings)?;
     let today = ctx.clock.today();
-    // A date planned inside its notice period: the 函告 goes out at once, with the change.
-    let notice = if replans(event) {
-        notice_context(ctx, id).await?
-    } else {
-        None
+    let mut hold = crate::store::Hold {
+        hold: chrono::Duration::seconds(ctx.settings.notify.hold_secs.min(86_400) as i64),
+        withdraw: Vec::new(),
     };
+    // A date planned inside its notice period: the 函告 goes out once held (a draft for
+    // `notify.hold_secs`), together with the held ones of the same bureau.
+    let mut notice = None;
+    let mut others = Vec::new();
+    if replans(event)
+        && let Some(row) = ctx.store.task(id).await?
+    {
+        let mut n = notice_context(ctx, &row).await?;
+        (others, hold.withdraw) = held_for(ctx, &row, &mut n).await?;
+        notice = Some(n);
+    }
     let mut refusal = None;
     let result = ctx
         .store
-        .update_task(id, ctx.clock, ctx.actor, |row| {
+        .update_task(id, ctx.clock, ctx.actor, &hold, |row| {
             let outcome = change(row, &row.facts, event, today, &cal).and_then(|c| {
                 let notices = match &notice {
                     Some(n) => {
-                        let after = TaskRow {
+                        let mut rows = vec![TaskRow {
                             facts: c.facts.clone(),
                             ..row.clone()
-                        };
+                        }];
+                        rows.extend(others.iter().cloned());
                         super::notices::wrap(crate::notify::advance_notices(
-                            std::slice::from_ref(&after),
+                            &rows,
                             &n.info,
                             today,
                             &n.done,

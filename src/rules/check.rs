@@ -237,6 +237,17 @@ pub fn check(plan: &Plan, strata: &[Stratum], ctx: &Context) -> Vec<Finding> {
             format!("deadlines falling after the window cannot be computed yet: {e}"),
         ));
     }
+    for key in &plan.schedules.ignored {
+        out.push(Finding::warning(
+            file,
+            at_plan,
+            format!(
+                "schedules.{key} is ignored: the nightly check and the monthly report are the \
+                 department's, over every plan's tasks, and run on the configuration's \
+                 [daemon] {key}; remove it from the script"
+            ),
+        ));
+    }
     if plan.window.start.year() != plan.year {
         out.push(Finding::warning(
             file,

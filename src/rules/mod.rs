@@ -949,8 +949,13 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         let schedules = Schedules {
             freeze: s.str("freeze")?,
             draw: s.str("draw")?,
-            nightly: s.str("nightly")?,
-            report: s.str("report")?,
+            ignored: [
+                ("nightly", s.opt_str("nightly")?),
+                ("report", s.opt_str("report")?),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|_| k.to_string()))
+            .collect(),
         };
         for (name, expr) in schedules.all() {
             cron(expr).map_err(|e| {

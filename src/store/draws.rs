@@ -422,7 +422,7 @@ impl Store {
             1,
         )
         .await?;
-        super::outbox::insert_notices(&mut tx, notices, &at).await?;
+        super::outbox::insert_notices(&mut tx, notices, &at, &at).await?;
         let detail = serde_json::json!({
             "draw_id": id,
             "seq": seq,

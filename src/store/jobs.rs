@@ -72,6 +72,8 @@ pub struct LeaderRecord {
     pub holder: String,
     pub since: String,
     pub seen: String,
+    /// What it runs (its rule file and plan, the department's schedules), as it last said.
+    pub runs: Option<serde_json::Value>,
 }
 
 /// Marks a run done inside the transaction of its effects; refuses if the run is no longer
@@ -284,11 +286,17 @@ impl Store {
             .try_get(0)?)
     }
 
-    /// Every run of a plan, in slot order.
+    /// Every run of a plan (or of the department, `jobs::DEPARTMENT`), in slot order. The
+    /// department's runs include the nightly checks and reports recorded under a plan's id
+    /// before those jobs became the department's, so none of them runs again.
     pub async fn job_runs(&self, plan_id: &str) -> Result<Vec<JobRun>, StoreError> {
         super::fetch_records(
             &self.pool,
-            format!("SELECT {RUN_COLUMNS} FROM job_runs WHERE plan_id = $1 ORDER BY slot, job"),
+            format!(
+                "SELECT {RUN_COLUMNS} FROM job_runs WHERE plan_id = $1 \
+                 OR ($1 = '{}' AND job IN ('nightly', 'report')) ORDER BY slot, job",
+                crate::jobs::DEPARTMENT
+            ),
             vec![super::Val::Text(plan_id.into())],
             run_row,
         )
@@ -300,33 +308,39 @@ impl Store {
         &self,
         holder: &str,
         new: bool,
+        runs: &str,
         clock: &dyn Clock,
     ) -> Result<(), StoreError> {
         let now = stamp(clock.wall());
         let sql = if new {
-            "INSERT INTO leader (name, holder, since, seen) VALUES ('scheduler', $1, $2, $2) \
+            "INSERT INTO leader (name, holder, since, seen, runs) \
+             VALUES ('scheduler', $1, $2, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, since = excluded.since, \
-             seen = excluded.seen"
+             seen = excluded.seen, runs = excluded.runs"
         } else {
-            "UPDATE leader SET seen = $2 WHERE name = 'scheduler' AND holder = $1"
+            "UPDATE leader SET seen = $2, runs = $3 WHERE name = 'scheduler' AND holder = $1"
         };
         sqlx::query(sql)
             .bind(holder)
             .bind(&now)
+            .bind(runs)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
     pub async fn leader(&self) -> Result<Option<LeaderRecord>, StoreError> {
-        let row = sqlx::query("SELECT holder, since, seen FROM leader WHERE name = 'scheduler'")
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT holder, since, seen, runs FROM leader WHERE name = 'scheduler'")
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| {
+            let runs: Option<String> = r.try_get(3)?;
             Ok(LeaderRecord {
                 holder: r.try_get(0)?,
                 since: r.try_get(1)?,
                 seen: r.try_get(2)?,
+                runs: runs.and_then(|t| serde_json::from_str(&t).ok()),
             })
         })
         .transpose()

@@ -37,8 +37,8 @@ mod tasks;
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
 pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord};
 pub use mode::{Mode, production_refusal};
-pub use outbox::OutboxRow;
-pub use stage::ImportWriter;
+pub use outbox::{Held, Hold, OutboxRow};
+pub use stage::{FirstRecords, ImportWriter};
 pub use tasks::{BatchChange, Change, FactRecord, Page, TaskFilter, TaskRow, TaskStart};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,6 +88,10 @@ pub enum StoreError {
     /// The job run was taken over by another instance: nothing was written.
     #[error("job run #{0} is no longer ours (another instance took it over); nothing was written")]
     LostClaim(i64),
+    /// A held 函告 to be replaced was taken by a deliverer meanwhile: the change is made again
+    /// without it.
+    #[error("notice #{0} is no longer held: a deliverer took it")]
+    NoLongerHeld(i64),
     /// A change the rules do not allow, in words.
     #[error("{0}")]
     Refused(String),
@@ -164,6 +168,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "outbox lease",
         include_str!("../../migrations/sqlite/0010_outbox_lease.sql"),
         include_str!("../../migrations/postgres/0010_outbox_lease.sql"),
+    ),
+    (
+        11,
+        "leader runs",
+        include_str!("../../migrations/sqlite/0011_leader_runs.sql"),
+        include_str!("../../migrations/postgres/0011_leader_runs.sql"),
     ),
 ];
 

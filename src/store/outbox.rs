@@ -67,10 +67,53 @@ fn json(v: &impl Serialize) -> Result<String, StoreError> {
 /// and so is a notice every item of which is already covered (read here, under the writer's
 /// lock: an item notified by a writer that committed since the notice was planned is seen);
 /// each item is recorded once. Returns how many were new.
+/// A 函告 still held (queued, never tried, not claimed, not due yet): a draft that a change made
+/// within its hold may replace.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub id: i64,
+    pub to: Vec<String>,
+    pub items: Vec<String>,
+}
+
+/// How a task's change queues its 函告: held for `hold` (a draft for that long), replacing the
+/// held 函告 `withdraw` whose inspections it names again.
+#[derive(Debug, Clone, Default)]
+pub struct Hold {
+    pub hold: chrono::Duration,
+    pub withdraw: Vec<i64>,
+}
+
+/// Takes back a held 函告 that a new letter replaces, in the new letter's transaction; refused
+/// if a deliverer took it or it came due meanwhile.
+pub(super) async fn withdraw(tx: &mut Tx, id: i64, now: &str) -> Result<(), StoreError> {
+    let held = sqlx::query(
+        "SELECT 1 FROM outbox WHERE id = $1 AND kind = 'advance_notice' AND status = 'pending' \
+         AND attempts = 0 AND lease_owner IS NULL AND next_attempt > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if held.is_none() {
+        return Err(StoreError::NoLongerHeld(id));
+    }
+    for sql in [
+        "DELETE FROM notice_items WHERE outbox_id = $1",
+        "DELETE FROM outbox_attachments WHERE outbox_id = $1",
+        "DELETE FROM outbox WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Queues `notices`, each due at `next_attempt` (a held 函告 later than now).
 pub(super) async fn insert_notices(
     tx: &mut Tx,
     notices: &[Notice],
     created_at: &str,
+    next_attempt: &str,
 ) -> Result<usize, StoreError> {
     let mut n = 0;
     for notice in notices {
@@ -93,7 +136,7 @@ pub(super) async fn insert_notices(
         let inserted = sqlx::query(
             "INSERT INTO outbox (key, kind, recipients, cc, subject, body_text, body_html, late, \
              status, attempts, next_attempt, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $10, $9) \
              ON CONFLICT (key) DO NOTHING RETURNING id",
         )
         .bind(&notice.key)
@@ -105,6 +148,7 @@ pub(super) async fn insert_notices(
         .bind(&notice.html)
         .bind(i64::from(notice.late))
         .bind(created_at)
+        .bind(next_attempt)
         .fetch_optional(&mut **tx)
         .await?;
         let Some(row) = inserted else { continue };
@@ -146,7 +190,8 @@ impl Store {
         clock: &dyn Clock,
     ) -> Result<usize, StoreError> {
         let mut tx = self.begin_write().await?;
-        let n = insert_notices(&mut tx, notices, &stamp(clock.now())).await?;
+        let now = stamp(clock.now());
+        let n = insert_notices(&mut tx, notices, &now, &now).await?;
         self.commit(tx).await?;
         Ok(n)
     }
@@ -203,6 +248,51 @@ impl Store {
                 .await?
                 .try_get(0)?,
         )
+    }
+
+    /// The 函告 still held at `now`, with their recipients' addresses and items.
+    pub async fn held_letters(&self, now: &str) -> Result<Vec<Held>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.recipients, i.item FROM outbox o \
+             JOIN notice_items i ON i.outbox_id = o.id \
+             WHERE o.kind = 'advance_notice' AND o.status = 'pending' AND o.attempts = 0 \
+             AND o.lease_owner IS NULL AND o.next_attempt > $1 ORDER BY o.id, i.item",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<Held> = Vec::new();
+        for r in rows {
+            let id: i64 = r.try_get(0)?;
+            let item: String = r.try_get(2)?;
+            match out.last_mut() {
+                Some(h) if h.id == id => h.items.push(item),
+                _ => {
+                    let to: Vec<crate::notify::Mailbox> =
+                        serde_json::from_str(&r.try_get::<String, _>(1)?)
+                            .map_err(|e| StoreError::Corrupt(format!("outbox #{id}: {e}")))?;
+                    out.push(Held {
+                        id,
+                        to: to.into_iter().map(|m| m.email).collect(),
+                        items: vec![item],
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pending notices due before `before` (a stamp), and the earliest such time: mail that
+    /// the deliverer should long have sent.
+    pub async fn outbox_stuck(&self, before: &str) -> Result<(i64, Option<String>), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), MIN(next_attempt) FROM outbox \
+             WHERE status = 'pending' AND next_attempt < $1",
+        )
+        .bind(before)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
     pub async fn outbox_attachments(&self, id: i64) -> Result<Vec<Attachment>, StoreError> {
@@ -356,11 +446,16 @@ impl Store {
             .collect()
     }
 
-    /// Notices flagged late (a 函告 inside its notice period), for `status`.
-    pub async fn late_notices(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM outbox WHERE late = 1")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?)
+    /// 函告 that went (or will go) inside the notice period: (letters, inspections they name).
+    /// Only 函告 can be late; a failed letter is counted too (it is late all the more).
+    pub async fn late_notices(&self) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(DISTINCT o.id), COUNT(i.item) FROM outbox o \
+             LEFT JOIN notice_items i ON i.outbox_id = o.id \
+             WHERE o.late = 1 AND o.kind = 'advance_notice'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 }

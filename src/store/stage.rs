@@ -111,7 +111,34 @@ pub struct ImportWriter<'s> {
     copy: Option<sqlx::PgConnection>,
 }
 
+/// See [`Store::first_records`]: RFC 3339 times.
+#[derive(Debug, Clone, Default)]
+pub struct FirstRecords {
+    pub import: Option<String>,
+    pub draw: Option<String>,
+    pub plan_run: Option<String>,
+}
+
 impl Store {
+    /// Where the department's jobs start, as recorded: the first import and the first draw
+    /// (each on the clock it was recorded on), and the first nightly check or report a daemon
+    /// ran under a plan's id before those jobs became the department's.
+    pub async fn first_records(&self) -> Result<FirstRecords, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT MIN(at) FROM imports), (SELECT MIN(drawn_at) FROM draws), \
+             (SELECT MIN(slot) FROM job_runs WHERE job IN ('nightly', 'report') \
+              AND plan_id <> $1)",
+        )
+        .bind(crate::jobs::DEPARTMENT)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(FirstRecords {
+            import: row.try_get(0)?,
+            draw: row.try_get(1)?,
+            plan_run: row.try_get(2)?,
+        })
+    }
+
     /// Starts writing an import: takes the writers' lock, records the import and makes the
     /// staging table ready.
     pub async fn begin_import(

@@ -422,7 +422,8 @@ impl Store {
             }
             Store::audit(&mut tx, clock, actor, "task.import", &b.id, &b.detail).await?;
         }
-        super::outbox::insert_notices(&mut tx, notices, &stamp(clock.now())).await?;
+        let now = stamp(clock.now());
+        super::outbox::insert_notices(&mut tx, notices, &now, &now).await?;
         self.commit(tx).await?;
         Ok(())
     }
@@ -589,6 +590,7 @@ impl Store {
         id: &str,
         clock: &dyn Clock,
         actor: &str,
+        hold: &super::outbox::Hold,
         change: F,
     ) -> Result<TaskRow, StoreError>
     where
@@ -601,7 +603,12 @@ impl Store {
         let current = existing_task(&mut *tx, id).await?;
         let (c, detail, notices) = change(&current).map_err(StoreError::Refused)?;
         write_change(&mut tx, id, &c, clock, actor).await?;
-        super::outbox::insert_notices(&mut tx, &notices, &stamp(clock.now())).await?;
+        let now = stamp(clock.now());
+        for held in &hold.withdraw {
+            super::outbox::withdraw(&mut tx, *held, &now).await?;
+        }
+        let until = stamp(clock.now() + hold.hold);
+        super::outbox::insert_notices(&mut tx, &notices, &now, &until).await?;
         Store::audit(
             &mut tx,
             clock,

@@ -400,21 +400,31 @@ impl Sink {
             eprintln!("SKIPPED: SMTP tests ({python} has no aiosmtpd)");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let mut sink = Sink {
-            dir: dir.to_path_buf(),
-            port,
-            child: None,
-        };
-        sink.up();
-        Some(sink)
+        // A port found free may be taken again before the sink binds it (tests run in
+        // parallel): another port is tried.
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free port");
+            let mut sink = Sink {
+                dir: dir.to_path_buf(),
+                port,
+                child: None,
+            };
+            if sink.listen() {
+                return Some(sink);
+            }
+        }
+        panic!("the SMTP sink did not start on any of 5 ports");
     }
 
     /// Starts (again) listening on the same port.
     pub fn up(&mut self) {
+        assert!(self.listen(), "the SMTP sink did not start");
+    }
+
+    fn listen(&mut self) -> bool {
         use std::io::BufRead;
         let python = std::env::var("VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
         let mut child = Command::new(python)
@@ -430,8 +440,13 @@ impl Sink {
             .lines()
             .map_while(Result::ok)
             .any(|l| l.trim() == "ready");
-        assert!(ready, "the SMTP sink did not start");
+        if !ready {
+            let _ = child.kill();
+            let _ = child.wait();
+            return false;
+        }
         self.child = Some(child);
+        true
     }
 
     /// Stops listening (connections are refused until `up`).
@@ -665,4 +680,31 @@ pub fn written_mail(db: &TestDb) -> Vec<(Vec<String>, Vec<u8>)> {
             (to, raw)
         })
         .collect()
+}
+
+/// How many trials a crash test runs: `SUIJI_CRASH_TRIALS`, or 3 (`tools/crash-trials.sh`
+/// asks for 100).
+pub fn crash_trials() -> u64 {
+    std::env::var("SUIJI_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+}
+
+/// A small generator for random kill moments, seeded by the test process.
+pub struct Moments(u64);
+
+impl Moments {
+    pub fn new() -> Moments {
+        Moments(0x5EED_u64 ^ u64::from(std::process::id()))
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n.max(1)
+    }
 }
