@@ -807,7 +807,8 @@ fn held_letters_are_one_and_corrections_say_so() {
     assert_eq!(mails.len(), 1);
     assert!(mails[0].text.contains("2024年6月7日") && mails[0].text.contains("2024年6月6日"));
     assert!(!mails[0].text.contains("2024年6月5日"), "{}", mails[0].text);
-    // Past the hold: c goes in a letter of its own; a moved again is corrected.
+    // Past the hold: c goes in a letter of its own; a moved again (still inside its notice
+    // period) is corrected.
     on(
         &db,
         "2024-06-04 10:05",
@@ -823,7 +824,7 @@ fn held_letters_are_one_and_corrections_say_so() {
             "--field",
             "planned",
             "--value",
-            "2024-06-12",
+            "2024-06-06",
             "--reason",
             "企业要求改期",
         ],
@@ -843,7 +844,7 @@ fn held_letters_are_one_and_corrections_say_so() {
     assert!(
         corrected
             .text
-            .contains("原定2024年6月7日，改为2024年6月12日"),
+            .contains("原定2024年6月7日，改为2024年6月6日"),
         "{}",
         corrected.text
     );

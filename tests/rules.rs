@@ -307,6 +307,20 @@ const CORPUS: &[Case] = &[
         "team size 1 is below the legal minimum",
     ),
     case(
+        "plan id that climbs out of the public folder",
+        "id: \"henan-2024\",",
+        "id: \"../../pwn\",",
+        At::Plan,
+        "plan id `../../pwn` must be lowercase letters",
+    ),
+    case(
+        "plan id that passes for an option",
+        "id: \"henan-2024\",",
+        "id: \"-henan\",",
+        At::Plan,
+        "plan id `-henan` must be lowercase letters",
+    ),
+    case(
         "bad cron",
         "draw: \"0 30 21 16 5 *\",",
         "draw: \"every day at nine\",",

@@ -598,15 +598,7 @@ fn task_from(ctx: &Context, m: Map, pos: Position, plan_team: Option<u32>) -> R<
         pos,
     )?;
     let id = a.str("id")?;
-    if id.is_empty()
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-    {
-        return Err(a.fail(format!(
-            "task id `{id}` must be lowercase letters, digits, `_` or `-` (it names files)"
-        )));
-    }
+    check_id("task", &id).map_err(|m| a.fail(m))?;
     let name = a.opt_str("name")?.unwrap_or_else(|| id.clone());
     let division_name = a.str("division")?;
     let division = ctx
@@ -733,6 +725,7 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         pos,
     )?;
     let id = a.str("id")?;
+    check_id("plan", &id).map_err(|m| a.fail(m))?;
     let year = a.int("year")?;
     if !(2000..=2100).contains(&year) {
         return Err(a.fail(format!("year {year} is not plausible")));
@@ -1057,6 +1050,30 @@ fn officer_count(ctx: &Context, m: Map, pos: Position) -> R<i64> {
 
 /// Parses a schedule the way the scheduler (tokio-cron-scheduler, on croner) will: six fields,
 /// seconds first.
+/// A plan's or a task's id names folders and files (`public/<year>/<plan>/`, task ids in file
+/// names): lowercase ASCII letters, digits, `_` and `-`, starting with a letter or a digit, at
+/// most 64 characters; nothing that could climb out of a folder or pass for an option.
+pub fn check_id(what: &str, id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && id
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} id `{}` must be lowercase letters, digits, `_` or `-`, start with a letter or \
+             a digit and have at most 64 characters (it names folders and files)",
+            crate::text::quote(id)
+        ))
+    }
+}
+
 pub fn cron(expr: &str) -> Result<croner::Cron, String> {
     croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Required)
