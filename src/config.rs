@@ -115,6 +115,7 @@ pub struct Settings {
     pub daemon: DaemonSettings,
     pub notify: NotifySettings,
     pub regions: RegionSettings,
+    pub registry: RegistrySettings,
     pub sectors: Vec<SectorEntry>,
     pub divisions: Vec<DivisionEntry>,
     pub agencies: Vec<AgencyEntry>,
@@ -209,6 +210,14 @@ impl BeaconSettings {
             backoff: std::time::Duration::from_secs(2),
         }
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySettings {
+    /// The form of a 执法证号: `#` a digit, `A` a capital letter, anything else itself; empty
+    /// accepts any form. Full-width characters are folded before the check.
+    pub officer_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -334,7 +343,7 @@ impl Settings {
     /// may be secrets).
     pub fn changes(&self, other: &Settings) -> Vec<&'static str> {
         let d = |x: &dyn fmt::Debug| format!("{x:?}");
-        let sections: [(&'static str, String, String); 14] = [
+        let sections: [(&'static str, String, String); 15] = [
             ("timezone", d(&self.timezone), d(&other.timezone)),
             ("database", d(&self.database), d(&other.database)),
             ("public", d(&self.public), d(&other.public)),
@@ -346,6 +355,7 @@ impl Settings {
             ("daemon", d(&self.daemon), d(&other.daemon)),
             ("notify", d(&self.notify), d(&other.notify)),
             ("regions", d(&self.regions), d(&other.regions)),
+            ("registry", d(&self.registry), d(&other.registry)),
             ("sectors", d(&self.sectors), d(&other.sectors)),
             ("divisions", d(&self.divisions), d(&other.divisions)),
             ("agencies", d(&self.agencies), d(&other.agencies)),
@@ -429,6 +439,10 @@ impl Settings {
                 .collect(),
             self.regions.include_airport_zone,
         )
+        .map(|mut v| {
+            v.officer_id = self.registry.officer_id.clone();
+            v
+        })
         .map_err(ConfigError::Invalid)
     }
 

@@ -673,15 +673,28 @@ pub fn check_url(u: &str) -> Result<(), String> {
     let lower = u.trim().to_ascii_lowercase();
     let ok = (lower.starts_with("https://") || lower.starts_with("http://"))
         && u.len() <= 2048
-        && !u.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{}` is not a web address: only http:// and https:// links are published",
+        && !u
+            .chars()
+            .any(|c| c.is_whitespace() || crate::text::hidden(c));
+    if !ok {
+        return Err(format!(
+            "`{}` is not a web address: only http:// and https:// links are published, without \
+             spaces or hidden characters",
             crate::text::quote(u)
-        ))
+        ));
     }
+    // `http://yjglt.henan.gov.cn@evil.example/` goes to evil.example: user information before
+    // the host only ever serves to mislead a reader.
+    let rest = &u.trim()[lower.find("://").map_or(0, |i| i + 3)..];
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(format!(
+            "`{}`: a web address with user information before its host (`…@`) is refused: it \
+             would show one site and lead to another",
+            crate::text::quote(u)
+        ));
+    }
+    Ok(())
 }
 
 /// Whether corrected facts still tell a possible story (dates in order, none in the future).
@@ -1046,6 +1059,22 @@ impl Tally {
 
 #[cfg(test)]
 mod tests {
+    use super::check_url;
+
+    /// A published link shows where it leads: user information before the host, hidden
+    /// characters and other schemes are refused.
+    #[test]
+    fn links_lead_where_they_say() {
+        assert!(check_url("https://yjglt.henan.gov.cn/sjsgk/2024/1.html").is_ok());
+        let userinfo = check_url("http://yjglt.henan.gov.cn@evil.example/").expect_err("@");
+        assert!(userinfo.contains("user information"), "{userinfo}");
+        assert!(check_url("https://x.example/\u{202e}fdp.exe").is_err());
+        assert!(check_url("https://x.example/a\u{200b}b").is_err());
+        assert!(check_url("javascript:alert(1)").is_err());
+        // An @ after the host (in the path or the query) is part of the page's address.
+        assert!(check_url("https://x.example/u/a@b?c=d@e").is_ok());
+    }
+
     use super::*;
 
     fn d(s: &str) -> NaiveDate {

@@ -98,6 +98,9 @@ pub struct Vocabulary {
     division_index: HashMap<String, usize>,
     agency_index: HashMap<String, usize>,
     unit_index: HashMap<String, usize>,
+    /// The form of an officer's 执法证号 (`text::fits_mask`: `#` a digit, `A` a capital); empty
+    /// accepts any.
+    pub officer_id: String,
 }
 
 /// Builds a name → position index, refusing two entries that answer to the same name.
@@ -194,6 +197,7 @@ impl Vocabulary {
             division_index,
             agency_index,
             unit_index,
+            officer_id: String::new(),
         })
     }
 

@@ -826,3 +826,45 @@ fn regenerate_golden() {
         std::fs::write(dir.join("draw.json"), canonical(&doc).expect("canonical")).expect("write");
     }
 }
+
+/// A history cannot shrink unseen: a void undone behind suiji's back (the draw's row set back
+/// to official) leaves the void's audit row, so `publish` refuses to publish the shorter
+/// history and `audit verify` names the event the store lost, even with the chain intact.
+fn a_history_cannot_shrink(db: &TestDb) {
+    common::load_demo(db);
+    let plan = common::freeze_and_draw_at(db, "2024-05-13 09:00");
+    on(
+        db,
+        "2024-05-17 09:00",
+        &[
+            "draw",
+            "--plan",
+            &plan,
+            "--void",
+            "--reason",
+            "开奖号码录入错误",
+        ],
+    );
+    assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
+    db.sql(&[
+        "UPDATE draws SET status = 'official', void_reason = NULL, voided_at = NULL, \
+         voided_by = NULL, void_audit_seq = NULL, void_audit_hash = NULL",
+    ]);
+    let out = db.suiji(&["publish"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stdout(&out));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("draw.void at audit row") && err.contains("Nothing was published"),
+        "{err}"
+    );
+    let out = db.suiji(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = common::stdout(&out);
+    assert!(text.contains("audit log chain intact"), "{text}");
+    assert!(
+        text.contains("HISTORY EDITED at row") && text.contains("`draw.void` of henan-2024"),
+        "{text}"
+    );
+}
+
+on_both_backends!(a_history_cannot_shrink);

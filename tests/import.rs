@@ -727,3 +727,88 @@ fn outcome_problems_in_one_pass(db: &TestDb) {
 }
 
 on_both_backends!(outcome_problems_in_one_pass);
+
+/// Text that cannot spoof: a bidi control or a zero-width character in any cell, and a
+/// Cyrillic letter in a name, are refused with file, row, column and the character named; a
+/// 执法证号 typed in full width is the officer already known, never a second one, and one that
+/// only looks like a number (the letter O for 0) is refused; what reaches the database behind
+/// suiji's back is shown escaped at the terminal.
+#[test]
+fn text_that_cannot_spoof() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    common::load_demo(&db);
+    let dir = db.path().join("spoof");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let cells = |line: &str| -> Vec<String> { line.split(',').map(String::from).collect() };
+    let officer = |id: &str, name: &str| {
+        let mut lines = demo_lines("officers", 1);
+        let mut row = cells(&lines[1]);
+        row[0] = id.to_string();
+        row[1] = name.to_string();
+        lines[1] = row.join(",");
+        lines
+    };
+    let cases = [
+        (
+            officer("41000001007", "梁嘉怡\u{202e}"),
+            "column 姓名",
+            "character 4 (U+202E (a bidi control)) is an invisible character",
+        ),
+        (
+            officer("4100000\u{200b}1007", "梁嘉怡"),
+            "column 执法证号",
+            "character 8 (U+200B (zero-width space)) is an invisible character",
+        ),
+        (
+            officer("41OOOOO1007", "梁嘉怡"),
+            "column 执法证号",
+            "not a 执法证号 of the configured form `###########`",
+        ),
+    ];
+    for (i, (lines, column, reason)) in cases.into_iter().enumerate() {
+        let f = write_lines(&dir.join(format!("officers-{i}.csv")), &lines);
+        let (err, _) = refused_import(&db, "officers", &f);
+        assert!(err.contains(&format!("row 2, {column}")), "{err}");
+        assert!(err.contains(reason), "{err}");
+        assert!(
+            !err.contains('\u{202e}') && !err.contains('\u{200b}'),
+            "{err:?}"
+        );
+    }
+    let mut lines = demo_lines("entities", 1);
+    let mut row = cells(&lines[1]);
+    row[1] = "А́ВС化工有限公司".into();
+    lines[1] = row.join(",");
+    let f = write_lines(&dir.join("entities.csv"), &lines);
+    let (err, _) = refused_import(&db, "entities", &f);
+    assert!(
+        err.contains("row 2, column 单位名称") && err.contains("U+0410 (Cyrillic)"),
+        "{err}"
+    );
+    // Full width: the same officer, unchanged.
+    let f = write_lines(
+        &dir.join("full-width.csv"),
+        &officer("４１０００００１００７", "梁嘉怡"),
+    );
+    let report = import(&db, "officers", &f);
+    assert_eq!(
+        (
+            &report["outcome"]["inserted"],
+            &report["outcome"]["unchanged"]
+        ),
+        (&Value::from(0), &Value::from(1)),
+        "{report}"
+    );
+    // Behind suiji's back: the terminal shows the character escaped.
+    common::freeze_and_draw_at(&db, "2024-05-13 09:00");
+    db.sql(&[
+        "UPDATE tasks SET entity_name = entity_name || char(8238) || '1234' \
+         WHERE id = 'henan-2024-noncoal-001'",
+    ]);
+    let out = db.suiji(&["task", "list", "--division", "noncoal"]);
+    let text = common::stdout(&out);
+    assert!(text.contains("\\u{202e}1234"), "{text}");
+    assert!(!text.contains('\u{202e}'), "{text:?}");
+}

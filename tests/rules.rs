@@ -314,6 +314,20 @@ const CORPUS: &[Case] = &[
         "plan id `../../pwn` must be lowercase letters",
     ),
     case(
+        "a title with a terminal escape sequence",
+        "title: \"河南省应急管理厅",
+        "title: \"\u{1b}]0;pwned\u{7}河南省应急管理厅",
+        At::Plan,
+        "character 1 (\\u{1b}) is a control character",
+    ),
+    case(
+        "a plan title with a bidi control",
+        "title: \"河南省应急管理厅",
+        "title: \"\u{202e}河南省应急管理厅",
+        At::Plan,
+        "character 1 (U+202E (a bidi control)) is an invisible character",
+    ),
+    case(
         "plan id that passes for an option",
         "id: \"henan-2024\",",
         "id: \"-henan\",",

@@ -746,11 +746,11 @@ fn actor(cli: &Cli) -> Result<String> {
             .or_else(suiji::instance::host)
             .unwrap_or_else(|| "unknown".into()),
     };
-    if let Some((at, c)) = suiji::text::control_char(&actor) {
+    if let Some((at, c)) = suiji::text::hidden_char(&actor) {
         return Err(Invalid(format!(
-            "actor `{}`: character {at} ({}) is a control character; an actor is a plain name",
+            "actor `{}`: {}; an actor is a plain name",
             suiji::text::quote(&actor),
-            c.escape_default()
+            suiji::text::hidden_reason(at, c)
         ))
         .into());
     }

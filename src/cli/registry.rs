@@ -347,6 +347,21 @@ pub(super) async fn audit_verify(
     let entries = ctx.store.audit_entries().await?;
     let result = suiji::audit::verify(&entries);
     let anchor_problems = suiji::audit::check_anchors(&entries, &anchors);
+    // Records deleted behind suiji's back leave their audit rows: the chain is intact, but a
+    // history published again from the store would have shrunk.
+    let unrecorded: Vec<suiji::audit::Break> = ctx
+        .store
+        .unrecorded_events()
+        .await?
+        .into_iter()
+        .map(|(seq, action, plan)| suiji::audit::Break {
+            seq,
+            reason: format!(
+                "the chain records `{action}` of {plan} at row {seq}, but the store holds no such \
+                 record: it was deleted behind suiji's back"
+            ),
+        })
+        .collect();
     #[derive(Serialize)]
     struct Report {
         ok: bool,
@@ -355,8 +370,10 @@ pub(super) async fn audit_verify(
         first_broken: Option<suiji::audit::Break>,
         anchors_checked: usize,
         anchor_problems: Vec<suiji::audit::Break>,
+        /// Freezes, draws and voids the chain records and the store lost.
+        unrecorded: Vec<suiji::audit::Break>,
     }
-    let ok = result.is_ok() && anchor_problems.is_empty();
+    let ok = result.is_ok() && anchor_problems.is_empty() && unrecorded.is_empty();
     let report = Report {
         ok,
         rows: entries.len(),
@@ -367,6 +384,7 @@ pub(super) async fn audit_verify(
         first_broken: result.as_ref().err().cloned(),
         anchors_checked: anchors.len(),
         anchor_problems,
+        unrecorded,
     };
     if json {
         print_json(&report)?;
@@ -385,6 +403,9 @@ pub(super) async fn audit_verify(
             for p in &report.anchor_problems {
                 println!("ANCHOR MISMATCH at row {}: {}", p.seq, p.reason);
             }
+        }
+        for p in &report.unrecorded {
+            println!("HISTORY EDITED at row {}: {}", p.seq, p.reason);
         }
     }
     Ok(if ok {

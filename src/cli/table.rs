@@ -38,7 +38,13 @@ impl Table {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.rows.push(cells.into_iter().map(Into::into).collect());
+        // A cell shows what it holds: no control or bidi character reaches the terminal.
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| suiji::text::shown(&c.into()))
+                .collect(),
+        );
     }
 
     pub fn is_empty(&self) -> bool {

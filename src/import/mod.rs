@@ -536,6 +536,38 @@ impl<'a> Cells<'a> {
         ));
     }
 
+    /// A name (of an entity, an officer, a bureau): required, and free of letters that pass
+    /// for Latin ones (`text::name_problem`).
+    fn name(&mut self, field: &str) -> Option<String> {
+        let v = self.required(field)?;
+        match crate::text::name_problem(&v) {
+            Some(reason) => {
+                self.problem(field, &v, &reason);
+                None
+            }
+            None => Some(v),
+        }
+    }
+
+    /// An officer's 执法证号: full-width characters folded, then of the configured form.
+    fn officer_id(&mut self, field: &str, mask: &str) -> Option<String> {
+        let raw = self.required(field)?;
+        let id = crate::text::fold_width(&raw);
+        if crate::text::fits_mask(&id, mask) {
+            Some(id)
+        } else {
+            self.problem(
+                field,
+                &raw,
+                &format!(
+                    "not a 执法证号 of the configured form `{mask}` (`#` a digit, `A` a capital \
+                     letter; see [registry] officer_id)"
+                ),
+            );
+            None
+        }
+    }
+
     /// A non-empty value, or a problem (none when the value was refused for its length).
     fn required(&mut self, field: &str) -> Option<String> {
         let v = self.get(field).to_string();
@@ -586,7 +618,7 @@ type Parsed<T> = Option<(String, &'static str, T)>;
 
 fn entity(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Entity> {
     let uscc = c.uscc("uscc");
-    let name = c.required("name");
+    let name = c.name("name");
     let sector = c.required("sector").and_then(|s| {
         let found = vocab.sector(&s).map(|x| x.code.clone());
         c.lookup(
@@ -636,8 +668,8 @@ fn entity(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Entity> {
 }
 
 fn officer(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Officer> {
-    let id = c.required("id");
-    let name = c.required("name");
+    let id = c.officer_id("id", &vocab.officer_id);
+    let name = c.name("name");
     let agency = c.required("agency").and_then(|s| {
         let found = vocab.agency(&s).map(|a| (a.code.clone(), a.role));
         c.lookup(
@@ -725,7 +757,9 @@ fn officer(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Officer> {
 }
 
 fn conflict(c: &mut Cells, _: &Vocabulary, known: &Known) -> Parsed<Conflict> {
-    let officer_id = c.required("officer_id").and_then(|id| {
+    let officer_id = c.required("officer_id").and_then(|raw| {
+        // Typed in full width, the same officer.
+        let id = crate::text::fold_width(&raw);
         let found = known.officers.contains(&id).then(|| id.clone());
         c.lookup(
             "officer_id",
@@ -784,7 +818,7 @@ fn bureau(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Bureau> {
             "municipal unit: not one of Henan's 18 (+ 航空港区)",
         )
     });
-    let name = c.required("name");
+    let name = c.name("name");
     let email = c.required("email").and_then(|e| {
         let found = e.parse::<lettre::Address>().ok().map(|_| e.clone());
         c.lookup("email", &e, found, "e-mail address syntax")
@@ -1173,15 +1207,15 @@ mod tests {
                 ],
                 &[
                     &[
-                        "41001",
+                        "41000001001",
                         "张三",
                         "河南省应急管理厅",
                         "危化处",
                         "是",
                         "2026年6月30日",
                     ],
-                    &["41002", "李四", "河南省市场监督管理局", "", "否", ""],
-                    &["41003", "王五", "河南省应急管理厅", "", "否", ""],
+                    &["41000001002", "李四", "河南省市场监督管理局", "", "否", ""],
+                    &["41000001003", "王五", "河南省应急管理厅", "", "否", ""],
                 ],
             )
         };
@@ -1192,5 +1226,50 @@ mod tests {
             parse_date("2025/6/30"),
             NaiveDate::from_ymd_opt(2025, 6, 30)
         );
+    }
+
+    /// Look-alikes never become a second officer or pass for a Latin name: a 执法证号 typed in
+    /// full width is the same officer, the letter O for 0 is refused by the configured form,
+    /// and a Cyrillic letter in a name is refused with the character named.
+    #[test]
+    fn look_alikes_are_folded_or_refused() {
+        let t = |id: &str, name: &str| {
+            table(
+                &["执法证号", "姓名", "所属单位"],
+                &[&[id, name, "河南省市场监督管理局"]],
+            )
+        };
+        let ok = parse(
+            Kind::Officers,
+            t("４１０００００１００７", "王五"),
+            &vocab(),
+            &Known::default(),
+        )
+        .expect("folded");
+        let (Records::Officers(o), _) = ok else {
+            panic!("officers");
+        };
+        assert_eq!(o[0].id, "41000001007");
+        let refused = |id: &str, name: &str| {
+            parse(Kind::Officers, t(id, name), &vocab(), &Known::default())
+                .expect_err("refused")
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let o_for_0 = refused("41OOOOO1007", "王五");
+        assert!(
+            o_for_0.contains("configured form `###########`"),
+            "{o_for_0}"
+        );
+        let cyrillic = refused("41000001007", "А́ВС化工");
+        assert!(
+            cyrillic.contains(
+                "character 1 (U+0410 (Cyrillic)) is a letter that passes for a Latin one"
+            ),
+            "{cyrillic}"
+        );
+        assert!(refused("41000001007", "ΑΒΓ").contains("Greek"));
     }
 }

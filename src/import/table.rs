@@ -198,18 +198,21 @@ impl Table {
     }
 }
 
-/// Why a cell cannot be taken, if it holds a control character.
+/// Why a cell cannot be taken, if it holds a control or an invisible character.
 fn control_reason(cell: &str) -> Option<String> {
-    let (at, c) = text::control_char(cell)?;
+    let (at, c) = text::hidden_char(cell)?;
     Some(if c == '\n' || c == '\r' {
         format!(
             "character {at} is a line break inside the value: not allowed (in Excel, remove \
              the Alt+Enter break; in a CSV, check for a quote (\") that spans lines)"
         )
+    } else if c.is_control() {
+        format!("{}: not allowed in a value", text::hidden_reason(at, c))
     } else {
         format!(
-            "character {at} ({}) is a control character: not allowed in a value",
-            c.escape_default()
+            "{}: not allowed in a value (it changes how the text displays without showing \
+             itself)",
+            text::hidden_reason(at, c)
         )
     })
 }

@@ -69,6 +69,23 @@ async fn write_history(
     year: i64,
     out: &Path,
 ) -> Result<(History, Vec<PathBuf>)> {
+    let lost: Vec<String> = ctx
+        .store
+        .unrecorded_events()
+        .await?
+        .into_iter()
+        .filter(|(_, _, plan)| plan == plan_id)
+        .map(|(seq, action, _)| format!("{action} at audit row {seq}"))
+        .collect();
+    if !lost.is_empty() {
+        return super::invalid(format!(
+            "the audit chain records events of {plan_id} that the store no longer holds ({}): \
+             its records were edited behind suiji's back, and publishing now would make the \
+             public history shrink unseen. Nothing was published; restore the store from a \
+             backup (`suiji audit verify` lists what is missing)",
+            lost.join(", ")
+        ));
+    }
     let (manifests, draws) = ctx.store.publication(plan_id, year).await?;
     let head = ctx.store.audit_head().await?;
     let mode = ctx.store.mode().await?;

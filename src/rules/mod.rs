@@ -401,10 +401,21 @@ impl Args {
         ))
     }
 
+    /// A string of the script: never one with a control or invisible character (a title with
+    /// an ESC sequence, a name with a bidi control), which would show other than it is.
     fn as_str(&self, key: &str, v: Dynamic) -> R<String> {
-        v.clone()
+        let s = v
+            .clone()
             .into_string()
-            .map_err(|_| self.type_error(key, "a string", &v))
+            .map_err(|_| self.type_error(key, "a string", &v))?;
+        if let Some((at, c)) = crate::text::hidden_char(&s) {
+            return Err(self.fail(format!(
+                "`{key}` = `{}`: {}",
+                crate::text::quote(&s),
+                crate::text::hidden_reason(at, c)
+            )));
+        }
+        Ok(s)
     }
 
     fn as_int(&self, key: &str, v: Dynamic) -> R<i64> {

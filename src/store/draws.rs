@@ -353,6 +353,46 @@ impl Store {
         Ok((manifests, draws))
     }
 
+    /// Freezes, draws and voids the audit chain records but the store no longer holds (rows
+    /// deleted behind suiji's back, which would make a published history shrink unseen):
+    /// (audit row, action, plan), oldest first. Each audit row names its record's id.
+    pub async fn unrecorded_events(&self) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let ids = |sql: &'static str| async move {
+            sqlx::query(sql)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64, _>(0))
+                .collect::<Result<std::collections::HashSet<i64>, _>>()
+        };
+        let manifests = ids("SELECT id FROM manifests").await?;
+        let draws = ids("SELECT id FROM draws").await?;
+        let voided = ids("SELECT id FROM draws WHERE status = 'voided'").await?;
+        let rows = sqlx::query(
+            "SELECT seq, action, subject, detail FROM audit_log \
+             WHERE action IN ('freeze', 'draw', 'draw.void') ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (seq, action, subject, detail): (i64, String, String, String) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
+            let held = match action.as_str() {
+                "freeze" => detail["manifest_id"]
+                    .as_i64()
+                    .map(|id| manifests.contains(&id)),
+                "draw" => detail["draw_id"].as_i64().map(|id| draws.contains(&id)),
+                _ => detail["draw_id"].as_i64().map(|id| voided.contains(&id)),
+            };
+            if held == Some(false) {
+                out.push((seq, action, subject));
+            }
+        }
+        Ok(out)
+    }
+
     /// The plans and years that have anything published.
     pub async fn published_plans(&self) -> Result<Vec<(String, i64)>, StoreError> {
         sqlx::query("SELECT DISTINCT plan_id, year FROM manifests ORDER BY year, plan_id")
