@@ -221,18 +221,7 @@ fn official_draw(db: &TestDb) {
     // Void (reasoned, audited, published) and redraw with a new public seed.
     let out = db.suiji(&["draw", "--plan", &plan, "--void"]);
     assert_eq!(out.status.code(), Some(2), "voiding needs a reason");
-    on(
-        db,
-        "2024-05-17 09:00",
-        &[
-            "draw",
-            "--plan",
-            &plan,
-            "--void",
-            "--reason",
-            "开奖号码录入错误",
-        ],
-    );
+    void_draw(db, &plan);
     // The same manifest cannot be drawn again, with other digits or the same ones: a redraw
     // needs a seed that did not exist when the void was recorded.
     for digits in ["05091314222708", SEED] {
@@ -827,24 +816,29 @@ fn regenerate_golden() {
     }
 }
 
-/// A history cannot shrink unseen: a void undone behind suiji's back (the draw's row set back
-/// to official) leaves the void's audit row, so `publish` refuses to publish the shorter
-/// history and `audit verify` names the event the store lost, even with the chain intact.
-fn a_history_cannot_shrink(db: &TestDb) {
-    common::load_demo(db);
-    let plan = common::freeze_and_draw_at(db, "2024-05-13 09:00");
+/// Voids the official draw on 17 May 2024, the digits having been entered wrong.
+fn void_draw(db: &TestDb, plan: &str) {
     on(
         db,
         "2024-05-17 09:00",
         &[
             "draw",
             "--plan",
-            &plan,
+            plan,
             "--void",
             "--reason",
             "开奖号码录入错误",
         ],
     );
+}
+
+/// A history cannot shrink unseen: a void undone behind suiji's back (the draw's row set back
+/// to official) leaves the void's audit row, so `publish` refuses to publish the shorter
+/// history and `audit verify` names the event the store lost, even with the chain intact.
+fn a_history_cannot_shrink(db: &TestDb) {
+    common::load_demo(db);
+    let plan = common::freeze_and_draw_at(db, "2024-05-13 09:00");
+    void_draw(db, &plan);
     assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
     db.sql(&[
         "UPDATE draws SET status = 'official', void_reason = NULL, voided_at = NULL, \

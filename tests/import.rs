@@ -811,4 +811,7 @@ fn text_that_cannot_spoof() {
     let text = common::stdout(&out);
     assert!(text.contains("\\u{202e}1234"), "{text}");
     assert!(!text.contains('\u{202e}'), "{text:?}");
+    let text = common::stdout(&db.suiji(&["task", "show", "henan-2024-noncoal-001"]));
+    assert!(text.contains("\\u{202e}1234"), "{text}");
+    assert!(!text.contains('\u{202e}'), "{text:?}");
 }

@@ -85,14 +85,22 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: OutboxCommand) -> Result<Exi
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            println!("notice #{} ({}), {}", row.id, row.kind, row.status);
-            println!("To: {}", boxes(&row.to));
+            // Whatever the row holds, the terminal gets no control or bidi character.
+            let say = |line: &str| println!("{}", suiji::text::shown(line));
+            say(&format!(
+                "notice #{} ({}), {}",
+                row.id, row.kind, row.status
+            ));
+            say(&format!("To: {}", boxes(&row.to)));
             if !row.cc.is_empty() {
-                println!("Cc: {}", boxes(&row.cc));
+                say(&format!("Cc: {}", boxes(&row.cc)));
             }
-            println!("Subject: {}", row.subject);
-            println!("Message-ID: {}", suiji::notify::message_id(&row.key));
-            println!(
+            say(&format!("Subject: {}", row.subject));
+            say(&format!(
+                "Message-ID: {}",
+                suiji::notify::message_id(&row.key)
+            ));
+            say(&format!(
                 "created {}; {} attempt(s){}{}",
                 row.created_at,
                 row.attempts,
@@ -104,19 +112,22 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: OutboxCommand) -> Result<Exi
                     .as_deref()
                     .map(|e| format!("; last error: {e}"))
                     .unwrap_or_default()
-            );
+            ));
             if row.late {
-                println!("flagged late: sent inside its notice period");
+                say("flagged late: sent inside its notice period");
             }
-            println!("\n{}", row.text);
+            println!();
+            for line in row.text.lines() {
+                say(line);
+            }
             for a in &attachments {
-                println!(
+                say(&format!(
                     "attachment: {} ({}; {}, {} bytes)",
                     a.name,
                     a.ascii_name,
                     a.content_type,
                     a.data.len()
-                );
+                ));
             }
         }
         OutboxCommand::Retry { id } => {

@@ -132,6 +132,8 @@ async fn show(ctx: &Ctx<'_>, id: &str, json: bool) -> Result<ExitCode> {
     if json {
         return print_json(&view).map(|_| ExitCode::SUCCESS);
     }
+    // Whatever reached the database, the terminal gets no control or bidi character.
+    let say = |line: &str| println!("{}", suiji::text::shown(line));
     let officers = ctx.store.officers().await?;
     let name = |id: &str| {
         officers
@@ -143,19 +145,24 @@ async fn show(ctx: &Ctx<'_>, id: &str, json: bool) -> Result<ExitCode> {
     let labels = suiji::ops::Labels::of(ctx.settings)?;
     let row = &view.row;
     let f = &row.facts;
-    println!("task {} ({}), {}", row.id, row.stratum, f.status.code());
-    println!(
+    say(&format!(
+        "task {} ({}), {}",
+        row.id,
+        row.stratum,
+        f.status.code()
+    ));
+    say(&format!(
         "entity: {} {} ({})",
         row.uscc,
         row.entity_name,
         labels.city(&row.city)
-    );
-    println!(
+    ));
+    say(&format!(
         "division: {}; responsible cadre: {}",
         labels.division(&row.division),
         name(&row.cadre)
-    );
-    println!(
+    ));
+    say(&format!(
         "team: {}",
         row.members
             .iter()
@@ -163,38 +170,38 @@ async fn show(ctx: &Ctx<'_>, id: &str, json: bool) -> Result<ExitCode> {
             .map(|m| name(m))
             .collect::<Vec<_>>()
             .join(", ")
-    );
-    println!("items: {}", row.items.join(", "));
-    println!(
+    ));
+    say(&format!("items: {}", row.items.join(", ")));
+    say(&format!(
         "window: {} .. {}; drawn {}",
         f.window.start, f.window.end, f.drawn_on
-    );
+    ));
     let line = |label: &str, d: Option<NaiveDate>| {
         if let Some(d) = d {
-            println!("{label}: {d}");
+            say(&format!("{label}: {d}"));
         }
     };
     line("planned", f.planned);
     line("completed", f.completed);
     if let Some(o) = f.outcome {
-        println!("outcome: {}", o.code());
+        say(&format!("outcome: {}", o.code()));
     }
     line("results published", f.published);
     if let Some(u) = &f.published_url {
-        println!("published at: {u}");
+        say(&format!("published at: {u}"));
     }
     line("penalty decided", f.penalty_decided);
     line("penalty published", f.penalty_published);
     line("referred to judicial organs", f.referred);
     line("archived", f.archived_on);
     if let (Some(d), Some(by)) = (f.replaced_on, &row.replaced_by) {
-        println!(
+        say(&format!(
             "replaced on {d} by {by}: {}",
             row.replace_reason.as_deref().unwrap_or("")
-        );
+        ));
     }
     line("its draw was voided on", f.voided_on);
-    println!("deadlines (working days, Asia/Shanghai):");
+    say("deadlines (working days, Asia/Shanghai):");
     let mut t = Table::new(&[
         ("obligation", Align::Left),
         ("due", Align::Left),
@@ -210,9 +217,9 @@ async fn show(ctx: &Ctx<'_>, id: &str, json: bool) -> Result<ExitCode> {
     }
     t.print();
     for w in &view.warnings {
-        println!("warning: {w}");
+        say(&format!("warning: {w}"));
     }
-    println!("recorded facts:");
+    say("recorded facts:");
     let mut t = Table::new(&[
         ("#", Align::Right),
         ("fact", Align::Left),
