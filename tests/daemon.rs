@@ -1157,7 +1157,7 @@ fn a_locked_sqlite_is_waited_out() {
         return;
     };
     common::load_demo(&db);
-    let live = live_plan(db.path(), 3, 9, 10, "*/3 * * * * *");
+    let live = live_plan(db.path(), 3, 19, 20, "*/3 * * * * *");
     let config = std::fs::read_to_string(&live.config).expect("config");
     std::fs::write(
         &live.config,
@@ -1189,20 +1189,28 @@ fn a_locked_sqlite_is_waited_out() {
         chrono::Utc::now()
     });
     let locked = locked_rx.recv().expect("locked");
+    // While the lock is surely held (not in its last seconds), and past the draw's slot, no
+    // draw can have been recorded.
+    let mut looked_during = false;
     while !holder.is_finished() {
         assert!(
             serve.try_wait().expect("wait").is_none(),
             "the daemon ended"
         );
+        let now = chrono::Utc::now();
+        if now > live.draw_at.with_timezone(&chrono::Utc) + chrono::Duration::seconds(2)
+            && now < locked + chrono::Duration::seconds(55)
+        {
+            assert!(
+                runs_of(&db, "draw").is_empty(),
+                "no draw could be recorded while the lock was held"
+            );
+            looked_during = true;
+        }
         std::thread::sleep(Duration::from_millis(500));
     }
     let released = holder.join().expect("holder");
-    if locked < live.draw_at.with_timezone(&chrono::Utc) {
-        assert!(
-            runs_of(&db, "draw").is_empty(),
-            "no draw could be recorded while the lock was held"
-        );
-    }
+    assert!(looked_during, "the draw's slot fell inside the lock");
     wait_for("the draw after the outage", Duration::from_secs(60), || {
         runs_of(&db, "draw").iter().any(|r| r.1 == "done")
     });
