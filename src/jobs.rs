@@ -91,7 +91,7 @@ impl Job {
 pub const DEPARTMENT: &str = "*";
 
 /// The department's recurring jobs: their schedules (from the configuration) and where they
-/// start (the first import, or the first draw of a plan if that is earlier).
+/// start (the first import or draw recorded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Department {
     pub start: DateTime<Tz>,
@@ -100,18 +100,13 @@ pub struct Department {
 }
 
 impl Department {
-    /// `None` while there is nothing to watch: no import and no plan.
+    /// `None` while there is nothing to watch: nothing imported or drawn yet.
     pub fn new(
         settings: &crate::config::DaemonSettings,
-        first_import: Option<DateTime<Tz>>,
-        plan: Option<&Plan>,
+        start: Option<DateTime<Tz>>,
     ) -> Option<Department> {
-        let start = [first_import, plan.and_then(draw_slot)]
-            .into_iter()
-            .flatten()
-            .min()?;
         Some(Department {
-            start,
+            start: start?,
             nightly: settings.nightly.clone(),
             report: settings.report.clone(),
         })
@@ -302,10 +297,10 @@ mod tests {
         crate::rules::evaluate("henan-2024.rhai", text, &ctx).expect("plan")
     }
 
-    /// The department as the shipped configuration schedules it, started by the draw.
+    /// The department as the shipped configuration schedules it, started by the plan's draw.
     fn department(p: &Plan) -> Department {
         let settings = crate::config::Settings::shipped().expect("settings");
-        Department::new(&settings.daemon, None, Some(p)).expect("department")
+        Department::new(&settings.daemon, draw_slot(p)).expect("department")
     }
 
     fn t(s: &str) -> DateTime<Tz> {
@@ -416,9 +411,8 @@ mod tests {
     #[test]
     fn department_without_a_plan() {
         let settings = crate::config::Settings::shipped().expect("settings");
-        assert_eq!(Department::new(&settings.daemon, None, None), None);
-        let d = Department::new(&settings.daemon, Some(t("2024-12-20 10:00")), None)
-            .expect("department");
+        assert_eq!(Department::new(&settings.daemon, None), None);
+        let d = Department::new(&settings.daemon, Some(t("2024-12-20 10:00"))).expect("department");
         let jobs = Jobs {
             plan: None,
             department: Some(&d),
@@ -438,11 +432,6 @@ mod tests {
             ]
         );
         assert_eq!(jobs.next(Job::Freeze, t("2025-03-02 12:00")), None);
-        // A plan's draw before the first import starts the department's jobs at the draw.
-        let p = plan();
-        let d = Department::new(&settings.daemon, Some(t("2026-12-01 10:00")), Some(&p))
-            .expect("department");
-        assert_eq!(d.start, t("2024-05-16 21:30"));
     }
 
     #[test]

@@ -1277,3 +1277,48 @@ fn an_upgraded_store_owes_nothing_old(db: &TestDb) {
 }
 
 on_both_backends!(an_upgraded_store_owes_nothing_old);
+
+/// A new department store whose configuration still names a plan of a past year: the
+/// department's jobs start at the first import, so the daemon owes no report about the plan's
+/// long-gone months (a plan's draw slot alone never starts them).
+#[test]
+fn a_past_plan_owes_no_old_reports() {
+    let Some(db) = TestDb::production(common::Backend::Sqlite) else {
+        return;
+    };
+    common::import_registry(&db, &repo("examples/henan"));
+    let config = db.path().join("past.toml");
+    std::fs::write(
+        &config,
+        "[daemon]\nleader_poll_secs = 1\nwaiting_recheck_secs = 1\n",
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    let daemon = db
+        .bare()
+        .args([
+            "--db",
+            &db.url,
+            "--config",
+            &config,
+            "serve",
+            "--plan",
+            &plan(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(db.path().join("serve.log")).expect("log"))
+        .spawn()
+        .map(Daemon)
+        .expect("spawn serve");
+    wait_for("the freeze slot tried", Duration::from_secs(30), || {
+        !runs_of(&db, "freeze").is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    stop(daemon);
+    assert!(
+        runs_of(&db, "report").is_empty(),
+        "{:?}",
+        runs_of(&db, "report")
+    );
+    assert!(runs_of(&db, "nightly").len() <= 1);
+}

@@ -1,12 +1,14 @@
 //! `suiji serve`: the long-running daemon, and its rehearsal on a simulated clock.
 //!
-//! The daemon holds the last good rule script, runs the plan's scheduled jobs through the same
-//! operations as the command line (`ops`), and records every run in `job_runs`, which is the
-//! truth about what ran: tokio-cron-scheduler only wakes it up. On every wake-up (a schedule
-//! firing, a retry falling due, a start after downtime) it runs whatever `jobs::due` says is due,
-//! so missed slots are caught up by each job's misfire policy. Only the leader runs jobs (see
-//! `leader`). SIGTERM or Ctrl-C stop it within seconds, SIGHUP or an edit of the rule file reload
-//! the plan (a bad script is refused and the last good one stays).
+//! The daemon holds the last good rule script and configuration, runs the plan's jobs (freeze,
+//! draw) and the department's (nightly check, monthly report, over every plan's tasks) through
+//! the same operations as the command line (`ops`), and records every run in `job_runs`, which
+//! is the truth about what ran: tokio-cron-scheduler only wakes it up. On every wake-up (a
+//! schedule firing, a retry falling due, a start after downtime) it runs whatever `Jobs::due`
+//! says is due, so missed slots are caught up by each job's misfire policy. Only the leader runs
+//! jobs (see `leader`). SIGTERM or Ctrl-C stop it within seconds; SIGHUP or an edit of the
+//! configuration or the rule file reloads both (what does not load or check is refused and the
+//! last good version stays).
 
 pub mod demo;
 pub mod http;
@@ -324,7 +326,7 @@ pub async fn serve(
             m.leader = l;
         }
     };
-    let mut department = crate::ops::jobs::department(store, &settings, active.plan()).await?;
+    let mut department = crate::ops::jobs::department(store, &settings).await?;
     if leadership.is_some() {
         let runs = running(&settings, &active, department.as_ref());
         store.record_leader(&me, true, &runs, &SystemClock).await?;
@@ -376,7 +378,7 @@ pub async fn serve(
     let mut site_head: Option<Option<crate::store::AuditHead>> = None;
     'serve: loop {
         // The first import starts the department's jobs, whenever it happens.
-        match crate::ops::jobs::department(store, &settings, active.plan()).await {
+        match crate::ops::jobs::department(store, &settings).await {
             Ok(d) if d != department => {
                 department = d;
                 let _ = sched.shutdown().await;
@@ -480,7 +482,7 @@ pub async fn serve(
             if watched(&active) != before {
                 _watcher = watch(&watched(&active), reload_tx.clone())?;
             }
-            if let Ok(d) = crate::ops::jobs::department(store, &settings, active.plan()).await {
+            if let Ok(d) = crate::ops::jobs::department(store, &settings).await {
                 department = d;
             }
             let _ = sched.shutdown().await;

@@ -1,5 +1,6 @@
 //! `serve --until DATE`: the daemon's year on a simulated clock. Every slot of the active plan
-//! from the start of its year up to DATE is visited in time order and whatever is due then runs,
+//! from the start of its year, and of the department's jobs from their start, up to DATE is
+//! visited in time order and whatever is due then runs,
 //! through the same runner and the same `job_runs` as the real-time daemon: running it twice
 //! changes nothing, and a rehearsal killed at any moment resumes where it stopped.
 
@@ -22,8 +23,9 @@ pub async fn year(
     script: Script<'_>,
     until: DateTime<Tz>,
 ) -> Result<Vec<Ran>, StoreError> {
-    let department =
-        crate::ops::jobs::department(runner.store, runner.settings, Some(plan)).await?;
+    // The department's jobs start when something is first recorded (the draw, on this very
+    // clock): they are looked up again at every step.
+    let department = crate::ops::jobs::department(runner.store, runner.settings).await?;
     let Some(start) = jobs::plan_start(plan)
         .into_iter()
         .chain(department.as_ref().map(|d| d.start))
@@ -32,27 +34,27 @@ pub async fn year(
         return Ok(Vec::new());
     };
     let clock = &SimClock::new(start);
-    let jobs = Jobs {
-        plan: Some(plan),
-        department: department.as_ref(),
-    };
-    let mut times: Vec<DateTime<Tz>> = jobs
-        .slots(start - Duration::seconds(1), until)
-        .into_iter()
-        .map(|s| s.at)
-        .collect();
-    times.dedup();
     let mut ran = Vec::new();
-    for t in times.into_iter().chain([until]) {
-        clock.advance_to(t);
+    let mut at = start - Duration::seconds(1);
+    loop {
+        let department = crate::ops::jobs::department(runner.store, runner.settings).await?;
+        let jobs = Jobs {
+            plan: Some(plan),
+            department: department.as_ref(),
+        };
+        let next = jobs.next_any(at).filter(|t| *t <= until);
+        clock.advance_to(next.unwrap_or(until));
         ran.extend(
             runner
                 .reconcile(clock, Some((plan, script)), department.as_ref())
                 .await?,
         );
         runner.deliver(clock).await?;
+        match next {
+            Some(t) => at = t,
+            None => return Ok(ran),
+        }
     }
-    Ok(ran)
 }
 
 /// Whether `until` can be rehearsed: a rehearsal replays the past.

@@ -7,14 +7,14 @@ use crate::jobs::{Job, Slot};
 use crate::plan::{Plan, SeedKind};
 
 /// The department's jobs as the store and the configuration say now: they start at the first
-/// import or the first draw recorded (a rehearsal's draw is recorded on its simulated clock),
-/// or the plan's draw slot if that is earlier; none before there is anything to watch. A store
-/// whose daemon ran them under a plan's id before they became the department's owes none
-/// before the first of those runs (a report about a month before it was never due).
+/// import or the first draw recorded, whichever is earlier (a rehearsal records its draw on its
+/// simulated clock); none before there is anything to watch. A plan's draw slot alone never
+/// starts them: a plan of a past year loaded into a new store owes no report about its months.
+/// A store whose daemon ran them under a plan's id before they became the department's owes
+/// none before the first of those runs (a report about a month before it was never due).
 pub async fn department(
     store: &crate::store::Store,
     settings: &crate::config::Settings,
-    plan: Option<&Plan>,
 ) -> std::result::Result<Option<crate::jobs::Department>, crate::store::StoreError> {
     let at = |t: &Option<String>| {
         t.as_deref()
@@ -22,18 +22,14 @@ pub async fn department(
             .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai))
     };
     let first = store.first_records().await?;
-    if let Some(run) = at(&first.plan_run) {
-        return Ok(crate::jobs::Department::new(
-            &settings.daemon,
-            Some(run - chrono::Duration::seconds(1)),
-            None,
-        ));
-    }
-    let start = [at(&first.import), at(&first.draw)]
-        .into_iter()
-        .flatten()
-        .min();
-    Ok(crate::jobs::Department::new(&settings.daemon, start, plan))
+    let start = match at(&first.plan_run) {
+        Some(run) => Some(run - chrono::Duration::seconds(1)),
+        None => [at(&first.import), at(&first.draw)]
+            .into_iter()
+            .flatten()
+            .min(),
+    };
+    Ok(crate::jobs::Department::new(&settings.daemon, start))
 }
 
 /// How a job run ended, when it did not fail.

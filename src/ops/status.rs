@@ -113,7 +113,7 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
         }
         None => None,
     };
-    let department = super::jobs::department(ctx.store, ctx.settings, checked.as_ref()).await?;
+    let department = super::jobs::department(ctx.store, ctx.settings).await?;
     let view = crate::jobs::Jobs {
         plan: checked.as_ref(),
         department: department.as_ref(),
