@@ -840,6 +840,16 @@ fn a_history_cannot_shrink(db: &TestDb) {
     let plan = common::freeze_and_draw_at(db, "2024-05-13 09:00");
     void_draw(db, &plan);
     assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
+    // A copy of the published index kept by someone outside.
+    let kept = db.path().join("kept-index.json");
+    std::fs::copy(db.path().join("public/2024/henan-2024/index.json"), &kept).expect("keep a copy");
+    let kept = kept.to_str().expect("utf-8");
+    let out = db.suiji(&["audit", "verify", "--anchor", kept]);
+    assert!(
+        common::stdout(&out).contains("every event they list is still in the history"),
+        "{}",
+        common::stdout(&out)
+    );
     db.sql(&[
         "UPDATE draws SET status = 'official', void_reason = NULL, voided_at = NULL, \
          voided_by = NULL, void_audit_seq = NULL, void_audit_hash = NULL",
@@ -857,6 +867,14 @@ fn a_history_cannot_shrink(db: &TestDb) {
     assert!(text.contains("audit log chain intact"), "{text}");
     assert!(
         text.contains("HISTORY EDITED at row") && text.contains("`draw.void` of henan-2024"),
+        "{text}"
+    );
+    // The kept copy lists the void the history no longer holds.
+    let out = db.suiji(&["audit", "verify", "--anchor", kept]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("HISTORY SHRANK") && text.contains("(Void draw-1.json)"),
         "{text}"
     );
 }

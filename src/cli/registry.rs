@@ -292,8 +292,12 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every chain head published in a file, or in the index.json files under a folder.
-fn read_anchors(paths: &[PathBuf]) -> Result<Vec<suiji::audit::Anchor>> {
+/// A plan's index as a published copy kept it, and where it was read.
+type Kept = (PathBuf, suiji::publish::Index);
+
+/// Every chain head published in a file, or in the index.json files under a folder, and the
+/// plan indexes among those files (with their paths).
+fn read_anchors(paths: &[PathBuf]) -> Result<(Vec<suiji::audit::Anchor>, Vec<Kept>)> {
     fn walk(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if p.is_dir() {
             for e in std::fs::read_dir(p)? {
@@ -313,12 +317,16 @@ fn read_anchors(paths: &[PathBuf]) -> Result<Vec<suiji::audit::Anchor>> {
         }
     }
     let mut anchors = Vec::new();
+    let mut indexes = Vec::new();
     for f in &files {
         let text =
             std::fs::read(f).map_err(|e| Invalid(format!("{}: cannot read: {e}", f.display())))?;
         let doc: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| Invalid(format!("{}: not JSON: {e}", f.display())))?;
         suiji::audit::anchors_in(&doc, &mut anchors);
+        if let Ok(index) = serde_json::from_value::<suiji::publish::Index>(doc) {
+            indexes.push((f.clone(), index));
+        }
     }
     if anchors.is_empty() {
         return Err(Invalid(format!(
@@ -331,7 +339,7 @@ fn read_anchors(paths: &[PathBuf]) -> Result<Vec<suiji::audit::Anchor>> {
         ))
         .into());
     }
-    Ok(anchors)
+    Ok((anchors, indexes))
 }
 
 pub(super) async fn audit_verify(
@@ -339,11 +347,19 @@ pub(super) async fn audit_verify(
     anchor: &[PathBuf],
     json: bool,
 ) -> Result<ExitCode> {
-    let anchors = if anchor.is_empty() {
-        Vec::new()
+    let (anchors, indexes) = if anchor.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
         read_anchors(anchor)?
     };
+    // An older copy of a plan's index: every event it lists must still be in the history.
+    let mut shrank = Vec::new();
+    for (file, older) in &indexes {
+        let now = suiji::ops::site::index_now(ctx, &older.plan, older.year).await?;
+        for problem in suiji::publish::lost_entries(older, &now) {
+            shrank.push(format!("{}: {problem}", file.display()));
+        }
+    }
     let entries = ctx.store.audit_entries().await?;
     let result = suiji::audit::verify(&entries);
     let anchor_problems = suiji::audit::check_anchors(&entries, &anchors);
@@ -372,8 +388,11 @@ pub(super) async fn audit_verify(
         anchor_problems: Vec<suiji::audit::Break>,
         /// Freezes, draws and voids the chain records and the store lost.
         unrecorded: Vec<suiji::audit::Break>,
+        /// Events an older published copy lists and the history no longer holds.
+        shrank: Vec<String>,
     }
-    let ok = result.is_ok() && anchor_problems.is_empty() && unrecorded.is_empty();
+    let ok =
+        result.is_ok() && anchor_problems.is_empty() && unrecorded.is_empty() && shrank.is_empty();
     let report = Report {
         ok,
         rows: entries.len(),
@@ -385,6 +404,7 @@ pub(super) async fn audit_verify(
         anchors_checked: anchors.len(),
         anchor_problems,
         unrecorded,
+        shrank,
     };
     if json {
         print_json(&report)?;
@@ -400,12 +420,21 @@ pub(super) async fn audit_verify(
             if report.anchor_problems.is_empty() {
                 println!("{} published anchor(s) match the chain", anchors.len());
             }
+            if !indexes.is_empty() && report.shrank.is_empty() {
+                println!(
+                    "{} published index(es): every event they list is still in the history",
+                    indexes.len()
+                );
+            }
             for p in &report.anchor_problems {
                 println!("ANCHOR MISMATCH at row {}: {}", p.seq, p.reason);
             }
         }
         for p in &report.unrecorded {
             println!("HISTORY EDITED at row {}: {}", p.seq, p.reason);
+        }
+        for p in &report.shrank {
+            println!("HISTORY SHRANK: {}", suiji::text::quote_at_most(p, 400));
         }
     }
     Ok(if ok {

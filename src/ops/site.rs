@@ -99,6 +99,14 @@ async fn write_history(
     Ok((history, written))
 }
 
+/// A plan's index as its history stands in the store now (what `publish` would write).
+pub async fn index_now(ctx: &Ctx<'_>, plan_id: &str, year: i64) -> Result<publish::Index> {
+    let (manifests, draws) = ctx.store.publication(plan_id, year).await?;
+    let head = ctx.store.audit_head().await?;
+    let mode = ctx.store.mode().await?;
+    Ok(publish::history(plan_id, year, mode, &manifests, &draws, head).0)
+}
+
 /// Builds and writes one plan's folder under `out`: its history (append-only, unless `known`
 /// was just written) and its pages.
 async fn plan_folder(

@@ -98,6 +98,45 @@ pub struct Entry {
     pub audit: Option<AuditHead>,
 }
 
+/// What an older published copy of a plan's index lists and `now` (the history as it stands)
+/// lacks: a history only ever grows, so each is a sign that records were deleted or rewritten.
+/// An event is the same when its kind, document, digest, manifest and draw are.
+pub fn lost_entries(older: &Index, now: &Index) -> Vec<String> {
+    let key = |e: &Entry| {
+        (
+            e.event,
+            e.file.clone(),
+            e.sha256.clone(),
+            e.manifest.clone(),
+            e.draw.clone(),
+        )
+    };
+    let current: Vec<_> = now.entries.iter().map(key).collect();
+    older
+        .entries
+        .iter()
+        .filter(|e| !current.contains(&key(e)))
+        .map(|e| {
+            format!(
+                "entry {} ({:?}{}{}) of {} {} is no longer in its history",
+                e.n,
+                e.event,
+                e.file
+                    .as_deref()
+                    .or(e.draw.as_deref())
+                    .map(|f| format!(" {f}"))
+                    .unwrap_or_default(),
+                e.sha256
+                    .as_deref()
+                    .map(|h| format!(", sha256 {}…", &h[..12.min(h.len())]))
+                    .unwrap_or_default(),
+                older.plan,
+                older.year
+            )
+        })
+        .collect()
+}
+
 fn manifest_file(seq: i64) -> String {
     format!("manifest-{seq}.json")
 }
