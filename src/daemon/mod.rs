@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Overrides, Settings};
-use crate::jobs::{self, Department, Job, Jobs};
+use crate::jobs::{Department, Job, Jobs};
 use crate::ops::plan::Script;
 use crate::plan::Plan;
 use crate::rules::reload::{ActivePlan, Reload};
@@ -255,24 +255,17 @@ async fn next_look(
 ) -> Result<Duration, StoreError> {
     let now = SystemClock.now();
     let mut next: Option<DateTime<Tz>> = jobs.next_any(now);
-    let owners = jobs
-        .plan
-        .map(|p| p.id.as_str())
-        .into_iter()
-        .chain([jobs::DEPARTMENT]);
-    for owner in owners {
-        for r in store.job_runs(owner).await? {
-            if r.status == "failed" || r.status == "waiting" {
-                let t = r
-                    .next_attempt
-                    .as_deref()
-                    .and_then(crate::clock::parse_time)
-                    .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai));
-                next = match (next, t) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-            }
+    for r in crate::ops::jobs::runs(store, jobs).await? {
+        if r.status == "failed" || r.status == "waiting" {
+            let t = r
+                .next_attempt
+                .as_deref()
+                .and_then(crate::clock::parse_time)
+                .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai));
+            next = match (next, t) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
     }
     let mut wait = next
@@ -482,9 +475,7 @@ pub async fn serve(
             if watched(&active) != before {
                 _watcher = watch(&watched(&active), reload_tx.clone())?;
             }
-            if let Ok(d) = crate::ops::jobs::department(store, &settings).await {
-                department = d;
-            }
+            // A change of the department's schedules or start is rescheduled at the loop's top.
             let _ = sched.shutdown().await;
             sched = schedule(jobs(&active, &department), wake_tx.clone()).await?;
         }

@@ -67,26 +67,16 @@ impl Runner<'_> {
         plan: Option<(&Plan, Script<'_>)>,
         department: Option<&Department>,
     ) -> Result<Vec<Ran>, StoreError> {
-        let mut done: HashSet<(Job, String)> = HashSet::new();
-        let owners = plan
-            .iter()
-            .map(|(p, _)| p.id.as_str())
-            .chain(department.map(|_| jobs::DEPARTMENT));
-        for owner in owners {
-            done.extend(
-                self.store
-                    .job_runs(owner)
-                    .await?
-                    .into_iter()
-                    .filter(|r| r.status == "done")
-                    .filter_map(|r| Job::parse(&r.job).map(|j| (j, r.slot)))
-                    .filter(|(j, _)| (owner == jobs::DEPARTMENT) == j.of_department()),
-            );
-        }
         let jobs = Jobs {
             plan: plan.map(|(p, _)| p),
             department,
         };
+        let done: HashSet<(Job, String)> = crate::ops::jobs::runs(self.store, jobs)
+            .await?
+            .into_iter()
+            .filter(|r| r.status == "done")
+            .filter_map(|r| Job::parse(&r.job).map(|j| (j, r.slot)))
+            .collect();
         let mut out = Vec::new();
         for slot in jobs.due(clock.now(), &done) {
             if let Some(ran) = self.run(clock, plan, &slot).await? {

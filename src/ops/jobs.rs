@@ -32,6 +32,30 @@ pub async fn department(
     Ok(crate::jobs::Department::new(&settings.daemon, start))
 }
 
+/// Every run of the jobs `jobs` schedules: the plan's freeze and draw (under its id) and the
+/// department's (under `jobs::DEPARTMENT`, with those an older daemon ran under a plan's id).
+pub async fn runs(
+    store: &crate::store::Store,
+    jobs: crate::jobs::Jobs<'_>,
+) -> std::result::Result<Vec<crate::store::JobRun>, crate::store::StoreError> {
+    let mut out = Vec::new();
+    let owners = jobs
+        .plan
+        .map(|p| (p.id.as_str(), false))
+        .into_iter()
+        .chain(jobs.department.map(|_| (crate::jobs::DEPARTMENT, true)));
+    for (owner, department) in owners {
+        out.extend(
+            store
+                .job_runs(owner)
+                .await?
+                .into_iter()
+                .filter(|r| Job::parse(&r.job).is_some_and(|j| j.of_department() == department)),
+        );
+    }
+    Ok(out)
+}
+
 /// How a job run ended, when it did not fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
