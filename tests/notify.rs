@@ -859,3 +859,67 @@ fn held_letters_are_one_and_corrections_say_so() {
         "{ics}"
     );
 }
+
+/// Three `task schedule` at once for one bureau's inspections (each inside its notice period):
+/// the processes race to replace each other's held letter, and however they interleave every
+/// inspection is named in exactly one letter, none lost.
+fn held_letters_race(db: &TestDb) {
+    common::load_demo(db);
+    common::freeze_and_draw_at(db, "2024-05-13 09:00");
+    let tasks = db.json(&["task", "list", "--json"]);
+    let mut by_city: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in tasks.as_array().expect("tasks") {
+        by_city
+            .entry(t["city"].as_str().unwrap_or("").to_string())
+            .or_default()
+            .push(t["id"].as_str().unwrap_or("").to_string());
+    }
+    let (_, ids) = by_city
+        .iter()
+        .find(|(_, ids)| ids.len() >= 3)
+        .expect("a city with three inspections");
+    let days = ["2024-06-05", "2024-06-06", "2024-06-07"];
+    let children: Vec<_> = ids
+        .iter()
+        .zip(days)
+        .map(|(id, day)| {
+            db.bare()
+                .args([
+                    "--db",
+                    &db.url,
+                    "--today",
+                    "2024-06-04 10:00",
+                    "task",
+                    "schedule",
+                    id,
+                    "--date",
+                    day,
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for (id, day) in ids.iter().zip(days) {
+        let rows = db.query_strings(&format!(
+            "SELECT CAST(i.outbox_id AS TEXT) FROM notice_items i JOIN outbox o \
+             ON o.id = i.outbox_id WHERE i.item = 'advance/{id}/{day}' \
+             AND o.kind = 'advance_notice' AND o.status = 'pending'"
+        ));
+        assert_eq!(rows.len(), 1, "{id} on {day}: {rows:?}");
+    }
+    let letters =
+        db.query_strings("SELECT CAST(id AS TEXT) FROM outbox WHERE kind = 'advance_notice'");
+    assert!(!letters.is_empty() && letters.len() <= 3, "{letters:?}");
+}
+
+on_both_backends!(held_letters_race);
