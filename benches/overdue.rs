@@ -43,7 +43,7 @@ async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::R
             2024,
             &"0".repeat(64),
             &"0".repeat(64),
-            "{}".into(),
+            ("{}".into(), None),
             "2024-05-13T09:00:00.000+08:00",
             "2024-05-16T21:15:00.000+08:00",
             None,

@@ -1,5 +1,5 @@
 //! The three verifiers of a published draw on a 1,000,000-candidate stratum (the golden v2
-//! inputs with the trade pool grown): `cargo bench --bench verify`. Prints the time of
+//! inputs with the trade pool grown, sealed into a v3 manifest that names every candidate): `cargo bench --bench verify`. Prints the time of
 //! `suiji verify`'s core (in process), of `tools/verify_draw.py` (VERIFY_PYTHON, default
 //! python3, when consistent-sampler is installed) and of the in-browser verifier in headless
 //! Chromium (CHROMIUM, default chromium), each run three times, and checks that all agree.

@@ -135,6 +135,13 @@ pub struct PublicSettings {
     pub dir: PathBuf,
     /// The result columns the public site shows (see `publish::site::ResultField`).
     pub result_fields: Vec<crate::publish::site::ResultField>,
+    /// An RFC 3161 timestamp authority (HTTP URL) that stamps every head of the published
+    /// histories; empty = none.
+    #[serde(default)]
+    pub timestamp_url: String,
+    /// The authority's CA certificate (PEM): a token is kept only if it is signed under it.
+    #[serde(default)]
+    pub timestamp_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -254,6 +261,10 @@ pub struct NotifySettings {
     pub templates: PathBuf,
     /// Administrators: "Name <address>" or bare addresses.
     pub admin: Vec<String>,
+    /// Witnesses outside the department ("Name <address>" or bare addresses): each is sent a
+    /// receipt of every freeze, draw and void the public history records.
+    #[serde(default)]
+    pub witnesses: Vec<String>,
     /// The division that tracks enforcement: copied on escalations, sent the monthly report.
     pub tracker: String,
     /// Whom a bureau or division contacts about a notice, as the letters say it.
@@ -398,6 +409,14 @@ impl Settings {
                     "divisions `{}`: email `{}` is not an address",
                     d.code,
                     crate::text::quote(e)
+                )));
+            }
+        }
+        for w in &self.notify.witnesses {
+            if crate::ops::notices::parse_mailbox(w).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "notify.witnesses: `{}` is not an address (\"Name <address>\" or a bare address)",
+                    crate::text::quote(w)
                 )));
             }
         }

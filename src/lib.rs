@@ -27,5 +27,6 @@ pub mod schedule;
 pub mod sheet;
 pub mod store;
 pub mod text;
+pub mod timestamp;
 pub mod uscc;
 pub mod vocab;

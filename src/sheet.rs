@@ -2,9 +2,12 @@
 //! XLSX. Every cell is text: a value starting with `=`, `+`, `-`, `@`, a tab or a carriage
 //! return is written so that no spreadsheet ever reads it as a formula.
 
+/// What a spreadsheet takes for the start of a formula.
+pub const FORMULA: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 /// A cell as it is safe to hand to a spreadsheet: formula triggers are quoted away.
 pub fn safe_cell(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if value.starts_with(FORMULA) {
         std::borrow::Cow::Owned(format!("'{value}"))
     } else {
         std::borrow::Cow::Borrowed(value)

@@ -346,6 +346,20 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
         json!(xss)
     ));
     assert_eq!(b.eval(visible), json!(1));
+    // The same task's number typed in full-width characters (ｈｅｎａｎ－２０２４…) finds it:
+    // the search folds what it compares (NFKC).
+    let wide: String = xss_task
+        .chars()
+        .map(|c| match c {
+            '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect();
+    b.eval(&format!(
+        "(s => {{ s.value = {}; s.dispatchEvent(new Event('input')); }})(document.getElementById('f-search'))",
+        json!(wide)
+    ));
+    assert_eq!(b.eval(visible), json!(1), "full-width {wide}");
     b.eval("(s => { s.value = '没有这个单位'; s.dispatchEvent(new Event('input')); })(document.getElementById('f-search'))");
     assert_eq!(b.eval(visible), json!(0));
     assert_eq!(
@@ -560,4 +574,85 @@ fn history_vectors_in_every_verifier() {
             assert_eq!(r["state"], json!("differs"), "the browser on {name}: {r}");
         }
     }
+}
+
+/// Opens a folder's verify page, runs "验证全部公示历史" and returns the verdict's state
+/// (`ok`, `differs` or `unchecked`: a file that could not be downloaded) and its text.
+fn history_verdict(b: &mut Browser, page: &str) -> (String, String) {
+    b.goto(page);
+    b.eval("document.getElementById('verify-history').click()");
+    b.wait_for(
+        "document.querySelector('#history-verdict[data-state]')",
+        120,
+    );
+    let v = b.eval(
+        "({ state: document.getElementById('history-verdict').dataset.state,
+            text: document.getElementById('history-verdict').innerText })",
+    );
+    (
+        v["state"].as_str().unwrap_or("").to_string(),
+        v["text"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// The browser's column of the tamper table: every tamper is a mismatch (red 不一致) or, for a
+/// file that is gone, "未能验证" (never a false 不一致), as is a page opened from disk, where the
+/// browser may not download anything.
+#[test]
+fn every_tamper_in_the_browser() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    let Some(mut b) = Browser::launch() else {
+        return;
+    };
+    let (folder, other) = common::tamper::two_plans(&db);
+    let root = db.path().join("served");
+    common::copy_dir(&folder, &root.join("real/2024/henan-2024"));
+    let tampers = common::tamper::tampers();
+    for (i, (_, tamper)) in tampers.iter().enumerate() {
+        let copy = root.join(format!("t{i}/2024/henan-2024"));
+        common::copy_dir(&folder, &copy);
+        tamper(&copy, &other);
+    }
+    common::copy_dir(&other, &root.join("moved/2024/henan-2024"));
+    let base = serve(&root);
+    let (state, text) =
+        history_verdict(&mut b, &format!("{base}/real/2024/henan-2024/verify.html"));
+    assert_eq!(state, "ok", "{text}");
+    assert!(text.contains("74"), "{text}");
+    let mut table = Vec::new();
+    let cases = tampers
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (*name, format!("t{i}")))
+        .chain([(
+            "another plan's whole folder in its place",
+            "moved".to_string(),
+        )]);
+    for (name, dir) in cases {
+        let (state, text) =
+            history_verdict(&mut b, &format!("{base}/{dir}/2024/henan-2024/verify.html"));
+        let expected = if name == "delete a manifest" {
+            "unchecked"
+        } else {
+            "differs"
+        };
+        assert_eq!(state, expected, "the browser on `{name}`: {text}");
+        table.push(format!(
+            "| {name} | {state}: {} |",
+            text.lines().next().unwrap_or("")
+        ));
+    }
+    let page = format!(
+        "file://{}",
+        root.join("real/2024/henan-2024/verify.html").display()
+    );
+    let (state, text) = history_verdict(&mut b, &page);
+    assert_eq!(state, "unchecked", "opened from disk: {text}");
+    assert!(
+        text.contains("未能验证") && !text.contains("不一致"),
+        "{text}"
+    );
+    eprintln!("{}", table.join("\n"));
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Independent verifier for suiji draws: suiji-draw-v1 and suiji-draw-v2 (docs/draw-spec.md).
+"""Independent verifier for suiji draws: suiji-draw-v1, -v2 and -v3 (docs/draw-spec.md).
 
-Usage: verify_draw.py DIR
+Usage: verify_draw.py DIR [--since OLD] [--witness FILE]... [--tsa-ca FILE]
 
 If DIR holds index.json (spec suiji-publication-v2, or v1), verifies the whole published history
-(spec section 7): entries numbered 1, 2, ... in order; every listed file present with the
-index's SHA-256; a first `freeze`, later `refreeze`s with a reason and none while a draw stands;
-every manifest's timing (section 1: v2 frozen_at strictly before seed_source.available_at,
+(spec section 7) of the plan and year the index states, which it prints first; a folder named as
+published (`<year>/<plan>`, the parent a 4-digit year) must be that plan's and year's. Then:
+entries numbered 1, 2, ... in order; every listed file present with the index's SHA-256; a first
+`freeze`, later `refreeze`s with a reason and none while a draw stands; every manifest's timing
+(section 1: v2 and v3 frozen_at strictly before seed_source.available_at,
 certificate_date the Asia/Shanghai day of available_at, a drand beacon that is quicknet and its
 first round at or after available_at); every draw recomputed from the manifest in force
 (section 6); every void naming the standing draw, with a reason; `current`, manifest.json and
@@ -18,12 +20,40 @@ Over the whole history it also checks:
   rehearsal history (演练: a simulation or demo, which proves nothing about real timing) it is
   a NOTE, and the history is announced as a rehearsal at the top.
 - the entries' `at` times never go backwards;
-- every v2 manifest's seed becomes public (seed_source.available_at) strictly after every
+- every v2 or v3 manifest's seed becomes public (seed_source.available_at) strictly after every
   earlier draw and void: no manifest is frozen with a seed that could already be known;
 - a draw after a void is drawn from a manifest frozen after that void;
 - no two draws use the same seed (the same value, or the same drand round).
 
-Without index.json, verifies the single pair manifest.json + draw.json.
+A suiji-draw-v3 manifest publishes only eligible officers ({id, name, agency, division, cadre}),
+the candidates' names and cities (`entities`), the `recused` groups and the eligibility record's
+SHA-256, all checked strictly (section 1); its teams skip with `not_eligible` and `cap`
+(section 4). A v3 document with a v1/v2-only member, or a v1/v2 one with a v3 member, is invalid
+(section 8). A folder with plan.html must have selection.json; when the standing draw is v3
+(or none stands under a v3 manifest), selection.json and selection.csv, the public pages'
+downloads, are checked against it and its manifest (section 10).
+
+Section 12: every timestamp-<n>.tsr in a folder with index.json is an RFC 3161 token (DER, read
+here without any library) of entry n of the history: CMS SignedData over a TSTInfo whose message
+imprint is SHA-256 with the 32 bytes of head(n) (below); a line per token says its genTime.
+Without `--tsa-ca FILE` its signature is not checked, and the line says so. With it (FILE: the
+authority's CA certificate, PEM) every token's signature is also checked by `openssl ts -verify`
+(OpenSSL's command, which must be installed) against FILE, the chain valid at the token's
+genTime.
+
+Without index.json, verifies the single pair manifest.json + draw.json (and its selection.json,
+if any, when v3); --since, --witness and --tsa-ca are refused there.
+
+Section 11, once DIR's history verifies (both need DIR's index.json; the options come in any
+order after DIR):
+
+- `--since OLD`: OLD is an older copy of the same folder, or its index.json. DIR's history must
+  extend it: the same plan and year, and every entry of OLD equal to DIR's entry at the same
+  place, every member compared except `actor`.
+- `--witness FILE`, as often as wanted: FILE is a witness receipt (suiji-witness-v1) of the same
+  plan and year; DIR's entry n must have the receipt's event, at, file, sha256 and audit, and
+  head(n), the SHA-256 of the canonical JSON (RFC 8785) of {plan, year, entries: the first n
+  entries as index.json holds them}, must be the receipt's head.
 
 Draws are recomputed with Ronald Rivest's consistent sampler (PyPI `consistent-sampler` 1.0.10)
 for every ordering and the team rules as the spec states them. A drand seed's BLS signature is
@@ -32,23 +62,30 @@ never taken from a manifest.
 
 Prints a line per event saying what was checked (for a draw: its seed's kind and value, and a
 drand seed's round; a NOTE for a manifest frozen on a simulated clock in a rehearsal history or
-a single pair, which proves nothing about timing), then `verified` and exits 0; or
-`NOT verified: ` and the first problem, and exits 1. Shares no code with suiji.
+a single pair, which proves nothing about timing), a line per timestamp, older copy and
+receipt, then `verified` and exits 0; or `NOT verified: ` and the first problem, and exits 1. A
+malformed command line (an unknown option, a missing value), or --tsa-ca without an `openssl`
+command, is refused with exit status 2. Shares no code with suiji.
 """
 import calendar
+import codecs
+import csv
 import datetime
 import hashlib
+import io
 import json
 import math
 import os
 import re
+import shutil
+import subprocess
 import sys
 from fractions import Fraction
 
 import drand_verify
 from consistent_sampler import sampler
 
-V1, V2 = "suiji-draw-v1", "suiji-draw-v2"
+V1, V2, V3 = "suiji-draw-v1", "suiji-draw-v2", "suiji-draw-v3"
 INDEX_V1, INDEX_V2 = "suiji-publication-v1", "suiji-publication-v2"
 STORES = ("production", "rehearsal")
 # drand quicknet (scheme bls-unchained-g1-rfc9380): https://drand.love
@@ -61,8 +98,28 @@ QUICKNET = {
     "period": 3,
 }
 SHANGHAI = 8 * 3600  # Asia/Shanghai: UTC+08:00, no daylight saving since 1991
-MEMBERS = {"spec", "plan", "seed_source", "strata", "tasks", "officers", "team_rules", "conflicts"}
-OPTIONAL = {"entity_cities", "last_year_pairs"}
+COMMON = {"spec", "plan", "seed_source", "strata", "tasks", "officers", "team_rules"}
+MEMBERS = COMMON | {"conflicts"}  # v1/v2
+OPTIONAL = {"entity_cities", "last_year_pairs"}  # v1/v2
+V3_MEMBERS = COMMON | {"frozen_at", "entities", "recused", "eligibility"}
+V3_ONLY = {"entities", "recused", "eligibility"}
+V3_OFFICER = ("id", "name", "agency", "division", "cadre")
+V12_OFFICER = {"home_city", "active", "valid_until"}
+# Section 10: the columns of selection.json and selection.csv, in order.
+SELECTION = ("任务编号", "来源", "抽查任务", "分层", "抽取顺位", "检查对象", "统一社会信用代码", "所在地",
+             "执法人员（姓名/执法证号）", "联合部门人员（姓名/执法证号）", "状态")
+STAFF, PARTNERS = SELECTION[8], SELECTION[9]
+WITNESS = "suiji-witness-v1"
+# Section 11: a receipt's members; file and sha256 only when entry n has them (not a void's).
+RECEIPT = ("spec", "plan", "year", "n", "event", "at", "file", "sha256", "audit", "head")
+RECEIPT_OPTIONAL = ("file", "sha256")
+OPTIONS = ("--since", "--witness", "--tsa-ca")
+# Section 12: the object identifiers of a timestamp token (RFC 3161, RFC 5652, RFC 5754).
+SIGNED_DATA = "1.2.840.113549.1.7.2"
+TST_INFO = "1.2.840.113549.1.9.16.1.4"
+SHA256_OID = "2.16.840.1.101.3.4.2.1"
+TOKEN = re.compile(r"timestamp-(\d+)\.tsr\Z")
+GENERALIZED_TIME = re.compile(r"(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\.\d*[1-9])?Z\Z")
 RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d+))?"
                      r"(?:[Zz]|([+-])(\d\d):(\d\d))\Z")
 
@@ -71,8 +128,34 @@ class Invalid(Exception):
     """The first problem found."""
 
 
+class Unavailable(Exception):
+    """A tool this check needs (openssl for --tsa-ca) cannot be run: nothing was decided."""
+
+
 def sha256_hex(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canonical(value, what):
+    """Canonical JSON (RFC 8785, section 1) of a parsed value, as text: members sorted by their
+    UTF-16 code units, no insignificant white space, minimal string escapes, integers only."""
+    if value is None:
+        return "null"
+    if type(value) is bool:
+        return "true" if value else "false"
+    if type(value) is int:
+        return str(value)
+    if isinstance(value, str):
+        # json escapes exactly what RFC 8785 requires: ", \ and the control characters (\b \f
+        # \n \r \t, the others as lowercase \u00xx); everything else stays as it is.
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ",".join(canonical(v, what) for v in value) + "]"
+    if isinstance(value, dict):
+        members = sorted(value, key=lambda k: k.encode("utf-16-be"))
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canonical(value[k], what)
+                              for k in members) + "}"
+    raise Invalid("%s: %r is not an integer (canonical JSON holds integers only)" % (what, value))
 
 
 def parse_json(data, name):
@@ -112,13 +195,122 @@ def first_round(t):
     return 1 if t <= genesis else math.ceil(Fraction(t - genesis) / QUICKNET["period"]) + 1
 
 
+def check_v3(name, m):
+    """Section 1, the v3 rows, strictly: eligible officers, entities, recused groups and the
+    eligibility record's hash. Says what was checked."""
+    officers, ids = m["officers"], []
+    if not isinstance(officers, list):
+        raise Invalid("%s: officers is not an array" % name)
+    for i, o in enumerate(officers):
+        where = "%s: officers[%d]" % (name, i)
+        if not isinstance(o, dict):
+            raise Invalid("%s is not an object" % where)
+        older = sorted(set(o) & V12_OFFICER)
+        if older:
+            raise Invalid("%s (id %r) carries v1/v2 members (%s): a %s manifest lists eligible "
+                          "officers with id, name, agency, division and cadre only"
+                          % (where, o.get("id"), ", ".join(older), V3))
+        if set(o) != set(V3_OFFICER):
+            raise Invalid("%s (id %r) has members %s, expected %s"
+                          % (where, o.get("id"), ", ".join(sorted(o)), ", ".join(V3_OFFICER)))
+        for field, ok, what in (
+                ("id", isinstance(o["id"], str) and o["id"] != "", "a non-empty string"),
+                ("name", isinstance(o["name"], str), "a string"),
+                ("agency", isinstance(o["agency"], str), "a string"),
+                ("division", o["division"] is None or isinstance(o["division"], str),
+                 "a string or null"),
+                ("cadre", type(o["cadre"]) is bool, "true or false")):
+            if not ok:
+                raise Invalid("%s.%s %r is not %s" % (where, field, o[field], what))
+        if ids and o["id"] <= ids[-1]:
+            raise Invalid("%s: officers are not ascending by id (%s after %s)"
+                          % (where, o["id"], ids[-1]))
+        ids.append(o["id"])
+    eligible = set(ids)
+    candidates = set()
+    for s in m["strata"]:
+        candidates.update(s["candidates"])
+    entities = m["entities"]
+    if not isinstance(entities, dict):
+        raise Invalid("%s: entities is not an object" % name)
+    missing = sorted(candidates - set(entities))
+    if missing:
+        raise Invalid("%s: entities has no entry for the candidate %s" % (name, missing[0]))
+    extra = sorted(set(entities) - candidates)
+    if extra:
+        raise Invalid("%s: entities[%s]: not a candidate of any stratum" % (name, extra[0]))
+    for e in sorted(entities):
+        v = entities[e]
+        if not (isinstance(v, dict) and set(v) == {"name", "city"}
+                and isinstance(v["name"], str) and isinstance(v["city"], str)):
+            raise Invalid("%s: entities[%s] is not {name, city} with string values: %r"
+                          % (name, e, v))
+    recused, grouped, first = m["recused"], set(), None
+    if not isinstance(recused, list):
+        raise Invalid("%s: recused is not an array" % name)
+    for i, g in enumerate(recused):
+        where = "%s: recused[%d]" % (name, i)
+        if not (isinstance(g, dict) and set(g) == {"entities", "officers"}):
+            raise Invalid("%s is not {entities, officers}" % where)
+        for field in ("entities", "officers"):
+            listed = g[field]
+            if not (isinstance(listed, list) and listed):
+                raise Invalid("%s.%s is empty or not an array (no list is empty)" % (where, field))
+            if not all(isinstance(x, str) for x in listed):
+                raise Invalid("%s.%s holds something other than a string" % (where, field))
+            for a, b in zip(listed, listed[1:]):
+                if b <= a:
+                    raise Invalid("%s.%s is not ascending (%s after %s)" % (where, field, b, a))
+        for e in g["entities"]:
+            if e not in candidates:
+                raise Invalid("%s.entities: %s is not a candidate" % (where, e))
+            if e in grouped:
+                raise Invalid("%s.entities: %s is also in an earlier group (no entity is in two "
+                              "groups)" % (where, e))
+            grouped.add(e)
+        for o in g["officers"]:
+            if o not in eligible:
+                raise Invalid("%s.officers: %s is not in officers (recused officers are eligible "
+                              "ones)" % (where, o))
+        if first is not None and g["entities"][0] <= first:
+            raise Invalid("%s: groups are not ordered by their first entity (%s after %s)"
+                          % (where, g["entities"][0], first))
+        first = g["entities"][0]
+    eligibility = m["eligibility"]
+    if not (isinstance(eligibility, dict) and set(eligibility) == {"sha256"}
+            and isinstance(eligibility["sha256"], str)
+            and re.fullmatch("[0-9a-f]{64}", eligibility["sha256"])):
+        raise Invalid("%s: eligibility is not {sha256} with 64 lowercase hex digits: %r"
+                      % (name, eligibility))
+    return ("%d eligible officers, %d candidates named, %d recused groups (%d candidates), "
+            "eligibility record %s" % (len(eligible), len(candidates), len(recused), len(grouped),
+                                       eligibility["sha256"]))
+
+
 def check_manifest(name, data):
-    """Section 1 (section 8 for v1): the manifest, what was checked, and a NOTE or None."""
+    """Section 1 (section 8 for v1 and v2): the manifest, what was checked, and a NOTE or
+    None."""
     m = parse_json(data, name)
     spec, source = m.get("spec"), m.get("seed_source")
-    if spec not in (V1, V2):
+    if spec not in (V1, V2, V3):
         raise Invalid("%s: unknown spec %r" % (name, spec))
-    missing = sorted(MEMBERS - set(m) | {"kind", "source"} - set(source))
+    if spec == V3:
+        older = sorted(set(m) & (MEMBERS - COMMON | OPTIONAL))
+        if older:
+            raise Invalid("%s: a %s manifest carries v1/v2 members (%s)"
+                          % (name, V3, ", ".join(older)))
+        required = V3_MEMBERS
+    else:
+        newer = sorted(set(m) & V3_ONLY)
+        officers = m.get("officers")
+        if not newer and isinstance(officers, list):
+            newer = ["officers[%d].name" % i for i, o in enumerate(officers)
+                     if isinstance(o, dict) and "name" in o][:1]
+        if newer:
+            raise Invalid("%s: a %s manifest carries v3 members (%s)"
+                          % (name, spec, ", ".join(newer)))
+        required = MEMBERS
+    missing = sorted(required - set(m) | {"kind", "source"} - set(source))
     if missing:
         raise Invalid("%s: %s missing" % (name, ", ".join(missing)))
     kind = source["kind"]
@@ -128,10 +320,11 @@ def check_manifest(name, data):
             raise Invalid("%s: a %s manifest carries v2 members or kinds (%s)"
                           % (name, V1, ", ".join(extra) or kind))
         return m, "%s (no freeze time: v1), %s seed" % (spec, kind), None
-    extra = sorted(set(m) - MEMBERS - OPTIONAL - {"frozen_at", "simulated"}
+    extra = sorted(set(m) - required - OPTIONAL - {"frozen_at", "simulated"}
                    | set(source) - {"kind", "source", "available_at", "beacon"})
     if extra or kind not in ("manual", "drand", "os"):
         raise Invalid("%s: unknown members or seed kind (%s)" % (name, ", ".join(extra) or kind))
+    published = check_v3(name, m) if spec == V3 else None
     frozen_at, available_at = m.get("frozen_at"), source.get("available_at")
     frozen = instant(frozen_at, name + ": frozen_at")
     available = instant(available_at, name + ": seed_source.available_at")
@@ -157,6 +350,8 @@ def check_manifest(name, data):
         line += " (quicknet round %d, the first at or after available_at)" % round_
     elif beacon is not None:
         raise Invalid("%s: only a drand manifest has seed_source.beacon" % name)
+    if published:
+        line += "; " + published
     note = None
     if "simulated" in m:
         if m["simulated"] is not True:
@@ -234,12 +429,21 @@ def select(manifest, seed):
     return out
 
 
+def recused_from(manifest):
+    """v3: each candidate's recused officers (a candidate in no group has none)."""
+    return {e: set(g["officers"]) for g in manifest["recused"] for e in g["entities"]}
+
+
 def teams(manifest, strata, seed):
     rules = manifest["team_rules"]
     dept, cap = rules["department"], rules["cap_per_officer"]
-    conflicts = {tuple(p) for p in manifest["conflicts"]}
-    last_year = {tuple(p) for p in manifest.get("last_year_pairs", [])}
-    cities = manifest.get("entity_cities", {})
+    v3 = manifest["spec"] == V3
+    if v3:
+        recused = recused_from(manifest)
+    else:
+        conflicts = {tuple(p) for p in manifest["conflicts"]}
+        last_year = {tuple(p) for p in manifest.get("last_year_pairs", [])}
+        cities = manifest.get("entity_cities", {})
     tasks = {t["task"]: t for t in manifest["tasks"]}
     officers = {o["id"]: o for o in manifest["officers"]}
     load, out = {}, []
@@ -260,7 +464,10 @@ def teams(manifest, strata, seed):
                     if not fits or oid in team:
                         continue
                     reason = None
-                    if not o["active"]:
+                    if v3:
+                        if oid in recused.get(e, ()):
+                            reason = "not_eligible"
+                    elif not o["active"]:
                         reason = "inactive"
                     elif rules["require_valid_certificate"] and o["valid_until"] is not None \
                             and o["valid_until"] < rules["certificate_date"]:
@@ -272,7 +479,7 @@ def teams(manifest, strata, seed):
                         reason = "home_city"
                     elif rules["recusal"]["last_year"] and (oid, e) in last_year:
                         reason = "last_year"
-                    elif load.get(oid, 0) >= cap:
+                    if reason is None and load.get(oid, 0) >= cap:
                         reason = "cap"
                     if reason:
                         if all(x["officer"] != oid for x in skipped):
@@ -340,17 +547,198 @@ def read(directory, name):
         return None
 
 
+def people(ids, officers):
+    """Section 10: officers as the downloads write them, `name（id）` joined by `、`."""
+    return "、".join("%s（%s）" % (officers[o]["name"], o) for o in ids)
+
+
+def spreadsheet_safe(value):
+    """A CSV cell as suiji writes it: a value that a spreadsheet would read as a formula (starting
+    with =, +, -, @, a tab or a carriage return) is written after a quote."""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
+def check_csv(directory, rows):
+    """Section 10: selection.csv (UTF-8 with BOM) has the columns in order and selection.json's
+    rows."""
+    data = read(directory, "selection.csv")
+    if data is None:
+        raise Invalid("selection.csv is missing (it is published with selection.json)")
+    if not data.startswith(codecs.BOM_UTF8):
+        raise Invalid("selection.csv does not start with a UTF-8 BOM")
+    try:
+        text = data[len(codecs.BOM_UTF8):].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Invalid("selection.csv is not UTF-8 (%s)" % e)
+    table = list(csv.reader(io.StringIO(text, newline="")))
+    if not table or table[0] != list(SELECTION):
+        raise Invalid("selection.csv: the header row is %s, expected %s"
+                      % (",".join(table[0]) if table else "missing", ",".join(SELECTION)))
+    if len(table) - 1 != len(rows):
+        raise Invalid("selection.csv has %d rows, selection.json %d" % (len(table) - 1, len(rows)))
+    for i, (cells, row) in enumerate(zip(table[1:], rows), 1):
+        if len(cells) != len(SELECTION):
+            raise Invalid("selection.csv row %d has %d cells, expected %d"
+                          % (i, len(cells), len(SELECTION)))
+        for column, cell in zip(SELECTION, cells):
+            value = str(row[column])
+            if cell != value and cell != spreadsheet_safe(value):
+                raise Invalid("selection.csv row %d: %s %r, but selection.json row %d has %r"
+                              % (i, column, cell, i, value))
+
+
+def place_of(row, where):
+    """A row's 抽取顺位 as a positive integer (written as text or as a number)."""
+    value = row["抽取顺位"]
+    if type(value) is int and value > 0:
+        return value
+    if isinstance(value, str) and re.fullmatch("[1-9][0-9]*", value):
+        return int(value)
+    raise Invalid("%s: 抽取顺位 %r is not a positive integer" % (where, value))
+
+
+def listed_officers(text, where, column):
+    """The (name, id) pairs of an officer column: `name（id）` joined by `、`."""
+    out = []
+    for item in re.split("(?<=）)、", text) if text else []:
+        m = re.fullmatch("(.*)（([^（）]+)）", item, re.S)
+        if not m:
+            raise Invalid("%s: %s: %r is not written name（id）" % (where, column, item))
+        out.append((m.group(1), m.group(2)))
+    return out
+
+
+def check_selection(directory, draw_name, manifest_name, manifest):
+    """Section 10: selection.json and selection.csv against the standing v3 draw (None if no
+    draw stands) and its manifest. Says what was checked, or None if the folder publishes no
+    selection (and no plan.html)."""
+    data = read(directory, "selection.json")
+    if data is None:
+        if os.path.exists(os.path.join(directory, "plan.html")):
+            raise Invalid("selection.json is missing, but plan.html, which shows the selection, "
+                          "is published")
+        return None
+    rows = parse_json(data, "selection.json")
+    if not isinstance(rows, list):
+        raise Invalid("selection.json is not an array")
+    for i, row in enumerate(rows, 1):
+        where = "selection.json row %d" % i
+        if not isinstance(row, dict):
+            raise Invalid("%s is not an object" % where)
+        missing, extra = [c for c in SELECTION if c not in row], sorted(set(row) - set(SELECTION))
+        if missing or extra:
+            raise Invalid("%s: %s" % (where, "; ".join(
+                ["%s missing" % ", ".join(missing)] * bool(missing)
+                + ["unknown members %s" % ", ".join(extra)] * bool(extra))))
+        for column in SELECTION:
+            if not isinstance(row[column], str) and column != "抽取顺位":
+                raise Invalid("%s: %s %r is not a string" % (where, column, row[column]))
+        if i > 1 and not rows[i - 2]["任务编号"] < row["任务编号"]:
+            raise Invalid("%s: 任务编号 %s after %s: the rows are not in task-number order"
+                          % (where, row["任务编号"], rows[i - 2]["任务编号"]))
+    if draw_name is None:
+        if rows:
+            raise Invalid("selection.json has %d rows, but no draw stands" % len(rows))
+        check_csv(directory, rows)
+        return "selection: no rows, no draw stands (selection.json and selection.csv)"
+    draw = parse_json(read(directory, draw_name), draw_name)
+    drawn_teams, strata = draw["teams"], {s["stratum"]: s for s in draw["strata"]}
+    tasks = {t["task"]: t for t in manifest["tasks"]}
+    officers = {o["id"]: o for o in manifest["officers"]}
+    entities, recused = manifest["entities"], recused_from(manifest)
+    places, drawn, replacements = {}, {}, {}
+    for i, row in enumerate(rows, 1):
+        where = "selection.json row %d (任务编号 %s, %s)" % (i, row["任务编号"], row["来源"])
+        place, e = place_of(row, where), row["统一社会信用代码"]
+        if place in places:
+            raise Invalid("%s: 抽取顺位 %d is also row %d's" % (where, place, places[place]))
+        places[place] = i
+        if row["来源"] == "抽取":
+            if place > len(drawn_teams):
+                raise Invalid("%s: 抽取顺位 %d, but %s has %d teams"
+                              % (where, place, draw_name, len(drawn_teams)))
+            team = drawn_teams[place - 1]
+            source = "%s teams[%d] (%s)" % (draw_name, place - 1, team["entity"])
+            expected = [("统一社会信用代码", team["entity"], source + ".entity"),
+                        ("检查对象", entities[team["entity"]]["name"],
+                         "%s entities[%s].name" % (manifest_name, team["entity"])),
+                        ("所在地", entities[team["entity"]]["city"],
+                         "%s entities[%s].city" % (manifest_name, team["entity"])),
+                        ("分层", team["stratum"], source + ".stratum"),
+                        ("抽查任务", tasks[team["task"]]["name"],
+                         "%s task %s's name" % (manifest_name, team["task"])),
+                        (STAFF, people(team["members"], officers), "%s.members, named as in %s "
+                         "officers" % (source, manifest_name)),
+                        (PARTNERS, people(team["partners"], officers), "%s.partners, named as in "
+                         "%s officers" % (source, manifest_name))]
+            drawn[place] = i
+        elif row["来源"] == "替补":
+            stratum = strata.get(row["分层"])
+            if stratum is None:
+                raise Invalid("%s: 分层 %r is not a stratum of %s" % (where, row["分层"], draw_name))
+            alternates = [a["id"] for a in stratum["alternates"]]
+            if e not in alternates:
+                raise Invalid("%s: 统一社会信用代码 %s is not an alternate of stratum %s in %s"
+                              % (where, e, stratum["stratum"], draw_name))
+            expected = [("检查对象", entities[e]["name"], "%s entities[%s].name" % (manifest_name, e)),
+                        ("所在地", entities[e]["city"], "%s entities[%s].city" % (manifest_name, e)),
+                        ("抽查任务", tasks[stratum["task"]]["name"],
+                         "%s task %s's name" % (manifest_name, stratum["task"]))]
+            for column in (STAFF, PARTNERS):
+                for name, oid in listed_officers(row[column], where, column):
+                    if oid not in officers:
+                        raise Invalid("%s: %s lists %s, who is not an eligible officer (not in %s "
+                                      "officers)" % (where, column, oid, manifest_name))
+                    if name != officers[oid]["name"]:
+                        raise Invalid("%s: %s lists %s as %r, but %s officers names them %r"
+                                      % (where, column, oid, name, manifest_name,
+                                         officers[oid]["name"]))
+                    if oid in recused.get(e, ()):
+                        raise Invalid("%s: %s lists %s, who is recused from %s (%s recused)"
+                                      % (where, column, oid, e, manifest_name))
+            replacements.setdefault(stratum["stratum"], []).append((place, i, e, alternates))
+        else:
+            raise Invalid("%s: 来源 %r is neither 抽取 nor 替补" % (where, row["来源"]))
+        for column, value, source in expected:
+            if row[column] != value:
+                raise Invalid("%s: %s %r, expected %r (%s)"
+                              % (where, column, row[column], value, source))
+    for place, team in enumerate(drawn_teams, 1):
+        if place not in drawn:
+            raise Invalid("selection.json: no 抽取 row with 抽取顺位 %d for %s teams[%d] (%s)"
+                          % (place, draw_name, place - 1, team["entity"]))
+    for stratum, used in sorted(replacements.items()):
+        used.sort()
+        for k, (place, i, e, alternates) in enumerate(used):
+            if e != alternates[k]:
+                raise Invalid("selection.json row %d (任务编号 %s, 替补): %s is replacement %d of "
+                              "stratum %s by 抽取顺位, but the stratum's alternate %d in %s is %s "
+                              "(alternates are used in order)"
+                              % (i, rows[i - 1]["任务编号"], e, k + 1, stratum, k + 1, draw_name,
+                                 alternates[k]))
+    check_csv(directory, rows)
+    return ("selection: %d rows match %s (%d drawn, %d replacements; selection.json and "
+            "selection.csv)" % (len(rows), draw_name[:-len(".json")], len(drawn),
+                                sum(len(u) for u in replacements.values())))
+
+
 def verify_pair(directory):
     files = {n: read(directory, n) for n in ("manifest.json", "draw.json")}
     for name, data in files.items():
         if data is None:
             raise Invalid("%s is missing" % os.path.join(directory, name))
     manifest, line, note = check_manifest("manifest.json", files["manifest.json"])
+    print("plan %s, year %s (manifest.json; a single manifest and draw pair, no index.json)"
+          % (manifest["plan"]["id"], manifest["plan"]["year"]))
     print("manifest.json: " + line)
     if note:
         print(note)
     print("draw.json: " + verify_draw("manifest.json", files["manifest.json"], manifest,
                                       "draw.json", files["draw.json"])[0])
+    if manifest["spec"] == V3:
+        line = check_selection(directory, "draw.json", "manifest.json", manifest)
+        if line:
+            print(line)
 
 
 def listed_file(directory, e, where, stem):
@@ -368,8 +756,33 @@ def listed_file(directory, e, where, stem):
     return name, data
 
 
+def bind_folder(directory, index):
+    """Section 7: the plan and year verified, printed first; a folder named as published
+    (`<year>/<plan>`) must be the index's."""
+    plan, year = index.get("plan"), index.get("year")
+    if not (isinstance(plan, str) and plan and type(year) is int):
+        raise Invalid("index.json: plan %r and year %r are not a plan id and a year" % (plan, year))
+    path = os.path.realpath(directory)  # the folder itself, not a link's name
+    folder, parent = os.path.basename(path), os.path.basename(os.path.dirname(path))
+    if re.fullmatch("[0-9]{4}", parent):
+        if (parent, folder) == (str(year), plan):
+            print("plan %s, year %d (index.json), in its published folder %s/%s"
+                  % (plan, year, parent, folder))
+        else:
+            print("plan %s, year %d (index.json)" % (plan, year))
+            raise Invalid("index.json: plan %s, year %d, but the folder is %s/%s: a published "
+                          "<year>/<plan> folder holds only its own plan's history"
+                          % (plan, year, parent, folder))
+    else:
+        print("plan %s, year %d, as index.json states (the folder %s is not named <year>/<plan> "
+              "as published: a copy, verified for the plan and year its index states)"
+              % (plan, year, path))
+
+
 def verify_history(directory, index):
-    """Section 7: the events in order, what is current, and nothing left out."""
+    """Section 7: the events in order, what is current, and nothing left out; section 10 when
+    the standing draw is v3."""
+    bind_folder(directory, index)
     spec = index.get("spec")
     if spec not in (INDEX_V1, INDEX_V2):
         raise Invalid("index.json: unknown spec %r" % spec)
@@ -504,23 +917,380 @@ def verify_history(directory, index):
     print("current: %s%s (byte-identical copies); every manifest-*.json and draw-*.json is "
           "in the index" % (", ".join("%s = %s" % c for c in copies) or "nothing frozen",
                             "" if standing else ", no standing draw"))
+    if in_force is not None and manifests[in_force][1]["spec"] == V3:
+        # No refreeze while a draw stands: the standing draw's manifest is the one in force.
+        line = check_selection(directory, standing, in_force, manifests[in_force][1])
+        print(line or "selection: no selection.json or plan.html in the folder (nothing to check)")
+    elif os.path.exists(os.path.join(directory, "selection.json")):
+        print("selection: selection.json not checked (section 10 covers %s draws; the %s is %s)"
+              % (V3, "standing draw" if standing else "manifest in force",
+                 manifests[in_force][1]["spec"] if in_force else "none"))
+    elif os.path.exists(os.path.join(directory, "plan.html")):
+        raise Invalid("selection.json is missing, but plan.html, which shows the selection, is "
+                      "published")
 
 
-def main(directory):
+def head(index, n):
+    """Section 11: head(n), the SHA-256 of the canonical {plan, year, entries: the first n
+    entries}, the entries exactly as index.json holds them."""
+    return sha256_hex(canonical({"plan": index["plan"], "year": index["year"],
+                                 "entries": index["entries"][:n]}, "index.json"))
+
+
+def shown(document, member):
+    return repr(document[member]) if member in document else "none"
+
+
+def same_member(a, b, member):
+    """Whether two objects have the same member: both without it, or both with equal values
+    (strictly: 1, 1.0 and true differ)."""
+    if (member in a) != (member in b):
+        return False
+    return json.dumps(a.get(member), sort_keys=True) == json.dumps(b.get(member), sort_keys=True)
+
+
+def check_since(index, old):
+    """Section 11: the history extends OLD, an older copy of the folder or of its index.json:
+    the same plan and year, and every entry of OLD equal to the entry at the same place, every
+    member compared except actor. Says so."""
+    path = os.path.join(old, "index.json") if os.path.isdir(old) else old
+    data = read(os.path.dirname(path), os.path.basename(path))
+    if data is None:
+        raise Invalid("--since %s: %s is missing" % (old, path))
+    older = parse_json(data, path)
+    if not (isinstance(older, dict) and isinstance(older.get("entries"), list)):
+        raise Invalid("--since %s: %s is not an index (no entries array)" % (old, path))
+    plan, year = older.get("plan"), older.get("year")
+    if not (plan == index["plan"] and type(year) is int and year == index["year"]):
+        raise Invalid("--since %s: it is the history of plan %s, year %s, this one of plan %s, "
+                      "year %d: not an older copy of this folder"
+                      % (old, plan, year, index["plan"], index["year"]))
+    entries = index["entries"]
+    for i, e in enumerate(older["entries"], 1):
+        if not isinstance(e, dict):
+            raise Invalid("--since %s: its entry %d is not an object" % (old, i))
+        where = "the history does not extend %s: entry %d (%s)" % (old, i, e.get("event"))
+        if i > len(entries):
+            raise Invalid("%s is missing: the history has %d entries (it only ever grows)"
+                          % (where, len(entries)))
+        now = entries[i - 1]
+        for member in list(e) + [m for m in now if m not in e]:
+            if member == "actor":
+                continue  # releases before v3 published a login there, now a role
+            if not same_member(e, now, member):
+                raise Invalid("%s has changed: %s %s there, %s now"
+                              % (where, member, shown(e, member), shown(now, member)))
+    n = len(older["entries"])
+    counted = "1 event is the first" if n == 1 else "%d events are the first %d" % (n, n)
+    return ("extends %s: its %s of %d (every member compared but actor)"
+            % (old, counted, len(entries)))
+
+
+def check_witness(index, path):
+    """Section 11: a witness receipt of entry n; the history's entry n has its event, at, file,
+    sha256 and audit, and head(n) is its head. Says so."""
+    data = read(os.path.dirname(path), os.path.basename(path))
+    where = "witness receipt %s" % path
+    if data is None:
+        raise Invalid("%s is missing" % where)
+    r = parse_json(data, path)
+    if not isinstance(r, dict):
+        raise Invalid("%s is not an object" % where)
+    if r.get("spec") != WITNESS:
+        raise Invalid("%s: spec %r is not %s" % (where, r.get("spec"), WITNESS))
+    missing = [m for m in RECEIPT if m not in r and m not in RECEIPT_OPTIONAL]
+    extra = sorted(set(r) - set(RECEIPT))
+    if missing or extra:
+        raise Invalid("%s: %s" % (where, "; ".join(
+            ["%s missing" % ", ".join(missing)] * bool(missing)
+            + ["unknown members %s" % ", ".join(extra)] * bool(extra))))
+    plan, year, n = r["plan"], r["year"], r["n"]
+    if not (plan == index["plan"] and type(year) is int and year == index["year"]):
+        raise Invalid("%s: plan %s, year %s, but the history is plan %s, year %d"
+                      % (where, plan, year, index["plan"], index["year"]))
+    if type(n) is not int or n < 1:
+        raise Invalid("%s: n %r is not an entry number (1, 2, ...)" % (where, n))
+    entries = index["entries"]
+    if n > len(entries):
+        raise Invalid("%s: entry %d, but the history has %d entries: the entry the witness saw "
+                      "is not published" % (where, n, len(entries)))
+    e = entries[n - 1]
+    for member in ("event", "at", "file", "sha256", "audit"):
+        if not same_member(r, e, member):
+            raise Invalid("%s: %s %s, but the history's entry %d (%s) has %s"
+                          % (where, member, shown(r, member), n, e.get("event"), shown(e, member)))
+    said = r["head"]
+    if not (isinstance(said, str) and re.fullmatch("[0-9a-f]{64}", said)):
+        raise Invalid("%s: head %r is not 64 lowercase hex digits" % (where, said))
+    computed = head(index, n)
+    if computed != said:
+        raise Invalid("%s: head(%d) of the history is %s, the receipt's is %s: entry %d or one "
+                      "before it has changed (or was added or removed) since the witness's copy"
+                      % (where, n, computed, said, n))
+    return ("%s: entry %d (%s) and the history before it are unchanged (head %s)"
+            % (where, n, e["event"], computed))
+
+
+def der(data, what):
+    """Section 12: the first DER element of data, strictly (one-byte tag, definite minimal
+    length): its tag, its contents and the bytes after it."""
+    if len(data) < 2:
+        raise Invalid("%s is cut short" % what)
+    tag, first = data[0], data[1]
+    if tag & 0x1f == 0x1f:
+        raise Invalid("%s has a multi-byte tag (not in a timestamp token)" % what)
+    if first < 0x80:
+        length, start = first, 2
+    elif first == 0x80:
+        raise Invalid("%s has an indefinite length (BER, not DER)" % what)
+    else:
+        size = first & 0x7f
+        if size > 4 or len(data) < 2 + size:
+            raise Invalid("%s has an impossible length" % what)
+        length, start = int.from_bytes(data[2:2 + size], "big"), 2 + size
+        if data[2] == 0 or length < 0x80:
+            raise Invalid("%s has a length not in its shortest form (not DER)" % what)
+    if len(data) < start + length:
+        raise Invalid("%s is cut short: %d bytes of %d" % (what, len(data) - start, length))
+    return tag, data[start:start + length], data[start + length:]
+
+
+def der_only(data, tag, what):
+    """The contents of data, which must be exactly one DER element with this tag."""
+    found, body, rest = der(data, what)
+    if found != tag:
+        raise Invalid("%s has tag 0x%02x, expected 0x%02x" % (what, found, tag))
+    if rest:
+        raise Invalid("%d bytes follow %s" % (len(rest), what))
+    return body
+
+
+def der_items(body, what):
+    """The elements (tag, contents) that the contents of a constructed element consist of."""
+    out = []
+    while body:
+        tag, inner, body = der(body, "%s, element %d" % (what, len(out) + 1))
+        out.append((tag, inner))
+    return out
+
+
+def der_item(items, i, tag, what):
+    """The contents of element i of items, which must have this tag."""
+    if i >= len(items):
+        raise Invalid("%s is missing" % what)
+    if items[i][0] != tag:
+        raise Invalid("%s has tag 0x%02x, expected 0x%02x" % (what, items[i][0], tag))
+    return items[i][1]
+
+
+def oid(body, what):
+    """An OBJECT IDENTIFIER's contents as dotted decimal."""
+    if not body or body[-1] & 0x80:
+        raise Invalid("%s is not an object identifier" % what)
+    arcs, value, fresh = [], 0, True
+    for b in body:
+        if fresh and b == 0x80:
+            raise Invalid("%s is not an object identifier in DER" % what)
+        value, fresh = value << 7 | b & 0x7f, not b & 0x80
+        if fresh:
+            arcs.append(value)
+            value = 0
+    first = min(arcs[0] // 40, 2)
+    return ".".join(str(a) for a in [first, arcs[0] - 40 * first] + arcs[1:])
+
+
+def read_token(token):
+    """Section 12: the message imprint (algorithm, digest) and genTime of an RFC 3161 token,
+    the ContentInfo of SignedData over a TSTInfo, read strictly from its DER."""
+    ci = der_items(der_only(token, 0x30, "the ContentInfo"), "the ContentInfo")
+    kind = oid(der_item(ci, 0, 0x06, "the ContentInfo's contentType"), "contentType")
+    if kind != SIGNED_DATA:
+        raise Invalid("its content type is %s, not SignedData (%s)" % (kind, SIGNED_DATA))
+    if len(ci) != 2:
+        raise Invalid("the ContentInfo has %d elements, expected 2" % len(ci))
+    signed = der_only(der_item(ci, 1, 0xa0, "the ContentInfo's [0] content"), 0x30,
+                      "the SignedData")
+    sd = der_items(signed, "the SignedData")
+    der_item(sd, 0, 0x02, "the SignedData's version")
+    der_item(sd, 1, 0x31, "the SignedData's digestAlgorithms")
+    encap = der_items(der_item(sd, 2, 0x30, "the SignedData's encapContentInfo"),
+                      "the encapContentInfo")
+    if len(sd) < 4 or sd[-1][0] != 0x31:
+        raise Invalid("the SignedData ends without its signerInfos")
+    kind = oid(der_item(encap, 0, 0x06, "the eContentType"), "eContentType")
+    if kind != TST_INFO:
+        raise Invalid("the signed content is %s, not a TSTInfo (%s)" % (kind, TST_INFO))
+    if len(encap) != 2:
+        raise Invalid("the encapContentInfo has %d elements, expected 2" % len(encap))
+    content = der_only(der_item(encap, 1, 0xa0, "the eContent"), 0x04, "the eContent")
+    tst = der_items(der_only(content, 0x30, "the TSTInfo"), "the TSTInfo")
+    if der_item(tst, 0, 0x02, "the TSTInfo's version") != b"\x01":
+        raise Invalid("the TSTInfo's version is not 1")
+    oid(der_item(tst, 1, 0x06, "the TSTInfo's policy"), "the TSTInfo's policy")
+    imprint = der_items(der_item(tst, 2, 0x30, "the messageImprint"), "the messageImprint")
+    algorithm = der_items(der_item(imprint, 0, 0x30, "the imprint's hashAlgorithm"),
+                          "the imprint's hashAlgorithm")
+    name = oid(der_item(algorithm, 0, 0x06, "the imprint's algorithm"), "the imprint's algorithm")
+    if algorithm[1:] not in ([], [(0x05, b"")]):
+        raise Invalid("the imprint's hashAlgorithm has parameters other than NULL")
+    digest = der_item(imprint, 1, 0x04, "the imprint's hashedMessage")
+    if len(imprint) != 2:
+        raise Invalid("the messageImprint has %d elements, expected 2" % len(imprint))
+    der_item(tst, 3, 0x02, "the TSTInfo's serialNumber")
+    text = der_item(tst, 4, 0x18, "the TSTInfo's genTime").decode("ascii", "replace")
+    m = GENERALIZED_TIME.match(text)
+    if not m:
+        raise Invalid("genTime %r is not a DER GeneralizedTime (YYYYMMDDHHMMSS[.f]Z)" % text)
+    parts = tuple(int(g) for g in m.groups()[:6])
+    try:
+        datetime.datetime(*parts)
+    except ValueError:
+        raise Invalid("genTime %s is not a date and time" % text)
+    return name, digest, text, calendar.timegm(parts)
+
+
+def check_signature(path, digest_hex, ca, at):
+    """Section 12 with the authority's CA: `openssl ts -verify` of the token at path against
+    the imprint, the CA and the token's genTime (Unix seconds). The problem, or None."""
+    try:
+        done = subprocess.run(["openssl", "ts", "-verify", "-token_in", "-in", path,
+                               "-digest", digest_hex, "-CAfile", ca, "-attime", str(at)],
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    except FileNotFoundError:
+        raise Unavailable("--tsa-ca needs the openssl command (openssl ts -verify), and it is "
+                          "not installed or not on PATH")
+    out = done.stdout.decode("utf-8", "replace")
+    if done.returncode == 0 and "Verification: OK" in out.splitlines():
+        return None
+    reasons = []
+    for line in done.stderr.decode("utf-8", "replace").splitlines():
+        parts = line.split(":")
+        if len(parts) >= 6 and parts[1] == "error":
+            # <thread>:error:<code>:<library>:<function>:<reason>:<file>:<line>:<data>
+            line = ":".join([parts[5]] + parts[8:]) if len(parts) > 8 else parts[5]
+        line = line.strip()
+        if line and not line.startswith("Using configuration") and line not in reasons:
+            reasons.append(line)
+    return ("its signature does not verify against the authority's CA %s (openssl ts -verify, "
+            "exit status %d: %s)" % (ca, done.returncode, "; ".join(reasons) or out.strip()
+                                     or "no message"))
+
+
+def check_timestamps(directory, index, ca=None):
+    """Section 12: every timestamp-<n>.tsr of the folder stamps head(n) of the history, with a
+    SHA-256 imprint; given the authority's CA (PEM), its signature verifies. A line per token."""
+    if ca is not None:
+        data = read(os.path.dirname(ca), os.path.basename(ca))
+        if data is None:
+            raise Invalid("--tsa-ca %s is missing" % ca)
+        if b"-----BEGIN CERTIFICATE-----" not in data:
+            raise Invalid("--tsa-ca %s holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+                          % ca)
+    entries, lines = len(index["entries"]), []
+    found = sorted((int(m.group(1)), f) for f in os.listdir(directory)
+                   for m in [TOKEN.match(f)] if m)
+    for n, name in found:
+        if not 1 <= n <= entries:
+            raise Invalid("%s: the history has no entry %d (it has %d entries): a timestamp of "
+                          "something not published" % (name, n, entries))
+        where = "%s does not stamp the history up to entry %d" % (name, n)
+        token, stamped = read(directory, name), head(index, n)
+        try:
+            algorithm, digest, gen_time, at = read_token(token)
+        except Invalid as e:
+            raise Invalid("%s: it is not a timestamp token as section 12 says (%s)" % (where, e))
+        if algorithm != SHA256_OID:
+            raise Invalid("%s: its message imprint is by %s, not SHA-256 (%s)"
+                          % (where, algorithm, SHA256_OID))
+        if digest != bytes.fromhex(stamped):
+            other = [m for m in range(1, entries + 1) if digest == bytes.fromhex(head(index, m))]
+            raise Invalid("%s: it stamps %s, but head(%d) is %s"
+                          % (where, "head(%d), the history up to entry %d" % (other[0], other[0])
+                             if other else "%s, no head of this history" % digest.hex(),
+                             n, stamped))
+        if ca is not None:
+            problem = check_signature(os.path.join(directory, name), stamped, ca, at)
+            if problem:
+                raise Invalid("%s: %s" % (where, problem))
+        lines.append("%s: the history up to entry %d existed at %s (UTC)%s"
+                     % (name, n, gen_time, ", signed by the authority" if ca is not None else
+                        "; the signature was not checked (give the authority's CA: --tsa-ca)"))
+    if ca is not None and not found:
+        lines.append("timestamps: no timestamp-<n>.tsr in the folder (nothing for --tsa-ca to "
+                     "check)")
+    return lines
+
+
+def main(directory, since=None, witnesses=(), tsa_ca=None):
     index = read(directory, "index.json")
     if index is None:
         verify_pair(directory)
+        if tsa_ca is not None:
+            raise Invalid("--since, --witness and --tsa-ca check a published history, and %s has "
+                          "no index.json" % directory)
+        if since is not None or witnesses:
+            raise Invalid("--since and --witness check a published history, and %s has no "
+                          "index.json" % directory)
     else:
-        verify_history(directory, parse_json(index, "index.json"))
+        index = parse_json(index, "index.json")
+        verify_history(directory, index)
+        for line in check_timestamps(directory, index, tsa_ca):
+            print(line)
+        if since is not None:
+            print(check_since(index, since))
+        for path in witnesses:
+            print(check_witness(index, path))
+
+
+def arguments(argv):
+    """DIR, --since's OLD (or None), the --witness FILEs and --tsa-ca's FILE (or None), the
+    options in any order after DIR (`--since OLD` or `--since=OLD`); or a usage problem."""
+    if not argv:
+        return None, "no folder DIR given"
+    if argv[0].startswith("-"):
+        return None, "the folder DIR comes first, then the options"
+    directory, since, witnesses, tsa_ca, rest = argv[0], None, [], None, list(argv[1:])
+    while rest:
+        option, value = rest.pop(0), None
+        if option.startswith("--") and "=" in option:
+            option, value = option.split("=", 1)
+        if option not in OPTIONS:
+            return None, ("unknown option %r" % option if option.startswith("-")
+                          else "unexpected argument %r (one folder only)" % option)
+        if value is None:
+            if not rest:
+                return None, "%s needs a value" % option
+            value = rest.pop(0)
+        if value == "":
+            return None, "%s needs a value" % option
+        if option == "--since":
+            if since is not None:
+                return None, "--since is given twice"
+            since = value
+        elif option == "--tsa-ca":
+            if tsa_ca is not None:
+                return None, "--tsa-ca is given twice"
+            tsa_ca = value
+        else:
+            witnesses.append(value)
+    if tsa_ca is not None and shutil.which("openssl") is None:
+        return None, ("--tsa-ca needs the openssl command (openssl ts -verify), and it is not "
+                      "installed or not on PATH")
+    return (directory, since, witnesses, tsa_ca), None
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__.split("\n\n")[1])
+    parsed, usage = arguments(sys.argv[1:])
+    if usage:
+        sys.stderr.write("verify_draw.py: %s\n%s\n" % (usage, __doc__.split("\n\n")[1]))
+        sys.exit(2)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
-        main(sys.argv[1])
+        main(*parsed)
+    except Unavailable as e:
+        sys.stderr.write("verify_draw.py: %s\n" % e)
+        sys.exit(2)
     except Invalid as e:
         problem = str(e)
     except (KeyError, TypeError, AttributeError, ValueError, IndexError, OSError) as e:

@@ -26,16 +26,19 @@ pub(super) async fn serve(
     plan: Option<std::path::PathBuf>,
     json: bool,
 ) -> Result<ExitCode> {
+    // What the daemon records is recorded by the daemon, on behalf of whoever started it: the
+    // published history names the role, the audit log both.
+    let actor = format!("{}{}", suiji::publish::DAEMON, ctx.actor);
     match until {
         Some(u) => {
             let until = d::parse_until(&u).map_err(daemon_error)?;
             let file = suiji::ops::plan::plan_file(ctx.settings, plan.as_deref());
-            let ran = d::rehearsal(ctx.store, ctx.settings, ctx.actor, &file, until)
+            let ran = d::rehearsal(ctx.store, ctx.settings, &actor, &file, until)
                 .await
                 .map_err(daemon_error)?;
             print_timeline(&ran, json)?;
         }
-        None => d::serve(ctx.store, ctx.settings, overrides, ctx.actor, plan)
+        None => d::serve(ctx.store, ctx.settings, overrides, &actor, plan)
             .await
             .map_err(daemon_error)?,
     }

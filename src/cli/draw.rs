@@ -291,20 +291,175 @@ pub(super) async fn void(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn verify(dir: &Path, out: Output) -> Result<ExitCode> {
+/// Prints what an auditor learns from an eligibility record that matches its manifest.
+fn print_eligibility(what: &str, a: &suiji::draw::eligibility::Audit) {
+    use suiji::text::shown;
+    println!("{what}: matches the hash its manifest published");
+    println!(
+        "  {} officers in the registry at the freeze, {} eligible",
+        a.officers, a.eligible
+    );
+    for (id, why) in &a.not_eligible {
+        println!("  not eligible: {} ({})", shown(id), shown(why));
+    }
+    let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (_, _, why) in &a.recusals {
+        for w in why {
+            *by_reason.entry(w).or_insert(0) += 1;
+        }
+    }
+    let reasons: Vec<String> = by_reason.iter().map(|(w, n)| format!("{w} {n}")).collect();
+    println!(
+        "  {} recusals (officer × entity): {}",
+        a.recusals.len(),
+        if reasons.is_empty() {
+            "none".to_string()
+        } else {
+            reasons.join(", ")
+        }
+    );
+}
+
+/// `suiji audit eligibility`: the stored record checked, optionally written out for an
+/// outside auditor (readable by its owner only).
+pub(super) async fn eligibility(
+    ctx: &Ctx<'_>,
+    plan: &str,
+    year: Option<i64>,
+    manifest: Option<i64>,
+    export: Option<&Path>,
+    out: Output,
+) -> Result<ExitCode> {
+    let e = suiji::ops::draw::eligibility(ctx, plan, year, manifest, export.is_some()).await?;
+    if let Some(path) = export {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|err| Invalid(format!("{}: cannot write: {err}", path.display())))?;
+        f.write_all(e.record.as_bytes())
+            .map_err(|err| Invalid(format!("{}: cannot write: {err}", path.display())))?;
+    }
+    if out == Output::Json {
+        print_json(&e)?;
+    } else {
+        let what = format!(
+            "the eligibility record of {} of {} ({})",
+            e.manifest, e.plan, e.year
+        );
+        print_eligibility(&what, &e.audit);
+        if let Some(path) = export {
+            println!(
+                "written to {} (mode 0600): personal data, hand it to the auditor only",
+                path.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The manifest in `dir` whose published eligibility hash is `record`'s, checked against it.
+fn eligibility_of(
+    dir: &Path,
+    record: &Path,
+) -> std::result::Result<(String, suiji::draw::eligibility::Audit), String> {
+    let bytes = std::fs::read(record).map_err(|e| format!("{}: {e}", record.display()))?;
+    let hash = suiji::audit::sha256_hex(&bytes);
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("manifest") && n.ends_with(".json"))
+        .collect();
+    names.sort();
+    for name in names {
+        let Ok(m) = serde_json::from_slice::<suiji::draw::Manifest>(
+            &std::fs::read(dir.join(&name)).unwrap_or_default(),
+        ) else {
+            continue;
+        };
+        if m.eligibility.as_ref().is_some_and(|c| c.sha256 == hash) {
+            return suiji::draw::eligibility::audit(&m, &bytes).map(|a| (name, a));
+        }
+    }
+    Err(format!(
+        "{}: no manifest in {} commits to this record (it hashes to {hash})",
+        record.display(),
+        dir.display()
+    ))
+}
+
+/// What `suiji verify` checks besides the folder itself.
+pub(super) struct Also<'a> {
+    pub eligibility: Option<&'a Path>,
+    pub since: Option<&'a Path>,
+    pub witnesses: &'a [PathBuf],
+    pub tsa_ca: Option<&'a Path>,
+}
+
+/// The checks of a history against what others kept of it: an older copy, witnesses'
+/// receipts. Each is a line of the report, or the reason it failed.
+fn kept_copies(dir: &Path, also: &Also<'_>) -> Vec<(String, std::result::Result<String, String>)> {
+    let mut out = Vec::new();
+    if also.since.is_none() && also.witnesses.is_empty() {
+        return out;
+    }
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let index = read(&dir.join("index.json"));
+    if let Some(old) = also.since {
+        let file = if old.is_dir() {
+            old.join("index.json")
+        } else {
+            old.to_path_buf()
+        };
+        let r = index
+            .clone()
+            .and_then(|i| suiji::publish::witness::check_extends(&i, &read(&file)?));
+        out.push((format!("the older copy {}", file.display()), r));
+    }
+    for w in also.witnesses {
+        let r = index
+            .clone()
+            .and_then(|i| suiji::publish::witness::check_receipt(&i, &read(w)?));
+        out.push((format!("witness receipt {}", w.display()), r));
+    }
+    out
+}
+
+pub(super) fn verify(dir: &Path, also: &Also<'_>, out: Output) -> Result<ExitCode> {
     if !dir.is_dir() {
         return Err(Invalid(format!("{}: not a folder", dir.display())).into());
     }
-    let result = suiji::publish::verify_dir(dir);
+    let ca = match also.tsa_ca {
+        Some(f) => Some(
+            std::fs::read(f).map_err(|e| Invalid(format!("{}: cannot read: {e}", f.display())))?,
+        ),
+        None => None,
+    };
+    let result = suiji::publish::verify_dir_with(dir, ca.as_deref());
+    let eligibility = also.eligibility.map(|r| eligibility_of(dir, r));
+    let kept = kept_copies(dir, also);
     if out == Output::Json {
         print_json(&serde_json::json!({
             "verified": result.is_ok(),
             "report": result.as_ref().ok(),
             "difference": result.as_ref().err(),
+            "eligibility": eligibility.as_ref().map(|e| e.as_ref().map(|(m, a)| (m, a))),
+            "kept": kept.iter().map(|(what, r)| serde_json::json!({
+                "what": what, "ok": r.is_ok(), "finding": r.as_ref().unwrap_or_else(|e| e),
+            })).collect::<Vec<_>>(),
         }))?;
     } else {
         match &result {
             Ok(Verified::History(h)) => {
+                println!(
+                    "  the history of plan {} ({}), as its index.json states",
+                    h.plan, h.year
+                );
                 let rehearsal = h.store == suiji::store::Mode::Rehearsal;
                 if rehearsal {
                     println!(
@@ -326,6 +481,12 @@ pub(super) fn verify(dir: &Path, out: Output) -> Result<ExitCode> {
                         "  NOTE: {s} was frozen on a replayed or rehearsed clock: it does not \
                          prove the manifest existed before its seed"
                     );
+                }
+                if let Some(s) = &h.selection {
+                    println!("  {s}");
+                }
+                for t in &h.timestamps {
+                    println!("  {t}");
                 }
                 if let Some(a) = &h.audit_head {
                     println!(
@@ -358,8 +519,21 @@ pub(super) fn verify(dir: &Path, out: Output) -> Result<ExitCode> {
             }
             Err(d) => println!("NOT verified: {d}"),
         }
+        match &eligibility {
+            Some(Ok((m, a))) => print_eligibility(&format!("the eligibility record of {m}"), a),
+            Some(Err(e)) => println!("eligibility record NOT verified: {e}"),
+            None => {}
+        }
+        for (what, r) in &kept {
+            match r {
+                Ok(finding) => println!("{what}: {finding}"),
+                Err(e) => println!("{what}: NOT verified: {e}"),
+            }
+        }
     }
-    Ok(if result.is_ok() {
+    let eligible = eligibility.as_ref().is_none_or(|e| e.is_ok());
+    let extended = kept.iter().all(|(_, r)| r.is_ok());
+    Ok(if result.is_ok() && eligible && extended {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

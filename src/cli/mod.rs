@@ -256,6 +256,23 @@ enum Command {
     Verify {
         /// The published folder (index.json and its files), or a folder with manifest.json and draw.json.
         dir: PathBuf,
+        /// Also check a department's private eligibility record (`suiji audit eligibility
+        /// --export`) against the folder's manifest that commits to it, and list every
+        /// exclusion it explains.
+        #[arg(long, value_name = "RECORD")]
+        eligibility: Option<PathBuf>,
+        /// Also check that the history extends an older copy of the same folder (the folder or
+        /// its index.json): nothing it listed was changed or dropped.
+        #[arg(long, value_name = "OLD")]
+        since: Option<PathBuf>,
+        /// Also check a witness's receipt (`witness-<plan>-<year>-<n>.json`): the event it names
+        /// and the history before it are unchanged. May be given several times.
+        #[arg(long, value_name = "RECEIPT")]
+        witness: Vec<PathBuf>,
+        /// The timestamp authority's CA certificate (PEM): check the signature of every
+        /// published timestamp (`timestamp-<n>.tsr`), not only what it stamps.
+        #[arg(long, value_name = "PEM")]
+        tsa_ca: Option<PathBuf>,
         /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -357,6 +374,26 @@ enum AuditCommand {
         /// A published file or folder (searched for index.json) holding chain heads.
         #[arg(long, value_name = "FILE_OR_DIR")]
         anchor: Vec<PathBuf>,
+        /// Print the result as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a v3 manifest's private eligibility record (why officers are not eligible, or
+    /// recused) against the published hash, and list every exclusion. The read is recorded in
+    /// the audit chain.
+    Eligibility {
+        /// The plan's id.
+        plan: String,
+        /// The plan's year (default: its latest).
+        #[arg(long)]
+        year: Option<i64>,
+        /// The manifest's number (default: the one in force).
+        #[arg(long, value_name = "N")]
+        manifest: Option<i64>,
+        /// Write the record to this file (mode 0600) for an outside auditor, who checks it
+        /// with `suiji verify DIR --eligibility FILE`.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
         /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -868,7 +905,9 @@ fn reads_only(command: &Command) -> bool {
     match command {
         Command::Stats { .. }
         | Command::Status { .. }
-        | Command::Audit { .. }
+        | Command::Audit {
+            command: AuditCommand::Verify { .. },
+        }
         | Command::Rules { .. }
         | Command::Verify { .. }
         | Command::Overdue { .. }
@@ -999,6 +1038,26 @@ async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Res
         Command::Audit {
             command: AuditCommand::Verify { anchor, json },
         } => registry::audit_verify(ctx, &anchor, json).await,
+        Command::Audit {
+            command:
+                AuditCommand::Eligibility {
+                    plan,
+                    year,
+                    manifest,
+                    export,
+                    json,
+                },
+        } => {
+            draw::eligibility(
+                ctx,
+                &plan,
+                year,
+                manifest,
+                export.as_deref(),
+                Output::of(json),
+            )
+            .await
+        }
         Command::Rules { command } => rules::command(ctx, command).await,
         Command::Freeze {
             plan,
@@ -1072,7 +1131,23 @@ async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Res
 /// The commands that need no database (and must not create one), run without opening it.
 fn offline(command: &Command, settings: &Settings) -> Option<Result<ExitCode>> {
     Some(match command {
-        Command::Verify { dir, json } => draw::verify(dir, Output::of(*json)),
+        Command::Verify {
+            dir,
+            eligibility,
+            since,
+            witness,
+            tsa_ca,
+            json,
+        } => draw::verify(
+            dir,
+            &draw::Also {
+                eligibility: eligibility.as_deref(),
+                since: since.as_deref(),
+                witnesses: witness,
+                tsa_ca: tsa_ca.as_deref(),
+            },
+            Output::of(*json),
+        ),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(*shell, &mut Cli::command(), "suiji", &mut std::io::stdout());

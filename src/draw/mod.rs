@@ -1,11 +1,12 @@
-//! The verifiable draw, `suiji-draw-v2` (specified in `docs/draw-spec.md`; `suiji-draw-v1`
-//! documents published before it still verify).
+//! The verifiable draw, `suiji-draw-v3` (specified in `docs/draw-spec.md`; `suiji-draw-v1` and
+//! `-v2` documents published before it still verify).
 //!
 //! Everything here is pure and deterministic: a frozen [`Manifest`] and a seed value in, a
 //! [`DrawDoc`] out, with no IO, no floating point, no `rand` distribution and no dependence on
 //! hash-map iteration order. Anyone can recompute it from the two published files
 //! (`suiji verify`, or `tools/verify_draw.py` with PyPI `consistent-sampler`).
 
+pub mod eligibility;
 pub mod jcs;
 pub mod ticket;
 
@@ -22,7 +23,9 @@ use crate::registry::{OfficerStatus, Snapshot};
 use ticket::Ticketer;
 
 /// The spec every new manifest and draw follows.
-pub const SPEC: &str = "suiji-draw-v2";
+pub const SPEC: &str = "suiji-draw-v3";
+/// Officers' private attributes in the manifest; its published documents still verify.
+pub const SPEC_V2: &str = "suiji-draw-v2";
 /// The first spec: no freeze time, no `available_at`; its published documents still verify.
 pub const SPEC_V1: &str = "suiji-draw-v1";
 
@@ -43,14 +46,25 @@ pub struct Manifest {
     pub seed_source: SeedDeclaration,
     pub strata: Vec<ManifestStratum>,
     pub tasks: Vec<ManifestTask>,
-    pub officers: Vec<ManifestOfficer>,
+    /// v3: the eligible officers, public attributes only; v1/v2: every officer, in full.
+    pub officers: Vec<OfficerDecl>,
     pub team_rules: TeamRulesDecl,
-    /// Declared conflicts (officer id, USCC) involving candidates, sorted.
-    pub conflicts: Vec<(String, String)>,
-    /// Candidates' municipal units, present when the home-city rule is on.
+    /// v3: every candidate's name and municipal unit as they stood at the freeze.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entities: Option<BTreeMap<String, EntityDecl>>,
+    /// v3: per group of candidates, the eligible officers recused from each (no reason given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recused: Option<Vec<RecusedGroup>>,
+    /// v3: the salted hash of the private eligibility record (see [`eligibility`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eligibility: Option<Commitment>,
+    /// v1/v2: declared conflicts (officer id, USCC) involving candidates, sorted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<Vec<(String, String)>>,
+    /// v1/v2: candidates' municipal units, present when the home-city rule is on.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub entity_cities: BTreeMap<String, String>,
-    /// Last year's (officer id, USCC) pairs, present when that rule is on.
+    /// v1/v2: last year's (officer id, USCC) pairs, present when that rule is on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_year_pairs: Vec<(String, String)>,
 }
@@ -101,6 +115,81 @@ pub struct ManifestTask {
     pub items: Vec<String>,
 }
 
+impl Manifest {
+    /// v3: each candidate's recused officers, ascending (empty for v1/v2).
+    pub fn recusals(&self) -> HashMap<&str, &[String]> {
+        self.recused
+            .iter()
+            .flatten()
+            .flat_map(|g| {
+                g.entities
+                    .iter()
+                    .map(|e| (e.as_str(), g.officers.as_slice()))
+            })
+            .collect()
+    }
+}
+
+/// An officer as a manifest lists them: v3 publishes only who they are; v1/v2 published their
+/// private attributes too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OfficerDecl {
+    Public(PublicOfficer),
+    Full(ManifestOfficer),
+}
+
+impl OfficerDecl {
+    pub fn id(&self) -> &str {
+        match self {
+            OfficerDecl::Public(o) => &o.id,
+            OfficerDecl::Full(o) => &o.id,
+        }
+    }
+
+    fn role(&self) -> (&str, Option<&str>, bool) {
+        match self {
+            OfficerDecl::Public(o) => (&o.agency, o.division.as_deref(), o.cadre),
+            OfficerDecl::Full(o) => (&o.agency, o.division.as_deref(), o.cadre),
+        }
+    }
+}
+
+/// v3: an eligible officer, as the public may know them (name, 执法证号, unit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicOfficer {
+    pub id: String,
+    pub name: String,
+    pub agency: String,
+    pub division: Option<String>,
+    pub cadre: bool,
+}
+
+/// v3: a candidate as it stood at the freeze.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityDecl {
+    pub name: String,
+    /// The municipal unit's name.
+    pub city: String,
+}
+
+/// v3: these candidates each have these officers recused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecusedGroup {
+    pub entities: Vec<String>,
+    pub officers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commitment {
+    pub sha256: String,
+}
+
+/// v1/v2: an officer with the attributes that decide eligibility.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestOfficer {
@@ -312,8 +401,39 @@ pub struct FreezeTime {
     pub simulated: bool,
 }
 
-/// Builds the manifest from the plan, its strata and the registry (nothing is read later).
+/// What a v3 manifest names: a candidate's name and unit as they stand at the freeze (the
+/// sampling frame holds codes only).
+pub type EntityNames<'a> = &'a dyn Fn(&str) -> Option<EntityDecl>;
+
+/// Builds the manifest from the plan, its strata and the registry (nothing is read later), and
+/// the private eligibility record it commits to, salted with `salt` (see
+/// [`eligibility::seal`]).
 pub fn manifest(
+    plan: &Plan,
+    strata: &[Stratum],
+    snapshot: &Snapshot,
+    department: &str,
+    frozen: &FreezeTime,
+    names: EntityNames<'_>,
+    salt: Option<&str>,
+) -> Result<(Manifest, eligibility::Record), DrawError> {
+    let full = manifest_v2(plan, strata, snapshot, department, frozen);
+    let officer_names: HashMap<&str, &str> = snapshot
+        .officers
+        .iter()
+        .map(|o| (o.id.as_str(), o.name.as_str()))
+        .collect();
+    eligibility::seal(
+        &full,
+        &|id| officer_names.get(id).map(|n| n.to_string()),
+        names,
+        salt,
+    )
+}
+
+/// The manifest as v2 wrote it: every officer with the attributes that decide eligibility (a
+/// v2 manifest frozen before v3 is compared with it).
+pub fn manifest_v2(
     plan: &Plan,
     strata: &[Stratum],
     snapshot: &Snapshot,
@@ -366,23 +486,25 @@ pub fn manifest(
         _ => Vec::new(),
     };
     last_year_pairs.sort();
-    let mut officers: Vec<ManifestOfficer> = snapshot
+    let mut officers: Vec<OfficerDecl> = snapshot
         .officers
         .iter()
-        .map(|o| ManifestOfficer {
-            id: o.id.clone(),
-            agency: o.agency.clone(),
-            division: o.division.clone(),
-            cadre: o.cadre,
-            home_city: o.home_city.clone(),
-            active: o.status == OfficerStatus::Active,
-            valid_until: o.valid_until,
+        .map(|o| {
+            OfficerDecl::Full(ManifestOfficer {
+                id: o.id.clone(),
+                agency: o.agency.clone(),
+                division: o.division.clone(),
+                cadre: o.cadre,
+                home_city: o.home_city.clone(),
+                active: o.status == OfficerStatus::Active,
+                valid_until: o.valid_until,
+            })
         })
         .collect();
-    officers.sort_by(|a, b| a.id.cmp(&b.id));
+    officers.sort_by(|a, b| a.id().cmp(b.id()));
     let available_at = plan.seed.available_at;
     Manifest {
-        spec: SPEC.to_string(),
+        spec: SPEC_V2.to_string(),
         frozen_at: Some(frozen.at.clone()),
         simulated: frozen.simulated,
         plan: ManifestPlan {
@@ -435,7 +557,10 @@ pub fn manifest(
                 .date_naive(),
             recusal: plan.teams.recusal,
         },
-        conflicts,
+        entities: None,
+        recused: None,
+        eligibility: None,
+        conflicts: Some(conflicts),
         entity_cities,
         last_year_pairs,
     }
@@ -610,11 +735,15 @@ impl Role {
 pub struct Staffing<'m> {
     manifest: &'m Manifest,
     t: &'m Ticketer,
-    /// Certificates must be valid on this day: the manifest's for the draw, the day of the
-    /// replacement for a team formed later.
+    /// v1/v2: certificates must be valid on this day: the manifest's for the draw, the day of
+    /// the replacement for a team formed later.
     certificate_date: chrono::NaiveDate,
     conflicts: HashSet<(&'m str, &'m str)>,
     last_year: HashSet<(&'m str, &'m str)>,
+    /// v3: each candidate's recused officers, ascending.
+    recused: HashMap<&'m str, &'m [String]>,
+    /// v3: listed officers no longer eligible on the day a later team is formed, and why.
+    excluded: HashMap<String, &'static str>,
     pub load: HashMap<String, u32>,
 }
 
@@ -625,20 +754,65 @@ impl<'m> Staffing<'m> {
                 .map(|(o, u)| (o.as_str(), u.as_str()))
                 .collect::<HashSet<_>>()
         };
+        let recused = manifest.recusals();
         Staffing {
             manifest,
             t,
             certificate_date: manifest.team_rules.certificate_date,
-            conflicts: pairs(&manifest.conflicts),
+            conflicts: pairs(manifest.conflicts.as_deref().unwrap_or_default()),
             last_year: pairs(&manifest.last_year_pairs),
+            recused,
+            excluded: HashMap::new(),
             load: HashMap::new(),
         }
     }
 
-    /// Teams formed from now on check certificates on `day` (a replacement's own day).
-    pub fn certificates_on(mut self, day: chrono::NaiveDate) -> Self {
+    /// Teams formed from now on check certificates on `day` (a replacement's own day): for a
+    /// v3 manifest, `excluded` are the listed officers the eligibility record rules out then.
+    pub fn certificates_on(
+        mut self,
+        day: chrono::NaiveDate,
+        excluded: HashMap<String, &'static str>,
+    ) -> Self {
         self.certificate_date = day;
+        self.excluded = excluded;
         self
+    }
+
+    /// Why officer `o` may not take a role at entity `e`, before the cap.
+    fn ineligible(&self, o: &OfficerDecl, e: &str) -> Option<&'static str> {
+        let rules = &self.manifest.team_rules;
+        let o = match o {
+            OfficerDecl::Public(p) => {
+                let recused = self
+                    .recused
+                    .get(e)
+                    .is_some_and(|v| v.binary_search(&p.id).is_ok());
+                return match recused {
+                    true => Some("not_eligible"),
+                    false => self.excluded.get(&p.id).copied(),
+                };
+            }
+            OfficerDecl::Full(o) => o,
+        };
+        if !o.active {
+            Some("inactive")
+        } else if rules.require_valid_certificate
+            && o.valid_until.is_some_and(|d| d < self.certificate_date)
+        {
+            Some("certificate_expired")
+        } else if self.conflicts.contains(&(o.id.as_str(), e)) {
+            Some("declared_conflict")
+        } else if rules.recusal.home_city
+            && o.home_city.is_some()
+            && o.home_city.as_deref() == self.manifest.entity_cities.get(e).map(String::as_str)
+        {
+            Some("home_city")
+        } else if rules.recusal.last_year && self.last_year.contains(&(o.id.as_str(), e)) {
+            Some("last_year")
+        } else {
+            None
+        }
     }
 
     /// Forms the team of entity `e` of `stratum` (task `task`) and counts its assignments.
@@ -651,11 +825,11 @@ impl<'m> Staffing<'m> {
             .iter()
             .find(|x| x.task == task)
             .ok_or_else(|| DrawError::UnknownTask(task.to_string()))?;
-        let mut order: Vec<(u64, String, &ManifestOfficer)> = manifest
+        let mut order: Vec<(u64, String, &OfficerDecl)> = manifest
             .officers
             .iter()
             .map(|o| {
-                let key = format!("{e}/{}", o.id);
+                let key = format!("{e}/{}", o.id());
                 (t.key(&key), key, o)
             })
             .collect();
@@ -677,54 +851,34 @@ impl<'m> Staffing<'m> {
             let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
             let mut filled = false;
             for (_, _, o) in &order {
+                let (agency, division, cadre) = o.role();
+                let department = agency == rules.department;
                 let fits = match role {
-                    Role::Cadre => {
-                        o.agency == rules.department
-                            && o.division.as_deref() == Some(task.division.as_str())
-                            && o.cadre
-                    }
-                    Role::Member => {
-                        o.agency == rules.department
-                            && o.division.as_deref() == Some(task.division.as_str())
-                    }
-                    Role::Partner => task.partner_agency.as_deref() == Some(o.agency.as_str()),
+                    Role::Cadre => department && division == Some(task.division.as_str()) && cadre,
+                    Role::Member => department && division == Some(task.division.as_str()),
+                    Role::Partner => task.partner_agency.as_deref() == Some(agency),
                 };
-                if !fits || team.contains(&o.id.as_str()) {
+                let id = o.id();
+                if !fits || team.contains(&id) {
                     continue;
                 }
-                let reason = if !o.active {
-                    Some("inactive")
-                } else if rules.require_valid_certificate
-                    && o.valid_until.is_some_and(|d| d < self.certificate_date)
-                {
-                    Some("certificate_expired")
-                } else if self.conflicts.contains(&(o.id.as_str(), e)) {
-                    Some("declared_conflict")
-                } else if rules.recusal.home_city
-                    && o.home_city.is_some()
-                    && o.home_city.as_deref() == manifest.entity_cities.get(e).map(String::as_str)
-                {
-                    Some("home_city")
-                } else if rules.recusal.last_year && self.last_year.contains(&(o.id.as_str(), e)) {
-                    Some("last_year")
-                } else if self.load.get(&o.id).copied().unwrap_or(0) >= rules.cap_per_officer {
-                    Some("cap")
-                } else {
-                    None
-                };
+                let reason = self.ineligible(o, e).or_else(|| {
+                    (self.load.get(id).copied().unwrap_or(0) >= rules.cap_per_officer)
+                        .then_some("cap")
+                });
                 match reason {
                     Some(r) => {
                         *reasons.entry(r).or_insert(0) += 1;
-                        if !skipped.iter().any(|x| x.officer == o.id) {
+                        if !skipped.iter().any(|x| x.officer == id) {
                             skipped.push(Skip {
-                                officer: o.id.clone(),
+                                officer: id.to_string(),
                                 reason: r.to_string(),
                             });
                         }
                     }
                     None => {
-                        team.push(o.id.as_str());
-                        *self.load.entry(o.id.clone()).or_insert(0) += 1;
+                        team.push(id);
+                        *self.load.entry(id.to_string()).or_insert(0) += 1;
                         filled = true;
                         break;
                     }
@@ -815,12 +969,13 @@ pub struct Timing {
 pub fn check_manifest(manifest_bytes: &[u8]) -> Result<(Manifest, Timing), String> {
     let manifest: Manifest = serde_json::from_slice(manifest_bytes)
         .map_err(|e| format!("manifest is not a suiji-draw manifest: {e}"))?;
-    if manifest.spec != SPEC && manifest.spec != SPEC_V1 {
+    if ![SPEC, SPEC_V2, SPEC_V1].contains(&manifest.spec.as_str()) {
         return Err(format!(
-            "unknown spec `{}` (expected {SPEC} or {SPEC_V1})",
+            "unknown spec `{}` (expected {SPEC}, {SPEC_V2} or {SPEC_V1})",
             manifest.spec
         ));
     }
+    eligibility::check_members(&manifest)?;
     let timing = Timing {
         spec: manifest.spec.clone(),
         frozen_at: manifest.frozen_at.clone(),

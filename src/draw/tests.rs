@@ -1,13 +1,13 @@
 use super::*;
 use crate::plan::SeedKind;
 
-/// A small manifest: two strata over overlapping candidates, one division with cadres, and a
+/// A small v2 manifest (every officer in full; `eligibility::seal` makes its v3 form): two strata over overlapping candidates, one division with cadres, and a
 /// partner agency for the joint task.
 pub(crate) fn fixture(candidates: usize) -> Manifest {
     let ids: Vec<String> = (0..candidates).map(|i| format!("E{i:04}")).collect();
     let mut officers = Vec::new();
     for i in 0..12 {
-        officers.push(ManifestOfficer {
+        officers.push(OfficerDecl::Full(ManifestOfficer {
             id: format!("O{i:02}"),
             agency: "hnem".into(),
             division: Some("hazchem".into()),
@@ -15,10 +15,10 @@ pub(crate) fn fixture(candidates: usize) -> Manifest {
             home_city: Some(if i % 2 == 0 { "4101" } else { "4102" }.into()),
             active: i != 5,
             valid_until: None,
-        });
+        }));
     }
     for i in 0..4 {
-        officers.push(ManifestOfficer {
+        officers.push(OfficerDecl::Full(ManifestOfficer {
             id: format!("P{i:02}"),
             agency: "hnsamr".into(),
             division: None,
@@ -26,10 +26,10 @@ pub(crate) fn fixture(candidates: usize) -> Manifest {
             home_city: None,
             active: true,
             valid_until: None,
-        });
+        }));
     }
     Manifest {
-        spec: SPEC.into(),
+        spec: SPEC_V2.into(),
         frozen_at: Some("2024-05-13T09:00:00.000+08:00".into()),
         simulated: false,
         plan: ManifestPlan {
@@ -82,7 +82,10 @@ pub(crate) fn fixture(candidates: usize) -> Manifest {
                 last_year: false,
             },
         },
-        conflicts: vec![],
+        entities: None,
+        recused: None,
+        eligibility: None,
+        conflicts: Some(vec![]),
         entity_cities: BTreeMap::new(),
         last_year_pairs: vec![],
     }
@@ -132,7 +135,9 @@ fn recusal_is_honoured() {
     let first = run(&m, "digest", &manual("999999")).expect("draw");
     let e = first.teams[0].entity.clone();
     let cadre = first.teams[0].cadre.clone();
-    m.conflicts.push((cadre.clone(), e.clone()));
+    m.conflicts
+        .get_or_insert_default()
+        .push((cadre.clone(), e.clone()));
     let second = run(&m, "digest", &manual("999999")).expect("draw");
     let team = second
         .teams
@@ -149,8 +154,12 @@ fn recusal_is_honoured() {
 #[test]
 fn an_unstaffable_team_fails_naming_entity_role_and_reasons() {
     let mut m = fixture(10);
-    for o in m.officers.iter_mut().filter(|o| o.cadre) {
-        o.valid_until = chrono::NaiveDate::from_ymd_opt(2024, 1, 1);
+    for o in &mut m.officers {
+        if let OfficerDecl::Full(o) = o
+            && o.cadre
+        {
+            o.valid_until = chrono::NaiveDate::from_ymd_opt(2024, 1, 1);
+        }
     }
     match run(&m, "digest", &manual("123456")) {
         Err(DrawError::Unstaffed {

@@ -38,16 +38,19 @@ pub enum Kind {
     MonthlyReport,
     /// Something the system's administrator must see.
     Admin,
+    /// A receipt of a published event, for a witness outside the department.
+    Witness,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::AdvanceNotice,
         Kind::Assignment,
         Kind::Reminder,
         Kind::Escalation,
         Kind::MonthlyReport,
         Kind::Admin,
+        Kind::Witness,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Kind {
             Kind::Escalation => "escalation",
             Kind::MonthlyReport => "monthly_report",
             Kind::Admin => "admin",
+            Kind::Witness => "witness",
         }
     }
 
@@ -801,6 +805,58 @@ pub fn admin(
         items,
         late: false,
     }))
+}
+
+/// A witness's letter about entry `r.n` of a plan's history, with the receipt attached: once
+/// per entry, head and address (a rewritten entry would make a new letter).
+pub fn witness(
+    r: &crate::publish::witness::Receipt,
+    to: &Mailbox,
+    today: NaiveDate,
+    dir: &Directory,
+    t: &Templates,
+) -> Result<Notice, NoticeError> {
+    use crate::publish::EventKind;
+    let event = match r.event {
+        EventKind::Freeze => "冻结抽取输入并公布",
+        EventKind::Refreeze => "重新冻结抽取输入",
+        EventKind::Draw => "正式抽取",
+        EventKind::Void => "作废抽取结果",
+    };
+    let v = json!({
+        "department": dir.department, "date": chinese_date(today), "contact": dir.contact,
+        "plan": { "id": r.plan, "year": r.year, "title": "" },
+        "n": r.n, "event": event, "at": r.at, "file": r.file, "sha256": r.sha256,
+        "audit": r.audit, "head": r.head, "published": dir.published,
+    });
+    let rendered = t.render(Kind::Witness, &v).map_err(NoticeError::Template)?;
+    let name = format!("witness-{}-{}-{}.json", r.plan, r.year, r.n);
+    let data = crate::draw::canonical(r).map_err(|e| NoticeError::Attachment(e.to_string()))?;
+    Ok(Notice {
+        key: format!(
+            "{}/{}/{}/{}/{}/{}",
+            Kind::Witness.name(),
+            r.plan,
+            r.year,
+            r.n,
+            &r.head[..16.min(r.head.len())],
+            to.email
+        ),
+        kind: Kind::Witness,
+        to: vec![to.clone()],
+        cc: Vec::new(),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        attachments: vec![Attachment {
+            ascii_name: name.clone(),
+            name,
+            content_type: "application/json".into(),
+            data,
+        }],
+        items: Vec::new(),
+        late: false,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -32,7 +32,8 @@ const SHIPPED: &[(&str, &str)] = shipped!(
     "reminder",
     "escalation",
     "monthly_report",
-    "admin"
+    "admin",
+    "witness"
 );
 
 /// A template refused at load.
@@ -224,6 +225,12 @@ pub fn sample(kind: Kind) -> Value {
         Kind::Admin => json!({
             "title": "规则脚本未通过检查",
             "lines": ["rules/henan-2025.rhai:12:5: error: ..."],
+        }),
+        Kind::Witness => json!({
+            "n": 2, "event": "正式抽取", "at": "2024-05-16T21:30:00.000+08:00",
+            "file": "draw-1.json", "sha256": "0".repeat(64),
+            "audit": { "seq": 10, "hash": "0".repeat(64) }, "head": "0".repeat(64),
+            "published": "https://yjglt.henan.gov.cn/sjsgk/2024/henan-2024/",
         }),
     };
     let mut v = common;

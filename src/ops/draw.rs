@@ -47,20 +47,40 @@ pub async fn freeze(
     script: Script<'_>,
     refreeze_reason: Option<&str>,
 ) -> Result<Frozen> {
+    let imported = ctx.store.last_import().await?;
     let (checked, rc) = super::plan::checked(ctx, script).await?;
     let plan = &checked.plan;
     let year = i64::from(plan.year);
     let department = rc.vocab.department().code.clone();
-    let build =
-        |t: &FreezeTime| draw::manifest(plan, &checked.strata, &rc.snapshot, &department, t);
+    let names = candidate_names(ctx, &checked, &rc, Some(imported)).await?;
+    let lookup = |u: &str| names.get(u).cloned();
+    let build = |t: &FreezeTime, salt: Option<&str>| {
+        draw::manifest(
+            plan,
+            &checked.strata,
+            &rc.snapshot,
+            &department,
+            t,
+            &lookup,
+            salt,
+        )
+    };
     if let Some(existing) = ctx.store.active_manifest(&plan.id, year).await? {
-        // The same inputs frozen again: the manifest as it would have been built then.
+        // The same inputs frozen again: the manifest as it would have been built then, with
+        // the salt drawn then (a v2 manifest, frozen before v3, had none).
         let then = FreezeTime {
             at: existing.frozen_at.clone(),
             simulated: serde_json::from_str::<Manifest>(&existing.content)
                 .is_ok_and(|m| m.simulated),
         };
-        let same = build(&then);
+        let same = match ctx.store.eligibility(existing.id).await? {
+            Some(record) => {
+                let record: draw::eligibility::Record = serde_json::from_str(&record)
+                    .map_err(|e| OpsError::Internal(format!("stored eligibility record: {e}")))?;
+                build(&then, Some(&record.salt))?.0
+            }
+            None => draw::manifest_v2(plan, &checked.strata, &rc.snapshot, &department, &then),
+        };
         if refreeze_reason.is_none()
             && crate::audit::sha256_hex(&draw::canonical(&same)?) == existing.digest
         {
@@ -93,10 +113,12 @@ pub async fn freeze(
         crate::text::check_note("the refreeze's --reason", reason, 500)
             .map_err(OpsError::Invalid)?;
     }
-    let manifest = build(&freeze_time(ctx.clock));
+    let (manifest, record) = build(&freeze_time(ctx.clock), salt(ctx).await?.as_deref())?;
     let bytes = draw::canonical(&manifest)?;
     let digest = crate::audit::sha256_hex(&bytes);
-    let content = String::from_utf8(bytes).map_err(|e| OpsError::Internal(e.to_string()))?;
+    let utf8 = |b: Vec<u8>| String::from_utf8(b).map_err(|e| OpsError::Internal(e.to_string()));
+    let content = utf8(bytes)?;
+    let record = utf8(draw::canonical(&record)?)?;
     let record = match ctx
         .store
         .freeze(
@@ -104,7 +126,7 @@ pub async fn freeze(
             year,
             &digest,
             &plan.source.sha256,
-            content,
+            (content, Some(&record)),
             manifest.frozen_at.as_deref().unwrap_or_default(),
             &shanghai(available),
             refreeze_reason,
@@ -132,6 +154,46 @@ pub async fn freeze(
         manifest,
         published,
     })
+}
+
+/// The salt of a new eligibility record: from the operating system on a department's store;
+/// none on a rehearsal store, whose draws must reproduce (see `draw::eligibility::seal`).
+async fn salt(ctx: &Ctx<'_>) -> Result<Option<String>> {
+    Ok(match ctx.store.mode().await? {
+        crate::store::Mode::Production => Some(os_seed()?),
+        crate::store::Mode::Rehearsal => None,
+    })
+}
+
+/// Every candidate's name and municipal unit as the registry holds them now, for the manifest
+/// to publish. `imported`, the last import before the plan's snapshot was read, guards against
+/// an import between the two reads: the names would then not be the snapshot's.
+async fn candidate_names(
+    ctx: &Ctx<'_>,
+    checked: &crate::rules::Checked,
+    rc: &crate::rules::Context,
+    imported: Option<i64>,
+) -> Result<std::collections::HashMap<String, draw::EntityDecl>> {
+    let frame = &rc.snapshot.entities;
+    let usccs: std::collections::HashSet<&str> = checked
+        .strata
+        .iter()
+        .flat_map(|s| s.members.iter().map(|&i| frame.uscc(i)))
+        .collect();
+    let (names, last) = ctx.store.entity_names(&usccs).await?;
+    if imported.is_some_and(|i| i != last) {
+        return invalid(
+            "the registry was imported into while the freeze read it: nothing was frozen; run              the freeze again",
+        );
+    }
+    let labels = super::Labels::of(ctx.settings)?;
+    Ok(names
+        .into_iter()
+        .map(|(u, (name, city))| {
+            let city = labels.city(&city);
+            (u, draw::EntityDecl { name, city })
+        })
+        .collect())
 }
 
 /// A plan's published history is in time order: no freeze, draw or void is recorded at a
@@ -243,7 +305,8 @@ async fn seed_value(ctx: &Ctx<'_>, manifest: &Manifest, input: SeedInput) -> Res
     }
 }
 
-/// 32 bytes from the operating system, as hex: the unattended (and weaker) seed.
+/// 32 bytes from the operating system, as hex: the unattended (and weaker) seed, and the salt
+/// of each eligibility record.
 fn os_seed() -> Result<String> {
     use rand::TryRng;
     let mut bytes = [0u8; 32];
@@ -483,7 +546,16 @@ pub async fn dry_run(ctx: &Ctx<'_>, script: Script<'_>, value: &str, out: &Path)
         at: shanghai(before),
         simulated: true,
     };
-    let mut manifest = draw::manifest(plan, &checked.strata, &rc.snapshot, &department, &t);
+    let names = candidate_names(ctx, &checked, &rc, None).await?;
+    let (mut manifest, _) = draw::manifest(
+        plan,
+        &checked.strata,
+        &rc.snapshot,
+        &department,
+        &t,
+        &|u| names.get(u).cloned(),
+        salt(ctx).await?.as_deref(),
+    )?;
     manifest.seed_source.kind = SeedKind::Manual;
     manifest.seed_source.beacon = None;
     let bytes = draw::canonical(&manifest)?;
@@ -571,4 +643,70 @@ pub async fn enter_seed(ctx: &Ctx<'_>, script: Script<'_>, value: &str) -> Resul
         .enter_seed(&frozen, value, ctx.clock, ctx.actor)
         .await?;
     Ok(())
+}
+
+/// A v3 manifest's private eligibility record, checked against the manifest for an auditor.
+#[derive(Debug, Serialize)]
+pub struct EligibilityAudit {
+    pub plan: String,
+    pub year: i64,
+    pub manifest: String,
+    pub audit: draw::eligibility::Audit,
+    /// The record itself (the caller writes it out when asked; never printed).
+    #[serde(skip)]
+    pub record: String,
+}
+
+/// Reads the eligibility record of a plan's manifest (the active one, or number `seq`), checks
+/// it as an outside auditor would, and records the read in the audit chain.
+pub async fn eligibility(
+    ctx: &Ctx<'_>,
+    plan_id: &str,
+    year: Option<i64>,
+    seq: Option<i64>,
+    exported: bool,
+) -> Result<EligibilityAudit> {
+    let years: Vec<i64> = ctx
+        .store
+        .published_plans()
+        .await?
+        .into_iter()
+        .filter(|(p, _)| p == plan_id)
+        .map(|(_, y)| y)
+        .collect();
+    let Some(year) = year.or_else(|| years.iter().max().copied()) else {
+        return invalid(format!(
+            "plan `{}` has no frozen manifest",
+            crate::text::quote(plan_id)
+        ));
+    };
+    let (manifests, _) = ctx.store.publication(plan_id, year).await?;
+    let m = match seq {
+        Some(n) => manifests.iter().find(|m| m.seq == n),
+        None => manifests.iter().rfind(|m| m.status == "active"),
+    }
+    .ok_or_else(|| OpsError::Invalid(format!("plan {plan_id} ({year}) has no such manifest")))?;
+    let name = format!("manifest-{}.json", m.seq);
+    let Some(record) = ctx
+        .store
+        .read_eligibility(m, exported, ctx.clock, ctx.actor)
+        .await?
+    else {
+        return invalid(format!(
+            "{name} of {plan_id} ({year}) was frozen before suiji-draw-v3: it publishes its \
+             officers' attributes itself and has no private record"
+        ));
+    };
+    let manifest: Manifest = serde_json::from_str(&m.content)
+        .map_err(|e| OpsError::Internal(format!("stored manifest: {e}")))?;
+    let audit = draw::eligibility::audit(&manifest, record.as_bytes()).map_err(|e| {
+        OpsError::Internal(format!("{name}: the stored record does not match: {e}"))
+    })?;
+    Ok(EligibilityAudit {
+        plan: plan_id.to_string(),
+        year,
+        manifest: name,
+        audit,
+        record,
+    })
 }

@@ -26,7 +26,7 @@ pub fn templates(ctx: &Ctx<'_>) -> (Templates, Vec<notify::templates::Problem>) 
 }
 
 /// "Name <address>" or a bare address.
-fn parse_mailbox(s: &str) -> Option<Mailbox> {
+pub(crate) fn parse_mailbox(s: &str) -> Option<Mailbox> {
     let s = s.trim();
     let (name, email) = match s.rsplit_once('<') {
         Some((name, rest)) => (name.trim().to_string(), rest.trim_end_matches('>').trim()),
@@ -178,6 +178,43 @@ pub async fn admin(
         &t,
     ))?;
     Ok(notice)
+}
+
+/// The receipts of a plan's history for the witnesses (`notify.witnesses`): one letter per
+/// entry and address, queued once whenever the history is written (a crash between an event
+/// and its publication is caught up at the next). Returns how many were new.
+pub async fn witness(ctx: &Ctx<'_>, index: &crate::publish::Index) -> Result<usize> {
+    let witnesses: Vec<Mailbox> = ctx
+        .settings
+        .notify
+        .witnesses
+        .iter()
+        .filter_map(|a| parse_mailbox(a))
+        .collect();
+    if witnesses.is_empty() || index.entries.is_empty() {
+        return Ok(0);
+    }
+    let receipts = crate::publish::witness::receipts(index).map_err(OpsError::Internal)?;
+    let today = ctx.clock.today();
+    let plan = notify::PlanInfo {
+        id: index.plan.clone(),
+        year: index.year,
+        title: String::new(),
+    };
+    let dir = Directory {
+        published: published(ctx, &plan),
+        department: super::Labels::of(ctx.settings)?.department().to_string(),
+        contact: ctx.settings.notify.contact.clone(),
+        ..Directory::default()
+    };
+    let (t, _) = templates(ctx);
+    let mut notices = Vec::new();
+    for r in &receipts {
+        for w in &witnesses {
+            notices.push(wrap(notify::witness(r, w, today, &dir, &t))?);
+        }
+    }
+    Ok(ctx.store.queue_notices(&notices, ctx.clock).await?)
 }
 
 /// Delivers the notices due (at most `limit`) and tells the administrators of those given up

@@ -91,12 +91,66 @@ async fn write_history(
     let mode = ctx.store.mode().await?;
     let (index, files) = publish::history(plan_id, year, mode, &manifests, &draws, head);
     let written = publish::write_history(&publish::plan_dir(out, year, plan_id), &index, &files)?;
+    // The witnesses' receipts and the timestamps, each once per entry whenever the history is
+    // written: what could not be done now is done at the next write.
+    if let Err(e) = super::notices::witness(ctx, &index).await {
+        tracing::warn!("the witnesses' receipts of {plan_id} ({year}) were not queued: {e}");
+    }
+    let dir = publish::plan_dir(out, year, plan_id);
+    let written = match timestamps(ctx, &index, &dir).await {
+        Ok(more) => [written, more].concat(),
+        Err(e) => {
+            tracing::warn!("the history of {plan_id} ({year}) was not timestamped: {e}");
+            written
+        }
+    };
     let history = History {
         manifests,
         draws,
         index,
     };
     Ok((history, written))
+}
+
+/// Stamps every head of a history that has no token yet at the configured authority
+/// (`public.timestamp_url`), keeps each token, and publishes it as `timestamp-<n>.tsr`.
+async fn timestamps(ctx: &Ctx<'_>, index: &publish::Index, dir: &Path) -> Result<Vec<PathBuf>> {
+    let p = &ctx.settings.public;
+    if p.timestamp_url.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ca =
+        match &p.timestamp_ca {
+            Some(f) => Some(std::fs::read(f).map_err(|e| {
+                OpsError::Invalid(format!("public.timestamp_ca {}: {e}", f.display()))
+            })?),
+            None => None,
+        };
+    let mut tokens = Vec::new();
+    for n in 1..=index.entries.len() {
+        let digest = publish::witness::head(index, n).map_err(OpsError::Internal)?;
+        let head = crate::audit::hex(&digest);
+        let key = (index.plan.as_str(), index.year);
+        let token = match ctx.store.timestamp_token(key, n, &head).await? {
+            Some(t) => t,
+            None => {
+                let (url, ca) = (p.timestamp_url.clone(), ca.clone());
+                // Bounded: an authority that hangs delays this history's stamp, not the site.
+                let timeout = std::time::Duration::from_secs(30);
+                let token = tokio::task::spawn_blocking(move || {
+                    crate::timestamp::fetch(&url, &digest, ca.as_deref(), timeout)
+                })
+                .await
+                .map_err(|e| OpsError::Internal(e.to_string()))?
+                .map_err(|e| OpsError::Internal(e.to_string()))?;
+                ctx.store
+                    .keep_timestamp(key, n, &head, &token, ctx.clock)
+                    .await?
+            }
+        };
+        tokens.push((n, token));
+    }
+    Ok(publish::write_timestamps(dir, &tokens)?)
 }
 
 /// A plan's index as its history stands in the store now (what `publish` would write).
@@ -309,15 +363,22 @@ async fn lock(ctx: &Ctx<'_>, out: &Path) -> Result<std::fs::File> {
         })
     };
     std::fs::create_dir_all(out).map_err(io)?;
+    // The lock lives in the data folder, named for the public folder: nothing but published
+    // documents and pages is ever in the public folder.
+    let dir = out.canonicalize().map_err(io)?;
+    let key = crate::audit::sha256_hex(dir.to_string_lossy().as_bytes());
+    let data = &ctx.settings.daemon.data_dir;
+    std::fs::create_dir_all(data).map_err(io)?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(out.join(".site.lock"))
+        .open(data.join(format!("site-{}.lock", &key[..16])))
         .map_err(io)?;
     for _ in 0..1200 {
         if crate::lock::try_exclusive(&file) {
             publish::check_site(out, ctx.store.mode().await?)?;
+            publish::sweep(out)?;
             return Ok(file);
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

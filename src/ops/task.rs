@@ -546,7 +546,15 @@ pub async fn replace(ctx: &Ctx<'_>, id: &str, reason: &str) -> Result<Replaced> 
         })?;
     let today = ctx.clock.today();
     let t = Ticketer::new(&doc.seed);
-    let mut staffing = Staffing::new(&manifest, &t).certificates_on(today);
+    // A v3 manifest lists only who was eligible at the draw: who is no longer on the day of
+    // the replacement, the private record says.
+    let unfit = match ctx.store.eligibility(draw.manifest_id).await? {
+        Some(text) => serde_json::from_str::<crate::draw::eligibility::Record>(&text)
+            .map_err(|e| OpsError::Internal(format!("stored eligibility record: {e}")))?
+            .unfit_on(&manifest.team_rules, today),
+        None => Default::default(),
+    };
+    let mut staffing = Staffing::new(&manifest, &t).certificates_on(today, unfit);
     for s in &siblings {
         for o in s.members.iter().chain(&s.partners) {
             *staffing.load.entry(o.clone()).or_insert(0) += 1;

@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{AuditHead, DrawRecord, ManifestRecord, Mode};
 
+pub mod drawn;
+pub mod selection;
 pub mod site;
+pub mod witness;
 
 pub const INDEX_SPEC: &str = "suiji-publication-v2";
 /// Indexes before the store's mode was published: read as production, the stricter reading.
@@ -96,6 +99,41 @@ pub struct Entry {
     pub forced: bool,
     /// The audit row that recorded the event.
     pub audit: Option<AuditHead>,
+}
+
+impl Entry {
+    /// The same event, whoever is named as its recorder: releases before v3 published a login
+    /// as `actor`, now a role, and that redaction is the one change an entry may see.
+    pub fn same_event(&self, other: &Entry) -> bool {
+        Entry {
+            actor: String::new(),
+            ..self.clone()
+        } == Entry {
+            actor: String::new(),
+            ..other.clone()
+        }
+    }
+}
+
+/// Writes the tokens of a history's timestamps (`timestamp-<n>.tsr`), each once: a different
+/// token already published for the same entry is a conflict, never overwritten.
+pub fn write_timestamps(
+    dir: &Path,
+    tokens: &[(usize, Vec<u8>)],
+) -> Result<Vec<PathBuf>, PublishError> {
+    let mut written = Vec::new();
+    for (n, token) in tokens {
+        let path = dir.join(format!("timestamp-{n}.tsr"));
+        match std::fs::read(&path) {
+            Ok(existing) if existing == *token => {}
+            Ok(_) => return Err(PublishError::Conflict(path)),
+            Err(_) => {
+                write_atomic(&path, token)?;
+                written.push(path);
+            }
+        }
+    }
+    Ok(written)
 }
 
 /// What an older published copy of a plan's index lists and `now` (the history as it stands)
@@ -176,7 +214,7 @@ pub fn history(
                 draw: None,
                 available_at: m.available_at.clone(),
                 at: m.frozen_at.clone(),
-                actor: m.actor.clone(),
+                actor: role(&m.actor),
                 reason: m.reason.clone(),
                 forced: false,
                 audit: m.audit.clone(),
@@ -197,7 +235,7 @@ pub fn history(
                 draw: None,
                 available_at: None,
                 at: d.drawn_at.clone(),
-                actor: d.actor.clone(),
+                actor: role(&d.actor),
                 reason: None,
                 forced: false,
                 audit: d.audit.clone(),
@@ -215,7 +253,7 @@ pub fn history(
                     draw: Some(file),
                     available_at: None,
                     at: v.at.clone(),
-                    actor: v.actor.clone(),
+                    actor: role(&v.actor),
                     reason: Some(v.reason.clone()),
                     forced: v.forced,
                     audit: v.audit.clone(),
@@ -312,7 +350,11 @@ pub fn write_history(
         let extends = old.plan == index.plan
             && old.year == index.year
             && old.entries.len() <= index.entries.len()
-            && old.entries.iter().zip(&index.entries).all(|(a, b)| a == b);
+            && old
+                .entries
+                .iter()
+                .zip(&index.entries)
+                .all(|(a, b)| a.same_event(b));
         if !extends {
             return Err(PublishError::Rewrite(index_path));
         }
@@ -424,6 +466,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
+/// Removes what a crashed rebuild left in the public folder (its temporary files) and the lock
+/// file older versions kept there. Called under the site's lock, when no rebuild is writing:
+/// only published documents and pages stay public.
+pub fn sweep(out: &Path) -> Result<usize, PublishError> {
+    fn walk(dir: &Path, depth: usize, removed: &mut usize) -> Result<(), PublishError> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(());
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let leftover =
+                name == ".site.lock" || (name.starts_with('.') && name.ends_with(".tmp"));
+            match e.file_type() {
+                Ok(t) if t.is_file() && leftover => {
+                    std::fs::remove_file(&path).map_err(io(&path))?;
+                    *removed += 1;
+                }
+                Ok(t) if t.is_dir() && depth > 0 => walk(&path, depth - 1, removed)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    let mut removed = 0;
+    walk(out, 3, &mut removed)?;
+    Ok(removed)
+}
+
 /// One checked line of a history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Checked {
@@ -443,6 +514,10 @@ pub struct HistoryReport {
     pub audit_head: Option<AuditHead>,
     /// Manifests frozen on a replayed or rehearsed clock: they prove nothing about timing.
     pub simulated: Vec<String>,
+    /// What the check of the selection downloads found (None: the folder has no pages).
+    pub selection: Option<String>,
+    /// What each published timestamp (`timestamp-<n>.tsr`) proves.
+    pub timestamps: Vec<String>,
 }
 
 /// Checks a whole published history from its files alone: every listed document present with
@@ -454,6 +529,7 @@ pub fn verify_history(
     index_bytes: &[u8],
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
     listing: &[String],
+    tsa_ca: Option<&[u8]>,
 ) -> Result<HistoryReport, String> {
     let index: Index = serde_json::from_slice(index_bytes)
         .map_err(|e| format!("index.json is not a {INDEX_SPEC} index: {e}"))?;
@@ -661,6 +737,14 @@ pub fn verify_history(
             return Err(format!("{name} is in the folder but not in index.json"));
         }
     }
+    let standing_bytes = standing.as_deref().and_then(read);
+    let standing_doc = standing
+        .as_deref()
+        .zip(standing_bytes.as_deref())
+        .map(|(f, b)| (b, f));
+    let in_force_bytes = in_force.as_ref().and_then(|m| manifests.get(m));
+    let selection = selection::check(read, in_force_bytes.map(Vec::as_slice), standing_doc)?;
+    let timestamps = check_timestamps(index_bytes, index.entries.len(), read, listing, tsa_ca)?;
     Ok(HistoryReport {
         plan: index.plan,
         year: index.year,
@@ -668,7 +752,48 @@ pub fn verify_history(
         entries: out,
         audit_head: index.audit_head,
         simulated,
+        selection,
+        timestamps,
     })
+}
+
+/// Every `timestamp-<n>.tsr` of the folder stamps `head(n)` of this history (spec section 12),
+/// and, given the authority's CA, is its signature.
+fn check_timestamps(
+    index_bytes: &[u8],
+    entries: usize,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+    listing: &[String],
+    tsa_ca: Option<&[u8]>,
+) -> Result<Vec<String>, String> {
+    let mut found: Vec<(usize, &String)> = listing
+        .iter()
+        .filter_map(|name| {
+            let n = name.strip_prefix("timestamp-")?.strip_suffix(".tsr")?;
+            Some((n.parse().ok()?, name))
+        })
+        .collect();
+    found.sort();
+    let mut out = Vec::new();
+    for (n, name) in found {
+        if n == 0 || n > entries {
+            return Err(format!("{name}: the history has no entry {n}"));
+        }
+        let token = read(name).ok_or_else(|| format!("{name} is missing"))?;
+        let head = witness::head_in(index_bytes, n)?;
+        let stamp = crate::timestamp::check(&token, &head, tsa_ca)
+            .map_err(|e| format!("{name} does not stamp the history up to entry {n}: {e}"))?;
+        out.push(format!(
+            "{name}: the history up to entry {n} existed at {} (UTC){}",
+            stamp.gen_time,
+            if stamp.signature_checked {
+                ", signed by the authority"
+            } else {
+                "; the signature was not checked (give the authority's CA: --tsa-ca)"
+            }
+        ));
+    }
+    Ok(out)
 }
 
 fn has_member(json: &[u8], name: &str) -> bool {
@@ -769,6 +894,19 @@ impl Timeline {
     }
 }
 
+/// How the daemon's actor begins (`suiji-daemon:<who started it>`).
+pub const DAEMON: &str = "suiji-daemon:";
+
+/// Who recorded an event, as the public reads it: a role, never a login or host name (the
+/// audit log keeps the name).
+fn role(actor: &str) -> String {
+    if actor.starts_with(DAEMON) || actor == "suiji-daemon" {
+        "daemon".into()
+    } else {
+        "operator".into()
+    }
+}
+
 /// `manifest-N.json` or `draw-N.json`: the only names an index may point at (never a path).
 fn is_document_name(name: &str) -> bool {
     let number = name
@@ -778,9 +916,37 @@ fn is_document_name(name: &str) -> bool {
     number.is_some_and(|n| !n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// A folder laid out as published, `<year>/<plan>/`, holds only its own plan's history: a
+/// copy of another plan's files put there is refused. A copy kept under another name is
+/// verified for the plan and year its index states, which the verifier prints.
+fn check_folder(dir: &Path, plan: &str, year: i64) -> Result<(), String> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let name = |p: Option<&Path>| {
+        p.and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+    };
+    let (Some(folder), Some(parent)) = (name(Some(&dir)), name(dir.parent())) else {
+        return Ok(());
+    };
+    let published = parent.len() == 4 && parent.bytes().all(|b| b.is_ascii_digit());
+    if published && (folder != plan || parent != year.to_string()) {
+        return Err(format!(
+            "{}: the folder is {parent}/{folder}, but its index.json is the history of {plan} \
+             ({year}): another plan's files were put in its place",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Verifies a folder from disk: its history when it has an `index.json`, otherwise the single
 /// pair `manifest.json` + `draw.json` (what a dry run writes, or a pre-history folder).
 pub fn verify_dir(dir: &Path) -> Result<Verified, String> {
+    verify_dir_with(dir, None)
+}
+
+/// [`verify_dir`], checking timestamps' signatures against the authority's CA (PEM).
+pub fn verify_dir_with(dir: &Path, tsa_ca: Option<&[u8]>) -> Result<Verified, String> {
     let read = |name: &str| std::fs::read(dir.join(name)).ok();
     match read("index.json") {
         Some(index) => {
@@ -789,7 +955,9 @@ pub fn verify_dir(dir: &Path) -> Result<Verified, String> {
                 .filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect();
-            verify_history(&index, &read, &listing).map(Verified::History)
+            let report = verify_history(&index, &read, &listing, tsa_ca)?;
+            check_folder(dir, &report.plan, report.year)?;
+            Ok(Verified::History(report))
         }
         None => {
             let need = |name: &str| {

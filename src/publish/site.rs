@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::lifecycle::{Event, Facts, Field, Obligation, Outcome};
+use crate::publish::drawn::Source;
 use crate::publish::{EventKind, Index};
 use crate::registry::Item;
 use crate::store::{AuditHead, DrawRecord, FactRecord, ManifestRecord, TaskRow};
@@ -158,6 +159,8 @@ pub struct DrawInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct Selected {
     pub task: String,
+    /// 抽取 (a team of the draw) or 替补 (a later replacement by an alternate).
+    pub source: &'static str,
     pub task_name: String,
     pub stratum: String,
     pub position: i64,
@@ -301,6 +304,15 @@ fn team(ids: &[String], names: &Names<'_>) -> Vec<Officer> {
         .collect()
 }
 
+fn people(v: &[(String, String)]) -> Vec<Officer> {
+    v.iter()
+        .map(|(certificate, name)| Officer {
+            name: name.clone(),
+            certificate: certificate.clone(),
+        })
+        .collect()
+}
+
 fn status_label(f: &Facts) -> &'static str {
     use crate::lifecycle::Status::*;
     match f.status {
@@ -401,27 +413,42 @@ impl PlanSite {
             .iter()
             .map(|t| (t.id.as_str(), t.name.as_str()))
             .collect();
+        let drawn = super::drawn::tasks(
+            input.manifests,
+            input.draws,
+            input.tasks,
+            input.facts,
+            &|id| names.officers.get(id).cloned().unwrap_or_default(),
+            names.city,
+        );
         let mut selection: Vec<Selected> = input
             .tasks
             .iter()
             .filter(|t| Some(t.draw_id) == official_id)
-            .map(|t| Selected {
-                task: t.id.clone(),
-                task_name: task_names
-                    .get(t.task_rule.as_str())
-                    .map_or_else(|| t.task_rule.clone(), |n| n.to_string()),
-                stratum: t.stratum.clone(),
-                position: t.position,
-                entity: t.entity_name.clone(),
-                uscc: t.uscc.clone(),
-                city: (names.city)(&t.city),
-                officers: team(&t.members, names),
-                partners: team(&t.partners, names),
-                status: status_label(&t.facts),
+            .filter_map(|t| {
+                let d = drawn.get(&t.id)?;
+                Some(Selected {
+                    task: t.id.clone(),
+                    source: match d.source {
+                        Source::Drawn => "抽取",
+                        Source::Replacement => "替补",
+                    },
+                    task_name: task_names
+                        .get(d.task.as_str())
+                        .map_or_else(|| d.task.clone(), |n| n.to_string()),
+                    stratum: d.stratum.clone(),
+                    position: t.position,
+                    entity: d.name.clone(),
+                    uscc: d.uscc.clone(),
+                    city: d.city.clone(),
+                    officers: people(&d.members),
+                    partners: people(&d.partners),
+                    status: status_label(&t.facts),
+                })
             })
             .collect();
         selection.sort_by(|a, b| a.task.cmp(&b.task));
-        let results = results(input, names);
+        let results = results(input, names, &drawn);
         let show = ResultField::ALL
             .iter()
             .map(|f| (f.key(), input.fields.contains(f)))
@@ -587,7 +614,11 @@ fn history(index: &Index) -> Vec<HistoryRow> {
 
 /// Published results: every task whose result the department has published (a `publish`
 /// fact), whatever became of it since; nothing published ever leaves the page.
-fn results(input: &Inputs<'_>, names: &Names<'_>) -> Vec<ResultRow> {
+fn results(
+    input: &Inputs<'_>,
+    names: &Names<'_>,
+    drawn: &HashMap<String, super::drawn::Drawn>,
+) -> Vec<ResultRow> {
     let mut by_task: HashMap<&str, Vec<&FactRecord>> = HashMap::new();
     for f in input.facts {
         by_task.entry(f.task_id.as_str()).or_default().push(f);
@@ -629,12 +660,27 @@ fn results(input: &Inputs<'_>, names: &Names<'_>) -> Vec<ResultRow> {
                 .collect();
             let deadline = t.deadlines.get(&Obligation::Publish).copied();
             let penalty_deadline = t.deadlines.get(&Obligation::PenaltyPublish).copied();
+            // What the files say the task is; a task they do not back keeps its record's words.
+            let (entity, uscc, city, officers) = match drawn.get(&t.id) {
+                Some(d) => (
+                    d.name.clone(),
+                    d.uscc.clone(),
+                    d.city.clone(),
+                    people(&d.members),
+                ),
+                None => (
+                    t.entity_name.clone(),
+                    t.uscc.clone(),
+                    (names.city)(&t.city),
+                    team(&t.members, names),
+                ),
+            };
             Some(ResultRow {
                 task: t.id.clone(),
-                entity: t.entity_name.clone(),
-                uscc: t.uscc.clone(),
+                entity,
+                uscc,
                 division: (names.division)(&t.division),
-                city: (names.city)(&t.city),
+                city,
                 items: t.items.join("、"),
                 inspected: f.completed,
                 outcome: f.outcome.map_or("", outcome_label),
@@ -650,7 +696,7 @@ fn results(input: &Inputs<'_>, names: &Names<'_>) -> Vec<ResultRow> {
                 penalty_on_time: f
                     .penalty_published
                     .map(|p| penalty_deadline.is_none_or(|d| p <= d)),
-                officers: team(&t.members, names),
+                officers,
                 // Checked at entry too: only web links are ever published.
                 url: f.published_url.clone().filter(|u| {
                     let u = u.to_ascii_lowercase();
@@ -714,13 +760,7 @@ fn result_table(site: &PlanSite) -> (Vec<&'static str>, Vec<Vec<String>>) {
                         row.push(date(r.penalty_decided));
                         row.push(date(r.penalty_published));
                     }
-                    "officers" => row.push(
-                        r.officers
-                            .iter()
-                            .map(|o| format!("{}（{}）", o.name, o.certificate))
-                            .collect::<Vec<_>>()
-                            .join("、"),
-                    ),
+                    "officers" => row.push(officers_cell(&r.officers)),
                     _ => row.push(r.url.clone().unwrap_or_default()),
                 }
             }
@@ -793,39 +833,32 @@ fn plan_table(site: &PlanSite) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (headers, rows)
 }
 
+/// Officers as every download writes them (see `selection::written`).
+fn officers_cell(v: &[Officer]) -> String {
+    let pairs: Vec<(&str, &str)> = v
+        .iter()
+        .map(|o| (o.certificate.as_str(), o.name.as_str()))
+        .collect();
+    super::selection::written(&pairs)
+}
+
 fn selection_table(site: &PlanSite) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let headers = vec![
-        "任务编号",
-        "抽查任务",
-        "分层",
-        "抽取顺位",
-        "检查对象",
-        "统一社会信用代码",
-        "所在地",
-        "执法人员（姓名/执法证号）",
-        "联合部门人员（姓名/执法证号）",
-        "状态",
-    ];
-    let people = |v: &[Officer]| {
-        v.iter()
-            .map(|o| format!("{}（{}）", o.name, o.certificate))
-            .collect::<Vec<_>>()
-            .join("、")
-    };
+    let headers = super::selection::COLUMNS.to_vec();
     let rows = site
         .selection
         .iter()
         .map(|s| {
             vec![
                 s.task.clone(),
+                s.source.to_string(),
                 s.task_name.clone(),
                 s.stratum.clone(),
                 s.position.to_string(),
                 s.entity.clone(),
                 s.uscc.clone(),
                 s.city.clone(),
-                people(&s.officers),
-                people(&s.partners),
+                officers_cell(&s.officers),
+                officers_cell(&s.partners),
                 s.status.to_string(),
             ]
         })

@@ -202,6 +202,105 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("no manifest #{id}")))
     }
 
+    /// The private eligibility record of a v3 manifest (never published).
+    pub async fn eligibility(&self, manifest_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query("SELECT record FROM eligibility WHERE manifest_id = $1")
+                .bind(manifest_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?,
+        )
+    }
+
+    /// The private eligibility record of a v3 manifest, read for an auditor: the read is
+    /// itself an audited event (who read whose reasons, and whether they took a copy).
+    pub async fn read_eligibility(
+        &self,
+        m: &ManifestRecord,
+        exported: bool,
+        clock: &dyn Clock,
+        actor: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let record: Option<String> =
+            sqlx::query("SELECT record FROM eligibility WHERE manifest_id = $1")
+                .bind(m.id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+        if record.is_some() {
+            let detail = serde_json::json!({
+                "manifest_id": m.id, "seq": m.seq, "year": m.year, "exported": exported,
+            });
+            Store::audit(
+                &mut tx,
+                clock,
+                actor,
+                "eligibility.read",
+                &m.plan_id,
+                &detail,
+            )
+            .await?;
+            self.commit(tx).await?;
+        }
+        Ok(record)
+    }
+
+    /// The RFC 3161 token kept for entry `n` of a plan's history with head `head`.
+    pub async fn timestamp_token(
+        &self,
+        (plan_id, year): (&str, i64),
+        n: usize,
+        head: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT token FROM timestamps WHERE plan_id = $1 AND year = $2 AND n = $3 AND head = $4",
+        )
+        .bind(plan_id)
+        .bind(year)
+        .bind(n as i64)
+        .bind(head)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hex: String = row.try_get(0)?;
+        crate::beacon::hex_decode(&hex)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("timestamp token of {plan_id} entry {n}")))
+    }
+
+    /// Keeps a token (the first kept for an entry and head stays); returns the one kept.
+    pub async fn keep_timestamp(
+        &self,
+        (plan_id, year): (&str, i64),
+        n: usize,
+        head: &str,
+        token: &[u8],
+        clock: &dyn Clock,
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO timestamps (plan_id, year, n, head, token, at) VALUES ($1, $2, $3, $4, \
+             $5, $6) ON CONFLICT (plan_id, year, n, head) DO NOTHING",
+        )
+        .bind(plan_id)
+        .bind(year)
+        .bind(n as i64)
+        .bind(head)
+        .bind(crate::audit::hex(token))
+        .bind(stamp(clock.wall()))
+        .execute(&mut *tx)
+        .await?;
+        self.commit(tx).await?;
+        Ok(self
+            .timestamp_token((plan_id, year), n, head)
+            .await?
+            .unwrap_or_else(|| token.to_vec()))
+    }
+
     pub async fn active_manifest(
         &self,
         plan_id: &str,
@@ -228,7 +327,7 @@ impl Store {
         year: i64,
         digest: &str,
         script_sha256: &str,
-        content: String,
+        (content, eligibility): (String, Option<&str>),
         frozen_at: &str,
         available_at: &str,
         refreeze_reason: Option<&str>,
@@ -279,6 +378,13 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
+        if let Some(record) = eligibility {
+            sqlx::query("INSERT INTO eligibility (manifest_id, record) VALUES ($1, $2)")
+                .bind(id)
+                .bind(record)
+                .execute(&mut *tx)
+                .await?;
+        }
         let detail = serde_json::json!({
             "manifest_id": id, "seq": seq, "year": year, "digest": digest,
             "script_sha256": script_sha256, "frozen_at": frozen_at,

@@ -175,6 +175,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0011_leader_runs.sql"),
         include_str!("../../migrations/postgres/0011_leader_runs.sql"),
     ),
+    (
+        12,
+        "public record",
+        include_str!("../../migrations/sqlite/0012_public_record.sql"),
+        include_str!("../../migrations/postgres/0012_public_record.sql"),
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises writers across instances.
@@ -682,6 +688,44 @@ impl Store {
             ..Default::default()
         })
         .await
+    }
+
+    /// The name and municipal unit code of each of `usccs` that is in the registry, and the
+    /// last import's number: read again after the names, it tells whether an import came
+    /// between (the caller then reads its snapshot again).
+    pub async fn entity_names(
+        &self,
+        usccs: &std::collections::HashSet<&str>,
+    ) -> Result<(HashMap<String, (String, String)>, i64), StoreError> {
+        let mut out = HashMap::with_capacity(usccs.len());
+        let mut after = String::new();
+        loop {
+            let rows = sqlx::query(
+                "SELECT uscc, name, city FROM entities WHERE uscc > $1 ORDER BY uscc LIMIT 20000",
+            )
+            .bind(&after)
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &rows {
+                let uscc: String = r.try_get(0)?;
+                if usccs.contains(uscc.as_str()) {
+                    out.insert(uscc.clone(), (r.try_get(1)?, r.try_get(2)?));
+                }
+                after = uscc;
+            }
+            if rows.len() < 20000 {
+                break;
+            }
+        }
+        Ok((out, self.last_import().await?))
+    }
+
+    /// The number of the last import (0 before any).
+    pub async fn last_import(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COALESCE(MAX(id), 0) FROM imports")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
     }
 
     /// One entity by its USCC.

@@ -9,6 +9,7 @@
 
 pub mod big;
 pub mod browser;
+pub mod tamper;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -320,6 +321,20 @@ pub fn refused(db: &TestDb, day: &str, args: &[&str]) -> String {
 /// at hand (VERIFY_PYTHON, default python3): its exit code and last line. CI sets
 /// REQUIRE_PYTHON_VERIFIER=1 so that it can never be skipped there.
 pub fn python_verifier(dir: &Path) -> Option<(i32, String)> {
+    let python = python()?;
+    let out = Command::new(&python)
+        .arg(repo("tools/verify_draw.py"))
+        .arg(dir)
+        .output()
+        .expect("python");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let last = text.lines().last().unwrap_or("").trim().to_string();
+    Some((out.status.code().unwrap_or(-1), last))
+}
+
+/// The Python with `consistent-sampler` and `drand-verify` (VERIFY_PYTHON, default python3),
+/// or None when it lacks them (never when REQUIRE_PYTHON_VERIFIER is set).
+fn python() -> Option<String> {
     let python = std::env::var("VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
     let has_modules = Command::new(&python)
         .args(["-c", "import consistent_sampler, drand_verify"])
@@ -333,14 +348,7 @@ pub fn python_verifier(dir: &Path) -> Option<(i32, String)> {
         eprintln!("SKIPPED: tools/verify_draw.py ({python} lacks consistent_sampler/drand_verify)");
         return None;
     }
-    let out = Command::new(&python)
-        .arg(repo("tools/verify_draw.py"))
-        .arg(dir)
-        .output()
-        .expect("python");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let last = text.lines().last().unwrap_or("").trim().to_string();
-    Some((out.status.code().unwrap_or(-1), last))
+    Some(python)
 }
 
 /// Asserts the Python verifier (when present) accepts DIR.
@@ -362,6 +370,28 @@ pub fn python_rejects(dir: &Path) -> Option<String> {
         assert!(last.starts_with("NOT verified"), "{last}");
         last
     })
+}
+
+/// Runs the Python verifier (when present) on DIR with more arguments (`--witness FILE`,
+/// `--since OLD`) and asserts whether it accepts.
+pub fn python_witness(dir: &Path, extra: &[&str], accepts: bool) {
+    let Some(python) = python() else {
+        return;
+    };
+    let out = Command::new(&python)
+        .arg(repo("tools/verify_draw.py"))
+        .arg(dir)
+        .args(extra)
+        .output()
+        .expect("python");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code() == Some(0),
+        accepts,
+        "verify_draw.py {} {extra:?}:\n{text}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Copies a folder and everything in it to `to`.
@@ -514,8 +544,16 @@ pub fn freeze_and_draw(db: &TestDb) {
 
 /// The same, frozen at `frozen`; returns the plan's path.
 pub fn freeze_and_draw_at(db: &TestDb, frozen: &str) -> String {
+    freeze_and_draw_with(db, frozen, &[])
+}
+
+/// The same, with global options (`--config FILE`) before each command.
+pub fn freeze_and_draw_with(db: &TestDb, frozen: &str, global: &[&str]) -> String {
     let plan = plan_without_proposals(db.path());
-    on(db, frozen, &["freeze", "--plan", &plan]);
+    fn with<'a>(global: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
+        [global, args].concat()
+    }
+    on(db, frozen, &with(global, &["freeze", "--plan", &plan]));
     let draw = [
         "draw",
         "--plan",
@@ -524,8 +562,21 @@ pub fn freeze_and_draw_at(db: &TestDb, frozen: &str) -> String {
         "--seed-value",
         "03071218253109",
     ];
-    on(db, "2024-05-16 21:30", &draw);
+    on(db, "2024-05-16 21:30", &with(global, &draw));
     plan
+}
+
+/// Voids the official draw on 17 May 2024, the digits having been entered wrong.
+pub fn void_draw(db: &TestDb, plan: &str, global: &[&str]) {
+    let void = [
+        "draw",
+        "--plan",
+        plan,
+        "--void",
+        "--reason",
+        "开奖号码录入错误",
+    ];
+    on(db, "2024-05-17 09:00", &[global, &void].concat());
 }
 
 pub fn plan_without_proposals(dir: &Path) -> String {

@@ -9,14 +9,18 @@
     var selects = Array.prototype.slice.call(document.querySelectorAll("select[data-filter]"));
     var search = $("f-search");
     var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    // NFKC folds full-width letters and digits (ＡＢＣ, １２３) and compatibility forms into
+    // what the pages show, so a query typed either way finds the row.
+    var fold = function (t) { return (t.normalize ? t.normalize("NFKC") : t).toLowerCase(); };
+    var texts = rows.map(function (row) { return fold(row.textContent); });
     var apply = function () {
-      var q = (search.value || "").trim().toLowerCase();
+      var q = fold((search.value || "").trim());
       var shown = 0;
-      rows.forEach(function (row) {
+      rows.forEach(function (row, i) {
         var ok = selects.every(function (s) {
           return !s.value || row.getAttribute("data-" + s.getAttribute("data-filter")) === s.value;
         });
-        if (ok && q) ok = row.textContent.toLowerCase().indexOf(q) >= 0;
+        if (ok && q) ok = texts[i].indexOf(q) >= 0;
         row.hidden = !ok;
         if (ok) shown += 1;
       });
