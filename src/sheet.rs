@@ -1,6 +1,8 @@
 //! Tables people open in Excel: CSV (UTF-8 with a BOM, so Excel reads Chinese correctly) and
-//! XLSX. Every cell is text: a value starting with `=`, `+`, `-`, `@`, a tab or a carriage
-//! return is written so that no spreadsheet ever reads it as a formula.
+//! XLSX. No cell is ever a formula: a value starting with `=`, `+`, `-`, `@`, a tab or a
+//! carriage return is written as text. In XLSX, the columns that hold counts are number cells
+//! and those that hold days are date cells, so people can sort and sum them; every other cell
+//! is text (numbers such as 执法证号 or USCCs keep every digit).
 
 /// What a spreadsheet takes for the start of a formula.
 pub const FORMULA: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
@@ -30,7 +32,28 @@ pub fn csv(headers: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
     out
 }
 
-/// XLSX bytes with one sheet: a bold header row and text cells (never formulas).
+/// Headers of the columns that hold counts: number cells in XLSX.
+pub const NUMBER_COLUMNS: [&str; 6] = [
+    "序号",
+    "检查人员人数",
+    "对象库数量",
+    "抽取数量",
+    "抽取顺位",
+    "检查组人数",
+];
+
+/// Headers of the columns that hold days (`YYYY-MM-DD`): date cells in XLSX.
+pub const DATE_COLUMNS: [&str; 6] = [
+    "检查日期",
+    "公示日期",
+    "公示期限",
+    "处罚决定日期",
+    "处罚公示日期",
+    "计划检查日期",
+];
+
+/// XLSX bytes with one sheet: a bold header row; counts as numbers and days as dates in the
+/// columns named above (a value that is not one stays text); every other cell text.
 pub fn xlsx(
     sheet_name: &str,
     headers: &[&str],
@@ -43,10 +66,31 @@ pub fn xlsx(
     for (c, h) in headers.iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, *h, &bold)?;
     }
+    let day = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
     for (i, r) in rows.iter().enumerate() {
         for (c, v) in r.iter().enumerate() {
-            // write_string stores text as text: "=HYPERLINK(...)" stays a string.
-            sheet.write_string(i as u32 + 1, c as u16, v.as_str())?;
+            let (row, col) = (i as u32 + 1, c as u16);
+            let header = headers.get(c).copied().unwrap_or("");
+            let count = v.parse::<u32>().ok().filter(|n| n.to_string() == *v);
+            let date = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
+            match (count, date) {
+                (Some(n), _) if NUMBER_COLUMNS.contains(&header) => {
+                    sheet.write_number(row, col, f64::from(n))?;
+                }
+                (_, Some(d)) if DATE_COLUMNS.contains(&header) => {
+                    use chrono::Datelike;
+                    let at = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                        u16::try_from(d.year()).unwrap_or(1900),
+                        d.month() as u8,
+                        d.day() as u8,
+                    )?;
+                    sheet.write_datetime_with_format(row, col, &at, &day)?;
+                }
+                // write_string stores text as text: "=HYPERLINK(...)" stays a string.
+                _ => {
+                    sheet.write_string(row, col, v.as_str())?;
+                }
+            }
         }
     }
     for c in 0..headers.len() {

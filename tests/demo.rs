@@ -18,6 +18,16 @@ fn shipped_demo_loads(db: &TestDb) {
     assert!(stats["officers"].as_u64().unwrap_or(0) >= 150);
     let sectors = stats["entities_by_sector"].as_object().expect("sectors");
     assert_eq!(sectors.len(), 10, "every shipped sector has entities");
+    // The pages as of the last day rehearsed (1 January 2025): nobody in the demo year
+    // inspected anything, and every task says so, with how late it is.
+    let plan_page = std::fs::read_to_string(db.path().join("public/2024/henan-2024/plan.html"))
+        .expect("plan.html");
+    assert_eq!(
+        plan_page.matches("逾期（未在检查期内完成检查").count(),
+        74,
+        "{plan_page}"
+    );
+    assert!(!plan_page.contains(">已排期<"));
 
     let again = db.json(&["demo", "run", "--dir", dir, "--plan", plan, "--json"]);
     assert_eq!(

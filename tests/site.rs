@@ -166,7 +166,7 @@ fn site_story(db: &TestDb) {
     );
     assert!(csv.contains(XSS));
     for stem in ["items", "plan", "selection", "results"] {
-        xlsx_is_text(&folder.join(format!("{stem}.xlsx")));
+        xlsx_cells_are_typed(&folder.join(format!("{stem}.xlsx")));
         let json: Value = serde_json::from_slice(
             &std::fs::read(folder.join(format!("{stem}.json"))).expect("json"),
         )
@@ -242,8 +242,12 @@ fn site_story(db: &TestDb) {
     }
 }
 
-fn xlsx_is_text(path: &Path) {
-    use calamine::{Reader, Xlsx, open_workbook};
+/// No cell is a formula; counts are number cells and days date cells, every other cell text:
+/// as calamine reads the file, and as openpyxl (a client that shares nothing with the writer)
+/// reads it.
+fn xlsx_cells_are_typed(path: &Path) {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    use suiji::sheet::{DATE_COLUMNS, NUMBER_COLUMNS};
     let mut book: Xlsx<_> = open_workbook(path).expect("xlsx");
     let sheet = book.sheet_names()[0].clone();
     let formulas = book.worksheet_formula(&sheet).expect("formulas");
@@ -253,10 +257,60 @@ fn xlsx_is_text(path: &Path) {
         path.display()
     );
     let range = book.worksheet_range(&sheet).expect("cells");
-    for (_, _, cell) in range.used_cells() {
-        assert!(
-            matches!(cell, calamine::Data::String(_)),
-            "{}: {cell:?} is not text",
+    let headers: Vec<String> = range
+        .rows()
+        .next()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .unwrap_or_default();
+    for (r, c, cell) in range.used_cells() {
+        let header = headers.get(c).map(String::as_str).unwrap_or("");
+        let ok = match cell {
+            Data::String(_) => {
+                r == 0
+                    || !(NUMBER_COLUMNS.contains(&header) || DATE_COLUMNS.contains(&header))
+                    || cell.to_string().is_empty()
+            }
+            Data::Float(_) | Data::Int(_) => r > 0 && NUMBER_COLUMNS.contains(&header),
+            Data::DateTime(_) => r > 0 && DATE_COLUMNS.contains(&header),
+            _ => false,
+        };
+        assert!(ok, "{} row {r} column {header}: {cell:?}", path.display());
+    }
+    let Some(python) = common::python() else {
+        return;
+    };
+    let script = "import json, sys, openpyxl\n\
+        ws = openpyxl.load_workbook(sys.argv[1]).active\n\
+        rows = list(ws.iter_rows(values_only=True))\n\
+        kinds = {}\n\
+        for row in rows[1:]:\n\
+        \x20   for h, v in zip(rows[0], row):\n\
+        \x20       if v is not None: kinds.setdefault(h, set()).add(type(v).__name__)\n\
+        print(json.dumps({h: sorted(k) for h, k in kinds.items()}, ensure_ascii=False))\n";
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("openpyxl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kinds: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_slice(&out.stdout).expect("json");
+    for (header, types) in &kinds {
+        let want = if NUMBER_COLUMNS.contains(&header.as_str()) {
+            vec!["int"]
+        } else if DATE_COLUMNS.contains(&header.as_str()) {
+            vec!["datetime"]
+        } else {
+            vec!["str"]
+        };
+        assert_eq!(
+            types,
+            &want,
+            "{}: openpyxl reads {header} as {types:?}",
             path.display()
         );
     }
@@ -323,7 +377,11 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
                     "plan: the hostile name is not shown as text"
                 );
                 assert!(text.contains("2024-05-16 21:15"), "plan: available_at");
-                assert!(text.contains("manifest-1.json") && text.contains("2834"));
+                assert!(
+                    text.contains("manifest-1.json")
+                        && text.contains("2570")
+                        && text.contains("只计一次")
+                );
             }
             "results" => assert!(text.contains(xss) && text.contains(formula)),
             "verify" => assert!(text.contains("03071218253109") && text.contains("suiji verify")),

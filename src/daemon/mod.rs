@@ -366,9 +366,10 @@ pub async fn serve(
         "suiji serve ready"
     );
     systemd::notify("READY=1");
-    // The audit head the public site was last built from: any recorded event (here or by a
-    // command in another process) moves it, and the site is rebuilt.
-    let mut site_head: Option<Option<crate::store::AuditHead>> = None;
+    // The audit head and the day the public site was last built from: any recorded event (here
+    // or by a command in another process) moves the head, and the site is rebuilt, as it is on
+    // every new day.
+    let mut site_head: runner::Built = None;
     'serve: loop {
         // The first import starts the department's jobs, whenever it happens.
         match crate::ops::jobs::department(store, &settings).await {

@@ -52,7 +52,11 @@ pub async fn year(
         runner.deliver(clock).await?;
         match next {
             Some(t) => at = t,
-            None => return Ok(ran),
+            None => {
+                // The pages as of the last day rehearsed: what is overdue then says so.
+                runner.publish(clock, None).await?;
+                return Ok(ran);
+            }
         }
     }
 }

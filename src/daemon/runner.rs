@@ -47,6 +47,9 @@ pub struct Metrics {
 
 pub type SharedMetrics = Arc<Mutex<Metrics>>;
 
+/// What the public site was last built from: the audit head and the day.
+pub type Built = Option<(Option<crate::store::AuditHead>, chrono::NaiveDate)>;
+
 pub struct Runner<'a> {
     pub store: &'a Store,
     pub settings: &'a Settings,
@@ -86,16 +89,13 @@ impl Runner<'_> {
         Ok(out)
     }
 
-    /// Rebuilds the public site when the audit head has moved since `built` (the head it was
-    /// last built from), and returns the head it is now built from. A failure is logged and
-    /// tried again on the next look.
-    pub async fn publish(
-        &self,
-        clock: &dyn Clock,
-        built: Option<Option<crate::store::AuditHead>>,
-    ) -> Result<Option<Option<crate::store::AuditHead>>, StoreError> {
-        let head = self.store.audit_head().await?;
-        if built.as_ref() == Some(&head) {
+    /// Rebuilds the public site when the audit head has moved since `built` (the head and the
+    /// day it was last built from) or a new day has begun (what is overdue changes with the
+    /// day), and returns what it is now built from. A failure is logged and tried again on the
+    /// next look.
+    pub async fn publish(&self, clock: &dyn Clock, built: Built) -> Result<Built, StoreError> {
+        let now = (self.store.audit_head().await?, clock.today());
+        if built.as_ref() == Some(&now) {
             return Ok(built);
         }
         let ctx = Ctx {
@@ -109,7 +109,7 @@ impl Runner<'_> {
                 if p.written > 0 {
                     tracing::info!(written = p.written, "public site rebuilt");
                 }
-                Ok(Some(head))
+                Ok(Some(now))
             }
             Err(e) => {
                 tracing::error!("rebuilding the public site: {e}");

@@ -210,6 +210,7 @@ async fn plan_folder(
         .map(|o| (o.id, o.name))
         .collect();
     let labels = super::Labels::of(ctx.settings)?;
+    let calendar = super::plan::calendar(ctx.settings)?;
     let division = |code: &str| labels.division(code);
     let agency = |code: &str| labels.agency(code);
     let city = |code: &str| labels.city(code);
@@ -239,6 +240,8 @@ async fn plan_folder(
         items: &items,
         fields: &ctx.settings.public.result_fields,
         generated_at: &now,
+        today: ctx.clock.today(),
+        calendar: &calendar,
     };
     let Some(pages) = site::PlanSite::build(&input, &names) else {
         return Err(OpsError::Internal(format!(

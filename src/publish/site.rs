@@ -102,6 +102,10 @@ pub struct Inputs<'a> {
     pub items: &'a [Item],
     pub fields: &'a [ResultField],
     pub generated_at: &'a str,
+    /// The day the pages speak of (what is overdue on it), and the calendar that counts how
+    /// late in working days.
+    pub today: NaiveDate,
+    pub calendar: &'a crate::calendar::Calendar,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,7 +173,7 @@ pub struct Selected {
     pub city: String,
     pub officers: Vec<Officer>,
     pub partners: Vec<Officer>,
-    pub status: &'static str,
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -235,6 +239,8 @@ pub struct PlanSite {
     /// Tasks of the official draw.
     pub task_count: usize,
     pub total_candidates: usize,
+    /// `total_candidates` counts each entity once (v3), not once per stratum.
+    pub distinct_candidates: bool,
     pub total_quota: usize,
     pub show: BTreeMap<&'static str, bool>,
     pub divisions: Vec<String>,
@@ -253,6 +259,9 @@ struct ManifestView {
     seed_source: Value,
     strata: Vec<StratumView>,
     tasks: Vec<Value>,
+    /// v3: the candidates named, each once (a candidate of several strata is one entity).
+    #[serde(deserialize_with = "count_map")]
+    entities: usize,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -291,6 +300,28 @@ fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     d.deserialize_seq(Count)
 }
 
+/// The number of members of a JSON object, their values skipped unread.
+fn count_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    struct Count;
+    impl<'de> serde::de::Visitor<'de> for Count {
+        type Value = usize;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+            let mut n = 0;
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {
+                n += 1;
+            }
+            Ok(n)
+        }
+    }
+    d.deserialize_map(Count)
+}
+
 fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
     path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
 }
@@ -323,6 +354,28 @@ fn status_label(f: &Facts) -> &'static str {
         Archived => "已归档",
         Replaced => "已替补",
         Voided => "已作废",
+    }
+}
+
+/// What a citizen reads of a task on `input.today`: its state, or that it is overdue, with
+/// what and by how many working days.
+fn status_on(t: &TaskRow, input: &Inputs<'_>) -> String {
+    use crate::lifecycle::Obligation;
+    let late = crate::lifecycle::overdue(&t.facts, &t.deadlines, input.today, input.calendar);
+    let Some(first) = late.iter().min_by_key(|o| o.due) else {
+        return status_label(&t.facts).to_string();
+    };
+    let what = match first.obligation {
+        Obligation::Schedule => "未按期安排检查",
+        Obligation::Notice => "未按期函告属地",
+        Obligation::Complete => "未在检查期内完成检查",
+        Obligation::Publish => "未按期公示结果",
+        Obligation::PenaltyPublish => "未按期公示处罚",
+        Obligation::PenaltyDecision => "未按期作出处罚决定",
+    };
+    match first.working_days {
+        Some(n) if n > 0 => format!("逾期（{what}，已逾 {n} 个工作日）"),
+        _ => format!("逾期（{what}）"),
     }
 }
 
@@ -443,7 +496,7 @@ impl PlanSite {
                     city: d.city.clone(),
                     officers: people(&d.members),
                     partners: people(&d.partners),
-                    status: status_label(&t.facts),
+                    status: status_on(t, input),
                 })
             })
             .collect();
@@ -456,7 +509,14 @@ impl PlanSite {
         let divisions: BTreeSet<String> = results.iter().map(|r| r.division.clone()).collect();
         let cities: BTreeSet<String> = results.iter().map(|r| r.city.clone()).collect();
         let outcomes: BTreeSet<&'static str> = results.iter().map(|r| r.outcome).collect();
-        let total_candidates = tasks.iter().map(|t| t.candidates).sum();
+        // Strata overlap (an entity may be a candidate of several tasks): a v3 manifest names
+        // each candidate once, which is the count of distinct ones; older ones are summed.
+        let distinct = manifest.entities > 0;
+        let total_candidates = if distinct {
+            manifest.entities
+        } else {
+            tasks.iter().map(|t| t.candidates).sum()
+        };
         let total_quota = tasks.iter().map(|t| t.quota).sum();
         Some(PlanSite {
             department: names.department.to_string(),
@@ -483,6 +543,7 @@ impl PlanSite {
             official,
             task_count: selection.len(),
             total_candidates,
+            distinct_candidates: distinct,
             total_quota,
             selection,
             items: input.items.to_vec(),

@@ -332,20 +332,22 @@ pub fn python_verifier(dir: &Path) -> Option<(i32, String)> {
     Some((out.status.code().unwrap_or(-1), last))
 }
 
-/// The Python with `consistent-sampler` and `drand-verify` (VERIFY_PYTHON, default python3),
-/// or None when it lacks them (never when REQUIRE_PYTHON_VERIFIER is set).
-fn python() -> Option<String> {
+/// The Python with `consistent-sampler`, `drand-verify` and `openpyxl` (VERIFY_PYTHON, default
+/// python3), or None when it lacks them (never when REQUIRE_PYTHON_VERIFIER is set).
+pub fn python() -> Option<String> {
     let python = std::env::var("VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
     let has_modules = Command::new(&python)
-        .args(["-c", "import consistent_sampler, drand_verify"])
+        .args(["-c", "import consistent_sampler, drand_verify, openpyxl"])
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_modules {
         assert!(
             std::env::var("REQUIRE_PYTHON_VERIFIER").is_err(),
-            "REQUIRE_PYTHON_VERIFIER is set but {python} lacks consistent_sampler or drand_verify"
+            "REQUIRE_PYTHON_VERIFIER is set but {python} lacks consistent_sampler, drand_verify or openpyxl"
         );
-        eprintln!("SKIPPED: tools/verify_draw.py ({python} lacks consistent_sampler/drand_verify)");
+        eprintln!(
+            "SKIPPED: Python checks ({python} lacks consistent_sampler/drand_verify/openpyxl)"
+        );
         return None;
     }
     Some(python)

@@ -65,6 +65,7 @@ fn site_with(fields: &[ResultField], url: Option<&str>) -> PlanSite {
         }],
         task_count: 1,
         total_candidates: 0,
+        distinct_candidates: false,
         total_quota: 0,
         show: ResultField::ALL
             .iter()
@@ -188,6 +189,8 @@ fn pages_count_a_manifests_candidates_without_keeping_them() {
         items: &[],
         fields: &[],
         generated_at: "2024-05-13T09:00:00+08:00",
+        today: NaiveDate::from_ymd_opt(2024, 5, 13).expect("date"),
+        calendar: &crate::calendar::Calendar::shipped().expect("calendar"),
     };
     let site = PlanSite::build(&input, &names).expect("a site");
     assert_eq!((site.title.as_str(), site.rehearsal), ("计划<一>", true));
