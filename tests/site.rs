@@ -390,6 +390,32 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
         b.screenshot(&shots.join(format!("{:02}-{page}.png", n + 1)));
     }
 
+    // Every page on a phone (375 px) and a desktop (1280 px): none is wider than its screen
+    // (wide tables scroll inside their own box), and each is kept as a screenshot.
+    for (width, height) in [(375, 812), (1280, 900)] {
+        b.viewport(width, height);
+        let pages = ["index", "items", "plan", "results", "verify"]
+            .iter()
+            .map(|p| (format!("{site}/{p}.html"), format!("{p}-{width}")))
+            .chain([
+                (format!("{base}/index.html"), format!("front-{width}")),
+                (
+                    format!("{site}/results/{formula_task}.html"),
+                    format!("result-{width}"),
+                ),
+            ]);
+        for (url, name) in pages {
+            b.goto(&url);
+            let wide = b.eval("document.documentElement.scrollWidth");
+            assert!(
+                wide.as_u64().is_some_and(|w| w <= u64::from(width)),
+                "{name}: {wide} px wide on a {width} px screen"
+            );
+            b.screenshot(&shots.join(format!("w-{name}.png")));
+        }
+    }
+    b.viewport(1200, 900);
+
     // Results: filters and search, then the late result's own page.
     b.goto(&format!("{site}/results.html"));
     let visible =
