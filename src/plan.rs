@@ -80,6 +80,10 @@ pub struct SeedSource {
     /// When the randomness becomes public (the lottery's draw, the ceremony, the beacon round):
     /// freezing is refused from then on, the official draw before it.
     pub available_at: chrono::DateTime<chrono::FixedOffset>,
+    /// A manual seed's lottery (`draw::lottery::GAMES`): its result's format is checked.
+    pub game: Option<String>,
+    /// Where the result will be announced.
+    pub announcement: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

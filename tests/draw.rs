@@ -186,6 +186,31 @@ fn official_draw(db: &TestDb) {
         err.contains("waits for its seed") && err.contains("2024-05-16T21:15:00.000+08:00"),
         "{err}"
     );
+    // The plan names its lottery: digits that are not a 双色球 result (a blue ball of 17, a red
+    // ball twice) are refused, by the draw and by `seed enter`, saying which ball.
+    for (digits, says) in [
+        ("03071218253117", "ball 7 is 17"),
+        ("03031218253109", "03 is drawn twice"),
+    ] {
+        let typo = [
+            "draw",
+            "--plan",
+            &plan,
+            "--official",
+            "--seed-value",
+            digits,
+        ];
+        let err = refused(db, AFTER, &typo);
+        assert!(
+            err.contains("is not a 双色球 result") && err.contains(says),
+            "{err}"
+        );
+        let err = refused(db, AFTER, &["seed", "enter", digits, "--plan", &plan]);
+        assert!(
+            err.contains("is not a 双色球 result") && err.contains(says),
+            "{err}"
+        );
+    }
     let drawn = on(db, AFTER, &official);
     assert_eq!(drawn["tasks"], 74);
     assert_eq!(drawn["seq"], 1);

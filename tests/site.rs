@@ -165,7 +165,7 @@ fn site_story(db: &TestDb) {
         "{csv}"
     );
     assert!(csv.contains(XSS));
-    for stem in ["items", "plan", "selection", "results"] {
+    for stem in ["items", "plan", "selection", "results", "pool", "officers"] {
         xlsx_cells_are_typed(&folder.join(format!("{stem}.xlsx")));
         let json: Value = serde_json::from_slice(
             &std::fs::read(folder.join(format!("{stem}.json"))).expect("json"),
@@ -363,7 +363,7 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
     assert!(text.contains("河南省应急管理厅2024年度"), "{text}");
     b.screenshot(&shots.join("00-front.png"));
 
-    for (n, page) in ["index", "items", "plan", "results", "verify"]
+    for (n, page) in ["index", "items", "plan", "results", "verify", "directory"]
         .iter()
         .enumerate()
     {
@@ -385,6 +385,17 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
             }
             "results" => assert!(text.contains(xss) && text.contains(formula)),
             "verify" => assert!(text.contains("03071218253109") && text.contains("suiji verify")),
+            "directory" => {
+                assert!(
+                    text.contains("检查对象名录库（2570 家，不重复计）"),
+                    "{text}"
+                );
+                assert!(text.contains("执法检查人员名录库（") && text.contains("41000001"));
+                assert!(
+                    text.contains(xss),
+                    "directory: the hostile name is not shown as text"
+                );
+            }
             _ => assert!(text.contains("已公示结果")),
         }
         b.screenshot(&shots.join(format!("{:02}-{page}.png", n + 1)));
@@ -394,7 +405,7 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
     // (wide tables scroll inside their own box), and each is kept as a screenshot.
     for (width, height) in [(375, 812), (1280, 900)] {
         b.viewport(width, height);
-        let pages = ["index", "items", "plan", "results", "verify"]
+        let pages = ["index", "items", "plan", "results", "verify", "directory"]
             .iter()
             .map(|p| (format!("{site}/{p}.html"), format!("{p}-{width}")))
             .chain([

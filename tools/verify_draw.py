@@ -25,6 +25,11 @@ Over the whole history it also checks:
 - a draw after a void is drawn from a manifest frozen after that void;
 - no two draws use the same seed (the same value, or the same drand round).
 
+A v3 manual seed may name its lottery (seed_source.game: 双色球 or 大乐透; any other game makes
+the manifest invalid) and where its result is announced (seed_source.announcement: an http(s)
+address without user information before the host, spaces or hidden characters); the draw's
+value must then be a result of that game, two digits per ball in draw order (section 2).
+
 A suiji-draw-v3 manifest publishes only eligible officers ({id, name, agency, division, cadre}),
 the candidates' names and cities (`entities`), the `recused` groups and the eligibility record's
 SHA-256, all checked strictly (section 1); its teams skip with `not_eligible` and `cap`
@@ -114,6 +119,17 @@ WITNESS = "suiji-witness-v1"
 RECEIPT = ("spec", "plan", "year", "n", "event", "at", "file", "sha256", "audit", "head")
 RECEIPT_OPTIONAL = ("file", "sha256")
 OPTIONS = ("--since", "--witness", "--tsa-ca")
+# Section 2: the lotteries a v3 manual seed may name, balls in draw order as groups of (how many,
+# lowest, highest), each group drawn without repeats; and how their results are written.
+GAMES = {
+    "双色球": (((6, 1, 33), (1, 1, 16)),
+            "6 red balls 01-33 in draw order without repeats, then the blue ball 01-16, two "
+            "digits each"),
+    "大乐透": (((5, 1, 35), (2, 1, 12)),
+            "5 front-zone balls 01-35 in draw order without repeats, then 2 back-zone balls "
+            "01-12 without repeats, two digits each"),
+}
+SEED_V3 = ("game", "announcement")  # seed_source members of v3 manual seeds only
 # Section 12: the object identifiers of a timestamp token (RFC 3161, RFC 5652, RFC 5754).
 SIGNED_DATA = "1.2.840.113549.1.7.2"
 TST_INFO = "1.2.840.113549.1.9.16.1.4"
@@ -193,6 +209,73 @@ def first_round(t):
     """The first quicknet round at or after Unix second t."""
     genesis = QUICKNET["genesis_time"]
     return 1 if t <= genesis else math.ceil(Fraction(t - genesis) / QUICKNET["period"]) + 1
+
+
+def lottery_problem(game, digits):
+    """Section 2: why digits are not a result of game (a key of GAMES), or None."""
+    groups, _ = GAMES[game]
+    balls = sum(n for n, _, _ in groups)
+    if len(digits) != 2 * balls or not re.fullmatch("[0-9]*", digits):
+        return "%d digits are needed" % (2 * balls)
+    at = 0
+    for n, low, high in groups:
+        seen = set()
+        for _ in range(n):
+            ball = int(digits[at:at + 2])
+            if not low <= ball <= high:
+                return "ball %d is %02d" % (at // 2 + 1, ball)
+            if ball in seen:
+                return "%02d is drawn twice" % ball
+            seen.add(ball)
+            at += 2
+    return None
+
+
+def hidden(c):
+    """A control character or one that changes how text displays without showing itself (bidi
+    controls, Unicode's default-ignorable code points), as suiji refuses them."""
+    o = ord(c)
+    return (o < 0x20 or 0x7F <= o < 0xA0 or o in (0x00AD, 0x034F, 0x061C, 0x115F, 0x1160,
+                                                  0x17B4, 0x17B5, 0x3164, 0xFEFF, 0xFFA0)
+            or 0x180B <= o <= 0x180F or 0x200B <= o <= 0x200F or 0x202A <= o <= 0x202E
+            or 0x2060 <= o <= 0x206F or 0xFE00 <= o <= 0xFE0F or 0xFFF0 <= o <= 0xFFF8
+            or 0x1BCA0 <= o <= 0x1BCA3 or 0x1D173 <= o <= 0x1D17A or 0xE0000 <= o <= 0xE0FFF)
+
+
+def url_problem(u):
+    """Why u is not a web address suiji publishes (http:// or https://, at most 2048 bytes, no
+    white space or hidden character, no user information before the host), or None."""
+    if not isinstance(u, str):
+        return "%r is not a string" % (u,)
+    shown = repr(u) if len(u) <= 60 else "%r... (%d characters)" % (u[:60], len(u))
+    lower = u.strip().lower()
+    if not lower.startswith(("https://", "http://")) or len(u.encode("utf-8")) > 2048 \
+            or any(c.isspace() or hidden(c) for c in u):
+        return ("%s is not a web address: only http:// and https:// links, without spaces or "
+                "hidden characters" % shown)
+    authority = re.split("[/?#]", u.strip()[lower.find("://") + 3:])[0]
+    if "@" in authority:
+        return ("%s has user information before its host (...@): it would show one site and "
+                "lead to another" % shown)
+    return None
+
+
+def check_seed_v3(name, source):
+    """Section 1, v3: seed_source.game (a manual seed's lottery, one of GAMES) and
+    seed_source.announcement (an http(s) address). Says what was found, or None."""
+    said = []
+    if "game" in source:
+        game = source["game"]
+        if source["kind"] != "manual" or not isinstance(game, str) or game not in GAMES:
+            raise Invalid("%s: seed_source.game %r is not a lottery for a manual seed (only a "
+                          "manual seed names one: %s)" % (name, game, " or ".join(GAMES)))
+        said.append("the digits must be a %s result" % game)
+    if "announcement" in source:
+        problem = url_problem(source["announcement"])
+        if problem:
+            raise Invalid("%s: seed_source.announcement: %s" % (name, problem))
+        said.append("announced at %s" % source["announcement"])
+    return ", ".join(said) or None
 
 
 def check_v3(name, m):
@@ -302,6 +385,8 @@ def check_manifest(name, data):
         required = V3_MEMBERS
     else:
         newer = sorted(set(m) & V3_ONLY)
+        if not newer and isinstance(source, dict):
+            newer = ["seed_source." + k for k in SEED_V3 if k in source]
         officers = m.get("officers")
         if not newer and isinstance(officers, list):
             newer = ["officers[%d].name" % i for i, o in enumerate(officers)
@@ -321,10 +406,12 @@ def check_manifest(name, data):
                           % (name, V1, ", ".join(extra) or kind))
         return m, "%s (no freeze time: v1), %s seed" % (spec, kind), None
     extra = sorted(set(m) - required - OPTIONAL - {"frozen_at", "simulated"}
-                   | set(source) - {"kind", "source", "available_at", "beacon"})
+                   | set(source) - {"kind", "source", "available_at", "beacon"}
+                   - (set(SEED_V3) if spec == V3 else set()))
     if extra or kind not in ("manual", "drand", "os"):
         raise Invalid("%s: unknown members or seed kind (%s)" % (name, ", ".join(extra) or kind))
     published = check_v3(name, m) if spec == V3 else None
+    lottery = check_seed_v3(name, source) if spec == V3 else None
     frozen_at, available_at = m.get("frozen_at"), source.get("available_at")
     frozen = instant(frozen_at, name + ": frozen_at")
     available = instant(available_at, name + ": seed_source.available_at")
@@ -337,6 +424,8 @@ def check_manifest(name, data):
                       % (name, m["team_rules"]["certificate_date"], day))
     line = "%s, frozen_at %s before available_at %s, %s seed" \
         % (spec, frozen_at, available_at, kind)
+    if lottery:
+        line += " (%s)" % lottery
     beacon = source.get("beacon")
     if kind == "drand":
         declared = dict(beacon) if isinstance(beacon, dict) else {}
@@ -372,10 +461,17 @@ def check_seed(manifest, source):
         raise Invalid("seed_source: only a drand seed carries a round and a signature")
     if kind == "manual" and not (isinstance(value, str) and re.fullmatch("[0-9]{6,}", value)):
         raise Invalid("seed_source.value %r is not at least 6 decimal digits" % (value,))
+    game = manifest["seed_source"].get("game")
+    if kind == "manual" and game is not None:
+        problem = lottery_problem(game, value)
+        if problem:
+            raise Invalid("seed_source.value %s is not a %s result: %s (%s)"
+                          % (value, game, problem, GAMES[game][1]))
     if kind == "os" and not (isinstance(value, str) and re.fullmatch("[0-9a-f]{64}", value)):
         raise Invalid("seed_source.value %r is not 64 lowercase hex digits" % (value,))
     if kind != "drand":
-        return {"kind": kind, "value": value}, "%s seed %s" % (kind, value)
+        return {"kind": kind, "value": value}, "%s seed %s%s" \
+            % (kind, value, ", a %s result" % game if game is not None else "")
     fixed = manifest["seed_source"]["beacon"]["round"]
     round_, signature = source.get("round"), source.get("signature")
     if type(round_) is not int or round_ != fixed:

@@ -295,7 +295,14 @@ pub fn check_members(m: &Manifest) -> Result<(), String> {
         .filter(|o| matches!(o, OfficerDecl::Public(_)))
         .count();
     if !v3 {
-        if m.entities.is_some() || m.recused.is_some() || m.eligibility.is_some() || public > 0 {
+        let seed = &m.seed_source;
+        if m.entities.is_some()
+            || m.recused.is_some()
+            || m.eligibility.is_some()
+            || public > 0
+            || seed.game.is_some()
+            || seed.announcement.is_some()
+        {
             return Err(format!("a {} manifest has {SPEC} members", m.spec));
         }
         if m.conflicts.is_none() {
@@ -312,6 +319,18 @@ pub fn check_members(m: &Manifest) -> Result<(), String> {
             "a {SPEC} manifest publishes eligibility, not officers' private attributes, \
              conflicts, entity_cities or last_year_pairs"
         ));
+    }
+    if let Some(g) = &m.seed_source.game
+        && (m.seed_source.kind != crate::plan::SeedKind::Manual
+            || super::lottery::game(g).is_none())
+    {
+        return Err(format!(
+            "seed_source.game `{}` is not a lottery suiji knows for a manual seed",
+            crate::text::quote(g)
+        ));
+    }
+    if let Some(u) = &m.seed_source.announcement {
+        crate::lifecycle::check_url(u).map_err(|e| format!("seed_source.announcement: {e}"))?;
     }
     let ascending = |v: &[&str]| v.windows(2).all(|w| w[0] < w[1]);
     let ids: Vec<&str> = m.officers.iter().map(OfficerDecl::id).collect();

@@ -8,6 +8,7 @@
 
 pub mod eligibility;
 pub mod jcs;
+pub mod lottery;
 pub mod ticket;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -90,6 +91,13 @@ pub struct SeedDeclaration {
     /// The beacon chain and round (kind `drand`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beacon: Option<BeaconDecl>,
+    /// v3, manual seeds: the lottery whose announced result the digits are (see
+    /// [`lottery::GAMES`]); the digits must be written as that game's result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game: Option<String>,
+    /// v3: where the result will be announced (an http(s) address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcement: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -520,6 +528,8 @@ pub fn manifest_v2(
             available_at: Some(available_at),
             beacon: (plan.seed.kind == SeedKind::Drand)
                 .then(|| BeaconDecl::quicknet_at(available_at)),
+            game: plan.seed.game.clone(),
+            announcement: plan.seed.announcement.clone(),
         },
         strata: strata
             .iter()
@@ -590,7 +600,15 @@ pub fn check_seed(decl: &SeedDeclaration, v: &SeedValue) -> Result<(), DrawError
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
     match v.kind {
-        SeedKind::Manual => check_digits(&v.value)?,
+        SeedKind::Manual => {
+            check_digits(&v.value)?;
+            if let Some(name) = &decl.game {
+                let game = lottery::game(name).ok_or_else(|| {
+                    DrawError::Seed(format!("unknown lottery `{}`", crate::text::quote(name)))
+                })?;
+                game.check(&v.value).map_err(DrawError::Seed)?;
+            }
+        }
         SeedKind::Os if hex64(&v.value) => {}
         SeedKind::Os => {
             return Err(DrawError::Seed(format!(

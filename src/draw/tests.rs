@@ -47,6 +47,8 @@ pub(crate) fn fixture(candidates: usize) -> Manifest {
             source: "dice".into(),
             available_at: crate::clock::parse_time("2024-05-16 21:15"),
             beacon: None,
+            game: None,
+            announcement: None,
         },
         strata: vec![
             ManifestStratum {
@@ -277,6 +279,8 @@ fn a_drand_seed_is_the_verified_round_and_nothing_else() {
         source: "drand quicknet".into(),
         available_at: Some(at),
         beacon: Some(crate::beacon::BeaconDecl::quicknet_at(at)),
+        game: None,
+        announcement: None,
     };
     m.team_rules.certificate_date = chrono::NaiveDate::from_ymd_opt(2023, 9, 15).expect("date");
     assert_eq!(m.seed_source.beacon.as_ref().map(|b| b.round), Some(657413));

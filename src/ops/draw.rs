@@ -558,6 +558,8 @@ pub async fn dry_run(ctx: &Ctx<'_>, script: Script<'_>, value: &str, out: &Path)
     )?;
     manifest.seed_source.kind = SeedKind::Manual;
     manifest.seed_source.beacon = None;
+    // Any digits may be tried: a dry run is not the announced lottery's result.
+    manifest.seed_source.game = None;
     let bytes = draw::canonical(&manifest)?;
     let digest = crate::audit::sha256_hex(&bytes);
     let doc = draw::run(

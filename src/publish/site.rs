@@ -208,9 +208,65 @@ pub struct ResultRow {
 pub struct Seed {
     pub kind: String,
     pub source: String,
+    /// The lottery whose result the digits are (v3).
+    pub game: Option<String>,
+    /// Where the result is announced (v3; http(s) only).
+    pub announcement: Option<String>,
     pub available_at: Option<String>,
     pub beacon_round: Option<u64>,
     pub beacon_url: Option<String>,
+}
+
+/// A candidate in the object directory (检查对象名录库): in which task's stratum, as frozen.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolRow {
+    pub task: String,
+    pub stratum: String,
+    pub name: String,
+    pub uscc: String,
+    pub city: String,
+}
+
+/// An officer in the officer directory (执法检查人员名录库): name, 执法证号 and unit only.
+#[derive(Debug, Clone, Serialize)]
+pub struct DirectoryOfficer {
+    pub name: String,
+    pub certificate: String,
+    pub unit: String,
+    pub cadre: bool,
+}
+
+/// The directories (一单两库) as the manifest in force froze them (v3 only: older manifests
+/// name nobody).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Directories {
+    pub available: bool,
+    /// The object directory is listed only up to [`POOL_LISTED`] rows; beyond, the manifest's
+    /// `entities` is the list.
+    pub pool: Vec<PoolRow>,
+    pub pool_total: usize,
+    pub officers: Vec<DirectoryOfficer>,
+}
+
+/// How many candidates the object directory lists on its page and in its downloads.
+pub const POOL_LISTED: usize = 50_000;
+
+/// What the directories read of a v3 manifest, when its pool is small enough to list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DirectoryView {
+    spec: String,
+    strata: Vec<DirectoryStratum>,
+    entities: BTreeMap<String, crate::draw::EntityDecl>,
+    officers: Vec<crate::draw::OfficerDecl>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DirectoryStratum {
+    task: String,
+    stratum: String,
+    candidates: Vec<String>,
 }
 
 /// What the pages of one plan say.
@@ -247,6 +303,7 @@ pub struct PlanSite {
     pub cities: Vec<String>,
     pub outcomes: Vec<&'static str>,
     pub audit_head: Option<AuditHead>,
+    pub directories: Directories,
 }
 
 /// What the pages read of a manifest. The candidates are only counted, never kept: read as
@@ -426,6 +483,10 @@ impl PlanSite {
                 Seed {
                     kind: str_at(s, &["kind"]).unwrap_or_default().to_string(),
                     source: str_at(s, &["source"]).unwrap_or_default().to_string(),
+                    game: str_at(s, &["game"]).map(str::to_string),
+                    announcement: str_at(s, &["announcement"])
+                        .filter(|u| crate::lifecycle::check_url(u).is_ok())
+                        .map(str::to_string),
                     available_at: str_at(s, &["available_at"]).map(str::to_string),
                     beacon_round: round,
                     beacon_url: round.and_then(|r| beacon_url(s, r, names.beacon_relay)),
@@ -502,6 +563,7 @@ impl PlanSite {
             .collect();
         selection.sort_by(|a, b| a.task.cmp(&b.task));
         let results = results(input, names, &drawn);
+        let directories = directories(&current.content, manifest.entities, &task_names, names);
         let show = ResultField::ALL
             .iter()
             .map(|f| (f.key(), input.fields.contains(f)))
@@ -553,7 +615,70 @@ impl PlanSite {
             cities: cities.into_iter().collect(),
             outcomes: outcomes.into_iter().collect(),
             audit_head: input.index.audit_head.clone(),
+            directories,
         })
+    }
+}
+
+/// The directories of the manifest in force: every candidate by task and stratum (up to
+/// [`POOL_LISTED`]), every eligible officer by name, 执法证号 and unit.
+fn directories(
+    content: &str,
+    distinct: usize,
+    task_names: &HashMap<&str, &str>,
+    names: &Names<'_>,
+) -> Directories {
+    if distinct == 0 || distinct > POOL_LISTED {
+        return Directories {
+            pool_total: distinct,
+            ..Directories::default()
+        };
+    }
+    let Ok(view) = serde_json::from_str::<DirectoryView>(content) else {
+        return Directories::default();
+    };
+    if view.spec != crate::draw::SPEC {
+        return Directories::default();
+    }
+    let pool = view
+        .strata
+        .iter()
+        .flat_map(|s| {
+            s.candidates.iter().map(|u| {
+                let e = view.entities.get(u);
+                PoolRow {
+                    task: task_names
+                        .get(s.task.as_str())
+                        .map_or_else(|| s.task.clone(), |n| n.to_string()),
+                    stratum: s.stratum.clone(),
+                    name: e.map(|e| e.name.clone()).unwrap_or_default(),
+                    uscc: u.clone(),
+                    city: e.map(|e| e.city.clone()).unwrap_or_default(),
+                }
+            })
+        })
+        .collect();
+    let officers = view
+        .officers
+        .iter()
+        .filter_map(|o| match o {
+            crate::draw::OfficerDecl::Public(p) => Some(DirectoryOfficer {
+                name: p.name.clone(),
+                certificate: p.id.clone(),
+                unit: match &p.division {
+                    Some(d) => format!("{} {}", (names.agency)(&p.agency), (names.division)(d)),
+                    None => (names.agency)(&p.agency),
+                },
+                cadre: p.cadre,
+            }),
+            crate::draw::OfficerDecl::Full(_) => None,
+        })
+        .collect();
+    Directories {
+        available: true,
+        pool,
+        pool_total: distinct,
+        officers,
     }
 }
 
@@ -832,6 +957,43 @@ fn result_table(site: &PlanSite) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (headers, rows)
 }
 
+fn pool_table(site: &PlanSite) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let headers = vec!["抽查任务", "分层", "检查对象", "统一社会信用代码", "所在地"];
+    let rows = site
+        .directories
+        .pool
+        .iter()
+        .map(|p| {
+            vec![
+                p.task.clone(),
+                p.stratum.clone(),
+                p.name.clone(),
+                p.uscc.clone(),
+                p.city.clone(),
+            ]
+        })
+        .collect();
+    (headers, rows)
+}
+
+fn officer_table(site: &PlanSite) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let headers = vec!["姓名", "执法证号", "单位", "处级干部"];
+    let rows = site
+        .directories
+        .officers
+        .iter()
+        .map(|o| {
+            vec![
+                o.name.clone(),
+                o.certificate.clone(),
+                o.unit.clone(),
+                if o.cadre { "是" } else { "" }.to_string(),
+            ]
+        })
+        .collect();
+    (headers, rows)
+}
+
 fn item_table(site: &PlanSite) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let headers = vec![
         "事项编号",
@@ -963,6 +1125,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "verify.html",
         include_str!("../../templates/site/verify.html"),
     ),
+    (
+        "directory.html",
+        include_str!("../../templates/site/directory.html"),
+    ),
 ];
 
 const ASSETS: &[(&str, &str)] = &[
@@ -1041,6 +1207,7 @@ pub fn render(site: &PlanSite) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
         ("plan.html", "plan"),
         ("results.html", "results"),
         ("verify.html", "verify"),
+        ("directory.html", "directory"),
     ] {
         let ctx = minijinja::context! { site => site_value.clone(), page => current, root => "" };
         out.push((name.to_string(), page(&env, name, ctx)?));
@@ -1058,6 +1225,15 @@ pub fn render(site: &PlanSite) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
     downloads(&mut out, "plan", "抽查计划", plan_table(site))?;
     downloads(&mut out, "selection", "抽取结果", selection_table(site))?;
     downloads(&mut out, "results", "抽查结果", result_table(site))?;
+    if site.directories.available {
+        downloads(&mut out, "pool", "检查对象名录库", pool_table(site))?;
+        downloads(
+            &mut out,
+            "officers",
+            "执法检查人员名录库",
+            officer_table(site),
+        )?;
+    }
     for (name, text) in ASSETS {
         out.push((name.to_string(), text.as_bytes().to_vec()));
     }

@@ -781,7 +781,12 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         let m = a
             .map("seed")?
             .ok_or_else(|| a.fail("plan needs `seed`".into()))?;
-        let mut s = Args::new("seed", m, &["kind", "source", "available_at"], pos)?;
+        let mut s = Args::new(
+            "seed",
+            m,
+            &["kind", "source", "available_at", "game", "announcement"],
+            pos,
+        )?;
         let kind = match s.str("kind")?.as_str() {
             "manual" => SeedKind::Manual,
             "os" => SeedKind::Os,
@@ -818,10 +823,33 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
                  or RFC 3339 with an offset"
             ))
         })?;
+        let game = s.opt_str("game")?;
+        match (&game, kind) {
+            (None, _) => {}
+            (Some(g), SeedKind::Manual) if crate::draw::lottery::game(g).is_some() => {}
+            (Some(g), SeedKind::Manual) => {
+                let known: Vec<&str> = crate::draw::lottery::GAMES.iter().map(|g| g.name).collect();
+                return Err(s.fail(format!(
+                    "unknown lottery `{}`: one of {} (its result's digits are checked against \
+                     its format)",
+                    crate::text::quote(g),
+                    known.join(", ")
+                )));
+            }
+            (Some(_), _) => {
+                return Err(s.fail("`game` names the lottery of a manual seed only".into()));
+            }
+        }
+        let announcement = s.opt_str("announcement")?;
+        if let Some(u) = &announcement {
+            crate::lifecycle::check_url(u).map_err(|e| s.fail(format!("announcement: {e}")))?;
+        }
         SeedSource {
             kind,
             source,
             available_at,
+            game,
+            announcement,
         }
     };
     let frequency = match a.map("frequency")? {

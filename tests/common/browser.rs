@@ -195,12 +195,18 @@ impl Browser {
         }
     }
 
-    /// The whole page as a PNG.
+    /// The whole page as a PNG, down to 12,000 px (Chromium refuses larger captures; a long
+    /// directory is kept from its top).
     pub fn screenshot(&mut self, path: &Path) {
         use base64::Engine;
+        let size = self
+            .eval("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]");
+        let width = size[0].as_f64().unwrap_or(1280.0);
+        let height = size[1].as_f64().unwrap_or(900.0).min(12_000.0);
         let r = self.call(
             "Page.captureScreenshot",
-            json!({"format": "png", "captureBeyondViewport": true}),
+            json!({"format": "png", "captureBeyondViewport": true,
+                   "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}),
         );
         let data = base64::engine::general_purpose::STANDARD
             .decode(r["data"].as_str().expect("png data"))

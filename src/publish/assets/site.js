@@ -32,6 +32,26 @@
     apply();
   }
 
+  // Directories: search a long table by any text in its rows (NFKC-folded, as above).
+  var dsearch = $("d-search");
+  if (dsearch) {
+    var dtable = $(dsearch.getAttribute("data-table"));
+    var drows = Array.prototype.slice.call(dtable.tBodies[0].rows);
+    var dfold = function (t) { return (t.normalize ? t.normalize("NFKC") : t).toLowerCase(); };
+    var dtexts = drows.map(function (row) { return dfold(row.textContent); });
+    var dapply = function () {
+      var q = dfold((dsearch.value || "").trim());
+      var shown = 0;
+      drows.forEach(function (row, i) {
+        row.hidden = !!q && dtexts[i].indexOf(q) < 0;
+        if (!row.hidden) shown += 1;
+      });
+      $("d-count").textContent = "显示 " + shown + " / " + drows.length + " 项";
+    };
+    dsearch.addEventListener("input", dapply);
+    dapply();
+  }
+
   // Verify: recompute a draw from its published files, in this browser.
   var out = $("verify-output");
   if (out && window.SuijiVerify) {

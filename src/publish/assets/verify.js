@@ -20,7 +20,11 @@
  * frozen_at strictly before seed_source.available_at, certificate_date the Asia/Shanghai day of
  * available_at, a drand beacon that is quicknet's first round at or after available_at);
  * manifest_digest against the SHA-256 of the manifest's exact bytes; the seed value's form (for
- * drand: the round the manifest fixed, and the value the SHA-256 of the signature); the seed;
+ * drand: the round the manifest fixed, and the value the SHA-256 of the signature; for a v3
+ * manual seed whose manifest names a game, 双色球 or 大乐透, a result of that game, and any other
+ * game, or a game or announcement in v1/v2 or for another kind, makes the manifest invalid; an
+ * announcement must be an http(s) address without user information, spaces or hidden
+ * characters, and is shown as a link); the seed;
  * every stratum's selected entities and alternates with their tickets (Rivest's consistent
  * sampler); every team (v3: reasons not_eligible and cap; v1/v2: the older reasons). What it
  * does not: the BLS signature of a drand round (see beacon_note): `suiji verify DIR` and
@@ -76,6 +80,22 @@
   var CHUNK = 4096; // digests requested at once
   var REASONS = ["not_eligible", "inactive", "certificate_expired", "declared_conflict", "home_city",
     "last_year", "cap"];
+  // Section 2: the lotteries a v3 manual seed may name (seed_source.game), balls in draw order
+  // as groups [how many, lowest, highest], each group drawn without repeats.
+  var GAMES = {
+    "双色球": { groups: [[6, 1, 33], [1, 1, 16]],
+      format: "6 个红球（01–33，按开奖顺序，不重复）后接 1 个蓝球（01–16），每个号码两位" },
+    "大乐透": { groups: [[5, 1, 35], [2, 1, 12]],
+      format: "5 个前区号码（01–35，按开奖顺序，不重复）后接 2 个后区号码（01–12，不重复），每个号码两位" }
+  };
+  var SEED_V3 = ["game", "announcement"]; // seed_source members of v3 manual seeds only
+  // Control characters, white space, and characters that change how text displays without
+  // showing themselves (bidi controls, Unicode's default-ignorable code points), as suiji refuses.
+  var HIDDEN_CLASS = "[\\s\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5" +
+    "\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0" +
+    "\\ufff0-\\ufff8\\u{1bca0}-\\u{1bca3}\\u{1d173}-\\u{1d17a}\\u{e0000}-\\u{e0fff}]";
+  var HIDDEN = new RegExp(HIDDEN_CLASS, "u");
+  var HIDDEN_ALL = new RegExp(HIDDEN_CLASS, "gu");
   var ROLE_NAMES = { cadre: "带队处级干部（cadre）", member: "检查组成员（member）", partner: "联合部门人员（partner）" };
 
   /** The first problem of a document that cannot be checked any further. */
@@ -261,6 +281,55 @@
 
   // ---------------------------------------------------------------- section 1: the manifest
 
+  /** A string as a message may repeat it: at most 60 characters, white space and hidden ones as \u{...}. */
+  function escaped(v) {
+    if (typeof v !== "string") return show(v);
+    var chars = Array.from(v);
+    var s = chars.slice(0, 60).join("").replace(HIDDEN_ALL, function (c) {
+      return c === " " ? c : "\\u{" + c.codePointAt(0).toString(16) + "}";
+    });
+    return chars.length > 60 ? s + "…（共 " + chars.length + " 个字符）" : s;
+  }
+
+  /**
+   * Why u is not a web address suiji publishes (http:// or https://, at most 2048 bytes, no
+   * white space or hidden character, no user information before the host), or null.
+   */
+  function urlProblem(u) {
+    if (typeof u !== "string") return show(u) + " 不是字符串";
+    var t = u.trim(), scheme = t.slice(0, 8).toLowerCase();
+    if (!(scheme === "https://" || scheme.slice(0, 7) === "http://") || encoder.encode(u).length > 2048 ||
+        HIDDEN.test(u)) {
+      return escaped(u) + " 不是网址：只接受以 http:// 或 https:// 开头、不含空白或隐藏字符的链接";
+    }
+    var authority = t.slice(t.indexOf("://") + 3).split(/[\/?#]/)[0];
+    if (authority.indexOf("@") >= 0) {
+      return escaped(u) + " 在主机名前含有用户信息（…@）：显示的是一个网站，打开的却是另一个，不予接受";
+    }
+    return null;
+  }
+
+  /** Why digits are not a result of the game (a key of GAMES), or null. */
+  function lotteryProblem(game, digits) {
+    var groups = GAMES[game].groups, balls = 0;
+    groups.forEach(function (g) { balls += g[0]; });
+    if (digits.length !== 2 * balls || !/^[0-9]*$/.test(digits)) {
+      return "应为 " + 2 * balls + " 位数字（每个号码两位），此处为 " + digits.length + " 位";
+    }
+    var at = 0;
+    for (var k = 0; k < groups.length; k++) {
+      var seen = new Set();
+      for (var i = 0; i < groups[k][0]; i++) {
+        var two = digits.substr(at, 2), ball = +two;
+        if (ball < groups[k][1] || ball > groups[k][2]) return "第 " + (at / 2 + 1) + " 个号码为 " + two;
+        if (seen.has(ball)) return "号码 " + two + " 出现两次";
+        seen.add(ball);
+        at += 2;
+      }
+    }
+    return null;
+  }
+
   /** obj is an object with exactly these members (throws otherwise). */
   function exactMembers(obj, keys, what) {
     if (!isObject(obj)) throw new Invalid(what + "：不是 JSON 对象");
@@ -412,7 +481,13 @@
     }
     var kind = source.kind;
     report.seed_kind = kind;
-    var sourceKeys = spec === V1 ? ["kind", "source"] : ["kind", "source", "available_at", "beacon"];
+    if (spec !== V3) {
+      SEED_V3.forEach(function (k) {
+        if (has(source, k)) throw new Invalid(name + "：" + spec + " 的文件不得含 v3 成员 seed_source." + k);
+      });
+    }
+    var sourceKeys = spec === V1 ? ["kind", "source"] : ["kind", "source", "available_at", "beacon"]
+      .concat(spec === V3 ? SEED_V3 : []);
     var extraSource = Object.keys(source).filter(function (k) { return sourceKeys.indexOf(k) < 0; });
     if (extraSource.length) {
       throw new Invalid(name + "：seed_source 含有" + (spec === V1 ? " " + V1 + " 不允许的" : "规范之外的") +
@@ -457,6 +532,19 @@
     } else if (has(source, "beacon")) {
       problems.push(name + " seed_source.beacon：只有 drand 种子才有");
     }
+    if (has(source, "game")) {
+      if (kind !== "manual" || typeof source.game !== "string" || !has(GAMES, source.game)) {
+        problems.push(name + " seed_source.game：" + escaped(source.game) +
+          " 不是人工（manual）种子可以指定的彩票：只有 manual 种子可以指定，且只能是" + Object.keys(GAMES).join("或"));
+      } else {
+        report.seed_game = source.game;
+      }
+    }
+    if (has(source, "announcement")) {
+      var bad = urlProblem(source.announcement);
+      if (bad) problems.push(name + " seed_source.announcement：" + bad);
+      else report.announcement = source.announcement;
+    }
     if (spec === V3) checkV3Structure(m, name);
   }
 
@@ -476,6 +564,14 @@
     }
     if (kind === "manual" && !/^[0-9]{6,}$/.test(value)) {
       problems.push(dn + " seed_source.value：" + value + " 不是至少 6 位的十进制数字");
+    }
+    var game = m.seed_source.game;
+    if (kind === "manual" && /^[0-9]{6,}$/.test(value) && typeof game === "string" && has(GAMES, game)) {
+      var wrong = lotteryProblem(game, value);
+      if (wrong) {
+        problems.push(dn + " seed_source.value：开奖号码 " + value + " 不是" + game + "的开奖结果：" + wrong +
+          "（" + game + "：" + GAMES[game].format + "）");
+      }
     }
     if (kind === "os" && !/^[0-9a-f]{64}$/.test(value)) {
       problems.push(dn + " seed_source.value：" + value + " 不是 64 位小写十六进制数字");
@@ -835,8 +931,8 @@
     var report = {
       ok: false, state: "differs", spec: null, frozen_at: null, available_at: null, simulated: false,
       manifest_name: mn, draw_name: dn,
-      seed_kind: null, seed_value: null, round: null, seed_ok: false, seed: null,
-      manifest_digest: null, digest_ok: false, strata: [], teams: { ok: false, count: 0, problem: null },
+      seed_kind: null, seed_game: null, announcement: null, seed_value: null, round: null, seed_ok: false,
+      seed: null, manifest_digest: null, digest_ok: false, strata: [], teams: { ok: false, count: 0, problem: null },
       problems: problems, unchecked: [], candidates: 0, millis: 0
     };
     var m, d, digest, seedHash, strata;
@@ -1871,12 +1967,17 @@
 
   function code(doc, text) { return element(doc, "code", text, { style: CODE_STYLE }); }
 
-  /** A list item: a label, then values (a string is text, {code} is a code cell). */
+  /**
+   * A list item: a label, then values (a string is text, {code} is a code cell, {link, text} a
+   * link to an http(s) address checked by urlProblem).
+   */
   function fact(doc, list, parts) {
     var li = element(doc, "li");
     parts.forEach(function (p) {
       if (p === null || p === undefined) return;
-      li.appendChild(typeof p === "string" ? doc.createTextNode(p) : code(doc, p.code));
+      li.appendChild(typeof p === "string" ? doc.createTextNode(p) : p.link !== undefined ?
+        element(doc, "a", p.text, { href: p.link, rel: "noopener noreferrer", "class": "mono", style: CODE_STYLE }) :
+        code(doc, p.code));
     });
     list.appendChild(li);
   }
@@ -1957,7 +2058,11 @@
     }
     if (report.seed_kind) {
       fact(doc, facts, ["随机数（" + report.seed_kind + (report.round !== null ? "，drand 第 " + report.round + " 轮" : "") +
-        "）：", { code: report.seed_value === null ? "-" : report.seed_value }, report.seed_ok ? " ✓" : " ✗"]);
+        (report.seed_game ? "，" + report.seed_game + "开奖号码" : "") + "）：",
+        { code: report.seed_value === null ? "-" : report.seed_value }, report.seed_ok ? " ✓" : " ✗"]);
+    }
+    if (report.announcement && urlProblem(report.announcement) === null) {
+      fact(doc, facts, ["开奖公告：", { link: report.announcement, text: report.announcement }]);
     }
     if (report.seed) fact(doc, facts, ["种子：", { code: report.seed }]);
     if (report.beacon_note) fact(doc, facts, [report.beacon_note]);

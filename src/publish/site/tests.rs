@@ -66,6 +66,7 @@ fn site_with(fields: &[ResultField], url: Option<&str>) -> PlanSite {
         task_count: 1,
         total_candidates: 0,
         distinct_candidates: false,
+        directories: Directories::default(),
         total_quota: 0,
         show: ResultField::ALL
             .iter()
