@@ -2,6 +2,10 @@
 (function () {
   "use strict";
   function $(id) { return document.getElementById(id); }
+  // What a search compares: NFKC folds full-width letters and digits (ＡＢＣ, １２３) and
+  // compatibility forms into what the pages show, so a query typed either way finds the row.
+  function fold(t) { return (t.normalize ? t.normalize("NFKC") : t).toLowerCase(); }
+  function texts(rows) { return rows.map(function (row) { return fold(row.textContent); }); }
 
   // Results: filter by division, city and outcome; search by any text in the row.
   var table = $("results");
@@ -9,10 +13,7 @@
     var selects = Array.prototype.slice.call(document.querySelectorAll("select[data-filter]"));
     var search = $("f-search");
     var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    // NFKC folds full-width letters and digits (ＡＢＣ, １２３) and compatibility forms into
-    // what the pages show, so a query typed either way finds the row.
-    var fold = function (t) { return (t.normalize ? t.normalize("NFKC") : t).toLowerCase(); };
-    var texts = rows.map(function (row) { return fold(row.textContent); });
+    var folded = texts(rows);
     var apply = function () {
       var q = fold((search.value || "").trim());
       var shown = 0;
@@ -20,7 +21,7 @@
         var ok = selects.every(function (s) {
           return !s.value || row.getAttribute("data-" + s.getAttribute("data-filter")) === s.value;
         });
-        if (ok && q) ok = texts[i].indexOf(q) >= 0;
+        if (ok && q) ok = folded[i].indexOf(q) >= 0;
         row.hidden = !ok;
         if (ok) shown += 1;
       });
@@ -32,15 +33,14 @@
     apply();
   }
 
-  // Directories: search a long table by any text in its rows (NFKC-folded, as above).
+  // Directories: search a long table by any text in its rows.
   var dsearch = $("d-search");
   if (dsearch) {
     var dtable = $(dsearch.getAttribute("data-table"));
     var drows = Array.prototype.slice.call(dtable.tBodies[0].rows);
-    var dfold = function (t) { return (t.normalize ? t.normalize("NFKC") : t).toLowerCase(); };
-    var dtexts = drows.map(function (row) { return dfold(row.textContent); });
+    var dtexts = texts(drows);
     var dapply = function () {
-      var q = dfold((dsearch.value || "").trim());
+      var q = fold((dsearch.value || "").trim());
       var shown = 0;
       drows.forEach(function (row, i) {
         row.hidden = !!q && dtexts[i].indexOf(q) < 0;
