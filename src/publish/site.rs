@@ -766,7 +766,9 @@ fn history(index: &Index) -> Vec<HistoryRow> {
                     "冻结抽取输入并公布",
                     format!(
                         "种子公布时间 {}",
-                        e.available_at.as_deref().unwrap_or("（未定）")
+                        e.available_at
+                            .clone()
+                            .map_or_else(|| "（未定）".to_string(), when)
                     ),
                 ),
                 EventKind::Refreeze => (
