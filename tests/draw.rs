@@ -632,7 +632,7 @@ fn void_respects_facts(db: &TestDb) {
             &reseeded,
             "--official",
             "--seed-value",
-            "11223344556677",
+            "11223031320507",
         ],
     );
     let redrawn = db.json(&["task", "list", "--status", "scheduled", "--json"]);

@@ -11,17 +11,23 @@ use std::collections::HashMap;
 use common::{TestDb, on, refused, repo};
 use serde_json::Value;
 
-const CAP: usize = 8;
+/// The per-officer cap of the plan `cap_counts_every_task` draws with: one the demo draw
+/// reaches (with the shipped plan's 8, nobody is given more than 7). A change to the plan's
+/// text changes the draw; pick the cap the new draw reaches.
+const CAP: usize = 7;
 
 fn demo(db: &TestDb, dir: &std::path::Path) {
-    let plan = common::plan_without_proposals(db.path());
+    demo_with(db, dir, &common::plan_without_proposals(db.path()));
+}
+
+fn demo_with(db: &TestDb, dir: &std::path::Path, plan: &str) {
     db.json(&[
         "demo",
         "run",
         "--dir",
         dir.to_str().expect("utf-8"),
         "--plan",
-        &plan,
+        plan,
         "--until",
         "2024-05-17 00:00",
         "--json",
@@ -84,7 +90,15 @@ fn archive(db: &TestDb, id: &str) {
 /// An officer at the cap whose inspection is archived stays at the cap: replacements never
 /// give them a ninth. (Before, archived tasks dropped out of the count.)
 fn cap_counts_every_task(db: &TestDb) {
-    demo(db, &repo("examples/henan"));
+    let text = std::fs::read_to_string(common::plan_without_proposals(db.path())).expect("plan");
+    assert!(text.contains("cap_per_officer: 8,"));
+    let plan = db.path().join("capped.rhai");
+    std::fs::write(
+        &plan,
+        text.replace("cap_per_officer: 8,", &format!("cap_per_officer: {CAP},")),
+    )
+    .expect("write plan");
+    demo_with(db, &repo("examples/henan"), plan.to_str().expect("utf-8"));
     let all = tasks(db);
     let load = loads(&all);
     let (busiest, n) = load
