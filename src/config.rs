@@ -413,7 +413,7 @@ impl Settings {
             }
         }
         for w in &self.notify.witnesses {
-            if crate::ops::notices::parse_mailbox(w).is_none() {
+            if crate::notify::Mailbox::parse(w).is_none() {
                 return Err(ConfigError::Invalid(format!(
                     "notify.witnesses: `{}` is not an address (\"Name <address>\" or a bare address)",
                     crate::text::quote(w)

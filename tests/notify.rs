@@ -741,18 +741,7 @@ fn held_letters_are_one_and_corrections_say_so() {
     };
     common::load_demo(&db);
     common::freeze_and_draw_at(&db, "2024-05-13 09:00");
-    let tasks = db.json(&["task", "list", "--json"]);
-    let mut by_city: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for t in tasks.as_array().expect("tasks") {
-        by_city
-            .entry(t["city"].as_str().unwrap_or("").to_string())
-            .or_default()
-            .push(t["id"].as_str().unwrap_or("").to_string());
-    }
-    let (_, ids) = by_city
-        .iter()
-        .find(|(_, ids)| ids.len() >= 3)
-        .expect("a city with three inspections");
+    let ids = three_in_one_city(&db);
     let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
     let letters = || {
         db.query_strings(
@@ -860,12 +849,8 @@ fn held_letters_are_one_and_corrections_say_so() {
     );
 }
 
-/// Three `task schedule` at once for one bureau's inspections (each inside its notice period):
-/// the processes race to replace each other's held letter, and however they interleave every
-/// inspection is named in exactly one letter, none lost.
-fn held_letters_race(db: &TestDb) {
-    common::load_demo(db);
-    common::freeze_and_draw_at(db, "2024-05-13 09:00");
+/// The ids of three drawn inspections in one municipal unit (one bureau's 函告).
+fn three_in_one_city(db: &TestDb) -> Vec<String> {
     let tasks = db.json(&["task", "list", "--json"]);
     let mut by_city: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for t in tasks.as_array().expect("tasks") {
@@ -874,10 +859,19 @@ fn held_letters_race(db: &TestDb) {
             .or_default()
             .push(t["id"].as_str().unwrap_or("").to_string());
     }
-    let (_, ids) = by_city
-        .iter()
-        .find(|(_, ids)| ids.len() >= 3)
-        .expect("a city with three inspections");
+    by_city
+        .into_values()
+        .find(|ids| ids.len() >= 3)
+        .expect("a city with three inspections")
+}
+
+/// Three `task schedule` at once for one bureau's inspections (each inside its notice period):
+/// the processes race to replace each other's held letter, and however they interleave every
+/// inspection is named in exactly one letter, none lost.
+fn held_letters_race(db: &TestDb) {
+    common::load_demo(db);
+    common::freeze_and_draw_at(db, "2024-05-13 09:00");
+    let ids = three_in_one_city(db);
     let days = ["2024-06-05", "2024-06-06", "2024-06-07"];
     let children: Vec<_> = ids
         .iter()

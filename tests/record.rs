@@ -201,6 +201,10 @@ fn the_pages_show_what_was_drawn(db: &TestDb) {
     // audited; a copy handed out is readable by its owner only and checks against the folder.
     let record = db.path().join("eligibility-1.json");
     let r = record.to_str().expect("utf-8");
+    // A file already there, readable by everyone: the export makes it the owner's only.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(&record, "old").expect("write");
+    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let out = db.suiji(&["audit", "eligibility", "henan-2024", "--export", r]);
     common::assert_ok(&out, &["audit", "eligibility"]);
     let text = common::stdout(&out);
@@ -212,7 +216,6 @@ fn the_pages_show_what_was_drawn(db: &TestDb) {
         text.contains("not eligible: ") && text.contains("recusals"),
         "{text}"
     );
-    use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&record)
         .expect("record")
         .permissions()

@@ -341,7 +341,10 @@ pub(super) async fn eligibility(
             .mode(0o600)
             .open(path)
             .map_err(|err| Invalid(format!("{}: cannot write: {err}", path.display())))?;
-        f.write_all(e.record.as_bytes())
+        // `mode` applies only to a file it creates: one already there is made private too.
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .and_then(|()| f.write_all(e.record.as_bytes()))
             .map_err(|err| Invalid(format!("{}: cannot write: {err}", path.display())))?;
     }
     if out == Output::Json {

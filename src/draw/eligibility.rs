@@ -115,9 +115,22 @@ fn recusal_reasons(
     why
 }
 
+/// A record's pairs, to look up.
 struct Index<'r> {
     conflicts: HashSet<(&'r str, &'r str)>,
     last_year: HashSet<(&'r str, &'r str)>,
+}
+
+impl<'r> Index<'r> {
+    fn of(record: &'r Record) -> Index<'r> {
+        let pairs = |v: &'r [(String, String)]| -> HashSet<(&'r str, &'r str)> {
+            v.iter().map(|(o, e)| (o.as_str(), e.as_str())).collect()
+        };
+        Index {
+            conflicts: pairs(&record.conflicts),
+            last_year: pairs(&record.last_year_pairs),
+        }
+    }
 }
 
 /// The published eligibility a record gives: the eligible officers (ascending) and the
@@ -133,13 +146,7 @@ fn derive<'r>(
         .iter()
         .filter(|o| unfit(o, rules, day).is_none())
         .collect();
-    let pairs = |v: &'r [(String, String)]| -> HashSet<(&'r str, &'r str)> {
-        v.iter().map(|(o, e)| (o.as_str(), e.as_str())).collect()
-    };
-    let index = Index {
-        conflicts: pairs(&record.conflicts),
-        last_year: pairs(&record.last_year_pairs),
-    };
+    let index = Index::of(record);
     // The few officers who could be recused from an entity, found without testing every
     // officer against every candidate.
     let mut by_city: HashMap<&str, Vec<&RecordOfficer>> = HashMap::new();
@@ -453,18 +460,7 @@ pub fn audit(m: &Manifest, record_bytes: &[u8]) -> Result<Audit, String> {
             "recused: the manifest's groups are not the recusals the record gives".to_string(),
         );
     }
-    let index = Index {
-        conflicts: record
-            .conflicts
-            .iter()
-            .map(|(o, e)| (o.as_str(), e.as_str()))
-            .collect(),
-        last_year: record
-            .last_year_pairs
-            .iter()
-            .map(|(o, e)| (o.as_str(), e.as_str()))
-            .collect(),
-    };
+    let index = Index::of(&record);
     let by_id: HashMap<&str, &RecordOfficer> =
         eligible.iter().map(|o| (o.id.as_str(), *o)).collect();
     let mut recusals = Vec::new();

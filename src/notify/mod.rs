@@ -77,6 +77,23 @@ pub struct Mailbox {
     pub email: String,
 }
 
+impl Mailbox {
+    /// "Name <address>" or a bare address, as the configuration writes them; None when the
+    /// address is not one.
+    pub fn parse(s: &str) -> Option<Mailbox> {
+        let s = s.trim();
+        let (name, email) = match s.rsplit_once('<') {
+            Some((name, rest)) => (name.trim().to_string(), rest.trim_end_matches('>').trim()),
+            None => (s.to_string(), s),
+        };
+        email.parse::<lettre::Address>().ok()?;
+        Some(Mailbox {
+            name,
+            email: email.to_string(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
     /// What the recipient sees (may be Chinese).

@@ -25,20 +25,6 @@ pub fn templates(ctx: &Ctx<'_>) -> (Templates, Vec<notify::templates::Problem>) 
     (next, problems)
 }
 
-/// "Name <address>" or a bare address.
-pub(crate) fn parse_mailbox(s: &str) -> Option<Mailbox> {
-    let s = s.trim();
-    let (name, email) = match s.rsplit_once('<') {
-        Some((name, rest)) => (name.trim().to_string(), rest.trim_end_matches('>').trim()),
-        None => (s.to_string(), s),
-    };
-    email.parse::<lettre::Address>().ok()?;
-    Some(Mailbox {
-        name,
-        email: email.to_string(),
-    })
-}
-
 /// Everyone the department's own letters go to (administrators, the tracking division), as
 /// the registry and the configuration say now; `for_plan` points it at one plan's folder.
 pub async fn department_directory(ctx: &Ctx<'_>, today: NaiveDate) -> Result<Directory> {
@@ -142,7 +128,7 @@ pub async fn directory_for(ctx: &Ctx<'_>, plan: &notify::PlanInfo) -> Result<Dir
             .map(|o| (o.id, (o.name, o.email)))
             .collect(),
         tracker: Some(n.tracker.clone()).filter(|t| !t.is_empty()),
-        admins: n.admin.iter().filter_map(|a| parse_mailbox(a)).collect(),
+        admins: n.admin.iter().filter_map(|a| Mailbox::parse(a)).collect(),
         published,
     })
 }
@@ -189,7 +175,7 @@ pub async fn witness(ctx: &Ctx<'_>, index: &crate::publish::Index) -> Result<usi
         .notify
         .witnesses
         .iter()
-        .filter_map(|a| parse_mailbox(a))
+        .filter_map(|a| Mailbox::parse(a))
         .collect();
     if witnesses.is_empty() || index.entries.is_empty() {
         return Ok(0);

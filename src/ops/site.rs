@@ -366,18 +366,10 @@ async fn lock(ctx: &Ctx<'_>, out: &Path) -> Result<std::fs::File> {
         })
     };
     std::fs::create_dir_all(out).map_err(io)?;
-    // The lock lives in the data folder, named for the public folder: nothing but published
-    // documents and pages is ever in the public folder.
-    let dir = out.canonicalize().map_err(io)?;
-    let key = crate::audit::sha256_hex(dir.to_string_lossy().as_bytes());
-    let data = &ctx.settings.daemon.data_dir;
-    std::fs::create_dir_all(data).map_err(io)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(data.join(format!("site-{}.lock", &key[..16])))
-        .map_err(io)?;
+    // The lock is the public folder itself (flock on its directory): every process that
+    // writes there, whatever its configuration, takes the same one, and no lock file is ever
+    // published.
+    let file = std::fs::File::open(out).map_err(io)?;
     for _ in 0..1200 {
         if crate::lock::try_exclusive(&file) {
             publish::check_site(out, ctx.store.mode().await?)?;

@@ -143,7 +143,8 @@ pub fn check_receipt(index_bytes: &[u8], receipt_bytes: &[u8]) -> Result<String,
 }
 
 /// Whether a history extends an older copy of it: same plan and year, and every older entry
-/// still at its place, unchanged (`actor` aside: it once held a login, now a role).
+/// still at its place, the same event (`Entry::same_event`: its recorder aside, once a login,
+/// now a role).
 pub fn check_extends(index_bytes: &[u8], older_bytes: &[u8]) -> Result<String, String> {
     let now = parse(index_bytes, "index.json")?;
     let old = parse(older_bytes, "the older index.json")?;
@@ -153,31 +154,22 @@ pub fn check_extends(index_bytes: &[u8], older_bytes: &[u8]) -> Result<String, S
             old["plan"], old["year"], now["plan"], now["year"]
         ));
     }
-    let without_actor = |e: &Value| {
-        let mut e = e.clone();
-        if let Some(m) = e.as_object_mut() {
-            m.remove("actor");
-        }
-        e
+    let entry = |v: &Value, n: usize| {
+        serde_json::from_value::<super::Entry>(v.clone()).map_err(|e| format!("entry {n}: {e}"))
     };
     for (i, o) in entries(&old).iter().enumerate() {
-        match entries(&now).get(i) {
-            None => {
-                return Err(format!(
-                    "the older copy lists {} events, this history only {}: it shrank",
-                    entries(&old).len(),
-                    entries(&now).len()
-                ));
-            }
-            Some(n) if without_actor(n) != without_actor(o) => {
-                return Err(format!(
-                    "entry {} differs from the older copy's ({} then, {} now)",
-                    i + 1,
-                    without_actor(o),
-                    without_actor(n)
-                ));
-            }
-            Some(_) => {}
+        let Some(n) = entries(&now).get(i) else {
+            return Err(format!(
+                "the older copy lists {} events, this history only {}: it shrank",
+                entries(&old).len(),
+                entries(&now).len()
+            ));
+        };
+        if !entry(n, i + 1)?.same_event(&entry(o, i + 1)?) {
+            return Err(format!(
+                "entry {} differs from the older copy's ({o} then, {n} now)",
+                i + 1
+            ));
         }
     }
     Ok(format!(
