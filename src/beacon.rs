@@ -159,6 +159,8 @@ pub struct Relays {
     /// Passes over the relay list before giving up.
     pub attempts: u32,
     pub backoff: Duration,
+    /// The system's roots and `beacon.ca_file`.
+    pub tls: ureq::tls::TlsConfig,
 }
 
 #[derive(Deserialize)]
@@ -190,8 +192,8 @@ pub async fn fetch(relays: &Relays, round: u64, now_unix: i64) -> Result<Beacon,
         }
         for base in &relays.urls {
             let url = format!("{}/{CHAIN_HASH}/public/{round}", base.trim_end_matches('/'));
-            let timeout = relays.timeout;
-            let got = tokio::task::spawn_blocking(move || get_json(&url, timeout)).await;
+            let (timeout, tls) = (relays.timeout, relays.tls.clone());
+            let got = tokio::task::spawn_blocking(move || get_json(&url, timeout, tls)).await;
             let answer = match got {
                 Ok(Ok(a)) => a,
                 Ok(Err(e)) => {
@@ -219,9 +221,14 @@ pub async fn fetch(relays: &Relays, round: u64, now_unix: i64) -> Result<Beacon,
     })
 }
 
-fn get_json(url: &str, timeout: Duration) -> Result<RelayAnswer, String> {
+fn get_json(
+    url: &str,
+    timeout: Duration,
+    tls: ureq::tls::TlsConfig,
+) -> Result<RelayAnswer, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
+        .tls_config(tls)
         .http_status_as_error(true)
         .build()
         .into();

@@ -172,6 +172,10 @@ pub struct SmtpSettings {
     pub password: Secret,
     pub password_file: String,
     pub from: String,
+    /// The envelope's sender (MAIL FROM), where the relay wants another than `from`'s.
+    pub envelope_from: String,
+    /// PEM file of CAs trusted besides the system's (a department's own CA).
+    pub ca_file: String,
     pub timeout_secs: u64,
 }
 
@@ -206,16 +210,23 @@ pub struct BeaconSettings {
     pub relays: Vec<String>,
     pub timeout_secs: u64,
     pub attempts: u32,
+    pub ca_file: String,
 }
 
 impl BeaconSettings {
-    pub fn relays(&self) -> crate::beacon::Relays {
-        crate::beacon::Relays {
+    pub fn relays(&self) -> Result<crate::beacon::Relays, crate::tls::TlsError> {
+        Ok(crate::beacon::Relays {
             urls: self.relays.clone(),
             timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
             attempts: self.attempts.max(1),
             backoff: std::time::Duration::from_secs(2),
-        }
+            tls: self.tls()?,
+        })
+    }
+
+    /// The trust for HTTPS requests: the beacon relays and the timestamp authority.
+    pub fn tls(&self) -> Result<ureq::tls::TlsConfig, crate::tls::TlsError> {
+        Ok(crate::tls::trust("beacon.ca_file", &self.ca_file)?.ureq())
     }
 }
 
@@ -273,6 +284,9 @@ pub struct NotifySettings {
     pub public_url: String,
     /// Delivery attempts before a notice is marked failed.
     pub max_attempts: u32,
+    /// SMTP sessions a delivery round keeps open at once (each at most one message delivered
+    /// and not yet marked, the most a crash can make arrive twice).
+    pub sessions: u32,
     /// How long a 函告 queued by `task schedule` or `task correct` is held before it goes: a
     /// date changed, or another inspection of the same bureau scheduled, within that time
     /// makes one letter with the last dates instead of several.

@@ -7,6 +7,8 @@
 //! kept, every request bounded).
 
 use rustls_pki_types::pem::PemObject;
+
+use crate::der::{DerError, children, expect, read, tlv};
 use rustls_pki_types::{CertificateDer, UnixTime};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -21,80 +23,10 @@ fn bad(reason: impl Into<String>) -> TimestampError {
     TimestampError::Token(reason.into())
 }
 
-/// One DER element: its tag, its content, and its whole encoding.
-#[derive(Debug, Clone, Copy)]
-struct Der<'a> {
-    tag: u8,
-    body: &'a [u8],
-    raw: &'a [u8],
-}
-
-/// Reads the element at the start of `input`; returns it and what follows.
-fn read(input: &[u8]) -> Result<(Der<'_>, &[u8]), TimestampError> {
-    let (&tag, rest) = input.split_first().ok_or_else(|| bad("truncated"))?;
-    if tag & 0x1f == 0x1f {
-        return Err(bad("multi-byte tags are not used by RFC 3161"));
+impl From<DerError> for TimestampError {
+    fn from(e: DerError) -> Self {
+        bad(e.0)
     }
-    let (&first, rest) = rest.split_first().ok_or_else(|| bad("truncated length"))?;
-    let (len, rest) = if first < 0x80 {
-        (first as usize, rest)
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 || rest.len() < n {
-            return Err(bad("bad length"));
-        }
-        let len = rest[..n].iter().fold(0usize, |a, &b| (a << 8) | b as usize);
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return Err(bad("truncated element"));
-    }
-    let header = input.len() - rest.len();
-    Ok((
-        Der {
-            tag,
-            body: &rest[..len],
-            raw: &input[..header + len],
-        },
-        &rest[len..],
-    ))
-}
-
-/// The elements inside a constructed element, in order.
-fn children(d: Der<'_>) -> Result<Vec<Der<'_>>, TimestampError> {
-    let mut out = Vec::new();
-    let mut rest = d.body;
-    while !rest.is_empty() {
-        let (e, r) = read(rest)?;
-        out.push(e);
-        rest = r;
-    }
-    Ok(out)
-}
-
-fn expect<'a>(d: Option<&Der<'a>>, tag: u8, what: &str) -> Result<Der<'a>, TimestampError> {
-    match d {
-        Some(d) if d.tag == tag => Ok(*d),
-        _ => Err(bad(format!("{what} is missing or malformed"))),
-    }
-}
-
-fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = body.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let bytes: Vec<u8> = n
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|&b| b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(body);
-    out
 }
 
 // Object identifiers, as their DER content.
@@ -296,6 +228,7 @@ pub fn fetch(
     digest: &[u8; 32],
     ca_pem: Option<&[u8]>,
     timeout: std::time::Duration,
+    tls: ureq::tls::TlsConfig,
 ) -> Result<Vec<u8>, TimestampError> {
     let fail = |reason: String| TimestampError::Authority {
         url: url.to_string(),
@@ -308,6 +241,7 @@ pub fn fetch(
         .map_err(|e| fail(format!("no random nonce: {e}")))?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
+        .tls_config(tls)
         .http_status_as_error(false)
         .build()
         .into();

@@ -145,6 +145,11 @@ enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// The mail relay: test the connection, TLS, authentication and delivery.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Public seed digits, entered once announced, for the draw job.
     Seed {
         #[command(subcommand)]
@@ -340,13 +345,36 @@ enum OutboxCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Put a pending or failed notice back in line for delivery now (audited).
+    /// Put notices back in line for delivery now (audited): one by number, or `--all` of a
+    /// status once the cause of their failure is fixed. Each is still delivered once.
     Retry {
         /// The notice's number (from `outbox list`).
-        id: i64,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        /// Every notice of `--status` (failed unless said).
+        #[arg(long)]
+        all: bool,
+        /// With --all: failed, or pending (those waiting for their next attempt).
+        #[arg(long, requires = "all", default_value = "failed")]
+        status: String,
     },
     /// Deliver every notice due now (the daemon does this by itself).
     Send {
+        /// Print the result as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Connect to smtp.host, negotiate TLS, authenticate and, with --to, send one message,
+    /// saying each step, the server's certificate, and for a failure its cause and remedy.
+    /// Exit 0 when every step passed, 1 otherwise.
+    Test {
+        /// Send a test message to this address.
+        #[arg(long, value_name = "ADDR")]
+        to: Option<String>,
         /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -957,6 +985,12 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
     if let Some(code) = offline(&cli.command, &settings) {
         return code;
     }
+    if let Command::Mail {
+        command: MailCommand::Test { to, json },
+    } = &cli.command
+    {
+        return outbox::mail_test(&settings, to.as_deref(), *json).await;
+    }
     if let Command::Rehearse {
         from,
         into,
@@ -1020,6 +1054,9 @@ async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Res
         }
         Command::Status { json } => registry::status(ctx, json).await,
         Command::Outbox { command } => outbox::command(ctx, command).await,
+        Command::Mail {
+            command: MailCommand::Test { to, json },
+        } => outbox::mail_test(ctx.settings, to.as_deref(), json).await,
         Command::Serve { until, plan, json } => {
             daemon::serve(ctx, overrides, until, plan, json).await
         }

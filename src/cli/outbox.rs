@@ -130,13 +130,38 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: OutboxCommand) -> Result<Exi
                 ));
             }
         }
-        OutboxCommand::Retry { id } => {
-            let row = ctx
+        OutboxCommand::Retry { id, all, status } => {
+            let which = match id {
+                Some(id) if !all => suiji::store::Retry::One(id),
+                _ => {
+                    if !["failed", "pending"].contains(&status.as_str()) {
+                        return Err(Invalid(format!(
+                            "--status `{}`: failed or pending",
+                            suiji::text::quote(&status)
+                        ))
+                        .into());
+                    }
+                    suiji::store::Retry::All { status }
+                }
+            };
+            let rows = ctx
                 .store
-                .outbox_retry(id, ctx.clock, ctx.actor)
+                .outbox_retry(which, ctx.clock, ctx.actor)
                 .await
                 .map_err(suiji::ops::OpsError::from)?;
-            println!("notice #{} is pending again: {}", row.id, row.subject);
+            for r in &rows {
+                println!(
+                    "{}",
+                    suiji::text::shown(&format!(
+                        "notice #{} is pending again: {}",
+                        r.id, r.subject
+                    ))
+                );
+            }
+            println!(
+                "{} put back in line",
+                suiji::text::count(rows.len(), "notice", "notices")
+            );
         }
         OutboxCommand::Send { json } => {
             let transport = suiji::notify::send::Transport::from_settings(
@@ -157,4 +182,31 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: OutboxCommand) -> Result<Exi
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `mail test`: each step of a session with the relay, as it went.
+pub(super) async fn mail_test(
+    settings: &suiji::config::Settings,
+    to: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
+    let probe = suiji::notify::send::probe(settings, to)
+        .await
+        .map_err(|e| Invalid(e.to_string()))?;
+    if json {
+        print_json(&probe)?;
+    } else {
+        for line in &probe.steps {
+            println!("{}", suiji::text::shown(&format!("ok    {line}")));
+        }
+        match &probe.failure {
+            None => println!("mail test passed"),
+            Some(f) => println!("{}", suiji::text::shown(&format!("FAIL  {f}"))),
+        }
+    }
+    Ok(if probe.failure.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

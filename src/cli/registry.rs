@@ -260,6 +260,19 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
             String::new()
         }
     );
+    if let Some(r) = &s.relay {
+        let line = match (&r.failing_since, &r.last_error) {
+            (Some(since), Some(e)) => format!(
+                "mail: FAILING since {since} ({}): {e}",
+                r.cause.as_deref().unwrap_or("")
+            ),
+            _ => format!(
+                "mail: last delivered {}",
+                r.last_sent_at.as_deref().unwrap_or("never")
+            ),
+        };
+        println!("{}", suiji::text::shown(&line));
+    }
     match &s.leader {
         Some(l) => println!(
             "leader: {} since {} (last seen {}{})",

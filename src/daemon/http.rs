@@ -99,6 +99,11 @@ async fn health(store: &Store, metrics: &SharedMetrics) -> (&'static str, String
         )),
         Err(e) => problems.push(format!("mail: {e}")),
     }
+    if let Ok(Some(r)) = store.relay_state().await
+        && let (Some(since), Some(e)) = (r.failing_since, r.last_error)
+    {
+        problems.push(format!("mail: failing since {since}: {e}"));
+    }
     if problems.is_empty() {
         ("200 OK", "ok\n".to_string())
     } else {
@@ -181,6 +186,31 @@ async fn render(store: &Store, metrics: &SharedMetrics) -> String {
         let _ = writeln!(out, "# TYPE suiji_notices gauge");
         for (status, n) in outbox {
             let _ = writeln!(out, "suiji_notices{{status=\"{status}\"}} {n}");
+        }
+    }
+    if let Ok(relay) = store.relay_state().await {
+        let failing = relay.as_ref().and_then(|r| {
+            let since = crate::clock::parse_time(r.failing_since.as_deref()?)?;
+            let cause: String = r
+                .cause
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| c.is_ascii_lowercase())
+                .collect();
+            Some((cause, since.timestamp()))
+        });
+        let _ = writeln!(
+            out,
+            "# HELP suiji_mail_failing_since_seconds When delivery to the relay began failing \
+             (unix time), by cause; absent while it delivers."
+        );
+        let _ = writeln!(out, "# TYPE suiji_mail_failing_since_seconds gauge");
+        if let Some((cause, since)) = failing {
+            let _ = writeln!(
+                out,
+                "suiji_mail_failing_since_seconds{{cause=\"{cause}\"}} {since}"
+            );
         }
     }
     out

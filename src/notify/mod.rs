@@ -9,6 +9,7 @@
 //! the entities in its own territory.
 
 pub mod ics;
+pub mod relay;
 pub mod send;
 pub mod templates;
 
@@ -452,20 +453,20 @@ pub fn advance_notices(
             html: r.html,
             attachments: vec![
                 Attachment {
-                    name: format!("检查对象名单-{}.xlsx", bureau.name),
+                    name: format!("检查对象名单-{}-{today}.xlsx", bureau.name),
                     ascii_name: format!("{stem}.xlsx"),
                     content_type:
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into(),
                     data: xlsx,
                 },
                 Attachment {
-                    name: format!("检查对象名单-{}.csv", bureau.name),
+                    name: format!("检查对象名单-{}-{today}.csv", bureau.name),
                     ascii_name: format!("{stem}.csv"),
                     content_type: "text/csv; charset=utf-8".into(),
                     data: csv,
                 },
                 Attachment {
-                    name: format!("检查日程-{}.ics", bureau.name),
+                    name: format!("检查日程-{}-{today}.ics", bureau.name),
                     ascii_name: format!("{stem}.ics"),
                     content_type: "text/calendar; charset=utf-8; method=PUBLISH".into(),
                     data: calendar.into_bytes(),

@@ -1,21 +1,24 @@
-//! Delivery: the only code that knows SMTP. Pending notices are built into MIME messages
-//! (lettre: Chinese headers RFC 2047-encoded, a plain-text and an HTML alternative, attachments
-//! with an ASCII file name beside the RFC 2231 one) and handed to the transport: SMTP
-//! (pooled, every send bounded by our own timeout) when `smtp.host` is set, otherwise `.eml`
-//! files under `<data_dir>/mail/`. A failed attempt is tried again after a growing, jittered
-//! pause; after `notify.max_attempts` the notice is marked failed and an admin notice raised.
+//! Delivery: the only code that knows SMTP (with `relay`, the session). Pending notices are
+//! built into MIME messages (lettre: Chinese headers RFC 2047-encoded, a plain-text and an
+//! HTML alternative, attachments with an ASCII file name beside the RFC 2231 one) and handed
+//! to the transport: the relay when `smtp.host` is set, otherwise `.eml` files under
+//! `<data_dir>/mail/`. A transient failure is tried again after a growing, jittered pause,
+//! until `notify.max_attempts`; a permanent one (a 5xx, refused credentials, settings that do
+//! not match the relay) fails the notice at once. A failure that every notice would meet (the
+//! relay unreachable, its settings or credentials wrong) ends the round's attempts: the other
+//! notices of the round meet it without a connection being tried for each.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox as LMailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::{Address, Message};
 use serde::Serialize;
 
+use super::relay::{Cause, Failure, Mode, Relay, Steps};
 use super::{Attachment, Mailbox};
 use crate::clock::{Clock, stamp};
 use crate::config::Settings;
@@ -31,107 +34,61 @@ pub enum SendError {
 
 /// Where messages go.
 pub enum Transport {
-    Smtp(Smtp),
+    Smtp(Box<Smtp>),
     /// `.eml` files in a folder (the embedded default: a newcomer opens the letters).
     Files(PathBuf),
 }
 
-/// An SMTP relay, its connections kept open between messages.
-///
-/// For plain and STARTTLS relays suiji opens the TCP connection itself, with `TCP_NODELAY`, and
-/// hands it to lettre's SMTP client: lettre 0.11.23 leaves Nagle's algorithm on, and since it
-/// writes a message's body and its final `\r\n.\r\n` separately, every message then waits
-/// for the relay's delayed ACK (40 ms on Linux: 23 messages/s on loopback instead of
-/// hundreds). Implicit TLS (port 465) goes through lettre's own pooled transport.
+/// An SMTP relay, its sessions kept open between messages of a round and closed with QUIT at
+/// its end.
 pub struct Smtp {
-    host: String,
-    port: u16,
-    starttls: bool,
-    credentials: Option<Credentials>,
-    timeout: Duration,
+    pub relay: Relay,
+    /// The envelope's sender (`smtp.envelope_from`, else the address of `smtp.from`).
+    envelope_from: Address,
     idle: tokio::sync::Mutex<Vec<AsyncSmtpConnection>>,
-    implicit: Option<AsyncSmtpTransport<Tokio1Executor>>,
 }
 
-/// Open connections kept for the next message.
-const IDLE_CONNECTIONS: usize = 4;
-
 impl Smtp {
-    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
-        let addr = (self.host.as_str(), self.port);
-        let tcp = tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr))
-            .await
-            .map_err(|_| format!("connecting to {}:{}: no answer", self.host, self.port))?
-            .map_err(|e| format!("connecting to {}:{}: {e}", self.host, self.port))?;
-        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-        let hello = ClientId::default();
-        let setup = async {
-            let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
-                .await
-                .map_err(|e| e.to_string())?;
-            if self.starttls {
-                let tls = TlsParameters::new(self.host.clone()).map_err(|e| e.to_string())?;
-                conn.starttls(tls, &hello)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            if let Some(c) = &self.credentials {
-                conn.auth(&[Mechanism::Plain, Mechanism::Login], c)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok::<_, String>(conn)
-        };
-        tokio::time::timeout(self.timeout, setup)
-            .await
-            .map_err(|_| format!("{}:{}: no greeting in time", self.host, self.port))?
-    }
-
-    async fn send(&self, message: &Message) -> Result<(), String> {
-        if let Some(t) = &self.implicit {
-            return match tokio::time::timeout(self.timeout, t.send(message.clone())).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!("no answer within {} s", self.timeout.as_secs())),
-            };
-        }
+    async fn send(&self, message: &Message) -> Result<(), Failure> {
         let bytes = message.formatted();
+        let to = message.envelope().to().to_vec();
         let reused = self.idle.lock().await.pop();
         let was_reused = reused.is_some();
         let mut conn = match reused {
             Some(c) => c,
-            None => self.connect().await?,
+            None => self.relay.connect(&mut Steps::default()).await?,
         };
-        let sent = tokio::time::timeout(self.timeout, conn.send(message.envelope(), &bytes)).await;
+        let mut sent = self
+            .relay
+            .send(&mut conn, &self.envelope_from, &to, &bytes)
+            .await;
+        // A kept session the relay closed meanwhile: once more on a fresh one.
+        if was_reused && sent.as_ref().is_err_and(|f| f.cause == Cause::Unreachable) {
+            conn.abort().await;
+            conn = self.relay.connect(&mut Steps::default()).await?;
+            sent = self
+                .relay
+                .send(&mut conn, &self.envelope_from, &to, &bytes)
+                .await;
+        }
         match sent {
-            Ok(Ok(_)) => {
-                let mut idle = self.idle.lock().await;
-                if idle.len() < IDLE_CONNECTIONS {
-                    idle.push(conn);
-                }
+            Ok(()) => {
+                self.idle.lock().await.push(conn);
                 Ok(())
             }
-            // A kept connection the relay closed meanwhile: once more on a fresh one.
-            Ok(Err(e)) if was_reused && !e.is_permanent() => {
+            Err(f) => {
                 conn.abort().await;
-                let mut fresh = self.connect().await?;
-                let again =
-                    tokio::time::timeout(self.timeout, fresh.send(message.envelope(), &bytes))
-                        .await;
-                match again {
-                    Ok(Ok(_)) => {
-                        self.idle.lock().await.push(fresh);
-                        Ok(())
-                    }
-                    Ok(Err(e)) => Err(e.to_string()),
-                    Err(_) => Err(format!("no answer within {} s", self.timeout.as_secs())),
-                }
+                Err(f)
             }
-            Ok(Err(e)) => {
-                conn.abort().await;
-                Err(e.to_string())
-            }
-            Err(_) => Err(format!("no answer within {} s", self.timeout.as_secs())),
+        }
+    }
+
+    /// Ends every kept session with QUIT.
+    pub async fn close(&self) {
+        let sessions: Vec<AsyncSmtpConnection> = self.idle.lock().await.drain(..).collect();
+        for mut c in sessions {
+            let _ = tokio::time::timeout(self.relay.timeout, c.quit()).await;
+            c.abort().await;
         }
     }
 }
@@ -147,60 +104,215 @@ impl Transport {
         if s.host.trim().is_empty() || mode == crate::store::Mode::Rehearsal {
             return Ok(Transport::Files(settings.daemon.data_dir.join("mail")));
         }
-        let timeout = Duration::from_secs(s.timeout_secs.max(1));
-        let password = s
-            .resolved_password()
-            .map_err(|e| SendError::Settings(e.to_string()))?;
-        let credentials = (!s.username.is_empty())
-            .then(|| Credentials::new(s.username.clone(), password.expose().to_string()));
-        let implicit = match s.tls.as_str() {
-            "none" | "starttls" => None,
-            "tls" => {
-                let mut b = AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
-                    .map_err(|e| SendError::Settings(e.to_string()))?
-                    .port(s.port)
-                    .timeout(Some(timeout));
-                if let Some(c) = &credentials {
-                    b = b.credentials(c.clone());
-                }
-                Some(b.build())
-            }
-            other => {
-                return Err(SendError::Settings(format!(
-                    "smtp.tls `{}`: \"starttls\", \"tls\" or \"none\"",
-                    crate::text::quote(other)
-                )));
-            }
-        };
-        Ok(Transport::Smtp(Smtp {
-            host: s.host.clone(),
-            port: s.port,
-            starttls: s.tls == "starttls",
-            credentials,
-            timeout,
+        Ok(Transport::Smtp(Box::new(Smtp {
+            relay: relay(settings)?,
+            envelope_from: envelope_from(settings)?,
             idle: tokio::sync::Mutex::new(Vec::new()),
-            implicit,
-        }))
+        })))
     }
 
-    async fn deliver(&self, row: &OutboxRow, message: &Message) -> Result<(), String> {
+    async fn deliver(&self, row: &OutboxRow, message: &Message) -> Result<(), Failure> {
         match self {
             Transport::Smtp(smtp) => smtp.send(message).await,
-            Transport::Files(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                let path = dir.join(format!("{:06}-{}.eml", row.id, row.kind));
-                crate::publish::write_atomic(&path, &message.formatted()).map_err(|e| e.to_string())
-            }
+            Transport::Files(dir) => write_eml(dir, row, message).map_err(|e| Failure {
+                cause: Cause::Unreachable,
+                sentence: e,
+            }),
+        }
+    }
+
+    /// Ends the round: QUIT to every session kept open.
+    pub async fn close(&self) {
+        if let Transport::Smtp(s) = self {
+            s.close().await;
         }
     }
 }
 
-/// `Content-Disposition: attachment; filename="<ascii>"; filename*=UTF-8''<percent-encoded>`:
-/// clients that read RFC 2231 show the Chinese name, the others the ASCII one.
+/// The relay `smtp` describes (whether or not the store may use it: `mail test` probes it).
+pub fn relay(settings: &Settings) -> Result<Relay, SendError> {
+    let s = &settings.smtp;
+    if s.host.trim().is_empty() {
+        return Err(SendError::Settings(
+            "smtp.host is empty: no relay is configured".into(),
+        ));
+    }
+    let mode = Mode::parse(&s.tls).ok_or_else(|| {
+        SendError::Settings(format!(
+            "smtp.tls `{}`: \"starttls\", \"tls\" or \"none\"",
+            crate::text::quote(&s.tls)
+        ))
+    })?;
+    let password = s
+        .resolved_password()
+        .map_err(|e| SendError::Settings(e.to_string()))?;
+    let credentials =
+        (!s.username.is_empty()).then(|| (s.username.clone(), password.expose().to_string()));
+    let loopback = s.host == "localhost"
+        || s.host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if mode == Mode::None && credentials.is_some() && !loopback {
+        return Err(SendError::Settings(format!(
+            "smtp.tls = \"none\" would send the password for `{}` in the clear to {}: use \
+             \"starttls\" or \"tls\" (\"none\" is for a relay on this machine only)",
+            crate::text::quote(&s.username),
+            crate::text::quote(&s.host)
+        )));
+    }
+    let trust = crate::tls::trust("smtp.ca_file", &s.ca_file)
+        .map_err(|e| SendError::Settings(e.to_string()))?;
+    Ok(Relay::new(
+        &s.host,
+        s.port,
+        mode,
+        credentials,
+        Duration::from_secs(s.timeout_secs.max(1)),
+        trust,
+    ))
+}
+
+/// What `mail test` saw.
+#[derive(Debug, Serialize)]
+pub struct Probe {
+    pub relay: String,
+    pub steps: Vec<String>,
+    pub certificate: Option<crate::tls::Summary>,
+    pub cause: Option<&'static str>,
+    pub failure: Option<String>,
+}
+
+/// Connects to the configured relay, negotiates TLS, authenticates, sends one message to `to`
+/// if given, and ends with QUIT, saying each step. Settings that cannot even be read are an
+/// error; everything the relay does is in the `Probe`.
+pub async fn probe(settings: &Settings, to: Option<&str>) -> Result<Probe, SendError> {
+    let relay = relay(settings)?;
+    let from = envelope_from(settings)?;
+    let message = match to {
+        Some(to) => Some(test_message(settings, to)?),
+        None => None,
+    };
+    let mut steps = Steps::default();
+    steps.lines.push(format!(
+        "trust: {} root certificates from the system's store, {} from smtp.ca_file",
+        relay.trust.system, relay.trust.extra
+    ));
+    let outcome = async {
+        let mut conn = relay.connect(&mut steps).await?;
+        if let Some(m) = &message {
+            let rcpt = m.envelope().to().to_vec();
+            relay.send(&mut conn, &from, &rcpt, &m.formatted()).await?;
+            steps.lines.push(format!(
+                "MAIL FROM <{from}>, RCPT TO {}, DATA: accepted",
+                rcpt.iter()
+                    .map(|a| format!("<{a}>"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let bye = conn.quit().await;
+        conn.abort().await;
+        steps.lines.push(match bye {
+            Ok(r) => format!("QUIT: {}", r.code()),
+            Err(e) => format!("QUIT: {e}"),
+        });
+        Ok::<(), Failure>(())
+    }
+    .await;
+    Ok(Probe {
+        relay: format!("{}:{} ({})", relay.host, relay.port, settings.smtp.tls),
+        steps: steps.lines,
+        certificate: steps.certificate,
+        cause: outcome.as_ref().err().map(|f| f.cause.code()),
+        failure: outcome.err().map(|f| f.sentence),
+    })
+}
+
+fn test_message(settings: &Settings, to: &str) -> Result<Message, SendError> {
+    let bad = |what: &str, v: &str, e: String| {
+        SendError::Settings(format!("{what} `{}`: {e}", crate::text::quote(v)))
+    };
+    let from: LMailbox = settings
+        .smtp
+        .from
+        .parse()
+        .map_err(|e| bad("smtp.from", &settings.smtp.from, format!("{e}")))?;
+    let rcpt: LMailbox = to.parse().map_err(|e| bad("--to", to, format!("{e}")))?;
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
+    Message::builder()
+        .from(from)
+        .to(rcpt)
+        .subject(format!("suiji 邮件测试 {}", now.format("%Y-%m-%d %H:%M")))
+        .body(format!(
+            "这是 suiji 的测试邮件（suiji mail test），发送于北京时间 {}。收到即表示通知可以送达，无需回复。\n",
+            now.format("%Y-%m-%d %H:%M:%S")
+        ))
+        .map_err(|e| SendError::Settings(e.to_string()))
+}
+
+/// `smtp.envelope_from`, else the address in `smtp.from`.
+pub fn envelope_from(settings: &Settings) -> Result<Address, SendError> {
+    let s = &settings.smtp;
+    if !s.envelope_from.trim().is_empty() {
+        return s.envelope_from.trim().parse().map_err(|e| {
+            SendError::Settings(format!(
+                "smtp.envelope_from `{}`: {e}",
+                crate::text::quote(&s.envelope_from)
+            ))
+        });
+    }
+    let from: LMailbox = s.from.parse().map_err(|e| {
+        SendError::Settings(format!("smtp.from `{}`: {e}", crate::text::quote(&s.from)))
+    })?;
+    Ok(from.email)
+}
+
+/// A message as an `.eml` file, `NNNNNN-kind.eml`, written whole or not at all.
+pub fn write_eml(dir: &std::path::Path, row: &OutboxRow, message: &Message) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(format!("{:06}-{}.eml", row.id, row.kind));
+    crate::publish::write_atomic(&path, &message.formatted()).map_err(|e| e.to_string())
+}
+
+/// `Content-Disposition: attachment; filename="<ascii>"; filename*0*=UTF-8''<…>; …`: clients
+/// that read RFC 2231 show the Chinese name, the others the ASCII one. The encoded name is
+/// cut into continuations (`filename*0*`, `filename*1*`, …, each on its own folded line, cut
+/// between characters) so that no header line passes 78 characters, whatever the name.
 #[derive(Debug, Clone)]
 struct Disposition {
     name: String,
     ascii: String,
+}
+
+/// Encoded characters per continuation: with `filename*NN*=` and the fold, a line stays under
+/// 78 characters.
+const SEGMENT: usize = 54;
+
+impl Disposition {
+    fn segments(&self) -> Vec<String> {
+        let mut out = vec![String::from("UTF-8''")];
+        for c in self.name.chars() {
+            let mut buf = [0u8; 4];
+            let mut encoded = String::new();
+            for b in c.encode_utf8(&mut buf).bytes() {
+                if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                    encoded.push(b as char);
+                } else {
+                    encoded.push_str(&format!("%{b:02X}"));
+                }
+            }
+            if out
+                .last()
+                .is_some_and(|l| l.len() + encoded.len() > SEGMENT)
+            {
+                out.push(String::new());
+            }
+            if let Some(l) = out.last_mut() {
+                l.push_str(&encoded);
+            }
+        }
+        out
+    }
 }
 
 impl Header for Disposition {
@@ -220,16 +332,12 @@ impl Header for Disposition {
             .ascii
             .chars()
             .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
+            .take(60)
             .collect();
-        let mut encoded = String::new();
-        for b in self.name.as_bytes() {
-            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(b) {
-                encoded.push(*b as char);
-            } else {
-                encoded.push_str(&format!("%{b:02X}"));
-            }
+        let mut value = format!("attachment; filename=\"{ascii}\"");
+        for (i, segment) in self.segments().iter().enumerate() {
+            value.push_str(&format!(";\r\n filename*{i}*={segment}"));
         }
-        let value = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
         HeaderValue::dangerous_new_pre_encoded(Self::name(), value.clone(), value)
     }
 }
@@ -315,6 +423,16 @@ pub struct Delivered {
     pub failed: usize,
 }
 
+/// A notice given up on, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct GaveUp {
+    #[serde(flatten)]
+    pub row: OutboxRow,
+    pub cause: &'static str,
+    #[serde(skip)]
+    pub relay_wide: bool,
+}
+
 /// The pause before attempt `n + 1`: a minute, doubling, at most an hour, with up to a fifth
 /// added at random so that many notices failing together do not retry together.
 pub fn backoff(attempts: i64, jitter_seed: u64) -> chrono::Duration {
@@ -324,76 +442,343 @@ pub fn backoff(attempts: i64, jitter_seed: u64) -> chrono::Duration {
     chrono::Duration::seconds(base + jitter)
 }
 
+/// One round's shared state: how many notices may still be taken, what the round has done,
+/// the failure every further notice would meet, once one is seen, and the marks waiting to be
+/// committed.
+struct Round {
+    left: AtomicI64,
+    report: std::sync::Mutex<(Delivered, Vec<GaveUp>)>,
+    blocked: std::sync::Mutex<Option<Failure>>,
+    marks: Marks,
+}
+
+impl Round {
+    /// Takes up to `want` of what the round may still deliver.
+    fn reserve(&self, want: i64) -> i64 {
+        let mut left = self.left.load(Ordering::SeqCst);
+        loop {
+            let k = want.min(left);
+            if k <= 0 {
+                return 0;
+            }
+            match self
+                .left
+                .compare_exchange(left, left - k, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return k,
+                Err(now) => left = now,
+            }
+        }
+    }
+}
+
+/// Group commit of the marks "sent": each session, once the relay accepted its message, adds
+/// the notice and waits for its mark to be committed before it sends another, so a crash
+/// leaves at most one delivered, unmarked message per session; the marks of sessions that
+/// finish together share one transaction (one fsync on SQLite) instead of one each.
+#[derive(Default)]
+struct Marks {
+    queue: std::sync::Mutex<Vec<i64>>,
+    done: std::sync::Mutex<std::collections::HashMap<i64, bool>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl Marks {
+    /// Marks `id` sent; whether its lease was still `owner`'s.
+    async fn sent(
+        &self,
+        store: &Store,
+        id: i64,
+        owner: &str,
+        clock: &dyn Clock,
+    ) -> Result<bool, StoreError> {
+        if let Ok(mut q) = self.queue.lock() {
+            q.push(id);
+        }
+        let _turn = self.turn.lock().await;
+        if let Some(held) = self.done.lock().ok().and_then(|mut d| d.remove(&id)) {
+            return Ok(held);
+        }
+        let batch: Vec<i64> = self
+            .queue
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default();
+        let held = match store.outbox_sent(&batch, owner, clock).await {
+            Ok(h) => h,
+            Err(e) => {
+                // Left for the next session's turn (or the lease) to mark.
+                if let Ok(mut q) = self.queue.lock() {
+                    q.extend(batch.iter().filter(|&&b| b != id));
+                }
+                return Err(e);
+            }
+        };
+        let mut done = self
+            .done
+            .lock()
+            .map_err(|_| StoreError::Corrupt("marks poisoned".into()))?;
+        for b in &batch {
+            done.insert(*b, held.contains(b));
+        }
+        Ok(done.remove(&id).unwrap_or(false))
+    }
+}
+
+/// Notices a session claims at once (one transaction for all): the lease covers them all.
+const CLAIM: i64 = 4;
+
 /// Delivers every notice due by now (oldest first, at most `limit`), each claimed first under
 /// a lease in the database (`Store::outbox_claim`), so that deliverers running at once (the
-/// daemon and `outbox send`, an old leader and a new one) never send one notice twice. Returns
-/// what happened; notices that exhaust their attempts are marked failed (the caller raises the
-/// admin notice).
+/// daemon and `outbox send`, an old leader and a new one, this round's own sessions) never
+/// send one notice twice. Returns what happened and the notices given up on (the caller tells
+/// the administrators). Ends every SMTP session it opened with QUIT.
 pub async fn deliver(
     store: &Store,
     settings: &Settings,
     transport: &Transport,
     clock: &dyn Clock,
     limit: i64,
-) -> Result<(Delivered, Vec<OutboxRow>), SendError> {
-    let mut report = Delivered::default();
-    let mut gave_up = Vec::new();
+) -> Result<(Delivered, Vec<GaveUp>), SendError> {
+    let round = Round {
+        left: AtomicI64::new(limit),
+        report: std::sync::Mutex::new(Default::default()),
+        blocked: std::sync::Mutex::new(None),
+        marks: Marks::default(),
+    };
+    let sessions = match transport {
+        Transport::Smtp(_) => settings.notify.sessions.max(1) as usize,
+        Transport::Files(_) => 1,
+    };
+    // The first notice alone: a relay that refuses every notice (a wrong password, an
+    // untrusted certificate) is then tried once a round, not once per session.
+    let first = deliverer(store, settings, transport, clock, &round, Some(1)).await;
+    let mut results = vec![first];
+    if results[0].is_ok() {
+        // Blocked, the rest meet the same failure without a connection: one deliverer will do.
+        let blocked = round.blocked.lock().map_or(true, |b| b.is_some());
+        let n = if blocked { 1 } else { sessions };
+        let work = (0..n).map(|_| deliverer(store, settings, transport, clock, &round, None));
+        results.extend(futures_util::future::join_all(work).await);
+    }
+    transport.close().await;
+    for r in results {
+        r?;
+    }
+    let (report, gave_up) = round
+        .report
+        .into_inner()
+        .map_err(|_| SendError::Settings("a deliverer panicked".into()))?;
+    let blocked = round.blocked.into_inner().ok().flatten();
+    let at = stamp(clock.wall());
+    match &blocked {
+        Some(f) => {
+            store
+                .relay_seen(Some((f.cause.code(), &f.sentence)), &at)
+                .await?
+        }
+        None if report.sent > 0 && matches!(transport, Transport::Smtp(_)) => {
+            store.relay_seen(None, &at).await?
+        }
+        None => {}
+    }
+    Ok((report, gave_up))
+}
+
+/// One session's work: claims notices (`CLAIM` at a time, or `at_most`) and delivers them in
+/// turn until the round has none left.
+async fn deliverer(
+    store: &Store,
+    settings: &Settings,
+    transport: &Transport,
+    clock: &dyn Clock,
+    round: &Round,
+    at_most: Option<i64>,
+) -> Result<(), SendError> {
     let owner = crate::instance::id();
-    // Longer than any one send can take (each is bounded by the timeout), so a live
-    // deliverer's lease never runs out under it.
-    let lease = chrono::Duration::seconds(2 * settings.smtp.timeout_secs.max(1) as i64 + 10);
-    for _ in 0..limit {
-        let Some(row) = store
+    let want = at_most.unwrap_or(CLAIM);
+    // Longer than all the claimed sends can take (connecting and sending are each bounded by
+    // the timeout), so a live deliverer's lease never runs out under it.
+    let per_send = 2 * settings.smtp.timeout_secs.max(1) as i64 + 2;
+    let lease = chrono::Duration::seconds(want * per_send + 10);
+    loop {
+        let k = round.reserve(want);
+        if k == 0 {
+            return Ok(());
+        }
+        let rows = store
             .outbox_claim(
                 &stamp(clock.now()),
                 owner,
                 &stamp(clock.wall() + lease),
                 &stamp(clock.wall()),
+                k,
             )
-            .await?
-        else {
-            break;
-        };
-        let attachments = store.outbox_attachments(row.id).await?;
-        let result = match build(&row, &attachments, &settings.smtp.from) {
-            Ok(m) => transport.deliver(&row, &m).await,
-            Err(e) => Err(e),
-        };
-        let held = match result {
-            Ok(()) => {
-                crate::failpoint::hit("notice-before-marked");
-                report.sent += 1;
-                store.outbox_sent(row.id, owner, clock).await?
-            }
-            Err(e) => {
-                let attempts = row.attempts + 1;
-                if attempts >= i64::from(settings.notify.max_attempts) {
-                    tracing::error!(notice = row.id, kind = %row.kind, attempts, "delivery failed for good: {e}");
-                    report.failed += 1;
-                    let held = store.outbox_attempt_failed(row.id, owner, &e, None).await?;
-                    gave_up.push(OutboxRow {
-                        last_error: Some(e),
-                        ..row.clone()
-                    });
-                    held
-                } else {
-                    let seed = clock.wall().timestamp_subsec_nanos() as u64 ^ (row.id as u64) << 8;
-                    let next = stamp(clock.now() + backoff(attempts - 1, seed));
-                    tracing::warn!(notice = row.id, kind = %row.kind, attempts, next = %next, "delivery failed, will retry: {e}");
-                    report.retrying += 1;
-                    store
-                        .outbox_attempt_failed(row.id, owner, &e, Some(&next))
-                        .await?
-                }
-            }
-        };
-        if !held {
-            tracing::error!(
-                notice = row.id,
-                "the notice's lease ran out during its delivery and another deliverer may \
-                 have taken it: it may arrive twice, with the same Message-ID"
-            );
+            .await?;
+        round
+            .left
+            .fetch_add(k - rows.len() as i64, Ordering::SeqCst);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for row in rows {
+            one(store, settings, transport, clock, round, owner, row).await?;
+        }
+        if at_most.is_some() {
+            return Ok(());
         }
     }
-    Ok((report, gave_up))
+}
+
+/// Delivers one claimed notice and records what became of it.
+async fn one(
+    store: &Store,
+    settings: &Settings,
+    transport: &Transport,
+    clock: &dyn Clock,
+    round: &Round,
+    owner: &str,
+    row: OutboxRow,
+) -> Result<(), SendError> {
+    let blocked = round.blocked.lock().ok().and_then(|b| b.clone());
+    let result = match blocked {
+        Some(f) => Err(f),
+        None => {
+            let attachments = store.outbox_attachments(row.id).await?;
+            match build(&row, &attachments, &settings.smtp.from) {
+                Ok(m) => transport.deliver(&row, &m).await,
+                Err(e) => Err(Failure {
+                    cause: Cause::Refused,
+                    sentence: e,
+                }),
+            }
+        }
+    };
+    let held = match result {
+        Ok(()) => {
+            crate::failpoint::hit("notice-before-marked");
+            if let Ok(mut r) = round.report.lock() {
+                r.0.sent += 1;
+            }
+            round.marks.sent(store, row.id, owner, clock).await?
+        }
+        Err(f) => {
+            if f.cause.relay_wide()
+                && let Ok(mut b) = round.blocked.lock()
+                && b.is_none()
+            {
+                *b = Some(f.clone());
+            }
+            let attempts = row.attempts + 1;
+            let give_up =
+                !f.cause.transient() || attempts >= i64::from(settings.notify.max_attempts);
+            if give_up {
+                tracing::error!(notice = row.id, kind = %row.kind, attempts, cause = f.cause.code(), "not delivered, given up: {}", f.sentence);
+                let held = store
+                    .outbox_attempt_failed(row.id, owner, &f.sentence, None)
+                    .await?;
+                if let Ok(mut r) = round.report.lock() {
+                    r.0.failed += 1;
+                    r.1.push(GaveUp {
+                        row: OutboxRow {
+                            last_error: Some(f.sentence.clone()),
+                            status: "failed".into(),
+                            attempts,
+                            ..row.clone()
+                        },
+                        cause: f.cause.code(),
+                        relay_wide: f.cause.relay_wide(),
+                    });
+                }
+                held
+            } else {
+                let seed = clock.wall().timestamp_subsec_nanos() as u64 ^ (row.id as u64) << 8;
+                let next = stamp(clock.now() + backoff(attempts - 1, seed));
+                tracing::warn!(notice = row.id, kind = %row.kind, attempts, next = %next, "not delivered, will retry: {}", f.sentence);
+                if let Ok(mut r) = round.report.lock() {
+                    r.0.retrying += 1;
+                }
+                store
+                    .outbox_attempt_failed(row.id, owner, &f.sentence, Some(&next))
+                    .await?
+            }
+        }
+    };
+    if !held {
+        tracing::error!(
+            notice = row.id,
+            "the notice's lease ran out during its delivery and another deliverer may \
+             have taken it: it may arrive twice, with the same Message-ID"
+        );
+    }
+    Ok(())
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> OutboxRow {
+        OutboxRow {
+            id: 7,
+            key: "advance_notice/k".into(),
+            kind: "advance_notice".into(),
+            to: vec![Mailbox {
+                name: "郑州市应急管理局".into(),
+                email: "yjj@example.gov.cn".into(),
+            }],
+            cc: Vec::new(),
+            subject: "关于开展安全生产监管执法检查的函".into(),
+            text: "正文".into(),
+            html: "<p>正文</p>".into(),
+            late: false,
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt: None,
+            last_error: None,
+            created_at: "2024-06-03T09:00:00+08:00".into(),
+            sent_at: None,
+        }
+    }
+
+    /// A bureau name of 95 characters (the longest real ones run past 40) still gives header
+    /// lines within 78 characters, and the continuations join back to the name.
+    #[test]
+    fn long_attachment_names_fold_into_rfc_2231_continuations() {
+        let bureau = "某".repeat(80) + "经济技术开发区管理委员会应急管理局";
+        assert_eq!(bureau.chars().count(), 97);
+        let name = format!("检查对象名单-{bureau}-2024-06-03.xlsx");
+        let a = Attachment {
+            name: name.clone(),
+            ascii_name: "hangao-4101-2024-06-03.xlsx".into(),
+            content_type: "text/csv; charset=utf-8".into(),
+            data: b"x".to_vec(),
+        };
+        let m = build(&row(), &[a], "厅 <noreply@example.gov.cn>").expect("message");
+        let raw = String::from_utf8(m.formatted()).expect("ascii");
+        assert!(raw.lines().all(|l| l.len() <= 78), "a line over 78:\n{raw}");
+        let d = Disposition {
+            name: name.clone(),
+            ascii: String::new(),
+        };
+        let segments = d.segments();
+        assert!(segments.len() > 5);
+        let joined: String = segments.concat();
+        let encoded = joined.strip_prefix("UTF-8''").expect("charset");
+        let mut bytes = Vec::new();
+        let mut i = 0;
+        let b = encoded.as_bytes();
+        while i < b.len() {
+            if b[i] == b'%' {
+                bytes.push(u8::from_str_radix(&encoded[i + 1..i + 3], 16).expect("hex"));
+                i += 3;
+            } else {
+                bytes.push(b[i]);
+                i += 1;
+            }
+        }
+        assert_eq!(String::from_utf8(bytes).expect("utf-8"), name);
+        // Every segment holds whole characters, so even a reader that decodes segment by
+        // segment shows the name.
+        assert!(segments.iter().all(|s| !s.ends_with('%')));
+    }
 }

@@ -292,7 +292,11 @@ async fn seed_value(ctx: &Ctx<'_>, manifest: &Manifest, input: SeedInput) -> Res
             let beacon = match input.beacon_signature {
                 Some(sig) => crate::beacon::verify(round, &sig),
                 None => {
-                    let relays = ctx.settings.beacon.relays();
+                    let relays = ctx
+                        .settings
+                        .beacon
+                        .relays()
+                        .map_err(|e| OpsError::Invalid(e.to_string()))?;
                     crate::beacon::fetch(&relays, round, ctx.clock.now().timestamp()).await
                 }
             }

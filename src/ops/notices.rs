@@ -2,6 +2,7 @@
 //! configuration), the letters' templates (the last good version, kept for the life of the
 //! process), and the administrators' notices.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use chrono::{Datelike, NaiveDate};
@@ -204,12 +205,18 @@ pub async fn witness(ctx: &Ctx<'_>, index: &crate::publish::Index) -> Result<usi
 }
 
 /// Delivers the notices due (at most `limit`) and tells the administrators of those given up
-/// on, whoever delivers (the daemon, or `outbox send`).
+/// on, whoever delivers (the daemon, or `outbox send`): one notice per cause a day for a cause
+/// every notice meets (the relay's settings or credentials), one per round for notices the
+/// relay refused. Each such notice is also written as an `.eml` file under
+/// `<data_dir>/undelivered/`, since it may have to go through the relay that is failing.
 pub async fn deliver(
     ctx: &Ctx<'_>,
     transport: &crate::notify::send::Transport,
     limit: i64,
-) -> Result<(crate::notify::send::Delivered, Vec<crate::store::OutboxRow>)> {
+) -> Result<(
+    crate::notify::send::Delivered,
+    Vec<crate::notify::send::GaveUp>,
+)> {
     use crate::notify::send::SendError;
     let (done, gave_up) =
         crate::notify::send::deliver(ctx.store, ctx.settings, transport, ctx.clock, limit)
@@ -218,25 +225,57 @@ pub async fn deliver(
                 SendError::Store(e) => OpsError::from(e),
                 e => OpsError::Invalid(e.to_string()),
             })?;
-    if gave_up.is_empty() {
-        return Ok((done, gave_up));
+    let mut by_cause: BTreeMap<String, Vec<&crate::notify::send::GaveUp>> = BTreeMap::new();
+    for g in &gave_up {
+        let what = if g.relay_wide {
+            format!("undelivered/{}", g.cause)
+        } else {
+            format!("undelivered/{}", gave_up[0].row.id)
+        };
+        by_cause.entry(what).or_default().push(g);
     }
-    let lines: Vec<String> = gave_up
-        .iter()
-        .map(|r| {
-            let to: Vec<&str> = r.to.iter().map(|m| m.email.as_str()).collect();
+    for (what, rows) in by_cause {
+        let mut lines: Vec<String> = Vec::new();
+        if let Some(first) = rows.first().filter(|g| g.relay_wide) {
+            lines.push(first.row.last_error.clone().unwrap_or_default());
+        }
+        lines.extend(rows.iter().map(|g| {
+            let to: Vec<&str> = g.row.to.iter().map(|m| m.email.as_str()).collect();
             format!(
                 "#{} {} 收件人 {}：{}",
-                r.id,
-                r.subject,
+                g.row.id,
+                g.row.subject,
                 to.join("、"),
-                r.last_error.as_deref().unwrap_or("")
+                g.row.last_error.as_deref().unwrap_or("")
             )
-        })
-        .collect();
-    let what = format!("undelivered/{}", gave_up[0].id);
-    if let Some(n) = admin(ctx, &what, "通知发送失败", &lines).await? {
-        ctx.store.queue_notices(&[n], ctx.clock).await?;
+        }));
+        lines.push(
+            "原因排除后，运行 `suiji outbox retry --all` 重新发送全部失败通知（每份只发一次）。"
+                .into(),
+        );
+        let Some(n) = admin(ctx, &what, "通知发送失败", &lines).await? else {
+            continue;
+        };
+        let key = n.key.clone();
+        if ctx.store.queue_notices(&[n], ctx.clock).await? == 0 {
+            continue;
+        }
+        if let Some(row) = ctx.store.outbox_by_key(&key).await? {
+            let dir = ctx.settings.daemon.data_dir.join("undelivered");
+            let written = crate::notify::send::build(&row, &[], &ctx.settings.smtp.from)
+                .and_then(|m| crate::notify::send::write_eml(&dir, &row, &m));
+            match written {
+                Ok(()) => tracing::warn!(
+                    notice = row.id,
+                    "administrators' notice about undelivered mail also written to {}",
+                    dir.display()
+                ),
+                Err(e) => tracing::error!(
+                    notice = row.id,
+                    "cannot keep a copy of the administrators' notice: {e}"
+                ),
+            }
+        }
     }
     Ok((done, gave_up))
 }

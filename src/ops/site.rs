@@ -135,10 +135,15 @@ async fn timestamps(ctx: &Ctx<'_>, index: &publish::Index, dir: &Path) -> Result
             Some(t) => t,
             None => {
                 let (url, ca) = (p.timestamp_url.clone(), ca.clone());
+                let tls = ctx
+                    .settings
+                    .beacon
+                    .tls()
+                    .map_err(|e| OpsError::Invalid(e.to_string()))?;
                 // Bounded: an authority that hangs delays this history's stamp, not the site.
                 let timeout = std::time::Duration::from_secs(30);
                 let token = tokio::task::spawn_blocking(move || {
-                    crate::timestamp::fetch(&url, &digest, ca.as_deref(), timeout)
+                    crate::timestamp::fetch(&url, &digest, ca.as_deref(), timeout, tls)
                 })
                 .await
                 .map_err(|e| OpsError::Internal(e.to_string()))?

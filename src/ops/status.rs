@@ -28,6 +28,9 @@ pub struct Status {
     pub late_notices: i64,
     /// The inspections those late 函告 name.
     pub late_inspections: i64,
+    /// The mail relay as the deliverers last saw it: the last error, and since when delivery
+    /// fails (none once a notice went out again).
+    pub relay: Option<crate::store::RelayState>,
     /// The daemon instance that leads (runs the jobs), and when it was last seen.
     pub leader: Option<LeaderRecord>,
     /// Whether that daemon is alive: seen within three of its longest sleeps. A daemon killed
@@ -165,6 +168,7 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
         outbox: ctx.store.outbox_counts().await?,
         late_notices,
         late_inspections,
+        relay: ctx.store.relay_state().await?,
         leader_alive: leader
             .as_ref()
             .and_then(|l| crate::clock::parse_time(&l.seen))

@@ -37,7 +37,7 @@ mod tasks;
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
 pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord};
 pub use mode::{Mode, production_refusal};
-pub use outbox::{Held, Hold, OutboxRow};
+pub use outbox::{Held, Hold, OutboxRow, RelayState, Retry};
 pub use stage::{FirstRecords, ImportWriter};
 pub use tasks::{BatchChange, Change, FactRecord, Page, TaskFilter, TaskRow, TaskStart};
 
@@ -180,6 +180,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "public record",
         include_str!("../../migrations/sqlite/0012_public_record.sql"),
         include_str!("../../migrations/postgres/0012_public_record.sql"),
+    ),
+    (
+        13,
+        "relay state",
+        include_str!("../../migrations/sqlite/0013_relay.sql"),
+        include_str!("../../migrations/postgres/0013_relay.sql"),
     ),
 ];
 

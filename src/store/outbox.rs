@@ -67,6 +67,24 @@ fn json(v: &impl Serialize) -> Result<String, StoreError> {
 /// and so is a notice every item of which is already covered (read here, under the writer's
 /// lock: an item notified by a writer that committed since the notice was planned is seen);
 /// each item is recorded once. Returns how many were new.
+/// Which notices `outbox retry` puts back in line.
+#[derive(Debug, Clone)]
+pub enum Retry {
+    One(i64),
+    All { status: String },
+}
+
+/// The relay as the deliverers last saw it (real times).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RelayState {
+    pub cause: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    /// Set while delivery fails: since the first failure after the last delivery.
+    pub failing_since: Option<String>,
+    pub last_sent_at: Option<String>,
+}
+
 /// A 函告 still held (queued, never tried, not claimed, not due yet): a draft that a change made
 /// within its hold may replace.
 #[derive(Debug, Clone)]
@@ -206,27 +224,29 @@ impl Store {
             .collect()
     }
 
-    /// Claims the oldest pending notice due by `due_by` for `owner` until `lease_until` (real
-    /// time): the one update that finds it unclaimed, or its lease run out at `wall`, takes it,
-    /// so two deliverers never hold one notice. On PostgreSQL a row another deliverer is taking
-    /// is skipped rather than waited for; SQLite has one writer at a time.
+    /// Claims the oldest pending notices due by `due_by` (at most `n`) for `owner` until
+    /// `lease_until` (real time): the one update that finds each unclaimed, or its lease run out
+    /// at `wall`, takes it, so two deliverers never hold one notice. On PostgreSQL rows another
+    /// deliverer is taking are skipped rather than waited for; SQLite has one writer at a time.
+    /// Returned oldest first.
     pub async fn outbox_claim(
         &self,
         due_by: &str,
         owner: &str,
         lease_until: &str,
         wall: &str,
-    ) -> Result<Option<OutboxRow>, StoreError> {
+        n: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
         let lock = match self.backend {
             super::Backend::Sqlite => "",
             super::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
         let free = "status = 'pending' AND (lease_until IS NULL OR lease_until < $4)";
-        super::fetch_record(
+        let mut rows = super::fetch_records(
             &self.pool,
             format!(
-                "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE id = (SELECT id \
-                 FROM outbox WHERE {free} AND next_attempt <= $3 ORDER BY id LIMIT 1{lock}) \
+                "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id \
+                 FROM outbox WHERE {free} AND next_attempt <= $3 ORDER BY id LIMIT $5{lock}) \
                  AND {free} RETURNING {COLUMNS}"
             ),
             vec![
@@ -234,10 +254,13 @@ impl Store {
                 super::Val::Text(lease_until.into()),
                 super::Val::Text(due_by.into()),
                 super::Val::Text(wall.into()),
+                super::Val::Int(n),
             ],
             outbox_row,
         )
-        .await
+        .await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows)
     }
 
     /// When the next pending delivery attempt is due, if any.
@@ -315,27 +338,36 @@ impl Store {
         .collect()
     }
 
-    /// Marks a notice delivered, by the holder of its lease (the only way to a duplicate is a
-    /// crash between the delivery and this, or a send that outlasted its lease). Returns
-    /// whether the lease was still `owner`'s.
+    /// Marks notices delivered, in one transaction, by the holder of their lease (the only way
+    /// to a duplicate is a crash between a delivery and this, or a send that outlasted its
+    /// lease). Returns those whose lease was still `owner`'s.
     pub async fn outbox_sent(
         &self,
-        id: i64,
+        ids: &[i64],
         owner: &str,
         clock: &dyn Clock,
-    ) -> Result<bool, StoreError> {
-        let n = sqlx::query(
-            "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, \
-             last_error = NULL, lease_owner = NULL, lease_until = NULL \
-             WHERE id = $2 AND lease_owner = $3",
+    ) -> Result<Vec<i64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+        let mut binds = vec![
+            super::Val::Text(stamp(clock.wall()).into()),
+            super::Val::Text(owner.into()),
+        ];
+        binds.extend(ids.iter().map(|&id| super::Val::Int(id)));
+        super::fetch_records(
+            &self.pool,
+            format!(
+                "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, \
+                 last_error = NULL, lease_owner = NULL, lease_until = NULL \
+                 WHERE lease_owner = $2 AND id IN ({}) RETURNING id",
+                list.join(", ")
+            ),
+            binds,
+            |r| Ok(r.try_get(0)?),
         )
-        .bind(stamp(clock.wall()))
-        .bind(id)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        .await
     }
 
     /// Records a failed attempt by the holder of its lease: tried again at `next_attempt`, or
@@ -383,6 +415,16 @@ impl Store {
         super::fetch_records(&self.pool, sql, binds, outbox_row).await
     }
 
+    pub async fn outbox_by_key(&self, key: &str) -> Result<Option<OutboxRow>, StoreError> {
+        super::fetch_record(
+            &self.pool,
+            format!("SELECT {COLUMNS} FROM outbox WHERE key = $1"),
+            vec![super::Val::Text(key.into())],
+            outbox_row,
+        )
+        .await
+    }
+
     pub async fn outbox_row(&self, id: i64) -> Result<Option<OutboxRow>, StoreError> {
         super::fetch_record(
             &self.pool,
@@ -393,47 +435,108 @@ impl Store {
         .await
     }
 
-    /// Puts a notice back in line for delivery now (audited).
+    /// Puts notices back in line for delivery now (audited): one by its number, or every one of
+    /// a status (`failed`, or `pending` to try those waiting for their next attempt at once).
+    /// Returns the notices put back.
     pub async fn outbox_retry(
         &self,
-        id: i64,
+        which: Retry,
         clock: &dyn Clock,
         actor: &str,
-    ) -> Result<OutboxRow, StoreError> {
+    ) -> Result<Vec<OutboxRow>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let n = sqlx::query(
-            "UPDATE outbox SET status = 'pending', next_attempt = $1 WHERE id = $2 \
-             AND status IN ('pending', 'failed')",
+        let (filter, bind, target) = match &which {
+            Retry::One(id) => (
+                "id = $2 AND status IN ('pending', 'failed')",
+                super::Val::Int(*id),
+                id.to_string(),
+            ),
+            Retry::All { status } => (
+                "status = $2",
+                super::Val::Text(status.clone().into()),
+                format!("all {status}"),
+            ),
+        };
+        let rows = super::fetch_records(
+            &mut *tx,
+            format!(
+                "UPDATE outbox SET status = 'pending', next_attempt = $1 WHERE {filter} \
+                 RETURNING {COLUMNS}"
+            ),
+            vec![super::Val::Text(stamp(clock.now()).into()), bind],
+            outbox_row,
         )
-        .bind(stamp(clock.now()))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n != 1 {
+        .await?;
+        if let Retry::One(id) = which
+            && rows.is_empty()
+        {
             return Err(StoreError::Refused(format!(
                 "notice #{id} does not exist or was already delivered"
             )));
         }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         Store::audit(
             &mut tx,
             clock,
             actor,
             "outbox.retry",
-            &id.to_string(),
-            &serde_json::json!({}),
+            &target,
+            &serde_json::json!({ "notices": ids }),
         )
         .await?;
-        let row = super::fetch_record(
-            &mut *tx,
-            format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"),
-            vec![super::Val::Int(id)],
-            outbox_row,
-        )
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("no notice #{id}")))?;
         self.commit(tx).await?;
-        Ok(row)
+        Ok(rows)
+    }
+
+    /// Records what a delivery round saw of the relay: a failure (its cause and sentence; the
+    /// failing streak starts unless it is already running), or a delivery (the streak ends).
+    pub async fn relay_seen(
+        &self,
+        failure: Option<(&str, &str)>,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        let sql = match failure {
+            Some(_) => {
+                "INSERT INTO relay_state (id, cause, last_error, last_error_at, failing_since) \
+                 VALUES (1, $1, $2, $3, $3) ON CONFLICT (id) DO UPDATE SET cause = $1, \
+                 last_error = $2, last_error_at = $3, \
+                 failing_since = COALESCE(relay_state.failing_since, $3)"
+            }
+            None => {
+                "INSERT INTO relay_state (id, last_sent_at) VALUES (1, $3) ON CONFLICT (id) \
+                 DO UPDATE SET failing_since = NULL, last_sent_at = $3, \
+                 cause = COALESCE($1, relay_state.cause), \
+                 last_error = COALESCE($2, relay_state.last_error)"
+            }
+        };
+        let (cause, error) = failure.unzip();
+        sqlx::query(sql)
+            .bind(cause)
+            .bind(error)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn relay_state(&self) -> Result<Option<RelayState>, StoreError> {
+        super::fetch_record(
+            &self.pool,
+            "SELECT cause, last_error, last_error_at, failing_since, last_sent_at \
+             FROM relay_state WHERE id = 1"
+                .to_string(),
+            vec![],
+            |r| {
+                Ok(RelayState {
+                    cause: r.try_get(0)?,
+                    last_error: r.try_get(1)?,
+                    last_error_at: r.try_get(2)?,
+                    failing_since: r.try_get(3)?,
+                    last_sent_at: r.try_get(4)?,
+                })
+            },
+        )
+        .await
     }
 
     /// Notices by status.

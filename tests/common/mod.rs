@@ -414,11 +414,17 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub struct Sink {
     pub dir: PathBuf,
     pub port: u16,
+    /// The sink's options (`--tls`, `--auth`, …: see `tools/smtp_sink.py`).
+    args: Vec<String>,
     child: Option<std::process::Child>,
 }
 
 impl Sink {
     pub fn start(dir: &Path) -> Option<Sink> {
+        Sink::start_with(dir, &[])
+    }
+
+    pub fn start_with(dir: &Path, args: &[&str]) -> Option<Sink> {
         let python = std::env::var("VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
         let has = Command::new(&python)
             .args(["-c", "import aiosmtpd"])
@@ -442,6 +448,7 @@ impl Sink {
             let mut sink = Sink {
                 dir: dir.to_path_buf(),
                 port,
+                args: args.iter().map(|a| a.to_string()).collect(),
                 child: None,
             };
             if sink.listen() {
@@ -463,6 +470,7 @@ impl Sink {
             .arg(repo("tools/smtp_sink.py"))
             .arg(&self.dir)
             .arg(self.port.to_string())
+            .args(&self.args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -518,6 +526,16 @@ impl Sink {
                     .unwrap_or_default();
                 (to, raw)
             })
+            .collect()
+    }
+
+    /// What happened in the sink's sessions (`connect`, `starttls`, `auth ok …`, `auth fail
+    /// …`, `quit`), in order.
+    pub fn sessions(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("sessions.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
             .collect()
     }
 
