@@ -1101,8 +1101,9 @@ fn a_departments_relay_over_starttls() {
     // The wrong password: the draw's notices all fail at once, after one attempt.
     let smtp_ok = format!("tls = \"starttls\"\n{ca_file}{}", auth("right-pw"));
     let smtp_wrong = format!("tls = \"starttls\"\n{ca_file}{}", auth("wrong-pw"));
-    let (wrong, layer) =
-        live_draw_with(&db, |layer| relay_config(&db, "wrong-pw", &sink, &smtp_wrong, layer));
+    let (wrong, layer) = live_draw_with(&db, |layer| {
+        relay_config(&db, "wrong-pw", &sink, &smtp_wrong, layer)
+    });
     let (ok, said) = mail_test(&db, &wrong, None);
     assert!(!ok);
     assert!(said.contains("certificate: CN=localhost"), "{said}");

@@ -402,7 +402,8 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
     }
 
     // Every page on a phone (375 px) and a desktop (1280 px): none is wider than its screen
-    // (wide tables scroll inside their own box), and each is kept as a screenshot.
+    // (wide tables scroll inside their own box), each is kept as a screenshot, and axe-core
+    // finds no serious or critical accessibility violation in it.
     for (width, height) in [(375, 812), (1280, 900)] {
         b.viewport(width, height);
         let pages = ["index", "items", "plan", "results", "verify", "directory"]
@@ -423,6 +424,13 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
                 "{name}: {wide} px wide on a {width} px screen"
             );
             b.screenshot(&shots.join(format!("w-{name}.png")));
+            if let Some(found) = b.accessibility() {
+                assert!(
+                    found.is_empty(),
+                    "{name}: axe-core finds serious or critical violations:\n{}",
+                    found.join("\n")
+                );
+            }
         }
     }
     b.viewport(1200, 900);

@@ -195,6 +195,48 @@ impl Browser {
         }
     }
 
+    /// The page's serious and critical accessibility violations, as axe-core (npm, installed
+    /// by `.ci/run` into `target/axe`; `AXE_JS` names another copy) finds them with its default
+    /// rules (WCAG 2.x A and AA, best practices): each as `rule: help (where)`. None when
+    /// axe-core is missing and REQUIRE_BROWSER is unset.
+    pub fn accessibility(&mut self) -> Option<Vec<String>> {
+        let path = std::env::var("AXE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("target/axe/node_modules/axe-core/axe.min.js")
+            });
+        let Ok(source) = std::fs::read_to_string(&path) else {
+            assert!(
+                std::env::var("REQUIRE_BROWSER").is_err(),
+                "REQUIRE_BROWSER is set but axe-core is not at {} (npm install --prefix \
+                 target/axe axe-core)",
+                path.display()
+            );
+            eprintln!("SKIPPED: accessibility (no axe-core at {})", path.display());
+            return None;
+        };
+        if self.eval("typeof window.axe") != json!("object") {
+            self.eval(&format!("{source}\n;true"));
+        }
+        let found = self.eval(
+            "axe.run(document).then(r => r.violations \
+               .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+               .map(v => v.id + ': ' + v.help + ' (' + v.nodes.slice(0, 3) \
+                 .map(n => n.target.join(' ')).join(' | ') + ')'))",
+        );
+        Some(
+            found
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    }
+
     /// The whole page as a PNG, down to 12,000 px (Chromium refuses larger captures; a long
     /// directory is kept from its top).
     pub fn screenshot(&mut self, path: &Path) {
