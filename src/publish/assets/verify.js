@@ -933,12 +933,15 @@
       manifest_name: mn, draw_name: dn,
       seed_kind: null, seed_game: null, announcement: null, seed_value: null, round: null, seed_ok: false,
       seed: null, manifest_digest: null, digest_ok: false, strata: [], teams: { ok: false, count: 0, problem: null },
-      problems: problems, unchecked: [], candidates: 0, millis: 0
+      problems: problems, unchecked: [], candidates: 0, distinct: null, millis: 0
     };
     var m, d, digest, seedHash, strata;
 
     function finish() {
       report.candidates = state.candidates;
+      // v3 names every candidate once in entities (checked to be the strata's union): an
+      // entity in several strata is one candidate.
+      report.distinct = m && isObject(m.entities) ? Object.keys(m.entities).length : null;
       report.ok = problems.length === 0 && report.seed_ok && report.digest_ok && report.teams.ok &&
         report.strata.every(function (s) { return s.ok; });
       if (!report.ok && !problems.length) problems.push(dn + "：未能完成核对");
@@ -2066,7 +2069,11 @@
     }
     if (report.seed) fact(doc, facts, ["种子：", { code: report.seed }]);
     if (report.beacon_note) fact(doc, facts, [report.beacon_note]);
-    if (state !== "unchecked") fact(doc, facts, ["候选对象：" + report.candidates + " 个"]);
+    if (state !== "unchecked") {
+      fact(doc, facts, [report.distinct !== null ?
+        "候选对象：" + report.distinct + " 个（各分层相加 " + report.candidates + " 个次，同一对象可在多个分层中）" :
+        "候选对象：各分层相加 " + report.candidates + " 个次（同一对象可能在多个分层中）"]);
+    }
     if (facts.firstChild) container.appendChild(facts);
 
     if (report.strata.length || state !== "unchecked") {
