@@ -20,23 +20,36 @@ pub struct ToPlace<'a> {
 /// The days a proposal may use: working days from the first one that leaves time for the 函告
 /// (sent by the nightly check after the draw, `advance_notice` working days ahead) and is
 /// inside the window, up to `schedule_within` working days after the draw (and inside the
-/// window).
+/// window). Days of a year without holiday data are left out, never an error: the draw that
+/// asks (its seed already public) must not fail for what `rules check` warned of; tasks
+/// without a proposed day are scheduled by hand, their deadlines pending until the data comes.
 pub fn days(
     drawn_on: NaiveDate,
     window: Window,
     rules: &Deadlines,
     cal: &Calendar,
 ) -> Result<Vec<NaiveDate>, CalendarError> {
-    let notice = cal.add_working_days(drawn_on, i64::from(rules.advance_notice) + 1)?;
+    let known = |r: Result<NaiveDate, CalendarError>| match r {
+        Ok(d) => Ok(Some(d)),
+        Err(CalendarError::NoData { .. }) => Ok(None),
+        Err(e) => Err(e),
+    };
+    let Some(notice) = known(cal.add_working_days(drawn_on, i64::from(rules.advance_notice) + 1))?
+    else {
+        return Ok(Vec::new());
+    };
     let first = notice.max(window.start);
-    let last = cal
-        .add_working_days(drawn_on, i64::from(rules.schedule_within))?
+    let last = known(cal.add_working_days(drawn_on, i64::from(rules.schedule_within)))?
+        .unwrap_or(window.end)
         .min(window.end);
     let mut out = Vec::new();
     let mut d = first;
     while d <= last {
-        if cal.is_working_day(d)? {
-            out.push(d);
+        match cal.is_working_day(d) {
+            Ok(true) => out.push(d),
+            Ok(false) => {}
+            Err(CalendarError::NoData { .. }) => break,
+            Err(e) => return Err(e),
         }
         match d.succ_opt() {
             Some(n) => d = n,
@@ -109,6 +122,26 @@ mod tests {
             reminders: vec![2, 1],
             propose_dates: true,
         }
+    }
+
+    /// A draw late in the last year with holiday data proposes the days it knows and no more;
+    /// one whose 函告 would fall in an unknown year proposes none. Neither fails.
+    #[test]
+    fn a_year_without_holiday_data_ends_the_proposal_not_the_draw() {
+        let cal = Calendar::shipped().expect("calendar");
+        assert!(
+            cal.is_working_day(d("2027-01-04")).is_err(),
+            "no 2027 data shipped"
+        );
+        let w = Window {
+            start: d("2026-12-01"),
+            end: d("2027-03-31"),
+        };
+        let known = days(d("2026-12-14"), w, &rules(), &cal).expect("days");
+        assert_eq!(known.first(), Some(&d("2026-12-18")));
+        assert_eq!(known.last(), Some(&d("2026-12-31")));
+        let late = days(d("2026-12-30"), w, &rules(), &cal).expect("no error");
+        assert!(late.is_empty());
     }
 
     #[test]

@@ -920,3 +920,64 @@ fn a_history_cannot_shrink(db: &TestDb) {
 }
 
 on_both_backends!(a_history_cannot_shrink);
+
+/// A plan drawn in December of the last year with holiday data, its deadlines running into the
+/// next: `rules check` warns that next year's data is missing, and the official draw, its seed
+/// already public, still succeeds. Its proposed dates stop at the last day the calendar knows; the tasks left
+/// unproposed are scheduled by hand, their deadlines pending until the data is added.
+#[test]
+fn a_year_end_draw_does_not_fail_for_next_years_holidays() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    load_demo(&db);
+    let text = std::fs::read_to_string(plan())
+        .expect("plan")
+        .replace("year: 2024,", "year: 2026,")
+        .replace(
+            "window: #{ start: \"2024-05-20\", end: \"2024-12-31\" }",
+            "window: #{ start: \"2026-11-01\", end: \"2026-12-31\" }",
+        )
+        .replace("2024-05-16 21:15", "2026-12-04 21:15")
+        .replace("freeze: \"0 0 9 13 5 *\"", "freeze: \"0 0 9 1 12 *\"")
+        .replace("draw: \"0 30 21 16 5 *\"", "draw: \"0 30 21 4 12 *\"");
+    let path = db.path().join("year-end.rhai");
+    std::fs::write(&path, text).expect("plan");
+    let plan = path.display().to_string();
+    let check = on(&db, "2026-12-01", &["rules", "check", &plan]);
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(
+        check.to_string().contains("2027"),
+        "a warning names 2027: {check}"
+    );
+    on(&db, "2026-12-01", &["freeze", "--plan", &plan]);
+    let drawn = on(
+        &db,
+        "2026-12-04 21:30",
+        &["draw", "--plan", &plan, "--official", "--seed-value", SEED],
+    );
+    assert_eq!(drawn["tasks"], 74, "{drawn}");
+    let tasks = on(&db, "2026-12-04 21:31", &["task", "list"]);
+    let planned: Vec<&str> = tasks
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["facts"]["planned"].as_str())
+        .collect();
+    assert!(!planned.is_empty(), "the days 2026 knows are proposed");
+    let pending = tasks
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter(|t| {
+            t["pending_deadlines"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty())
+        })
+        .count();
+    assert!(pending > 0, "deadlines in 2027 wait for its data");
+    assert!(
+        planned.iter().all(|p| p.starts_with("2026-12-")),
+        "{planned:?}"
+    );
+}

@@ -500,7 +500,10 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
     // Candidates counted once, whatever the strata they are in.
     let output = b.eval("document.getElementById('verify-output').innerText");
     assert!(
-        output.as_str().unwrap_or("").contains("候选对象：2570 个（各分层相加 2834 个次"),
+        output
+            .as_str()
+            .unwrap_or("")
+            .contains("候选对象：2570 个（各分层相加 2834 个次"),
         "{output}"
     );
     b.screenshot(&shots.join("20-verify-ok.png"));
