@@ -142,6 +142,10 @@ pub struct PublicSettings {
     /// The authority's CA certificate (PEM): a token is kept only if it is signed under it.
     #[serde(default)]
     pub timestamp_ca: Option<PathBuf>,
+    /// Years a published result stays public; 0 = for ever.
+    pub retention_years: u32,
+    /// The same for a natural person (个体工商户); 0 = as `retention_years`.
+    pub retention_years_natural_person: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -89,6 +89,10 @@ def build(name, events, spec="suiji-publication-v2", store="production", extra=N
             e.update(draw=standing, reason="抽取操作失误")
             standing = None
             fname, data = None, None
+        elif kind == "takedown":
+            # (kind, at, draw file, task, entity, rule): a result taken down (spec section 7).
+            e.update(draw=ev[2], task=ev[3], entity=ev[4], reason=ev[5])
+            fname, data = None, None
         if fname:
             open(os.path.join(d, fname), "wb").write(data)
             open(os.path.join(d, fname + ".sha256"), "w").write("%s  %s\n" % (sha(data), fname))
@@ -114,8 +118,18 @@ VOID = ("void", "2024-05-17T10:00:00.000+08:00")
 R2 = ("refreeze", "2024-05-18T09:00:00.000+08:00", "manifest-2.json", M2)
 DR2 = ("draw", "2024-05-20T21:30:00.000+08:00", "draw-2.json", D2)
 
+def first_selected(draw_bytes):
+    return json.loads(draw_bytes)["strata"][0]["selected"][0]["id"]
+
+def takedown(at, draw="draw-1.json", task="henan-2024-noncoal-001", entity=None, rule="公示满5年（public.retention_years）"):
+    return ("takedown", at, draw, task, entity or first_selected(D1), rule)
+
+TD = takedown("2029-06-05T01:00:00.000+08:00")
+
 # Expected to verify
 build("ok-single", [F1, DR1])
+build("ok-takedown", [F1, DR1, TD])
+build("ok-takedown-of-voided-draw", [F1, DR1, VOID, R2, DR2, takedown("2029-06-05T01:00:00.000+08:00")])
 build("ok-redraw", [F1, DR1, VOID, R2, DR2])
 build("ok-drand-then-v2", [
     ("freeze", "2023-09-14T09:00:00.000+08:00", "manifest-1.json", MD),
@@ -130,6 +144,11 @@ build("ok-rehearsal-simulated", [("freeze", "2024-05-13T09:00:00.000+08:00", "ma
       store="rehearsal")
 # Expected to fail
 build("bad-v2-no-store", [F1, DR1], store=None)
+build("bad-takedown-not-an-object", [F1, DR1, takedown("2029-06-05T01:00:00.000+08:00", entity="91410000000000000X")])
+build("bad-takedown-twice", [F1, DR1, TD, takedown("2029-06-06T01:00:00.000+08:00")])
+build("bad-takedown-no-rule", [F1, DR1, takedown("2029-06-05T01:00:00.000+08:00", rule=" ")])
+build("bad-takedown-unknown-draw", [F1, DR1, takedown("2029-06-05T01:00:00.000+08:00", draw="draw-2.json")])
+build("bad-takedown-before-its-draw", [F1, takedown("2024-05-14T01:00:00.000+08:00"), DR1])
 build("bad-store-value", [F1, DR1], store="staging")
 build("bad-v1-with-store", [F1, DR1], spec="suiji-publication-v1")
 build("bad-h1-simulated-production", [("freeze", "2024-05-13T09:00:00.000+08:00", "manifest-1.json", MS),

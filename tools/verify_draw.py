@@ -11,8 +11,12 @@ entries numbered 1, 2, ... in order; every listed file present with the index's 
 (section 1: v2 and v3 frozen_at strictly before seed_source.available_at,
 certificate_date the Asia/Shanghai day of available_at, a drand beacon that is quicknet and its
 first round at or after available_at); every draw recomputed from the manifest in force
-(section 6); every void naming the standing draw, with a reason; `current`, manifest.json and
-draw.json matching what is in force; no manifest-*.json or draw-*.json left out of the index.
+(section 6); every void naming the standing draw, with a reason; every takedown naming a draw
+listed before it (voided or not), one of that draw's objects (`entity`: a selected or alternate
+id of one of its strata), a task number (`task`: letters, digits, `.`, `_` and `-`) no earlier
+takedown named, and a reason, with no file, sha256 or manifest (a takedown changes nothing
+current); no other entry with a task or entity; `current`, manifest.json and draw.json matching
+what is in force; no manifest-*.json or draw-*.json left out of the index.
 Over the whole history it also checks:
 
 - `store` (v2: required; a v1 index has none and counts as production) is `production` or
@@ -904,6 +908,9 @@ def verify_history(directory, index):
     # far (what a later manifest's seed must postdate), where each manifest was frozen, the last
     # void, and every draw's seed.
     previous, settled, frozen_at_entry, last_void, seeds = None, [], {}, None, []
+    # For takedowns: every draw listed so far with its objects (selected and alternate ids), and
+    # the tasks already taken down, with their entries.
+    objects, taken_down = {}, {}
     for i, e in enumerate(entries, 1):
         event = e.get("event")
         where = "index.json entry %d (%s)" % (i, event)
@@ -918,6 +925,9 @@ def verify_history(directory, index):
         previous = (at, i, event, e["at"])
         reason = e.get("reason") if isinstance(e.get("reason"), str) else None
         reason = reason if reason and reason.strip() else None
+        if event in ("freeze", "refreeze", "draw", "void") and ("task" in e or "entity" in e):
+            raise Invalid("%s: only a takedown names a task or entity (%s)"
+                          % (where, ", ".join(m for m in ("task", "entity") if m in e)))
         if event in ("freeze", "refreeze"):
             name, data = listed_file(directory, e, where, "manifest")
             if (event == "freeze") != (in_force is None):
@@ -975,6 +985,10 @@ def verify_history(directory, index):
                                      ", drand round %d" % used["round"]
                                      if used["kind"] == "drand" else ""))
             print("%3d. draw      %-16s sha256 ok; %s" % (i, name, line))
+            # Recomputed identical above, so its strata are the sampler's.
+            objects[name] = {o["id"]: kind
+                             for s in parse_json(data, name)["strata"]
+                             for kind in ("selected", "alternates") for o in s[kind]}
             seeds.append((name, source))
             settled.append((name, at, e["at"]))
             standing = name
@@ -991,6 +1005,32 @@ def verify_history(directory, index):
             settled.append(("the void of " + standing, at, e["at"]))
             last_void = (i, standing)
             name, standing = None, None
+        elif event == "takedown":
+            present = [m for m in ("file", "sha256", "manifest") if m in e]
+            if present:
+                raise Invalid("%s: a takedown publishes no file and names no manifest (%s)"
+                              % (where, ", ".join(present)))
+            name, task, entity = e.get("draw"), e.get("task"), e.get("entity")
+            if not (isinstance(name, str) and name in objects):
+                raise Invalid("%s: %r is not a draw listed before it (draws so far: %s)"
+                              % (where, name, ", ".join(objects) or "none"))
+            if not (isinstance(entity, str) and entity in objects[name]):
+                raise Invalid("%s: entity %r is not one of %s's objects (a selected or alternate "
+                              "id of one of its strata)" % (where, entity, name))
+            if not (isinstance(task, str) and re.fullmatch(r"[A-Za-z0-9._-]+", task)):
+                raise Invalid("%s: task %r is not a task number (letters, digits, '.', '_' and "
+                              "'-')" % (where, task))
+            if not reason:
+                raise Invalid("%s: a takedown needs its reason (the rule)" % where)
+            if task in taken_down:
+                raise Invalid("%s: task %s was already taken down by entry %d"
+                              % (where, task, taken_down[task]))
+            taken_down[task] = i
+            print("%3d. takedown  %-16s %s (%s, %s%s) taken down: %s"
+                  % (i, name, task, entity,
+                     "selected" if objects[name][entity] == "selected" else "alternate",
+                     "" if name == standing else "; a voided draw", reason))
+            name = None  # publishes nothing, changes nothing current
         else:
             raise Invalid("%s: unknown event" % where)
         if name in listed:

@@ -840,6 +840,7 @@ pub fn witness(
         EventKind::Refreeze => "重新冻结抽取输入",
         EventKind::Draw => "正式抽取",
         EventKind::Void => "作废抽取结果",
+        EventKind::Takedown => "公示期满撤下结果",
     };
     let v = json!({
         "department": dir.department, "date": chinese_date(today), "contact": dir.contact,

@@ -87,9 +87,11 @@ async fn write_history(
         ));
     }
     let (manifests, draws) = ctx.store.publication(plan_id, year).await?;
+    let takedowns = ctx.store.takedowns(plan_id, year).await?;
     let head = ctx.store.audit_head().await?;
     let mode = ctx.store.mode().await?;
-    let (index, files) = publish::history(plan_id, year, mode, &manifests, &draws, head);
+    let (index, files) =
+        publish::history(plan_id, year, mode, &manifests, &draws, &takedowns, head);
     let written = publish::write_history(&publish::plan_dir(out, year, plan_id), &index, &files)?;
     // The witnesses' receipts and the timestamps, each once per entry whenever the history is
     // written: what could not be done now is done at the next write.
@@ -161,9 +163,10 @@ async fn timestamps(ctx: &Ctx<'_>, index: &publish::Index, dir: &Path) -> Result
 /// A plan's index as its history stands in the store now (what `publish` would write).
 pub async fn index_now(ctx: &Ctx<'_>, plan_id: &str, year: i64) -> Result<publish::Index> {
     let (manifests, draws) = ctx.store.publication(plan_id, year).await?;
+    let takedowns = ctx.store.takedowns(plan_id, year).await?;
     let head = ctx.store.audit_head().await?;
     let mode = ctx.store.mode().await?;
-    Ok(publish::history(plan_id, year, mode, &manifests, &draws, head).0)
+    Ok(publish::history(plan_id, year, mode, &manifests, &draws, &takedowns, head).0)
 }
 
 /// Builds and writes one plan's folder under `out`: its history (append-only, unless `known`
@@ -175,7 +178,32 @@ async fn plan_folder(
     out: &Path,
     known: Option<History>,
 ) -> Result<(Summary, usize)> {
-    let (history, mut written) = match known {
+    let tasks: Vec<_> = ctx
+        .store
+        .tasks(&TaskFilter::default())
+        .await?
+        .into_iter()
+        .filter(|t| t.plan_id == plan_id && t.year == year)
+        .collect();
+    // Results whose retention ran out are taken down first, each a new event of the history
+    // (recorded once: a rebuild that finds nothing new writes nothing).
+    let retention = publish::retention::Retention {
+        years: ctx.settings.public.retention_years,
+        natural_person_years: ctx.settings.public.retention_years_natural_person,
+    };
+    let due = publish::retention::due(&tasks, retention, ctx.clock.today());
+    let new = ctx
+        .store
+        .record_takedowns(&due, ctx.clock, ctx.actor)
+        .await?;
+    if new > 0 {
+        tracing::info!(
+            plan = plan_id,
+            year,
+            "{new} result(s) taken down: retention ran out"
+        );
+    }
+    let (history, mut written) = match known.filter(|_| new == 0) {
         Some(h) => (h, 0),
         None => {
             let (h, paths) = write_history(ctx, plan_id, year, out).await?;
@@ -188,13 +216,6 @@ async fn plan_folder(
         index,
     } = &history;
     let dir = publish::plan_dir(out, year, plan_id);
-    let tasks: Vec<_> = ctx
-        .store
-        .tasks(&TaskFilter::default())
-        .await?
-        .into_iter()
-        .filter(|t| t.plan_id == plan_id && t.year == year)
-        .collect();
     let ids: std::collections::HashSet<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
     let now = stamp(ctx.clock.now());
     // Every fact recorded, whoever builds the pages and on whatever clock: a rebuild never

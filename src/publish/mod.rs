@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::{AuditHead, DrawRecord, ManifestRecord, Mode};
 
 pub mod drawn;
+pub mod retention;
 pub mod selection;
 pub mod site;
 pub mod witness;
@@ -69,6 +70,8 @@ pub enum EventKind {
     Refreeze,
     Draw,
     Void,
+    /// A result taken down when its retention ran out (spec section 7).
+    Takedown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +100,12 @@ pub struct Entry {
     /// A void of a draw whose tasks held results.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forced: bool,
+    /// The task whose result a takedown removed, as its pages numbered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// That task's object (统一社会信用代码).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
     /// The audit row that recorded the event.
     pub audit: Option<AuditHead>,
 }
@@ -179,6 +188,22 @@ fn manifest_file(seq: i64) -> String {
     format!("manifest-{seq}.json")
 }
 
+/// The objects of a draw file: every `selected` and `alternates` id of its strata.
+fn draw_objects(bytes: &[u8]) -> std::collections::BTreeSet<String> {
+    let doc: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let mut out = std::collections::BTreeSet::new();
+    for s in doc["strata"].as_array().into_iter().flatten() {
+        for key in ["selected", "alternates"] {
+            for t in s[key].as_array().into_iter().flatten() {
+                if let Some(id) = t["id"].as_str() {
+                    out.insert(id.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 fn draw_file(seq: i64) -> String {
     format!("draw-{seq}.json")
 }
@@ -190,6 +215,7 @@ pub fn history(
     store: Mode,
     manifests: &[ManifestRecord],
     draws: &[DrawRecord],
+    takedowns: &[crate::store::TakedownRecord],
     audit_head: Option<AuditHead>,
 ) -> (Index, Vec<(String, Vec<u8>)>) {
     // (audit seq, time) orders the events as they were recorded.
@@ -217,6 +243,8 @@ pub fn history(
                 actor: role(&m.actor),
                 reason: m.reason.clone(),
                 forced: false,
+                task: None,
+                entity: None,
                 audit: m.audit.clone(),
             },
         ));
@@ -238,6 +266,8 @@ pub fn history(
                 actor: role(&d.actor),
                 reason: None,
                 forced: false,
+                task: None,
+                entity: None,
                 audit: d.audit.clone(),
             },
         ));
@@ -256,10 +286,34 @@ pub fn history(
                     actor: role(&v.actor),
                     reason: Some(v.reason.clone()),
                     forced: v.forced,
+                    task: None,
+                    entity: None,
                     audit: v.audit.clone(),
                 },
             ));
         }
+    }
+    let seq_of: BTreeMap<i64, i64> = draws.iter().map(|d| (d.id, d.seq)).collect();
+    for t in takedowns {
+        events.push((
+            (t.audit.seq, t.at.clone()),
+            Entry {
+                n: 0,
+                event: EventKind::Takedown,
+                file: None,
+                sha256: None,
+                manifest: None,
+                draw: seq_of.get(&t.draw_id).map(|s| draw_file(*s)),
+                available_at: None,
+                at: t.at.clone(),
+                actor: role(&t.actor),
+                reason: Some(t.rule.clone()),
+                forced: false,
+                task: Some(t.task_id.clone()),
+                entity: Some(t.uscc.clone()),
+                audit: Some(t.audit.clone()),
+            },
+        ));
     }
     events.sort_by(|a, b| a.0.cmp(&b.0));
     let entries: Vec<Entry> = events
@@ -550,6 +604,9 @@ pub fn verify_history(
     let mut standing: Option<String> = None;
     let mut drawn: Vec<String> = Vec::new();
     let mut voided: Vec<String> = Vec::new();
+    // Each draw's objects (selected and alternates), for the takedowns that name them.
+    let mut objects: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    let mut taken_down: std::collections::BTreeSet<String> = Default::default();
     let mut time = Timeline::default();
     for (i, e) in index.entries.iter().enumerate() {
         let at = |what: String| format!("index.json entry {} ({:?}): {what}", i + 1, e.event);
@@ -557,6 +614,9 @@ pub fn verify_history(
             return Err(at(format!("numbered {}, expected {}", e.n, i + 1)));
         }
         time.event(i + 1, &e.at).map_err(at)?;
+        if e.event != EventKind::Takedown && (e.task.is_some() || e.entity.is_some()) {
+            return Err(at("only a takedown names a task and an entity".into()));
+        }
         for name in [&e.file, &e.manifest, &e.draw].into_iter().flatten() {
             if !is_document_name(name) {
                 return Err(at(format!(
@@ -661,6 +721,7 @@ pub fn verify_history(
                 time.draw(&f, m, &e.at, &seed).map_err(at)?;
                 standing = Some(f.clone());
                 drawn.push(f.clone());
+                objects.insert(f.clone(), draw_objects(&bytes));
                 format!(
                     "verified against {m}; seed {} {}{}",
                     seed.kind.name(),
@@ -673,6 +734,9 @@ pub fn verify_history(
             }
             EventKind::Void => {
                 let d = e.draw.as_ref().ok_or_else(|| at("names no draw".into()))?;
+                if e.task.is_some() {
+                    return Err(at("a void names no task".into()));
+                }
                 if standing.as_ref() != Some(d) || voided.contains(d) {
                     return Err(at(format!("{d} is not the standing draw")));
                 }
@@ -688,6 +752,42 @@ pub fn verify_history(
                     "{d} voided{}: {reason}",
                     if e.forced { " (forced)" } else { "" }
                 )
+            }
+            EventKind::Takedown => {
+                if document.is_some() || e.manifest.is_some() {
+                    return Err(at(
+                        "a takedown publishes no file and names no manifest".into()
+                    ));
+                }
+                let d = e.draw.as_ref().ok_or_else(|| at("names no draw".into()))?;
+                let ids = objects
+                    .get(d)
+                    .ok_or_else(|| at(format!("{d} is not a draw listed before it")))?;
+                let task = e
+                    .task
+                    .as_deref()
+                    .filter(|t| {
+                        !t.is_empty()
+                            && t.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+                    })
+                    .ok_or_else(|| at("names no task (letters, digits, `.`, `_`, `-`)".into()))?;
+                let entity = e.entity.as_deref().unwrap_or("");
+                if !ids.contains(entity) {
+                    return Err(at(format!(
+                        "{} is not one of {d}'s objects",
+                        crate::text::quote(entity)
+                    )));
+                }
+                let reason = e
+                    .reason
+                    .as_deref()
+                    .filter(|r| !r.trim().is_empty())
+                    .ok_or_else(|| at("a takedown needs its rule".into()))?;
+                if !taken_down.insert(task.to_string()) {
+                    return Err(at(format!("{task} was already taken down")));
+                }
+                format!("{task} ({entity}) of {d} taken down: {reason}")
             }
         };
         out.push(Checked {

@@ -292,6 +292,8 @@ pub struct PlanSite {
     pub selection: Vec<Selected>,
     pub items: Vec<Item>,
     pub results: Vec<ResultRow>,
+    /// Results taken down when their retention ran out, as the history publishes them.
+    pub taken_down: Vec<TakenDown>,
     /// Tasks of the official draw.
     pub task_count: usize,
     pub total_candidates: usize,
@@ -562,7 +564,12 @@ impl PlanSite {
             })
             .collect();
         selection.sort_by(|a, b| a.task.cmp(&b.task));
-        let results = results(input, names, &drawn);
+        let taken = taken_down(input.index);
+        let gone: BTreeSet<&str> = taken.iter().map(|t| t.task.as_str()).collect();
+        let results: Vec<ResultRow> = results(input, names, &drawn)
+            .into_iter()
+            .filter(|r| !gone.contains(r.task.as_str()))
+            .collect();
         let directories = directories(&current.content, manifest.entities, &task_names, names);
         let show = ResultField::ALL
             .iter()
@@ -610,6 +617,7 @@ impl PlanSite {
             selection,
             items: input.items.to_vec(),
             results,
+            taken_down: taken,
             show,
             divisions: divisions.into_iter().collect(),
             cities: cities.into_iter().collect(),
@@ -787,6 +795,14 @@ fn history(index: &Index) -> Vec<HistoryRow> {
                         e.reason.as_deref().unwrap_or("")
                     ),
                 ),
+                EventKind::Takedown => (
+                    "公示期满撤下结果",
+                    format!(
+                        "任务 {} 的检查结果依据“{}”撤下",
+                        e.task.as_deref().unwrap_or(""),
+                        e.reason.as_deref().unwrap_or("")
+                    ),
+                ),
             };
             HistoryRow {
                 n: e.n,
@@ -800,8 +816,39 @@ fn history(index: &Index) -> Vec<HistoryRow> {
         .collect()
 }
 
+/// A result taken down: which task, when, under which rule, and the history entry that says
+/// so. Nothing of what the result said.
+#[derive(Debug, Clone, Serialize)]
+pub struct TakenDown {
+    pub task: String,
+    pub page: String,
+    pub at: String,
+    pub reason: String,
+    pub n: usize,
+}
+
+/// The takedowns of a history (spec section 7): the pages follow what the verifiers check.
+fn taken_down(index: &Index) -> Vec<TakenDown> {
+    index
+        .entries
+        .iter()
+        .filter(|e| e.event == EventKind::Takedown)
+        .filter_map(|e| {
+            let task = e.task.clone()?;
+            Some(TakenDown {
+                page: format!("results/{}.html", file_stem(&task)),
+                task,
+                at: e.at.clone(),
+                reason: e.reason.clone().unwrap_or_default(),
+                n: e.n,
+            })
+        })
+        .collect()
+}
+
 /// Published results: every task whose result the department has published (a `publish`
-/// fact), whatever became of it since; nothing published ever leaves the page.
+/// fact), whatever became of it since, until a takedown the history publishes removes it (its
+/// page then says when and under which rule); nothing leaves the page unseen.
 fn results(
     input: &Inputs<'_>,
     names: &Names<'_>,
@@ -1120,6 +1167,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/site/results.html"),
     ),
     (
+        "takedown.html",
+        include_str!("../../templates/site/takedown.html"),
+    ),
+    (
         "result.html",
         include_str!("../../templates/site/result.html"),
     ),
@@ -1222,6 +1273,15 @@ pub fn render(site: &PlanSite) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
             r => minijinja::Value::from_serialize(r),
         };
         out.push((r.page.clone(), page(&env, "result.html", ctx)?));
+    }
+    for t in &site.taken_down {
+        let ctx = minijinja::context! {
+            site => site_value.clone(),
+            page => "results",
+            root => "../",
+            t => minijinja::Value::from_serialize(t),
+        };
+        out.push((t.page.clone(), page(&env, "takedown.html", ctx)?));
     }
     downloads(&mut out, "items", "抽查事项清单", item_table(site))?;
     downloads(&mut out, "plan", "抽查计划", plan_table(site))?;

@@ -38,7 +38,7 @@ pub struct AuditHead {
 }
 
 impl AuditHead {
-    fn of(e: &crate::audit::Entry) -> AuditHead {
+    pub(super) fn of(e: &crate::audit::Entry) -> AuditHead {
         AuditHead {
             seq: e.seq,
             hash: e.hash.clone(),

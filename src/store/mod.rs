@@ -33,12 +33,14 @@ mod jobs;
 mod mode;
 pub(crate) mod outbox;
 mod stage;
+mod takedowns;
 mod tasks;
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
 pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord};
 pub use mode::{Mode, production_refusal};
 pub use outbox::{Held, Hold, OutboxRow, RelayState, Retry};
 pub use stage::{FirstRecords, ImportWriter};
+pub use takedowns::{NewTakedown, TakedownRecord};
 pub use tasks::{BatchChange, Change, FactRecord, Page, TaskFilter, TaskRow, TaskStart};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -186,6 +188,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "relay state",
         include_str!("../../migrations/sqlite/0013_relay.sql"),
         include_str!("../../migrations/postgres/0013_relay.sql"),
+    ),
+    (
+        14,
+        "takedowns",
+        include_str!("../../migrations/sqlite/0014_takedowns.sql"),
+        include_str!("../../migrations/postgres/0014_takedowns.sql"),
     ),
 ];
 

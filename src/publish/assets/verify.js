@@ -32,7 +32,9 @@
  *
  * The whole published history (section 7, index.json suiji-publication-v2 or v1), always all
  * of it: the entries in order (numbered 1, 2, ..., `at` never backwards, freeze / refreeze /
- * draw / void rules); every listed file downloaded and its SHA-256 compared with the index;
+ * draw / void / takedown rules: a takedown names an earlier draw, one of its objects, a task
+ * taken down once and a reason, and changes nothing else); every listed file downloaded and its
+ * SHA-256 compared with the index;
  * every manifest checked and of the index's plan and year; every draw recomputed from the
  * manifest in force; `current`, manifest.json and draw.json; no unlisted manifest-N.json or
  * draw-N.json (the next numbers are probed, a folder cannot be listed over the web); the store
@@ -1365,7 +1367,9 @@
   var INDEX_V1 = "suiji-publication-v1";
   var INDEX_V2 = "suiji-publication-v2";
   var STORES = ["production", "rehearsal"];
-  var EVENT_NAMES = { freeze: "冻结", refreeze: "重新冻结", draw: "抽取", "void": "作废" };
+  var EVENT_NAMES = { freeze: "冻结", refreeze: "重新冻结", draw: "抽取", "void": "作废", takedown: "撤下" };
+  // A takedown's task: its published number (letters, digits, ".", "_" and "-").
+  var TASK_NUMBER = /^[A-Za-z0-9._-]+$/;
 
   /**
    * A file that could not be downloaded (a network error, an HTTP status other than 200, a page
@@ -1419,6 +1423,9 @@
     // For the checks over the whole history: the previous event's time, the draws and voids so
     // far (what a later manifest's seed must come after), the last void, every draw's seed.
     var previous = null, settled = [], lastVoid = null, seeds = [];
+    // For takedowns: every draw listed so far (voided or not, downloaded or not) and the tasks
+    // already taken down (task -> the entry's number).
+    var drawn = new Set(), takenDown = new Map();
 
     function where(row) {
       return row ? "index.json entries[" + (row.n - 1) + "]（第 " + row.n + " 项）：" : "index.json：";
@@ -1551,6 +1558,7 @@
       }
       if (name) {
         standing = name;
+        drawn.add(name);
         if (t) settled.push({ draw: name, isVoid: false, t: t, at: e.at });
       }
       return listedFile(e, row, "draw").then(function (bytes) {
@@ -1621,6 +1629,62 @@
       return Promise.resolve();
     }
 
+    /** The objects of a parsed draw: every selected and alternate id of its strata, or null. */
+    function objectsOf(d) {
+      if (!isObject(d) || !Array.isArray(d.strata)) return null;
+      var ids = new Set();
+      d.strata.forEach(function (s) {
+        if (!isObject(s)) return;
+        [s.selected, s.alternates].forEach(function (list) {
+          if (!Array.isArray(list)) return;
+          list.forEach(function (x) { if (isObject(x) && typeof x.id === "string") ids.add(x.id); });
+        });
+      });
+      return ids;
+    }
+
+    /**
+     * A takedown: names a draw listed earlier (voided or not), one of its objects, the task's
+     * published number (taken down once) and the rule; publishes nothing and changes nothing.
+     */
+    function takedownEntry(e, row) {
+      var reason = typeof e.reason === "string" && e.reason.trim() ? e.reason : null;
+      var task = typeof e.task === "string" && TASK_NUMBER.test(e.task) ? e.task : null;
+      var entity = typeof e.entity === "string" && e.entity ? e.entity : null;
+      var name = typeof e.draw === "string" ? e.draw : null;
+      if (has(e, "file") || has(e, "sha256") || has(e, "manifest")) {
+        problem(row, "撤下（takedown）不发布文件，不应有 file、sha256 或 manifest");
+      }
+      if (!task) {
+        problem(row, "task：为 " + (e.task === "" ? "空" : show(e.task)) + "，应为任务的公示编号（字母、数字、“.”、“_”和“-”，不能为空）");
+      } else if (takenDown.has(task)) {
+        problem(row, "任务 " + task + " 已在第 " + takenDown.get(task) + " 项撤下，不应再次撤下");
+      }
+      if (task && !takenDown.has(task)) takenDown.set(task, row.n);
+      if (!reason) problem(row, "撤下（takedown）缺少 reason");
+      if (!entity) problem(row, "entity：为 " + show(e.entity) + "，应为检查对象的统一社会信用代码");
+      if (!name || !drawn.has(name)) {
+        problem(row, "draw：为 " + show(e.draw) + "，不是 index.json 中此前列出的抽取");
+      } else if (entity) {
+        var record = draws.get(name);
+        var objects = record ? objectsOf(record.d) : null;
+        if (!record) {
+          if (unfetched.has(name)) {
+            notChecked(row, name + " 无法下载，未能核对 " + entity + " 是否为其检查对象：未能验证");
+          } else {
+            problem(row, name + " 缺失或无法读取，无法核对 " + entity + " 是否为其检查对象");
+          }
+        } else if (!objects) {
+          problem(row, name + " 格式错误，无法核对 " + entity + " 是否为其检查对象");
+        } else if (!objects.has(entity)) {
+          problem(row, "entity：" + entity + " 不是 " + name + " 的检查对象（不在任何分层的 selected 或 alternates 中）");
+        }
+      }
+      row.notes.push("撤下 任务 " + (task || show(e.task)) + "（" + (entity || show(e.entity)) + "）的结果：" +
+        (reason || show(e.reason)));
+      return Promise.resolve();
+    }
+
     function entry(i) {
       if (i >= entries.length) return Promise.resolve();
       var e = entries[i];
@@ -1633,7 +1697,7 @@
         return entry(i + 1);
       }
       row.event = typeof e.event === "string" ? e.event : show(e.event);
-      row.file = e.event === "void" ? (typeof e.draw === "string" ? e.draw : null) :
+      row.file = e.event === "void" || e.event === "takedown" ? (typeof e.draw === "string" ? e.draw : null) :
         (typeof e.file === "string" ? e.file : null);
       row.at = typeof e.at === "string" ? e.at : null;
       say("第 " + row.n + "/" + entries.length + " 项");
@@ -1650,16 +1714,20 @@
         }
         previous = { t: t, n: row.n, event: row.event, at: e.at };
       }
+      if (e.event !== "takedown" && (has(e, "task") || has(e, "entity"))) {
+        problem(row, "只有撤下（takedown）才有 task 和 entity");
+      }
       var done;
       if (e.event === "freeze" || e.event === "refreeze") done = manifestEntry(e, row);
       else if (e.event === "draw") done = drawEntry(e, row, t);
       else if (e.event === "void") done = voidEntry(e, row, t);
+      else if (e.event === "takedown") done = takedownEntry(e, row);
       else {
         problem(row, "event：未知的事件 " + show(e.event));
         done = Promise.resolve();
       }
       return done.then(function () {
-        if (e.event !== "void" && typeof e.file === "string") {
+        if (e.event !== "void" && e.event !== "takedown" && typeof e.file === "string") {
           if (listed.has(e.file)) problem(row, e.file + " 在 index.json 中列出了两次");
           listed.add(e.file);
         }

@@ -63,6 +63,7 @@ fn site_with(fields: &[ResultField], url: Option<&str>) -> PlanSite {
             notes: Vec::new(),
             page: "results/p-t-001.html".into(),
         }],
+        taken_down: Vec::new(),
         task_count: 1,
         total_candidates: 0,
         distinct_candidates: false,
@@ -166,6 +167,7 @@ fn pages_count_a_manifests_candidates_without_keeping_them() {
         2024,
         crate::store::Mode::Rehearsal,
         &manifests,
+        &[],
         &[],
         None,
     );
