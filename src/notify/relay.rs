@@ -119,7 +119,7 @@ pub struct Steps {
 }
 
 impl Steps {
-    fn say(&mut self, line: impl Into<String>) {
+    pub(crate) fn say(&mut self, line: impl Into<String>) {
         self.lines.push(line.into());
     }
 }
@@ -228,10 +228,6 @@ impl Relay {
             cause,
             sentence: format!("{}:{}: {what}", self.host, self.port),
         }
-    }
-
-    fn tls_key(&self) -> &'static str {
-        "smtp.ca_file"
     }
 
     /// Connects, negotiates TLS, authenticates; every step said in `steps`.
@@ -436,7 +432,7 @@ impl Relay {
                 let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
                 let host = &self.host;
                 let what = if let Some(refused) = &seen.error {
-                    crate::tls::refusal(refused, &seen.chain, host, self.tls_key())
+                    crate::tls::refusal(refused, &seen.chain, host, "smtp.ca_file")
                 } else if matches!(
                     e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
                     Some(rustls::Error::InvalidMessage(_))

@@ -193,7 +193,7 @@ pub async fn probe(settings: &Settings, to: Option<&str>) -> Result<Probe, SendE
         None => None,
     };
     let mut steps = Steps::default();
-    steps.lines.push(format!(
+    steps.say(format!(
         "trust: {} root certificates from the system's store, {} from smtp.ca_file",
         relay.trust.system, relay.trust.extra
     ));
@@ -202,7 +202,7 @@ pub async fn probe(settings: &Settings, to: Option<&str>) -> Result<Probe, SendE
         if let Some(m) = &message {
             let rcpt = m.envelope().to().to_vec();
             relay.send(&mut conn, &from, &rcpt, &m.formatted()).await?;
-            steps.lines.push(format!(
+            steps.say(format!(
                 "MAIL FROM <{from}>, RCPT TO {}, DATA: accepted",
                 rcpt.iter()
                     .map(|a| format!("<{a}>"))
@@ -212,7 +212,7 @@ pub async fn probe(settings: &Settings, to: Option<&str>) -> Result<Probe, SendE
         }
         let bye = conn.quit().await;
         conn.abort().await;
-        steps.lines.push(match bye {
+        steps.say(match bye {
             Ok(r) => format!("QUIT: {}", r.code()),
             Err(e) => format!("QUIT: {e}"),
         });
