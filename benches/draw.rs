@@ -27,7 +27,9 @@ fn main() -> anyhow::Result<()> {
         strata: vec![ManifestStratum {
             task: "t".into(),
             stratum: "t".into(),
+            label: None,
             quota: 20,
+            ratio: None,
             candidates: candidates.clone(),
         }],
         ..serde_json::from_slice(&std::fs::read("tests/golden/manifest.json")?)?

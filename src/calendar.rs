@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 /// The shipped years, as (file name, text).
 const SHIPPED: &[(&str, &str)] = &[
+    ("2021.toml", include_str!("../rules/calendar/2021.toml")),
+    ("2022.toml", include_str!("../rules/calendar/2022.toml")),
     ("2023.toml", include_str!("../rules/calendar/2023.toml")),
     ("2024.toml", include_str!("../rules/calendar/2024.toml")),
     ("2025.toml", include_str!("../rules/calendar/2025.toml")),

@@ -86,11 +86,14 @@ pub struct SeedSource {
     pub announcement: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frequency {
     /// Entities inspected within this many months before the window starts are left out
     /// (0: off). Being drawn at most once a year across all tasks is not optional.
     pub lookback_months: u32,
+    /// Why this plan may draw entities another plan of its year has already drawn (a joint
+    /// plan with another agency that re-visits, say); without it they are left out.
+    pub revisit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,7 +157,7 @@ pub struct TaskRule {
     pub name: String,
     /// Owning division code.
     pub division: String,
-    pub quota: u32,
+    pub quota: Quota,
     pub pool: Filter,
     /// How the quota splits across risk levels; empty means one stratum for the whole pool.
     pub split: Vec<SplitPart>,
@@ -179,14 +182,98 @@ pub struct Filter {
     pub tags_none: Vec<String>,
 }
 
+/// How many entities a task draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Quota {
+    /// A number (`quota: 16`), divided across the split parts by their shares.
+    Fixed(u32),
+    /// A share of the task's pool at the freeze (`ratio: "30%"`); the task has no split.
+    Ratio(Ratio),
+    /// Each split part gives its own ratio of its own pool (Henan 2021: 30% of high-risk
+    /// firms, 10% of medium-high ...).
+    PerPart,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartSize {
+    /// Weight of this part in the task's fixed quota: `quota × share / Σ shares`, largest
+    /// remainder.
+    Share(u32),
+    /// This part's own ratio of its pool (the task's quota is `Quota::PerPart`).
+    Ratio(Ratio),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitPart {
     pub name: String,
+    /// What the public pages call this part (e.g. `重大、较大风险`).
+    pub label: String,
     /// Risk levels this part draws from (parts may overlap: a later part skips what an earlier
     /// one selected, so "at least 40% red/orange, the rest from everyone" is two parts).
     pub risks: Vec<RiskLevel>,
-    /// Weight of this part; quotas are `quota × share / Σ shares`, largest remainder.
-    pub share: u32,
+    pub size: PartSize,
+}
+
+/// A quota stated as a share of a pool, in basis points (1/100 of a percent), with optional
+/// bounds: `quota = min(max, max(min, ⌈pool × basis_points / 10000⌉))` (spec section 1). Plans
+/// say "抽查比例不低于 30%": rounding up never draws less than the stated share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ratio {
+    pub basis_points: u32,
+    pub min: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+}
+
+impl Ratio {
+    /// The quota for a pool of `pool` entities; integer arithmetic, so every verifier gets the
+    /// same number.
+    pub fn quota(&self, pool: usize) -> u32 {
+        let share = (pool as u64 * u64::from(self.basis_points)).div_ceil(10_000);
+        let q = u32::try_from(share).unwrap_or(u32::MAX).max(self.min);
+        self.max.map_or(q, |m| q.min(m))
+    }
+
+    /// Parses a percentage as written in a plan: `"30%"`, `"2.5%"`, `"0.25%"` (above 0, at most
+    /// 100, at most two decimals).
+    pub fn parse_percent(s: &str) -> Result<u32, String> {
+        let bad = || {
+            format!(
+                "`{s}` is not a percentage such as \"30%\" or \"2.5%\" (above 0, at most 100%, at \
+                 most two decimals)"
+            )
+        };
+        let digits = s.trim().strip_suffix('%').ok_or_else(bad)?;
+        let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        if whole.is_empty()
+            || whole.len() > 3
+            || frac.len() > 2
+            || !whole
+                .bytes()
+                .chain(frac.bytes())
+                .all(|b| b.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let frac = format!("{frac:0<2}");
+        let bp = whole.parse::<u32>().map_err(|_| bad())? * 100
+            + frac.parse::<u32>().map_err(|_| bad())?;
+        if bp == 0 || bp > 10_000 {
+            return Err(bad());
+        }
+        Ok(bp)
+    }
+
+    /// The percentage as a plan writes it (`30%`, `2.5%`).
+    pub fn percent(&self) -> String {
+        let (whole, frac) = (self.basis_points / 100, self.basis_points % 100);
+        match frac {
+            0 => format!("{whole}%"),
+            f if f % 10 == 0 => format!("{whole}.{}%", f / 10),
+            f => format!("{whole}.{f:02}%"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,13 +320,26 @@ pub fn largest_remainder(quota: u32, shares: &[u32]) -> Vec<u32> {
     parts
 }
 
+/// A stratum as the plan states it, before its pool is known.
+struct Part<'a> {
+    id: String,
+    label: String,
+    risks: &'a [RiskLevel],
+    /// A number, or a ratio of the part's own pool.
+    quota: Result<u32, Ratio>,
+}
+
 /// One unit of the draw: a task, or a task × split part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stratum {
     pub task: String,
     /// `task` or `task/part`.
     pub id: String,
+    /// What the public pages call it: the task's name, or the split part's label.
+    pub label: String,
     pub quota: u32,
+    /// Where the quota is a share of the pool, the ratio it came from.
+    pub ratio: Option<Ratio>,
     /// Indices into the snapshot's entities, ascending by USCC.
     #[serde(skip)]
     pub members: Vec<u32>,
@@ -250,6 +350,19 @@ impl Stratum {
     pub fn pool_size(&self) -> usize {
         self.members.len()
     }
+}
+
+/// What these strata draw in all (ratios evaluated on their pools).
+pub fn total(strata: &[Stratum]) -> u32 {
+    strata.iter().fold(0, |sum, s| sum.saturating_add(s.quota))
+}
+
+/// What `task` draws from these strata (a ratio's quota known only with its pool).
+pub fn task_quota(strata: &[Stratum], task: &str) -> u32 {
+    strata
+        .iter()
+        .filter(|s| s.task == task)
+        .fold(0, |sum, s| sum.saturating_add(s.quota))
 }
 
 /// The first day of the look-back period: `months` before `start`, same day of month where
@@ -265,7 +378,8 @@ pub fn months_before(start: NaiveDate, months: u32) -> NaiveDate {
 
 impl Plan {
     /// The draw strata in plan order, with their eligible candidates. Entities inspected within
-    /// the look-back period are left out.
+    /// the look-back period are left out, and so are those another plan of the same year has
+    /// drawn (unless this plan names a reason to re-visit them).
     pub fn strata(&self, snapshot: &Snapshot) -> Vec<Stratum> {
         let recent: HashSet<&str> = if self.frequency.lookback_months > 0 {
             let since = months_before(self.window.start, self.frequency.lookback_months);
@@ -278,6 +392,13 @@ impl Plan {
         } else {
             HashSet::new()
         };
+        let mut recent = recent;
+        if self.frequency.revisit.is_none() {
+            recent.extend(
+                self.drawn_elsewhere(snapshot)
+                    .map(|(_, uscc)| uscc.as_str()),
+            );
+        }
         let mut out = Vec::new();
         for task in &self.tasks {
             let entities = &snapshot.entities;
@@ -285,21 +406,49 @@ impl Plan {
             let pool: Vec<u32> = (0..entities.len() as u32)
                 .filter(|&i| matcher.matches(entities, i) && !recent.contains(entities.uscc(i)))
                 .collect();
-            let parts: Vec<(String, Vec<RiskLevel>, u32)> = if task.split.is_empty() {
-                vec![(task.id.clone(), Vec::new(), task.quota)]
-            } else {
-                let shares: Vec<u32> = task.split.iter().map(|p| p.share).collect();
-                task.split
-                    .iter()
-                    .zip(largest_remainder(task.quota, &shares))
-                    .map(|(p, q)| (format!("{}/{}", task.id, p.name), p.risks.clone(), q))
-                    .collect()
+            let whole = |quota| Part {
+                id: task.id.clone(),
+                label: task.name.clone(),
+                risks: &[],
+                quota,
             };
-            for (id, risks, quota) in parts {
+            let parts: Vec<Part> = match (task.quota, task.split.as_slice()) {
+                (Quota::Fixed(q), []) => vec![whole(Ok(q))],
+                (Quota::Ratio(r), _) => vec![whole(Err(r))],
+                (quota, split) => {
+                    let shares: Vec<u32> = split
+                        .iter()
+                        .map(|p| match p.size {
+                            PartSize::Share(s) => s,
+                            PartSize::Ratio(_) => 0,
+                        })
+                        .collect();
+                    let total = match quota {
+                        Quota::Fixed(q) => q,
+                        _ => 0,
+                    };
+                    split
+                        .iter()
+                        .zip(largest_remainder(total, &shares))
+                        .map(|(p, q)| Part {
+                            id: format!("{}/{}", task.id, p.name),
+                            label: p.label.clone(),
+                            risks: &p.risks,
+                            quota: match p.size {
+                                PartSize::Share(_) => Ok(q),
+                                PartSize::Ratio(r) => Err(r),
+                            },
+                        })
+                        .collect()
+                }
+            };
+            for part in parts {
                 let members: Vec<u32> = pool
                     .iter()
                     .copied()
-                    .filter(|&i| risks.is_empty() || risks.contains(&snapshot.entities.risk(i)))
+                    .filter(|&i| {
+                        part.risks.is_empty() || part.risks.contains(&snapshot.entities.risk(i))
+                    })
                     .collect();
                 let mut by_risk = BTreeMap::new();
                 for &i in &members {
@@ -307,8 +456,10 @@ impl Plan {
                 }
                 out.push(Stratum {
                     task: task.id.clone(),
-                    id,
-                    quota,
+                    id: part.id,
+                    label: part.label,
+                    quota: part.quota.unwrap_or_else(|r| r.quota(members.len())),
+                    ratio: part.quota.err(),
                     members,
                     by_risk,
                 });
@@ -317,12 +468,27 @@ impl Plan {
         out
     }
 
-    /// The tasks' quotas added up (saturating: a plan from a script cannot reach the limit).
-    pub fn total_quota(&self) -> u32 {
-        self.tasks
-            .iter()
-            .map(|t| t.quota)
-            .fold(0, u32::saturating_add)
+    /// (plan, USCC) of the entities the other plans of this plan's year have drawn (official
+    /// draws that stand).
+    pub fn drawn_elsewhere<'a>(
+        &'a self,
+        snapshot: &'a Snapshot,
+    ) -> impl Iterator<Item = &'a (String, String)> + 'a {
+        snapshot
+            .drawn
+            .get(&i64::from(self.year))
+            .into_iter()
+            .flatten()
+            .filter(move |(plan, _)| *plan != self.id)
+    }
+
+    /// The tasks' quotas added up (saturating: a plan from a script cannot reach the limit);
+    /// `None` when a quota is a ratio, known only from the pool at the freeze.
+    pub fn fixed_total(&self) -> Option<u32> {
+        self.tasks.iter().try_fold(0u32, |sum, t| match t.quota {
+            Quota::Fixed(q) => Some(sum.saturating_add(q)),
+            _ => None,
+        })
     }
 
     pub fn task(&self, id: &str) -> Option<&TaskRule> {
@@ -342,6 +508,41 @@ mod tests {
         assert_eq!(largest_remainder(16, &[30, 30, 40]), vec![5, 5, 6]);
         for q in 0..50 {
             assert_eq!(largest_remainder(q, &[3, 5, 7]).iter().sum::<u32>(), q);
+        }
+    }
+
+    /// Golden values of the rounding rule the verifiers re-compute (spec section 1).
+    #[test]
+    fn ratio_quotas_round_up_within_their_bounds() {
+        let r = |percent: &str, min, max| Ratio {
+            basis_points: Ratio::parse_percent(percent).expect("percent"),
+            min,
+            max,
+        };
+        assert_eq!(r("30%", 0, None).quota(17), 6); // 5.1 → 6
+        assert_eq!(r("30%", 0, None).quota(10), 3); // exact
+        assert_eq!(r("2%", 0, None).quota(0), 0);
+        assert_eq!(r("2%", 1, None).quota(0), 1); // the bound wins; a shortfall then
+        assert_eq!(r("1%", 2, None).quota(120), 2);
+        assert_eq!(r("100%", 0, Some(20)).quota(350), 20);
+        assert_eq!(r("0.25%", 0, None).quota(401), 2); // 1.0025 → 2
+        assert_eq!(r("12.5%", 0, None).quota(8), 1);
+        assert_eq!(r("100%", 0, None).quota(u32::MAX as usize + 5), u32::MAX);
+        for (text, bp, shown) in [
+            ("30%", 3000, "30%"),
+            ("2.5%", 250, "2.5%"),
+            ("0.25%", 25, "0.25%"),
+            ("100%", 10_000, "100%"),
+            (" 7.50% ", 750, "7.5%"),
+        ] {
+            assert_eq!(Ratio::parse_percent(text), Ok(bp), "{text}");
+            assert_eq!(r(text, 0, None).percent(), shown);
+        }
+        for bad in [
+            "30", "0%", "0.00%", "100.01%", "101%", "1.234%", "-5%", "%", ".5%", "3 0%", "３0%",
+            "1e2%",
+        ] {
+            assert!(Ratio::parse_percent(bad).is_err(), "{bad}");
         }
     }
 

@@ -212,6 +212,9 @@ pub struct Snapshot {
     /// (officer id, USCC) pairs of each year's completed inspections (for the "not the same
     /// officer as last year" rule), by plan year.
     pub team_pairs: HashMap<i64, HashSet<(String, String)>>,
+    /// (plan, USCC) of every entity an official draw that stands has drawn, by plan year (at
+    /// most once a year, across plans).
+    pub drawn: HashMap<i64, Vec<(String, String)>>,
 }
 
 #[cfg(test)]

@@ -430,18 +430,18 @@ fn lifecycle_refusals(db: &TestDb) {
 
 on_both_backends!(lifecycle_refusals);
 
-/// A 2021 plan (test holiday data for 2021 only): a completion on 29 December is recorded, its
-/// publication deadline waits for 2022's data, `status` and the nightly check say so, and the
-/// deadline is computed as soon as the data is added.
+/// A 2019 plan (test holiday data for 2019 only; 2020 is not shipped): a completion on 27
+/// December is recorded, its publication deadline waits for 2020's data, `status` and the
+/// nightly check say so, and the deadline is computed as soon as the data is added.
 fn pending_holiday_data(db: &TestDb) {
     common::load_demo(db);
     let cal = db.path().join("calendar");
     std::fs::create_dir_all(&cal).expect("mkdir");
     std::fs::write(
-        cal.join("2021.toml"),
-        "year = 2021\nnotice = \"test data: weekends only\"\nholidays = []\nworkdays = []\n",
+        cal.join("2019.toml"),
+        "year = 2019\nnotice = \"test data: weekends only\"\nholidays = []\nworkdays = []\n",
     )
-    .expect("2021");
+    .expect("2019");
     let config = db.path().join("c.toml");
     std::fs::write(
         &config,
@@ -451,45 +451,39 @@ fn pending_holiday_data(db: &TestDb) {
     let cfg = config.to_str().expect("utf-8");
     let text = std::fs::read_to_string(Path::new(&common::plan_without_proposals(db.path())))
         .expect("plan");
-    let plan = db.path().join("p2021.rhai");
-    std::fs::write(&plan, text.replace("2024", "2021")).expect("plan");
+    let plan = db.path().join("p2019.rhai");
+    std::fs::write(&plan, text.replace("2024", "2019")).expect("plan");
     let plan = plan.to_str().expect("utf-8");
     let with = |day: &str, args: &[&str]| {
         let mut all = vec!["--config", cfg];
         all.extend_from_slice(args);
         on(db, day, &all)
     };
-    with("2021-05-13", &["freeze", "--plan", plan]);
-    with(
-        "2021-05-16 21:30",
-        &[
-            "draw",
-            "--plan",
-            plan,
-            "--official",
-            "--seed-value",
-            "03071218253109",
-        ],
+    common::draw_plan(
+        db,
+        plan,
+        ("2019-05-13", "2019-05-16 21:30"),
+        &["--config", cfg],
     );
-    let id = "henan-2021-noncoal-001";
+    let id = "henan-2019-noncoal-001";
     with(
-        "2021-06-01",
-        &["task", "schedule", id, "--date", "2021-12-27"],
+        "2019-06-01",
+        &["task", "schedule", id, "--date", "2019-12-26"],
     );
     let t = with(
-        "2021-12-29",
+        "2019-12-27",
         &[
             "task",
             "complete",
             id,
             "--date",
-            "2021-12-29",
+            "2019-12-27",
             "--outcome",
             "no-issues",
         ],
     );
     assert_eq!(
-        t["facts"]["completed"], "2021-12-29",
+        t["facts"]["completed"], "2019-12-27",
         "the fact is recorded: {t}"
     );
     assert_eq!(
@@ -497,25 +491,25 @@ fn pending_holiday_data(db: &TestDb) {
         serde_json::json!(["publish"]),
         "{t}"
     );
-    let status = text_on_cfg(db, cfg, "2021-12-30", &["status"]);
+    let status = text_on_cfg(db, cfg, "2019-12-30", &["status"]);
     assert!(
         status.contains("deadlines waiting for holiday data: 1 task"),
         "{status}"
     );
-    let overdue = text_on_cfg(db, cfg, "2021-12-30", &["overdue"]);
+    let overdue = text_on_cfg(db, cfg, "2019-12-30", &["overdue"]);
     assert!(
         overdue.contains(id) && overdue.contains("waiting for holiday data"),
         "{overdue}"
     );
-    // The 2022 data arrives: the next check computes the deadline (5 working days: 5 January).
+    // The 2020 data arrives: the next check computes the deadline (5 working days: 3 January).
     std::fs::write(
-        cal.join("2022.toml"),
-        "year = 2022\nnotice = \"test data: weekends only\"\nholidays = []\nworkdays = []\n",
+        cal.join("2020.toml"),
+        "year = 2020\nnotice = \"test data: weekends only\"\nholidays = []\nworkdays = []\n",
     )
-    .expect("2022");
-    text_on_cfg(db, cfg, "2021-12-31", &["overdue"]);
-    let t = with("2021-12-31", &["task", "show", id]);
-    assert_eq!(t["deadlines"]["publish"], "2022-01-05", "{t}");
+    .expect("2020");
+    text_on_cfg(db, cfg, "2019-12-31", &["overdue"]);
+    let t = with("2019-12-31", &["task", "show", id]);
+    assert_eq!(t["deadlines"]["publish"], "2020-01-03", "{t}");
     assert_eq!(t["pending_deadlines"], serde_json::json!([]), "{t}");
 }
 

@@ -35,8 +35,8 @@ fn check_draw(manifest: &Value, draw: &Value) {
         .map(|o| (o["id"].as_str().expect("id"), o))
         .collect();
     // Who may not serve an entity: v2 publishes the declared conflicts, v3 the recusals (of
-    // which the conflicts are a part) without their reasons.
-    let v3 = manifest["spec"] == "suiji-draw-v3";
+    // which the conflicts are a part) without their reasons (and so does v4).
+    let v3 = suiji::draw::publishes_eligibility(manifest["spec"].as_str().unwrap_or(""));
     let pair = |o: &Value, e: &Value| {
         (
             o.as_str().unwrap_or("").to_string(),
@@ -95,21 +95,16 @@ fn check_draw(manifest: &Value, draw: &Value) {
             );
         }
     }
-    let quotas: Vec<u64> = [
-        "noncoal",
-        "hazchem",
-        "trade",
-        "enforcement",
-        "agencies",
-        "training",
-    ]
-    .iter()
-    .map(|t| per_task.get(*t).copied().unwrap_or(0))
-    .collect();
-    assert_eq!(quotas, vec![8, 5, 5, 16, 20, 20]);
-
+    // Every task draws its strata's quotas (Henan 2024: 8/5/5/16/20/20, 74 in all).
+    let mut want: HashMap<String, u64> = HashMap::new();
+    for s in manifest["strata"].as_array().expect("strata") {
+        *want
+            .entry(s["task"].as_str().expect("task").into())
+            .or_default() += s["quota"].as_u64().expect("quota");
+    }
+    assert_eq!(per_task, want);
     let teams = draw["teams"].as_array().expect("teams");
-    assert_eq!(teams.len(), 74);
+    assert_eq!(teams.len() as u64, want.values().sum::<u64>());
     let mut load: HashMap<&str, u64> = HashMap::new();
     for team in teams {
         let entity = team["entity"].as_str().expect("entity");
@@ -805,6 +800,54 @@ fn golden_v3() {
     );
 }
 
+/// `suiji-draw-v4`: the v3 vector's registry under a plan with ratio quotas (a minimum and a
+/// maximum that bind, shares rounded up) and labelled strata.
+#[test]
+fn golden_v4() {
+    golden(
+        "tests/golden/v4",
+        &suiji::draw::SeedValue::plain(suiji::plan::SeedKind::Manual, SEED),
+    );
+    // A quota that is not what its published ratio gives, a stratum without its label: both
+    // verifiers refuse, naming the stratum.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let golden: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo("tests/golden/v4/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 2] = [
+        ("quota 13 is not what its ratio gives", |m| {
+            m["strata"][7]["quota"] = serde_json::json!(13);
+        }),
+        ("label is missing or empty", |m| {
+            m["strata"][0]
+                .as_object_mut()
+                .expect("stratum")
+                .remove("label");
+        }),
+    ];
+    for (i, (says, edit)) in edits.into_iter().enumerate() {
+        let dir = tmp.path().join(i.to_string());
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let mut m = golden.clone();
+        edit(&mut m);
+        std::fs::write(
+            dir.join("manifest.json"),
+            serde_json::to_vec(&m).expect("json"),
+        )
+        .expect("write");
+        std::fs::copy(repo("tests/golden/v4/draw.json"), dir.join("draw.json")).expect("copy");
+        let err = suiji::publish::verify_dir(&dir).expect_err("a tampered v4 manifest");
+        let err = format!("{err:?}");
+        assert!(
+            err.contains("strata[") && err.contains(says),
+            "{says}: {err}"
+        );
+        python_rejects(&dir);
+    }
+}
+
 /// `suiji-draw-v2` with drand quicknet round 657413 (the beacon's own test vector).
 #[test]
 fn golden_drand() {
@@ -822,7 +865,7 @@ fn golden_drand() {
 
 /// Writes `tests/golden/v2` and `tests/golden/drand` from the v1 vector: the same inputs with
 /// the v2 members (a freeze time before the seed is public, `available_at`, the certificate
-/// day). Run once by hand (`cargo test --test draw -- --ignored regenerate_golden`); the
+/// day), and `tests/golden/v4` from the v3 vector. Run once by hand (`cargo test --test draw -- --ignored regenerate_golden`); the
 /// tests above then hold the files to it byte for byte.
 #[test]
 #[ignore]
@@ -870,6 +913,49 @@ fn regenerate_golden() {
         std::fs::write(dir.join("manifest.json"), &mb).expect("write");
         std::fs::write(dir.join("draw.json"), canonical(&doc).expect("canonical")).expect("write");
     }
+    // v4 from v3: labels, and ratios in place of four quotas.
+    let mut m: Manifest = serde_json::from_slice(
+        &std::fs::read(repo("tests/golden/v3/manifest.json")).expect("read"),
+    )
+    .expect("v3");
+    m.spec = suiji::draw::SPEC.into();
+    let ratio = |bp, min, max| suiji::plan::Ratio {
+        basis_points: bp,
+        min,
+        max,
+    };
+    let names: std::collections::HashMap<String, String> = m
+        .tasks
+        .iter()
+        .map(|t| (t.task.clone(), t.name.clone()))
+        .collect();
+    for s in &mut m.strata {
+        s.label = Some(match s.stratum.rsplit_once('/') {
+            Some((_, "high")) => "重大、较大风险单位".into(),
+            Some(_) => "其余单位（全部风险等级）".into(),
+            None => names[&s.task].clone(),
+        });
+        s.ratio = match s.stratum.as_str() {
+            "noncoal/high" => Some(ratio(1000, 0, None)),
+            "noncoal/rest" => Some(ratio(300, 0, None)),
+            "hazchem/high" => Some(ratio(25, 2, None)),
+            "hazchem/rest" => Some(ratio(25, 0, None)),
+            "agencies" => Some(ratio(2500, 0, Some(20))),
+            "training" => Some(ratio(1250, 0, None)),
+            _ => None,
+        };
+        if let Some(r) = s.ratio {
+            s.quota = r.quota(s.candidates.len());
+        }
+    }
+    let mb = canonical(&m).expect("canonical");
+    let digest = suiji::audit::sha256_hex(&mb);
+    let doc =
+        suiji::draw::run(&m, &digest, &SeedValue::plain(SeedKind::Manual, SEED)).expect("draw");
+    let dir = repo("tests/golden/v4");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("manifest.json"), &mb).expect("write");
+    std::fs::write(dir.join("draw.json"), canonical(&doc).expect("canonical")).expect("write");
 }
 
 /// A history cannot shrink unseen: a void undone behind suiji's back (the draw's row set back

@@ -534,47 +534,56 @@ fn the_history_is_timestamped(db: &TestDb) {
 
 on_both_backends!(the_history_is_timestamped);
 
-/// A lawful takedown: with `public.retention_years = 2` (the natural person's term of
-/// 冀政办发〔2015〕22号; a 5-year term cannot be rehearsed for a 2024 result before 2029, since no
-/// store acts on a day that has not come) the rebuild on the day the retention runs out takes
-/// the result down and publishes that in the history
-/// (what, when, under which rule), which every verifier accepts; the result's page then says
-/// only that it was taken down, the results downloads drop its row, the history keeps every
-/// earlier entry, and a second rebuild adds nothing. Nothing is taken down a day early.
+/// A lawful takedown, rehearsed over the five years of 冀政办发〔2015〕22号: the Henan plan
+/// replayed as a 2021 plan on a rehearsal store (its result published 4 June 2021), with
+/// `public.retention_years = 5`. The rebuild on the day the retention runs out (4 June 2026, a
+/// day that has come) takes the result down and publishes that in the history (what, when,
+/// under which rule), which every verifier accepts; the result's page then says only that it
+/// was taken down, the results downloads drop its row, the history keeps every earlier entry,
+/// and a second rebuild adds nothing. Nothing is taken down a day early.
 fn a_result_taken_down_after_its_retention(db: &TestDb) {
     common::load_demo(db);
-    common::freeze_and_draw(db);
+    let text = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("plan");
+    let plan = db.path().join("henan-2021.rhai");
+    std::fs::write(
+        &plan,
+        text.replace("2024", "2021")
+            .replace("propose_dates: true", "propose_dates: false"),
+    )
+    .expect("plan");
+    let plan = plan.display().to_string();
+    common::draw_plan(db, &plan, ("2021-05-13", "2021-05-16 21:30"), &[]);
     let tasks = db.json(&["task", "list", "--json"]);
     let id = tasks[0]["id"].as_str().expect("id").to_string();
     let uscc = tasks[0]["uscc"].as_str().expect("uscc").to_string();
     for (day, args) in [
         (
-            "2024-06-03",
-            vec!["task", "schedule", &id, "--date", "2024-06-03"],
+            "2021-06-02",
+            vec!["task", "schedule", &id, "--date", "2021-06-02"],
         ),
         (
-            "2024-06-03",
+            "2021-06-02",
             vec![
                 "task",
                 "complete",
                 &id,
                 "--date",
-                "2024-06-03",
+                "2021-06-02",
                 "--outcome",
                 "no-issues",
             ],
         ),
         (
-            "2024-06-05",
-            vec!["task", "publish", &id, "--date", "2024-06-05"],
+            "2021-06-04",
+            vec!["task", "publish", &id, "--date", "2021-06-04"],
         ),
     ] {
         common::on(db, day, &args);
     }
     let cfg = db.path().join("retention.toml");
-    std::fs::write(&cfg, "[public]\nretention_years = 2\n").expect("config");
+    std::fs::write(&cfg, "[public]\nretention_years = 5\n").expect("config");
     let cfg = cfg.display().to_string();
-    let folder = db.path().join(FOLDER);
+    let folder = db.path().join("public/2021/henan-2021");
     let page = folder.join(format!("results/{id}.html"));
     let entries = |dir: &Path| -> Vec<Value> {
         let index: Value =
@@ -582,7 +591,7 @@ fn a_result_taken_down_after_its_retention(db: &TestDb) {
                 .expect("json");
         index["entries"].as_array().cloned().unwrap_or_default()
     };
-    common::on(db, "2026-06-04", &["--config", &cfg, "publish"]);
+    common::on(db, "2026-06-03", &["--config", &cfg, "publish"]);
     let before = entries(&folder);
     assert!(
         before.iter().all(|e| e["event"] != "takedown"),
@@ -594,7 +603,7 @@ fn a_result_taken_down_after_its_retention(db: &TestDb) {
             .contains("检查结果</dt>")
     );
 
-    common::on(db, "2026-06-05", &["--config", &cfg, "publish"]);
+    common::on(db, "2026-06-04", &["--config", &cfg, "publish"]);
     let after = entries(&folder);
     assert_eq!(after.len(), before.len() + 1);
     assert_eq!(
@@ -607,14 +616,14 @@ fn a_result_taken_down_after_its_retention(db: &TestDb) {
     assert_eq!(t["task"], json!(id));
     assert_eq!(t["entity"], json!(uscc));
     assert_eq!(t["draw"], "draw-1.json");
-    assert_eq!(t["reason"], "公示满2年（public.retention_years）");
+    assert_eq!(t["reason"], "公示满5年（public.retention_years）");
     let (code, said) = verify(&folder, &[]);
     assert_eq!(code, 0, "{said}");
     assert!(said.contains("taken down"), "{said}");
     common::python_accepts(&folder);
     let shown = std::fs::read_to_string(&page).expect("page");
     assert!(
-        shown.contains("检查结果已于") && shown.contains("公示满2年"),
+        shown.contains("检查结果已于") && shown.contains("公示满5年"),
         "{shown}"
     );
     assert!(
@@ -626,7 +635,7 @@ fn a_result_taken_down_after_its_retention(db: &TestDb) {
     let list = std::fs::read_to_string(folder.join("results.html")).expect("results.html");
     assert!(list.contains("因公示期满已撤下"), "the list says so");
     // Again: nothing new.
-    common::on(db, "2026-06-06", &["--config", &cfg, "publish"]);
+    common::on(db, "2026-06-05", &["--config", &cfg, "publish"]);
     assert_eq!(entries(&folder).len(), after.len());
     // A takedown altered behind suiji's back is caught.
     let copy = db.path().join("altered");

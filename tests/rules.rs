@@ -153,6 +153,198 @@ fn sampling_frame(db: &TestDb, plan: &str, sizes: &[u64]) {
 
 on_both_backends!(henan_plans);
 
+/// A plan as Henan wrote it in 2021: non-coal mines drawn by risk class at 30% / 10% / 2% / 1%
+/// of each class, enterprises at 12.5% of their pool (at least 3, at most 14). `rules check`
+/// and `rules show` give the numbers for the registry as it stands; the frozen manifest records
+/// each ratio beside its quota, and `suiji verify` and the Python verifier recompute them.
+fn ratio_plan(db: &TestDb) {
+    load_demo(db);
+    let text = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("plan");
+    let split = "split: [
+        #{ name: \"high\", label: \"重大、较大风险单位\", risk: [\"重大\", \"较大\"], share: 50 },
+        #{ name: \"rest\", label: \"其余单位（全部风险等级）\", risk: \"all\", share: 50 },
+    ],";
+    let by_risk = "split: [
+        #{ name: \"red\", risk: \"重大\", ratio: \"30%\" },
+        #{ name: \"orange\", risk: \"较大\", ratio: \"10%\" },
+        #{ name: \"yellow\", risk: \"一般\", ratio: \"2%\" },
+        #{ name: \"blue\", risk: \"低\", ratio: \"1%\" },
+    ],";
+    assert!(text.contains(split));
+    let source = text
+        .replacen("quota: 8,", "", 1)
+        .replacen(split, by_risk, 1)
+        .replacen("quota: 16,", "ratio: \"12.5%\", min: 3, max: 14,", 1)
+        .replacen("total: 74,", "", 1)
+        .replace("propose_dates: true", "propose_dates: false");
+    let plan = db.path().join("ratio.rhai");
+    std::fs::write(&plan, source).expect("plan");
+    let plan = plan.to_str().expect("utf-8");
+
+    let show = db.json(&["rules", "show", plan, "--json"]);
+    let strata: Vec<&Value> = show["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .flat_map(|t| t["strata"].as_array().expect("strata"))
+        .collect();
+    let mut total = 0;
+    for s in &strata {
+        total += s["quota"].as_u64().expect("quota");
+        let Some(bp) = s["ratio"]["basis_points"].as_u64() else {
+            continue;
+        };
+        let pool = s["pool_size"].as_u64().expect("pool");
+        let min = s["ratio"]["min"].as_u64().expect("min");
+        let max = s["ratio"]["max"].as_u64().unwrap_or(u64::MAX);
+        assert_eq!(
+            s["quota"].as_u64(),
+            Some((pool * bp).div_ceil(10_000).max(min).min(max)),
+            "{s}"
+        );
+    }
+    let ratios: Vec<(&str, u64)> = strata
+        .iter()
+        .filter_map(|s| Some((s["id"].as_str()?, s["ratio"]["basis_points"].as_u64()?)))
+        .collect();
+    assert_eq!(
+        ratios,
+        [
+            ("noncoal/red", 3000),
+            ("noncoal/orange", 1000),
+            ("noncoal/yellow", 200),
+            ("noncoal/blue", 100),
+            ("enforcement", 1250)
+        ]
+    );
+    assert_eq!(show["total_quota"].as_u64(), Some(total));
+    let check = db.json(&["rules", "check", plan, "--json"]);
+    assert_eq!(check["total_quota"].as_u64(), Some(total), "{check}");
+    let text = db.suiji(&["rules", "show", plan]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("= 12.5% ≥3 ≤14"), "{text}");
+    assert!(
+        text.contains("the draw takes it of the pool at the freeze"),
+        "{text}"
+    );
+
+    common::draw_plan(db, plan, ("2024-05-13", "2024-05-16 21:30"), &[]);
+    let folder = db.path().join("public/2024/henan-2024");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest-1.json")).expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["spec"], "suiji-draw-v4");
+    let published: Vec<(&str, u64)> = manifest["strata"]
+        .as_array()
+        .expect("strata")
+        .iter()
+        .filter_map(|s| Some((s["stratum"].as_str()?, s["ratio"]["basis_points"].as_u64()?)))
+        .collect();
+    assert_eq!(published, ratios);
+    let labels: Vec<&str> = manifest["strata"]
+        .as_array()
+        .expect("strata")
+        .iter()
+        .filter_map(|s| s["label"].as_str())
+        .collect();
+    assert_eq!(labels[..4], ["重大风险", "较大风险", "一般风险", "低风险"]);
+    let verified = db.suiji(&["verify", folder.to_str().expect("utf-8")]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    common::python_accepts(&folder);
+    let page = std::fs::read_to_string(folder.join("plan.html")).expect("plan page");
+    assert!(
+        page.contains("按 12.5%（至少 3 家，至多 14 家）"),
+        "the plan page states the ratio"
+    );
+    assert!(page.contains("较大风险") && !page.contains(">noncoal/orange<"));
+}
+
+on_both_backends!(ratio_plan);
+
+/// Two rounds a year: the autumn plan, frozen after the spring plan's draw, leaves out the 74
+/// entities spring drew (at most once a year, across plans); a joint plan that names its
+/// reason to re-visit keeps them in its pools.
+fn a_second_plan_of_the_year(db: &TestDb) {
+    load_demo(db);
+    common::freeze_and_draw(db);
+    let spring: Vec<String> = db
+        .json(&["task", "list", "--json"])
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t["uscc"].as_str().expect("uscc").to_string())
+        .collect();
+    assert_eq!(spring.len(), 74);
+    let text = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("plan");
+    let variant = |id: &str, frequency: &str| {
+        let source = text
+            .replace("id: \"henan-2024\"", &format!("id: \"{id}\""))
+            .replace("2024-05-20", "2024-09-23")
+            .replace("2024年5月16日", "2024年9月17日")
+            .replace("2024-05-16 21:15", "2024-09-17 21:15")
+            .replace("0 0 9 13 5 *", "0 0 9 13 9 *")
+            .replace("0 30 21 16 5 *", "0 30 21 17 9 *")
+            .replace("frequency: #{ lookback_months: 0 },", frequency)
+            .replace("propose_dates: true", "propose_dates: false");
+        let path = db.path().join(format!("{id}.rhai"));
+        std::fs::write(&path, source).expect("plan");
+        path.display().to_string()
+    };
+    let autumn = variant("henan-2024-autumn", "frequency: #{ lookback_months: 0 },");
+    let show = db.json(&["rules", "show", &autumn, "--json"]);
+    assert_eq!(show["drawn_elsewhere"], 74, "{show}");
+    let said = String::from_utf8_lossy(&db.suiji(&["rules", "show", &autumn]).stdout).to_string();
+    assert!(
+        said.contains("left out: 74 entities the other plans of 2024 have drawn"),
+        "{said}"
+    );
+    common::on(db, "2024-09-13", &["freeze", "--plan", &autumn]);
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(
+            db.path()
+                .join("public/2024/henan-2024-autumn/manifest-1.json"),
+        )
+        .expect("manifest"),
+    )
+    .expect("json");
+    let candidates: std::collections::HashSet<&str> = manifest["strata"]
+        .as_array()
+        .expect("strata")
+        .iter()
+        .flat_map(|s| s["candidates"].as_array().expect("candidates"))
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!candidates.is_empty());
+    let again: Vec<&String> = spring
+        .iter()
+        .filter(|u| candidates.contains(u.as_str()))
+        .collect();
+    assert!(again.is_empty(), "drawn twice in 2024: {again:?}");
+
+    let joint = variant(
+        "henan-2024-joint",
+        "frequency: #{ lookback_months: 0, revisit: \"与省市场监管局联合检查，可重复检查\" },",
+    );
+    let show = db.json(&["rules", "show", &joint, "--json"]);
+    assert_eq!(
+        show["frequency"]["revisit"],
+        "与省市场监管局联合检查，可重复检查"
+    );
+    let joint_pools = pool_sizes(&show);
+    let autumn_pools = pool_sizes(&db.json(&["rules", "show", &autumn, "--json"]));
+    let more: u64 = joint_pools.iter().sum::<u64>() - autumn_pools.iter().sum::<u64>();
+    // Spring's entities are back in the joint plan's pools (each pool counts them once).
+    assert!(more >= 74, "{joint_pools:?} against {autumn_pools:?}");
+    let said = String::from_utf8_lossy(&db.suiji(&["rules", "show", &joint]).stdout).to_string();
+    assert!(said.contains("may draw again 74 entities"), "{said}");
+}
+
+on_both_backends!(a_second_plan_of_the_year);
+
 /// Where an error must be reported: the line of the named task's `task(` call, of `plan(`, or
 /// of the first line containing some text.
 enum At {

@@ -347,6 +347,8 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
         ("v1", "tests/golden"),
         ("v2", "tests/golden/v2"),
         ("drand", "tests/golden/drand"),
+        ("v3", "tests/golden/v3"),
+        ("v4", "tests/golden/v4"),
     ] {
         let to = public.join("golden").join(name);
         std::fs::create_dir_all(&to).expect("mkdir");
@@ -534,13 +536,26 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
 
     // The golden vectors: the browser agrees with suiji and the Python verifier (which the
     // draw tests run on the same files).
-    for name in ["v1", "v2", "drand"] {
+    for name in ["v1", "v2", "drand", "v3", "v4"] {
         let r = b.eval(&format!(
             "Promise.all(['manifest.json', 'draw.json'].map(f => fetch('{base}/golden/{name}/' + f).then(r => r.arrayBuffer()).then(b => new Uint8Array(b))))
                .then(([m, d]) => SuijiVerify.verify(m, d)).then(r => ({{ ok: r.ok }}))"
         ));
         assert_eq!(r["ok"], json!(true), "golden {name}: {r}");
     }
+    // A v4 quota that is not what its published ratio gives is refused, naming the stratum.
+    let r = b.eval(&format!(
+        "Promise.all(['manifest.json', 'draw.json'].map(f => fetch('{base}/golden/v4/' + f).then(r => r.text())))
+           .then(([m, d]) => {{ m = JSON.parse(m); m.strata[7].quota = 13;
+              const enc = s => new TextEncoder().encode(s);
+              return SuijiVerify.verify(enc(JSON.stringify(m)), enc(d)); }})
+           .then(r => ({{ ok: r.ok, error: r.problems.join(' ') }}))"
+    ));
+    assert_eq!(r["ok"], json!(false), "a tampered v4 quota: {r}");
+    assert!(
+        r["error"].as_str().is_some_and(|e| e.contains("training")),
+        "{r}"
+    );
 }
 
 /// Clicks the official draw's button and returns what the page shows.

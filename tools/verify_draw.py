@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent verifier for suiji draws: suiji-draw-v1, -v2 and -v3 (docs/draw-spec.md).
+"""Independent verifier for suiji draws: suiji-draw-v1, -v2, -v3 and -v4 (docs/draw-spec.md).
 
 Usage: verify_draw.py DIR [--since OLD] [--witness FILE]... [--tsa-ca FILE]
 
@@ -8,7 +8,7 @@ If DIR holds index.json (spec suiji-publication-v2, or v1), verifies the whole p
 published (`<year>/<plan>`, the parent a 4-digit year) must be that plan's and year's. Then:
 entries numbered 1, 2, ... in order; every listed file present with the index's SHA-256; a first
 `freeze`, later `refreeze`s with a reason and none while a draw stands; every manifest's timing
-(section 1: v2 and v3 frozen_at strictly before seed_source.available_at,
+(section 1: v2, v3 and v4 frozen_at strictly before seed_source.available_at,
 certificate_date the Asia/Shanghai day of available_at, a drand beacon that is quicknet and its
 first round at or after available_at); every draw recomputed from the manifest in force
 (section 6); every void naming the standing draw, with a reason; every takedown naming a draw
@@ -24,23 +24,29 @@ Over the whole history it also checks:
   rehearsal history (演练: a simulation or demo, which proves nothing about real timing) it is
   a NOTE, and the history is announced as a rehearsal at the top.
 - the entries' `at` times never go backwards;
-- every v2 or v3 manifest's seed becomes public (seed_source.available_at) strictly after every
-  earlier draw and void: no manifest is frozen with a seed that could already be known;
+- every v2, v3 or v4 manifest's seed becomes public (seed_source.available_at) strictly after
+  every earlier draw and void: no manifest is frozen with a seed that could already be known;
 - a draw after a void is drawn from a manifest frozen after that void;
 - no two draws use the same seed (the same value, or the same drand round).
 
-A v3 manual seed may name its lottery (seed_source.game: 双色球 or 大乐透; any other game makes
-the manifest invalid) and where its result is announced (seed_source.announcement: an http(s)
-address without user information before the host, spaces or hidden characters); the draw's
-value must then be a result of that game, two digits per ball in draw order (section 2).
+A v3 or v4 manual seed may name its lottery (seed_source.game: 双色球 or 大乐透; any other game
+makes the manifest invalid) and where its result is announced (seed_source.announcement: an
+http(s) address without user information before the host, spaces or hidden characters); the
+draw's value must then be a result of that game, two digits per ball in draw order (section 2).
 
-A suiji-draw-v3 manifest publishes only eligible officers ({id, name, agency, division, cadre}),
-the candidates' names and cities (`entities`), the `recused` groups and the eligibility record's
-SHA-256, all checked strictly (section 1); its teams skip with `not_eligible` and `cap`
-(section 4). A v3 document with a v1/v2-only member, or a v1/v2 one with a v3 member, is invalid
-(section 8). A folder with plan.html must have selection.json; when the standing draw is v3
-(or none stands under a v3 manifest), selection.json and selection.csv, the public pages'
-downloads, are checked against it and its manifest (section 10).
+A suiji-draw-v3 or -v4 manifest publishes only eligible officers ({id, name, agency, division,
+cadre}), the candidates' names and cities (`entities`), the `recused` groups and the eligibility
+record's SHA-256, all checked strictly (section 1); its teams skip with `not_eligible` and `cap`
+(section 4). A v3 or v4 document with a v1/v2-only member, or a v1/v2 one with a v3 member, is
+invalid (section 8). A folder with plan.html must have selection.json; when the standing draw
+is v3 or v4 (or none stands under a v3 or v4 manifest), selection.json and selection.csv, the
+public pages' downloads, are checked against it and its manifest (section 10).
+
+A suiji-draw-v4 manifest is v3's with two members in each stratum (section 1): `label`, a
+non-empty string, required; and, optionally, `ratio` {basis_points 1-10000, min >= 0[, max >=
+min]}, integers, when the stratum's quota must be exactly min(max, max(min, ceil(n ×
+basis_points / 10000))) for its n candidates. A v1, v2 or v3 stratum with `label` or `ratio` is
+invalid (section 8).
 
 Section 12: every timestamp-<n>.tsr in a folder with index.json is an RFC 3161 token (DER, read
 here without any library) of entry n of the history: CMS SignedData over a TSTInfo whose message
@@ -51,7 +57,7 @@ authority's CA certificate, PEM) every token's signature is also checked by `ope
 genTime.
 
 Without index.json, verifies the single pair manifest.json + draw.json (and its selection.json,
-if any, when v3); --since, --witness and --tsa-ca are refused there.
+if any, when v3 or v4); --since, --witness and --tsa-ca are refused there.
 
 Section 11, once DIR's history verifies (both need DIR's index.json; the options come in any
 order after DIR):
@@ -94,7 +100,7 @@ from fractions import Fraction
 import drand_verify
 from consistent_sampler import sampler
 
-V1, V2, V3 = "suiji-draw-v1", "suiji-draw-v2", "suiji-draw-v3"
+V1, V2, V3, V4 = "suiji-draw-v1", "suiji-draw-v2", "suiji-draw-v3", "suiji-draw-v4"
 INDEX_V1, INDEX_V2 = "suiji-publication-v1", "suiji-publication-v2"
 STORES = ("production", "rehearsal")
 # drand quicknet (scheme bls-unchained-g1-rfc9380): https://drand.love
@@ -133,7 +139,9 @@ GAMES = {
             "5 front-zone balls 01-35 in draw order without repeats, then 2 back-zone balls "
             "01-12 without repeats, two digits each"),
 }
-SEED_V3 = ("game", "announcement")  # seed_source members of v3 manual seeds only
+SEED_V3 = ("game", "announcement")  # seed_source members of v3 and v4 manual seeds only
+# Section 1, v4: a stratum's ratio, {basis_points, min[, max]}, integers.
+RATIO, RATIO_OPTIONAL = ("basis_points", "min", "max"), ("max",)
 # Section 12: the object identifiers of a timestamp token (RFC 3161, RFC 5652, RFC 5754).
 SIGNED_DATA = "1.2.840.113549.1.7.2"
 TST_INFO = "1.2.840.113549.1.9.16.1.4"
@@ -264,8 +272,14 @@ def url_problem(u):
     return None
 
 
+def public_eligibility(spec):
+    """Whether documents of spec publish eligible officers, entities and recused groups rather
+    than officers' private attributes (v3 and v4; section 8)."""
+    return spec in (V3, V4)
+
+
 def check_seed_v3(name, source):
-    """Section 1, v3: seed_source.game (a manual seed's lottery, one of GAMES) and
+    """Section 1, v3 and v4: seed_source.game (a manual seed's lottery, one of GAMES) and
     seed_source.announcement (an http(s) address). Says what was found, or None."""
     said = []
     if "game" in source:
@@ -283,8 +297,8 @@ def check_seed_v3(name, source):
 
 
 def check_v3(name, m):
-    """Section 1, the v3 rows, strictly: eligible officers, entities, recused groups and the
-    eligibility record's hash. Says what was checked."""
+    """Section 1, the v3 rows (v3 and v4), strictly: eligible officers, entities, recused groups
+    and the eligibility record's hash. Says what was checked."""
     officers, ids = m["officers"], []
     if not isinstance(officers, list):
         raise Invalid("%s: officers is not an array" % name)
@@ -296,7 +310,7 @@ def check_v3(name, m):
         if older:
             raise Invalid("%s (id %r) carries v1/v2 members (%s): a %s manifest lists eligible "
                           "officers with id, name, agency, division and cadre only"
-                          % (where, o.get("id"), ", ".join(older), V3))
+                          % (where, o.get("id"), ", ".join(older), m["spec"]))
         if set(o) != set(V3_OFFICER):
             raise Invalid("%s (id %r) has members %s, expected %s"
                           % (where, o.get("id"), ", ".join(sorted(o)), ", ".join(V3_OFFICER)))
@@ -374,18 +388,85 @@ def check_v3(name, m):
                                        eligibility["sha256"]))
 
 
+def check_strata(name, spec, strata):
+    """Section 1: a v4 stratum's label, and its quota where its ratio gives it; a stratum of an
+    earlier spec has neither member (section 8). Says what was checked for v4, or None."""
+    if not isinstance(strata, list):
+        raise Invalid("%s: strata is not an array" % name)
+    ratios = 0
+    for i, s in enumerate(strata):
+        where = "%s: strata[%d]" % (name, i)
+        if not isinstance(s, dict):
+            raise Invalid("%s is not an object" % where)
+        where += " (%s)" % s.get("stratum")
+        if spec != V4:
+            newer = [k for k in ("label", "ratio") if k in s]
+            if newer:
+                raise Invalid("%s carries %s: a %s stratum has no label or ratio (%s members)"
+                              % (where, " and ".join(newer), spec, V4))
+            continue
+        if "label" not in s:
+            raise Invalid("%s: label missing (every %s stratum is named for readers)"
+                          % (where, V4))
+        if not (isinstance(s["label"], str) and s["label"].strip()):
+            raise Invalid("%s: label %r is not a non-empty string" % (where, s["label"]))
+        if "ratio" not in s:
+            continue
+        ratio = s["ratio"]
+        if not isinstance(ratio, dict):
+            raise Invalid("%s: ratio %r is not an object {basis_points, min[, max]}"
+                          % (where, ratio))
+        missing = [k for k in RATIO if k not in ratio and k not in RATIO_OPTIONAL]
+        extra = sorted(set(ratio) - set(RATIO))
+        if missing or extra:
+            raise Invalid("%s: ratio: %s" % (where, "; ".join(
+                ["%s missing" % ", ".join(missing)] * bool(missing)
+                + ["unknown members %s" % ", ".join(extra)] * bool(extra))))
+        for k in RATIO:
+            if k in ratio and type(ratio[k]) is not int:
+                raise Invalid("%s: ratio.%s %r is not an integer" % (where, k, ratio[k]))
+        b, lo, hi = ratio["basis_points"], ratio["min"], ratio.get("max")
+        if not 1 <= b <= 10000:
+            raise Invalid("%s: ratio.basis_points %d is not from 1 to 10000 (one basis point is "
+                          "1/100 of a percent)" % (where, b))
+        if lo < 0:
+            raise Invalid("%s: ratio.min %d is negative" % (where, lo))
+        if hi is not None and hi < lo:
+            raise Invalid("%s: ratio.max %d is below ratio.min %d" % (where, hi, lo))
+        candidates = s.get("candidates")
+        if not isinstance(candidates, list):
+            raise Invalid("%s: candidates is not an array" % where)
+        n = len(candidates)
+        # In integers, so every verifier gets the same number; the share is rounded up:
+        # min(max, max(min, ceil(n × b / 10000))).
+        expected = max(lo, (n * b + 9999) // 10000)
+        if hi is not None:
+            expected = min(hi, expected)
+        if type(s.get("quota")) is not int or s["quota"] != expected:
+            raise Invalid("%s: quota %s, but its ratio (basis_points %d, min %d, %s) gives %d "
+                          "for its %d candidates" % (where, shown(s, "quota"), b, lo,
+                                                     "no max" if hi is None else "max %d" % hi,
+                                                     expected, n))
+        ratios += 1
+    if spec != V4:
+        return None
+    return ("%d strata labelled, %d %s recomputed from %s ratio"
+            % (len(strata), ratios, "quota" if ratios == 1 else "quotas",
+               "its" if ratios == 1 else "their"))
+
+
 def check_manifest(name, data):
-    """Section 1 (section 8 for v1 and v2): the manifest, what was checked, and a NOTE or
+    """Section 1 (section 8 for v1, v2 and v3): the manifest, what was checked, and a NOTE or
     None."""
     m = parse_json(data, name)
     spec, source = m.get("spec"), m.get("seed_source")
-    if spec not in (V1, V2, V3):
+    if spec not in (V1, V2, V3, V4):
         raise Invalid("%s: unknown spec %r" % (name, spec))
-    if spec == V3:
+    if public_eligibility(spec):
         older = sorted(set(m) & (MEMBERS - COMMON | OPTIONAL))
         if older:
             raise Invalid("%s: a %s manifest carries v1/v2 members (%s)"
-                          % (name, V3, ", ".join(older)))
+                          % (name, spec, ", ".join(older)))
         required = V3_MEMBERS
     else:
         newer = sorted(set(m) & V3_ONLY)
@@ -402,6 +483,7 @@ def check_manifest(name, data):
     missing = sorted(required - set(m) | {"kind", "source"} - set(source))
     if missing:
         raise Invalid("%s: %s missing" % (name, ", ".join(missing)))
+    labelled = check_strata(name, spec, m["strata"])
     kind = source["kind"]
     if spec == V1:
         extra = sorted(set(m) - MEMBERS - OPTIONAL | set(source) - {"kind", "source"})
@@ -411,11 +493,11 @@ def check_manifest(name, data):
         return m, "%s (no freeze time: v1), %s seed" % (spec, kind), None
     extra = sorted(set(m) - required - OPTIONAL - {"frozen_at", "simulated"}
                    | set(source) - {"kind", "source", "available_at", "beacon"}
-                   - (set(SEED_V3) if spec == V3 else set()))
+                   - (set(SEED_V3) if public_eligibility(spec) else set()))
     if extra or kind not in ("manual", "drand", "os"):
         raise Invalid("%s: unknown members or seed kind (%s)" % (name, ", ".join(extra) or kind))
-    published = check_v3(name, m) if spec == V3 else None
-    lottery = check_seed_v3(name, source) if spec == V3 else None
+    published = check_v3(name, m) if public_eligibility(spec) else None
+    lottery = check_seed_v3(name, source) if public_eligibility(spec) else None
     frozen_at, available_at = m.get("frozen_at"), source.get("available_at")
     frozen = instant(frozen_at, name + ": frozen_at")
     available = instant(available_at, name + ": seed_source.available_at")
@@ -443,6 +525,8 @@ def check_manifest(name, data):
         line += " (quicknet round %d, the first at or after available_at)" % round_
     elif beacon is not None:
         raise Invalid("%s: only a drand manifest has seed_source.beacon" % name)
+    if labelled:
+        line += "; " + labelled
     if published:
         line += "; " + published
     note = None
@@ -530,14 +614,14 @@ def select(manifest, seed):
 
 
 def recused_from(manifest):
-    """v3: each candidate's recused officers (a candidate in no group has none)."""
+    """v3 and v4: each candidate's recused officers (a candidate in no group has none)."""
     return {e: set(g["officers"]) for g in manifest["recused"] for e in g["entities"]}
 
 
 def teams(manifest, strata, seed):
     rules = manifest["team_rules"]
     dept, cap = rules["department"], rules["cap_per_officer"]
-    v3 = manifest["spec"] == V3
+    v3 = public_eligibility(manifest["spec"])
     if v3:
         recused = recused_from(manifest)
     else:
@@ -709,8 +793,8 @@ def listed_officers(text, where, column):
 
 
 def check_selection(directory, draw_name, manifest_name, manifest):
-    """Section 10: selection.json and selection.csv against the standing v3 draw (None if no
-    draw stands) and its manifest. Says what was checked, or None if the folder publishes no
+    """Section 10: selection.json and selection.csv against the standing v3 or v4 draw (None if
+    no draw stands) and its manifest. Says what was checked, or None if the folder publishes no
     selection (and no plan.html)."""
     data = read(directory, "selection.json")
     if data is None:
@@ -835,7 +919,7 @@ def verify_pair(directory):
         print(note)
     print("draw.json: " + verify_draw("manifest.json", files["manifest.json"], manifest,
                                       "draw.json", files["draw.json"])[0])
-    if manifest["spec"] == V3:
+    if public_eligibility(manifest["spec"]):
         line = check_selection(directory, "draw.json", "manifest.json", manifest)
         if line:
             print(line)
@@ -881,7 +965,7 @@ def bind_folder(directory, index):
 
 def verify_history(directory, index):
     """Section 7: the events in order, what is current, and nothing left out; section 10 when
-    the standing draw is v3."""
+    the standing draw is v3 or v4."""
     bind_folder(directory, index)
     spec = index.get("spec")
     if spec not in (INDEX_V1, INDEX_V2):
@@ -1053,14 +1137,14 @@ def verify_history(directory, index):
     print("current: %s%s (byte-identical copies); every manifest-*.json and draw-*.json is "
           "in the index" % (", ".join("%s = %s" % c for c in copies) or "nothing frozen",
                             "" if standing else ", no standing draw"))
-    if in_force is not None and manifests[in_force][1]["spec"] == V3:
+    if in_force is not None and public_eligibility(manifests[in_force][1]["spec"]):
         # No refreeze while a draw stands: the standing draw's manifest is the one in force.
         line = check_selection(directory, standing, in_force, manifests[in_force][1])
         print(line or "selection: no selection.json or plan.html in the folder (nothing to check)")
     elif os.path.exists(os.path.join(directory, "selection.json")):
-        print("selection: selection.json not checked (section 10 covers %s draws; the %s is %s)"
-              % (V3, "standing draw" if standing else "manifest in force",
-                 manifests[in_force][1]["spec"] if in_force else "none"))
+        print("selection: selection.json not checked (section 10 covers %s and %s draws; the %s "
+              "is %s)" % (V3, V4, "standing draw" if standing else "manifest in force",
+                          manifests[in_force][1]["spec"] if in_force else "none"))
     elif os.path.exists(os.path.join(directory, "plan.html")):
         raise Invalid("selection.json is missing, but plan.html, which shows the selection, is "
                       "published")

@@ -56,7 +56,12 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: OutboxCommand) -> Result<Exi
                 .outbox_row(id)
                 .await?
                 .ok_or_else(|| Invalid(format!("no notice #{id}")))?;
-            let attachments = ctx.store.outbox_attachments(id).await?;
+            let attachments = ctx
+                .store
+                .outbox_attachments(&[id])
+                .await?
+                .remove(&id)
+                .unwrap_or_default();
             if eml {
                 let m = suiji::notify::send::build(&row, &attachments, &ctx.settings.smtp.from)
                     .map_err(Invalid)?;

@@ -31,7 +31,7 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: RulesCommand) -> Result<Exit
                     "ok": result.is_ok(),
                     "file": name,
                     "plan": plan.map(|p| &p.id),
-                    "total_quota": plan.map(|p| p.total_quota()),
+                    "total_quota": plan.map(|p| suiji::plan::total(&p.strata(&ctx.snapshot))),
                     "findings": findings,
                 }))?;
             } else {
@@ -44,7 +44,7 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: RulesCommand) -> Result<Exit
                         c.plan.id,
                         c.plan.year,
                         c.plan.tasks.len(),
-                        c.plan.total_quota(),
+                        suiji::plan::total(&c.plan.strata(&ctx.snapshot)),
                         c.findings.len()
                     ),
                     Err(f) => eprintln!(
@@ -66,7 +66,7 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: RulesCommand) -> Result<Exit
             let plan = rules::evaluate(&name, &text, ctx).map_err(|f| Invalid(f.to_string()))?;
             let strata = plan.strata(&ctx.snapshot);
             let findings = rules::check::check(&plan, &strata, ctx);
-            let summary = rules::check::summary(&plan, &strata, &ctx.vocab, clock.now());
+            let summary = rules::check::summary(&plan, &strata, ctx, clock.now());
             if json {
                 let mut v = serde_json::to_value(&summary)?;
                 v["findings"] = serde_json::to_value(&findings)?;
@@ -86,12 +86,7 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: RulesCommand) -> Result<Exit
                 let plan =
                     rules::evaluate(&name, &text, ctx).map_err(|f| Invalid(f.to_string()))?;
                 let strata = plan.strata(&ctx.snapshot);
-                summaries.push(rules::check::summary(
-                    &plan,
-                    &strata,
-                    &ctx.vocab,
-                    clock.now(),
-                ));
+                summaries.push(rules::check::summary(&plan, &strata, ctx, clock.now()));
             }
             let changes = rules::diff::diff(&summaries[0], &summaries[1]);
             if json {
@@ -150,6 +145,17 @@ fn print_summary(s: &rules::check::Summary) {
         },
         recusal.join(", ")
     );
+    match (&s.frequency.revisit, s.drawn_elsewhere) {
+        (_, 0) => {}
+        (None, n) => println!(
+            "left out: {n} entities the other plans of {} have drawn (at most once a year)",
+            s.year
+        ),
+        (Some(why), n) => println!(
+            "may draw again {n} entities the other plans of {} have drawn: {why}",
+            s.year
+        ),
+    }
     if s.frequency.lookback_months > 0 {
         println!(
             "look-back: entities inspected in the last {} months are left out",
@@ -175,11 +181,29 @@ fn print_summary(s: &rules::check::Summary) {
         ("items", Align::Left),
         ("division", Align::Left),
     ]);
-    // One row's quota, pool size and pool per risk level, as the header above lays them out.
-    let counts = |quota: u32, pool: usize, by_risk: &std::collections::BTreeMap<RiskLevel, u32>| {
+    // One row's quota (with the ratio it came from), pool size and pool per risk level, as
+    // the header above lays them out.
+    let counts = |quota: u32,
+                  ratio: Option<&suiji::plan::Ratio>,
+                  pool: usize,
+                  by_risk: &std::collections::BTreeMap<RiskLevel, u32>| {
         let n = |r| by_risk.get(&r).copied().unwrap_or(0).to_string();
+        let quota = match ratio {
+            Some(r) => {
+                let bounds = [
+                    (r.min > 0).then(|| format!(" ≥{}", r.min)),
+                    r.max.map(|m| format!(" ≤{m}")),
+                ];
+                format!(
+                    "{quota} = {}{}",
+                    r.percent(),
+                    bounds.into_iter().flatten().collect::<String>()
+                )
+            }
+            None => quota.to_string(),
+        };
         vec![
-            quota.to_string(),
+            quota,
             pool.to_string(),
             n(RiskLevel::Red),
             n(RiskLevel::Orange),
@@ -192,19 +216,38 @@ fn print_summary(s: &rules::check::Summary) {
             Some(j) => format!("{} + {} partner", t.team_size, j.members),
             None => t.team_size.to_string(),
         };
+        let whole = match t.strata.as_slice() {
+            [one] => one.ratio.as_ref(),
+            _ => None,
+        };
         let mut row = vec![t.id.clone()];
-        row.extend(counts(t.quota, t.pool_size, &t.pool_by_risk));
+        row.extend(counts(t.quota, whole, t.pool_size, &t.pool_by_risk));
         row.extend([team, t.items.join(","), t.division_label.clone()]);
         table.row(row);
         if t.strata.len() > 1 {
             for st in &t.strata {
-                let mut row = vec![format!("  {}", st.id)];
-                row.extend(counts(st.quota, st.pool_size, &st.by_risk));
+                let mut row = vec![format!("  {} {}", st.id, st.label)];
+                row.extend(counts(
+                    st.quota,
+                    st.ratio.as_ref(),
+                    st.pool_size,
+                    &st.by_risk,
+                ));
                 table.row(row);
             }
         }
     }
     table.print();
+    if s.tasks
+        .iter()
+        .flat_map(|t| &t.strata)
+        .any(|st| st.ratio.is_some())
+    {
+        println!(
+            "a quota `N = 30%` is that ratio of its pool as the registry stands now, rounded up \
+             within its bounds; the draw takes it of the pool at the freeze"
+        );
+    }
     println!("\nschedules (Asia/Shanghai):");
     let mut table = Table::new(&[
         ("job", Align::Left),

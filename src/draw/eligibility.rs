@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Commitment, DrawError, EntityNames, Manifest, OfficerDecl, PublicOfficer, RecusedGroup, SPEC,
-    TeamRulesDecl,
+    SPEC_V3, TeamRulesDecl,
 };
 
 /// The record's spec.
@@ -292,10 +292,45 @@ pub fn seal(
     Ok((manifest, record))
 }
 
+/// v4 strata carry a label, and a ratio's quota is the one it gives for the candidates;
+/// earlier specs have neither member (spec section 1).
+fn strata_members(m: &Manifest) -> Result<(), String> {
+    let v4 = m.spec == SPEC;
+    for (i, s) in m.strata.iter().enumerate() {
+        let at = format!("strata[{i}] ({})", crate::text::quote(&s.stratum));
+        if !v4 {
+            if s.label.is_some() || s.ratio.is_some() {
+                return Err(format!("{at}: a {} stratum has no label or ratio", m.spec));
+            }
+            continue;
+        }
+        if s.label.as_deref().is_none_or(|l| l.trim().is_empty()) {
+            return Err(format!("{at}: label is missing or empty"));
+        }
+        if let Some(r) = &s.ratio {
+            if r.basis_points == 0 || r.basis_points > 10_000 || r.max.is_some_and(|x| x < r.min) {
+                return Err(format!(
+                    "{at}: ratio must have 1 ≤ basis_points ≤ 10000 and min ≤ max"
+                ));
+            }
+            let want = r.quota(s.candidates.len());
+            if s.quota != want {
+                return Err(format!(
+                    "{at}: quota {} is not what its ratio gives for {} candidates ({want})",
+                    s.quota,
+                    s.candidates.len()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A manifest carries its own spec's members and no other's; a v3 manifest's published
 /// eligibility is well formed (spec sections 1 and 8).
 pub fn check_members(m: &Manifest) -> Result<(), String> {
-    let v3 = m.spec == SPEC;
+    strata_members(m)?;
+    let v3 = super::publishes_eligibility(&m.spec);
     let public = m
         .officers
         .iter()
@@ -310,7 +345,7 @@ pub fn check_members(m: &Manifest) -> Result<(), String> {
             || seed.game.is_some()
             || seed.announcement.is_some()
         {
-            return Err(format!("a {} manifest has {SPEC} members", m.spec));
+            return Err(format!("a {} manifest has {SPEC_V3} members", m.spec));
         }
         if m.conflicts.is_none() {
             return Err("conflicts is missing".into());
@@ -323,8 +358,9 @@ pub fn check_members(m: &Manifest) -> Result<(), String> {
         || public != m.officers.len()
     {
         return Err(format!(
-            "a {SPEC} manifest publishes eligibility, not officers' private attributes, \
-             conflicts, entity_cities or last_year_pairs"
+            "a {} manifest publishes eligibility, not officers' private attributes, \
+             conflicts, entity_cities or last_year_pairs",
+            m.spec
         ));
     }
     if let Some(g) = &m.seed_source.game
@@ -498,7 +534,7 @@ mod tests {
         let mut full = fixture(40);
         full.spec = crate::draw::SPEC_V2.into();
         full.conflicts = Some(vec![("O02".into(), "E0003".into())]);
-        let (m, r) = seal(
+        let (mut m, r) = seal(
             &full,
             &|id| Some(format!("姓名{id}")),
             &|u| {
@@ -510,6 +546,10 @@ mod tests {
             Some(&"ab".repeat(32)),
         )
         .expect("seal");
+        // What `draw::manifest` adds to the sealed manifest (v4).
+        for s in &mut m.strata {
+            s.label = Some(format!("分层 {}", s.stratum));
+        }
         (full, m, r)
     }
 

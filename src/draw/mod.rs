@@ -24,9 +24,17 @@ use crate::registry::{OfficerStatus, Snapshot};
 use ticket::Ticketer;
 
 /// The spec every new manifest and draw follows.
-pub const SPEC: &str = "suiji-draw-v3";
+pub const SPEC: &str = "suiji-draw-v4";
+/// v4 without the strata's `label` and `ratio`; its published documents still verify.
+pub const SPEC_V3: &str = "suiji-draw-v3";
 /// Officers' private attributes in the manifest; its published documents still verify.
 pub const SPEC_V2: &str = "suiji-draw-v2";
+/// Whether documents of `spec` publish eligibility rather than officers' private attributes
+/// (v3 and later).
+pub fn publishes_eligibility(spec: &str) -> bool {
+    spec == SPEC || spec == SPEC_V3
+}
+
 /// The first spec: no freeze time, no `available_at`; its published documents still verify.
 pub const SPEC_V1: &str = "suiji-draw-v1";
 
@@ -105,7 +113,13 @@ pub struct SeedDeclaration {
 pub struct ManifestStratum {
     pub task: String,
     pub stratum: String,
+    /// v4: what readers call the stratum (the task's name, or its split part's label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     pub quota: u32,
+    /// v4: the ratio the quota is of `candidates`, where the plan states one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<crate::plan::Ratio>,
     /// Eligible USCCs, ascending.
     pub candidates: Vec<String>,
 }
@@ -431,12 +445,29 @@ pub fn manifest(
         .iter()
         .map(|o| (o.id.as_str(), o.name.as_str()))
         .collect();
-    eligibility::seal(
+    let (mut sealed, record) = eligibility::seal(
         &full,
         &|id| officer_names.get(id).map(|n| n.to_string()),
         names,
         salt,
-    )
+    )?;
+    // v4: each stratum's name for readers and the ratio its quota came from.
+    for (m, s) in sealed.strata.iter_mut().zip(strata) {
+        m.label = Some(s.label.clone());
+        m.ratio = s.ratio;
+    }
+    Ok((sealed, record))
+}
+
+/// The same manifest as v3 wrote it (no labels or ratios): a v3 manifest frozen before v4 is
+/// compared with it.
+pub fn as_v3(mut m: Manifest) -> Manifest {
+    m.spec = SPEC_V3.into();
+    for s in &mut m.strata {
+        s.label = None;
+        s.ratio = None;
+    }
+    m
 }
 
 /// The manifest as v2 wrote it: every officer with the attributes that decide eligibility (a
@@ -536,7 +567,9 @@ pub fn manifest_v2(
             .map(|s| ManifestStratum {
                 task: s.task.clone(),
                 stratum: s.id.clone(),
+                label: None,
                 quota: s.quota,
+                ratio: None,
                 candidates: s
                     .members
                     .iter()
@@ -987,9 +1020,9 @@ pub struct Timing {
 pub fn check_manifest(manifest_bytes: &[u8]) -> Result<(Manifest, Timing), String> {
     let manifest: Manifest = serde_json::from_slice(manifest_bytes)
         .map_err(|e| format!("manifest is not a suiji-draw manifest: {e}"))?;
-    if ![SPEC, SPEC_V2, SPEC_V1].contains(&manifest.spec.as_str()) {
+    if ![SPEC, SPEC_V3, SPEC_V2, SPEC_V1].contains(&manifest.spec.as_str()) {
         return Err(format!(
-            "unknown spec `{}` (expected {SPEC}, {SPEC_V2} or {SPEC_V1})",
+            "unknown spec `{}` (expected {SPEC}, {SPEC_V3}, {SPEC_V2} or {SPEC_V1})",
             manifest.spec
         ));
     }

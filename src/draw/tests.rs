@@ -54,12 +54,16 @@ pub(crate) fn fixture(candidates: usize) -> Manifest {
             ManifestStratum {
                 task: "a".into(),
                 stratum: "a/high".into(),
+                label: None,
+                ratio: None,
                 quota: 2,
                 candidates: ids[..candidates / 2].to_vec(),
             },
             ManifestStratum {
                 task: "a".into(),
                 stratum: "a/rest".into(),
+                label: None,
+                ratio: None,
                 quota: 3,
                 candidates: ids.clone(),
             },
@@ -226,6 +230,8 @@ fn selection_is_uniform_chi_square() {
     m.strata = vec![ManifestStratum {
         task: "a".into(),
         stratum: "a".into(),
+        label: None,
+        ratio: None,
         quota,
         candidates: (0..size).map(|i| format!("E{i:04}")).collect(),
     }];

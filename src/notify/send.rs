@@ -621,8 +621,11 @@ async fn deliverer(
         if rows.is_empty() {
             return Ok(());
         }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut attachments = store.outbox_attachments(&ids).await?;
         for row in rows {
-            one(store, settings, transport, clock, round, owner, row).await?;
+            let files = attachments.remove(&row.id).unwrap_or_default();
+            one(store, settings, transport, clock, round, owner, row, &files).await?;
         }
         if at_most.is_some() {
             return Ok(());
@@ -631,6 +634,7 @@ async fn deliverer(
 }
 
 /// Delivers one claimed notice and records what became of it.
+#[allow(clippy::too_many_arguments)]
 async fn one(
     store: &Store,
     settings: &Settings,
@@ -639,20 +643,18 @@ async fn one(
     round: &Round,
     owner: &str,
     row: OutboxRow,
+    attachments: &[Attachment],
 ) -> Result<(), SendError> {
     let blocked = round.blocked.lock().ok().and_then(|b| b.clone());
     let result = match blocked {
         Some(f) => Err(f),
-        None => {
-            let attachments = store.outbox_attachments(row.id).await?;
-            match build(&row, &attachments, &settings.smtp.from) {
-                Ok(m) => transport.deliver(&row, &m).await,
-                Err(e) => Err(Failure {
-                    cause: Cause::Refused,
-                    sentence: e,
-                }),
-            }
-        }
+        None => match build(&row, attachments, &settings.smtp.from) {
+            Ok(m) => transport.deliver(&row, &m).await,
+            Err(e) => Err(Failure {
+                cause: Cause::Refused,
+                sentence: e,
+            }),
+        },
     };
     let held = match result {
         Ok(()) => {

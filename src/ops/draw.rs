@@ -68,16 +68,21 @@ pub async fn freeze(
     if let Some(existing) = ctx.store.active_manifest(&plan.id, year).await? {
         // The same inputs frozen again: the manifest as it would have been built then, with
         // the salt drawn then (a v2 manifest, frozen before v3, had none).
+        let stored = serde_json::from_str::<Manifest>(&existing.content).ok();
         let then = FreezeTime {
             at: existing.frozen_at.clone(),
-            simulated: serde_json::from_str::<Manifest>(&existing.content)
-                .is_ok_and(|m| m.simulated),
+            simulated: stored.as_ref().is_some_and(|m| m.simulated),
         };
         let same = match ctx.store.eligibility(existing.id).await? {
             Some(record) => {
                 let record: draw::eligibility::Record = serde_json::from_str(&record)
                     .map_err(|e| OpsError::Internal(format!("stored eligibility record: {e}")))?;
-                build(&then, Some(&record.salt))?.0
+                let rebuilt = build(&then, Some(&record.salt))?.0;
+                if stored.is_some_and(|m| m.spec == draw::SPEC_V3) {
+                    draw::as_v3(rebuilt)
+                } else {
+                    rebuilt
+                }
             }
             None => draw::manifest_v2(plan, &checked.strata, &rc.snapshot, &department, &then),
         };

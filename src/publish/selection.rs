@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::draw::{DrawDoc, Manifest, OfficerDecl, SPEC};
+use crate::draw::{DrawDoc, Manifest, OfficerDecl};
 
 /// The columns of `selection.json` and `selection.csv`, in order.
 pub const COLUMNS: [&str; 11] = [
@@ -111,7 +111,7 @@ pub fn check(
         return Ok(None);
     };
     let manifest: Manifest = serde_json::from_slice(manifest_bytes).map_err(|e| e.to_string())?;
-    if manifest.spec != SPEC {
+    if !crate::draw::publishes_eligibility(&manifest.spec) {
         return Ok(None);
     }
     let Some(json) = read("selection.json") else {

@@ -117,8 +117,40 @@ pub struct Officer {
 #[derive(Debug, Clone, Serialize)]
 pub struct Stratum {
     pub id: String,
+    /// What a reader calls it: `不分层` for a task drawn whole, the split part's label (v4), or
+    /// else its code.
+    pub label: String,
+    /// The label is a code (`noncoal/high`, before v4), shown as such.
+    pub coded: bool,
     pub candidates: usize,
     pub quota: usize,
+    /// Where the quota is a share of the pool: `30%`, with its bounds.
+    pub ratio: Option<String>,
+}
+
+/// A stratum's name for readers (see [`Stratum::label`]); whether it is only a code.
+fn stratum_label(task: &str, stratum: &str, label: Option<&str>) -> (String, bool) {
+    match label {
+        _ if stratum == task => ("不分层".into(), false),
+        Some(l) => (l.to_string(), false),
+        None => (stratum.to_string(), true),
+    }
+}
+
+/// A ratio as the plan page states it: `30%`, `2%（至少 1 家）`, `5%（至多 20 家）`.
+fn ratio_text(r: &crate::plan::Ratio) -> String {
+    let bounds: Vec<String> = [
+        (r.min > 0).then(|| format!("至少 {} 家", r.min)),
+        r.max.map(|m| format!("至多 {m} 家")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if bounds.is_empty() {
+        r.percent()
+    } else {
+        format!("{}（{}）", r.percent(), bounds.join("，"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -266,6 +298,7 @@ struct DirectoryView {
 struct DirectoryStratum {
     task: String,
     stratum: String,
+    label: Option<String>,
     candidates: Vec<String>,
 }
 
@@ -328,6 +361,8 @@ struct ManifestView {
 struct StratumView {
     task: String,
     stratum: String,
+    label: Option<String>,
+    ratio: Option<crate::plan::Ratio>,
     quota: usize,
     #[serde(deserialize_with = "count")]
     candidates: usize,
@@ -645,7 +680,7 @@ fn directories(
     let Ok(view) = serde_json::from_str::<DirectoryView>(content) else {
         return Directories::default();
     };
-    if view.spec != crate::draw::SPEC {
+    if !crate::draw::publishes_eligibility(&view.spec) {
         return Directories::default();
     }
     let pool = view
@@ -658,7 +693,7 @@ fn directories(
                     task: task_names
                         .get(s.task.as_str())
                         .map_or_else(|| s.task.clone(), |n| n.to_string()),
-                    stratum: s.stratum.clone(),
+                    stratum: stratum_label(&s.task, &s.stratum, s.label.as_deref()).0,
                     name: e.map(|e| e.name.clone()).unwrap_or_default(),
                     uscc: u.clone(),
                     city: e.map(|e| e.city.clone()).unwrap_or_default(),
@@ -717,10 +752,16 @@ fn plan_tasks(manifest: &ManifestView, names: &Names<'_>) -> Vec<PlanTask> {
                 .strata
                 .iter()
                 .filter(|s| s.task == id)
-                .map(|s| Stratum {
-                    id: s.stratum.clone(),
-                    candidates: s.candidates,
-                    quota: s.quota,
+                .map(|s| {
+                    let (label, coded) = stratum_label(&s.task, &s.stratum, s.label.as_deref());
+                    Stratum {
+                        id: s.stratum.clone(),
+                        label,
+                        coded,
+                        candidates: s.candidates,
+                        quota: s.quota,
+                        ratio: s.ratio.as_ref().map(ratio_text),
+                    }
                 })
                 .collect();
             PlanTask {

@@ -12,7 +12,6 @@ use serde::Serialize;
 use super::{Context, Finding};
 use crate::plan::{Location, Plan, Stratum};
 use crate::registry::{Officer, OfficerStatus, RiskLevel, Snapshot};
-use crate::vocab::Vocabulary;
 
 /// The evaluated plan as `rules show` prints it and `rules diff` compares it.
 #[derive(Debug, Clone, Serialize)]
@@ -21,11 +20,15 @@ pub struct Summary {
     pub year: i32,
     pub title: String,
     pub window: crate::plan::Window,
+    /// The quotas added up, ratios evaluated on the registry as it stands.
     pub total_quota: u32,
     pub stated_total: Option<u32>,
     pub source: crate::plan::Source,
     pub seed: crate::plan::SeedSource,
     pub frequency: crate::plan::Frequency,
+    /// Entities the other plans of the year have drawn: left out of this plan's pools, or, with
+    /// `frequency.revisit`, drawn again.
+    pub drawn_elsewhere: usize,
     pub teams: crate::plan::TeamRules,
     pub deadlines: crate::plan::Deadlines,
     pub schedules: Vec<ScheduleSummary>,
@@ -58,7 +61,10 @@ pub struct TaskSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct StratumSummary {
     pub id: String,
+    pub label: String,
     pub quota: u32,
+    /// Where `quota` is a share of `pool_size`: the ratio (`30%` with its bounds).
+    pub ratio: Option<crate::plan::Ratio>,
     pub pool_size: usize,
     pub by_risk: BTreeMap<RiskLevel, u32>,
 }
@@ -66,9 +72,10 @@ pub struct StratumSummary {
 pub fn summary(
     plan: &Plan,
     strata: &[Stratum],
-    vocab: &Vocabulary,
+    ctx: &Context,
     now: chrono::DateTime<chrono_tz::Tz>,
 ) -> Summary {
+    let vocab = &ctx.vocab;
     let tasks = plan
         .tasks
         .iter()
@@ -84,7 +91,7 @@ pub fn summary(
                     .division(&t.division)
                     .map(|d| d.label.clone())
                     .unwrap_or_default(),
-                quota: t.quota,
+                quota: crate::plan::task_quota(strata, &t.id),
                 pool_size: members.len(),
                 pool_by_risk: union_by_risk(&own),
                 pool: t.pool.clone(),
@@ -92,7 +99,9 @@ pub fn summary(
                     .iter()
                     .map(|s| StratumSummary {
                         id: s.id.clone(),
+                        label: s.label.clone(),
                         quota: s.quota,
+                        ratio: s.ratio,
                         pool_size: s.pool_size(),
                         by_risk: s.by_risk.clone(),
                     })
@@ -108,11 +117,16 @@ pub fn summary(
         year: plan.year,
         title: plan.title.clone(),
         window: plan.window,
-        total_quota: plan.total_quota(),
+        total_quota: crate::plan::total(strata),
         stated_total: plan.total_quota,
         source: plan.source.clone(),
         seed: plan.seed.clone(),
-        frequency: plan.frequency,
+        frequency: plan.frequency.clone(),
+        drawn_elsewhere: plan
+            .drawn_elsewhere(&ctx.snapshot)
+            .map(|(_, uscc)| uscc)
+            .collect::<BTreeSet<_>>()
+            .len(),
         teams: plan.teams.clone(),
         deadlines: plan.deadlines.clone(),
         schedules: plan
@@ -262,15 +276,21 @@ pub fn check(plan: &Plan, strata: &[Stratum], ctx: &Context) -> Vec<Finding> {
 
     seed_timing(plan, &mut out);
 
-    let total = plan.total_quota();
-    if let Some(stated) = plan.total_quota
-        && stated != total
-    {
-        out.push(Finding::error(
+    match (plan.fixed_total(), plan.total_quota) {
+        (Some(total), Some(stated)) if stated != total => out.push(Finding::error(
             file,
             at_plan,
             format!("the tasks' quotas add up to {total} but the plan states a total of {stated}"),
-        ));
+        )),
+        (None, Some(stated)) => out.push(Finding::error(
+            file,
+            at_plan,
+            format!(
+                "the plan states a total of {stated}, but a ratio's quota is known only from \
+                 its pool at the freeze: drop `total`"
+            ),
+        )),
+        _ => {}
     }
 
     // Quotas against pools, in draw order: a stratum may lose to earlier strata up to their
@@ -433,8 +453,9 @@ fn staffing(plan: &Plan, strata: &[Stratum], ctx: &Context, out: &mut Vec<Findin
     let mut by_division: BTreeMap<&str, (usize, usize, Location)> = BTreeMap::new();
     for t in &plan.tasks {
         let e = by_division.entry(&t.division).or_insert((0, 0, t.at));
-        e.0 += t.quota as usize;
-        e.1 += t.quota as usize * t.team_size as usize;
+        let quota = crate::plan::task_quota(strata, &t.id) as usize;
+        e.0 += quota;
+        e.1 += quota * t.team_size as usize;
     }
     for (division, (teams, seats, at)) in by_division {
         let own: Vec<&&Officer> = officers
@@ -474,7 +495,7 @@ fn staffing(plan: &Plan, strata: &[Stratum], ctx: &Context, out: &mut Vec<Findin
     for t in &plan.tasks {
         if let Some(j) = &t.joint {
             let e = by_partner.entry(&j.agency).or_insert((0, t.at));
-            e.0 += t.quota as usize * j.members as usize;
+            e.0 += crate::plan::task_quota(strata, &t.id) as usize * j.members as usize;
         }
     }
     for (agency, (seats, at)) in by_partner {

@@ -28,8 +28,8 @@ use serde::Serialize;
 
 use crate::calendar::Calendar;
 use crate::plan::{
-    Deadlines, Filter, Frequency, Joint, Location, Plan, Recusal, Schedules, SeedKind, SeedSource,
-    Source, SplitPart, TaskRule, TeamRules, Window,
+    Deadlines, Filter, Frequency, Joint, Location, PartSize, Plan, Quota, Ratio, Recusal,
+    Schedules, SeedKind, SeedSource, Source, SplitPart, TaskRule, TeamRules, Window,
 };
 use crate::registry::{EntityStatus, OfficerStatus, RiskLevel, Snapshot};
 use crate::vocab::{AgencyRole, Vocabulary};
@@ -600,6 +600,9 @@ fn task_from(ctx: &Context, m: Map, pos: Position, plan_team: Option<u32>) -> R<
             "name",
             "division",
             "quota",
+            "ratio",
+            "min",
+            "max",
             "pool",
             "split",
             "joint",
@@ -621,40 +624,86 @@ fn task_from(ctx: &Context, m: Map, pos: Position, plan_team: Option<u32>) -> R<
                 "task `{id}`: unknown division `{division_name}` (see [[divisions]] in the configuration)"
             ))
         })?;
-    let quota = a.int("quota")?;
-    if quota <= 0 {
-        return Err(a.fail(format!(
-            "task `{id}`: quota must be at least 1, found {quota}"
-        )));
-    }
-    if quota > MAX_QUOTA {
-        return Err(a.fail(format!(
-            "task `{id}`: quota {quota} is implausible (at most {MAX_QUOTA})"
-        )));
-    }
+    let own = sizing(&mut a, &format!("task `{id}`"), "quota", MAX_QUOTA)?;
     let pool_value = a.require("pool")?;
     let pool = filter_value(ctx, pool_value, pos)?;
     let split = match a.take("split") {
         None => Vec::new(),
         Some(v) => {
-            let parts = v
-                .clone()
-                .into_array()
-                .map_err(|_| a.type_error("split", "a list of #{ name, risk, share }", &v))?;
+            let parts = v.clone().into_array().map_err(|_| {
+                a.type_error("split", "a list of #{ name, risk, share or ratio }", &v)
+            })?;
             let mut out = Vec::new();
             for p in parts {
                 let m = p
                     .clone()
                     .try_cast::<Map>()
                     .ok_or_else(|| a.type_error("split", "a list of maps", &p))?;
-                let mut pa = Args::new("split part", m, &["name", "risk", "share"], pos)?;
+                let mut pa = Args::new(
+                    "split part",
+                    m,
+                    &["name", "label", "risk", "share", "ratio", "min", "max"],
+                    pos,
+                )?;
                 let name = pa.str("name")?;
-                let share = pa.bounded("share", None, 1, 1_000_000)?;
                 let names = pa.strings("risk")?;
                 let risks = risks(&pa, names)?;
-                out.push(SplitPart { name, risks, share });
+                let label = match pa.opt_str("label")? {
+                    Some(l) if l.trim().is_empty() => {
+                        return Err(pa.fail(format!("split part `{name}`: `label` is empty")));
+                    }
+                    Some(l) => l.trim().to_string(),
+                    None if risks.is_empty() => "其余单位".to_string(),
+                    None => risks
+                        .iter()
+                        .map(|r| r.label())
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                };
+                let whose = format!("split part `{name}` of task `{id}`");
+                let size = match sizing(&mut pa, &whose, "share", 1_000_000)? {
+                    Some(Ok(share)) => PartSize::Share(share),
+                    Some(Err(r)) => PartSize::Ratio(r),
+                    None => {
+                        return Err(pa.fail(format!(
+                            "{whose} needs `share` (a weight of the task's quota) or `ratio` \
+                             (e.g. \"30%\" of its own pool)"
+                        )));
+                    }
+                };
+                out.push(SplitPart {
+                    name,
+                    label,
+                    risks,
+                    size,
+                });
             }
             out
+        }
+    };
+    let ratios = split
+        .iter()
+        .filter(|p| matches!(p.size, PartSize::Ratio(_)))
+        .count();
+    let quota = match own {
+        Some(Ok(q)) if ratios == 0 => Quota::Fixed(q),
+        Some(Err(r)) if split.is_empty() => Quota::Ratio(r),
+        None if !split.is_empty() && ratios == split.len() => Quota::PerPart,
+        None if split.is_empty() => {
+            return Err(a.fail(format!(
+                "task `{id}` needs `quota` (a number) or `ratio` (e.g. \"30%\" of its pool)"
+            )));
+        }
+        Some(Err(_)) => {
+            return Err(a.fail(format!(
+                "task `{id}`: a ratio with a split goes on each split part, each of its own pool"
+            )));
+        }
+        _ => {
+            return Err(a.fail(format!(
+                "task `{id}`: either a `quota` divided by the split parts' `share`s, or a \
+                 `ratio` on every split part and no quota"
+            )));
         }
     };
     let joint = match a.map("joint")? {
@@ -686,7 +735,7 @@ fn task_from(ctx: &Context, m: Map, pos: Position, plan_team: Option<u32>) -> R<
         id,
         name,
         division,
-        quota: quota as u32,
+        quota,
         pool,
         split,
         joint,
@@ -694,6 +743,62 @@ fn task_from(ctx: &Context, m: Map, pos: Position, plan_team: Option<u32>) -> R<
         team_size,
         at: location(pos),
     })
+}
+
+/// A quota as the map gives it: `number_key` (`quota`, or a split part's `share`) as a number,
+/// or `ratio` (a percentage) with optional `min` and `max`; `None` when it gives neither.
+fn sizing(a: &mut Args, whose: &str, number_key: &str, most: i64) -> R<Option<Result<u32, Ratio>>> {
+    let number = match a.opt_int(number_key)? {
+        None => None,
+        Some(n) if n <= 0 => {
+            return Err(a.fail(format!(
+                "{whose}: {number_key} must be at least 1, found {n}"
+            )));
+        }
+        Some(n) if n > most => {
+            return Err(a.fail(format!(
+                "{whose}: {number_key} {n} is implausible (at most {most})"
+            )));
+        }
+        Some(n) => Some(n as u32),
+    };
+    let ratio = a.opt_str("ratio")?;
+    let (min, max) = (a.opt_int("min")?, a.opt_int("max")?);
+    let Some(ratio) = ratio else {
+        if min.is_some() || max.is_some() {
+            return Err(a.fail(format!(
+                "{whose}: `min` and `max` bound a `ratio`, and there is none"
+            )));
+        }
+        return Ok(number.map(Ok));
+    };
+    if number.is_some() {
+        return Err(a.fail(format!(
+            "{whose} gives both `{number_key}` and `ratio`: give one"
+        )));
+    }
+    let basis_points =
+        Ratio::parse_percent(&ratio).map_err(|e| a.fail(format!("{whose}: ratio {e}")))?;
+    let bound = |key: &str, v: Option<i64>| -> R<Option<u32>> {
+        match v {
+            Some(n) if !(0..=MAX_QUOTA).contains(&n) => Err(a.fail(format!(
+                "{whose}: `{key}` is {n}: it must be between 0 and {MAX_QUOTA}"
+            ))),
+            v => Ok(v.map(|n| n as u32)),
+        }
+    };
+    let (min, max) = (bound("min", min)?.unwrap_or(0), bound("max", max)?);
+    if max.is_some_and(|m| m < min.max(1)) {
+        return Err(a.fail(format!(
+            "{whose}: `max` ({}) must be at least 1 and at least `min` ({min})",
+            max.unwrap_or(0)
+        )));
+    }
+    Ok(Some(Err(Ratio {
+        basis_points,
+        min,
+        max,
+    })))
 }
 
 fn check_team_size(n: i64, whose: &str, pos: Position) -> R<u32> {
@@ -853,14 +958,29 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         }
     };
     let frequency = match a.map("frequency")? {
-        None => Frequency { lookback_months: 0 },
+        None => Frequency {
+            lookback_months: 0,
+            revisit: None,
+        },
         Some(m) => {
-            let mut f = Args::new("frequency", m, &["lookback_months"], pos)?;
+            let mut f = Args::new("frequency", m, &["lookback_months", "revisit"], pos)?;
+            let revisit = match f.opt_str("revisit")? {
+                Some(r) if r.trim().is_empty() => {
+                    return Err(f.fail(
+                        "`revisit` must say why this plan may draw what another plan of its \
+                         year has drawn (e.g. \"与省市场监管局联合检查，可重复检查\")"
+                            .into(),
+                    ));
+                }
+                r => r.map(|r| r.trim().to_string()),
+            };
             Frequency {
                 lookback_months: f.bounded("lookback_months", Some(0), 0, 60)?,
+                revisit,
             }
         }
     };
+
     let teams = {
         let m = a.map("teams")?.unwrap_or_default();
         let mut t = Args::new(
@@ -1177,5 +1297,112 @@ mod tests {
         );
         // The plan itself still evaluates.
         assert!(evaluate("plan.rhai", PLAN_2024, &context()).is_ok());
+    }
+
+    /// Ratio quotas as a plan states them: a task's share of its pool, or each split part's
+    /// share of its own pool (Henan 2021), evaluated on the registry as it stands; and every
+    /// way of writing one wrong is refused where it is written.
+    #[test]
+    fn ratio_quotas() {
+        let ctx = context();
+        let noncoal_split = "split: [
+        #{ name: \"high\", label: \"重大、较大风险单位\", risk: [\"重大\", \"较大\"], share: 50 },
+        #{ name: \"rest\", label: \"其余单位（全部风险等级）\", risk: \"all\", share: 50 },
+    ],";
+        assert!(PLAN_2024.contains(noncoal_split));
+        let by_risk = "split: [
+        #{ name: \"red\", label: \"重大风险单位\", risk: \"重大\", ratio: \"30%\" },
+        #{ name: \"orange\", risk: \"较大\", ratio: \"10%\", min: 1 },
+        #{ name: \"yellow\", risk: \"一般\", ratio: \"2%\" },
+        #{ name: \"blue\", risk: \"低\", ratio: \"1%\", max: 1 },
+    ],";
+        let source = PLAN_2024
+            .replacen("quota: 8,", "", 1)
+            .replacen(noncoal_split, by_risk, 1)
+            .replacen("quota: 16,", "ratio: \"12.5%\", min: 3, max: 14,", 1)
+            .replacen("total: 74,", "", 1);
+        let plan = evaluate("plan.rhai", &source, &ctx).expect("the ratio plan evaluates");
+        let strata = plan.strata(&ctx.snapshot);
+        assert_eq!(plan.fixed_total(), None);
+        let enforcement = strata
+            .iter()
+            .find(|s| s.id == "enforcement")
+            .expect("one stratum");
+        let r = enforcement.ratio.expect("a ratio");
+        let n = enforcement.pool_size();
+        assert_eq!(
+            enforcement.quota,
+            ((n * 1250).div_ceil(10_000) as u32).clamp(3, 14)
+        );
+        assert_eq!(enforcement.label, "中央驻豫企业、省管企业");
+        let noncoal: Vec<_> = strata.iter().filter(|s| s.task == "noncoal").collect();
+        let labels: Vec<&str> = noncoal.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["重大风险单位", "较大风险", "一般风险", "低风险"]);
+        for (s, (bp, min, max)) in noncoal.iter().zip([
+            (3000, 0, None),
+            (1000, 1, None),
+            (200, 0, None),
+            (100, 0, Some(1)),
+        ]) {
+            let want = crate::plan::Ratio {
+                basis_points: bp,
+                min,
+                max,
+            };
+            assert_eq!(s.ratio, Some(want), "{}", s.id);
+            assert_eq!(s.quota, want.quota(s.pool_size()), "{}", s.id);
+        }
+        assert_eq!(r.percent(), "12.5%");
+
+        for (from, to, says) in [
+            ("quota: 16,", "ratio: \"30\",", "is not a percentage"),
+            ("quota: 16,", "ratio: \"0%\",", "is not a percentage"),
+            ("quota: 16,", "ratio: \"120%\",", "is not a percentage"),
+            (
+                "quota: 16,",
+                "quota: 16, ratio: \"5%\",",
+                "gives both `quota` and `ratio`",
+            ),
+            (
+                "quota: 16,",
+                "quota: 16, min: 2,",
+                "`min` and `max` bound a `ratio`",
+            ),
+            (
+                "quota: 16,",
+                "ratio: \"5%\", min: 9, max: 3,",
+                "must be at least 1 and at least `min`",
+            ),
+            ("quota: 16,", "ratio: \"5%\", max: -1,", "`max` is -1"),
+            ("quota: 16,", "", "needs `quota` (a number) or `ratio`"),
+            (
+                "quota: 8,",
+                "ratio: \"5%\",",
+                "a ratio with a split goes on each split part",
+            ),
+            (
+                "share: 50 },\n        #{ name: \"rest\"",
+                "ratio: \"5%\" },\n        #{ name: \"rest\"",
+                "either a `quota` divided",
+            ),
+            (
+                "label: \"重大、较大风险单位\",",
+                "label: \"  \",",
+                "`label` is empty",
+            ),
+        ] {
+            let source = PLAN_2024.replacen(from, to, 1);
+            assert_ne!(source, PLAN_2024, "{from}");
+            let message = error(&source);
+            assert!(message.contains(says), "{to}: {message}");
+        }
+        // A stated total beside a ratio cannot be checked, and says so.
+        let source = PLAN_2024.replacen("quota: 16,", "ratio: \"12.5%\",", 1);
+        let plan = evaluate("plan.rhai", &source, &ctx).expect("evaluates");
+        let findings = check::check(&plan, &plan.strata(&ctx.snapshot), &ctx);
+        assert!(
+            findings.iter().any(|f| f.message.contains("drop `total`")),
+            "{findings:?}"
+        );
     }
 }

@@ -43,7 +43,7 @@ impl ActivePlan {
                     file,
                     plan = %checked.plan.id,
                     tasks = checked.plan.tasks.len(),
-                    total = checked.plan.total_quota(),
+                    total = ?checked.plan.fixed_total(),
                     "rules installed"
                 );
                 let warnings = checked.findings.clone();

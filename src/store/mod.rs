@@ -800,6 +800,7 @@ impl Store {
     pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let (entities, mut tx) = population_in(self.backend, self.begin_read().await?).await?;
         let (last_inspected, team_pairs) = Store::inspection_history(&mut *tx).await?;
+        let drawn = Store::drawn_by_year(&mut *tx).await?;
         let snapshot = Snapshot {
             entities,
             officers: load_all(&mut *tx).await?,
@@ -808,6 +809,7 @@ impl Store {
             bureaus: load_all(&mut *tx).await?,
             last_inspected,
             team_pairs,
+            drawn,
         };
         tx.rollback().await?;
         Ok(snapshot)

@@ -224,11 +224,11 @@ impl Store {
             .collect()
     }
 
-    /// Claims the oldest pending notices due by `due_by` (at most `n`) for `owner` until
+    /// Claims the pending notices due longest by `due_by` (at most `n`) for `owner` until
     /// `lease_until` (real time): the one update that finds each unclaimed, or its lease run out
     /// at `wall`, takes it, so two deliverers never hold one notice. On PostgreSQL rows another
     /// deliverer is taking are skipped rather than waited for; SQLite has one writer at a time.
-    /// Returned oldest first.
+    /// Returned in the order they were queued.
     pub async fn outbox_claim(
         &self,
         due_by: &str,
@@ -237,17 +237,22 @@ impl Store {
         wall: &str,
         n: i64,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let lock = match self.backend {
-            super::Backend::Sqlite => "",
-            super::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        // The oldest due first, in the order of the index on (status, next_attempt), which
+        // ends in the id: the claim reads the few rows it takes (and the few leased ones it
+        // skips), not every pending notice. SQLite would otherwise find the outer rows through
+        // that index too, scanning the whole backlog at each claim: NOT INDEXED leaves it the
+        // rowid lookup.
+        let (hint, lock) = match self.backend {
+            super::Backend::Sqlite => (" NOT INDEXED", ""),
+            super::Backend::Postgres => ("", " FOR UPDATE SKIP LOCKED"),
         };
         let free = "status = 'pending' AND (lease_until IS NULL OR lease_until < $4)";
         let mut rows = super::fetch_records(
             &self.pool,
             format!(
-                "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id \
-                 FROM outbox WHERE {free} AND next_attempt <= $3 ORDER BY id LIMIT $5{lock}) \
-                 AND {free} RETURNING {COLUMNS}"
+                "UPDATE outbox{hint} SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT \
+                 id FROM outbox WHERE {free} AND next_attempt <= $3 ORDER BY next_attempt, id \
+                 LIMIT $5{lock}) AND {free} RETURNING {COLUMNS}"
             ),
             vec![
                 super::Val::Text(owner.into()),
@@ -318,24 +323,43 @@ impl Store {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
-    pub async fn outbox_attachments(&self, id: i64) -> Result<Vec<Attachment>, StoreError> {
-        sqlx::query(
-            "SELECT name, ascii_name, content_type, data FROM outbox_attachments \
-             WHERE outbox_id = $1 ORDER BY n",
+    /// The attachments of these notices, each notice's in order (every id has an entry, if
+    /// only an empty one): one query for a whole claim.
+    pub async fn outbox_attachments(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Vec<Attachment>>, StoreError> {
+        let mut out: std::collections::HashMap<i64, Vec<Attachment>> =
+            ids.iter().map(|&id| (id, Vec::new())).collect();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let rows = super::fetch_records(
+            &self.pool,
+            format!(
+                "SELECT outbox_id, name, ascii_name, content_type, data FROM outbox_attachments \
+                 WHERE outbox_id IN ({}) ORDER BY outbox_id, n",
+                list.join(", ")
+            ),
+            ids.iter().map(|&id| super::Val::Int(id)).collect(),
+            |r| {
+                Ok((
+                    r.try_get::<i64, _>(0)?,
+                    Attachment {
+                        name: r.try_get(1)?,
+                        ascii_name: r.try_get(2)?,
+                        content_type: r.try_get(3)?,
+                        data: r.try_get(4)?,
+                    },
+                ))
+            },
         )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Attachment {
-                name: r.try_get(0)?,
-                ascii_name: r.try_get(1)?,
-                content_type: r.try_get(2)?,
-                data: r.try_get(3)?,
-            })
-        })
-        .collect()
+        .await?;
+        for (id, a) in rows {
+            out.entry(id).or_default().push(a);
+        }
+        Ok(out)
     }
 
     /// Marks notices delivered, in one transaction, by the holder of their lease (the only way

@@ -828,4 +828,24 @@ impl Store {
         }
         Ok((last, pairs))
     }
+
+    /// (plan, USCC) of the tasks of every official draw that stands, by year.
+    pub(super) async fn drawn_by_year<'e>(
+        ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    ) -> Result<std::collections::HashMap<i64, Vec<(String, String)>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.year, t.plan_id, t.uscc FROM tasks t JOIN draws d ON d.id = t.draw_id \
+             WHERE d.status = 'official' ORDER BY t.year, t.plan_id, t.uscc",
+        )
+        .fetch_all(ex)
+        .await?;
+        let mut out: std::collections::HashMap<i64, Vec<(String, String)>> =
+            std::collections::HashMap::new();
+        for r in rows {
+            out.entry(r.try_get(0)?)
+                .or_default()
+                .push((r.try_get(1)?, r.try_get(2)?));
+        }
+        Ok(out)
+    }
 }

@@ -18,7 +18,7 @@ pub fn million_candidate_draw() -> (Vec<u8>, Vec<u8>) {
         .find(|s| s.stratum == "trade")
         .expect("trade stratum");
     trade.candidates = (0..1_000_000).map(|i| format!("91410000{i:010}")).collect();
-    let (m, _) = draw::eligibility::seal(
+    let (mut m, _) = draw::eligibility::seal(
         &m,
         &|id| Some(format!("执法人员{id}")),
         &|uscc| {
@@ -30,6 +30,9 @@ pub fn million_candidate_draw() -> (Vec<u8>, Vec<u8>) {
         None,
     )
     .expect("seal");
+    for s in &mut m.strata {
+        s.label = Some(format!("分层 {}", s.stratum));
+    }
     let manifest = draw::canonical(&m).expect("canonical");
     let digest = suiji::audit::sha256_hex(&manifest);
     let doc = draw::run(

@@ -570,20 +570,26 @@ pub fn freeze_and_draw_at(db: &TestDb, frozen: &str) -> String {
 /// The same, with global options (`--config FILE`) before each command.
 pub fn freeze_and_draw_with(db: &TestDb, frozen: &str, global: &[&str]) -> String {
     let plan = plan_without_proposals(db.path());
+    draw_plan(db, &plan, (frozen, "2024-05-16 21:30"), global);
+    plan
+}
+
+/// Freezes `plan` (a path) on the first day and draws it officially on the second, with the
+/// lottery digits `03071218253109`, `global` options before each command.
+pub fn draw_plan(db: &TestDb, plan: &str, (frozen, drawn): (&str, &str), global: &[&str]) {
     fn with<'a>(global: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
         [global, args].concat()
     }
-    on(db, frozen, &with(global, &["freeze", "--plan", &plan]));
+    on(db, frozen, &with(global, &["freeze", "--plan", plan]));
     let draw = [
         "draw",
         "--plan",
-        &plan,
+        plan,
         "--official",
         "--seed-value",
         "03071218253109",
     ];
-    on(db, "2024-05-16 21:30", &with(global, &draw));
-    plan
+    on(db, drawn, &with(global, &draw));
 }
 
 /// Voids the official draw on 17 May 2024, the digits having been entered wrong.

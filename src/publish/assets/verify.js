@@ -1,6 +1,6 @@
 /*
- * suiji draw verifier for the browser (docs/draw-spec.md: suiji-draw-v3, and the older
- * suiji-draw-v2 and suiji-draw-v1).
+ * suiji draw verifier for the browser (docs/draw-spec.md: suiji-draw-v4, and the older
+ * suiji-draw-v3, suiji-draw-v2 and suiji-draw-v1).
  *
  * An independent re-computation of a published history from its published files, in plain
  * JavaScript with nothing but WebCrypto (SHA-256), BigInt and TextEncoder/TextDecoder. It
@@ -15,18 +15,20 @@
  *   SuijiVerify.runHistory(container, indexUrl)             -> Promise<history report>
  *   SuijiVerify.checkSelection(rows, csvBytes, manifest, draw, names) -> {rows, problems}
  *
- * One draw (sections 1-6): the manifest's members and, for v3, its structure (entities,
- * eligible officers, recused groups, eligibility digest; no v1/v2 member); its timing (v2, v3:
- * frozen_at strictly before seed_source.available_at, certificate_date the Asia/Shanghai day of
- * available_at, a drand beacon that is quicknet's first round at or after available_at);
+ * One draw (sections 1-6): the manifest's members and, for v3 and v4, its structure (entities,
+ * eligible officers, recused groups, eligibility digest; no v1/v2 member; v4: every stratum's
+ * label, and a quota stated as a ratio recomputed from it; no label or ratio before v4); its
+ * timing (v2 and later: frozen_at strictly before seed_source.available_at, certificate_date the
+ * Asia/Shanghai day of available_at, a drand beacon that is quicknet's first round at or after
+ * available_at);
  * manifest_digest against the SHA-256 of the manifest's exact bytes; the seed value's form (for
- * drand: the round the manifest fixed, and the value the SHA-256 of the signature; for a v3
+ * drand: the round the manifest fixed, and the value the SHA-256 of the signature; for a v3/v4
  * manual seed whose manifest names a game, 双色球 or 大乐透, a result of that game, and any other
  * game, or a game or announcement in v1/v2 or for another kind, makes the manifest invalid; an
  * announcement must be an http(s) address without user information, spaces or hidden
  * characters, and is shown as a link); the seed;
  * every stratum's selected entities and alternates with their tickets (Rivest's consistent
- * sampler); every team (v3: reasons not_eligible and cap; v1/v2: the older reasons). What it
+ * sampler); every team (v3, v4: reasons not_eligible and cap; v1/v2: the older reasons). What it
  * does not: the BLS signature of a drand round (see beacon_note): `suiji verify DIR` and
  * tools/verify_draw.py do.
  *
@@ -40,8 +42,8 @@
  * draw-N.json (the next numbers are probed, a folder cannot be listed over the web); the store
  * (production or rehearsal); every seed public after every earlier draw and void, a redraw from
  * a manifest frozen after the void, no seed used twice; and, served over http(s) from a path
- * ending in /<year>/<plan>/, the folder's year and plan are the index's. Section 10: for a v3
- * standing draw, selection.json (and selection.csv) against the draw and its manifest.
+ * ending in /<year>/<plan>/, the folder's year and plan are the index's. Section 10: for a v3 or
+ * v4 standing draw, selection.json (and selection.csv) against the draw and its manifest.
  * Section 11: head(n) of every entry (the last one is shown). Section 12: every
  * timestamp-<n>.tsr (asked for each entry; HTTP 404 is no timestamp, and one for the entry after
  * the last is a history cut short): the token's TSTInfo must have a SHA-256 imprint of head(n);
@@ -63,6 +65,7 @@
   var V1 = "suiji-draw-v1";
   var V2 = "suiji-draw-v2";
   var V3 = "suiji-draw-v3";
+  var V4 = "suiji-draw-v4"; // v3 with a label, and optionally a ratio, on each stratum
   // drand quicknet (scheme bls-unchained-g1-rfc9380), held here, never taken from a manifest.
   var QUICKNET = {
     chain_hash: "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971",
@@ -73,10 +76,13 @@
     period: 3
   };
   var DRAND_URL = "https://api.drand.sh/" + QUICKNET.chain_hash + "/public/";
-  // Manifest members: in every spec, v1/v2 only, v3 only, and the timed ones (v2, v3).
+  // Manifest members: in every spec, v1/v2 only, v3 and later only, and the timed ones (v2 and
+  // later); a stratum's members in every spec, and those v4 adds.
   var COMMON = ["spec", "plan", "seed_source", "strata", "tasks", "officers", "team_rules"];
   var OLD_ONLY = ["conflicts", "entity_cities", "last_year_pairs"];
   var V3_ONLY = ["entities", "recused", "eligibility"];
+  var STRATUM = ["task", "stratum", "quota", "candidates"];
+  var STRATUM_V4 = ["label", "ratio"];
   var TIMED = ["frozen_at", "simulated"];
   var DRAW_MEMBERS = ["spec", "manifest_digest", "seed_source", "seed", "strata", "teams"];
   var CHUNK = 4096; // digests requested at once
@@ -90,7 +96,7 @@
     "大乐透": { groups: [[5, 1, 35], [2, 1, 12]],
       format: "5 个前区号码（01–35，按开奖顺序，不重复）后接 2 个后区号码（01–12，不重复），每个号码两位" }
   };
-  var SEED_V3 = ["game", "announcement"]; // seed_source members of v3 manual seeds only
+  var SEED_V3 = ["game", "announcement"]; // seed_source members of v3 (and v4) manual seeds only
   // Control characters, white space, and characters that change how text displays without
   // showing themselves (bidi controls, Unicode's default-ignorable code points), as suiji refuses.
   var HIDDEN_CLASS = "[\\s\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5" +
@@ -104,6 +110,12 @@
   function Invalid(message) { this.message = message; }
 
   function has(obj, key) { return Object.prototype.hasOwnProperty.call(obj, key); }
+  /**
+   * Whether documents of spec publish who is eligible and who is recused (entities, eligible
+   * officers, recused groups, eligibility digest) rather than the registry's facts: v3 and v4,
+   * which differ only in their strata.
+   */
+  function publicEligibility(spec) { return spec === V3 || spec === V4; }
   function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
   function isInteger(v) { return typeof v === "number" && Math.floor(v) === v && isFinite(v); }
   function show(v) {
@@ -360,7 +372,53 @@
     if (missing.length) throw new Invalid(what + "：缺少成员 " + missing.join("、"));
   }
 
-  /** The structure a suiji-draw-v3 manifest must have (sections 1 and 8); throws at the first fault. */
+  /** Basis points as a percentage, in integers: 1250 as "12.5%", 1 as "0.01%". */
+  function percentOf(bp) {
+    var cents = bp % 100, digits = (cents < 10 ? "0" : "") + cents;
+    return Math.floor(bp / 100) + (cents ? "." + digits.replace(/0$/, "") : "") + "%";
+  }
+
+  /**
+   * A v4 stratum's label and ratio (section 1, "Ratio quotas"): the label a non-empty name, and
+   * a quota the plan gives as a share of the pool must be exactly the one its ratio gives for the
+   * stratum's candidates, so that nobody can publish a ratio and draw another number. The share
+   * is rounded up in integers: n x basis_points stays far below 2^53 for any pool. w: the
+   * stratum's place in messages (its candidates already checked to be a list).
+   */
+  function checkLabelAndRatio(s, w) {
+    if (typeof s.label !== "string" || !s.label.trim()) {
+      throw new Invalid(w + ".label：" + (typeof s.label === "string" ? "为空或只含空白" : "为 " + show(s.label)) +
+        "，应为非空字符串（" + V4 + " 的每个分层都有供公众阅读的名称）");
+    }
+    if (!has(s, "ratio")) return;
+    var r = s.ratio, rw = w + ".ratio";
+    exactMembers(r, ["basis_points", "min"].concat(isObject(r) && has(r, "max") ? ["max"] : []), rw);
+    ["basis_points", "min", "max"].forEach(function (k) {
+      if (has(r, k) && !isInteger(r[k])) throw new Invalid(rw + "." + k + "：为 " + show(r[k]) + "，不是整数");
+    });
+    if (r.basis_points < 1 || r.basis_points > 10000) {
+      throw new Invalid(rw + ".basis_points：为 " + r.basis_points + "，应在 1 到 10000 之间（1 个基点为万分之一）");
+    }
+    if (r.min < 0) throw new Invalid(rw + ".min：为 " + r.min + "，不是非负整数");
+    if (has(r, "max") && r.max < r.min) {
+      throw new Invalid(rw + ".max：为 " + r.max + "，小于 min（" + r.min + "）");
+    }
+    var n = s.candidates.length;
+    var share = Math.floor((n * r.basis_points + 9999) / 10000);
+    var expected = Math.max(r.min, share);
+    if (has(r, "max")) expected = Math.min(r.max, expected);
+    if (s.quota !== expected) {
+      var bounds = (r.min > 0 ? "，至少 " + r.min + " 个" : "") + (has(r, "max") ? "，至多 " + r.max + " 个" : "");
+      throw new Invalid(w + "（分层 " + show(s.stratum) + "）.quota：为 " + show(s.quota) + "，但按 ratio（" +
+        percentOf(r.basis_points) + bounds + "）与候选对象 " + n + " 个，配额应为 " + expected + "（" + n + " × " +
+        percentOf(r.basis_points) + " 向上取整为 " + share + "）");
+    }
+  }
+
+  /**
+   * The structure a suiji-draw-v3 or suiji-draw-v4 manifest must have (sections 1 and 8): v4 is
+   * v3 with a label, and optionally a ratio, on every stratum. Throws at the first fault.
+   */
   function checkV3Structure(m, name) {
     var at = name + " ";
     requireMembers(m.plan, ["id", "year", "title", "script_sha256", "window"], at + "plan");
@@ -380,11 +438,13 @@
       if (!isInteger(t.partner_members) || t.partner_members < 0) throw new Invalid(w + ".partner_members：不是非负整数");
     });
     if (!Array.isArray(m.strata)) throw new Invalid(at + "strata：不是列表");
-    var candidates = new Set();
+    var candidates = new Set(), v4 = m.spec === V4;
     m.strata.forEach(function (s, i) {
       var w = at + "strata[" + i + "]";
-      exactMembers(s, ["task", "stratum", "quota", "candidates"], w);
+      // v4: label always, ratio only where the plan states one; v3: neither (checkManifest).
+      exactMembers(s, v4 ? STRATUM.concat(isObject(s) && has(s, "ratio") ? STRATUM_V4 : ["label"]) : STRATUM, w);
       ascendingStrings(s.candidates, w + ".candidates", true);
+      if (v4) checkLabelAndRatio(s, w);
       s.candidates.forEach(function (c) { candidates.add(c); });
     });
     // entities: exactly the candidates, each {name, city}.
@@ -407,7 +467,7 @@
       var w = at + "officers[" + i + "]";
       var older = isObject(o) ? ["home_city", "active", "valid_until"].filter(function (k) { return has(o, k); }) : [];
       if (older.length) {
-        throw new Invalid(w + "：含有 v1/v2 成员 " + older.join("、") + "（" + V3 + " 只公布符合条件人员的 id、name、agency、division、cadre）");
+        throw new Invalid(w + "：含有 v1/v2 成员 " + older.join("、") + "（" + m.spec + " 只公布符合条件人员的 id、name、agency、division、cadre）");
       }
       exactMembers(o, ["id", "name", "agency", "division", "cadre"], w);
       if (typeof o.id !== "string" || !o.id) throw new Invalid(w + ".id：不是非空字符串");
@@ -452,10 +512,10 @@
   function checkManifest(m, report, problems, name) {
     name = name || "manifest";
     var spec = m.spec;
-    if (spec !== V1 && spec !== V2 && spec !== V3) throw new Invalid(name + " spec：未知的规范 " + show(spec));
+    if (spec !== V1 && spec !== V2 && !publicEligibility(spec)) throw new Invalid(name + " spec：未知的规范 " + show(spec));
     var source = m.seed_source;
     if (!isObject(source)) throw new Invalid(name + "：缺少 seed_source");
-    var required = COMMON.concat(spec === V3 ? V3_ONLY : ["conflicts"], spec === V1 ? [] : ["frozen_at"]);
+    var required = COMMON.concat(publicEligibility(spec) ? V3_ONLY : ["conflicts"], spec === V1 ? [] : ["frozen_at"]);
     var missing = required.filter(function (k) { return !has(m, k); })
       .concat(["kind", "source"].concat(spec === V1 ? [] : ["available_at"])
         .filter(function (k) { return !has(source, k); })
@@ -468,28 +528,38 @@
       }
       if (V3_ONLY.indexOf(k) >= 0) throw new Invalid(name + "：" + spec + " 的文件不得含 v3 成员 " + k);
       if (OLD_ONLY.indexOf(k) >= 0) {
-        if (spec === V3) throw new Invalid(name + "：" + V3 + " 的文件不得含 v1/v2 成员 " + k);
+        if (publicEligibility(spec)) throw new Invalid(name + "：" + spec + " 的文件不得含 v1/v2 成员 " + k);
         return;
       }
       throw new Invalid(name + "：含有规范之外的成员 " + k);
     });
     if (missing.length) throw new Invalid(name + "：缺少成员 " + missing.join("、"));
-    if (spec !== V3 && Array.isArray(m.officers)) {
+    if (!publicEligibility(spec) && Array.isArray(m.officers)) {
       for (var i = 0; i < m.officers.length; i++) {
         if (isObject(m.officers[i]) && has(m.officers[i], "name")) {
           throw new Invalid(name + " officers[" + i + "]：" + spec + " 的文件不得含 v3 成员 name");
         }
       }
     }
+    // Section 8: a label or ratio before v4 is not the document its spec describes (a ratio
+    // there would state a quota nobody is asked to recompute).
+    if (spec !== V4 && Array.isArray(m.strata)) {
+      for (var j = 0; j < m.strata.length; j++) {
+        var newer = isObject(m.strata[j]) ? STRATUM_V4.filter(function (k) { return has(m.strata[j], k); }) : [];
+        if (newer.length) {
+          throw new Invalid(name + " strata[" + j + "]：" + spec + " 的文件不得含 v4 成员 " + newer.join("、"));
+        }
+      }
+    }
     var kind = source.kind;
     report.seed_kind = kind;
-    if (spec !== V3) {
+    if (!publicEligibility(spec)) {
       SEED_V3.forEach(function (k) {
         if (has(source, k)) throw new Invalid(name + "：" + spec + " 的文件不得含 v3 成员 seed_source." + k);
       });
     }
     var sourceKeys = spec === V1 ? ["kind", "source"] : ["kind", "source", "available_at", "beacon"]
-      .concat(spec === V3 ? SEED_V3 : []);
+      .concat(publicEligibility(spec) ? SEED_V3 : []);
     var extraSource = Object.keys(source).filter(function (k) { return sourceKeys.indexOf(k) < 0; });
     if (extraSource.length) {
       throw new Invalid(name + "：seed_source 含有" + (spec === V1 ? " " + V1 + " 不允许的" : "规范之外的") +
@@ -547,7 +617,7 @@
       if (bad) problems.push(name + " seed_source.announcement：" + bad);
       else report.announcement = source.announcement;
     }
-    if (spec === V3) checkV3Structure(m, name);
+    if (publicEligibility(spec)) checkV3Structure(m, name);
   }
 
   // ---------------------------------------------------------------- section 2: the seed
@@ -757,7 +827,7 @@
   // ---------------------------------------------------------------- section 4: teams
 
   function formTeams(m, strata, seedHash, progress, mn) {
-    var v3 = m.spec === V3;
+    var v3 = publicEligibility(m.spec); // v3 or v4: the same teams
     var rules = m.team_rules;
     if (!isObject(rules)) throw new Invalid(mn + " team_rules：不是 JSON 对象");
     var dept = rules.department, cap = rules.cap_per_officer;
@@ -997,7 +1067,10 @@
       mine.forEach(function (s, i) {
         var path = "strata[" + i + "]（分层 " + s.stratum + "）";
         var problem = s.problem ? path + "：" + s.problem : compareStratum(published[i], s, path);
-        report.strata.push({ task: s.task, stratum: s.stratum, quota: s.quota, ok: !problem, problem: problem });
+        // v4: the stratum's name for readers (checked with the manifest; the draw has none).
+        var label = typeof m.strata[i].label === "string" ? m.strata[i].label : null;
+        report.strata.push({ task: s.task, stratum: s.stratum, label: label, quota: s.quota, ok: !problem,
+          problem: problem });
         if (problem) problems.push(dn + " " + problem);
       });
       if (published.length > mine.length) {
@@ -1060,7 +1133,7 @@
 
   /**
    * Section 10: selection.json's rows (parsed) against the standing draw d (parsed; null when
-   * no draw stands) and its manifest m (parsed, v3). names: {selection, manifest, draw}.
+   * no draw stands) and its manifest m (parsed, v3 or v4). names: {selection, manifest, draw}.
    * Returns {rows, problems}.
    */
   function checkSelection(rows, m, d, names) {
@@ -1399,7 +1472,7 @@
   /**
    * Section 7, from index.json's bytes and getFile(name) -> Promise<ArrayBuffer> for the files it
    * lists (and manifest.json, draw.json, selection.json, selection.csv): the whole history, always
-   * (see the head of this file), and section 10 for a v3 standing draw. options.folder: {year,
+   * (see the head of this file), and section 10 for a v3 or v4 standing draw. options.folder: {year,
    * plan, path} when the index was served from a /<year>/<plan>/ folder (checked against the
    * index), else null (a copy: verified for the plan and year its index states). Problems are
    * collected (not only the first); a file that could not be downloaded leaves what it should
@@ -1540,7 +1613,7 @@
           }
           row.notes.push("冻结于 " + show(m.frozen_at) + "，种子公开于 " + declared);
         }
-        if (mr.spec === V3 || m.spec === V3) row.notes.push("规范 " + m.spec);
+        if (publicEligibility(mr.spec) || publicEligibility(m.spec)) row.notes.push("规范 " + m.spec);
       });
     }
 
@@ -1793,13 +1866,13 @@
       });
     }
 
-    /** Section 10: the selection downloads, for a v3 manifest in force. */
+    /** Section 10: the selection downloads, for a v3 or v4 manifest in force. */
     function selection() {
       var rec = inForce ? manifests.get(inForce) : null;
       var drawRec = standing ? draws.get(standing) : null;
       var m = rec ? rec.m : null;
       var spec = m ? m.spec : drawRec && drawRec.d ? drawRec.d.spec : null;
-      if (spec !== V3) return Promise.resolve(); // v1, v2, nothing frozen, or unknown (reported above)
+      if (!publicEligibility(spec)) return Promise.resolve(); // v1, v2, nothing frozen, or unknown (reported above)
       var s = { ok: false, state: "differs", rows: 0, problems: [], unchecked: [], notes: [] };
       report.selection = s;
       function fail(text) { s.problems.push(text); report.problems.push(text); }
@@ -2147,8 +2220,10 @@
     if (report.strata.length || state !== "unchecked") {
       var t = table(doc, { "class": "verify-table" }, ["任务 / 分层", "配额", "结果", "说明"]);
       report.strata.forEach(function (s) {
+        // A v4 stratum by its name, with its code, which the messages use.
+        var code = s.task === s.stratum ? s.stratum : s.task + " / " + s.stratum;
         t.body.appendChild(stateRow(doc, { "data-stratum": String(s.stratum) }, s.ok ? "ok" : "differs",
-          [s.task === s.stratum ? s.stratum : s.task + " / " + s.stratum, s.quota, s.ok ? "✓" : "✗",
+          [s.label ? s.label + "（" + s.stratum + "）" : code, s.quota, s.ok ? "✓" : "✗",
             s.ok ? "一致" : s.problem]));
       });
       var teams = report.teams;
