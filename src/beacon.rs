@@ -232,7 +232,10 @@ fn get_json(
         .http_status_as_error(true)
         .build()
         .into();
-    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+    let mut response = agent
+        .get(url)
+        .call()
+        .map_err(|e| crate::tls::http_refusal(e, url, "beacon.ca_file"))?;
     let body = response
         .body_mut()
         .with_config()

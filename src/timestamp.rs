@@ -249,7 +249,7 @@ pub fn fetch(
         .post(url)
         .header("Content-Type", "application/timestamp-query")
         .send(&request(digest, u64::from_be_bytes(nonce))[..])
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail(crate::tls::http_refusal(e, url, "beacon.ca_file")))?;
     if resp.status() != 200 {
         return Err(fail(format!("HTTP {}", resp.status())));
     }

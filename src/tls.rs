@@ -372,6 +372,25 @@ pub fn refusal(error: &rustls::Error, chain: &[Vec<u8>], host: &str, key: &str) 
     }
 }
 
+/// What went wrong with an HTTPS request (a drand relay, the timestamp authority), in the
+/// mail relay's sentences when the certificate was refused: why, and what to put in `key`.
+pub fn http_refusal(e: ureq::Error, url: &str, key: &str) -> String {
+    let tls = match &e {
+        ureq::Error::Rustls(r) => Some(r),
+        ureq::Error::Io(io) => io.get_ref().and_then(|x| x.downcast_ref::<rustls::Error>()),
+        _ => None,
+    };
+    match tls {
+        Some(r) => {
+            let host = url.split_once("://").map_or(url, |(_, rest)| {
+                rest.split(['/', ':']).next().unwrap_or(rest)
+            });
+            refusal(r, &[], host, key)
+        }
+        None => e.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -155,3 +155,79 @@ fn another_rounds_signature_is_refused() {
     );
     assert!(err.contains("round 657414"), "{err}");
 }
+
+/// The relays behind a department's own CA (`beacon.ca_file`): an HTTPS relay on loopback
+/// (`openssl s_server -WWW`) with a certificate of a private CA. Without the CA the official
+/// draw is refused and says why; with it the round is fetched, verified and drawn.
+#[test]
+fn a_relay_behind_the_departments_ca() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    load_demo(&db);
+    let ca = common::test_ca(&db);
+    let www = db.path().join("www");
+    let public = www.join(suiji::beacon::CHAIN_HASH).join("public");
+    std::fs::create_dir_all(&public).expect("mkdir");
+    std::fs::write(public.join(ROUND.to_string()), round_json(ROUND, SIG)).expect("round");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let mut server = std::process::Command::new("openssl")
+        .args(["s_server", "-quiet", "-WWW", "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(ca.join("server.pem"))
+        .arg("-key")
+        .arg(ca.join("server.key"))
+        .current_dir(&www)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed().as_secs() < 20, "s_server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let config = |name: &str, ca_file: &str| {
+        let path = db.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "[beacon]\nrelays = [\"https://127.0.0.1:{port}\"]\ntimeout_secs = 5\n\
+                 attempts = 1\nca_file = \"{ca_file}\"\n"
+            ),
+        )
+        .expect("config");
+        path.display().to_string()
+    };
+    let without = config("without.toml", "");
+    let with = config("with.toml", &ca.join("ca.pem").display().to_string());
+    let plan = drand_plan(db.path(), "2023-09-15 19:00:01", "drand.rhai");
+    on(
+        &db,
+        "2023-09-14",
+        &["--config", &with, "freeze", "--plan", &plan],
+    );
+    let err = refused(
+        &db,
+        "2023-09-16",
+        &["--config", &without, "draw", "--plan", &plan, "--official"],
+    );
+    assert!(
+        err.contains(&format!("https://127.0.0.1:{port}"))
+            && err.contains("issued by a CA this machine does not trust")
+            && err.contains("beacon.ca_file"),
+        "{err}"
+    );
+    let drawn = on(
+        &db,
+        "2023-09-16",
+        &["--config", &with, "draw", "--plan", &plan, "--official"],
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(drawn["tasks"], 74);
+    assert_eq!(drawn["seed_source"]["round"], ROUND);
+}

@@ -971,23 +971,6 @@ fn held_letters_race(db: &TestDb) {
 
 on_both_backends!(held_letters_race);
 
-/// Certificates for the relay tests (`tools/test_ca.sh`): a private CA, a server certificate
-/// it signed for 127.0.0.1, one for another name, and a self-signed one.
-fn test_ca(db: &TestDb) -> PathBuf {
-    let dir = db.path().join("ca");
-    let out = std::process::Command::new("sh")
-        .arg(repo("tools/test_ca.sh"))
-        .arg(&dir)
-        .output()
-        .expect("test_ca.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
-}
-
 /// A configuration sending to `sink` with these `[smtp]` keys (besides host and port), and
 /// `layer` after.
 fn relay_config(db: &TestDb, name: &str, sink: &Sink, smtp: &str, layer: &str) -> String {
@@ -1027,7 +1010,7 @@ fn a_departments_relay_over_starttls() {
     let Some(db) = TestDb::production(common::Backend::Sqlite) else {
         return;
     };
-    let ca = test_ca(&db);
+    let ca = common::test_ca(&db);
     let cert = ca.join("server.pem").display().to_string();
     let key = ca.join("server.key").display().to_string();
     let Some(sink) = Sink::start_with(
@@ -1236,7 +1219,7 @@ fn implicit_tls_and_what_mail_test_says() {
     let Some(db) = TestDb::new(common::Backend::Sqlite) else {
         return;
     };
-    let ca = test_ca(&db);
+    let ca = common::test_ca(&db);
     let sink_with = |name: &str, cert: &str| {
         let (c, k) = (
             ca.join(format!("{cert}.pem")),

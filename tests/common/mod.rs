@@ -785,3 +785,20 @@ impl Moments {
         (self.0 >> 33) % n.max(1)
     }
 }
+
+/// Certificates for the TLS tests (`tools/test_ca.sh`): a private CA, a server certificate it
+/// signed for 127.0.0.1, one for another name, and a self-signed one.
+pub fn test_ca(db: &TestDb) -> PathBuf {
+    let dir = db.path().join("ca");
+    let out = std::process::Command::new("sh")
+        .arg(repo("tools/test_ca.sh"))
+        .arg(&dir)
+        .output()
+        .expect("test_ca.sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
