@@ -206,6 +206,7 @@ pub struct DaemonSettings {
     pub report: String,
     pub waiting_recheck_secs: u64,
     pub leader_poll_secs: u64,
+    pub plan_handover_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -721,6 +721,67 @@ fn two_instances_on_postgres() {
     let _ = killed;
 }
 
+/// A follower whose plan is not the leader's (another script) says so and does not lead while
+/// that leader is seen; after its leader is killed it waits out `daemon.plan_handover_secs`
+/// from the leader's last heartbeat, then takes over, saying the plan changes with it.
+#[test]
+fn a_follower_with_another_plan() {
+    let Some(db) = TestDb::new(common::Backend::Postgres) else {
+        return;
+    };
+    common::load_demo(&db);
+    let live = live_plan(db.path(), 300, 600, 900, "0 30 1 * * *");
+    let mut a = spawn_serve(&db, &live, "a.log");
+    wait_for("a leader", Duration::from_secs(30), || {
+        db.query_strings("SELECT holder FROM leader")
+            .first()
+            .is_some_and(|h| h.contains(&format!("/{}/", a.id())))
+    });
+    let other = db.path().join("other.rhai");
+    let text = std::fs::read_to_string(&live.plan).expect("plan");
+    std::fs::write(&other, format!("{text}\n// edited on this instance only\n")).expect("plan");
+    let config = db.path().join("other.toml");
+    let text = std::fs::read_to_string(&live.config).expect("config");
+    std::fs::write(
+        &config,
+        text.replace(
+            "leader_poll_secs = 1",
+            "leader_poll_secs = 1\nplan_handover_secs = 6",
+        ),
+    )
+    .expect("config");
+    let other = LivePlan {
+        plan: other.display().to_string(),
+        config: config.display().to_string(),
+        draw_at: live.draw_at,
+    };
+    let b = spawn_serve(&db, &other, "b.log");
+    let log = |name: &str| std::fs::read_to_string(db.path().join(name)).unwrap_or_default();
+    wait_for("the follower to say so", Duration::from_secs(30), || {
+        log("b.log").contains("will not lead with another plan")
+    });
+    a.kill().expect("kill -9 the leader");
+    let _ = a.wait();
+    let last_seen = db.query_strings("SELECT seen FROM leader")[0].clone();
+    wait_for("the follower to take over", Duration::from_secs(60), || {
+        db.query_strings("SELECT holder FROM leader")[0].contains(&format!("/{}/", b.id()))
+    });
+    let since = db.query_strings("SELECT since FROM leader")[0].clone();
+    let t = |s: &str| suiji::clock::parse_time(s).expect("time");
+    let waited = t(&since) - t(&last_seen);
+    assert!(
+        waited >= chrono::Duration::seconds(6),
+        "took over {waited} after the leader was last seen"
+    );
+    let said = log("b.log");
+    assert!(
+        said.contains("took over as leader with plan")
+            && said.contains("the department's plan changes with this failover"),
+        "{said}"
+    );
+    stop(b);
+}
+
 /// One daemon per SQLite file: the second is refused at once, saying why.
 #[test]
 fn second_serve_on_sqlite_is_refused() {

@@ -86,3 +86,98 @@ impl Leadership {
         }
     }
 }
+
+/// What a follower makes of the last leader's record, given the plan it runs itself (id and
+/// script SHA-256, `None` without a plan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handover {
+    /// No leader recorded, or the same plan: it may take over as soon as the lock is free.
+    Same,
+    /// The leader ran another plan (`theirs`, as `id (sha256 prefix)`): while `binding` (the
+    /// leader seen within the handover time) this instance does not lead, so the department's
+    /// plan never changes with a failover unseen.
+    Other { theirs: String, binding: bool },
+}
+
+/// A plan as the log names it: its id and the start of its script's SHA-256.
+pub fn plan_label(plan: Option<(&str, &str)>) -> String {
+    match plan {
+        Some((id, sha)) => format!("{id} ({})", sha.get(..12).unwrap_or(sha)),
+        None => "no plan".to_string(),
+    }
+}
+
+/// Compares this instance's plan with the one the last leader recorded (`runs`), the leader
+/// last seen at `seen`; a record older than `handover` no longer binds.
+pub fn handover(
+    ours: Option<(&str, &str)>,
+    record: &crate::store::LeaderRecord,
+    now: chrono::DateTime<chrono::FixedOffset>,
+    handover: chrono::Duration,
+) -> Handover {
+    let Some(runs) = &record.runs else {
+        return Handover::Same;
+    };
+    let field = |k: &str| runs.get(k).and_then(|v| v.as_str());
+    let theirs = field("plan").zip(field("script_sha256"));
+    if theirs == ours {
+        return Handover::Same;
+    }
+    let seen = crate::clock::parse_time(&record.seen);
+    Handover::Other {
+        theirs: plan_label(theirs),
+        binding: seen.is_some_and(|s| now - s < handover),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_plan_binds_while_its_leader_is_seen() {
+        let record = |plan: &str, seen: &str| crate::store::LeaderRecord {
+            holder: "h/1/n".into(),
+            since: seen.into(),
+            seen: seen.into(),
+            runs: Some(serde_json::json!({ "plan": plan, "script_sha256": "ab".repeat(32) })),
+        };
+        let sha = "ab".repeat(32);
+        let now = crate::clock::parse_time("2024-05-16T10:00:00+08:00").expect("time");
+        let fifteen = chrono::Duration::seconds(900);
+        let fresh = record("spring", "2024-05-16T09:50:00.000+08:00");
+        assert_eq!(
+            handover(Some(("spring", &sha)), &fresh, now, fifteen),
+            Handover::Same
+        );
+        let other = Handover::Other {
+            theirs: "spring (abababababab)".into(),
+            binding: true,
+        };
+        assert_eq!(
+            handover(Some(("autumn", &sha)), &fresh, now, fifteen),
+            other
+        );
+        assert_eq!(
+            handover(Some(("spring", "cd")), &fresh, now, fifteen),
+            other
+        );
+        assert_eq!(handover(None, &fresh, now, fifteen), other);
+        let stale = record("spring", "2024-05-16T09:44:59.000+08:00");
+        assert_eq!(
+            handover(Some(("autumn", &sha)), &stale, now, fifteen),
+            Handover::Other {
+                theirs: "spring (abababababab)".into(),
+                binding: false
+            }
+        );
+        let none = crate::store::LeaderRecord {
+            runs: None,
+            ..fresh
+        };
+        assert_eq!(
+            handover(Some(("autumn", &sha)), &none, now, fifteen),
+            Handover::Same
+        );
+    }
+}

@@ -370,6 +370,8 @@ pub async fn serve(
     // or by a command in another process) moves the head, and the site is rebuilt, as it is on
     // every new day.
     let mut site_head: runner::Built = None;
+    // The leader's plan this follower last said it differs from (said once per plan).
+    let mut warned: Option<String> = None;
     'serve: loop {
         // The first import starts the department's jobs, whenever it happens.
         match crate::ops::jobs::department(store, &settings).await {
@@ -494,19 +496,67 @@ pub async fn serve(
                     tracing::error!("recording the leader's heartbeat: {e}");
                 }
             }
-            None => match leader::try_lead(store, &me).await {
-                Ok(Some(l)) => {
-                    tracing::info!(instance = %me, "took over as leader");
-                    if let Err(e) = store.record_leader(&me, true, &runs, &SystemClock).await {
-                        tracing::error!("recording the leader: {e}");
+            None => {
+                let ours = active
+                    .plan()
+                    .map(|p| (p.id.as_str(), p.source.sha256.as_str()));
+                let check = match store.leader().await {
+                    Ok(Some(record)) => leader::handover(
+                        ours,
+                        &record,
+                        SystemClock.wall().fixed_offset(),
+                        chrono::Duration::seconds(
+                            i64::try_from(settings.daemon.plan_handover_secs).unwrap_or(i64::MAX),
+                        ),
+                    ),
+                    Ok(None) | Err(_) => leader::Handover::Same,
+                };
+                match &check {
+                    leader::Handover::Other {
+                        theirs,
+                        binding: true,
+                    } => {
+                        if warned.as_deref() != Some(theirs.as_str()) {
+                            tracing::error!(
+                                instance = %me,
+                                "this instance runs {} but the leader runs {theirs}: it will not \
+                                 lead with another plan while that leader is seen (and for \
+                                 daemon.plan_handover_secs after); give every instance the same \
+                                 rules",
+                                leader::plan_label(ours)
+                            );
+                            warned = Some(theirs.clone());
+                        }
                     }
-                    set_leader(&metrics, true);
-                    mail.lead(true);
-                    leadership = Some(l);
+                    _ => match leader::try_lead(store, &me).await {
+                        Ok(Some(l)) => {
+                            match &check {
+                                leader::Handover::Other { theirs, .. } => tracing::error!(
+                                    instance = %me,
+                                    "took over as leader with plan {}, although the last \
+                                     leader ran {theirs}: it has not been seen for \
+                                     daemon.plan_handover_secs, and the department's plan \
+                                     changes with this failover",
+                                    leader::plan_label(ours)
+                                ),
+                                leader::Handover::Same => {
+                                    tracing::info!(instance = %me, "took over as leader")
+                                }
+                            }
+                            if let Err(e) =
+                                store.record_leader(&me, true, &runs, &SystemClock).await
+                            {
+                                tracing::error!("recording the leader: {e}");
+                            }
+                            set_leader(&metrics, true);
+                            mail.lead(true);
+                            leadership = Some(l);
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::error!("trying for the leadership: {e}"),
+                    },
                 }
-                Ok(None) => {}
-                Err(e) => tracing::error!("trying for the leadership: {e}"),
-            },
+            }
         }
     }
     systemd::notify("STOPPING=1");
