@@ -174,17 +174,27 @@ fn a_relay_behind_the_departments_ca() {
         .and_then(|l| l.local_addr())
         .expect("port")
         .port();
-    let mut server = std::process::Command::new("openssl")
-        .args(["s_server", "-quiet", "-WWW", "-accept"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-cert")
-        .arg(ca.join("server.pem"))
-        .arg("-key")
-        .arg(ca.join("server.key"))
-        .current_dir(&www)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("openssl s_server");
+    /// Stops the relay however the test ends.
+    struct Relay(std::process::Child);
+    impl Drop for Relay {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Relay(
+        std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-WWW", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(ca.join("server.pem"))
+            .arg("-key")
+            .arg(ca.join("server.key"))
+            .current_dir(&www)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server"),
+    );
     let started = std::time::Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(started.elapsed().as_secs() < 20, "s_server did not start");
@@ -226,8 +236,6 @@ fn a_relay_behind_the_departments_ca() {
         "2023-09-16",
         &["--config", &with, "draw", "--plan", &plan, "--official"],
     );
-    let _ = server.kill();
-    let _ = server.wait();
     assert_eq!(drawn["tasks"], 74);
     assert_eq!(drawn["seed_source"]["round"], ROUND);
 }
