@@ -158,6 +158,10 @@ pub struct CalendarSettings {
 #[serde(deny_unknown_fields)]
 pub struct RulesSettings {
     pub file: PathBuf,
+    /// The plans the daemon runs together (a spring and an autumn round, a joint plan); empty:
+    /// `file` alone.
+    #[serde(default)]
+    pub plans: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -76,15 +76,6 @@ impl Job {
     pub fn of_department(self) -> bool {
         matches!(self, Job::Nightly | Job::Report)
     }
-
-    /// Whose slot it is in `job_runs`: the plan's id, or [`DEPARTMENT`].
-    pub fn owner(self, plan_id: &str) -> &str {
-        if self.of_department() {
-            DEPARTMENT
-        } else {
-            plan_id
-        }
-    }
 }
 
 /// The `job_runs` key of the department's own jobs: never a plan id (those are slugs).
@@ -113,35 +104,68 @@ impl Department {
     }
 }
 
-/// What one daemon schedules: the active plan's freeze and draw, and the department's jobs.
-#[derive(Debug, Clone, Copy)]
+/// What one daemon schedules: every active plan's freeze and draw, and the department's jobs.
+#[derive(Debug, Clone, Default)]
 pub struct Jobs<'a> {
-    pub plan: Option<&'a Plan>,
+    pub plans: Vec<&'a Plan>,
     pub department: Option<&'a Department>,
 }
 
-impl Jobs<'_> {
-    /// The cron expression of a job, if this daemon schedules it.
-    pub fn cron(&self, job: Job) -> Option<&str> {
-        match job {
-            Job::Freeze => self.plan.map(|p| p.schedules.freeze.as_str()),
-            Job::Draw => self.plan.map(|p| p.schedules.draw.as_str()),
-            Job::Nightly => self.department.map(|d| d.nightly.as_str()),
-            Job::Report => self.department.map(|d| d.report.as_str()),
+/// A slot as `job_runs` knows it once done: its job, its owner (a plan id or [`DEPARTMENT`]) and
+/// its key.
+pub type Done = HashSet<(Job, String, String)>;
+
+impl<'a> Jobs<'a> {
+    pub fn new(plans: Vec<&'a Plan>, department: Option<&'a Department>) -> Jobs<'a> {
+        Jobs { plans, department }
+    }
+
+    /// The cron expression of a plan's job (`plan` given) or of a department's job.
+    pub fn cron<'b>(&'b self, job: Job, plan: Option<&'b Plan>) -> Option<&'b str> {
+        match (job, plan) {
+            (Job::Freeze, Some(p)) => Some(p.schedules.freeze.as_str()),
+            (Job::Draw, Some(p)) => Some(p.schedules.draw.as_str()),
+            (Job::Freeze | Job::Draw, None) => None,
+            (Job::Nightly, _) => self.department.map(|d| d.nightly.as_str()),
+            (Job::Report, _) => self.department.map(|d| d.report.as_str()),
         }
     }
 
-    fn yearly(&self) -> Vec<(Job, DateTime<Tz>)> {
-        let Some(plan) = self.plan else {
-            return Vec::new();
-        };
-        [
-            (Job::Freeze, freeze_slot(plan)),
-            (Job::Draw, draw_slot(plan)),
-        ]
-        .into_iter()
-        .filter_map(|(j, at)| at.map(|at| (j, at)))
-        .collect()
+    /// Every schedule that wakes this daemon.
+    pub fn crons(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .plans
+            .iter()
+            .flat_map(|p| [p.schedules.freeze.as_str(), p.schedules.draw.as_str()])
+            .chain(
+                [Job::Nightly, Job::Report]
+                    .into_iter()
+                    .filter_map(|j| self.cron(j, None)),
+            )
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn yearly(&self) -> Vec<Slot> {
+        self.plans
+            .iter()
+            .flat_map(|plan| {
+                [
+                    (Job::Freeze, freeze_slot(plan)),
+                    (Job::Draw, draw_slot(plan)),
+                ]
+                .into_iter()
+                .filter_map(|(job, at)| {
+                    Some(Slot {
+                        at: at?,
+                        job,
+                        plan: Some(plan.id.clone()),
+                    })
+                })
+            })
+            .collect()
     }
 
     fn recurring(&self) -> Vec<(Job, croner::Cron, DateTime<Tz>)> {
@@ -151,7 +175,7 @@ impl Jobs<'_> {
         [Job::Nightly, Job::Report]
             .into_iter()
             .filter_map(|job| {
-                let cron = crate::rules::cron(self.cron(job)?).ok()?;
+                let cron = crate::rules::cron(self.cron(job, None)?).ok()?;
                 Some((job, cron, d.start))
             })
             .collect()
@@ -164,14 +188,13 @@ impl Jobs<'_> {
         let mut out: Vec<Slot> = self
             .yearly()
             .into_iter()
-            .filter(|(_, at)| in_range(at))
-            .map(|(job, at)| Slot { at, job })
+            .filter(|s| in_range(&s.at))
             .collect();
         for (job, cron, first) in self.recurring() {
             out.extend(
                 cron.iter_after(after.max(first))
                     .take_while(|t| *t <= to)
-                    .map(|at| Slot { at, job }),
+                    .map(|at| Slot::department(at, job)),
             );
         }
         out.sort();
@@ -184,13 +207,12 @@ impl Jobs<'_> {
     /// A job of the latest kind is found by looking back from `now` for its one latest slot,
     /// not by counting every slot since the start: a schedule that fires every few seconds
     /// never runs out of slots however long the daemon runs.
-    pub fn due(&self, now: DateTime<Tz>, done: &HashSet<(Job, String)>) -> Vec<Slot> {
-        let not_done = |s: &Slot| !done.contains(&(s.job, s.key()));
+    pub fn due(&self, now: DateTime<Tz>, done: &Done) -> Vec<Slot> {
+        let not_done = |s: &Slot| !done.contains(&(s.job, s.owner().to_string(), s.key()));
         let mut out: Vec<Slot> = self
             .yearly()
             .into_iter()
-            .filter(|(_, at)| *at <= now)
-            .map(|(job, at)| Slot { at, job })
+            .filter(|s| s.at <= now)
             .filter(not_done)
             .collect();
         for (job, cron, first) in self.recurring() {
@@ -198,14 +220,14 @@ impl Jobs<'_> {
                 Misfire::CatchUp => out.extend(
                     cron.iter_after(first)
                         .take_while(|t| *t <= now)
-                        .map(|at| Slot { at, job })
+                        .map(|at| Slot::department(at, job))
                         .filter(not_done),
                 ),
                 Misfire::Latest => out.extend(
                     cron.find_previous_occurrence(&now, true)
                         .ok()
                         .filter(|t| *t > first)
-                        .map(|at| Slot { at, job })
+                        .map(|at| Slot::department(at, job))
                         .filter(not_done),
                 ),
             }
@@ -214,38 +236,62 @@ impl Jobs<'_> {
         out
     }
 
-    /// The next slot of a job after `now` (for status and for sleeping until it).
-    pub fn next(&self, job: Job, now: DateTime<Tz>) -> Option<DateTime<Tz>> {
+    /// The next slot of a plan's job (`plan` given) or of a department's job after `now` (for
+    /// status and for sleeping until it).
+    pub fn next(&self, job: Job, plan: Option<&str>, now: DateTime<Tz>) -> Option<DateTime<Tz>> {
         match job {
             Job::Freeze | Job::Draw => self
                 .yearly()
                 .into_iter()
-                .find(|(j, at)| *j == job && *at > now)
-                .map(|(_, at)| at),
+                .find(|s| s.job == job && s.plan.as_deref() == plan && s.at > now)
+                .map(|s| s.at),
             Job::Nightly | Job::Report => {
                 let from = self.department?.start.max(now);
-                crate::rules::next_run(self.cron(job)?, from)
+                crate::rules::next_run(self.cron(job, None)?, from)
             }
         }
     }
 
     /// The earliest next slot of any job.
     pub fn next_any(&self, now: DateTime<Tz>) -> Option<DateTime<Tz>> {
-        Job::ALL.iter().filter_map(|j| self.next(*j, now)).min()
+        self.yearly()
+            .into_iter()
+            .map(|s| s.at)
+            .filter(|at| *at > now)
+            .chain(
+                [Job::Nightly, Job::Report]
+                    .into_iter()
+                    .filter_map(|j| self.next(j, None, now)),
+            )
+            .min()
     }
 }
 
-/// One scheduled run of a job.
+/// One scheduled run of a job: a plan's (`plan` its id) or the department's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Slot {
     pub at: DateTime<Tz>,
     pub job: Job,
+    pub plan: Option<String>,
 }
 
 impl Slot {
+    pub fn department(at: DateTime<Tz>, job: Job) -> Slot {
+        Slot {
+            at,
+            job,
+            plan: None,
+        }
+    }
+
     /// The slot's key in `job_runs`: its time, RFC 3339 at +08:00 to the second.
     pub fn key(&self) -> String {
         self.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    }
+
+    /// Whose slot it is in `job_runs`: its plan's id, or [`DEPARTMENT`].
+    pub fn owner(&self) -> &str {
+        self.plan.as_deref().unwrap_or(DEPARTMENT)
     }
 }
 
@@ -315,10 +361,7 @@ mod tests {
         assert_eq!(freeze_slot(&p), Some(t("2024-05-13 09:00")));
         assert_eq!(draw_slot(&p), Some(t("2024-05-16 21:30")));
         let d = department(&p);
-        let jobs = Jobs {
-            plan: Some(&p),
-            department: Some(&d),
-        };
+        let jobs = Jobs::new(vec![&p], Some(&d));
         let s = jobs.slots(t("2024-01-01 00:00"), t("2024-06-02 12:00"));
         let jobs: Vec<(Job, String)> = s.iter().take(4).map(|s| (s.job, s.key())).collect();
         assert_eq!(
@@ -342,11 +385,8 @@ mod tests {
     fn catch_up_and_latest() {
         let p = plan();
         let d = department(&p);
-        let jobs = Jobs {
-            plan: Some(&p),
-            department: Some(&d),
-        };
-        let due = |now, done: &HashSet<(Job, String)>| jobs.due(now, done);
+        let jobs = Jobs::new(vec![&p], Some(&d));
+        let due = |now, done: &Done| jobs.due(now, done);
         let mut done = HashSet::new();
         // Down from before the freeze to 3 June: freeze and draw catch up, one nightly and one
         // report run for all the missed ones.
@@ -355,14 +395,14 @@ mod tests {
         assert_eq!(jobs, [Job::Freeze, Job::Draw, Job::Report, Job::Nightly]);
         assert_eq!(due1[3].key(), "2024-06-03T01:30:00+08:00");
         for s in &due1 {
-            done.insert((s.job, s.key()));
+            done.insert((s.job, s.owner().to_string(), s.key()));
         }
         assert!(due(t("2024-06-03 12:00"), &done).is_empty());
         let next = due(t("2024-06-05 02:00"), &done);
         assert_eq!(next.len(), 1, "only the latest nightly: {next:?}");
         assert_eq!(next[0].key(), "2024-06-05T01:30:00+08:00");
         for s in &next {
-            done.insert((s.job, s.key()));
+            done.insert((s.job, s.owner().to_string(), s.key()));
         }
         // Down across two month-ends: both months' reports, and one nightly.
         let later = due(t("2024-08-02 12:00"), &done);
@@ -384,18 +424,15 @@ mod tests {
         let p = plan();
         let mut d = department(&p);
         d.nightly = "*/20 * * * * *".into();
-        let jobs = Jobs {
-            plan: Some(&p),
-            department: Some(&d),
-        };
+        let jobs = Jobs::new(vec![&p], Some(&d));
         let draw = draw_slot(&p).expect("draw slot");
         let now = draw + chrono::Duration::seconds(20 * 100_001 + 5);
-        let done: HashSet<(Job, String)> = [
+        let done: Done = [
             (Job::Freeze, freeze_slot(&p).expect("freeze")),
             (Job::Draw, draw),
         ]
         .into_iter()
-        .map(|(j, at)| (j, Slot { at, job: j }.key()))
+        .map(|(j, at)| (j, p.id.clone(), Slot::department(at, j).key()))
         .collect();
         let nightly: Vec<Slot> = jobs
             .due(now, &done)
@@ -413,12 +450,9 @@ mod tests {
         let settings = crate::config::Settings::shipped().expect("settings");
         assert_eq!(Department::new(&settings.daemon, None), None);
         let d = Department::new(&settings.daemon, Some(t("2024-12-20 10:00"))).expect("department");
-        let jobs = Jobs {
-            plan: None,
-            department: Some(&d),
-        };
+        let jobs = Jobs::new(Vec::new(), Some(&d));
         let keys: Vec<(Job, String)> = jobs
-            .due(t("2025-03-02 12:00"), &HashSet::new())
+            .due(t("2025-03-02 12:00"), &Done::new())
             .iter()
             .map(|s| (s.job, s.key()))
             .collect();
@@ -431,7 +465,7 @@ mod tests {
                 (Job::Nightly, "2025-03-02T01:30:00+08:00".to_string()),
             ]
         );
-        assert_eq!(jobs.next(Job::Freeze, t("2025-03-02 12:00")), None);
+        assert_eq!(jobs.next(Job::Freeze, None, t("2025-03-02 12:00")), None);
     }
 
     #[test]

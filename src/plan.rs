@@ -26,6 +26,9 @@ pub struct Plan {
     pub total_quota: Option<u32>,
     /// Sectors the plan covers: each must be in some task's pool (全覆盖).
     pub scope: Vec<String>,
+    /// Why this plan is one round of several in its year and need not cover every 清单 item
+    /// (the year's other plans cover the rest); without it every item must be covered.
+    pub partial: Option<String>,
     pub seed: SeedSource,
     pub frequency: Frequency,
     pub teams: TeamRules,

@@ -758,7 +758,7 @@ fn a_follower_with_another_plan() {
     let b = spawn_serve(&db, &other, "b.log");
     let log = |name: &str| std::fs::read_to_string(db.path().join(name)).unwrap_or_default();
     wait_for("the follower to say so", Duration::from_secs(30), || {
-        log("b.log").contains("will not lead with another plan")
+        log("b.log").contains("will not lead with other plans")
     });
     a.kill().expect("kill -9 the leader");
     let _ = a.wait();
@@ -776,7 +776,7 @@ fn a_follower_with_another_plan() {
     let said = log("b.log");
     assert!(
         said.contains("took over as leader with plan")
-            && said.contains("the department's plan changes with this failover"),
+            && said.contains("the department's plans change with this failover"),
         "{said}"
     );
     stop(b);
@@ -924,7 +924,13 @@ fn a_reload_follows_the_configuration() {
         .map(Daemon)
         .expect("spawn serve");
     let status = || db.json(&["--config", &live.config, "status", "--json"]);
-    let runs = |k: &str| status()["leader"]["runs"][k].clone();
+    let runs = |k: &str| {
+        let r = status()["leader"]["runs"].clone();
+        match k {
+            "plan" => r["plans"][0]["plan"].clone(),
+            _ => r[k].clone(),
+        }
+    };
     wait_for("the freeze", Duration::from_secs(30), || {
         runs_of(&db, "freeze").iter().any(|r| r.1 == "done")
     });
@@ -954,9 +960,9 @@ fn a_reload_follows_the_configuration() {
         log().contains("rules reload refused")
     });
     let s = status();
-    assert!(s["plan_error"].is_string(), "{s}");
-    assert_eq!(s["plan"]["id"], "second", "{s}");
-    assert_eq!(s["plan"]["from_daemon"], true);
+    assert!(s["plan_errors"][0].is_string(), "{s}");
+    assert_eq!(s["plans"][0]["id"], "second", "{s}");
+    assert_eq!(s["plans"][0]["from_daemon"], true);
     let jobs: Vec<&str> = s["jobs"]
         .as_array()
         .expect("jobs")
@@ -1383,3 +1389,286 @@ fn a_past_plan_owes_no_old_reports() {
     );
     assert!(runs_of(&db, "nightly").len() <= 1);
 }
+
+/// A plan of 2026 made from the Henan plan: `id`, its freeze and draw schedules, the lottery
+/// day, its window's start and its tasks (`edit` changes the rest of its text).
+fn plan_2026(
+    dir: &Path,
+    id: &str,
+    (freeze, draw, lottery): (&str, &str, (&str, &str)),
+    window: &str,
+    edit: &dyn Fn(String) -> String,
+) -> String {
+    let text = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("plan");
+    let source = edit(text)
+        .replace("id: \"henan-2024\"", &format!("id: \"{id}\""))
+        .replace("year: 2024", "year: 2026")
+        .replace("2024年度", &format!("2026年度（{id}）"))
+        .replace("2024-05-20", window)
+        .replace("2024-12-31", "2026-12-31")
+        .replace("2024年5月16日", lottery.0)
+        .replace("2024-05-16 21:15", lottery.1)
+        .replace("0 0 9 13 5 *", freeze)
+        .replace("0 30 21 16 5 *", draw)
+        .replace("total: 74,", "");
+    let path = dir.join(format!("{id}.rhai"));
+    std::fs::write(&path, source).expect("plan");
+    path.display().to_string()
+}
+
+/// A year of three plans in one daemon: a spring round whose non-coal quota is 30/10/2/1% of
+/// each risk class, an autumn round and a joint plan with the market regulator, run by one
+/// `serve --until` (`--plan` three times). Three freezes and three draws, each on its day;
+/// no entity drawn twice in the year (a later plan's freeze leaves out what the earlier ones
+/// drew); one nightly check a night over all of them; every plan's folder verifies in all
+/// three verifiers, the ratio quotas recomputed from the manifest.
+fn three_plans_in_one_daemon(db: &TestDb) {
+    common::load_demo(db);
+    let by_risk = |t: String| {
+        t.replacen("quota: 8,", "", 1).replacen(
+            "split: [
+        #{ name: \"high\", label: \"重大、较大风险单位\", risk: [\"重大\", \"较大\"], share: 50 },
+        #{ name: \"rest\", label: \"其余单位（全部风险等级）\", risk: \"all\", share: 50 },
+    ],",
+            "split: [
+        #{ name: \"red\", risk: \"重大\", ratio: \"30%\" },
+        #{ name: \"orange\", risk: \"较大\", ratio: \"10%\" },
+        #{ name: \"yellow\", risk: \"一般\", ratio: \"2%\" },
+        #{ name: \"blue\", risk: \"低\", ratio: \"1%\" },
+    ],",
+            1,
+        )
+    };
+    let only = |tasks: &'static str, scope: &'static str| {
+        move |t: String| {
+            t.replace(
+                "tasks: [noncoal, hazchem, trade, enforcement, agencies, training],",
+                &format!("tasks: [{tasks}],"),
+            )
+            .replace(
+                "scope: [\"非煤矿山\", \"危险化学品\", \"化工\", \"医药\", \"工贸\", \"中央驻豫企业\", \"省管企业\",
+            \"安全评价机构\", \"安全生产检测检验机构\", \"安全培训机构\"],",
+                &format!("scope: [{scope}],\n    partial: \"本年度第二轮抽查，清单其余事项由春季计划覆盖\","),
+            )
+        }
+    };
+    let dir = db.path();
+    let spring = plan_2026(
+        dir,
+        "spring-2026",
+        (
+            "0 0 9 30 3 *",
+            "0 30 21 2 4 *",
+            ("2026年4月2日", "2026-04-02 21:15"),
+        ),
+        "2026-04-07",
+        &by_risk,
+    );
+    let autumn = plan_2026(
+        dir,
+        "autumn-2026",
+        (
+            "0 0 9 31 8 *",
+            "0 30 21 3 9 *",
+            ("2026年9月3日", "2026-09-03 21:15"),
+        ),
+        "2026-09-08",
+        &only(
+            "noncoal, hazchem, enforcement",
+            "\"非煤矿山\", \"危险化学品\", \"化工\", \"医药\", \"中央驻豫企业\", \"省管企业\"",
+        ),
+    );
+    let joint = plan_2026(
+        dir,
+        "joint-2026",
+        (
+            "0 0 9 14 9 *",
+            "0 30 21 17 9 *",
+            ("2026年9月17日", "2026-09-17 21:15"),
+        ),
+        "2026-09-22",
+        &only("trade", "\"工贸\""),
+    );
+    let serve = |until: &str| -> Vec<Value> {
+        db.json(&[
+            "serve", "--plan", &spring, "--plan", &autumn, "--plan", &joint, "--until", until,
+            "--json",
+        ])
+        .as_array()
+        .cloned()
+        .expect("timeline")
+    };
+    let plan_jobs = |t: &[Value]| -> Vec<(String, String, String)> {
+        t.iter()
+            .filter(|r| r["plan"].is_string())
+            .map(|r| {
+                (
+                    r["plan"].as_str().unwrap_or("").to_string(),
+                    r["job"].as_str().unwrap_or("").to_string(),
+                    r["status"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let owned = |v: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        v.iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect()
+    };
+    let enter = |at: &str, digits: &str, plan: &str| {
+        common::assert_ok(
+            &db.suiji(&["--today", at, "seed", "enter", digits, "--plan", plan]),
+            &["seed", "enter", plan],
+        );
+    };
+    let t = serve("2026-04-02 21:00");
+    assert_eq!(
+        plan_jobs(&t),
+        owned(&[("spring-2026", "freeze", "done")]),
+        "{t:?}"
+    );
+    enter("2026-04-02 21:20", SEED, &spring);
+    let t = serve("2026-09-03 21:00");
+    assert_eq!(
+        plan_jobs(&t),
+        owned(&[
+            ("spring-2026", "draw", "done"),
+            ("autumn-2026", "freeze", "done")
+        ]),
+        "{t:?}"
+    );
+    enter("2026-09-03 21:20", "01050914222711", &autumn);
+    let t = serve("2026-09-17 21:00");
+    assert_eq!(
+        plan_jobs(&t),
+        owned(&[
+            ("autumn-2026", "draw", "done"),
+            ("joint-2026", "freeze", "done")
+        ]),
+        "{t:?}"
+    );
+    enter("2026-09-17 21:20", "02061117293304", &joint);
+    let t = serve("2026-10-15");
+    assert_eq!(
+        plan_jobs(&t),
+        owned(&[("joint-2026", "draw", "done")]),
+        "{t:?}"
+    );
+    assert!(serve("2026-10-15").is_empty(), "a second run does nothing");
+
+    // Three draws; nobody drawn twice in the year.
+    let tasks = db.json(&["task", "list", "--json"]);
+    let tasks = tasks.as_array().expect("tasks");
+    let mut per_plan: HashMap<&str, usize> = HashMap::new();
+    let mut seen = HashSet::new();
+    for t in tasks {
+        *per_plan
+            .entry(t["plan_id"].as_str().expect("plan"))
+            .or_default() += 1;
+        let uscc = t["uscc"].as_str().expect("uscc");
+        assert!(seen.insert(uscc), "{uscc} drawn twice in 2026");
+    }
+    assert_eq!(per_plan.len(), 3, "{per_plan:?}");
+    assert_eq!(per_plan["autumn-2026"], 8 + 5 + 16);
+    assert_eq!(per_plan["joint-2026"], 5);
+
+    // One nightly check a night, over every plan, from the night after the first draw.
+    let nights: Vec<String> = job_runs(db)
+        .into_iter()
+        .filter(|(job, _, status, _)| job == "nightly" && status == "done")
+        .map(|(_, slot, _, _)| slot)
+        .collect();
+    let days: HashSet<&str> = nights.iter().map(|s| &s[..10]).collect();
+    assert_eq!(days.len(), nights.len(), "two nightly runs on one night");
+    assert_eq!(
+        nights.first().map(String::as_str),
+        Some("2026-04-03T01:30:00+08:00")
+    );
+    assert_eq!(
+        nights.last().map(String::as_str),
+        Some("2026-10-15T01:30:00+08:00")
+    );
+    assert_eq!(nights.len(), 196, "3 April to 15 October");
+    let last = t
+        .iter()
+        .rfind(|r| r["job"] == "nightly")
+        .and_then(|r| r["outcome"].as_str())
+        .unwrap_or("");
+    assert!(last.contains("of 3 plan(s)"), "{last}");
+
+    // Every plan's folder verifies; the spring ratios are recomputed from its manifest.
+    let public = db.path().join("public");
+    for id in ["spring-2026", "autumn-2026", "joint-2026"] {
+        let folder = public.join("2026").join(id);
+        let out = db.suiji(&["verify", folder.to_str().expect("utf-8")]);
+        common::assert_ok(&out, &["verify", id]);
+        common::python_accepts(&folder);
+    }
+    let folder = public.join("2026/spring-2026");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest-1.json")).expect("manifest"))
+            .expect("json");
+    let ratios: Vec<u64> = manifest["strata"]
+        .as_array()
+        .expect("strata")
+        .iter()
+        .filter_map(|s| s["ratio"]["basis_points"].as_u64())
+        .collect();
+    assert_eq!(ratios, [3000, 1000, 200, 100]);
+    if let Some(mut b) = common::browser::Browser::launch() {
+        let base = common::browser::serve(&public);
+        b.goto(&format!("{base}/2026/spring-2026/verify.html"));
+        let r = b.eval(
+            "Promise.all(['manifest-1.json', 'draw-1.json'].map(f => fetch(f).then(r => r.arrayBuffer()).then(b => new Uint8Array(b))))
+               .then(([m, d]) => SuijiVerify.verify(m, d)).then(r => ({ ok: r.ok, problems: r.problems }))",
+        );
+        assert_eq!(r["ok"], true, "{r}");
+    }
+    // The configuration's rules.plans: status shows each plan with its manifest, its draw
+    // and its jobs, and the department's jobs once.
+    let config = db.path().join("plans.toml");
+    std::fs::write(
+        &config,
+        format!("[rules]\nfile = {spring:?}\nplans = [{spring:?}, {autumn:?}, {joint:?}]\n"),
+    )
+    .expect("config");
+    let config = config.to_str().expect("utf-8");
+    let status = db.json(&["--config", config, "status", "--json"]);
+    let plans: Vec<(&str, bool)> = status["plans"]
+        .as_array()
+        .expect("plans")
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap_or(""),
+                p["draw"]["digest"].is_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        plans,
+        [
+            ("spring-2026", true),
+            ("autumn-2026", true),
+            ("joint-2026", true)
+        ],
+        "{status}"
+    );
+    let jobs: Vec<(&str, &str)> = status["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| {
+            (
+                j["job"].as_str().unwrap_or(""),
+                j["plan"].as_str().unwrap_or("*"),
+            )
+        })
+        .collect();
+    assert_eq!(jobs.len(), 8, "{jobs:?}");
+    assert_eq!(jobs[6..], [("nightly", "*"), ("report", "*")]);
+    let text = common::stdout(&db.suiji(&["--config", config, "status"]));
+    assert!(text.contains("plan autumn-2026 (2026)"), "{text}");
+}
+
+on_both_backends!(three_plans_in_one_daemon);

@@ -23,7 +23,7 @@ pub(super) async fn serve(
     ctx: &Ctx<'_>,
     overrides: &suiji::config::Overrides,
     until: Option<String>,
-    plan: Option<std::path::PathBuf>,
+    plans: Vec<std::path::PathBuf>,
     json: bool,
 ) -> Result<ExitCode> {
     // What the daemon records is recorded by the daemon, on behalf of whoever started it: the
@@ -32,13 +32,13 @@ pub(super) async fn serve(
     match until {
         Some(u) => {
             let until = d::parse_until(&u).map_err(daemon_error)?;
-            let file = suiji::ops::plan::plan_file(ctx.settings, plan.as_deref());
-            let ran = d::rehearsal(ctx.store, ctx.settings, &actor, &file, until)
+            let files = suiji::ops::plan::plan_files(ctx.settings, &plans);
+            let ran = d::rehearsal(ctx.store, ctx.settings, &actor, &files, until)
                 .await
                 .map_err(daemon_error)?;
             print_timeline(&ran, json)?;
         }
-        None => d::serve(ctx.store, ctx.settings, overrides, &actor, plan)
+        None => d::serve(ctx.store, ctx.settings, overrides, &actor, plans)
             .await
             .map_err(daemon_error)?,
     }
@@ -55,6 +55,11 @@ fn print_timeline(ran: &[Ran], json: bool) -> Result<()> {
         println!("nothing was due: every slot up to then has run");
         return Ok(());
     }
+    // With several plans each plan's job says which plan it is.
+    let mut ids: Vec<&str> = ran.iter().filter_map(|r| r.plan.as_deref()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let several = ids.len() > 1;
     let mut quiet = 0;
     let mut last_nightly: Option<String> = None;
     for r in ran {
@@ -77,10 +82,15 @@ fn print_timeline(ran: &[Ran], json: bool) -> Result<()> {
             last_nightly = Some(summary.to_string());
         }
         println!(
-            "{}  {:<8} {:<8} {}",
+            "{}  {:<8} {:<8} {}{}",
             &r.at[..16.min(r.at.len())].replace('T', " "),
             r.job.name(),
             r.status,
+            r.plan
+                .as_deref()
+                .filter(|_| several)
+                .map(|p| format!("[{p}] "))
+                .unwrap_or_default(),
             r.outcome
         );
     }
@@ -178,7 +188,7 @@ pub(super) async fn rehearse(
     from: &str,
     into: &Path,
     until: Option<&str>,
-    plan: &Option<std::path::PathBuf>,
+    plans: &[std::path::PathBuf],
     json: bool,
 ) -> Result<ExitCode> {
     let until = until
@@ -200,8 +210,8 @@ pub(super) async fn rehearse(
     }
     let ran = match until {
         Some(until) => {
-            let plan = suiji::ops::plan::plan_file(&rs, plan.as_deref());
-            let ran = d::rehearsal(&store, &rs, actor, &plan, until).await;
+            let files = suiji::ops::plan::plan_files(&rs, plans);
+            let ran = d::rehearsal(&store, &rs, actor, &files, until).await;
             store.close().await;
             ran.map_err(daemon_error)?
         }

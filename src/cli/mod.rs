@@ -103,9 +103,9 @@ enum Command {
         /// it, only the copy is made.
         #[arg(long, value_name = "DATE")]
         until: Option<String>,
-        /// The plan script (default: rules.file).
+        /// A plan script; repeat for several (default: rules.plans, or rules.file).
         #[arg(long, value_name = "FILE")]
-        plan: Option<PathBuf>,
+        plan: Vec<PathBuf>,
         /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -126,16 +126,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the daemon: the plan's scheduled jobs, exactly once each, until SIGTERM or Ctrl-C;
-    /// with --until, rehearse the plan's year up to DATE on a simulated clock and exit.
+    /// Run the daemon: the plans' scheduled jobs, exactly once each, until SIGTERM or Ctrl-C;
+    /// with --until, rehearse the plans' year up to DATE on a simulated clock and exit.
     Serve {
         /// Rehearse every job slot from the start of the plan's year up to DATE (a day, or
         /// "YYYY-MM-DD HH:MM"), exactly as the daemon would have run them, then exit.
         #[arg(long, value_name = "DATE")]
         until: Option<String>,
-        /// The plan script (default: rules.file).
+        /// A plan script; repeat for several plans run together (default: rules.plans, or
+        /// rules.file).
         #[arg(long, value_name = "FILE")]
-        plan: Option<PathBuf>,
+        plan: Vec<PathBuf>,
         /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,

@@ -155,43 +155,39 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
             suiji::store::Mode::Rehearsal => "rehearsal (演练: simulated clock, mail as files)",
         }
     );
-    match (&s.plan, &s.plan_error) {
-        (Some(p), e) => {
-            if let Some(e) = e {
-                println!("rule file on disk: cannot be used: {e}");
+    for e in &s.plan_errors {
+        println!("rule file on disk: cannot be used: {e}");
+    }
+    for p in &s.plans {
+        println!(
+            "plan {} ({}) from {} (sha256 {}){}",
+            p.id,
+            p.year,
+            p.file,
+            p.script_sha256,
+            if p.from_daemon {
+                ": the last good version, as the running daemon reports it"
+            } else {
+                ""
             }
-            println!(
-                "plan {} ({}) from {} (sha256 {}){}",
-                p.id,
-                p.year,
-                p.file,
-                p.script_sha256,
-                if p.from_daemon {
-                    ": the last good version, as the running daemon reports it"
-                } else {
-                    ""
-                }
-            );
-            if let (Some(kind), Some(at)) = (&p.seed_kind, &p.available_at) {
-                println!("seed: {kind}, public from {at}");
-            }
-            match &p.manifest {
-                Some(m) => println!(
-                    "manifest #{} frozen at {} (digest {})",
-                    m.seq, m.frozen_at, m.digest
-                ),
-                None => println!("manifest: not frozen yet"),
-            }
-            match &p.draw {
-                Some(d) => println!(
-                    "official draw #{} made at {} (digest {})",
-                    d.seq, d.drawn_at, d.digest
-                ),
-                None => println!("official draw: not made yet"),
-            }
+        );
+        if let (Some(kind), Some(at)) = (&p.seed_kind, &p.available_at) {
+            println!("  seed: {kind}, public from {at}");
         }
-        (None, Some(e)) => println!("active plan: cannot be used: {e}"),
-        (None, None) => {}
+        match &p.manifest {
+            Some(m) => println!(
+                "  manifest #{} frozen at {} (digest {})",
+                m.seq, m.frozen_at, m.digest
+            ),
+            None => println!("  manifest: not frozen yet"),
+        }
+        match &p.draw {
+            Some(d) => println!(
+                "  official draw #{} made at {} (digest {})",
+                d.seq, d.drawn_at, d.digest
+            ),
+            None => println!("  official draw: not made yet"),
+        }
     }
     let tasks: Vec<String> = s
         .tasks_by_status
@@ -216,8 +212,9 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
     }
     for j in &s.jobs {
         println!(
-            "job {:<8} {:<16} next {:<30} last {}",
+            "job {:<8} {:<14} {:<16} next {:<30} last {}",
             j.job.name(),
+            j.plan.as_deref().unwrap_or("(department)"),
             j.cron.as_deref().unwrap_or("(as the daemon runs it)"),
             j.next_run.as_deref().unwrap_or("-"),
             j.last

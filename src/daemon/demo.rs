@@ -94,7 +94,14 @@ pub async fn run(
     let until = until.unwrap_or(after_window);
     // Up to the moment the lottery is drawn: the freeze.
     let before = available - chrono::Duration::seconds(1);
-    demo.timeline = super::rehearsal(ctx.store, ctx.settings, ctx.actor, plan_file, before).await?;
+    demo.timeline = super::rehearsal(
+        ctx.store,
+        ctx.settings,
+        ctx.actor,
+        &[plan_file.to_path_buf()],
+        before,
+    )
+    .await?;
     // The digits, entered as the admin would once they are announced.
     let frozen = ctx.store.active_manifest(&plan.id, year).await?;
     let entered = match &frozen {
@@ -111,8 +118,16 @@ pub async fn run(
             .await
             .map_err(ops)?;
     }
-    demo.timeline
-        .extend(super::rehearsal(ctx.store, ctx.settings, ctx.actor, plan_file, until).await?);
+    demo.timeline.extend(
+        super::rehearsal(
+            ctx.store,
+            ctx.settings,
+            ctx.actor,
+            &[plan_file.to_path_buf()],
+            until,
+        )
+        .await?,
+    );
     demo.draw_digest = ctx
         .store
         .official_draw(&plan.id, year)

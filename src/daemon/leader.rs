@@ -87,30 +87,49 @@ impl Leadership {
     }
 }
 
-/// What a follower makes of the last leader's record, given the plan it runs itself (id and
-/// script SHA-256, `None` without a plan).
+/// What a follower makes of the last leader's record, given the plans it runs itself (id and
+/// script SHA-256 of each, sorted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handover {
-    /// No leader recorded, or the same plan: it may take over as soon as the lock is free.
+    /// No leader recorded, or the same plans: it may take over as soon as the lock is free.
     Same,
-    /// The leader ran another plan (`theirs`, as `id (sha256 prefix)`): while `binding` (the
+    /// The leader ran other plans (`theirs`, as `id (sha256 prefix), …`): while `binding` (the
     /// leader seen within the handover time) this instance does not lead, so the department's
-    /// plan never changes with a failover unseen.
+    /// plans never change with a failover unseen.
     Other { theirs: String, binding: bool },
 }
 
-/// A plan as the log names it: its id and the start of its script's SHA-256.
-pub fn plan_label(plan: Option<(&str, &str)>) -> String {
-    match plan {
-        Some((id, sha)) => format!("{id} ({})", sha.get(..12).unwrap_or(sha)),
-        None => "no plan".to_string(),
+/// Plans as the log names them: each id and the start of its script's SHA-256.
+pub fn plans_label(plans: &[(String, String)]) -> String {
+    if plans.is_empty() {
+        return "no plan".to_string();
     }
+    let each: Vec<String> = plans
+        .iter()
+        .map(|(id, sha)| format!("{id} ({})", sha.get(..12).unwrap_or(sha)))
+        .collect();
+    format!("plan {}", each.join(", "))
 }
 
-/// Compares this instance's plan with the one the last leader recorded (`runs`), the leader
+/// The plans a leader record says its daemon runs, sorted (a record of a daemon that ran one
+/// plan names it at its top level).
+fn recorded_plans(runs: &serde_json::Value) -> Vec<(String, String)> {
+    let pair = |v: &serde_json::Value| {
+        let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        field("plan").zip(field("script_sha256"))
+    };
+    let mut plans: Vec<(String, String)> = match runs.get("plans").and_then(|p| p.as_array()) {
+        Some(list) => list.iter().filter_map(pair).collect(),
+        None => pair(runs).into_iter().collect(),
+    };
+    plans.sort();
+    plans
+}
+
+/// Compares this instance's plans with those the last leader recorded (`runs`), the leader
 /// last seen at `seen`; a record older than `handover` no longer binds.
 pub fn handover(
-    ours: Option<(&str, &str)>,
+    ours: &[(String, String)],
     record: &crate::store::LeaderRecord,
     now: chrono::DateTime<chrono::FixedOffset>,
     handover: chrono::Duration,
@@ -118,14 +137,13 @@ pub fn handover(
     let Some(runs) = &record.runs else {
         return Handover::Same;
     };
-    let field = |k: &str| runs.get(k).and_then(|v| v.as_str());
-    let theirs = field("plan").zip(field("script_sha256"));
+    let theirs = recorded_plans(runs);
     if theirs == ours {
         return Handover::Same;
     }
     let seen = crate::clock::parse_time(&record.seen);
     Handover::Other {
-        theirs: plan_label(theirs),
+        theirs: plans_label(&theirs),
         binding: seen.is_some_and(|s| now - s < handover),
     }
 }
@@ -135,39 +153,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn another_plan_binds_while_its_leader_is_seen() {
-        let record = |plan: &str, seen: &str| crate::store::LeaderRecord {
+    fn other_plans_bind_while_their_leader_is_seen() {
+        let sha = "ab".repeat(32);
+        let record = |runs: serde_json::Value, seen: &str| crate::store::LeaderRecord {
             holder: "h/1/n".into(),
             since: seen.into(),
             seen: seen.into(),
-            runs: Some(serde_json::json!({ "plan": plan, "script_sha256": "ab".repeat(32) })),
+            runs: Some(runs),
         };
-        let sha = "ab".repeat(32);
+        let one = |id: &str| serde_json::json!({ "plan": id, "script_sha256": sha });
+        let set = |ids: &[&str]| serde_json::json!({ "plans": ids.iter().map(|i| one(i)).collect::<Vec<_>>() });
+        let ours = |ids: &[&str], sha: &str| -> Vec<(String, String)> {
+            let mut v: Vec<(String, String)> = ids
+                .iter()
+                .map(|i| (i.to_string(), sha.to_string()))
+                .collect();
+            v.sort();
+            v
+        };
         let now = crate::clock::parse_time("2024-05-16T10:00:00+08:00").expect("time");
         let fifteen = chrono::Duration::seconds(900);
-        let fresh = record("spring", "2024-05-16T09:50:00.000+08:00");
+        let seen = "2024-05-16T09:50:00.000+08:00";
+        let fresh = record(set(&["spring", "autumn"]), seen);
         assert_eq!(
-            handover(Some(("spring", &sha)), &fresh, now, fifteen),
+            handover(&ours(&["autumn", "spring"], &sha), &fresh, now, fifteen),
             Handover::Same
         );
         let other = Handover::Other {
-            theirs: "spring (abababababab)".into(),
+            theirs: "plan autumn (abababababab), spring (abababababab)".into(),
             binding: true,
         };
+        // One plan fewer, one script changed, no plan at all: another set.
         assert_eq!(
-            handover(Some(("autumn", &sha)), &fresh, now, fifteen),
+            handover(&ours(&["spring"], &sha), &fresh, now, fifteen),
             other
         );
         assert_eq!(
-            handover(Some(("spring", "cd")), &fresh, now, fifteen),
+            handover(&ours(&["autumn", "spring"], "cd"), &fresh, now, fifteen),
             other
         );
-        assert_eq!(handover(None, &fresh, now, fifteen), other);
-        let stale = record("spring", "2024-05-16T09:44:59.000+08:00");
+        assert_eq!(handover(&[], &fresh, now, fifteen), other);
+        // A record of a daemon that ran one plan, at its top level.
+        let single = record(one("spring"), seen);
         assert_eq!(
-            handover(Some(("autumn", &sha)), &stale, now, fifteen),
+            handover(&ours(&["spring"], &sha), &single, now, fifteen),
+            Handover::Same
+        );
+        let stale = record(set(&["spring"]), "2024-05-16T09:44:59.000+08:00");
+        assert_eq!(
+            handover(&ours(&["autumn"], &sha), &stale, now, fifteen),
             Handover::Other {
-                theirs: "spring (abababababab)".into(),
+                theirs: "plan spring (abababababab)".into(),
                 binding: false
             }
         );
@@ -176,7 +212,7 @@ mod tests {
             ..fresh
         };
         assert_eq!(
-            handover(Some(("autumn", &sha)), &none, now, fifteen),
+            handover(&ours(&["autumn"], &sha), &none, now, fifteen),
             Handover::Same
         );
     }

@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Overrides, Settings};
-use crate::jobs::{Department, Job, Jobs};
+use crate::jobs::{Department, Jobs};
 use crate::ops::plan::Script;
 use crate::plan::Plan;
 use crate::rules::reload::{ActivePlan, Reload};
@@ -55,7 +55,7 @@ pub fn instance_id() -> String {
     crate::instance::id().to_string()
 }
 
-/// The rule script the daemon runs: its last good text and the plan it evaluated to.
+/// A rule script the daemon runs: its last good text and the plan it evaluated to.
 struct Active {
     file: PathBuf,
     name: String,
@@ -64,6 +64,15 @@ struct Active {
 }
 
 impl Active {
+    fn new(file: &Path) -> Active {
+        Active {
+            file: file.to_path_buf(),
+            name: String::new(),
+            text: String::new(),
+            plans: ActivePlan::default(),
+        }
+    }
+
     fn plan(&self) -> Option<&Plan> {
         self.plans.plan()
     }
@@ -75,36 +84,144 @@ impl Active {
         }
     }
 
-    /// Reads and checks the file; installs it only if it passes.
-    async fn reload(&mut self, store: &Store, settings: &Settings) -> Result<Reload, DaemonError> {
+    /// Reads and checks the file; installs it only if it passes and its id is not `taken`.
+    async fn reload(
+        &mut self,
+        rc: &crate::rules::Context,
+        taken: &[&str],
+    ) -> Result<Reload, DaemonError> {
         let (name, text) = crate::ops::plan::read_script(&self.file)
             .map_err(|e| DaemonError::Plan(e.to_string()))?;
-        let rc = crate::ops::plan::context(store, settings)
-            .await
-            .map_err(|e| DaemonError::Plan(e.to_string()))?;
-        let result = self.plans.reload(&name, &text, &rc);
+        let result = self.plans.reload(&name, &text, rc, taken);
         if matches!(result, Reload::Installed(_)) {
             self.name = name;
             self.text = text;
         }
         Ok(result)
     }
+}
 
-    async fn load(store: &Store, settings: &Settings, file: &Path) -> Result<Active, DaemonError> {
-        let mut active = Active {
-            file: file.to_path_buf(),
-            name: String::new(),
-            text: String::new(),
-            plans: ActivePlan::default(),
-        };
-        if let Reload::Rejected(findings) = active.reload(store, settings).await? {
-            let lines: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+/// Every plan the daemon runs (`rules.plans`, or `rules.file` alone), each with its own last
+/// good version.
+struct Actives(Vec<Active>);
+
+impl Actives {
+    fn plans(&self) -> Vec<&Plan> {
+        self.0.iter().filter_map(Active::plan).collect()
+    }
+
+    fn scripts(&self) -> Vec<(&Plan, Script<'_>)> {
+        self.0
+            .iter()
+            .filter_map(|a| Some((a.plan()?, a.script())))
+            .collect()
+    }
+
+    fn files(&self) -> Vec<PathBuf> {
+        self.0.iter().map(|a| a.file.clone()).collect()
+    }
+
+    /// The ids of the plans other than the `i`th.
+    fn taken(&self, i: usize) -> Vec<String> {
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .filter_map(|(_, a)| a.plan().map(|p| p.id.clone()))
+            .collect()
+    }
+
+    /// Reloads each plan in turn; returns, for each refused one, its file and why.
+    async fn reload(
+        &mut self,
+        store: &Store,
+        settings: &Settings,
+    ) -> Result<Vec<(PathBuf, Reload)>, DaemonError> {
+        let rc = crate::ops::plan::context(store, settings)
+            .await
+            .map_err(|e| DaemonError::Plan(e.to_string()))?;
+        let mut out = Vec::new();
+        for i in 0..self.0.len() {
+            let taken = self.taken(i);
+            let taken: Vec<&str> = taken.iter().map(String::as_str).collect();
+            let result = match self.0[i].reload(&rc, &taken).await {
+                Ok(r) => r,
+                Err(e) => Reload::Rejected(vec![crate::rules::Finding::error(
+                    &self.0[i].file.display().to_string(),
+                    Default::default(),
+                    e.to_string(),
+                )]),
+            };
+            out.push((self.0[i].file.clone(), result));
+        }
+        Ok(out)
+    }
+
+    /// Follows a new list of rule files: a file still listed keeps its plan, and a file put in
+    /// the place of another takes over that one's last good plan until it checks itself (as a
+    /// daemon of one plan does when `rules.file` changes); the files are read at the reload.
+    fn follow(&mut self, files: &[PathBuf]) {
+        let mut old: Vec<Option<Active>> =
+            std::mem::take(&mut self.0).into_iter().map(Some).collect();
+        let mut out = Vec::with_capacity(files.len());
+        for (i, file) in files.iter().enumerate() {
+            let kept = old
+                .iter_mut()
+                .find(|a| a.as_ref().is_some_and(|a| &a.file == file))
+                .and_then(Option::take);
+            let active = match kept {
+                Some(a) => a,
+                None => match old
+                    .get_mut(i)
+                    .and_then(|a| a.take_if(|a| !files.contains(&a.file)))
+                {
+                    Some(mut a) => {
+                        tracing::info!(
+                            from = %a.file.display(),
+                            to = %file.display(),
+                            "rule file changed"
+                        );
+                        a.file = file.clone();
+                        a
+                    }
+                    None => {
+                        tracing::info!(file = %file.display(), "rule file added");
+                        Active::new(file)
+                    }
+                },
+            };
+            out.push(active);
+        }
+        for gone in old.into_iter().flatten() {
+            tracing::warn!(
+                file = %gone.file.display(),
+                plan = %gone.plan().map_or("-", |p| p.id.as_str()),
+                "rule file no longer listed: its plan's jobs stop"
+            );
+        }
+        self.0 = out;
+    }
+
+    /// Loads every file; all must check (and have ids of their own) for the daemon to start.
+    async fn load(
+        store: &Store,
+        settings: &Settings,
+        files: &[PathBuf],
+    ) -> Result<Actives, DaemonError> {
+        let mut actives = Actives(files.iter().map(|f| Active::new(f)).collect());
+        let mut refused = Vec::new();
+        for (_, result) in actives.reload(store, settings).await? {
+            if let Reload::Rejected(findings) = result {
+                refused.extend(findings.iter().map(|f| f.to_string()));
+            }
+        }
+        if !refused.is_empty() {
             return Err(DaemonError::Plan(format!(
                 "the rule script cannot be used:\n{}",
-                lines.join("\n")
+                refused.join("\n")
             )));
         }
-        Ok(active)
+        Ok(actives)
     }
 }
 
@@ -127,13 +244,13 @@ pub fn parse_until(s: &str) -> Result<DateTime<Tz>, DaemonError> {
         })
 }
 
-/// `serve --until`: the plan's year rehearsed up to `until` (see `rehearse`). Holds the
+/// `serve --until`: the plans' year rehearsed up to `until` (see `rehearse`). Holds the
 /// leadership for its duration, so it never runs beside a daemon.
 pub async fn rehearsal(
     store: &Store,
     settings: &Settings,
     actor: &str,
-    plan_file: &Path,
+    plan_files: &[PathBuf],
     until: DateTime<Tz>,
 ) -> Result<Vec<Ran>, DaemonError> {
     rehearse::check_until(until, &SystemClock).map_err(DaemonError::Invalid)?;
@@ -148,10 +265,7 @@ pub async fn rehearsal(
             "another instance leads on this database: a rehearsal needs it to itself".into(),
         )
     })?;
-    let active = Active::load(store, settings, plan_file).await?;
-    let plan = active
-        .plan()
-        .ok_or_else(|| DaemonError::Plan("no plan".into()))?;
+    let active = Actives::load(store, settings, plan_files).await?;
     let transport = transport(settings, Mode::Rehearsal)?;
     let runner = Runner {
         store,
@@ -161,7 +275,7 @@ pub async fn rehearsal(
         metrics: Arc::new(Mutex::new(Metrics::default())),
         transport: &transport,
     };
-    let ran = rehearse::year(&runner, plan, active.script(), until).await;
+    let ran = rehearse::year(&runner, &active.scripts(), until).await;
     leadership.release().await;
     Ok(ran?)
 }
@@ -174,21 +288,21 @@ fn transport(
         .map_err(|e| DaemonError::Invalid(e.to_string()))
 }
 
-/// Wake-ups from the plan's and the department's schedules, through tokio-cron-scheduler.
+/// Wake-ups from the plans' and the department's schedules, through tokio-cron-scheduler
+/// (what is due at a wake-up is for `Jobs::due` to say).
 async fn schedule(
     jobs: Jobs<'_>,
-    wake: mpsc::Sender<Job>,
+    wake: mpsc::Sender<()>,
 ) -> Result<tokio_cron_scheduler::JobScheduler, DaemonError> {
     use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
     let fail = |e: tokio_cron_scheduler::JobSchedulerError| DaemonError::Setup(e.to_string());
     let sched = JobScheduler::new().await.map_err(fail)?;
-    for job in Job::ALL {
-        let Some(cron) = jobs.cron(job) else { continue };
+    for cron in jobs.crons() {
         let tx = wake.clone();
         let cron = CronJob::new_async_tz(cron, chrono_tz::Asia::Shanghai, move |_, _| {
             let tx = tx.clone();
             Box::pin(async move {
-                let _ = tx.send(job).await;
+                let _ = tx.send(()).await;
             })
         })
         .map_err(fail)?;
@@ -198,11 +312,8 @@ async fn schedule(
     Ok(sched)
 }
 
-fn jobs<'a>(active: &'a Active, department: &'a Option<Department>) -> Jobs<'a> {
-    Jobs {
-        plan: active.plan(),
-        department: department.as_ref(),
-    }
+fn jobs<'a>(active: &'a Actives, department: &'a Option<Department>) -> Jobs<'a> {
+    Jobs::new(active.plans(), department.as_ref())
 }
 
 /// Sends a reload whenever one of `files` changes (the rule file, the configuration file):
@@ -255,7 +366,7 @@ async fn next_look(
 ) -> Result<Duration, StoreError> {
     let now = SystemClock.now();
     let mut next: Option<DateTime<Tz>> = jobs.next_any(now);
-    for r in crate::ops::jobs::runs(store, jobs).await? {
+    for r in crate::ops::jobs::runs(store, &jobs).await? {
         if r.status == "failed" || r.status == "waiting" {
             let t = r
                 .next_attempt
@@ -277,14 +388,34 @@ async fn next_look(
     Ok(wait)
 }
 
+/// The plans this daemon runs, as the leader's record names them: (id, script SHA-256), sorted.
+fn plan_keys(active: &Actives) -> Vec<(String, String)> {
+    let mut keys: Vec<(String, String)> = active
+        .plans()
+        .iter()
+        .map(|p| (p.id.clone(), p.source.sha256.clone()))
+        .collect();
+    keys.sort();
+    keys
+}
+
 /// What this daemon runs, as `status` shows it (recorded with the leader's heartbeat).
-fn running(settings: &Settings, active: &Active, department: Option<&Department>) -> String {
-    let plan = active.plan();
+fn running(settings: &Settings, active: &Actives, department: Option<&Department>) -> String {
+    let plans: Vec<serde_json::Value> = active
+        .0
+        .iter()
+        .filter_map(|a| {
+            let p = a.plan()?;
+            Some(serde_json::json!({
+                "rules_file": a.file.display().to_string(),
+                "plan": p.id,
+                "year": p.year,
+                "script_sha256": p.source.sha256,
+            }))
+        })
+        .collect();
     serde_json::json!({
-        "rules_file": active.file.display().to_string(),
-        "plan": plan.map(|p| &p.id),
-        "year": plan.map(|p| p.year),
-        "script_sha256": plan.map(|p| &p.source.sha256),
+        "plans": plans,
         "nightly": settings.daemon.nightly,
         "report": settings.daemon.report,
         "department_from": department.map(|d| d.start.to_rfc3339()),
@@ -292,22 +423,23 @@ fn running(settings: &Settings, active: &Active, department: Option<&Department>
     .to_string()
 }
 
-/// `suiji serve`: runs until SIGTERM or Ctrl-C. `given` is the rule file named on the command
-/// line; without it the daemon follows the configuration's `rules.file`, re-read on reload.
+/// `suiji serve`: runs until SIGTERM or Ctrl-C. `given` are the rule files named on the command
+/// line; without them the daemon follows the configuration's `rules.plans` (or `rules.file`),
+/// re-read on reload.
 pub async fn serve(
     store: &Store,
     settings: &Settings,
     overrides: &Overrides,
     actor: &str,
-    given: Option<PathBuf>,
+    given: Vec<PathBuf>,
 ) -> Result<(), DaemonError> {
     use tokio::signal::unix::{SignalKind, signal};
     let me = instance_id();
     let postgres = store.backend() == crate::store::Backend::Postgres;
     let mut settings = settings.clone();
-    let rules_file = |s: &Settings| crate::ops::plan::plan_file(s, given.as_deref());
+    let rules_files = |s: &Settings| crate::ops::plan::plan_files(s, &given);
     let mut leadership: Option<Leadership> = leader::try_lead(store, &me).await?;
-    let mut active = Active::load(store, &settings, &rules_file(&settings)).await?;
+    let mut active = Actives::load(store, &settings, &rules_files(&settings)).await?;
     let mode = store.mode().await?;
     let metrics: SharedMetrics = Arc::new(Mutex::new(Metrics {
         // The loop looks at least every waiting_recheck_secs while it leads; a minute's grace.
@@ -325,7 +457,7 @@ pub async fn serve(
         store.record_leader(&me, true, &runs, &SystemClock).await?;
         set_leader(&metrics, true);
     }
-    let (wake_tx, mut wake_rx) = mpsc::channel::<Job>(64);
+    let (wake_tx, mut wake_rx) = mpsc::channel::<()>(64);
     let mail = Mail {
         with: tokio::sync::watch::channel((
             settings.clone(),
@@ -344,8 +476,9 @@ pub async fn serve(
     ));
     let mut sched = schedule(jobs(&active, &department), wake_tx.clone()).await?;
     let (reload_tx, mut reload_rx) = mpsc::channel::<()>(4);
-    let watched = |a: &Active| -> Vec<PathBuf> {
-        std::iter::once(a.file.clone())
+    let watched = |a: &Actives| -> Vec<PathBuf> {
+        a.files()
+            .into_iter()
             .chain(overrides.file.clone())
             .collect()
     };
@@ -360,7 +493,7 @@ pub async fn serve(
     }
     tracing::info!(
         instance = %me,
-        plan = %active.plan().map_or("-", |p| p.id.as_str()),
+        plans = %leader::plans_label(&plan_keys(&active)),
         leader = leadership.is_some(),
         database = ?store.backend(),
         "suiji serve ready"
@@ -393,10 +526,10 @@ pub async fn serve(
                 metrics: metrics.clone(),
                 transport: &transport,
             };
-            let plan = active.plan().map(|p| (p, active.script()));
+            let plans = active.scripts();
             let work = async {
                 runner
-                    .reconcile(&SystemClock, plan, department.as_ref())
+                    .reconcile(&SystemClock, &plans, department.as_ref())
                     .await?;
                 mail.wake.notify_one();
                 site_head = runner.publish(&SystemClock, site_head.take()).await?;
@@ -443,8 +576,8 @@ pub async fn serve(
             ));
         }
         let reload = tokio::select! {
-            Some(job) = wake_rx.recv() => {
-                tracing::debug!(job = job.name(), "schedule fired");
+            Some(()) = wake_rx.recv() => {
+                tracing::debug!("schedule fired");
                 false
             }
             _ = tokio::time::sleep(wait) => false,
@@ -466,7 +599,7 @@ pub async fn serve(
             reconfigure(
                 &mut settings,
                 overrides,
-                &rules_file,
+                &rules_files,
                 &mut active,
                 &mail,
                 mode,
@@ -497,12 +630,10 @@ pub async fn serve(
                 }
             }
             None => {
-                let ours = active
-                    .plan()
-                    .map(|p| (p.id.as_str(), p.source.sha256.as_str()));
+                let ours = plan_keys(&active);
                 let check = match store.leader().await {
                     Ok(Some(record)) => leader::handover(
-                        ours,
+                        &ours,
                         &record,
                         SystemClock.wall().fixed_offset(),
                         chrono::Duration::seconds(
@@ -520,10 +651,10 @@ pub async fn serve(
                             tracing::error!(
                                 instance = %me,
                                 "this instance runs {} but the leader runs {theirs}: it will not \
-                                 lead with another plan while that leader is seen (and for \
+                                 lead with other plans while that leader is seen (and for \
                                  daemon.plan_handover_secs after); give every instance the same \
                                  rules",
-                                leader::plan_label(ours)
+                                leader::plans_label(&ours)
                             );
                             warned = Some(theirs.clone());
                         }
@@ -533,11 +664,11 @@ pub async fn serve(
                             match &check {
                                 leader::Handover::Other { theirs, .. } => tracing::error!(
                                     instance = %me,
-                                    "took over as leader with plan {}, although the last \
-                                     leader ran {theirs}: it has not been seen for \
-                                     daemon.plan_handover_secs, and the department's plan \
-                                     changes with this failover",
-                                    leader::plan_label(ours)
+                                    "took over as leader with {}, although the last leader \
+                                     ran {theirs}: it has not been seen for \
+                                     daemon.plan_handover_secs, and the department's plans \
+                                     change with this failover",
+                                    leader::plans_label(&ours)
                                 ),
                                 leader::Handover::Same => {
                                     tracing::info!(instance = %me, "took over as leader")
@@ -572,12 +703,13 @@ pub async fn serve(
 
 /// Re-reads the configuration: a configuration that does not load is refused (the last good
 /// one stays); otherwise what changed is logged by section (never a value: secrets stay out of
-/// the log), mail follows the new SMTP settings, and the rule file follows `rules.file`.
+/// the log), mail follows the new SMTP settings, and the rule files follow `rules.plans` (or
+/// `rules.file`).
 fn reconfigure(
     settings: &mut Settings,
     overrides: &Overrides,
-    rules_file: &dyn Fn(&Settings) -> PathBuf,
-    active: &mut Active,
+    rules_files: &dyn Fn(&Settings) -> Vec<PathBuf>,
+    active: &mut Actives,
     mail: &Mail,
     mode: Mode,
     metrics: &SharedMetrics,
@@ -608,10 +740,9 @@ fn reconfigure(
             return;
         }
     }
-    let file = rules_file(&new);
-    if file != active.file {
-        tracing::info!(from = %active.file.display(), to = %file.display(), "rule file changed");
-        active.file = file;
+    let files = rules_files(&new);
+    if files != active.files() {
+        active.follow(&files);
     }
     tracing::info!(changed = %changed.join(", "), "configuration reloaded");
     *settings = new;
@@ -693,21 +824,29 @@ async fn deliver_mail(
 }
 
 async fn reload_rules(
-    active: &mut Active,
+    active: &mut Actives,
     store: &Store,
     settings: &Settings,
     metrics: &SharedMetrics,
 ) -> Result<(), DaemonError> {
-    match active.reload(store, settings).await {
-        Ok(Reload::Installed(_)) => {
-            tracing::info!(file = %active.file.display(), "rules reloaded");
+    let results = match active.reload(store, settings).await {
+        Ok(r) => r,
+        Err(e) => {
+            for file in active.files() {
+                refused(&file, store, settings, metrics, vec![e.to_string()]).await;
+            }
+            return Ok(());
         }
-        Ok(Reload::Unchanged) => {}
-        Ok(Reload::Rejected(findings)) => {
-            let lines: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
-            refused(active, store, settings, metrics, lines).await;
+    };
+    for (file, result) in results {
+        match result {
+            Reload::Installed(_) => tracing::info!(file = %file.display(), "rules reloaded"),
+            Reload::Unchanged => {}
+            Reload::Rejected(findings) => {
+                let lines: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+                refused(&file, store, settings, metrics, lines).await;
+            }
         }
-        Err(e) => refused(active, store, settings, metrics, vec![e.to_string()]).await,
     }
     Ok(())
 }
@@ -715,7 +854,7 @@ async fn reload_rules(
 /// A refused rule script: counted, logged, and the administrators told (the last good plan
 /// stays active).
 async fn refused(
-    active: &Active,
+    file: &Path,
     store: &Store,
     settings: &Settings,
     metrics: &SharedMetrics,
@@ -725,7 +864,7 @@ async fn refused(
         m.reloads_rejected += 1;
     }
     tracing::error!(
-        file = %active.file.display(),
+        file = %file.display(),
         "rules reload refused: the last good plan stays active: {}",
         lines.join("; ")
     );
@@ -737,10 +876,7 @@ async fn refused(
     };
     let digest = crate::audit::sha256_hex(lines.join("\n").as_bytes());
     let what = format!("rules-refused/{}", &digest[..12]);
-    let title = format!(
-        "规则脚本 {} 未通过检查，继续执行上一版本",
-        active.file.display()
-    );
+    let title = format!("规则脚本 {} 未通过检查，继续执行上一版本", file.display());
     match crate::ops::notices::admin(&ctx, &what, &title, &lines).await {
         Ok(Some(n)) => {
             if let Err(e) = store.queue_notices(&[n], &SystemClock).await {

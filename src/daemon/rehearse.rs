@@ -1,5 +1,5 @@
-//! `serve --until DATE`: the daemon's year on a simulated clock. Every slot of the active plan
-//! from the start of its year, and of the department's jobs from their start, up to DATE is
+//! `serve --until DATE`: the daemon's year on a simulated clock. Every slot of the active plans
+//! from the start of their year, and of the department's jobs from their start, up to DATE is
 //! visited in time order and whatever is due then runs,
 //! through the same runner and the same `job_runs` as the real-time daemon: running it twice
 //! changes nothing, and a rehearsal killed at any moment resumes where it stopped.
@@ -14,20 +14,20 @@ use crate::ops::plan::Script;
 use crate::plan::Plan;
 use crate::store::StoreError;
 
-/// Runs the plan's year up to `until` on a simulated clock, with the department's jobs from
-/// their start (an earlier plan's tasks are watched on every night, whatever plan is active
+/// Runs the plans' year up to `until` on a simulated clock, with the department's jobs from
+/// their start (an earlier plan's tasks are watched on every night, whatever plans are active
 /// now); returns what ran.
 pub async fn year(
     runner: &Runner<'_>,
-    plan: &Plan,
-    script: Script<'_>,
+    plans: &[(&Plan, Script<'_>)],
     until: DateTime<Tz>,
 ) -> Result<Vec<Ran>, StoreError> {
     // The department's jobs start when something is first recorded (the draw, on this very
     // clock): they are looked up again at every step.
     let department = crate::ops::jobs::department(runner.store, runner.settings).await?;
-    let Some(start) = jobs::plan_start(plan)
-        .into_iter()
+    let Some(start) = plans
+        .iter()
+        .filter_map(|(p, _)| jobs::plan_start(p))
         .chain(department.as_ref().map(|d| d.start))
         .min()
     else {
@@ -38,17 +38,10 @@ pub async fn year(
     let mut at = start - Duration::seconds(1);
     loop {
         let department = crate::ops::jobs::department(runner.store, runner.settings).await?;
-        let jobs = Jobs {
-            plan: Some(plan),
-            department: department.as_ref(),
-        };
+        let jobs = Jobs::new(plans.iter().map(|(p, _)| *p).collect(), department.as_ref());
         let next = jobs.next_any(at).filter(|t| *t <= until);
         clock.advance_to(next.unwrap_or(until));
-        ran.extend(
-            runner
-                .reconcile(clock, Some((plan, script)), department.as_ref())
-                .await?,
-        );
+        ran.extend(runner.reconcile(clock, plans, department.as_ref()).await?);
         runner.deliver(clock).await?;
         match next {
             Some(t) => at = t,

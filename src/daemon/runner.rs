@@ -3,7 +3,7 @@
 //! run through `ops::jobs` with a store that marks the run done in the transaction of its
 //! effects, and ended as done, waiting or failed (with the time of its next attempt).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -22,6 +22,8 @@ use crate::store::{Claim, JobMark, Store, StoreError};
 #[derive(Debug, Clone, Serialize)]
 pub struct Ran {
     pub job: Job,
+    /// The plan whose job it is; none for the department's.
+    pub plan: Option<String>,
     pub slot: String,
     /// When it ran, on the clock it ran on.
     pub at: String,
@@ -62,26 +64,22 @@ pub struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    /// Runs every slot due at `clock.now()`, oldest first: the plan's freeze and draw, and the
+    /// Runs every slot due at `clock.now()`, oldest first: each plan's freeze and draw, and the
     /// department's jobs. A failing job never stops the others.
     pub async fn reconcile(
         &self,
         clock: &dyn Clock,
-        plan: Option<(&Plan, Script<'_>)>,
+        plans: &[(&Plan, Script<'_>)],
         department: Option<&Department>,
     ) -> Result<Vec<Ran>, StoreError> {
-        let jobs = Jobs {
-            plan: plan.map(|(p, _)| p),
-            department,
-        };
-        let done: HashSet<(Job, String)> = crate::ops::jobs::runs(self.store, jobs)
-            .await?
-            .into_iter()
-            .filter(|r| r.status == "done")
-            .filter_map(|r| Job::parse(&r.job).map(|j| (j, r.slot)))
-            .collect();
+        let jobs = Jobs::new(plans.iter().map(|(p, _)| *p).collect(), department);
+        let done = crate::ops::jobs::done(&crate::ops::jobs::runs(self.store, &jobs).await?);
         let mut out = Vec::new();
         for slot in jobs.due(clock.now(), &done) {
+            let plan = plans
+                .iter()
+                .find(|(p, _)| Some(&p.id) == slot.plan.as_ref())
+                .copied();
             if let Some(ran) = self.run(clock, plan, &slot).await? {
                 out.push(ran);
             }
@@ -149,7 +147,7 @@ impl Runner<'_> {
         slot: &Slot,
     ) -> Result<Option<Ran>, StoreError> {
         let key = slot.key();
-        let owner = slot.job.owner(plan.map_or("", |(p, _)| p.id.as_str()));
+        let owner = slot.owner();
         let claim = self
             .store
             .claim(slot.job.name(), owner, &key, self.owner, true, clock)
@@ -262,6 +260,7 @@ impl Runner<'_> {
         }
         Ok(Some(Ran {
             job: slot.job,
+            plan: slot.plan.clone(),
             slot: key,
             at: stamp(now),
             attempt,

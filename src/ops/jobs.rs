@@ -32,17 +32,17 @@ pub async fn department(
     Ok(crate::jobs::Department::new(&settings.daemon, start))
 }
 
-/// Every run of the jobs `jobs` schedules: the plan's freeze and draw (under its id) and the
+/// Every run of the jobs `jobs` schedules: each plan's freeze and draw (under its id) and the
 /// department's (under `jobs::DEPARTMENT`, with those an older daemon ran under a plan's id).
 pub async fn runs(
     store: &crate::store::Store,
-    jobs: crate::jobs::Jobs<'_>,
+    jobs: &crate::jobs::Jobs<'_>,
 ) -> std::result::Result<Vec<crate::store::JobRun>, crate::store::StoreError> {
     let mut out = Vec::new();
     let owners = jobs
-        .plan
+        .plans
+        .iter()
         .map(|p| (p.id.as_str(), false))
-        .into_iter()
         .chain(jobs.department.map(|_| (crate::jobs::DEPARTMENT, true)));
     for (owner, department) in owners {
         out.extend(
@@ -54,6 +54,23 @@ pub async fn runs(
         );
     }
     Ok(out)
+}
+
+/// The slots of `runs` that are done, as `Jobs::due` takes them (a department's job an older
+/// daemon ran under a plan's id counts as the department's).
+pub fn done(runs: &[crate::store::JobRun]) -> crate::jobs::Done {
+    runs.iter()
+        .filter(|r| r.status == "done")
+        .filter_map(|r| {
+            let job = Job::parse(&r.job)?;
+            let owner = if job.of_department() {
+                crate::jobs::DEPARTMENT.to_string()
+            } else {
+                r.plan_id.clone()
+            };
+            Some((job, owner, r.slot.clone()))
+        })
+        .collect()
 }
 
 /// How a job run ended, when it did not fail.

@@ -39,6 +39,18 @@ pub fn plan_file(settings: &Settings, file: Option<&Path>) -> PathBuf {
     file.map_or_else(|| settings.rules.file.clone(), Path::to_path_buf)
 }
 
+/// The plans the daemon runs: those given on its command line, else the configured
+/// `rules.plans`, else `rules.file`.
+pub fn plan_files(settings: &Settings, given: &[PathBuf]) -> Vec<PathBuf> {
+    if !given.is_empty() {
+        given.to_vec()
+    } else if !settings.rules.plans.is_empty() {
+        settings.rules.plans.clone()
+    } else {
+        vec![settings.rules.file.clone()]
+    }
+}
+
 /// Which rule script an operation uses: a file (the configured `rules.file` when none is
 /// named), or the text the daemon holds as the last good version of it.
 #[derive(Debug, Clone, Copy)]

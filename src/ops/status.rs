@@ -1,4 +1,4 @@
-//! `suiji status`: where the active plan stands, at a glance, with the audit chain head (a
+//! `suiji status`: where each active plan stands, at a glance, with the audit chain head (a
 //! value worth writing down or publishing: `audit verify --anchor` checks the chain against it).
 
 use std::collections::BTreeMap;
@@ -14,9 +14,11 @@ use crate::store::{AuditHead, DrawRecord, JobRun, LeaderRecord, ManifestRecord};
 pub struct Status {
     /// Production (the real clock only) or rehearsal.
     pub store: crate::store::Mode,
-    pub plan: Option<PlanStatus>,
-    /// Why the active plan could not be read, if it could not.
-    pub plan_error: Option<String>,
+    /// The plans the daemon runs (`rules.plans`, or `rules.file`), and any other plan the
+    /// leading daemon says it runs.
+    pub plans: Vec<PlanStatus>,
+    /// Why a plan's rule file could not be used, for each that could not.
+    pub plan_errors: Vec<String>,
     pub tasks_by_status: BTreeMap<String, i64>,
     pub overdue: i64,
     /// Tasks with a deadline waiting for a year's holiday data.
@@ -42,6 +44,8 @@ pub struct Status {
 #[derive(Debug, Serialize)]
 pub struct JobStatus {
     pub job: Job,
+    /// The plan whose job it is; none for the department's.
+    pub plan: Option<String>,
     /// Its schedule; none for a plan's job while its rule file does not check.
     pub cron: Option<String>,
     pub next_run: Option<String>,
@@ -65,86 +69,96 @@ pub struct PlanStatus {
     pub draw: Option<DrawRecord>,
 }
 
-/// The plan the leading daemon says it runs.
-fn run_by(leader: Option<&LeaderRecord>) -> Option<(String, i32, String, String)> {
-    let runs = leader?.runs.as_ref()?;
-    Some((
-        runs.get("plan")?.as_str()?.to_string(),
-        i32::try_from(runs.get("year")?.as_i64()?).ok()?,
-        runs.get("rules_file")?.as_str()?.to_string(),
-        runs.get("script_sha256")?.as_str()?.to_string(),
-    ))
+/// The plans the leading daemon says it runs: (id, year, file, script SHA-256) of each (a
+/// daemon that ran one plan names it at the record's top level).
+fn run_by(leader: Option<&LeaderRecord>) -> Vec<(String, i32, String, String)> {
+    let Some(runs) = leader.and_then(|l| l.runs.as_ref()) else {
+        return Vec::new();
+    };
+    let one = |v: &serde_json::Value| {
+        Some((
+            v.get("plan")?.as_str()?.to_string(),
+            i32::try_from(v.get("year")?.as_i64()?).ok()?,
+            v.get("rules_file")?.as_str()?.to_string(),
+            v.get("script_sha256")?.as_str()?.to_string(),
+        ))
+    };
+    match runs.get("plans").and_then(|p| p.as_array()) {
+        Some(list) => list.iter().filter_map(one).collect(),
+        None => one(runs).into_iter().collect(),
+    }
 }
 
 pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
     let leader = ctx.store.leader().await?;
-    let (checked, plan_error) =
-        match super::plan::checked(ctx, super::plan::Script::File(None)).await {
-            Ok((c, _)) => (Some(c.plan), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-    let plan = match &checked {
-        Some(p) => Some(PlanStatus {
-            file: p.source.file.clone(),
-            id: p.id.clone(),
-            year: p.year,
-            script_sha256: p.source.sha256.clone(),
-            seed_kind: Some(p.seed.kind.name().to_string()),
-            available_at: Some(p.seed.available_at.to_rfc3339()),
-            from_daemon: false,
-            manifest: None,
-            draw: None,
-        }),
-        None => run_by(leader.as_ref()).map(|(id, year, file, sha)| PlanStatus {
-            file,
-            id,
-            year,
-            script_sha256: sha,
-            seed_kind: None,
-            available_at: None,
-            from_daemon: true,
-            manifest: None,
-            draw: None,
-        }),
-    };
-    let plan = match plan {
-        Some(mut p) => {
-            let year = i64::from(p.year);
-            p.manifest = ctx.store.active_manifest(&p.id, year).await?;
-            p.draw = ctx.store.official_draw(&p.id, year).await?;
-            Some(p)
+    let daemon = run_by(leader.as_ref());
+    let mut checked = Vec::new();
+    let mut plans = Vec::new();
+    let mut plan_errors = Vec::new();
+    let files = super::plan::plan_files(ctx.settings, &[]);
+    for file in &files {
+        match super::plan::checked(ctx, super::plan::Script::File(Some(file))).await {
+            Ok((c, _)) => {
+                let p = &c.plan;
+                plans.push(PlanStatus {
+                    file: p.source.file.clone(),
+                    id: p.id.clone(),
+                    year: p.year,
+                    script_sha256: p.source.sha256.clone(),
+                    seed_kind: Some(p.seed.kind.name().to_string()),
+                    available_at: Some(p.seed.available_at.to_rfc3339()),
+                    from_daemon: false,
+                    manifest: None,
+                    draw: None,
+                });
+                checked.push(c.plan);
+            }
+            Err(e) => plan_errors.push(format!("{}: {e}", file.display())),
         }
-        None => None,
-    };
+    }
+    // What the daemon runs and the files on disk do not say (a file that does not check, whose
+    // last good version the daemon keeps; a plan given on its command line).
+    for (id, year, file, sha) in daemon {
+        if !plans.iter().any(|p| p.id == id) {
+            plans.push(PlanStatus {
+                file,
+                id,
+                year,
+                script_sha256: sha,
+                seed_kind: None,
+                available_at: None,
+                from_daemon: true,
+                manifest: None,
+                draw: None,
+            });
+        }
+    }
+    for p in &mut plans {
+        let year = i64::from(p.year);
+        p.manifest = ctx.store.active_manifest(&p.id, year).await?;
+        p.draw = ctx.store.official_draw(&p.id, year).await?;
+    }
     let department = super::jobs::department(ctx.store, ctx.settings).await?;
-    let view = crate::jobs::Jobs {
-        plan: checked.as_ref(),
-        department: department.as_ref(),
-    };
+    let view = crate::jobs::Jobs::new(checked.iter().collect(), department.as_ref());
     let now = ctx.clock.now();
-    let plan_runs = match &plan {
-        Some(p) => ctx.store.job_runs(&p.id).await?,
-        None => Vec::new(),
-    };
-    let department_runs = ctx.store.job_runs(crate::jobs::DEPARTMENT).await?;
-    let mut jobs = Vec::new();
-    for job in Job::ALL {
-        let (runs, cron) = if job.of_department() {
-            let cron = match job {
-                Job::Nightly => &ctx.settings.daemon.nightly,
-                _ => &ctx.settings.daemon.report,
-            };
-            (&department_runs, Some(cron.clone()))
-        } else if plan.is_some() {
-            (&plan_runs, view.cron(job).map(str::to_string))
+    let status = |job: Job, plan: Option<&PlanStatus>, runs: &[JobRun]| {
+        let of_plan = plan.and_then(|p| checked.iter().find(|c| c.id == p.id));
+        let cron = if job.of_department() {
+            Some(match job {
+                Job::Nightly => ctx.settings.daemon.nightly.clone(),
+                _ => ctx.settings.daemon.report.clone(),
+            })
         } else {
-            continue;
+            of_plan
+                .and_then(|c| view.cron(job, Some(c)))
+                .map(str::to_string)
         };
         let mine: Vec<&JobRun> = runs.iter().filter(|r| r.job == job.name()).collect();
-        jobs.push(JobStatus {
+        JobStatus {
             job,
+            plan: plan.map(|p| p.id.clone()),
             cron,
-            next_run: view.next(job, now).map(stamp),
+            next_run: view.next(job, plan.map(|p| p.id.as_str()), now).map(stamp),
             last: mine
                 .iter()
                 .rfind(|r| r.status == "done")
@@ -154,13 +168,20 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
                 .filter(|r| r.status != "done")
                 .map(|r| (*r).clone())
                 .collect(),
-        });
+        }
+    };
+    let mut jobs = Vec::new();
+    for p in &plans {
+        let runs = ctx.store.job_runs(&p.id).await?;
+        jobs.extend([Job::Freeze, Job::Draw].map(|j| status(j, Some(p), &runs)));
     }
+    let department_runs = ctx.store.job_runs(crate::jobs::DEPARTMENT).await?;
+    jobs.extend([Job::Nightly, Job::Report].map(|j| status(j, None, &department_runs)));
     let (late_notices, late_inspections) = ctx.store.late_notices().await?;
     Ok(Status {
         store: ctx.store.mode().await?,
-        plan,
-        plan_error,
+        plans,
+        plan_errors,
         tasks_by_status: ctx.store.tasks_by_status().await?,
         overdue: ctx.store.overdue_count(ctx.clock.today()).await?,
         pending_deadlines: ctx.store.pending_deadline_count().await?,

@@ -398,17 +398,34 @@ pub fn check(plan: &Plan, strata: &[Stratum], ctx: &Context) -> Vec<Finding> {
                 }
             }
         }
-        for item in &ctx.snapshot.items {
-            if !plan.tasks.iter().any(|t| t.items.contains(&item.code)) {
-                out.push(Finding::error(
+        // A round of several plans a year covers its share; the year's plans, the whole 清单.
+        let uncovered: Vec<String> = ctx
+            .snapshot
+            .items
+            .iter()
+            .filter(|item| !plan.tasks.iter().any(|t| t.items.contains(&item.code)))
+            .map(|item| format!("`{}` ({})", item.code, item.name))
+            .collect();
+        match &plan.partial {
+            None => out.extend(uncovered.iter().map(|item| {
+                Finding::error(
                     file,
                     at_plan,
                     format!(
-                        "清单 item `{}` ({}) is covered by no task",
-                        item.code, item.name
+                        "清单 item {item} is covered by no task (a plan that is one round of \
+                         its year says so with `partial: \"reason\"`)"
                     ),
-                ));
-            }
+                )
+            })),
+            Some(reason) if !uncovered.is_empty() => out.push(Finding::warning(
+                file,
+                at_plan,
+                format!(
+                    "清单 items left to the year's other plans ({reason}): {}",
+                    uncovered.join(", ")
+                ),
+            )),
+            Some(_) => {}
         }
     }
 

@@ -831,6 +831,7 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
             "window",
             "total",
             "scope",
+            "partial",
             "seed",
             "frequency",
             "teams",
@@ -871,6 +872,16 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
             u32::try_from(n.max(0))
                 .map_err(|_| a.fail(format!("the plan's total {n} is implausible")))?,
         ),
+    };
+    let partial = match a.opt_str("partial")? {
+        Some(r) if r.trim().is_empty() => {
+            return Err(a.fail(
+                "`partial` must say why this plan need not cover every 清单 item (e.g. \
+                 \"秋季专项抽查，其余事项由春季计划覆盖\")"
+                    .into(),
+            ));
+        }
+        r => r.map(|r| r.trim().to_string()),
     };
     let scope = a
         .strings("scope")?
@@ -1155,6 +1166,7 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         window,
         total_quota,
         scope,
+        partial,
         seed,
         frequency,
         teams,

@@ -28,8 +28,9 @@ impl ActivePlan {
         self.current.as_ref()
     }
 
-    /// Evaluates `source` (read from `file`) and installs it if it has no errors.
-    pub fn reload(&mut self, file: &str, source: &str, ctx: &Context) -> Reload {
+    /// Evaluates `source` (read from `file`) and installs it if it has no errors and its id is
+    /// not one of `taken` (the other plans a daemon runs: one id, one plan).
+    pub fn reload(&mut self, file: &str, source: &str, ctx: &Context, taken: &[&str]) -> Reload {
         let sha = crate::audit::sha256_hex(source.as_bytes());
         if self
             .plan()
@@ -37,7 +38,23 @@ impl ActivePlan {
         {
             return Reload::Unchanged;
         }
-        match super::load(file, source, ctx) {
+        let loaded = super::load(file, source, ctx).and_then(|checked| {
+            if taken.contains(&checked.plan.id.as_str()) {
+                return Err(vec![Finding {
+                    severity: Severity::Error,
+                    file: file.to_string(),
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "plan id `{}` is already the id of another plan this daemon runs: give \
+                         each plan of rules.plans its own id",
+                        checked.plan.id
+                    ),
+                }]);
+            }
+            Ok(checked)
+        });
+        match loaded {
             Ok(checked) => {
                 tracing::info!(
                     file,
@@ -87,34 +104,40 @@ mod tests {
         let ctx = context();
         let mut active = ActivePlan::default();
         assert!(matches!(
-            active.reload("plan.rhai", "plan(", &ctx),
+            active.reload("plan.rhai", "plan(", &ctx, &[]),
             Reload::Rejected(_)
         ));
         assert!(active.plan().is_none(), "nothing was ever good");
 
         assert!(matches!(
-            active.reload("plan.rhai", PLAN_2024, &ctx),
+            active.reload("plan.rhai", PLAN_2024, &ctx, &[]),
             Reload::Installed(_)
         ));
         assert!(matches!(
-            active.reload("plan.rhai", PLAN_2024, &ctx),
+            active.reload("plan.rhai", PLAN_2024, &ctx, &[]),
             Reload::Unchanged
         ));
 
         let broken = PLAN_2024.replace("quota: 16,", "quota: 0,");
-        match active.reload("plan.rhai", &broken, &ctx) {
+        match active.reload("plan.rhai", &broken, &ctx, &[]) {
             Reload::Rejected(f) => assert!(f[0].message.contains("quota must be at least 1")),
             other => panic!("broken script accepted: {other:?}"),
         }
         let infeasible = PLAN_2024.replace("quota: 16,", "quota: 1600,");
         assert!(matches!(
-            active.reload("plan.rhai", &infeasible, &ctx),
+            active.reload("plan.rhai", &infeasible, &ctx, &[]),
             Reload::Rejected(_)
         ));
         assert_eq!(active.plan().map(|p| p.id.as_str()), Some("henan-2024"));
 
+        // Another plan of the same daemon already has that id: refused, whatever it checks.
+        match active.reload("plan.rhai", PLAN_2025, &ctx, &["henan-2025"]) {
+            Reload::Rejected(f) => assert!(f[0].message.contains("already the id"), "{f:?}"),
+            other => panic!("a second plan of the same id accepted: {other:?}"),
+        }
+        assert_eq!(active.plan().map(|p| p.year), Some(2024));
         assert!(matches!(
-            active.reload("plan.rhai", PLAN_2025, &ctx),
+            active.reload("plan.rhai", PLAN_2025, &ctx, &[]),
             Reload::Installed(_)
         ));
         assert_eq!(active.plan().map(|p| p.year), Some(2025));
