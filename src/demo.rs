@@ -616,6 +616,15 @@ impl Dataset {
                 Records::Conflicts(c) => snapshot.conflicts = c,
                 Records::Items(i) => snapshot.items = i,
                 Records::Bureaus(b) => snapshot.bureaus = b,
+                Records::Inspections(list) => {
+                    for i in list {
+                        crate::registry::count_inspection(
+                            &mut snapshot.inspections,
+                            i.uscc,
+                            i.inspected_on,
+                        );
+                    }
+                }
             }
         }
         Ok(snapshot)

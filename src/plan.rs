@@ -97,6 +97,29 @@ pub struct Frequency {
     /// Why this plan may draw entities another plan of its year has already drawn (a joint
     /// plan with another agency that re-visits, say); without it they are left out.
     pub revisit: Option<String>,
+    /// Yearly caps on inspections per enterprise (国办发〔2024〕54号), in order: an entity takes
+    /// the first rule it matches; one with as many inspections in the plan's year as its cap
+    /// is left out of the pools. Empty: no caps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caps: Vec<CapRule>,
+}
+
+/// One yearly cap: the entities `filter` matches may be inspected at most `cap` times a year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapRule {
+    /// What readers call the class (e.g. "重大风险" or "标准化一级").
+    pub label: String,
+    pub filter: Filter,
+    pub cap: u32,
+}
+
+/// An entity a yearly cap leaves out: its cap and the inspections that reached it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capped {
+    /// The rule (its place in `Frequency::caps`).
+    pub rule: usize,
+    pub cap: u32,
+    pub inspections: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -396,6 +419,8 @@ impl Plan {
             HashSet::new()
         };
         let mut recent = recent;
+        let capped = self.capped(snapshot);
+        recent.extend(capped.keys().copied());
         if self.frequency.revisit.is_none() {
             recent.extend(
                 self.drawn_elsewhere(snapshot)
@@ -469,6 +494,63 @@ impl Plan {
             }
         }
         out
+    }
+
+    /// The entities the yearly caps leave out: those with as many inspections in the plan's
+    /// year as the cap of the first rule they match, by USCC (ascending).
+    pub fn capped<'a>(&self, snapshot: &'a Snapshot) -> BTreeMap<&'a str, Capped> {
+        let mut out = BTreeMap::new();
+        let Some(counts) = snapshot.inspections.get(&self.year) else {
+            return out;
+        };
+        if self.frequency.caps.is_empty() {
+            return out;
+        }
+        let entities = &snapshot.entities;
+        let matchers: Vec<_> = self
+            .frequency
+            .caps
+            .iter()
+            .map(|c| entities.matcher(&c.filter))
+            .collect();
+        for (uscc, &n) in counts {
+            let Some(i) = entities.find(uscc) else {
+                continue;
+            };
+            let Some(rule) = matchers.iter().position(|m| m.matches(entities, i)) else {
+                continue;
+            };
+            let cap = self.frequency.caps[rule].cap;
+            if n >= cap {
+                out.insert(
+                    entities.uscc(i),
+                    Capped {
+                        rule,
+                        cap,
+                        inspections: n,
+                    },
+                );
+            }
+        }
+        out
+    }
+
+    /// The capped entities some task's pool holds: what the manifest lists (v5).
+    pub fn capped_in_pools<'a>(&self, snapshot: &'a Snapshot) -> BTreeMap<&'a str, Capped> {
+        let entities = &snapshot.entities;
+        let pools: Vec<_> = self
+            .tasks
+            .iter()
+            .map(|t| entities.matcher(&t.pool))
+            .collect();
+        self.capped(snapshot)
+            .into_iter()
+            .filter(|(uscc, _)| {
+                entities
+                    .find(uscc)
+                    .is_some_and(|i| pools.iter().any(|m| m.matches(entities, i)))
+            })
+            .collect()
     }
 
     /// (plan, USCC) of the entities the other plans of this plan's year have drawn (official

@@ -175,6 +175,20 @@ pub struct Conflict {
     pub reason: String,
 }
 
+/// An inspection done outside suiji (重点检查, 专项检查, a complaint's follow-up…), imported so
+/// that yearly caps on inspections per enterprise count it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutsideInspection {
+    pub uscc: String,
+    pub inspected_on: NaiveDate,
+    /// What kind of inspection it was, as the department names it.
+    pub kind: String,
+    /// Who inspected (the department, a municipal bureau, another agency).
+    pub body: String,
+    /// The case or document number, if any.
+    pub reference: Option<String>,
+}
+
 /// An inspection item of the 随机抽查事项清单.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
@@ -215,6 +229,22 @@ pub struct Snapshot {
     /// (plan, USCC) of every entity an official draw that stands has drawn, by plan year (at
     /// most once a year, across plans).
     pub drawn: HashMap<i64, Vec<(String, String)>>,
+    /// How many inspections each entity had, by year: those imported as done outside suiji
+    /// and suiji's own completed ones (by completion date), for yearly caps.
+    pub inspections: HashMap<i32, HashMap<String, u32>>,
+}
+
+/// Counts one inspection of `uscc` on `day` in `Snapshot::inspections`' yearly counts.
+pub fn count_inspection(
+    counts: &mut HashMap<i32, HashMap<String, u32>>,
+    uscc: String,
+    day: NaiveDate,
+) {
+    *counts
+        .entry(chrono::Datelike::year(&day))
+        .or_default()
+        .entry(uscc)
+        .or_insert(0) += 1;
 }
 
 #[cfg(test)]

@@ -848,6 +848,47 @@ fn golden_v4() {
     }
 }
 
+/// `suiji-draw-v5`: the v4 vector with three entities left out by yearly caps. A capped entity
+/// among the candidates, or a v5 manifest without `capped`: both verifiers refuse.
+#[test]
+fn golden_v5() {
+    golden(
+        "tests/golden/v5",
+        &suiji::draw::SeedValue::plain(suiji::plan::SeedKind::Manual, SEED),
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let golden: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo("tests/golden/v5/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 2] = [
+        ("at its yearly cap, yet a candidate", |m| {
+            let first = m["strata"][0]["candidates"][0].clone();
+            m["capped"][0]["uscc"] = first;
+        }),
+        ("capped is missing", |m| {
+            m.as_object_mut().expect("manifest").remove("capped");
+        }),
+    ];
+    for (i, (says, edit)) in edits.into_iter().enumerate() {
+        let dir = tmp.path().join(i.to_string());
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let mut m = golden.clone();
+        edit(&mut m);
+        std::fs::write(
+            dir.join("manifest.json"),
+            serde_json::to_vec(&m).expect("json"),
+        )
+        .expect("write");
+        std::fs::copy(repo("tests/golden/v5/draw.json"), dir.join("draw.json")).expect("copy");
+        let err = suiji::publish::verify_dir(&dir).expect_err("a tampered v5 manifest");
+        let err = format!("{err:?}");
+        assert!(err.contains(says), "{says}: {err}");
+        python_rejects(&dir);
+    }
+}
+
 /// `suiji-draw-v2` with drand quicknet round 657413 (the beacon's own test vector).
 #[test]
 fn golden_drand() {
@@ -865,7 +906,7 @@ fn golden_drand() {
 
 /// Writes `tests/golden/v2` and `tests/golden/drand` from the v1 vector: the same inputs with
 /// the v2 members (a freeze time before the seed is public, `available_at`, the certificate
-/// day), and `tests/golden/v4` from the v3 vector. Run once by hand (`cargo test --test draw -- --ignored regenerate_golden`); the
+/// day), `tests/golden/v4` from the v3 vector and `tests/golden/v5` from v4. Run once by hand (`cargo test --test draw -- --ignored regenerate_golden`); the
 /// tests above then hold the files to it byte for byte.
 #[test]
 #[ignore]
@@ -953,6 +994,43 @@ fn regenerate_golden() {
     let doc =
         suiji::draw::run(&m, &digest, &SeedValue::plain(SeedKind::Manual, SEED)).expect("draw");
     let dir = repo("tests/golden/v4");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("manifest.json"), &mb).expect("write");
+    std::fs::write(dir.join("draw.json"), canonical(&doc).expect("canonical")).expect("write");
+    // v5 from v4: three entities of the demo registry that are no candidate, at their caps.
+    let candidates: std::collections::HashSet<&str> = m
+        .strata
+        .iter()
+        .flat_map(|s| s.candidates.iter().map(String::as_str))
+        .collect();
+    let registry = std::fs::read_to_string(repo("examples/henan/entities.csv")).expect("entities");
+    let mut outside: Vec<String> = registry
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .filter(|u| !candidates.contains(u))
+        .map(str::to_string)
+        .take(3)
+        .collect();
+    outside.sort();
+    let mut m5 = m.clone();
+    m5.spec = suiji::draw::SPEC_V5.into();
+    m5.capped = Some(
+        outside
+            .into_iter()
+            .zip([(2, 2), (2, 3), (4, 4)])
+            .map(|(uscc, (cap, inspections))| suiji::draw::CappedDecl {
+                uscc,
+                cap,
+                inspections,
+            })
+            .collect(),
+    );
+    let mb = canonical(&m5).expect("canonical");
+    let digest = suiji::audit::sha256_hex(&mb);
+    let doc =
+        suiji::draw::run(&m5, &digest, &SeedValue::plain(SeedKind::Manual, SEED)).expect("draw");
+    let dir = repo("tests/golden/v5");
     std::fs::create_dir_all(&dir).expect("mkdir");
     std::fs::write(dir.join("manifest.json"), &mb).expect("write");
     std::fs::write(dir.join("draw.json"), canonical(&doc).expect("canonical")).expect("write");

@@ -279,21 +279,7 @@ fn a_second_plan_of_the_year(db: &TestDb) {
         .map(|t| t["uscc"].as_str().expect("uscc").to_string())
         .collect();
     assert_eq!(spring.len(), 74);
-    let text = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("plan");
-    let variant = |id: &str, frequency: &str| {
-        let source = text
-            .replace("id: \"henan-2024\"", &format!("id: \"{id}\""))
-            .replace("2024-05-20", "2024-09-23")
-            .replace("2024年5月16日", "2024年9月17日")
-            .replace("2024-05-16 21:15", "2024-09-17 21:15")
-            .replace("0 0 9 13 5 *", "0 0 9 13 9 *")
-            .replace("0 30 21 16 5 *", "0 30 21 17 9 *")
-            .replace("frequency: #{ lookback_months: 0 },", frequency)
-            .replace("propose_dates: true", "propose_dates: false");
-        let path = db.path().join(format!("{id}.rhai"));
-        std::fs::write(&path, source).expect("plan");
-        path.display().to_string()
-    };
+    let variant = |id: &str, frequency: &str| autumn_plan(db, id, frequency);
     let autumn = variant("henan-2024-autumn", "frequency: #{ lookback_months: 0 },");
     let show = db.json(&["rules", "show", &autumn, "--json"]);
     assert_eq!(show["drawn_elsewhere"], 74, "{show}");
@@ -344,6 +330,202 @@ fn a_second_plan_of_the_year(db: &TestDb) {
 }
 
 on_both_backends!(a_second_plan_of_the_year);
+
+/// The Henan 2024 plan as a second round of the year: `id`, frozen on 13 and drawn on 17
+/// September, with `frequency` in place of its own.
+fn autumn_plan(db: &TestDb, id: &str, frequency: &str) -> String {
+    let text = std::fs::read_to_string(repo("rules/henan-2024.rhai")).expect("plan");
+    let source = text
+        .replace("id: \"henan-2024\"", &format!("id: \"{id}\""))
+        .replace("2024-05-20", "2024-09-23")
+        .replace("2024年5月16日", "2024年9月17日")
+        .replace("2024-05-16 21:15", "2024-09-17 21:15")
+        .replace("0 0 9 13 5 *", "0 0 9 13 9 *")
+        .replace("0 30 21 16 5 *", "0 30 21 17 9 *")
+        .replace("frequency: #{ lookback_months: 0 },", frequency)
+        .replace("propose_dates: true", "propose_dates: false");
+    let path = db.path().join(format!("{id}.rhai"));
+    std::fs::write(&path, source).expect("plan");
+    path.display().to_string()
+}
+
+/// Yearly caps across all inspections (国办发〔2024〕54号): inspections done outside suiji are
+/// imported (a bad file imports nothing and names row, field and value; the same file again
+/// adds nothing), and with suiji's own completed inspections they leave the entities at their
+/// cap out of a later plan's pools: `rules check` and `rules show` say how many per cap, the
+/// v5 manifest lists them, every verifier accepts it, and no drawn entity goes over its cap.
+fn yearly_caps(db: &TestDb) {
+    load_demo(db);
+    common::freeze_and_draw(db);
+    let registry = std::fs::read_to_string(repo("examples/henan/entities.csv")).expect("csv");
+    let rows: Vec<Vec<&str>> = registry
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let risk: std::collections::HashMap<&str, &str> = rows.iter().map(|r| (r[0], r[5])).collect();
+    // One of spring's inspections done in June, by suiji.
+    let tasks = db.json(&["task", "list", "--json"]);
+    let done = tasks
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|t| risk.get(t["uscc"].as_str().unwrap_or("")) != Some(&"重大风险"))
+        .expect("a task")
+        .clone();
+    let (id, inspected) = (
+        done["id"].as_str().expect("id"),
+        done["uscc"].as_str().expect("uscc").to_string(),
+    );
+    common::on(
+        db,
+        "2024-06-04",
+        &["task", "schedule", id, "--date", "2024-06-05"],
+    );
+    common::on(
+        db,
+        "2024-06-05",
+        &[
+            "task",
+            "complete",
+            id,
+            "--date",
+            "2024-06-05",
+            "--outcome",
+            "no-issues",
+        ],
+    );
+    // Outside suiji: every 重大风险 hazardous-chemicals firm twice; the inspected one once.
+    let mut heavy: Vec<&str> = rows
+        .iter()
+        .filter(|r| r[2] == "危险化学品" && r[5] == "重大风险" && r[7] == "正常")
+        .map(|r| r[0])
+        .collect();
+    heavy.sort_unstable();
+    assert!(heavy.len() > 10, "{heavy:?}");
+    let mut csv = String::from("统一社会信用代码,检查日期,检查类型,检查主体,文书编号\n");
+    for u in &heavy {
+        csv.push_str(&format!("{u},2024-03-12,重点检查,河南省应急管理厅,\n"));
+        csv.push_str(&format!("{u},2024-04-20,专项检查,郑州市应急管理局,\n"));
+    }
+    csv.push_str(&format!(
+        "{inspected},2024-02-20,投诉举报核查,河南省应急管理厅,豫应急罚〔2024〕1号\n"
+    ));
+    let bad = db.path().join("bad-inspections.csv");
+    std::fs::write(
+        &bad,
+        format!("{csv}{},2024-13-01,重点检查,河南省应急管理厅,\n", heavy[0]),
+    )
+    .expect("csv");
+    let out = db.suiji(&["import", "inspections", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = format!("{}{}", common::stdout(&out), common::stderr(&out));
+    assert!(
+        said.contains("bad-inspections.csv")
+            && said.contains("row 73, column 检查日期, value \"2024-13-01\""),
+        "{said}"
+    );
+    assert_eq!(
+        db.query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM inspections"),
+        ["0"]
+    );
+    let good = db.path().join("inspections.csv");
+    std::fs::write(&good, &csv).expect("csv");
+    let first = db.json(&[
+        "import",
+        "inspections",
+        good.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    assert_eq!(first["outcome"]["inserted"], 2 * heavy.len() + 1, "{first}");
+    let again = db.json(&[
+        "import",
+        "inspections",
+        good.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    assert_eq!(
+        again["outcome"]["unchanged"],
+        2 * heavy.len() + 1,
+        "{again}"
+    );
+    assert_eq!(again["outcome"]["inserted"], 0, "{again}");
+
+    let plan = autumn_plan(
+        db,
+        "henan-2024-caps",
+        "frequency: #{ lookback_months: 0, revisit: \"专项复查\", cap_per_year: [
+            #{ label: \"重大风险\", risk: \"重大\", cap: 2 },
+            #{ label: \"其余单位\", cap: 2 },
+        ] },",
+    );
+    let show = db.json(&["rules", "show", &plan, "--json"]);
+    let caps: Vec<(&str, u64, u64)> = show["caps"]
+        .as_array()
+        .expect("caps")
+        .iter()
+        .map(|c| {
+            (
+                c["label"].as_str().unwrap_or(""),
+                c["cap"].as_u64().unwrap_or(0),
+                c["excluded"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        caps,
+        [("重大风险", 2, heavy.len() as u64), ("其余单位", 2, 1)]
+    );
+    assert_eq!(
+        db.json(&["rules", "check", &plan, "--json"])["caps"],
+        show["caps"]
+    );
+    let text = common::stdout(&db.suiji(&["rules", "check", &plan]));
+    assert!(
+        text.contains(&format!(
+            "yearly cap: 重大风险 at most 2 inspection(s) in 2024: {} entities left out",
+            heavy.len()
+        )),
+        "{text}"
+    );
+
+    common::draw_plan(db, &plan, ("2024-09-13", "2024-09-17 21:30"), &[]);
+    let folder = db.path().join("public/2024/henan-2024-caps");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest-1.json")).expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["spec"], "suiji-draw-v5");
+    let capped: Vec<&str> = manifest["capped"]
+        .as_array()
+        .expect("capped")
+        .iter()
+        .filter_map(|c| c["uscc"].as_str())
+        .collect();
+    let mut expected: Vec<&str> = heavy.iter().copied().chain([inspected.as_str()]).collect();
+    expected.sort_unstable();
+    assert_eq!(capped, expected);
+    // Nobody drawn goes over the cap: before this draw, each had fewer than 2 inspections.
+    // (heavy: two outside; the one inspected: one outside and suiji's own.)
+    let before = |u: &str| 2 * usize::from(heavy.contains(&u)) + 2 * usize::from(u == inspected);
+    let drawn: Vec<String> = db
+        .json(&["task", "list", "--json"])
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter(|t| t["plan_id"] == "henan-2024-caps")
+        .map(|t| t["uscc"].as_str().expect("uscc").to_string())
+        .collect();
+    assert!(!drawn.is_empty());
+    for u in &drawn {
+        // With this draw's inspection, at most the cap of 2.
+        assert!(before(u) < 2, "{u} drawn at its cap");
+    }
+    let out = db.suiji(&["verify", folder.to_str().expect("utf-8")]);
+    common::assert_ok(&out, &["verify", "henan-2024-caps"]);
+    common::python_accepts(&folder);
+}
+
+on_both_backends!(yearly_caps);
 
 /// Where an error must be reported: the line of the named task's `task(` call, of `plan(`, or
 /// of the first line containing some text.
@@ -483,6 +665,41 @@ const CORPUS: &[Case] = &[
         "quotaa: 16,",
         At::Task("enforcement"),
         "unknown key `quotaa` in task",
+    ),
+    case(
+        "an empty list of yearly caps",
+        "frequency: #{ lookback_months: 0 },",
+        "frequency: #{ lookback_months: 0, cap_per_year: [] },",
+        At::Plan,
+        "`cap_per_year` is empty",
+    ),
+    case(
+        "a yearly cap of 0",
+        "frequency: #{ lookback_months: 0 },",
+        "frequency: #{ lookback_months: 0, cap_per_year: [#{ risk: \"重大\", cap: 0 }] },",
+        At::Plan,
+        "cap_per_year[0]: cap 0 must be between 1 and 366",
+    ),
+    case(
+        "a yearly cap without its number",
+        "frequency: #{ lookback_months: 0 },",
+        "frequency: #{ lookback_months: 0, cap_per_year: [#{ risk: \"重大\" }] },",
+        At::Plan,
+        "cap_per_year[0]: `cap` (inspections a year, at least 1) is missing",
+    ),
+    case(
+        "a yearly cap on an unknown risk level",
+        "frequency: #{ lookback_months: 0 },",
+        "frequency: #{ lookback_months: 0, cap_per_year: [#{ risk: \"极高\", cap: 2 }] },",
+        At::Plan,
+        "cap_per_year[0]: unknown risk level `极高`",
+    ),
+    case(
+        "partial without a reason",
+        "total: 74,",
+        "total: 74,\n    partial: \" \",",
+        At::Plan,
+        "`partial` must say why",
     ),
     case(
         "team size 1",

@@ -349,6 +349,7 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
         ("drand", "tests/golden/drand"),
         ("v3", "tests/golden/v3"),
         ("v4", "tests/golden/v4"),
+        ("v5", "tests/golden/v5"),
     ] {
         let to = public.join("golden").join(name);
         std::fs::create_dir_all(&to).expect("mkdir");
@@ -536,7 +537,7 @@ fn in_the_browser(public: &Path, folder: &Path, xss_task: &str, formula_task: &s
 
     // The golden vectors: the browser agrees with suiji and the Python verifier (which the
     // draw tests run on the same files).
-    for name in ["v1", "v2", "drand", "v3", "v4"] {
+    for name in ["v1", "v2", "drand", "v3", "v4", "v5"] {
         let r = b.eval(&format!(
             "Promise.all(['manifest.json', 'draw.json'].map(f => fetch('{base}/golden/{name}/' + f).then(r => r.arrayBuffer()).then(b => new Uint8Array(b))))
                .then(([m, d]) => SuijiVerify.verify(m, d)).then(r => ({{ ok: r.ok }}))"

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Independent verifier for suiji draws: suiji-draw-v1, -v2, -v3 and -v4 (docs/draw-spec.md).
+"""Independent verifier for suiji draws: suiji-draw-v1, -v2, -v3, -v4 and -v5
+(docs/draw-spec.md).
 
 Usage: verify_draw.py DIR [--since OLD] [--witness FILE]... [--tsa-ca FILE]
 
@@ -8,7 +9,7 @@ If DIR holds index.json (spec suiji-publication-v2, or v1), verifies the whole p
 published (`<year>/<plan>`, the parent a 4-digit year) must be that plan's and year's. Then:
 entries numbered 1, 2, ... in order; every listed file present with the index's SHA-256; a first
 `freeze`, later `refreeze`s with a reason and none while a draw stands; every manifest's timing
-(section 1: v2, v3 and v4 frozen_at strictly before seed_source.available_at,
+(section 1: v2, v3, v4 and v5 frozen_at strictly before seed_source.available_at,
 certificate_date the Asia/Shanghai day of available_at, a drand beacon that is quicknet and its
 first round at or after available_at); every draw recomputed from the manifest in force
 (section 6); every void naming the standing draw, with a reason; every takedown naming a draw
@@ -24,29 +25,37 @@ Over the whole history it also checks:
   rehearsal history (演练: a simulation or demo, which proves nothing about real timing) it is
   a NOTE, and the history is announced as a rehearsal at the top.
 - the entries' `at` times never go backwards;
-- every v2, v3 or v4 manifest's seed becomes public (seed_source.available_at) strictly after
+- every v2, v3, v4 or v5 manifest's seed becomes public (seed_source.available_at) strictly after
   every earlier draw and void: no manifest is frozen with a seed that could already be known;
 - a draw after a void is drawn from a manifest frozen after that void;
 - no two draws use the same seed (the same value, or the same drand round).
 
-A v3 or v4 manual seed may name its lottery (seed_source.game: 双色球 or 大乐透; any other game
+A v3, v4 or v5 manual seed may name its lottery (seed_source.game: 双色球 or 大乐透; any other game
 makes the manifest invalid) and where its result is announced (seed_source.announcement: an
 http(s) address without user information before the host, spaces or hidden characters); the
 draw's value must then be a result of that game, two digits per ball in draw order (section 2).
 
-A suiji-draw-v3 or -v4 manifest publishes only eligible officers ({id, name, agency, division,
-cadre}), the candidates' names and cities (`entities`), the `recused` groups and the eligibility
-record's SHA-256, all checked strictly (section 1); its teams skip with `not_eligible` and `cap`
-(section 4). A v3 or v4 document with a v1/v2-only member, or a v1/v2 one with a v3 member, is
-invalid (section 8). A folder with plan.html must have selection.json; when the standing draw
-is v3 or v4 (or none stands under a v3 or v4 manifest), selection.json and selection.csv, the
-public pages' downloads, are checked against it and its manifest (section 10).
+A suiji-draw-v3, -v4 or -v5 manifest publishes only eligible officers ({id, name, agency,
+division, cadre}), the candidates' names and cities (`entities`), the `recused` groups and the
+eligibility record's SHA-256, all checked strictly (section 1); its teams skip with
+`not_eligible` and `cap` (section 4). A v3, v4 or v5 document with a v1/v2-only member, or a
+v1/v2 one with a v3 member, is invalid (section 8). A folder with plan.html must have
+selection.json; when the standing draw is v3, v4 or v5 (or none stands under a v3, v4 or v5
+manifest), selection.json and selection.csv, the public pages' downloads, are checked against it
+and its manifest (section 10).
 
 A suiji-draw-v4 manifest is v3's with two members in each stratum (section 1): `label`, a
 non-empty string, required; and, optionally, `ratio` {basis_points 1-10000, min >= 0[, max >=
 min]}, integers, when the stratum's quota must be exactly min(max, max(min, ceil(n ×
 basis_points / 10000))) for its n candidates. A v1, v2 or v3 stratum with `label` or `ratio` is
 invalid (section 8).
+
+A suiji-draw-v5 manifest is v4's (its strata, draw, seed and pages too, with suiji-draw-v5 as the
+spec string) with one more member, `capped` (section 1), required: the entities the plan's
+yearly caps on inspections leave out of its pools, [{uscc, cap, inspections}], strictly
+ascending by uscc (no USCC twice), cap and inspections integers with 1 <= cap <= inspections,
+exactly these members; none of its USCCs may be a candidate of any stratum. A v1-v4 manifest
+with `capped` is invalid.
 
 Section 12: every timestamp-<n>.tsr in a folder with index.json is an RFC 3161 token (DER, read
 here without any library) of entry n of the history: CMS SignedData over a TSTInfo whose message
@@ -57,7 +66,7 @@ authority's CA certificate, PEM) every token's signature is also checked by `ope
 genTime.
 
 Without index.json, verifies the single pair manifest.json + draw.json (and its selection.json,
-if any, when v3 or v4); --since, --witness and --tsa-ca are refused there.
+if any, when v3, v4 or v5); --since, --witness and --tsa-ca are refused there.
 
 Section 11, once DIR's history verifies (both need DIR's index.json; the options come in any
 order after DIR):
@@ -100,7 +109,8 @@ from fractions import Fraction
 import drand_verify
 from consistent_sampler import sampler
 
-V1, V2, V3, V4 = "suiji-draw-v1", "suiji-draw-v2", "suiji-draw-v3", "suiji-draw-v4"
+V1, V2, V3, V4, V5 = ("suiji-draw-v1", "suiji-draw-v2", "suiji-draw-v3", "suiji-draw-v4",
+                      "suiji-draw-v5")
 INDEX_V1, INDEX_V2 = "suiji-publication-v1", "suiji-publication-v2"
 STORES = ("production", "rehearsal")
 # drand quicknet (scheme bls-unchained-g1-rfc9380): https://drand.love
@@ -139,9 +149,12 @@ GAMES = {
             "5 front-zone balls 01-35 in draw order without repeats, then 2 back-zone balls "
             "01-12 without repeats, two digits each"),
 }
-SEED_V3 = ("game", "announcement")  # seed_source members of v3 and v4 manual seeds only
-# Section 1, v4: a stratum's ratio, {basis_points, min[, max]}, integers.
+SEED_V3 = ("game", "announcement")  # seed_source members of v3, v4 and v5 manual seeds only
+# Section 1, v4: a stratum's ratio, {basis_points, min[, max]}, integers. v5 strata are v4's.
 RATIO, RATIO_OPTIONAL = ("basis_points", "min", "max"), ("max",)
+LABELLED = (V4, V5)  # the specs whose strata carry label and, optionally, ratio
+# Section 1, v5: an entry of the manifest's capped, an entity the plan's yearly caps leave out.
+CAPPED = ("uscc", "cap", "inspections")
 # Section 12: the object identifiers of a timestamp token (RFC 3161, RFC 5652, RFC 5754).
 SIGNED_DATA = "1.2.840.113549.1.7.2"
 TST_INFO = "1.2.840.113549.1.9.16.1.4"
@@ -274,12 +287,12 @@ def url_problem(u):
 
 def public_eligibility(spec):
     """Whether documents of spec publish eligible officers, entities and recused groups rather
-    than officers' private attributes (v3 and v4; section 8)."""
-    return spec in (V3, V4)
+    than officers' private attributes (v3, v4 and v5; section 8)."""
+    return spec in (V3, V4, V5)
 
 
 def check_seed_v3(name, source):
-    """Section 1, v3 and v4: seed_source.game (a manual seed's lottery, one of GAMES) and
+    """Section 1, v3, v4 and v5: seed_source.game (a manual seed's lottery, one of GAMES) and
     seed_source.announcement (an http(s) address). Says what was found, or None."""
     said = []
     if "game" in source:
@@ -297,8 +310,8 @@ def check_seed_v3(name, source):
 
 
 def check_v3(name, m):
-    """Section 1, the v3 rows (v3 and v4), strictly: eligible officers, entities, recused groups
-    and the eligibility record's hash. Says what was checked."""
+    """Section 1, the v3 rows (v3, v4 and v5), strictly: eligible officers, entities, recused
+    groups and the eligibility record's hash. Says what was checked."""
     officers, ids = m["officers"], []
     if not isinstance(officers, list):
         raise Invalid("%s: officers is not an array" % name)
@@ -389,8 +402,9 @@ def check_v3(name, m):
 
 
 def check_strata(name, spec, strata):
-    """Section 1: a v4 stratum's label, and its quota where its ratio gives it; a stratum of an
-    earlier spec has neither member (section 8). Says what was checked for v4, or None."""
+    """Section 1: a v4 or v5 stratum's label, and its quota where its ratio gives it; a stratum of
+    an earlier spec has neither member (section 8). Says what was checked for v4 or v5, or
+    None."""
     if not isinstance(strata, list):
         raise Invalid("%s: strata is not an array" % name)
     ratios = 0
@@ -399,7 +413,7 @@ def check_strata(name, spec, strata):
         if not isinstance(s, dict):
             raise Invalid("%s is not an object" % where)
         where += " (%s)" % s.get("stratum")
-        if spec != V4:
+        if spec not in LABELLED:
             newer = [k for k in ("label", "ratio") if k in s]
             if newer:
                 raise Invalid("%s carries %s: a %s stratum has no label or ratio (%s members)"
@@ -407,7 +421,7 @@ def check_strata(name, spec, strata):
             continue
         if "label" not in s:
             raise Invalid("%s: label missing (every %s stratum is named for readers)"
-                          % (where, V4))
+                          % (where, spec))
         if not (isinstance(s["label"], str) and s["label"].strip()):
             raise Invalid("%s: label %r is not a non-empty string" % (where, s["label"]))
         if "ratio" not in s:
@@ -448,11 +462,56 @@ def check_strata(name, spec, strata):
                                                      "no max" if hi is None else "max %d" % hi,
                                                      expected, n))
         ratios += 1
-    if spec != V4:
+    if spec not in LABELLED:
         return None
     return ("%d strata labelled, %d %s recomputed from %s ratio"
             % (len(strata), ratios, "quota" if ratios == 1 else "quotas",
                "its" if ratios == 1 else "their"))
+
+
+def check_capped(name, m):
+    """Section 1, v5: capped, strictly: {uscc, cap, inspections} objects ascending by uscc with no
+    USCC twice, cap and inspections integers with 1 <= cap <= inspections, and no capped USCC a
+    candidate of any stratum. Says what was checked."""
+    capped, previous = m["capped"], None
+    if not isinstance(capped, list):
+        raise Invalid("%s: capped is not an array" % name)
+    for i, c in enumerate(capped):
+        where = "%s: capped[%d]" % (name, i)
+        if not isinstance(c, dict):
+            raise Invalid("%s is not an object" % where)
+        if set(c) != set(CAPPED):
+            raise Invalid("%s (uscc %r) has members %s, expected %s"
+                          % (where, c.get("uscc"), ", ".join(sorted(c)), ", ".join(CAPPED)))
+        if not isinstance(c["uscc"], str):
+            raise Invalid("%s.uscc %r is not a string" % (where, c["uscc"]))
+        where += " (%s)" % c["uscc"]
+        for k in ("cap", "inspections"):
+            if type(c[k]) is not int:  # true and false are not integers, whatever Python says
+                raise Invalid("%s: %s %r is not an integer" % (where, k, c[k]))
+        if c["cap"] < 1:
+            raise Invalid("%s: cap %d is below 1" % (where, c["cap"]))
+        if c["inspections"] < c["cap"]:
+            raise Invalid("%s: inspections %d is below its cap %d, which therefore does not leave "
+                          "it out" % (where, c["inspections"], c["cap"]))
+        if c["uscc"] == previous:
+            raise Invalid("%s: capped lists %s twice" % (where, previous))
+        if previous is not None and c["uscc"] < previous:
+            raise Invalid("%s: capped is not ascending by uscc (%s after %s)"
+                          % (where, c["uscc"], previous))
+        previous = c["uscc"]
+    stratum_of = {}
+    for s in m["strata"]:
+        for e in s["candidates"]:
+            stratum_of.setdefault(e, s["stratum"])
+    for i, c in enumerate(capped):
+        if c["uscc"] in stratum_of:
+            raise Invalid("%s: capped[%d]: %s is a candidate of stratum %s, but its yearly cap "
+                          "(%d, reached with %d inspections) leaves it out of the pools"
+                          % (name, i, c["uscc"], stratum_of[c["uscc"]], c["cap"],
+                             c["inspections"]))
+    return ("%d %s left out by yearly caps, none a candidate"
+            % (len(capped), "entity" if len(capped) == 1 else "entities"))
 
 
 def check_manifest(name, data):
@@ -460,14 +519,19 @@ def check_manifest(name, data):
     None."""
     m = parse_json(data, name)
     spec, source = m.get("spec"), m.get("seed_source")
-    if spec not in (V1, V2, V3, V4):
+    if spec not in (V1, V2, V3, V4, V5):
         raise Invalid("%s: unknown spec %r" % (name, spec))
+    # capped is v5's alone: a plan without yearly caps is frozen as v4, and an older document
+    # carrying it would claim a check its spec never made.
+    if spec != V5 and "capped" in m:
+        raise Invalid("%s: a %s manifest carries capped (a %s member)" % (name, spec, V5))
     if public_eligibility(spec):
         older = sorted(set(m) & (MEMBERS - COMMON | OPTIONAL))
         if older:
             raise Invalid("%s: a %s manifest carries v1/v2 members (%s)"
                           % (name, spec, ", ".join(older)))
-        required = V3_MEMBERS
+        # A v5 manifest must say whom the caps left out, even when nobody (an empty array).
+        required = V3_MEMBERS | ({"capped"} if spec == V5 else set())
     else:
         newer = sorted(set(m) & V3_ONLY)
         if not newer and isinstance(source, dict):
@@ -497,6 +561,7 @@ def check_manifest(name, data):
     if extra or kind not in ("manual", "drand", "os"):
         raise Invalid("%s: unknown members or seed kind (%s)" % (name, ", ".join(extra) or kind))
     published = check_v3(name, m) if public_eligibility(spec) else None
+    capped = check_capped(name, m) if spec == V5 else None
     lottery = check_seed_v3(name, source) if public_eligibility(spec) else None
     frozen_at, available_at = m.get("frozen_at"), source.get("available_at")
     frozen = instant(frozen_at, name + ": frozen_at")
@@ -529,6 +594,8 @@ def check_manifest(name, data):
         line += "; " + labelled
     if published:
         line += "; " + published
+    if capped:
+        line += "; " + capped
     note = None
     if "simulated" in m:
         if m["simulated"] is not True:
@@ -614,7 +681,7 @@ def select(manifest, seed):
 
 
 def recused_from(manifest):
-    """v3 and v4: each candidate's recused officers (a candidate in no group has none)."""
+    """v3, v4 and v5: each candidate's recused officers (a candidate in no group has none)."""
     return {e: set(g["officers"]) for g in manifest["recused"] for e in g["entities"]}
 
 
@@ -793,9 +860,9 @@ def listed_officers(text, where, column):
 
 
 def check_selection(directory, draw_name, manifest_name, manifest):
-    """Section 10: selection.json and selection.csv against the standing v3 or v4 draw (None if
-    no draw stands) and its manifest. Says what was checked, or None if the folder publishes no
-    selection (and no plan.html)."""
+    """Section 10: selection.json and selection.csv against the standing v3, v4 or v5 draw (None
+    if no draw stands) and its manifest. Says what was checked, or None if the folder publishes
+    no selection (and no plan.html)."""
     data = read(directory, "selection.json")
     if data is None:
         if os.path.exists(os.path.join(directory, "plan.html")):
@@ -965,7 +1032,7 @@ def bind_folder(directory, index):
 
 def verify_history(directory, index):
     """Section 7: the events in order, what is current, and nothing left out; section 10 when
-    the standing draw is v3 or v4."""
+    the standing draw is v3, v4 or v5."""
     bind_folder(directory, index)
     spec = index.get("spec")
     if spec not in (INDEX_V1, INDEX_V2):
@@ -1142,9 +1209,9 @@ def verify_history(directory, index):
         line = check_selection(directory, standing, in_force, manifests[in_force][1])
         print(line or "selection: no selection.json or plan.html in the folder (nothing to check)")
     elif os.path.exists(os.path.join(directory, "selection.json")):
-        print("selection: selection.json not checked (section 10 covers %s and %s draws; the %s "
-              "is %s)" % (V3, V4, "standing draw" if standing else "manifest in force",
-                          manifests[in_force][1]["spec"] if in_force else "none"))
+        print("selection: selection.json not checked (section 10 covers %s, %s and %s draws; the "
+              "%s is %s)" % (V3, V4, V5, "standing draw" if standing else "manifest in force",
+                             manifests[in_force][1]["spec"] if in_force else "none"))
     elif os.path.exists(os.path.join(directory, "plan.html")):
         raise Invalid("selection.json is missing, but plan.html, which shows the selection, is "
                       "published")

@@ -112,7 +112,8 @@ enum Command {
     },
     /// Import a registry file (CSV in UTF-8/GBK, or XLSX); all rows or none.
     Import {
-        /// What the file holds: entities, officers, conflicts, items or bureaus.
+        /// What the file holds: entities, officers, conflicts, items, bureaus, or inspections
+        /// done outside suiji (counted by yearly caps).
         kind: Kind,
         /// The CSV (UTF-8 or GBK) or XLSX file.
         file: PathBuf,

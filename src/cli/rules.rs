@@ -32,6 +32,7 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: RulesCommand) -> Result<Exit
                     "file": name,
                     "plan": plan.map(|p| &p.id),
                     "total_quota": plan.map(|p| suiji::plan::total(&p.strata(&ctx.snapshot))),
+                    "caps": plan.map(|p| rules::check::caps(p, &ctx.snapshot)),
                     "findings": findings,
                 }))?;
             } else {
@@ -39,14 +40,17 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: RulesCommand) -> Result<Exit
                     eprintln!("{f}");
                 }
                 match &result {
-                    Ok(c) => println!(
-                        "{name}: ok: plan {} ({}), {} tasks, total quota {}, {} warning(s)",
-                        c.plan.id,
-                        c.plan.year,
-                        c.plan.tasks.len(),
-                        suiji::plan::total(&c.plan.strata(&ctx.snapshot)),
-                        c.findings.len()
-                    ),
+                    Ok(c) => {
+                        println!(
+                            "{name}: ok: plan {} ({}), {} tasks, total quota {}, {} warning(s)",
+                            c.plan.id,
+                            c.plan.year,
+                            c.plan.tasks.len(),
+                            suiji::plan::total(&c.plan.strata(&ctx.snapshot)),
+                            c.findings.len()
+                        );
+                        print_caps(&rules::check::caps(&c.plan, &ctx.snapshot), c.plan.year);
+                    }
                     Err(f) => eprintln!(
                         "{name}: {} error(s); this script cannot be used",
                         f.iter()
@@ -156,6 +160,7 @@ fn print_summary(s: &rules::check::Summary) {
             s.year
         ),
     }
+    print_caps(&s.caps, s.year);
     if s.frequency.lookback_months > 0 {
         println!(
             "look-back: entities inspected in the last {} months are left out",
@@ -263,4 +268,16 @@ fn print_summary(s: &rules::check::Summary) {
         ]);
     }
     table.print();
+}
+
+/// One line per yearly cap: its class, the cap, and how many it leaves out today.
+fn print_caps(caps: &[rules::check::CapSummary], year: i32) {
+    for c in caps {
+        println!(
+            "yearly cap: {} at most {} inspection(s) in {year}: {} left out (at their cap already)",
+            suiji::text::quote(&c.label),
+            c.cap,
+            suiji::text::count(c.excluded, "entity", "entities")
+        );
+    }
 }

@@ -62,6 +62,10 @@ pub async fn run(
         .map_err(ops)?;
     for kind in Kind::ALL {
         let file = dir.join(format!("{}.csv", kind.name()));
+        // The registry files are required; inspections done outside suiji, where there are any.
+        if kind == Kind::Inspections && !file.exists() {
+            continue;
+        }
         let report = import_file(ctx, kind, &file, None, false, progress)
             .await
             .map_err(ops)?;

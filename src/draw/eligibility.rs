@@ -295,7 +295,7 @@ pub fn seal(
 /// v4 strata carry a label, and a ratio's quota is the one it gives for the candidates;
 /// earlier specs have neither member (spec section 1).
 fn strata_members(m: &Manifest) -> Result<(), String> {
-    let v4 = m.spec == SPEC;
+    let v4 = super::labels_strata(&m.spec);
     for (i, s) in m.strata.iter().enumerate() {
         let at = format!("strata[{i}] ({})", crate::text::quote(&s.stratum));
         if !v4 {
@@ -326,10 +326,46 @@ fn strata_members(m: &Manifest) -> Result<(), String> {
     Ok(())
 }
 
+/// v5's `capped`: present exactly in v5, ascending by USCC, each at or over its cap, and none
+/// a candidate (spec section 1, "Yearly caps").
+fn capped_members(m: &Manifest) -> Result<(), String> {
+    let v5 = m.spec == super::SPEC_V5;
+    let capped = match (&m.capped, v5) {
+        (None, false) => return Ok(()),
+        (Some(_), false) => return Err(format!("a {} manifest has no capped", m.spec)),
+        (None, true) => return Err("capped is missing".into()),
+        (Some(c), true) => c,
+    };
+    if !capped.windows(2).all(|w| w[0].uscc < w[1].uscc) {
+        return Err("capped is not ascending by uscc, or lists one twice".into());
+    }
+    let candidates: HashSet<&str> = m
+        .strata
+        .iter()
+        .flat_map(|s| s.candidates.iter().map(String::as_str))
+        .collect();
+    for (i, c) in capped.iter().enumerate() {
+        let at = format!("capped[{i}] ({})", crate::text::quote(&c.uscc));
+        if c.cap == 0 || c.inspections < c.cap {
+            return Err(format!(
+                "{at}: cap must be at least 1 and inspections at least the cap ({} of {})",
+                c.inspections, c.cap
+            ));
+        }
+        if candidates.contains(c.uscc.as_str()) {
+            return Err(format!(
+                "{at}: at its yearly cap, yet a candidate of the draw"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A manifest carries its own spec's members and no other's; a v3 manifest's published
 /// eligibility is well formed (spec sections 1 and 8).
 pub fn check_members(m: &Manifest) -> Result<(), String> {
     strata_members(m)?;
+    capped_members(m)?;
     let v3 = super::publishes_eligibility(&m.spec);
     let public = m
         .officers

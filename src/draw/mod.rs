@@ -23,8 +23,10 @@ use crate::plan::{Plan, Recusal, SeedKind, Stratum, Window};
 use crate::registry::{OfficerStatus, Snapshot};
 use ticket::Ticketer;
 
-/// The spec every new manifest and draw follows.
+/// The spec every new manifest and draw follows, but for plans with yearly caps.
 pub const SPEC: &str = "suiji-draw-v4";
+/// v4 with `capped`: the manifest of a plan with yearly caps.
+pub const SPEC_V5: &str = "suiji-draw-v5";
 /// v4 without the strata's `label` and `ratio`; its published documents still verify.
 pub const SPEC_V3: &str = "suiji-draw-v3";
 /// Officers' private attributes in the manifest; its published documents still verify.
@@ -32,7 +34,12 @@ pub const SPEC_V2: &str = "suiji-draw-v2";
 /// Whether documents of `spec` publish eligibility rather than officers' private attributes
 /// (v3 and later).
 pub fn publishes_eligibility(spec: &str) -> bool {
-    spec == SPEC || spec == SPEC_V3
+    spec == SPEC_V5 || spec == SPEC || spec == SPEC_V3
+}
+
+/// Whether strata of `spec` carry labels and ratios (v4 and later).
+pub fn labels_strata(spec: &str) -> bool {
+    spec == SPEC_V5 || spec == SPEC
 }
 
 /// The first spec: no freeze time, no `available_at`; its published documents still verify.
@@ -76,6 +83,18 @@ pub struct Manifest {
     /// v1/v2: last year's (officer id, USCC) pairs, present when that rule is on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_year_pairs: Vec<(String, String)>,
+    /// v5: the entities of the pools the plan's yearly caps leave out, ascending by USCC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capped: Option<Vec<CappedDecl>>,
+}
+
+/// An entity a yearly cap leaves out (v5): its cap and its inspections that year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CappedDecl {
+    pub uscc: String,
+    pub cap: u32,
+    pub inspections: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -456,6 +475,20 @@ pub fn manifest(
         m.label = Some(s.label.clone());
         m.ratio = s.ratio;
     }
+    // v5: what the yearly caps leave out, for verifiers to check against the candidates.
+    if !plan.frequency.caps.is_empty() {
+        sealed.spec = SPEC_V5.into();
+        sealed.capped = Some(
+            plan.capped_in_pools(snapshot)
+                .into_iter()
+                .map(|(uscc, c)| CappedDecl {
+                    uscc: uscc.to_string(),
+                    cap: c.cap,
+                    inspections: c.inspections,
+                })
+                .collect(),
+        );
+    }
     Ok((sealed, record))
 }
 
@@ -463,6 +496,7 @@ pub fn manifest(
 /// compared with it.
 pub fn as_v3(mut m: Manifest) -> Manifest {
     m.spec = SPEC_V3.into();
+    m.capped = None;
     for s in &mut m.strata {
         s.label = None;
         s.ratio = None;
@@ -606,6 +640,7 @@ pub fn manifest_v2(
         conflicts: Some(conflicts),
         entity_cities,
         last_year_pairs,
+        capped: None,
     }
 }
 
@@ -1020,9 +1055,9 @@ pub struct Timing {
 pub fn check_manifest(manifest_bytes: &[u8]) -> Result<(Manifest, Timing), String> {
     let manifest: Manifest = serde_json::from_slice(manifest_bytes)
         .map_err(|e| format!("manifest is not a suiji-draw manifest: {e}"))?;
-    if ![SPEC, SPEC_V3, SPEC_V2, SPEC_V1].contains(&manifest.spec.as_str()) {
+    if ![SPEC_V5, SPEC, SPEC_V3, SPEC_V2, SPEC_V1].contains(&manifest.spec.as_str()) {
         return Err(format!(
-            "unknown spec `{}` (expected {SPEC}, {SPEC_V3}, {SPEC_V2} or {SPEC_V1})",
+            "unknown spec `{}` (expected {SPEC_V5}, {SPEC}, {SPEC_V3}, {SPEC_V2} or {SPEC_V1})",
             manifest.spec
         ));
     }

@@ -94,6 +94,7 @@ pub(crate) fn fixture(candidates: usize) -> Manifest {
         conflicts: Some(vec![]),
         entity_cities: BTreeMap::new(),
         last_year_pairs: vec![],
+        capped: None,
     }
 }
 

@@ -18,7 +18,8 @@ use serde::Serialize;
 
 use crate::lifecycle::{Event, Outcome};
 use crate::registry::{
-    Bureau, Conflict, Entity, EntityStatus, Item, Officer, OfficerStatus, RiskLevel, parse_yes_no,
+    Bureau, Conflict, Entity, EntityStatus, Item, Officer, OfficerStatus, OutsideInspection,
+    RiskLevel, parse_yes_no,
 };
 use crate::uscc::Uscc;
 use crate::vocab::{AgencyRole, Vocabulary};
@@ -33,15 +34,18 @@ pub enum Kind {
     Conflicts,
     Items,
     Bureaus,
+    /// Inspections done outside suiji, counted by yearly caps.
+    Inspections,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Bureaus,
         Kind::Items,
         Kind::Entities,
         Kind::Officers,
         Kind::Conflicts,
+        Kind::Inspections,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +55,7 @@ impl Kind {
             Kind::Conflicts => "conflicts",
             Kind::Items => "items",
             Kind::Bureaus => "bureaus",
+            Kind::Inspections => "inspections",
         }
     }
 
@@ -61,6 +66,7 @@ impl Kind {
             Kind::Conflicts => CONFLICT_COLUMNS,
             Kind::Items => ITEM_COLUMNS,
             Kind::Bureaus => BUREAU_COLUMNS,
+            Kind::Inspections => INSPECTION_COLUMNS,
         }
     }
 }
@@ -142,6 +148,19 @@ const CONFLICT_COLUMNS: &[Column] = &[
     col("reason", &["原因", "回避原因", "reason"], true, TEXT),
 ];
 
+const INSPECTION_COLUMNS: &[Column] = &[
+    col("uscc", &["统一社会信用代码", "uscc"], true, CODE),
+    col(
+        "inspected_on",
+        &["检查日期", "date", "inspected_on"],
+        true,
+        WORD,
+    ),
+    col("kind", &["检查类型", "检查方式", "kind"], true, NAME),
+    col("body", &["检查主体", "检查单位", "body"], true, NAME),
+    col("reference", &["文书编号", "reference"], false, CODE),
+];
+
 const ITEM_COLUMNS: &[Column] = &[
     col("code", &["事项编号", "code"], true, CODE),
     col("name", &["事项名称", "name"], true, NAME),
@@ -166,6 +185,7 @@ pub enum Records {
     Conflicts(Vec<Conflict>),
     Items(Vec<Item>),
     Bureaus(Vec<Bureau>),
+    Inspections(Vec<OutsideInspection>),
 }
 
 impl Records {
@@ -176,6 +196,7 @@ impl Records {
             Records::Conflicts(v) => v.len(),
             Records::Items(v) => v.len(),
             Records::Bureaus(v) => v.len(),
+            Records::Inspections(v) => v.len(),
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -273,6 +294,7 @@ impl<'a> Parser<'a> {
             Kind::Conflicts => Records::Conflicts(self.rows(table, rows, conflict)),
             Kind::Items => Records::Items(self.rows(table, rows, item)),
             Kind::Bureaus => Records::Bureaus(self.rows(table, rows, bureau)),
+            Kind::Inspections => Records::Inspections(self.rows(table, rows, inspection)),
         }
     }
 
@@ -829,6 +851,34 @@ fn bureau(c: &mut Cells, vocab: &Vocabulary, _: &Known) -> Parsed<Bureau> {
         email: email?,
     };
     Some((record.unit.clone(), "unit", record))
+}
+
+fn inspection(c: &mut Cells, _: &Vocabulary, known: &Known) -> Parsed<OutsideInspection> {
+    let uscc = c.uscc("uscc").and_then(|u| {
+        let found = known.entities.contains(&u).then(|| u.clone());
+        c.lookup("uscc", &u, found, "entity: import the entities first")
+    });
+    let inspected_on = c.required("inspected_on").and_then(|s| {
+        let found = parse_date(&s);
+        c.lookup("inspected_on", &s, found, "date (use YYYY-MM-DD)")
+    });
+    let kind = c.required("kind");
+    let body = c.required("body");
+    let record = OutsideInspection {
+        uscc: uscc?,
+        inspected_on: inspected_on?,
+        kind: kind?,
+        body: body?,
+        reference: c.optional("reference"),
+    };
+    Some((
+        format!(
+            "{} / {} / {} / {}",
+            record.uscc, record.inspected_on, record.kind, record.body
+        ),
+        "uscc",
+        record,
+    ))
 }
 
 const OUTCOME_COLUMNS: &[Column] = &[

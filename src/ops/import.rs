@@ -91,7 +91,7 @@ pub async fn import_file(
         }
     };
     report.encoding = Some(table.encoding.to_string());
-    let known = if kind == Kind::Conflicts {
+    let known = if matches!(kind, Kind::Conflicts | Kind::Inspections) {
         ctx.store.known_keys().await?
     } else {
         Default::default()

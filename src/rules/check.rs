@@ -29,10 +29,35 @@ pub struct Summary {
     /// Entities the other plans of the year have drawn: left out of this plan's pools, or, with
     /// `frequency.revisit`, drawn again.
     pub drawn_elsewhere: usize,
+    /// Each yearly cap and how many entities of the pools it leaves out today.
+    pub caps: Vec<CapSummary>,
     pub teams: crate::plan::TeamRules,
     pub deadlines: crate::plan::Deadlines,
     pub schedules: Vec<ScheduleSummary>,
     pub tasks: Vec<TaskSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CapSummary {
+    pub label: String,
+    pub cap: u32,
+    /// Entities of the plan's pools with `cap` inspections or more this year.
+    pub excluded: usize,
+}
+
+/// What each yearly cap of `plan` leaves out of its pools on the registry as it stands.
+pub fn caps(plan: &Plan, snapshot: &crate::registry::Snapshot) -> Vec<CapSummary> {
+    let capped = plan.capped_in_pools(snapshot);
+    plan.frequency
+        .caps
+        .iter()
+        .enumerate()
+        .map(|(i, c)| CapSummary {
+            label: c.label.clone(),
+            cap: c.cap,
+            excluded: capped.values().filter(|x| x.rule == i).count(),
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -127,6 +152,7 @@ pub fn summary(
             .map(|(_, uscc)| uscc)
             .collect::<BTreeSet<_>>()
             .len(),
+        caps: caps(plan, &ctx.snapshot),
         teams: plan.teams.clone(),
         deadlines: plan.deadlines.clone(),
         schedules: plan

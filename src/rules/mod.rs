@@ -574,6 +574,72 @@ fn risks(a: &Args, names: Vec<String>) -> R<Vec<RiskLevel>> {
         .collect()
 }
 
+/// `frequency.cap_per_year`: a list of `#{ label, cap, ...pool keys }`, in order (an entity
+/// takes the first it matches).
+fn cap_rules(ctx: &Context, f: &Args, v: Dynamic, pos: Position) -> R<Vec<crate::plan::CapRule>> {
+    let what = "a list of #{ label, cap, risk / sectors / tags_any … }";
+    let list = v
+        .clone()
+        .into_array()
+        .map_err(|_| f.type_error("cap_per_year", what, &v))?;
+    if list.is_empty() {
+        return Err(
+            f.fail("`cap_per_year` is empty: give at least one cap, or leave it out".into())
+        );
+    }
+    let mut out = Vec::new();
+    for (i, rule) in list.into_iter().enumerate() {
+        let mut m = rule
+            .clone()
+            .try_cast::<Map>()
+            .ok_or_else(|| f.type_error("cap_per_year", what, &rule))?;
+        let at = format!("cap_per_year[{i}]");
+        let cap = match m.remove("cap") {
+            Some(c) => f.as_int(&at, c)?,
+            None => {
+                return Err(f.fail(format!(
+                    "{at}: `cap` (inspections a year, at least 1) is missing"
+                )));
+            }
+        };
+        if !(1..=366).contains(&cap) {
+            return Err(f.fail(format!(
+                "{at}: cap {cap} must be between 1 and 366 inspections a year"
+            )));
+        }
+        let label = match m.remove("label") {
+            Some(l) => f.as_str(&at, l)?.trim().to_string(),
+            None => String::new(),
+        };
+        let filter = filter_from(&ctx.vocab, m, pos).map_err(|e| {
+            // The pool's own message, without rhai's "Runtime error" and position.
+            let said = match *e {
+                EvalAltResult::ErrorRuntime(ref d, _) => d.to_string(),
+                ref other => other.to_string(),
+            };
+            f.fail(format!("{at}: {said}"))
+        })?;
+        let label = if !label.is_empty() {
+            label
+        } else if !filter.risks.is_empty() {
+            filter
+                .risks
+                .iter()
+                .map(|r| r.label())
+                .collect::<Vec<_>>()
+                .join("、")
+        } else {
+            format!("第{}类", i + 1)
+        };
+        out.push(crate::plan::CapRule {
+            label,
+            filter,
+            cap: cap as u32,
+        });
+    }
+    Ok(out)
+}
+
 /// A pool given as `pool(#{..})` or as a plain map.
 fn filter_value(ctx: &Context, v: Dynamic, pos: Position) -> R<Filter> {
     if let Some(f) = v.clone().try_cast::<Filter>() {
@@ -972,9 +1038,19 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
         None => Frequency {
             lookback_months: 0,
             revisit: None,
+            caps: Vec::new(),
         },
         Some(m) => {
-            let mut f = Args::new("frequency", m, &["lookback_months", "revisit"], pos)?;
+            let mut f = Args::new(
+                "frequency",
+                m,
+                &["lookback_months", "revisit", "cap_per_year"],
+                pos,
+            )?;
+            let caps = match f.take("cap_per_year") {
+                None => Vec::new(),
+                Some(v) => cap_rules(ctx, &f, v, pos)?,
+            };
             let revisit = match f.opt_str("revisit")? {
                 Some(r) if r.trim().is_empty() => {
                     return Err(f.fail(
@@ -988,6 +1064,7 @@ fn plan_from(ctx: &Context, m: Map, pos: Position) -> R<Plan> {
             Frequency {
                 lookback_months: f.bounded("lookback_months", Some(0), 0, 60)?,
                 revisit,
+                caps,
             }
         }
     };

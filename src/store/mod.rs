@@ -23,7 +23,8 @@ use crate::clock::{Clock, stamp};
 use crate::config::{DatabaseSettings, DatabaseUrl};
 use crate::import::{Kind, Known};
 use crate::registry::{
-    Bureau, Conflict, Entity, EntityStatus, Item, Officer, OfficerStatus, RiskLevel, Snapshot,
+    Bureau, Conflict, Entity, EntityStatus, Item, Officer, OfficerStatus, OutsideInspection,
+    RiskLevel, Snapshot,
 };
 use crate::vocab::Vocabulary;
 
@@ -194,6 +195,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "takedowns",
         include_str!("../../migrations/sqlite/0014_takedowns.sql"),
         include_str!("../../migrations/postgres/0014_takedowns.sql"),
+    ),
+    (
+        15,
+        "outside inspections",
+        include_str!("../../migrations/sqlite/0015_outside_inspections.sql"),
+        include_str!("../../migrations/postgres/0015_outside_inspections.sql"),
     ),
 ];
 
@@ -631,6 +638,7 @@ impl Store {
             "conflicts",
             "items",
             "bureaus",
+            "inspections",
             "divisions",
             "imports",
             "history",
@@ -799,8 +807,13 @@ impl Store {
     /// versions of the registry.
     pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let (entities, mut tx) = population_in(self.backend, self.begin_read().await?).await?;
-        let (last_inspected, team_pairs) = Store::inspection_history(&mut *tx).await?;
+        let (last_inspected, team_pairs, mut inspections) =
+            Store::inspection_history(&mut *tx).await?;
         let drawn = Store::drawn_by_year(&mut *tx).await?;
+        let outside: Vec<OutsideInspection> = load_all(&mut *tx).await?;
+        for i in outside {
+            crate::registry::count_inspection(&mut inspections, i.uscc, i.inspected_on);
+        }
         let snapshot = Snapshot {
             entities,
             officers: load_all(&mut *tx).await?,
@@ -810,6 +823,7 @@ impl Store {
             last_inspected,
             team_pairs,
             drawn,
+            inspections,
         };
         tx.rollback().await?;
         Ok(snapshot)
@@ -1105,6 +1119,39 @@ impl Stored for Conflict {
             officer_id: r.try_get(0)?,
             uscc: r.try_get(1)?,
             reason: r.try_get(2)?,
+        })
+    }
+}
+
+impl Stored for OutsideInspection {
+    const KIND: Kind = Kind::Inspections;
+    const TABLE: &'static str = "inspections";
+    const COLUMNS: &'static [&'static str] = &["uscc", "inspected_on", "kind", "body", "reference"];
+    const KEY_COLUMNS: usize = 4;
+    fn key(&self) -> String {
+        format!(
+            "{} / {} / {} / {}",
+            self.uscc, self.inspected_on, self.kind, self.body
+        )
+    }
+    fn values(&self) -> Vec<Val<'_>> {
+        vec![
+            Val::Text(Cow::Borrowed(&self.uscc)),
+            Val::Text(Cow::Owned(self.inspected_on.format("%Y-%m-%d").to_string())),
+            Val::Text(Cow::Borrowed(&self.kind)),
+            Val::Text(Cow::Borrowed(&self.body)),
+            Val::Opt(self.reference.as_deref().map(Cow::Borrowed)),
+        ]
+    }
+    fn from_row(r: &AnyRow) -> Result<Self, StoreError> {
+        let day: String = r.try_get(1)?;
+        Ok(OutsideInspection {
+            uscc: r.try_get(0)?,
+            inspected_on: chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                .map_err(|_| corrupt("date", &day))?,
+            kind: r.try_get(2)?,
+            body: r.try_get(3)?,
+            reference: r.try_get(4)?,
         })
     }
 }

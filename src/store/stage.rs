@@ -16,7 +16,7 @@ use super::{
 };
 use crate::clock::{Clock, stamp};
 use crate::import::{Kind, Records};
-use crate::registry::{Bureau, Conflict, Entity, Item, Officer};
+use crate::registry::{Bureau, Conflict, Entity, Item, Officer, OutsideInspection};
 
 /// Changed rows read back per page, to keep their previous versions in `history`.
 const HISTORY_PAGE: i64 = 20_000;
@@ -84,6 +84,7 @@ impl Shape {
             Kind::Conflicts => Shape::of::<Conflict>(backend),
             Kind::Items => Shape::of::<Item>(backend),
             Kind::Bureaus => Shape::of::<Bureau>(backend),
+            Kind::Inspections => Shape::of::<OutsideInspection>(backend),
         }
     }
 
@@ -216,6 +217,7 @@ impl ImportWriter<'_> {
             Records::Conflicts(r) => self.stage(r).await,
             Records::Items(r) => self.stage(r).await,
             Records::Bureaus(r) => self.stage(r).await,
+            Records::Inspections(r) => self.stage(r).await,
         }
     }
 
@@ -270,6 +272,7 @@ impl ImportWriter<'_> {
             Kind::Conflicts => self.apply::<Conflict>().await?,
             Kind::Items => self.apply::<Item>().await?,
             Kind::Bureaus => self.apply::<Bureau>().await?,
+            Kind::Inspections => self.apply::<OutsideInspection>().await?,
         };
         if let Some(conn) = self.copy.take() {
             use sqlx::Connection;

@@ -797,6 +797,7 @@ impl Store {
         (
             std::collections::HashMap<String, NaiveDate>,
             std::collections::HashMap<i64, std::collections::HashSet<(String, String)>>,
+            std::collections::HashMap<i32, std::collections::HashMap<String, u32>>,
         ),
         StoreError,
     > {
@@ -807,6 +808,8 @@ impl Store {
         .fetch_all(ex)
         .await?;
         let mut last = std::collections::HashMap::new();
+        let mut counts: std::collections::HashMap<i32, std::collections::HashMap<String, u32>> =
+            std::collections::HashMap::new();
         let mut pairs: std::collections::HashMap<i64, std::collections::HashSet<(String, String)>> =
             std::collections::HashMap::new();
         for r in rows {
@@ -816,6 +819,7 @@ impl Store {
             let partners: Vec<String> = json(&r.try_get::<String, _>(3)?)?;
             let inspected = date(r.try_get(4)?)?;
             if let Some(d) = inspected {
+                crate::registry::count_inspection(&mut counts, uscc.clone(), d);
                 let e = last.entry(uscc.clone()).or_insert(d);
                 if d > *e {
                     *e = d;
@@ -826,7 +830,7 @@ impl Store {
                 set.insert((o, uscc.clone()));
             }
         }
-        Ok((last, pairs))
+        Ok((last, pairs, counts))
     }
 
     /// (plan, USCC) of the tasks of every official draw that stands, by year.

@@ -1,6 +1,6 @@
 /*
- * suiji draw verifier for the browser (docs/draw-spec.md: suiji-draw-v4, and the older
- * suiji-draw-v3, suiji-draw-v2 and suiji-draw-v1).
+ * suiji draw verifier for the browser (docs/draw-spec.md: suiji-draw-v5 and suiji-draw-v4, and
+ * the older suiji-draw-v3, suiji-draw-v2 and suiji-draw-v1).
  *
  * An independent re-computation of a published history from its published files, in plain
  * JavaScript with nothing but WebCrypto (SHA-256), BigInt and TextEncoder/TextDecoder. It
@@ -15,20 +15,22 @@
  *   SuijiVerify.runHistory(container, indexUrl)             -> Promise<history report>
  *   SuijiVerify.checkSelection(rows, csvBytes, manifest, draw, names) -> {rows, problems}
  *
- * One draw (sections 1-6): the manifest's members and, for v3 and v4, its structure (entities,
- * eligible officers, recused groups, eligibility digest; no v1/v2 member; v4: every stratum's
- * label, and a quota stated as a ratio recomputed from it; no label or ratio before v4); its
+ * One draw (sections 1-6): the manifest's members and, for v3, v4 and v5, its structure (entities,
+ * eligible officers, recused groups, eligibility digest; no v1/v2 member; v4 and v5: every
+ * stratum's label, and a quota stated as a ratio recomputed from it; no label or ratio before v4;
+ * v5: capped, the entities the plan's yearly caps leave out, each {uscc, cap >= 1, inspections >=
+ * cap}, ascending by uscc, none of them a candidate of any stratum; no capped before v5); its
  * timing (v2 and later: frozen_at strictly before seed_source.available_at, certificate_date the
  * Asia/Shanghai day of available_at, a drand beacon that is quicknet's first round at or after
  * available_at);
  * manifest_digest against the SHA-256 of the manifest's exact bytes; the seed value's form (for
- * drand: the round the manifest fixed, and the value the SHA-256 of the signature; for a v3/v4
+ * drand: the round the manifest fixed, and the value the SHA-256 of the signature; for a v3-v5
  * manual seed whose manifest names a game, 双色球 or 大乐透, a result of that game, and any other
  * game, or a game or announcement in v1/v2 or for another kind, makes the manifest invalid; an
  * announcement must be an http(s) address without user information, spaces or hidden
  * characters, and is shown as a link); the seed;
  * every stratum's selected entities and alternates with their tickets (Rivest's consistent
- * sampler); every team (v3, v4: reasons not_eligible and cap; v1/v2: the older reasons). What it
+ * sampler); every team (v3-v5: reasons not_eligible and cap; v1/v2: the older reasons). What it
  * does not: the BLS signature of a drand round (see beacon_note): `suiji verify DIR` and
  * tools/verify_draw.py do.
  *
@@ -42,8 +44,8 @@
  * draw-N.json (the next numbers are probed, a folder cannot be listed over the web); the store
  * (production or rehearsal); every seed public after every earlier draw and void, a redraw from
  * a manifest frozen after the void, no seed used twice; and, served over http(s) from a path
- * ending in /<year>/<plan>/, the folder's year and plan are the index's. Section 10: for a v3 or
- * v4 standing draw, selection.json (and selection.csv) against the draw and its manifest.
+ * ending in /<year>/<plan>/, the folder's year and plan are the index's. Section 10: for a v3, v4
+ * or v5 standing draw, selection.json (and selection.csv) against the draw and its manifest.
  * Section 11: head(n) of every entry (the last one is shown). Section 12: every
  * timestamp-<n>.tsr (asked for each entry; HTTP 404 is no timestamp, and one for the entry after
  * the last is a history cut short): the token's TSTInfo must have a SHA-256 imprint of head(n);
@@ -66,6 +68,7 @@
   var V2 = "suiji-draw-v2";
   var V3 = "suiji-draw-v3";
   var V4 = "suiji-draw-v4"; // v3 with a label, and optionally a ratio, on each stratum
+  var V5 = "suiji-draw-v5"; // v4 with capped, the entities the plan's yearly caps leave out
   // drand quicknet (scheme bls-unchained-g1-rfc9380), held here, never taken from a manifest.
   var QUICKNET = {
     chain_hash: "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971",
@@ -76,13 +79,15 @@
     period: 3
   };
   var DRAND_URL = "https://api.drand.sh/" + QUICKNET.chain_hash + "/public/";
-  // Manifest members: in every spec, v1/v2 only, v3 and later only, and the timed ones (v2 and
-  // later); a stratum's members in every spec, and those v4 adds.
+  // Manifest members: in every spec, v1/v2 only, v3 and later only, v5 only, and the timed ones
+  // (v2 and later); a stratum's members in every spec, and those v4 (and v5) adds; a capped entry's.
   var COMMON = ["spec", "plan", "seed_source", "strata", "tasks", "officers", "team_rules"];
   var OLD_ONLY = ["conflicts", "entity_cities", "last_year_pairs"];
   var V3_ONLY = ["entities", "recused", "eligibility"];
+  var V5_ONLY = ["capped"];
   var STRATUM = ["task", "stratum", "quota", "candidates"];
   var STRATUM_V4 = ["label", "ratio"];
+  var CAPPED = ["uscc", "cap", "inspections"];
   var TIMED = ["frozen_at", "simulated"];
   var DRAW_MEMBERS = ["spec", "manifest_digest", "seed_source", "seed", "strata", "teams"];
   var CHUNK = 4096; // digests requested at once
@@ -96,7 +101,7 @@
     "大乐透": { groups: [[5, 1, 35], [2, 1, 12]],
       format: "5 个前区号码（01–35，按开奖顺序，不重复）后接 2 个后区号码（01–12，不重复），每个号码两位" }
   };
-  var SEED_V3 = ["game", "announcement"]; // seed_source members of v3 (and v4) manual seeds only
+  var SEED_V3 = ["game", "announcement"]; // seed_source members of v3 (v4, v5) manual seeds only
   // Control characters, white space, and characters that change how text displays without
   // showing themselves (bidi controls, Unicode's default-ignorable code points), as suiji refuses.
   var HIDDEN_CLASS = "[\\s\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5" +
@@ -112,10 +117,12 @@
   function has(obj, key) { return Object.prototype.hasOwnProperty.call(obj, key); }
   /**
    * Whether documents of spec publish who is eligible and who is recused (entities, eligible
-   * officers, recused groups, eligibility digest) rather than the registry's facts: v3 and v4,
-   * which differ only in their strata.
+   * officers, recused groups, eligibility digest) rather than the registry's facts: v3, v4 and
+   * v5, which differ only in their strata (v4 and v5) and capped (v5).
    */
-  function publicEligibility(spec) { return spec === V3 || spec === V4; }
+  function publicEligibility(spec) { return spec === V3 || spec === V4 || spec === V5; }
+  /** Whether a stratum of spec has a label, and optionally a ratio: v4 and v5. */
+  function labelledStrata(spec) { return spec === V4 || spec === V5; }
   function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
   function isInteger(v) { return typeof v === "number" && Math.floor(v) === v && isFinite(v); }
   function show(v) {
@@ -379,16 +386,17 @@
   }
 
   /**
-   * A v4 stratum's label and ratio (section 1, "Ratio quotas"): the label a non-empty name, and
-   * a quota the plan gives as a share of the pool must be exactly the one its ratio gives for the
-   * stratum's candidates, so that nobody can publish a ratio and draw another number. The share
-   * is rounded up in integers: n x basis_points stays far below 2^53 for any pool. w: the
-   * stratum's place in messages (its candidates already checked to be a list).
+   * A v4 or v5 stratum's label and ratio (section 1, "Ratio quotas"): the label a non-empty
+   * name, and a quota the plan gives as a share of the pool must be exactly the one its ratio
+   * gives for the stratum's candidates, so that nobody can publish a ratio and draw another
+   * number. The share is rounded up in integers: n x basis_points stays far below 2^53 for any
+   * pool. w: the stratum's place in messages (its candidates already checked to be a list);
+   * spec: the manifest's.
    */
-  function checkLabelAndRatio(s, w) {
+  function checkLabelAndRatio(s, w, spec) {
     if (typeof s.label !== "string" || !s.label.trim()) {
       throw new Invalid(w + ".label：" + (typeof s.label === "string" ? "为空或只含空白" : "为 " + show(s.label)) +
-        "，应为非空字符串（" + V4 + " 的每个分层都有供公众阅读的名称）");
+        "，应为非空字符串（" + spec + " 的每个分层都有供公众阅读的名称）");
     }
     if (!has(s, "ratio")) return;
     var r = s.ratio, rw = w + ".ratio";
@@ -416,8 +424,44 @@
   }
 
   /**
-   * The structure a suiji-draw-v3 or suiji-draw-v4 manifest must have (sections 1 and 8): v4 is
-   * v3 with a label, and optionally a ratio, on every stratum. Throws at the first fault.
+   * A v5 manifest's capped (section 1, "Yearly caps (v5)"): a list of {uscc, cap, inspections},
+   * strictly ascending by uscc (no USCC twice), cap an integer of at least 1 and inspections one of
+   * at least cap; and none of them a candidate: an entity the plan's yearly caps leave out cannot
+   * be drawn. m: the manifest, its strata already checked; candidates: the USCCs of every
+   * stratum's candidates; at: the manifest's name and a space.
+   */
+  function checkCapped(m, candidates, at) {
+    var list = m.capped, w = at + "capped";
+    if (!Array.isArray(list)) {
+      throw new Invalid(w + "：为 " + show(list) + "，应为列表（" + V5 + " 列出因年度检查上限而排除的对象，无人排除时为 []）");
+    }
+    list.forEach(function (c, i) {
+      var wi = w + "[" + i + "]";
+      exactMembers(c, CAPPED, wi);
+      if (typeof c.uscc !== "string" || !c.uscc) throw new Invalid(wi + ".uscc：为 " + show(c.uscc) + "，不是非空字符串");
+      if (i && !(list[i - 1].uscc < c.uscc)) {
+        throw new Invalid(wi + ".uscc：" + c.uscc + " 未按升序排列或与前一项重复（前一项 " + list[i - 1].uscc + "）");
+      }
+      if (!isInteger(c.cap) || c.cap < 1) {
+        throw new Invalid(wi + "（" + c.uscc + "）.cap：为 " + show(c.cap) + "，应为不小于 1 的整数（每年最多检查次数）");
+      }
+      if (!isInteger(c.inspections) || c.inspections < c.cap) {
+        throw new Invalid(wi + "（" + c.uscc + "）.inspections：为 " + show(c.inspections) + "，应为不小于 cap（" +
+          c.cap + "）的整数：未达上限的对象不应排除");
+      }
+    });
+    list.forEach(function (c, i) {
+      if (!candidates.has(c.uscc)) return;
+      for (var j = 0; m.strata[j].candidates.indexOf(c.uscc) < 0; j++) { /* the first stratum holding it */ }
+      throw new Invalid(w + "[" + i + "].uscc：" + c.uscc + " 已达年度检查上限（cap " + c.cap + "，已检查 " +
+        c.inspections + " 次），却是 strata[" + j + "]（分层 " + show(m.strata[j].stratum) + "）的候选对象");
+    });
+  }
+
+  /**
+   * The structure a suiji-draw-v3, v4 or v5 manifest must have (sections 1 and 8): v4 is v3 with
+   * a label, and optionally a ratio, on every stratum; v5 is v4 with capped. Throws at the first
+   * fault.
    */
   function checkV3Structure(m, name) {
     var at = name + " ";
@@ -438,15 +482,17 @@
       if (!isInteger(t.partner_members) || t.partner_members < 0) throw new Invalid(w + ".partner_members：不是非负整数");
     });
     if (!Array.isArray(m.strata)) throw new Invalid(at + "strata：不是列表");
-    var candidates = new Set(), v4 = m.spec === V4;
+    var candidates = new Set(), labelled = labelledStrata(m.spec);
     m.strata.forEach(function (s, i) {
       var w = at + "strata[" + i + "]";
-      // v4: label always, ratio only where the plan states one; v3: neither (checkManifest).
-      exactMembers(s, v4 ? STRATUM.concat(isObject(s) && has(s, "ratio") ? STRATUM_V4 : ["label"]) : STRATUM, w);
+      // v4, v5: label always, ratio only where the plan states one; v3: neither (checkManifest).
+      exactMembers(s, labelled ? STRATUM.concat(isObject(s) && has(s, "ratio") ? STRATUM_V4 : ["label"]) : STRATUM, w);
       ascendingStrings(s.candidates, w + ".candidates", true);
-      if (v4) checkLabelAndRatio(s, w);
+      if (labelled) checkLabelAndRatio(s, w, m.spec);
       s.candidates.forEach(function (c) { candidates.add(c); });
     });
+    // v5: the entities the yearly caps leave out, none of them a candidate (checkManifest: v5 only).
+    if (m.spec === V5) checkCapped(m, candidates, at);
     // entities: exactly the candidates, each {name, city}.
     if (!isObject(m.entities)) throw new Invalid(at + "entities：不是 JSON 对象");
     candidates.forEach(function (c) {
@@ -515,7 +561,8 @@
     if (spec !== V1 && spec !== V2 && !publicEligibility(spec)) throw new Invalid(name + " spec：未知的规范 " + show(spec));
     var source = m.seed_source;
     if (!isObject(source)) throw new Invalid(name + "：缺少 seed_source");
-    var required = COMMON.concat(publicEligibility(spec) ? V3_ONLY : ["conflicts"], spec === V1 ? [] : ["frozen_at"]);
+    var required = COMMON.concat(publicEligibility(spec) ? V3_ONLY : ["conflicts"], spec === V1 ? [] : ["frozen_at"],
+      spec === V5 ? V5_ONLY : []);
     var missing = required.filter(function (k) { return !has(m, k); })
       .concat(["kind", "source"].concat(spec === V1 ? [] : ["available_at"])
         .filter(function (k) { return !has(source, k); })
@@ -527,6 +574,7 @@
         return;
       }
       if (V3_ONLY.indexOf(k) >= 0) throw new Invalid(name + "：" + spec + " 的文件不得含 v3 成员 " + k);
+      if (V5_ONLY.indexOf(k) >= 0) throw new Invalid(name + "：" + spec + " 的文件不得含 v5 成员 " + k);
       if (OLD_ONLY.indexOf(k) >= 0) {
         if (publicEligibility(spec)) throw new Invalid(name + "：" + spec + " 的文件不得含 v1/v2 成员 " + k);
         return;
@@ -543,7 +591,7 @@
     }
     // Section 8: a label or ratio before v4 is not the document its spec describes (a ratio
     // there would state a quota nobody is asked to recompute).
-    if (spec !== V4 && Array.isArray(m.strata)) {
+    if (!labelledStrata(spec) && Array.isArray(m.strata)) {
       for (var j = 0; j < m.strata.length; j++) {
         var newer = isObject(m.strata[j]) ? STRATUM_V4.filter(function (k) { return has(m.strata[j], k); }) : [];
         if (newer.length) {
@@ -827,7 +875,7 @@
   // ---------------------------------------------------------------- section 4: teams
 
   function formTeams(m, strata, seedHash, progress, mn) {
-    var v3 = publicEligibility(m.spec); // v3 or v4: the same teams
+    var v3 = publicEligibility(m.spec); // v3, v4 or v5: the same teams
     var rules = m.team_rules;
     if (!isObject(rules)) throw new Invalid(mn + " team_rules：不是 JSON 对象");
     var dept = rules.department, cap = rules.cap_per_officer;
@@ -1067,7 +1115,7 @@
       mine.forEach(function (s, i) {
         var path = "strata[" + i + "]（分层 " + s.stratum + "）";
         var problem = s.problem ? path + "：" + s.problem : compareStratum(published[i], s, path);
-        // v4: the stratum's name for readers (checked with the manifest; the draw has none).
+        // v4, v5: the stratum's name for readers (checked with the manifest; the draw has none).
         var label = typeof m.strata[i].label === "string" ? m.strata[i].label : null;
         report.strata.push({ task: s.task, stratum: s.stratum, label: label, quota: s.quota, ok: !problem,
           problem: problem });
@@ -1133,7 +1181,7 @@
 
   /**
    * Section 10: selection.json's rows (parsed) against the standing draw d (parsed; null when
-   * no draw stands) and its manifest m (parsed, v3 or v4). names: {selection, manifest, draw}.
+   * no draw stands) and its manifest m (parsed, v3, v4 or v5). names: {selection, manifest, draw}.
    * Returns {rows, problems}.
    */
   function checkSelection(rows, m, d, names) {
@@ -1472,7 +1520,7 @@
   /**
    * Section 7, from index.json's bytes and getFile(name) -> Promise<ArrayBuffer> for the files it
    * lists (and manifest.json, draw.json, selection.json, selection.csv): the whole history, always
-   * (see the head of this file), and section 10 for a v3 or v4 standing draw. options.folder: {year,
+   * (see the head of this file), and section 10 for a v3-v5 standing draw. options.folder: {year,
    * plan, path} when the index was served from a /<year>/<plan>/ folder (checked against the
    * index), else null (a copy: verified for the plan and year its index states). Problems are
    * collected (not only the first); a file that could not be downloaded leaves what it should
@@ -1866,7 +1914,7 @@
       });
     }
 
-    /** Section 10: the selection downloads, for a v3 or v4 manifest in force. */
+    /** Section 10: the selection downloads, for a v3, v4 or v5 manifest in force. */
     function selection() {
       var rec = inForce ? manifests.get(inForce) : null;
       var drawRec = standing ? draws.get(standing) : null;
@@ -2220,7 +2268,7 @@
     if (report.strata.length || state !== "unchecked") {
       var t = table(doc, { "class": "verify-table" }, ["任务 / 分层", "配额", "结果", "说明"]);
       report.strata.forEach(function (s) {
-        // A v4 stratum by its name, with its code, which the messages use.
+        // A v4 or v5 stratum by its name, with its code, which the messages use.
         var code = s.task === s.stratum ? s.stratum : s.task + " / " + s.stratum;
         t.body.appendChild(stateRow(doc, { "data-stratum": String(s.stratum) }, s.ok ? "ok" : "differs",
           [s.label ? s.label + "（" + s.stratum + "）" : code, s.quota, s.ok ? "✓" : "✗",
