@@ -32,3 +32,15 @@ pub mod timestamp;
 pub mod tls;
 pub mod uscc;
 pub mod vocab;
+
+/// What `suiji --version` says: the version, the commit it was built from and the draw specs it
+/// writes (every verifier names the spec of the documents it checks).
+pub fn version() -> String {
+    format!(
+        "{} (commit {}; draws {}, and {} for plans with yearly caps)",
+        env!("CARGO_PKG_VERSION"),
+        env!("BUILT_FROM_COMMIT"),
+        draw::SPEC,
+        draw::SPEC_V5
+    )
+}

@@ -255,6 +255,14 @@ fn help_completions_and_manual_pages() {
         !own.contains("--db"),
         "global options mixed into the command's own: {help}"
     );
+    // The version names the commit built from and the specs of the documents it writes.
+    let version = stdout(&run(&["--version"]));
+    assert!(
+        version.starts_with(&format!("suiji {} (commit ", env!("CARGO_PKG_VERSION")))
+            && version.contains("suiji-draw-v4")
+            && version.contains("suiji-draw-v5"),
+        "{version}"
+    );
     for shell in ["bash", "zsh", "fish"] {
         let out = run(&["completions", shell]);
         assert!(out.status.success());

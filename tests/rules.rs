@@ -395,7 +395,8 @@ fn yearly_caps(db: &TestDb) {
             "no-issues",
         ],
     );
-    // Outside suiji: every 重大风险 hazardous-chemicals firm twice; the inspected one once.
+    // Outside suiji (besides the demo's own inspections.csv): every 重大风险 hazardous-chemicals
+    // firm twice; the one suiji inspected twice.
     let mut heavy: Vec<&str> = rows
         .iter()
         .filter(|r| r[2] == "危险化学品" && r[5] == "重大风险" && r[7] == "正常")
@@ -409,7 +410,8 @@ fn yearly_caps(db: &TestDb) {
         csv.push_str(&format!("{u},2024-04-20,专项检查,郑州市应急管理局,\n"));
     }
     csv.push_str(&format!(
-        "{inspected},2024-02-20,投诉举报核查,河南省应急管理厅,豫应急罚〔2024〕1号\n"
+        "{inspected},2024-02-20,投诉举报核查,河南省应急管理厅,豫应急罚〔2024〕1号\n\
+         {inspected},2024-04-02,重点检查,河南省应急管理厅,\n"
     ));
     let bad = db.path().join("bad-inspections.csv");
     std::fs::write(
@@ -422,12 +424,19 @@ fn yearly_caps(db: &TestDb) {
     let said = format!("{}{}", common::stdout(&out), common::stderr(&out));
     assert!(
         said.contains("bad-inspections.csv")
-            && said.contains("row 73, column 检查日期, value \"2024-13-01\""),
+            && said.contains("row 74, column 检查日期, value \"2024-13-01\""),
         "{said}"
     );
+    let demo = std::fs::read_to_string(repo("examples/henan/inspections.csv")).expect("demo");
+    let demo: Vec<&str> = demo
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
     assert_eq!(
         db.query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM inspections"),
-        ["0"]
+        [demo.len().to_string()],
+        "nothing of the bad file"
     );
     let good = db.path().join("inspections.csv");
     std::fs::write(&good, &csv).expect("csv");
@@ -437,7 +446,7 @@ fn yearly_caps(db: &TestDb) {
         good.to_str().expect("utf-8"),
         "--json",
     ]);
-    assert_eq!(first["outcome"]["inserted"], 2 * heavy.len() + 1, "{first}");
+    assert_eq!(first["outcome"]["inserted"], 2 * heavy.len() + 2, "{first}");
     let again = db.json(&[
         "import",
         "inspections",
@@ -446,7 +455,7 @@ fn yearly_caps(db: &TestDb) {
     ]);
     assert_eq!(
         again["outcome"]["unchanged"],
-        2 * heavy.len() + 1,
+        2 * heavy.len() + 2,
         "{again}"
     );
     assert_eq!(again["outcome"]["inserted"], 0, "{again}");
@@ -455,8 +464,8 @@ fn yearly_caps(db: &TestDb) {
         db,
         "henan-2024-caps",
         "frequency: #{ lookback_months: 0, revisit: \"专项复查\", cap_per_year: [
-            #{ label: \"重大风险\", risk: \"重大\", cap: 2 },
-            #{ label: \"其余单位\", cap: 2 },
+            #{ label: \"重大风险危化品\", sectors: [\"危险化学品\"], risk: \"重大\", cap: 2 },
+            #{ label: \"其余单位\", cap: 3 },
         ] },",
     );
     let show = db.json(&["rules", "show", &plan, "--json"]);
@@ -474,7 +483,10 @@ fn yearly_caps(db: &TestDb) {
         .collect();
     assert_eq!(
         caps,
-        [("重大风险", 2, heavy.len() as u64), ("其余单位", 2, 1)]
+        [
+            ("重大风险危化品", 2, heavy.len() as u64),
+            ("其余单位", 3, 1)
+        ]
     );
     assert_eq!(
         db.json(&["rules", "check", &plan, "--json"])["caps"],
@@ -483,7 +495,7 @@ fn yearly_caps(db: &TestDb) {
     let text = common::stdout(&db.suiji(&["rules", "check", &plan]));
     assert!(
         text.contains(&format!(
-            "yearly cap: 重大风险 at most 2 inspection(s) in 2024: {} entities left out",
+            "yearly cap: 重大风险危化品 at most 2 inspection(s) in 2024: {} entities left out",
             heavy.len()
         )),
         "{text}"
@@ -505,8 +517,13 @@ fn yearly_caps(db: &TestDb) {
     expected.sort_unstable();
     assert_eq!(capped, expected);
     // Nobody drawn goes over the cap: before this draw, each had fewer than 2 inspections.
-    // (heavy: two outside; the one inspected: one outside and suiji's own.)
-    let before = |u: &str| 2 * usize::from(heavy.contains(&u)) + 2 * usize::from(u == inspected);
+    // Outside (the demo's and this test's) and suiji's own, against the cap of its class.
+    let before = |u: &str| {
+        demo.iter().filter(|d| **d == u).count()
+            + 2 * usize::from(heavy.contains(&u))
+            + 3 * usize::from(u == inspected)
+    };
+    let cap = |u: &str| if heavy.contains(&u) { 2 } else { 3 };
     let drawn: Vec<String> = db
         .json(&["task", "list", "--json"])
         .as_array()
@@ -517,8 +534,8 @@ fn yearly_caps(db: &TestDb) {
         .collect();
     assert!(!drawn.is_empty());
     for u in &drawn {
-        // With this draw's inspection, at most the cap of 2.
-        assert!(before(u) < 2, "{u} drawn at its cap");
+        // With this draw's inspection, at most the cap.
+        assert!(before(u) < cap(u), "{u} drawn at its cap");
     }
     let out = db.suiji(&["verify", folder.to_str().expect("utf-8")]);
     common::assert_ok(&out, &["verify", "henan-2024-caps"]);
@@ -526,6 +543,67 @@ fn yearly_caps(db: &TestDb) {
 }
 
 on_both_backends!(yearly_caps);
+
+/// `rules next`: the 2024 plan carried to 2025 (and 2026) checks on the demo registry, its
+/// dates on the same weekdays, with what the admin must decide; an existing file is never
+/// written over.
+fn next_years_plan(db: &TestDb) {
+    load_demo(db);
+    let source = repo("rules/henan-2024.rhai");
+    let source = source.to_str().expect("utf-8");
+    let out = db.path().join("henan-2025.rhai");
+    let out = out.to_str().expect("utf-8");
+    let w = db.json(&[
+        "rules", "next", source, "--year", "2025", "--out", out, "--json",
+    ]);
+    assert_eq!(w["ok"], true, "{w}");
+    assert_eq!(w["id"], "henan-2025");
+    let decide: Vec<&str> = w["decide"]
+        .as_array()
+        .expect("decide")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        decide
+            .iter()
+            .any(|d| d.starts_with("seed: the digits of 双色球 on 2025-05-15 (星期四)")),
+        "{decide:?}"
+    );
+    assert!(
+        decide
+            .iter()
+            .any(|d| d.starts_with("window: 2025-05-19 to 2025-12-31")),
+        "{decide:?}"
+    );
+    let show = db.json(&["rules", "show", out, "--json"]);
+    assert_eq!(show["year"], 2025);
+    assert_eq!(show["seed"]["available_at"], "2025-05-15T21:15:00+08:00");
+    let again = db.suiji(&["rules", "next", source, "--year", "2025", "--out", out]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(common::stderr(&again).contains("never written over an existing file"));
+    // Two years on, from a folder of its own: named by the new id beside the source.
+    let dir = db.path().join("plans");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::copy(source, dir.join("henan-2024.rhai")).expect("copy");
+    let from = dir.join("henan-2024.rhai");
+    let w = db.json(&[
+        "rules",
+        "next",
+        from.to_str().expect("utf-8"),
+        "--year",
+        "2026",
+        "--json",
+    ]);
+    assert_eq!(
+        w["file"],
+        dir.join("henan-2026.rhai").display().to_string(),
+        "{w}"
+    );
+    assert!(dir.join("henan-2026.rhai").is_file());
+}
+
+on_both_backends!(next_years_plan);
 
 /// Where an error must be reported: the line of the named task's `task(` call, of `plan(`, or
 /// of the first line containing some text.

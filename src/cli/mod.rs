@@ -29,7 +29,7 @@ use suiji::store::{Mode, Store, StoreError};
 #[derive(Parser)]
 #[command(
     name = "suiji",
-    version,
+    version = suiji::version(),
     about = "随机: publicly verifiable random safety inspections (双随机、一公开)"
 )]
 struct Cli {
@@ -628,6 +628,22 @@ enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Next year's script from this one: dates moved to the same weekdays, schedules, id and
+    /// title; written beside it (or to --out), with what the admin must decide, checked.
+    Next {
+        /// This year's rule script.
+        file: PathBuf,
+        /// The year to write the plan for.
+        #[arg(long)]
+        year: i32,
+        /// Where to write it (default: beside FILE, named by the new plan id); never
+        /// overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print the result as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// What changed between two plans (e.g. last year's and this year's).
     Diff {
         /// Last year's (or the previous) rule script.
@@ -645,7 +661,8 @@ enum DemoCommand {
     /// Import the shipped demo registry, rehearse the demo plan's year (freeze, draw, nightly
     /// checks, monthly reports), print the timeline and verify what was published.
     Run {
-        /// Folder holding bureaus.csv, items.csv, entities.csv, officers.csv, conflicts.csv.
+        /// Folder holding bureaus.csv, items.csv, entities.csv, officers.csv, conflicts.csv and,
+        /// optionally, inspections.csv (inspections done outside suiji).
         #[arg(long, default_value = "examples/henan")]
         dir: PathBuf,
         /// The plan to freeze and draw (default: rules.file).

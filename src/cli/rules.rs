@@ -83,6 +83,44 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: RulesCommand) -> Result<Exit
             }
             Ok(ExitCode::SUCCESS)
         }
+        RulesCommand::Next {
+            file,
+            year,
+            out,
+            json,
+        } => {
+            let w = suiji::ops::plan::write_next(ctx, &file, year, out.as_deref())?;
+            if json {
+                print_json(&w)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{}: plan {} for {} written from {}",
+                w.file.display(),
+                w.next.id,
+                w.next.year,
+                file.display()
+            );
+            for (from, to) in &w.next.moved {
+                println!("  {from} -> {to}");
+            }
+            println!("to decide before it is used:");
+            for d in &w.next.decide {
+                println!("  - {}", suiji::text::quote(d));
+            }
+            if w.ok {
+                println!(
+                    "its check passes on today's registry ({} warning(s)):",
+                    w.findings.len()
+                );
+            } else {
+                println!("its check does not pass yet: fix what follows before using it:");
+            }
+            for f in &w.findings {
+                println!("  - {}", suiji::text::quote(&f.to_string()));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         RulesCommand::Diff { old, new, json } => {
             let mut summaries = Vec::new();
             for path in [&old, &new] {

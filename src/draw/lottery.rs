@@ -9,6 +9,8 @@ pub struct Game {
     /// Balls in draw order: (how many, lowest, highest), each group drawn without repeats.
     groups: &'static [(usize, u32, u32)],
     format: &'static str,
+    /// The weekdays it draws on (Beijing time).
+    pub days: &'static [chrono::Weekday],
 }
 
 /// The games suiji knows: China Welfare Lottery's 双色球 and China Sports Lottery's 大乐透.
@@ -17,12 +19,22 @@ pub const GAMES: [Game; 2] = [
         name: "双色球",
         groups: &[(6, 1, 33), (1, 1, 16)],
         format: "6 red balls 01–33 in draw order, then the blue ball 01–16, two digits each",
+        days: &[
+            chrono::Weekday::Tue,
+            chrono::Weekday::Thu,
+            chrono::Weekday::Sun,
+        ],
     },
     Game {
         name: "大乐透",
         groups: &[(5, 1, 35), (2, 1, 12)],
         format: "5 front-zone balls 01–35 in draw order, then 2 back-zone balls 01–12, two \
                  digits each",
+        days: &[
+            chrono::Weekday::Mon,
+            chrono::Weekday::Wed,
+            chrono::Weekday::Sat,
+        ],
     },
 ];
 

@@ -81,3 +81,62 @@ pub async fn checked(ctx: &Ctx<'_>, script: Script<'_>) -> Result<(Checked, rule
     })?;
     Ok((checked, rc))
 }
+
+/// What `rules next` wrote: the new script, where, and what its check says of it.
+#[derive(Debug, serde::Serialize)]
+pub struct NextWritten {
+    pub file: PathBuf,
+    #[serde(flatten)]
+    pub next: rules::next::Next,
+    /// The new script checked against the registry as it stands (quotas that no longer fit,
+    /// holiday data missing…).
+    pub findings: Vec<rules::Finding>,
+    pub ok: bool,
+}
+
+/// `rules next`: writes next year's script from `file` to `out` (default: beside it, named by
+/// the new id), never over an existing file, and checks it.
+pub fn write_next(
+    rc: &rules::Context,
+    file: &Path,
+    year: i32,
+    out: Option<&Path>,
+) -> Result<NextWritten> {
+    let (name, text) = read_script(file)?;
+    let plan = rules::evaluate(&name, &text, rc).map_err(|f| {
+        OpsError::Invalid(format!(
+            "{f}: this year's script must evaluate to be carried on"
+        ))
+    })?;
+    let next = rules::next::next(&plan, &text, year).map_err(OpsError::Invalid)?;
+    let target = match out {
+        Some(o) => o.to_path_buf(),
+        None => file
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(format!("{}.rhai", next.id)),
+    };
+    let (ok, findings) = match rules::load(&target.display().to_string(), &next.text, rc) {
+        Ok(c) => (true, c.findings),
+        Err(f) => (false, f),
+    };
+    let mut created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&target)
+        .map_err(|e| {
+            OpsError::Invalid(format!(
+                "{}: cannot write next year's script ({e}); it is never written over an \
+                 existing file: name another with --out",
+                target.display()
+            ))
+        })?;
+    std::io::Write::write_all(&mut created, next.text.as_bytes())
+        .map_err(|e| OpsError::Invalid(format!("{}: {e}", target.display())))?;
+    Ok(NextWritten {
+        file: target,
+        next,
+        findings,
+        ok,
+    })
+}

@@ -246,6 +246,27 @@ fn seed_timing(plan: &Plan, out: &mut Vec<Finding>) {
             ),
         ));
     }
+    // A lottery announces results only on its draw days: digits of another day never come.
+    if let Some(game) = plan
+        .seed
+        .game
+        .as_deref()
+        .and_then(crate::draw::lottery::game)
+        && !game.days.contains(&available.weekday())
+    {
+        out.push(Finding::warning(
+            file,
+            plan.at,
+            format!(
+                "the seed is public on {} ({:?}), a day {} does not draw on (it draws on {:?}): \
+                 check the lottery day",
+                available.date_naive(),
+                available.weekday(),
+                game.name,
+                game.days
+            ),
+        ));
+    }
     if available.date_naive() > plan.window.end {
         out.push(Finding::error(
             file,

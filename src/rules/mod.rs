@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod next;
 pub mod reload;
 
 use std::fmt;
