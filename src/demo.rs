@@ -5,8 +5,41 @@
 //!
 //! Files are written the way the national systems export them: Chinese headers and labels.
 
+/// The shipped demo registry (`examples/henan/`), compiled in: `suiji demo run` needs no file of
+/// the repository, whatever folder it runs in.
+pub const HENAN_REGISTRY: [(&str, &str); 6] = [
+    ("bureaus.csv", include_str!("../examples/henan/bureaus.csv")),
+    ("items.csv", include_str!("../examples/henan/items.csv")),
+    ("entities.csv", include_str!("../examples/henan/entities.csv")),
+    ("officers.csv", include_str!("../examples/henan/officers.csv")),
+    ("conflicts.csv", include_str!("../examples/henan/conflicts.csv")),
+    ("inspections.csv", include_str!("../examples/henan/inspections.csv")),
+];
+
+/// The reference plans (`rules/`), compiled in: the demo's, and a department's starting point
+/// (`suiji init`). The first is the demo's.
+pub const REFERENCE_PLANS: [(&str, &str); 2] = [
+    ("henan-2024.rhai", include_str!("../rules/henan-2024.rhai")),
+    ("henan-2025.rhai", include_str!("../rules/henan-2025.rhai")),
+];
+
+/// Writes the compiled-in demo inputs into `dir` (the registry files and the demo's plan), as
+/// the record of what the demo imported; returns the plan's path. Files already there with the
+/// same bytes are left alone.
+pub fn write_inputs(dir: &Path) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let (plan, text) = REFERENCE_PLANS[0];
+    for (name, bytes) in HENAN_REGISTRY.iter().chain([&(plan, text)]) {
+        let path = dir.join(name);
+        if std::fs::read(&path).ok().as_deref() != Some(bytes.as_bytes()) {
+            std::fs::write(&path, bytes)?;
+        }
+    }
+    Ok(dir.join(plan))
+}
+
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::import::{self, Kind, Known, Problem, Records, Row, Table};
 use crate::registry::{RiskLevel, Snapshot};

@@ -1,14 +1,14 @@
-//! The README's first command: `demo run` loads the shipped Henan demo registry, and running it
-//! again changes nothing.
+//! The README's first command: `demo run` loads the Henan demo registry built into the binary,
+//! in a folder that holds nothing else, and running it again changes nothing; a first run that
+//! fails leaves nothing behind.
 
 mod common;
 
 use common::TestDb;
 
 fn shipped_demo_loads(db: &TestDb) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/henan");
-    let plan = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/henan-2024.rhai");
-    let first = db.json(&["demo", "run", "--dir", dir, "--plan", plan, "--json"]);
+    // Nothing of the repository: the registry and the plan are the binary's own.
+    let first = db.json(&["demo", "run", "--json"]);
     assert_eq!(first["draw"]["verified"], true);
     assert_eq!(first["stats"]["tasks"], 74);
     let stats = &first["stats"];
@@ -29,7 +29,20 @@ fn shipped_demo_loads(db: &TestDb) {
     );
     assert!(!plan_page.contains(">已排期<"));
 
-    let again = db.json(&["demo", "run", "--dir", dir, "--plan", plan, "--json"]);
+    // What was imported is kept beside the data, byte for byte the shipped files.
+    for name in ["entities.csv", "inspections.csv", "henan-2024.rhai"] {
+        let shipped = if name.ends_with(".rhai") {
+            common::repo(&format!("rules/{name}"))
+        } else {
+            common::repo(&format!("examples/henan/{name}"))
+        };
+        assert_eq!(
+            std::fs::read(db.path().join("data/demo").join(name)).expect("written"),
+            std::fs::read(shipped).expect("shipped"),
+            "{name}"
+        );
+    }
+    let again = db.json(&["demo", "run", "--json"]);
     assert_eq!(
         again["draw"]["digest"], first["draw"]["digest"],
         "drawn once"
@@ -45,3 +58,30 @@ fn shipped_demo_loads(db: &TestDb) {
 }
 
 on_both_backends!(shipped_demo_loads);
+
+/// A first run that fails (here a registry with a bad row) removes what it made: the database,
+/// the data and public folders; the next run starts from nothing.
+#[test]
+fn a_failed_first_demo_leaves_nothing() {
+    let Some(db) = TestDb::empty(common::Backend::Sqlite) else {
+        return;
+    };
+    let broken = db.path().join("registry");
+    common::copy_dir(&common::repo("examples/henan"), &broken);
+    let entities = std::fs::read_to_string(broken.join("entities.csv")).expect("entities");
+    std::fs::write(
+        broken.join("entities.csv"),
+        entities.replacen("一般风险", "很高风险", 1),
+    )
+    .expect("write");
+    let out = db.suiji(&["demo", "run", "--dir", broken.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(common::stderr(&out).contains("the demo did not finish: removed"));
+    for left in ["suiji.db", "suiji.db-wal", "public", "data"] {
+        assert!(!db.path().join(left).exists(), "{left} was left behind");
+    }
+    let out = db.suiji(&["demo", "run", "--import-only", "--json"]);
+    common::assert_ok(&out, &["demo", "run", "--import-only"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["imports"][0]["outcome"]["import_id"], 1, "{report}");
+}

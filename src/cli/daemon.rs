@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::registry::{Bar, print_import};
 use super::{Invalid, print_json};
@@ -102,13 +102,23 @@ fn print_timeline(ran: &[Ran], json: bool) -> Result<()> {
 
 pub(super) async fn demo(
     ctx: &Ctx<'_>,
-    dir: &Path,
+    dir: Option<&Path>,
     plan: Option<&Path>,
     import_only: bool,
     until: Option<String>,
     json: bool,
 ) -> Result<ExitCode> {
-    let plan = suiji::ops::plan::plan_file(ctx.settings, plan);
+    // Without a folder or a plan, the demo's own, built in: it runs in any folder.
+    let inputs = ctx.settings.daemon.data_dir.join("demo");
+    let built_in = if dir.is_none() || plan.is_none() {
+        Some(suiji::demo::write_inputs(&inputs).with_context(|| {
+            format!("writing the demo's inputs to {}", inputs.display())
+        })?)
+    } else {
+        None
+    };
+    let dir = dir.unwrap_or(&inputs);
+    let plan = plan.map_or_else(|| built_in.clone().unwrap_or_default(), Path::to_path_buf);
     let until = until
         .map(|u| d::parse_until(&u))
         .transpose()
@@ -230,4 +240,43 @@ pub(super) async fn rehearse(
         print_timeline(&ran, false)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a first `demo run` makes (the SQLite database and its companions, the public and data
+/// folders), noted before it starts: a run that fails removes them, so the next run starts
+/// from nothing instead of from half a demo.
+pub(super) struct Fresh(Vec<std::path::PathBuf>);
+
+impl Fresh {
+    pub(super) fn before(settings: &suiji::config::Settings) -> Fresh {
+        let db = suiji::store::Store::sqlite_path(&settings.database.url);
+        let companions = db.iter().flat_map(|db| {
+            ["", "-wal", "-shm", "-journal", ".serve.lock"]
+                .map(|end| std::path::PathBuf::from(format!("{}{end}", db.display())))
+        });
+        Fresh(
+            companions
+                .chain([
+                    settings.public_dir().to_path_buf(),
+                    settings.daemon.data_dir.clone(),
+                ])
+                .filter(|p| !p.exists())
+                .collect(),
+        )
+    }
+
+    /// Removes what the failed run made; says what.
+    pub(super) fn remove(&self) {
+        for p in self.0.iter().filter(|p| p.exists()) {
+            let gone = if p.is_dir() {
+                std::fs::remove_dir_all(p)
+            } else {
+                std::fs::remove_file(p)
+            };
+            match gone {
+                Ok(()) => eprintln!("the demo did not finish: removed {}", p.display()),
+                Err(e) => eprintln!("the demo did not finish: could not remove {}: {e}", p.display()),
+            }
+        }
+    }
 }

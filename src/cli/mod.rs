@@ -662,10 +662,13 @@ enum DemoCommand {
     /// checks, monthly reports), print the timeline and verify what was published.
     Run {
         /// Folder holding bureaus.csv, items.csv, entities.csv, officers.csv, conflicts.csv and,
-        /// optionally, inspections.csv (inspections done outside suiji).
-        #[arg(long, default_value = "examples/henan")]
-        dir: PathBuf,
-        /// The plan to freeze and draw (default: rules.file).
+        /// optionally, inspections.csv (inspections done outside suiji). Default: the demo
+        /// registry built into the binary, written to DATA_DIR/demo/ as the record of what was
+        /// imported.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The plan to freeze and draw (default: the demo's, henan-2024, built in and written
+        /// beside the registry).
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
         /// Only import the registry; no freeze, draw or verification.
@@ -1027,6 +1030,13 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
         return daemon::rehearse(&settings, &actor, from, into, until.as_deref(), plan, *json)
             .await;
     }
+    let fresh = matches!(
+        cli.command,
+        Command::Demo {
+            command: DemoCommand::Run { .. }
+        }
+    )
+    .then(|| daemon::Fresh::before(&settings));
     let store = if matches!(cli.command, Command::Serve { until: None, .. }) {
         open_store_waiting(&settings).await?
     } else {
@@ -1054,6 +1064,11 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
     };
     let code = dispatch(&ctx, &overrides, cli.command).await;
     store.close().await;
+    if let Some(fresh) = fresh
+        && !matches!(code, Ok(c) if c == ExitCode::SUCCESS)
+    {
+        fresh.remove();
+    }
     code
 }
 
@@ -1172,7 +1187,7 @@ async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Res
                     until,
                     json,
                 },
-        } => daemon::demo(ctx, &dir, plan.as_deref(), import_only, until, json).await,
+        } => daemon::demo(ctx, dir.as_deref(), plan.as_deref(), import_only, until, json).await,
         Command::Verify { .. }
         | Command::Rehearse { .. }
         | Command::Completions { .. }

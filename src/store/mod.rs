@@ -204,6 +204,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
 ];
 
+/// A `sqlite:` URL's path and query.
+fn sqlite_parts(raw: &str) -> Option<(&str, &str)> {
+    let path = raw.strip_prefix("sqlite:")?.trim_start_matches("//");
+    Some(path.split_once('?').unwrap_or((path, "")))
+}
+
 /// Key of the PostgreSQL advisory lock that serialises writers across instances.
 const WRITE_LOCK_KEY: i64 = 0x5375_694A_6957_7231;
 
@@ -302,9 +308,7 @@ impl Store {
     ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let raw = url.expose();
-        let (backend, connect_url, location) = if let Some(rest) = raw.strip_prefix("sqlite:") {
-            let path = rest.trim_start_matches("//");
-            let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let (backend, connect_url, location) = if let Some((path, query)) = sqlite_parts(raw) {
             if !create && path != ":memory:" && !PathBuf::from(path).is_file() {
                 return Err(StoreError::Missing(PathBuf::from(path)));
             }
@@ -428,6 +432,14 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
         Ok(())
+    }
+
+    /// The SQLite database file a URL names, before anything is opened (none for PostgreSQL or
+    /// `:memory:`).
+    pub fn sqlite_path(url: &DatabaseUrl) -> Option<PathBuf> {
+        sqlite_parts(url.expose())
+            .filter(|(path, _)| *path != ":memory:")
+            .map(|(path, _)| PathBuf::from(path))
     }
 
     /// The SQLite database file, if this store is one (none for `:memory:`).
