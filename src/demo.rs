@@ -10,10 +10,22 @@
 pub const HENAN_REGISTRY: [(&str, &str); 6] = [
     ("bureaus.csv", include_str!("../examples/henan/bureaus.csv")),
     ("items.csv", include_str!("../examples/henan/items.csv")),
-    ("entities.csv", include_str!("../examples/henan/entities.csv")),
-    ("officers.csv", include_str!("../examples/henan/officers.csv")),
-    ("conflicts.csv", include_str!("../examples/henan/conflicts.csv")),
-    ("inspections.csv", include_str!("../examples/henan/inspections.csv")),
+    (
+        "entities.csv",
+        include_str!("../examples/henan/entities.csv"),
+    ),
+    (
+        "officers.csv",
+        include_str!("../examples/henan/officers.csv"),
+    ),
+    (
+        "conflicts.csv",
+        include_str!("../examples/henan/conflicts.csv"),
+    ),
+    (
+        "inspections.csv",
+        include_str!("../examples/henan/inspections.csv"),
+    ),
 ];
 
 /// The reference plans (`rules/`), compiled in: the demo's, and a department's starting point

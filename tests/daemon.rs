@@ -7,7 +7,7 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -1672,3 +1672,133 @@ fn three_plans_in_one_daemon(db: &TestDb) {
 }
 
 on_both_backends!(three_plans_in_one_daemon);
+
+/// Backup and restore on a live store: backups taken while `serve` freezes, draws and keeps
+/// writing; each restored into a new folder against the public folder as it stands. The one
+/// taken after the draw is restored (its chain holds, it holds all that was published, and the
+/// restored database verifies and publishes the same history); the one taken before the draw
+/// is refused, leaving nothing, since restoring it would make the published draw disappear;
+/// a database that exists is never written over, and an older binary's refusal of a newer
+/// store is a sentence, not a crash.
+#[test]
+fn backup_while_serving_and_restore() {
+    let Some(db) = TestDb::new(common::Backend::Sqlite) else {
+        return;
+    };
+    common::load_demo(&db);
+    let live = live_plan(db.path(), 3, 8, 9, "*/2 * * * * *");
+    let serve = spawn_serve(&db, &live, "serve.log");
+    let backup = |name: &str| {
+        let file = db.path().join(name);
+        let out = db.suiji(&["backup", "--to", file.to_str().expect("utf-8"), "--json"]);
+        common::assert_ok(&out, &["backup", name]);
+        file
+    };
+    wait_for("the freeze", Duration::from_secs(30), || {
+        runs_of(&db, "freeze").iter().any(|r| r.1 == "done")
+    });
+    let before_draw = backup("before-draw.db");
+    wait_for("the draw", Duration::from_secs(30), || {
+        runs_of(&db, "draw").iter().any(|r| r.1 == "done")
+    });
+    let year = live.draw_at.year().to_string();
+    let index = db.path().join("public").join(&year).join("live/index.json");
+    wait_for("the published draw", Duration::from_secs(30), || {
+        std::fs::read_to_string(&index).is_ok_and(|t| t.contains("draw-1.json"))
+    });
+    // Several copies while the daemon writes its nightly runs and heartbeats.
+    let copies: Vec<PathBuf> = (0..3).map(|i| backup(&format!("after-{i}.db"))).collect();
+    let again = db.suiji(&["backup", "--to", copies[0].to_str().expect("utf-8")]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "a backup is never written over a file"
+    );
+    stop(serve);
+
+    // Restored into a new folder, against the public folder as it stands.
+    let restore = |from: &Path, into: &str| {
+        let dir = db.path().join(into);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let config = dir.join("suiji.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[public]\ndir = \"{}\"\n",
+                db.path().join("public").display()
+            ),
+        )
+        .expect("config");
+        let url = format!("sqlite://{}", dir.join("suiji.db").display());
+        let out = db
+            .bare()
+            .args(["--db", &url, "--config", config.to_str().expect("utf-8")])
+            .args(["restore", from.to_str().expect("utf-8"), "--json"])
+            .output()
+            .expect("restore");
+        (out, dir, url)
+    };
+    let (out, dir, _) = restore(&before_draw, "old");
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["ok"], false);
+    assert!(
+        report["audit"]["shrank"][0]
+            .as_str()
+            .is_some_and(|s| s.contains("index.json")),
+        "{report}"
+    );
+    assert!(!dir.join("suiji.db").exists() && !dir.join("suiji.db.restoring").exists());
+
+    let (out, dir, url) = restore(&copies[2], "new");
+    common::assert_ok(&out, &["restore"]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (report["ok"].clone(), report["public_indexes"].clone()),
+        (Value::from(true), Value::from(1))
+    );
+    let restored = |args: &[&str]| {
+        db.bare()
+            .args(["--db", &url])
+            .args(args)
+            .output()
+            .expect("suiji")
+    };
+    let verified: Value =
+        serde_json::from_slice(&restored(&["audit", "verify", "--json"]).stdout).expect("json");
+    assert_eq!(verified["ok"], true, "{verified}");
+    let tasks: Value =
+        serde_json::from_slice(&restored(&["task", "list", "--json"]).stdout).expect("json");
+    assert_eq!(tasks.as_array().map(Vec::len), Some(74));
+    // The restored store publishes the same history into a folder of its own.
+    let out = restored(&[
+        "publish",
+        "--out",
+        dir.join("public").to_str().expect("utf-8"),
+    ]);
+    common::assert_ok(&out, &["publish"]);
+    let folder = dir.join("public").join(&year).join("live");
+    common::assert_ok(
+        &db.suiji(&["verify", folder.to_str().expect("utf-8")]),
+        &["verify"],
+    );
+    let (out, _, _) = restore(&copies[1], "new");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "never over an existing database"
+    );
+
+    // A store of a newer schema: refused by this binary with a sentence.
+    db.query_strings(
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, \
+         execution_time) VALUES (9999, 'from the future', CURRENT_TIMESTAMP, true, x'00', 0)",
+    );
+    let out = db.suiji(&["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("written by a newer suiji (its schema is at migration 9999"),
+        "{}",
+        common::stderr(&out)
+    );
+}

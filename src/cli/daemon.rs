@@ -111,9 +111,10 @@ pub(super) async fn demo(
     // Without a folder or a plan, the demo's own, built in: it runs in any folder.
     let inputs = ctx.settings.daemon.data_dir.join("demo");
     let built_in = if dir.is_none() || plan.is_none() {
-        Some(suiji::demo::write_inputs(&inputs).with_context(|| {
-            format!("writing the demo's inputs to {}", inputs.display())
-        })?)
+        Some(
+            suiji::demo::write_inputs(&inputs)
+                .with_context(|| format!("writing the demo's inputs to {}", inputs.display()))?,
+        )
     } else {
         None
     };
@@ -275,7 +276,10 @@ impl Fresh {
             };
             match gone {
                 Ok(()) => eprintln!("the demo did not finish: removed {}", p.display()),
-                Err(e) => eprintln!("the demo did not finish: could not remove {}: {e}", p.display()),
+                Err(e) => eprintln!(
+                    "the demo did not finish: could not remove {}: {e}",
+                    p.display()
+                ),
             }
         }
     }

@@ -88,6 +88,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A consistent copy of the database, taken while the daemon runs, written as a new SQLite
+    /// file (from SQLite or PostgreSQL); FILE must not exist.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Print the result as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the database (a new SQLite file, --db) from a backup, kept only if its audit chain
+    /// holds and it holds every event the public folder has published.
+    Restore {
+        /// The backup file (`suiji backup --to FILE`).
+        from: PathBuf,
+        /// Print the result as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Rehearse on a copy: copy the database at --from into a new rehearsal store in DIR (the
     /// original is only read), then run the plan's year on it up to --until (mail as .eml
     /// files in DIR/data/mail, the public site in DIR/public).
@@ -942,7 +960,9 @@ async fn open_store(settings: &Settings, create: bool) -> Result<Store> {
         Err(e @ (StoreError::Missing(_) | StoreError::Unreachable { .. })) => {
             return Err(Invalid(e.to_string()).into());
         }
-        Err(e @ StoreError::Url(_)) => return Err(Invalid(e.to_string()).into()),
+        Err(e @ (StoreError::Url(_) | StoreError::Newer { .. })) => {
+            return Err(Invalid(e.to_string()).into());
+        }
         r => r.with_context(|| format!("opening database {}", settings.database.url))?,
     };
     tracing::debug!(backend = ?store.backend(), "database ready");
@@ -954,6 +974,7 @@ async fn open_store(settings: &Settings, create: bool) -> Result<Store> {
 fn reads_only(command: &Command) -> bool {
     match command {
         Command::Stats { .. }
+        | Command::Backup { .. }
         | Command::Status { .. }
         | Command::Audit {
             command: AuditCommand::Verify { .. },
@@ -1030,6 +1051,9 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
         return daemon::rehearse(&settings, &actor, from, into, until.as_deref(), plan, *json)
             .await;
     }
+    if let Command::Restore { from, json } = &cli.command {
+        return registry::restore(&settings, from, &actor, *json).await;
+    }
     let fresh = matches!(
         cli.command,
         Command::Demo {
@@ -1083,6 +1107,7 @@ async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Res
             json,
         } => registry::import(ctx, kind, &file, sheet.as_deref(), dry_run, json).await,
         Command::Stats { json } => registry::stats(ctx, json).await,
+        Command::Backup { to, json } => registry::backup(ctx, &to, json).await,
         Command::Publish { year, out, json } => {
             draw::publish(ctx, year, out.as_deref(), Output::of(json)).await
         }
@@ -1187,8 +1212,19 @@ async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Res
                     until,
                     json,
                 },
-        } => daemon::demo(ctx, dir.as_deref(), plan.as_deref(), import_only, until, json).await,
+        } => {
+            daemon::demo(
+                ctx,
+                dir.as_deref(),
+                plan.as_deref(),
+                import_only,
+                until,
+                json,
+            )
+            .await
+        }
         Command::Verify { .. }
+        | Command::Restore { .. }
         | Command::Rehearse { .. }
         | Command::Completions { .. }
         | Command::Man { .. }

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use serde::Serialize;
 
 use super::table::{Align, Table};
 use super::{Invalid, print_json};
@@ -285,14 +284,27 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
         None => println!("leader: no daemon has run on this database"),
     }
     if let Some(runs) = s.leader.as_ref().and_then(|l| l.runs.as_ref()) {
-        let get = |k: &str| runs.get(k).and_then(|v| v.as_str()).unwrap_or("-");
+        let get = |v: &serde_json::Value, k: &str| {
+            v.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_string()
+        };
+        // A daemon of one plan recorded it at the top level; one of several, a list.
+        let plans: Vec<String> = runs
+            .get("plans")
+            .and_then(|p| p.as_array())
+            .map_or_else(|| vec![runs.clone()], |p| p.clone())
+            .iter()
+            .map(|p| format!("plan {} from {}", get(p, "plan"), get(p, "rules_file")))
+            .collect();
         println!(
-            "daemon runs: plan {} from {}; nightly {}, report {}, over every plan's tasks from {}",
-            get("plan"),
-            get("rules_file"),
-            get("nightly"),
-            get("report"),
-            get("department_from")
+            "daemon runs: {}; nightly {}, report {}, over every plan's tasks from {}",
+            if plans.is_empty() {
+                "no plan".to_string()
+            } else {
+                plans.join(", ")
+            },
+            get(runs, "nightly"),
+            get(runs, "report"),
+            get(runs, "department_from")
         );
     }
     match &s.audit_head {
@@ -302,156 +314,127 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A plan's index as a published copy kept it, and where it was read.
-type Kept = (PathBuf, suiji::publish::Index);
-
-/// Every chain head published in a file, or in the index.json files under a folder, and the
-/// plan indexes among those files (with their paths).
-fn read_anchors(paths: &[PathBuf]) -> Result<(Vec<suiji::audit::Anchor>, Vec<Kept>)> {
-    fn walk(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        if p.is_dir() {
-            for e in std::fs::read_dir(p)? {
-                walk(&e?.path(), out)?;
-            }
-        } else if p.file_name().is_some_and(|n| n == "index.json") {
-            out.push(p.to_path_buf());
-        }
-        Ok(())
-    }
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, &mut files).with_context(|| format!("reading {}", p.display()))?;
-        } else {
-            files.push(p.clone());
-        }
-    }
-    let mut anchors = Vec::new();
-    let mut indexes = Vec::new();
-    for f in &files {
-        let text =
-            std::fs::read(f).map_err(|e| Invalid(format!("{}: cannot read: {e}", f.display())))?;
-        let doc: serde_json::Value = serde_json::from_slice(&text)
-            .map_err(|e| Invalid(format!("{}: not JSON: {e}", f.display())))?;
-        suiji::audit::anchors_in(&doc, &mut anchors);
-        if let Ok(index) = serde_json::from_value::<suiji::publish::Index>(doc) {
-            indexes.push((f.clone(), index));
-        }
-    }
-    if anchors.is_empty() {
-        return Err(Invalid(format!(
-            "no published chain heads found in {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .into());
-    }
-    Ok((anchors, indexes))
-}
-
 pub(super) async fn audit_verify(
     ctx: &Ctx<'_>,
     anchor: &[PathBuf],
     json: bool,
 ) -> Result<ExitCode> {
-    let (anchors, indexes) = if anchor.is_empty() {
-        (Vec::new(), Vec::new())
+    let published = if anchor.is_empty() {
+        suiji::ops::audit::Published::default()
     } else {
-        read_anchors(anchor)?
-    };
-    // An older copy of a plan's index: every event it lists must still be in the history.
-    let mut shrank = Vec::new();
-    for (file, older) in &indexes {
-        let now = suiji::ops::site::index_now(ctx, &older.plan, older.year).await?;
-        for problem in suiji::publish::lost_entries(older, &now) {
-            shrank.push(format!("{}: {problem}", file.display()));
+        let p = suiji::ops::audit::read_published(anchor)?;
+        if p.anchors.is_empty() {
+            return Err(Invalid(format!(
+                "no published chain heads found in {}",
+                anchor
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .into());
         }
-    }
-    let entries = ctx.store.audit_entries().await?;
-    let result = suiji::audit::verify(&entries);
-    let anchor_problems = suiji::audit::check_anchors(&entries, &anchors);
-    // Records deleted behind suiji's back leave their audit rows: the chain is intact, but a
-    // history published again from the store would have shrunk.
-    let unrecorded: Vec<suiji::audit::Break> = ctx
-        .store
-        .unrecorded_events()
-        .await?
-        .into_iter()
-        .map(|(seq, action, plan)| suiji::audit::Break {
-            seq,
-            reason: format!(
-                "the chain records `{action}` of {plan} at row {seq}, but the store holds no such \
-                 record: it was deleted behind suiji's back"
-            ),
-        })
-        .collect();
-    #[derive(Serialize)]
-    struct Report {
-        ok: bool,
-        rows: usize,
-        head: Option<suiji::audit::Anchor>,
-        first_broken: Option<suiji::audit::Break>,
-        anchors_checked: usize,
-        anchor_problems: Vec<suiji::audit::Break>,
-        /// Freezes, draws and voids the chain records and the store lost.
-        unrecorded: Vec<suiji::audit::Break>,
-        /// Events an older published copy lists and the history no longer holds.
-        shrank: Vec<String>,
-    }
-    let ok =
-        result.is_ok() && anchor_problems.is_empty() && unrecorded.is_empty() && shrank.is_empty();
-    let report = Report {
-        ok,
-        rows: entries.len(),
-        head: entries.last().map(|e| suiji::audit::Anchor {
-            seq: e.seq,
-            hash: e.hash.clone(),
-        }),
-        first_broken: result.as_ref().err().cloned(),
-        anchors_checked: anchors.len(),
-        anchor_problems,
-        unrecorded,
-        shrank,
+        p
     };
+    let report = suiji::ops::audit::verify(ctx, &published).await?;
     if json {
         print_json(&report)?;
     } else {
-        match &result {
-            Ok(n) => println!("audit log chain intact: {n} rows"),
-            Err(b) => println!("audit log BROKEN at row {}: {}", b.seq, b.reason),
-        }
-        if let Some(h) = &report.head {
-            println!("head: row {} hash {}", h.seq, h.hash);
-        }
-        if !anchors.is_empty() {
-            if report.anchor_problems.is_empty() {
-                println!("{} published anchor(s) match the chain", anchors.len());
-            }
-            if !indexes.is_empty() && report.shrank.is_empty() {
-                println!(
-                    "{} published index(es): every event they list is still in the history",
-                    indexes.len()
-                );
-            }
-            for p in &report.anchor_problems {
-                println!("ANCHOR MISMATCH at row {}: {}", p.seq, p.reason);
-            }
-        }
-        for p in &report.unrecorded {
-            println!("HISTORY EDITED at row {}: {}", p.seq, p.reason);
-        }
-        for p in &report.shrank {
-            println!("HISTORY SHRANK: {}", suiji::text::quote_at_most(p, 400));
-        }
+        print_audit(&report, &published);
     }
-    Ok(if ok {
+    Ok(if report.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+pub(super) async fn backup(ctx: &Ctx<'_>, to: &Path, json: bool) -> Result<ExitCode> {
+    let b = suiji::ops::backup::backup(ctx, to).await?;
+    if json {
+        print_json(&b)?;
+    } else {
+        println!(
+            "backup written to {} ({} bytes){}",
+            b.file.display(),
+            b.bytes,
+            b.audit_head
+                .as_ref()
+                .map(|h| format!("; audit chain head row {} hash {}", h.seq, h.hash))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn restore(
+    settings: &Settings,
+    from: &Path,
+    actor: &str,
+    json: bool,
+) -> Result<ExitCode> {
+    let r = suiji::ops::backup::restore(settings, from, actor).await?;
+    if json {
+        print_json(&r)?;
+    } else {
+        print_audit(&r.audit, &suiji::ops::audit::Published::default());
+        println!(
+            "checked against {} published plan index(es) in {}",
+            r.public_indexes,
+            settings.public_dir().display()
+        );
+        if r.ok {
+            println!("restored {} from {}", r.database.display(), from.display());
+        } else {
+            println!(
+                "NOT restored: {} does not hold what was published or its chain is broken; \
+                 nothing was written",
+                from.display()
+            );
+        }
+    }
+    Ok(if r.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The audit chain's verification as `audit verify` and `restore` print it.
+pub(super) fn print_audit(
+    report: &suiji::ops::audit::AuditReport,
+    published: &suiji::ops::audit::Published,
+) {
+    match &report.first_broken {
+        None => println!("audit log chain intact: {} rows", report.rows),
+        Some(b) => println!("audit log BROKEN at row {}: {}", b.seq, b.reason),
+    }
+    if let Some(h) = &report.head {
+        println!("head: row {} hash {}", h.seq, h.hash);
+    }
+    if !published.anchors.is_empty() {
+        if report.anchor_problems.is_empty() {
+            println!(
+                "{} published anchor(s) match the chain",
+                published.anchors.len()
+            );
+        }
+        if !published.indexes.is_empty() && report.shrank.is_empty() {
+            println!(
+                "{} published index(es): every event they list is still in the history",
+                published.indexes.len()
+            );
+        }
+        for p in &report.anchor_problems {
+            println!("ANCHOR MISMATCH at row {}: {}", p.seq, p.reason);
+        }
+    }
+    for p in &report.unrecorded {
+        println!("HISTORY EDITED at row {}: {}", p.seq, p.reason);
+    }
+    for p in &report.shrank {
+        println!("HISTORY SHRANK: {}", suiji::text::quote_at_most(p, 400));
+    }
 }
 
 pub(super) fn generate(

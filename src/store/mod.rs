@@ -55,6 +55,11 @@ pub enum Backend {
 pub enum StoreError {
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
     Url(String),
+    #[error(
+        "this database was written by a newer suiji (its schema is at migration {found}; this \
+         binary knows up to {known}): run that version or a newer one; nothing was changed"
+    )]
+    Newer { found: i64, known: i64 },
     #[error("creating the database folder {path}: {source}")]
     Folder {
         path: PathBuf,
@@ -388,6 +393,17 @@ impl Store {
             })
             .connect(&connect_url)
             .await?;
+        // A newer binary's migrations are not this one's to judge: refuse before touching it.
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        if let Ok(Some(found)) =
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM _sqlx_migrations")
+                .fetch_one(&pool)
+                .await
+            && found > known
+        {
+            pool.close().await;
+            return Err(StoreError::Newer { found, known });
+        }
         let migrator = Migrator::with_migrations(
             MIGRATIONS
                 .iter()
