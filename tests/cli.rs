@@ -566,3 +566,125 @@ fn processes_opening_an_older_database_at_once() {
         assert!(versions.len() >= 7, "{versions:?}");
     }
 }
+
+/// A department's own deployment: `init DIR` writes its starting point (never over a file; the
+/// secrets file 0600), and `doctor` says, check by check, what stands in the way: first the
+/// missing database, then, with the registry in, only warnings (no mail relay, next year's
+/// holidays, no daemon yet); a relay that does not answer fails, with its remedy.
+#[test]
+fn a_deployment_from_init_to_doctor() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("dir");
+    let dir = tmp.path().join("dept");
+    let suiji = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_suiji"))
+            .current_dir(&dir)
+            .env_remove("SUIJI_DATABASE__URL")
+            .args(["--config", "suiji.toml"])
+            .args(args)
+            .output()
+            .expect("suiji")
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args(["init", dir.to_str().expect("utf-8"), "--json"])
+        .output()
+        .expect("init");
+    assert_ok(&out, &["init", "DIR"]);
+    for f in [
+        "suiji.toml",
+        "env",
+        "rules/henan-2024.rhai",
+        "rules/calendar/2026.toml",
+        "templates/mail/advance_notice.txt",
+    ] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    let mode = std::fs::metadata(dir.join("env"))
+        .expect("env")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    std::fs::write(dir.join("rules/henan-2024.rhai"), "// edited").expect("edit");
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .args(["init", dir.to_str().expect("utf-8")])
+        .output()
+        .expect("init");
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("never over a file"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("rules/henan-2024.rhai")).expect("kept"),
+        "// edited"
+    );
+    std::fs::write(
+        dir.join("rules/henan-2024.rhai"),
+        std::fs::read(repo("rules/henan-2024.rhai")).expect("plan"),
+    )
+    .expect("restore");
+
+    let level = |d: &serde_json::Value, name: &str| -> String {
+        d["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["level"].as_str())
+            .unwrap_or("absent")
+            .to_string()
+    };
+    let out = suiji(&["doctor", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(level(&d, "database"), "fail");
+    assert_eq!(
+        level(&d, "rules"),
+        "warn",
+        "not checked without the registry"
+    );
+    assert!(
+        !dir.join("data/suiji.db").exists(),
+        "doctor creates nothing"
+    );
+
+    assert_ok(&suiji(&["init", "--rehearsal"]), &["init"]);
+    assert_ok(&suiji(&["demo", "run", "--import-only"]), &["demo", "run"]);
+    let out = suiji(&["doctor", "--json"]);
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(out.status.code(), Some(0), "{d}");
+    for (name, expected) in [
+        ("timezone", "ok"),
+        ("database", "ok"),
+        ("rules", "ok"),
+        ("data folder", "ok"),
+        ("public folder", "ok"),
+        ("mail", "warn"),
+        ("clock", "ok"),
+        ("daemon", "warn"),
+    ] {
+        assert_eq!(level(&d, name), expected, "{name}: {d}");
+    }
+    let text = stdout(&suiji(&["doctor"]));
+    assert!(text.contains("warn mail"), "{text}");
+
+    // A relay nobody answers at: a failure, and what to do.
+    let config = std::fs::read_to_string(dir.join("suiji.toml")).expect("config");
+    std::fs::write(
+        dir.join("suiji.toml"),
+        config.replacen(
+            "host = \"\"\nport = 587",
+            "host = \"127.0.0.1\"\nport = 1",
+            1,
+        ),
+    )
+    .expect("config");
+    let out = suiji(&["doctor"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(
+        text.contains("FAIL mail") && text.contains("check smtp.host and smtp.port"),
+        "{text}"
+    );
+}

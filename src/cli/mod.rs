@@ -77,13 +77,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create the database (and apply its migrations) as a production store, or a rehearsal
-    /// store with --rehearsal; an existing store keeps its mode, which is printed.
+    /// With DIR: write a department's starting point there (configuration with every key
+    /// explained, the reference plans, the letters' templates, the holiday data, an env file
+    /// for secrets), never over a file. Without: create the database (and apply its
+    /// migrations) as a production store, or a rehearsal store with --rehearsal; an existing
+    /// store keeps its mode, which is printed.
     Init {
+        /// The folder of a new deployment.
+        dir: Option<PathBuf>,
         /// A rehearsal store: it may run on a simulated clock (--today, serve --until), writes
         /// mail as .eml files only and marks everything it publishes 演练.
         #[arg(long)]
         rehearsal: bool,
+        /// Print the result as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Whether this deployment can do its year: time zone, database, rule files, holiday data,
+    /// folders, mail relay, clock, daemon; each ok, warn or fail with a remedy (exit 2 on a
+    /// failure). Reads only.
+    Doctor {
         /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -1051,6 +1064,25 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
         return daemon::rehearse(&settings, &actor, from, into, until.as_deref(), plan, *json)
             .await;
     }
+    if let Command::Doctor { json } = &cli.command {
+        return registry::doctor(&settings, clock, *json).await;
+    }
+    if let Command::Init {
+        dir: Some(dir),
+        rehearsal,
+        json,
+    } = &cli.command
+    {
+        if *rehearsal {
+            return Err(Invalid(
+                "init DIR writes a deployment's files; create its store with `suiji init \
+                 [--rehearsal]` run in it"
+                    .into(),
+            )
+            .into());
+        }
+        return registry::init_dir(dir, *json);
+    }
     if let Command::Restore { from, json } = &cli.command {
         return registry::restore(&settings, from, &actor, *json).await;
     }
@@ -1098,7 +1130,9 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitCode> {
 
 async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Result<ExitCode> {
     match command {
-        Command::Init { rehearsal, json } => registry::init(ctx, rehearsal, json).await,
+        Command::Init {
+            rehearsal, json, ..
+        } => registry::init(ctx, rehearsal, json).await,
         Command::Import {
             kind,
             file,
@@ -1224,6 +1258,7 @@ async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Res
             .await
         }
         Command::Verify { .. }
+        | Command::Doctor { .. }
         | Command::Restore { .. }
         | Command::Rehearse { .. }
         | Command::Completions { .. }

@@ -349,6 +349,55 @@ pub(super) async fn audit_verify(
     })
 }
 
+pub(super) fn init_dir(dir: &Path, json: bool) -> Result<ExitCode> {
+    let done = suiji::ops::init::init(dir)?;
+    if json {
+        return print_json(&done).map(|_| ExitCode::SUCCESS);
+    }
+    println!(
+        "a new deployment in {}: {} files",
+        done.dir.display(),
+        done.files.len()
+    );
+    println!(
+        "next: edit suiji.toml (the department, divisions, mail relay) and env (secrets, mode \
+         0600); then, in that folder, each with --config suiji.toml: suiji init (the \
+         database), suiji import …, suiji rules check, suiji doctor; the service runs there \
+         (WorkingDirectory=) with the same --config"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn doctor(
+    settings: &Settings,
+    clock: &dyn suiji::clock::Clock,
+    json: bool,
+) -> Result<ExitCode> {
+    let d = suiji::ops::doctor::doctor(settings, clock).await;
+    if json {
+        print_json(&d)?;
+    } else {
+        for c in &d.checks {
+            let level = match c.level {
+                suiji::ops::doctor::Level::Ok => "ok  ",
+                suiji::ops::doctor::Level::Warn => "warn",
+                suiji::ops::doctor::Level::Fail => "FAIL",
+            };
+            println!("{level} {:<14} {}", c.name, suiji::text::shown(&c.says));
+            if c.level != suiji::ops::doctor::Level::Ok
+                && let Some(r) = &c.remedy
+            {
+                println!("     {:<14} → {}", "", suiji::text::shown(r));
+            }
+        }
+    }
+    Ok(if d.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
 pub(super) async fn backup(ctx: &Ctx<'_>, to: &Path, json: bool) -> Result<ExitCode> {
     let b = suiji::ops::backup::backup(ctx, to).await?;
     if json {

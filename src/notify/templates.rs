@@ -26,7 +26,7 @@ macro_rules! shipped {
 }
 
 /// The templates as shipped, compiled in: the last good version before any file is read.
-const SHIPPED: &[(&str, &str)] = shipped!(
+pub const SHIPPED: &[(&str, &str)] = shipped!(
     "advance_notice",
     "assignment",
     "reminder",

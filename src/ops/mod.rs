@@ -5,8 +5,10 @@
 
 pub mod audit;
 pub mod backup;
+pub mod doctor;
 pub mod draw;
 pub mod import;
+pub mod init;
 pub mod jobs;
 pub mod notices;
 pub mod plan;

@@ -192,17 +192,25 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
         relay: ctx.store.relay_state().await?,
         leader_alive: leader
             .as_ref()
-            .and_then(|l| crate::clock::parse_time(&l.seen))
-            .is_some_and(|seen| {
-                let beat = ctx
-                    .settings
-                    .daemon
-                    .waiting_recheck_secs
-                    .max(ctx.settings.daemon.leader_poll_secs)
-                    .max(1);
-                ctx.clock.wall().fixed_offset() - seen <= chrono::Duration::seconds(3 * beat as i64)
-            }),
+            .is_some_and(|l| alive(l, ctx.settings, ctx.clock)),
         leader,
         audit_head: ctx.store.audit_head().await?,
+    })
+}
+
+/// Whether the daemon of `leader` is alive: seen within three of its longest sleeps (a daemon
+/// killed stops being seen).
+pub fn alive(
+    leader: &LeaderRecord,
+    settings: &crate::config::Settings,
+    clock: &dyn crate::clock::Clock,
+) -> bool {
+    let beat = settings
+        .daemon
+        .waiting_recheck_secs
+        .max(settings.daemon.leader_poll_secs)
+        .max(1);
+    crate::clock::parse_time(&leader.seen).is_some_and(|seen| {
+        clock.wall().fixed_offset() - seen <= chrono::Duration::seconds(3 * beat as i64)
     })
 }
