@@ -104,6 +104,7 @@ enum Command {
     /// A consistent copy of the database, taken while the daemon runs, written as a new SQLite
     /// file (from SQLite or PostgreSQL); FILE must not exist.
     Backup {
+        /// The new file to write the copy to.
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
         /// Print the result as JSON instead of text.

@@ -153,7 +153,7 @@ async fn rules(store: Option<&Store>, settings: &Settings) -> Vec<Check> {
     let mut out = Vec::new();
     for file in files {
         let loaded = super::plan::read_script(&file)
-            .and_then(|(name, text)| Ok(crate::rules::load(&name, &text, &rc)));
+            .map(|(name, text)| crate::rules::load(&name, &text, &rc));
         out.push(match loaded {
             Err(e) => check(
                 "rules",

@@ -11,20 +11,7 @@ use super::{OpsError, Result};
 
 /// The secrets, read from the environment (`EnvironmentFile=` of the systemd unit): never in
 /// the configuration file, which is world-readable on most systems.
-const ENV: &str = "\
-# Secrets of this suiji deployment, read from the environment (systemd: EnvironmentFile=).
-# Keep this file mode 0600, owned by the service's user. Never put secrets in suiji.toml.
-#
-# The database: SQLite by default (the configuration's database.url); PostgreSQL for several
-# instances, e.g.
-# SUIJI_DATABASE__URL=postgres://suiji:PASSWORD@127.0.0.1:5432/suiji
-#
-# The mail relay's password (or smtp.password_file in the configuration):
-# SUIJI_SMTP__PASSWORD=
-#
-# Who records what the daemon does, in the audit log:
-# SUIJI_ACTOR=suiji-daemon
-";
+const ENV: &str = include_str!("../../contrib/env");
 
 #[derive(Debug, Serialize)]
 pub struct Initialised {
