@@ -49,9 +49,11 @@ fn weekday_zh(d: NaiveDate) -> &'static str {
 
 /// Rewrites `text` (the script `plan` came from) for `year`.
 pub fn next(plan: &Plan, text: &str, year: i32) -> Result<Next, String> {
-    if year <= plan.year {
+    // A plan carried further than a few years has every date, quota and rule to revisit: write
+    // it from a nearer year's.
+    if year <= plan.year || year > plan.year + 5 {
         return Err(format!(
-            "--year {year}: the next plan's year must come after {}",
+            "--year {year}: the next plan's year must come after {} and within five years of it",
             plan.year
         ));
     }
@@ -291,5 +293,6 @@ mod tests {
             n.decide
         );
         assert!(next(&plan, text, 2024).is_err());
+        assert!(next(&plan, text, 99_999).is_err());
     }
 }
