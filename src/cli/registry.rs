@@ -283,17 +283,18 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
         ),
         None => println!("leader: no daemon has run on this database"),
     }
-    if let Some(runs) = s.leader.as_ref().and_then(|l| l.runs.as_ref()) {
-        let get = |v: &serde_json::Value, k: &str| {
-            v.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_string()
-        };
-        // A daemon of one plan recorded it at the top level; one of several, a list.
-        let plans: Vec<String> = runs
-            .get("plans")
-            .and_then(|p| p.as_array())
-            .map_or_else(|| vec![runs.clone()], |p| p.clone())
+    if let Some((leader, runs)) = s.leader.as_ref().and_then(|l| Some((l, l.runs.as_ref()?))) {
+        let get = |k: &str| runs.get(k).and_then(|v| v.as_str()).unwrap_or("-");
+        let plans: Vec<String> = leader
+            .plans()
             .iter()
-            .map(|p| format!("plan {} from {}", get(p, "plan"), get(p, "rules_file")))
+            .map(|p| {
+                format!(
+                    "plan {} from {}",
+                    p.plan,
+                    p.rules_file.as_deref().unwrap_or("-")
+                )
+            })
             .collect();
         println!(
             "daemon runs: {}; nightly {}, report {}, over every plan's tasks from {}",
@@ -302,9 +303,9 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
             } else {
                 plans.join(", ")
             },
-            get(runs, "nightly"),
-            get(runs, "report"),
-            get(runs, "department_from")
+            get("nightly"),
+            get("report"),
+            get("department_from")
         );
     }
     match &s.audit_head {

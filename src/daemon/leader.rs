@@ -111,21 +111,6 @@ pub fn plans_label(plans: &[(String, String)]) -> String {
     format!("plan {}", each.join(", "))
 }
 
-/// The plans a leader record says its daemon runs, sorted (a record of a daemon that ran one
-/// plan names it at its top level).
-fn recorded_plans(runs: &serde_json::Value) -> Vec<(String, String)> {
-    let pair = |v: &serde_json::Value| {
-        let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-        field("plan").zip(field("script_sha256"))
-    };
-    let mut plans: Vec<(String, String)> = match runs.get("plans").and_then(|p| p.as_array()) {
-        Some(list) => list.iter().filter_map(pair).collect(),
-        None => pair(runs).into_iter().collect(),
-    };
-    plans.sort();
-    plans
-}
-
 /// Compares this instance's plans with those the last leader recorded (`runs`), the leader
 /// last seen at `seen`; a record older than `handover` no longer binds.
 pub fn handover(
@@ -134,10 +119,15 @@ pub fn handover(
     now: chrono::DateTime<chrono::FixedOffset>,
     handover: chrono::Duration,
 ) -> Handover {
-    let Some(runs) = &record.runs else {
+    if record.runs.is_none() {
         return Handover::Same;
-    };
-    let theirs = recorded_plans(runs);
+    }
+    let mut theirs: Vec<(String, String)> = record
+        .plans()
+        .into_iter()
+        .filter_map(|p| Some((p.plan, p.script_sha256?)))
+        .collect();
+    theirs.sort();
     if theirs == ours {
         return Handover::Same;
     }

@@ -84,20 +84,25 @@ impl Active {
         }
     }
 
-    /// Reads and checks the file; installs it only if it passes and its id is not `taken`.
-    async fn reload(
-        &mut self,
-        rc: &crate::rules::Context,
-        taken: &[&str],
-    ) -> Result<Reload, DaemonError> {
-        let (name, text) = crate::ops::plan::read_script(&self.file)
-            .map_err(|e| DaemonError::Plan(e.to_string()))?;
+    /// Reads and checks the file; installs it only if it passes and its id is not `taken`. A
+    /// file that cannot be read is refused like one that does not check.
+    fn reload(&mut self, rc: &crate::rules::Context, taken: &[&str]) -> Reload {
+        let (name, text) = match crate::ops::plan::read_script(&self.file) {
+            Ok(read) => read,
+            Err(e) => {
+                return Reload::Rejected(vec![crate::rules::Finding::error(
+                    &self.file.display().to_string(),
+                    Default::default(),
+                    e.to_string(),
+                )]);
+            }
+        };
         let result = self.plans.reload(&name, &text, rc, taken);
         if matches!(result, Reload::Installed(_)) {
             self.name = name;
             self.text = text;
         }
-        Ok(result)
+        result
     }
 }
 
@@ -131,7 +136,7 @@ impl Actives {
             .collect()
     }
 
-    /// Reloads each plan in turn; returns, for each refused one, its file and why.
+    /// Reloads each plan in turn; returns each file with what became of it.
     async fn reload(
         &mut self,
         store: &Store,
@@ -144,14 +149,7 @@ impl Actives {
         for i in 0..self.0.len() {
             let taken = self.taken(i);
             let taken: Vec<&str> = taken.iter().map(String::as_str).collect();
-            let result = match self.0[i].reload(&rc, &taken).await {
-                Ok(r) => r,
-                Err(e) => Reload::Rejected(vec![crate::rules::Finding::error(
-                    &self.0[i].file.display().to_string(),
-                    Default::default(),
-                    e.to_string(),
-                )]),
-            };
+            let result = self.0[i].reload(&rc, &taken);
             out.push((self.0[i].file.clone(), result));
         }
         Ok(out)

@@ -69,29 +69,9 @@ pub struct PlanStatus {
     pub draw: Option<DrawRecord>,
 }
 
-/// The plans the leading daemon says it runs: (id, year, file, script SHA-256) of each (a
-/// daemon that ran one plan names it at the record's top level).
-fn run_by(leader: Option<&LeaderRecord>) -> Vec<(String, i32, String, String)> {
-    let Some(runs) = leader.and_then(|l| l.runs.as_ref()) else {
-        return Vec::new();
-    };
-    let one = |v: &serde_json::Value| {
-        Some((
-            v.get("plan")?.as_str()?.to_string(),
-            i32::try_from(v.get("year")?.as_i64()?).ok()?,
-            v.get("rules_file")?.as_str()?.to_string(),
-            v.get("script_sha256")?.as_str()?.to_string(),
-        ))
-    };
-    match runs.get("plans").and_then(|p| p.as_array()) {
-        Some(list) => list.iter().filter_map(one).collect(),
-        None => one(runs).into_iter().collect(),
-    }
-}
-
 pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
     let leader = ctx.store.leader().await?;
-    let daemon = run_by(leader.as_ref());
+    let daemon = leader.as_ref().map(LeaderRecord::plans).unwrap_or_default();
     let mut checked = Vec::new();
     let mut plans = Vec::new();
     let mut plan_errors = Vec::new();
@@ -118,11 +98,14 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
     }
     // What the daemon runs and the files on disk do not say (a file that does not check, whose
     // last good version the daemon keeps; a plan given on its command line).
-    for (id, year, file, sha) in daemon {
-        if !plans.iter().any(|p| p.id == id) {
+    for r in daemon {
+        let (Some(year), Some(file), Some(sha)) = (r.year, r.rules_file, r.script_sha256) else {
+            continue;
+        };
+        if !plans.iter().any(|p| p.id == r.plan) {
             plans.push(PlanStatus {
                 file,
-                id,
+                id: r.plan,
                 year,
                 script_sha256: sha,
                 seed_kind: None,

@@ -76,6 +76,41 @@ pub struct LeaderRecord {
     pub runs: Option<serde_json::Value>,
 }
 
+/// One plan a leader's record says its daemon runs, as far as the record names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedPlan {
+    pub plan: String,
+    pub year: Option<i32>,
+    pub rules_file: Option<String>,
+    pub script_sha256: Option<String>,
+}
+
+impl LeaderRecord {
+    /// The plans its daemon runs: the record's `plans`, or, recorded by a daemon that ran one
+    /// plan, the one at its top level.
+    pub fn plans(&self) -> Vec<RecordedPlan> {
+        let Some(runs) = &self.runs else {
+            return Vec::new();
+        };
+        let one = |v: &serde_json::Value| {
+            let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+            Some(RecordedPlan {
+                plan: text("plan")?,
+                year: v
+                    .get("year")
+                    .and_then(|y| y.as_i64())
+                    .and_then(|y| i32::try_from(y).ok()),
+                rules_file: text("rules_file"),
+                script_sha256: text("script_sha256"),
+            })
+        };
+        match runs.get("plans").and_then(|p| p.as_array()) {
+            Some(list) => list.iter().filter_map(one).collect(),
+            None => one(runs).into_iter().collect(),
+        }
+    }
+}
+
 /// Marks a run done inside the transaction of its effects; refuses if the run is no longer
 /// ours (its claim was taken over after we were presumed dead).
 pub(super) async fn mark_done(tx: &mut Tx, mark: &JobMark) -> Result<(), StoreError> {

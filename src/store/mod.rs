@@ -37,7 +37,7 @@ mod stage;
 mod takedowns;
 mod tasks;
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
-pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord};
+pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord, RecordedPlan};
 pub use mode::{Mode, production_refusal};
 pub use outbox::{Held, Hold, OutboxRow, RelayState, Retry};
 pub use stage::{FirstRecords, ImportWriter};
