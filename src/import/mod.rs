@@ -204,11 +204,14 @@ impl Records {
     }
 }
 
-/// Keys already in the store that conflicts may refer to, besides those in the same file.
+/// What rows may refer to besides the same file: keys already in the store (conflicts and
+/// inspections name officers and entities), and today (an inspection done outside suiji took
+/// place on or before it).
 #[derive(Debug, Default, Clone)]
 pub struct Known {
     pub officers: HashSet<String>,
     pub entities: HashSet<String>,
+    pub today: Option<chrono::NaiveDate>,
 }
 
 /// What a successful parse found besides the records.
@@ -860,7 +863,16 @@ fn inspection(c: &mut Cells, _: &Vocabulary, known: &Known) -> Parsed<OutsideIns
     });
     let inspected_on = c.required("inspected_on").and_then(|s| {
         let found = parse_date(&s);
-        c.lookup("inspected_on", &s, found, "date (use YYYY-MM-DD)")
+        let day = c.lookup("inspected_on", &s, found, "date (use YYYY-MM-DD)")?;
+        if known.today.is_some_and(|t| day > t) {
+            c.problem(
+                "inspected_on",
+                &s,
+                "is after today: only an inspection that has taken place counts",
+            );
+            return None;
+        }
+        Some(day)
     });
     let kind = c.required("kind");
     let body = c.required("body");
@@ -1226,6 +1238,49 @@ mod tests {
         assert_eq!(rows[1].task_column, "任务编号");
     }
 
+    /// An inspection done outside suiji took place: one dated after today is refused, naming
+    /// its row, column and value (a typo of the year would otherwise count against a cap).
+    #[test]
+    fn outside_inspections_are_of_the_past() {
+        let t = || {
+            table(
+                &["统一社会信用代码", "检查日期", "检查类型", "检查主体"],
+                &[
+                    &[
+                        "91350100M000100Y43",
+                        "2024-03-12",
+                        "重点检查",
+                        "省应急管理厅",
+                    ],
+                    &[
+                        "91350100M000100Y43",
+                        "2042-03-12",
+                        "重点检查",
+                        "省应急管理厅",
+                    ],
+                ],
+            )
+        };
+        let known = Known {
+            entities: ["91350100M000100Y43".to_string()].into(),
+            today: chrono::NaiveDate::from_ymd_opt(2024, 6, 1),
+            ..Known::default()
+        };
+        let problems = parse(Kind::Inspections, t(), &vocab(), &known).expect_err("future");
+        let said: Vec<(u64, &str, &str)> = problems
+            .iter()
+            .map(|p| (p.row(), p.value(), p.reason()))
+            .collect();
+        assert_eq!(
+            said,
+            [(
+                3,
+                "2042-03-12",
+                "is after today: only an inspection that has taken place counts"
+            )]
+        );
+    }
+
     #[test]
     fn conflicts_must_point_at_known_keys() {
         let t = || {
@@ -1239,6 +1294,7 @@ mod tests {
         let known = Known {
             officers: ["E1".to_string()].into(),
             entities: ["91350100M000100Y43".to_string()].into(),
+            today: None,
         };
         assert!(parse(Kind::Conflicts, t(), &vocab(), &known).is_ok());
     }

@@ -92,7 +92,10 @@ pub async fn import_file(
     };
     report.encoding = Some(table.encoding.to_string());
     let known = if matches!(kind, Kind::Conflicts | Kind::Inspections) {
-        ctx.store.known_keys().await?
+        import::Known {
+            today: Some(ctx.clock.today()),
+            ..ctx.store.known_keys().await?
+        }
     } else {
         Default::default()
     };
