@@ -1788,6 +1788,42 @@ fn backup_while_serving_and_restore() {
         Some(2),
         "never over an existing database"
     );
+    // Two restores into one new database at once: one makes it, the other changes nothing.
+    let twice = db.path().join("twice");
+    std::fs::create_dir_all(&twice).expect("dir");
+    let url = format!("sqlite://{}", twice.join("suiji.db").display());
+    let racers: Vec<Child> = [&copies[1], &copies[2]]
+        .iter()
+        .map(|from| {
+            db.bare()
+                .args(["--db", &url, "restore", from.to_str().expect("utf-8")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("restore")
+        })
+        .collect();
+    let mut codes: Vec<Option<i32>> = racers
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait").status.code())
+        .collect();
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(2)]);
+    let left: Vec<String> = std::fs::read_dir(&twice)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["suiji.db"], "no half-made copy is left");
+    let verified: Value = serde_json::from_slice(
+        &db.bare()
+            .args(["--db", &url, "audit", "verify", "--json"])
+            .output()
+            .expect("verify")
+            .stdout,
+    )
+    .expect("json");
+    assert_eq!(verified["ok"], true, "{verified}");
 
     // A store of a newer schema: refused by this binary with a sentence.
     db.query_strings(

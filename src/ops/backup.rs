@@ -74,7 +74,12 @@ pub async fn restore(settings: &Settings, from: &Path, actor: &str) -> Result<Re
             from.display()
         )));
     }
-    let partial = PathBuf::from(format!("{}.restoring", target.display()));
+    // A restore of its own: two at once never share (or remove) each other's copy.
+    let partial = PathBuf::from(format!(
+        "{}.restoring-{}",
+        target.display(),
+        std::process::id()
+    ));
     let remove = |p: &Path| {
         for end in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{end}", p.display()));
@@ -117,12 +122,20 @@ pub async fn restore(settings: &Settings, from: &Path, actor: &str) -> Result<Re
         }
     };
     let ok = audit.ok;
-    if ok {
-        std::fs::rename(&partial, &target)
-            .map_err(|e| OpsError::Internal(format!("{}: {e}", target.display())))?;
+    // A hard link fails if the target appeared meanwhile (another restore, a daemon started on
+    // it): a rename would replace that database without a word.
+    let placed = if ok {
+        std::fs::hard_link(&partial, &target).map_err(|e| {
+            OpsError::Invalid(format!(
+                "{}: {e}: another restore or process made it meanwhile; nothing was changed",
+                target.display()
+            ))
+        })
     } else {
-        remove(&partial);
-    }
+        Ok(())
+    };
+    remove(&partial);
+    placed?;
     Ok(Restored {
         database: target,
         ok,
