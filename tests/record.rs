@@ -552,7 +552,7 @@ fn a_result_taken_down_after_its_retention(db: &TestDb) {
     )
     .expect("plan");
     let plan = plan.display().to_string();
-    common::draw_plan(db, &plan, ("2021-05-13", "2021-05-16 21:30"), &[]);
+    common::draw_plan(db, &plan, ("2021-05-13 09:00", "2021-05-16 21:30"), &[]);
     let tasks = db.json(&["task", "list", "--json"]);
     let id = tasks[0]["id"].as_str().expect("id").to_string();
     let uscc = tasks[0]["uscc"].as_str().expect("uscc").to_string();

@@ -228,7 +228,7 @@ fn ratio_plan(db: &TestDb) {
         "{text}"
     );
 
-    common::draw_plan(db, plan, ("2024-05-13", "2024-05-16 21:30"), &[]);
+    common::draw_plan(db, plan, ("2024-05-13 09:00", "2024-05-16 21:30"), &[]);
     let folder = db.path().join("public/2024/henan-2024");
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(folder.join("manifest-1.json")).expect("manifest"))
@@ -501,7 +501,7 @@ fn yearly_caps(db: &TestDb) {
         "{text}"
     );
 
-    common::draw_plan(db, &plan, ("2024-09-13", "2024-09-17 21:30"), &[]);
+    common::draw_plan(db, &plan, ("2024-09-13 09:00", "2024-09-17 21:30"), &[]);
     let folder = db.path().join("public/2024/henan-2024-caps");
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(folder.join("manifest-1.json")).expect("manifest"))

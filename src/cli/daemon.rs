@@ -33,7 +33,7 @@ pub(super) async fn serve(
         Some(u) => {
             let until = d::parse_until(&u).map_err(daemon_error)?;
             let files = suiji::ops::plan::plan_files(ctx.settings, &plans);
-            let ran = d::rehearsal(ctx.store, ctx.settings, &actor, &files, until)
+            let ran = d::rehearsal(ctx.store, ctx.settings, &actor, &files, until, None)
                 .await
                 .map_err(daemon_error)?;
             print_timeline(&ran, json)?;
@@ -60,27 +60,32 @@ fn print_timeline(ran: &[Ran], json: bool) -> Result<()> {
     ids.sort_unstable();
     ids.dedup();
     let several = ids.len() > 1;
+    // A run with the same result as the one printed before it (a nightly check on another
+    // day, a draw waiting again) is counted, not printed.
     let mut quiet = 0;
-    let mut last_nightly: Option<String> = None;
+    let mut last: Option<(suiji::jobs::Job, &str, String)> = None;
+    let more = |quiet: usize, last: &Option<(suiji::jobs::Job, &str, String)>| {
+        if let Some((job, _, _)) = last.as_ref().filter(|_| quiet > 0) {
+            let what = if *job == suiji::jobs::Job::Nightly {
+                "nightly check(s)".to_string()
+            } else {
+                format!("{} attempt(s)", job.name())
+            };
+            println!("  … {quiet} more {what} with the same result");
+        }
+    };
     for r in ran {
         // The same result on another day reads the same without its date.
         let day = r.at.get(..10).unwrap_or("");
-        let summary_text = r.outcome.replace(&format!(" on {day}"), "");
-        let summary = summary_text.as_str();
-        if r.job == suiji::jobs::Job::Nightly
-            && r.status == "done"
-            && last_nightly.as_deref() == Some(summary)
-        {
+        let summary = r.outcome.replace(&format!(" on {day}"), "");
+        let this = (r.job, r.status.as_str(), summary);
+        if last.as_ref() == Some(&this) {
             quiet += 1;
             continue;
         }
-        if quiet > 0 {
-            println!("  … {quiet} more nightly check(s) with the same result");
-            quiet = 0;
-        }
-        if r.job == suiji::jobs::Job::Nightly {
-            last_nightly = Some(summary.to_string());
-        }
+        more(quiet, &last);
+        quiet = 0;
+        last = Some(this);
         println!(
             "{}  {:<8} {:<8} {}{}",
             &r.at[..16.min(r.at.len())].replace('T', " "),
@@ -94,9 +99,7 @@ fn print_timeline(ran: &[Ran], json: bool) -> Result<()> {
             r.outcome
         );
     }
-    if quiet > 0 {
-        println!("  … {quiet} more nightly check(s) with the same result");
-    }
+    more(quiet, &last);
     Ok(())
 }
 
@@ -140,6 +143,7 @@ pub(super) async fn demo(
             "imports": demo.imports,
             "stats": stats,
             "timeline": demo.timeline,
+            "people": demo.people,
             "draw": {
                 "plan": demo.plan,
                 "digest": demo.draw_digest,
@@ -155,6 +159,7 @@ pub(super) async fn demo(
     if demo.plan.is_some() {
         println!("\nthe daemon's year, rehearsed on a simulated clock (Asia/Shanghai):");
         print_timeline(&demo.timeline, false)?;
+        print_people(&demo.people);
     }
     let n = |k: &str| stats.counts.get(k).copied().unwrap_or(0);
     println!(
@@ -191,6 +196,32 @@ pub(super) async fn demo(
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the demo's divisions recorded, counted by kind, and any act `ops` refused.
+fn print_people(people: &[d::demo::Acted]) {
+    if people.is_empty() {
+        return;
+    }
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for a in people.iter().filter(|a| a.refused.is_none()) {
+        *counts.entry(a.act).or_insert(0) += 1;
+    }
+    let said: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!(
+        "the divisions (simulated) recorded: {} (see `suiji task list`, `suiji audit log`)",
+        said.join(", ")
+    );
+    for a in people.iter().filter(|a| a.refused.is_some()) {
+        println!(
+            "  refused on {}: {} {} by {}: {}",
+            a.on,
+            a.act,
+            suiji::text::shown(&a.task),
+            suiji::text::shown(&a.division),
+            suiji::text::shown(a.refused.as_deref().unwrap_or_default())
+        );
+    }
+}
+
 /// `suiji rehearse`: a rehearsal copy of the store at `from` in `into`, then, with `until`, the
 /// daemon's year on it.
 pub(super) async fn rehearse(
@@ -222,7 +253,7 @@ pub(super) async fn rehearse(
     let ran = match until {
         Some(until) => {
             let files = suiji::ops::plan::plan_files(&rs, plans);
-            let ran = d::rehearsal(&store, &rs, actor, &files, until).await;
+            let ran = d::rehearsal(&store, &rs, actor, &files, until, None).await;
             store.close().await;
             ran.map_err(daemon_error)?
         }

@@ -250,6 +250,7 @@ pub async fn rehearsal(
     actor: &str,
     plan_files: &[PathBuf],
     until: DateTime<Tz>,
+    people: Option<&mut Vec<demo::Acted>>,
 ) -> Result<Vec<Ran>, DaemonError> {
     rehearse::check_until(until, &SystemClock).map_err(DaemonError::Invalid)?;
     if store.mode().await? != Mode::Rehearsal {
@@ -273,7 +274,7 @@ pub async fn rehearsal(
         metrics: Arc::new(Mutex::new(Metrics::default())),
         transport: &transport,
     };
-    let ran = rehearse::year(&runner, &active.scripts(), until).await;
+    let ran = rehearse::year(&runner, &active.scripts(), until, people).await;
     leadership.release().await;
     Ok(ran?)
 }
@@ -363,20 +364,8 @@ async fn next_look(
     postgres: bool,
 ) -> Result<Duration, StoreError> {
     let now = SystemClock.now();
-    let mut next: Option<DateTime<Tz>> = jobs.next_any(now);
-    for r in crate::ops::jobs::runs(store, &jobs).await? {
-        if r.status == "failed" || r.status == "waiting" {
-            let t = r
-                .next_attempt
-                .as_deref()
-                .and_then(crate::clock::parse_time)
-                .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai));
-            next = match (next, t) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
-    }
+    let retry = crate::ops::jobs::next_retry(&crate::ops::jobs::runs(store, &jobs).await?);
+    let next = jobs.next_any(now).into_iter().chain(retry).min();
     let mut wait = next
         .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(200))
         .unwrap_or(Duration::from_secs(24 * 3600));

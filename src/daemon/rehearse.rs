@@ -7,6 +7,7 @@
 use chrono::{DateTime, Duration};
 use chrono_tz::Tz;
 
+use super::demo::Acted;
 use super::runner::{Ran, Runner};
 use crate::clock::{Clock, SimClock};
 use crate::jobs::{self, Jobs};
@@ -16,11 +17,13 @@ use crate::store::StoreError;
 
 /// Runs the plans' year up to `until` on a simulated clock, with the department's jobs from
 /// their start (an earlier plan's tasks are watched on every night, whatever plans are active
-/// now); returns what ran.
+/// now); returns what ran. With `people`, the demo's divisions also come to work at 10:00
+/// every day and record what they did (see `demo::people`), which goes into `people`.
 pub async fn year(
     runner: &Runner<'_>,
     plans: &[(&Plan, Script<'_>)],
     until: DateTime<Tz>,
+    mut people: Option<&mut Vec<Acted>>,
 ) -> Result<Vec<Ran>, StoreError> {
     // The department's jobs start when something is first recorded (the draw, on this very
     // clock): they are looked up again at every step.
@@ -39,9 +42,33 @@ pub async fn year(
     loop {
         let department = crate::ops::jobs::department(runner.store, runner.settings).await?;
         let jobs = Jobs::new(plans.iter().map(|(p, _)| *p).collect(), department.as_ref());
-        let next = jobs.next_any(at).filter(|t| *t <= until);
+        // A waiting or failed run is tried again when its next attempt falls due, as the
+        // real-time daemon does.
+        let retry =
+            crate::ops::jobs::next_retry(&crate::ops::jobs::runs(runner.store, &jobs).await?)
+                .filter(|t| *t > at);
+        let job = jobs
+            .next_any(at)
+            .into_iter()
+            .chain(retry)
+            .min()
+            .filter(|t| *t <= until);
+        let work = people
+            .is_some()
+            .then(|| office_hours_after(at))
+            .flatten()
+            .filter(|t| *t <= until);
+        let next = job.into_iter().chain(work).min();
         clock.advance_to(next.unwrap_or(until));
-        ran.extend(runner.reconcile(clock, plans, department.as_ref()).await?);
+        if let Some(acted) = people.as_deref_mut()
+            && next.is_some()
+            && next == work
+        {
+            acted.extend(super::demo::divisions(runner, clock).await?);
+        }
+        if next.is_none() || next == job {
+            ran.extend(runner.reconcile(clock, plans, department.as_ref()).await?);
+        }
         runner.deliver(clock).await?;
         match next {
             Some(t) => at = t,
@@ -52,6 +79,19 @@ pub async fn year(
             }
         }
     }
+}
+
+/// The first 10:00 (Asia/Shanghai) after `at`: when the demo's divisions come to work.
+fn office_hours_after(at: DateTime<Tz>) -> Option<DateTime<Tz>> {
+    let day = at.date_naive();
+    [day, day.succ_opt()?]
+        .into_iter()
+        .filter_map(|d| {
+            d.and_hms_opt(10, 0, 0)?
+                .and_local_timezone(at.timezone())
+                .single()
+        })
+        .find(|t| *t > at)
 }
 
 /// Whether `until` can be rehearsed: a rehearsal replays the past.

@@ -56,6 +56,16 @@ pub async fn runs(
     Ok(out)
 }
 
+/// When the first failed or waiting run of `runs` is to be tried again: a moment the daemon
+/// (and its rehearsal) must look, besides the schedules' slots.
+pub fn next_retry(runs: &[crate::store::JobRun]) -> Option<chrono::DateTime<chrono_tz::Tz>> {
+    runs.iter()
+        .filter(|r| r.status == "failed" || r.status == "waiting")
+        .filter_map(|r| crate::clock::parse_time(r.next_attempt.as_deref()?))
+        .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai))
+        .min()
+}
+
 /// The slots of `runs` that are done, as `Jobs::due` takes them (a department's job an older
 /// daemon ran under a plan's id counts as the department's).
 pub fn done(runs: &[crate::store::JobRun]) -> crate::jobs::Done {

@@ -57,8 +57,18 @@ pub struct Recorded {
 }
 
 /// Records one event a person reports (schedule, complete, publish, penalty, refer, archive,
-/// or a correction) with its audit row.
+/// or a correction) with its audit row, and rebuilds the year's pages.
 pub async fn transition(ctx: &Ctx<'_>, id: &str, event: Event) -> Result<Recorded> {
+    let mut recorded = record_event(ctx, id, event).await?;
+    recorded
+        .warnings
+        .extend(super::site::after_event(ctx, recorded.row.year).await);
+    Ok(recorded)
+}
+
+/// The same, leaving the pages to the caller: for one that records many events and rebuilds
+/// once (the rehearsal's divisions).
+pub async fn record_event(ctx: &Ctx<'_>, id: &str, event: Event) -> Result<Recorded> {
     let row = record(ctx, id, &event).await?;
     let replans = replans(&event);
     let mut warnings = match row.facts.planned {
@@ -79,7 +89,6 @@ pub async fn transition(ctx: &Ctx<'_>, id: &str, event: Event) -> Result<Recorde
              directly if it still needs to know"
         ));
     }
-    warnings.extend(super::site::after_event(ctx, row.year).await);
     Ok(Recorded { row, warnings })
 }
 

@@ -559,7 +559,7 @@ impl Drop for Sink {
 /// The 2024 plan (without proposed dates) frozen on 13 May and drawn on the evening of 16 May
 /// with the lottery digits of the demo, on the registry already imported.
 pub fn freeze_and_draw(db: &TestDb) {
-    freeze_and_draw_at(db, "2024-05-13");
+    freeze_and_draw_at(db, "2024-05-13 09:00");
 }
 
 /// The same, frozen at `frozen`; returns the plan's path.

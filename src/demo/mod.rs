@@ -4,35 +4,47 @@
 //! rather than a library distribution that may change between releases.
 //!
 //! Files are written the way the national systems export them: Chinese headers and labels.
+//! The people of the demo year, who record what the divisions did, are in [`people`].
+
+pub mod people;
 
 /// The shipped demo registry (`examples/henan/`), compiled in: `suiji demo run` needs no file of
 /// the repository, whatever folder it runs in.
 pub const HENAN_REGISTRY: [(&str, &str); 6] = [
-    ("bureaus.csv", include_str!("../examples/henan/bureaus.csv")),
-    ("items.csv", include_str!("../examples/henan/items.csv")),
+    (
+        "bureaus.csv",
+        include_str!("../../examples/henan/bureaus.csv"),
+    ),
+    ("items.csv", include_str!("../../examples/henan/items.csv")),
     (
         "entities.csv",
-        include_str!("../examples/henan/entities.csv"),
+        include_str!("../../examples/henan/entities.csv"),
     ),
     (
         "officers.csv",
-        include_str!("../examples/henan/officers.csv"),
+        include_str!("../../examples/henan/officers.csv"),
     ),
     (
         "conflicts.csv",
-        include_str!("../examples/henan/conflicts.csv"),
+        include_str!("../../examples/henan/conflicts.csv"),
     ),
     (
         "inspections.csv",
-        include_str!("../examples/henan/inspections.csv"),
+        include_str!("../../examples/henan/inspections.csv"),
     ),
 ];
 
 /// The reference plans (`rules/`), compiled in: the demo's, and a department's starting point
 /// (`suiji init`). The first is the demo's.
 pub const REFERENCE_PLANS: [(&str, &str); 2] = [
-    ("henan-2024.rhai", include_str!("../rules/henan-2024.rhai")),
-    ("henan-2025.rhai", include_str!("../rules/henan-2025.rhai")),
+    (
+        "henan-2024.rhai",
+        include_str!("../../rules/henan-2024.rhai"),
+    ),
+    (
+        "henan-2025.rhai",
+        include_str!("../../rules/henan-2025.rhai"),
+    ),
 ];
 
 /// Writes the compiled-in demo inputs into `dir` (the registry files and the demo's plan), as
