@@ -113,6 +113,7 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     pub beacon: BeaconSettings,
     pub daemon: DaemonSettings,
+    pub console: ConsoleSettings,
     pub notify: NotifySettings,
     pub regions: RegionSettings,
     pub registry: RegistrySettings,
@@ -211,6 +212,38 @@ pub struct DaemonSettings {
     pub waiting_recheck_secs: u64,
     pub leader_poll_secs: u64,
     pub plan_handover_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// Where `serve` serves the console; empty = off.
+    pub listen: String,
+    pub idle_minutes: u32,
+    pub absolute_hours: u32,
+    pub failures_per_login: u32,
+    pub failures_per_address: u32,
+    pub throttle_minutes: u32,
+    pub behind_tls_proxy: bool,
+    /// Working days after which a 函告 its bureau has not acknowledged is escalated to the
+    /// administrators by the nightly check; 0 = never.
+    pub acknowledge_within: u32,
+}
+
+impl ConsoleSettings {
+    pub fn sessions(&self) -> crate::accounts::SessionPolicy {
+        crate::accounts::SessionPolicy {
+            idle: chrono::Duration::minutes(i64::from(self.idle_minutes.max(1))),
+            absolute: chrono::Duration::hours(i64::from(self.absolute_hours.max(1))),
+        }
+    }
+    pub fn throttle(&self) -> crate::accounts::Throttle {
+        crate::accounts::Throttle {
+            per_login: self.failures_per_login.max(1),
+            per_address: self.failures_per_address.max(1),
+            window: chrono::Duration::minutes(i64::from(self.throttle_minutes.max(1))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,11 +2,13 @@
 //!
 //! See `ARCHITECTURE.md` for the map of modules and the rules they keep.
 
+pub mod accounts;
 pub mod audit;
 pub mod beacon;
 pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod daemon;
 pub mod demo;
 pub mod der;

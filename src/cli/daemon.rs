@@ -33,7 +33,7 @@ pub(super) async fn serve(
         Some(u) => {
             let until = d::parse_until(&u).map_err(daemon_error)?;
             let files = suiji::ops::plan::plan_files(ctx.settings, &plans);
-            let ran = d::rehearsal(ctx.store, ctx.settings, &actor, &files, until, None)
+            let ran = d::rehearsal(ctx.store, ctx.settings, &actor, &files, (until, &[]), None)
                 .await
                 .map_err(daemon_error)?;
             print_timeline(&ran, json)?;
@@ -207,7 +207,7 @@ fn print_people(people: &[d::demo::Acted]) {
     }
     let said: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
     println!(
-        "the divisions (simulated) recorded: {} (see `suiji task list`, `suiji audit log`)",
+        "the divisions (simulated) recorded: {} (see `suiji task list` and `suiji task show ID`)",
         said.join(", ")
     );
     for a in people.iter().filter(|a| a.refused.is_some()) {
@@ -253,7 +253,7 @@ pub(super) async fn rehearse(
     let ran = match until {
         Some(until) => {
             let files = suiji::ops::plan::plan_files(&rs, plans);
-            let ran = d::rehearsal(&store, &rs, actor, &files, until, None).await;
+            let ran = d::rehearsal(&store, &rs, actor, &files, (until, &[]), None).await;
             store.close().await;
             ran.map_err(daemon_error)?
         }

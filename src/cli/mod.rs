@@ -10,6 +10,7 @@ mod registry;
 mod rules;
 mod table;
 mod task;
+mod user;
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -119,6 +120,11 @@ enum Command {
         /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Console accounts: add, reset a password, disable, list.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Rehearse on a copy: copy the database at --from into a new rehearsal store in DIR (the
     /// original is only read), then run the plan's year on it up to --until (mail as .eml
@@ -354,6 +360,47 @@ enum Command {
     Demo {
         #[command(subcommand)]
         command: DemoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a console account. Without --password-stdin a password is generated and printed
+    /// once (hand it over in person); it is stored only as its Argon2id hash.
+    Add {
+        /// The login name (letters, digits, `.`, `-`, `_`).
+        login: String,
+        /// The person's name, as pages and the audit log show it.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: suiji::accounts::Role,
+        /// A division account's division (code, label or alias); a bureau account's
+        /// municipal unit (name or code).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Print the result as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a new password (generated unless --password-stdin) and enable the account; every
+    /// session of the account ends.
+    Reset {
+        login: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account and end its sessions (it and what it recorded stay).
+    Disable { login: String },
+    /// The accounts.
+    List {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -1003,6 +1050,9 @@ fn reads_only(command: &Command) -> bool {
         | Command::Demo {
             command: DemoCommand::Generate { .. },
         }
+        | Command::User {
+            command: UserCommand::List { .. },
+        }
         | Command::Outbox {
             command: OutboxCommand::List { .. } | OutboxCommand::Show { .. },
         }
@@ -1148,6 +1198,7 @@ async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Res
         }
         Command::Status { json } => registry::status(ctx, json).await,
         Command::Outbox { command } => outbox::command(ctx, command).await,
+        Command::User { command } => user::command(ctx, command).await,
         Command::Mail {
             command: MailCommand::Test { to, json },
         } => outbox::mail_test(ctx.settings, to.as_deref(), json).await,

@@ -35,9 +35,17 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: TaskCommand) -> Result<ExitC
             json,
         } => {
             let page = suiji::store::Page { limit, offset };
-            let listing =
-                suiji::ops::task::list(ctx, status.as_deref(), division.as_deref(), overdue, page)
-                    .await?;
+            let listing = suiji::ops::task::list(
+                ctx,
+                &suiji::ops::task::Query {
+                    status: status.as_deref(),
+                    division: division.as_deref(),
+                    unit: None,
+                    due_before: overdue.then(|| ctx.clock.today()),
+                },
+                page,
+            )
+            .await?;
             return print_list(ctx, &listing, json);
         }
         TaskCommand::Show { id, json } => return show(ctx, &id, json).await,

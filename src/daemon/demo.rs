@@ -129,7 +129,7 @@ pub async fn run(
         ctx.settings,
         ctx.actor,
         &[plan_file.to_path_buf()],
-        before,
+        (before, &[]),
         Some(&mut demo.people),
     )
     .await?;
@@ -156,7 +156,14 @@ pub async fn run(
             ctx.settings,
             ctx.actor,
             &[plan_file.to_path_buf()],
-            until,
+            // The daemon looks at the waiting draw again `waiting_recheck_secs` later.
+            (
+                until,
+                &[entered_at
+                    + chrono::Duration::seconds(
+                        i64::try_from(ctx.settings.daemon.waiting_recheck_secs).unwrap_or(60),
+                    )],
+            ),
             Some(&mut demo.people),
         )
         .await?,
@@ -201,9 +208,13 @@ pub(super) async fn divisions(
     let Ok(cal) = crate::ops::plan::calendar(runner.settings) else {
         return Ok(Vec::new());
     };
+    let labels = crate::ops::Labels::of(runner.settings).ok();
     let mut out = Vec::new();
     for deed in people::deeds(&tasks, clock.today(), &cal) {
-        let actor = format!("{}（演示）", deed.division);
+        let division = labels
+            .as_ref()
+            .map_or_else(|| deed.division.clone(), |l| l.division(&deed.division));
+        let actor = format!("{division}（演示）");
         let ctx = Ctx {
             store: runner.store,
             settings: runner.settings,

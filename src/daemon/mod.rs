@@ -249,7 +249,7 @@ pub async fn rehearsal(
     settings: &Settings,
     actor: &str,
     plan_files: &[PathBuf],
-    until: DateTime<Tz>,
+    (until, also_at): (DateTime<Tz>, &[DateTime<Tz>]),
     people: Option<&mut Vec<demo::Acted>>,
 ) -> Result<Vec<Ran>, DaemonError> {
     rehearse::check_until(until, &SystemClock).map_err(DaemonError::Invalid)?;
@@ -274,7 +274,7 @@ pub async fn rehearsal(
         metrics: Arc::new(Mutex::new(Metrics::default())),
         transport: &transport,
     };
-    let ran = rehearse::year(&runner, &active.scripts(), until, people).await;
+    let ran = rehearse::year(&runner, &active.scripts(), (until, also_at), people).await;
     leadership.release().await;
     Ok(ran?)
 }
@@ -477,6 +477,15 @@ pub async fn serve(
     if !settings.daemon.http.is_empty() {
         let addr = http::bind(&settings.daemon.http).await?;
         tokio::spawn(http::run(addr, store.clone(), metrics.clone()));
+    }
+    if !settings.console.listen.is_empty() {
+        let listener = crate::console::bind(&settings.console.listen)
+            .await
+            .map_err(DaemonError::Setup)?;
+        let console = crate::console::Console::new(store.clone(), settings.clone(), active.files())
+            .map_err(DaemonError::Setup)?;
+        tracing::info!(listen = %settings.console.listen, "console served");
+        tokio::spawn(crate::console::serve(listener, console));
     }
     tracing::info!(
         instance = %me,

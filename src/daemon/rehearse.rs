@@ -17,12 +17,13 @@ use crate::store::StoreError;
 
 /// Runs the plans' year up to `until` on a simulated clock, with the department's jobs from
 /// their start (an earlier plan's tasks are watched on every night, whatever plans are active
-/// now); returns what ran. With `people`, the demo's divisions also come to work at 10:00
-/// every day and record what they did (see `demo::people`), which goes into `people`.
+/// now); returns what ran. Whatever is due also runs at each moment of `also_at`. With
+/// `people`, the demo's divisions also come to work at 10:00 every day and record what they
+/// did (see `demo::people`), which goes into `people`.
 pub async fn year(
     runner: &Runner<'_>,
     plans: &[(&Plan, Script<'_>)],
-    until: DateTime<Tz>,
+    (until, also_at): (DateTime<Tz>, &[DateTime<Tz>]),
     mut people: Option<&mut Vec<Acted>>,
 ) -> Result<Vec<Ran>, StoreError> {
     // The department's jobs start when something is first recorded (the draw, on this very
@@ -42,15 +43,13 @@ pub async fn year(
     loop {
         let department = crate::ops::jobs::department(runner.store, runner.settings).await?;
         let jobs = Jobs::new(plans.iter().map(|(p, _)| *p).collect(), department.as_ref());
-        // A waiting or failed run is tried again when its next attempt falls due, as the
-        // real-time daemon does.
-        let retry =
-            crate::ops::jobs::next_retry(&crate::ops::jobs::runs(runner.store, &jobs).await?)
-                .filter(|t| *t > at);
+        // Besides the slots, the moments the caller names (the demo's admin entering the
+        // digits a draw waits for). A waiting run's every retry is not a step: a draw whose
+        // digits never come would make a step of every minute of the year.
         let job = jobs
             .next_any(at)
             .into_iter()
-            .chain(retry)
+            .chain(also_at.iter().copied().filter(|t| *t > at))
             .min()
             .filter(|t| *t <= until);
         let work = people

@@ -164,6 +164,42 @@ async fn draw(ctx: &Ctx<'_>, script: Script<'_>, plan: &Plan) -> Result<Outcome>
     }
 }
 
+/// The 函告 sent `console.acknowledge_within` working days ago or more that their bureau has
+/// not acknowledged in the console (none while the console is off: bureaus have nowhere to).
+async fn unacknowledged(
+    ctx: &Ctx<'_>,
+    cal: &crate::calendar::Calendar,
+    today: chrono::NaiveDate,
+) -> Result<Vec<String>> {
+    let within = i64::from(ctx.settings.console.acknowledge_within);
+    if ctx.settings.console.listen.is_empty() || within == 0 {
+        return Ok(Vec::new());
+    }
+    let labels = super::Labels::of(ctx.settings)?;
+    Ok(super::notices::letters(ctx, None)
+        .await?
+        .into_iter()
+        .filter(|l| l.receipt.is_none())
+        .filter_map(|l| {
+            let sent = crate::clock::parse_time(l.row.sent_at.as_deref()?)?
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive();
+            let days = cal.working_days_between(sent, today).ok()?;
+            (days >= within).then(|| {
+                format!(
+                    "函告 #{}（{}，{} 发出）已过 {days} 个工作日未签收：{}",
+                    l.row.id,
+                    l.unit
+                        .as_deref()
+                        .map_or_else(|| "—".to_string(), |u| labels.city(u)),
+                    sent,
+                    l.row.subject
+                )
+            })
+        })
+        .collect())
+}
+
 /// The nightly check, over every open task of every plan: what is overdue, and the notices the
 /// day calls for (函告 whose notice day has come, reminders, escalations, and what the
 /// administrators must hear), queued in one transaction with the run's completion; then the
@@ -279,6 +315,15 @@ async fn nightly(ctx: &Ctx<'_>) -> Result<Outcome> {
                 )],
             ));
         }
+    }
+    let unacknowledged = unacknowledged(ctx, &cal, today).await?;
+    if !unacknowledged.is_empty() {
+        admin.push((
+            "unacknowledged",
+            &week,
+            format!("{} 份函告逾期未签收", unacknowledged.len()),
+            unacknowledged,
+        ));
     }
     for (what, period, title, lines) in admin {
         if let Some(n) = super::notices::wrap(crate::notify::admin(

@@ -3,6 +3,7 @@
 //! (`rules`, `draw`, `lifecycle`, `calendar`), records through `store` and publishes through
 //! `publish`. The CLI only parses arguments and prints; the daemon only decides when.
 
+pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod doctor;

@@ -279,3 +279,85 @@ pub async fn deliver(
     }
     Ok((done, gave_up))
 }
+
+/// A 函告 as its bureau sees it: the letter, the bureau's unit and its acknowledgement.
+#[derive(Debug, serde::Serialize)]
+pub struct Letter {
+    #[serde(flatten)]
+    pub row: crate::store::OutboxRow,
+    /// The municipal unit whose bureau it was sent to.
+    pub unit: Option<String>,
+    pub receipt: Option<crate::store::Receipt>,
+}
+
+/// The 函告 sent or to be sent to the bureau of `unit` (every bureau's when none), newest
+/// first, with their acknowledgements.
+pub async fn letters(ctx: &Ctx<'_>, unit: Option<&str>) -> Result<Vec<Letter>> {
+    let by_address: BTreeMap<String, String> = ctx
+        .store
+        .bureaus()
+        .await?
+        .into_iter()
+        .map(|b| (b.email.to_lowercase(), b.unit))
+        .collect();
+    let mut receipts: BTreeMap<i64, crate::store::Receipt> = ctx
+        .store
+        .receipts()
+        .await?
+        .into_iter()
+        .map(|r| (r.outbox_id, r))
+        .collect();
+    Ok(ctx
+        .store
+        .outbox(None)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == notify::Kind::AdvanceNotice.name())
+        .filter_map(|row| {
+            let bureau = row
+                .to
+                .iter()
+                .find_map(|m| by_address.get(&m.email.to_lowercase()).cloned());
+            if unit.is_some_and(|u| bureau.as_deref() != Some(u)) {
+                return None;
+            }
+            Some(Letter {
+                receipt: receipts.remove(&row.id),
+                unit: bureau,
+                row,
+            })
+        })
+        .collect())
+}
+
+/// A bureau acknowledges a 函告 it received: only its own, only once it was sent, once.
+pub async fn acknowledge(
+    ctx: &Ctx<'_>,
+    account: &crate::accounts::Account,
+    letter: i64,
+) -> Result<()> {
+    if account.role != crate::accounts::Role::Bureau {
+        return Err(OpsError::Invalid(
+            "only a bureau's account acknowledges the 函告 it received".into(),
+        ));
+    }
+    let found = letters(ctx, account.scope.as_deref())
+        .await?
+        .into_iter()
+        .find(|l| l.row.id == letter);
+    let Some(l) = found else {
+        return Err(OpsError::Invalid(format!(
+            "no 函告 #{letter} to this bureau"
+        )));
+    };
+    if l.row.status != "sent" {
+        return Err(OpsError::Invalid(format!(
+            "函告 #{letter} has not been sent yet ({}): it can be acknowledged once it arrives",
+            l.row.status
+        )));
+    }
+    Ok(ctx
+        .store
+        .acknowledge(letter, account.id, ctx.clock, ctx.actor)
+        .await?)
+}

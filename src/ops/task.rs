@@ -421,15 +421,27 @@ pub async fn refresh_pending(ctx: &Ctx<'_>, cal: &Calendar) -> Result<Vec<TaskRo
     Ok(waiting)
 }
 
-/// Tasks by status and division (names or codes), or only those overdue today, a page at a
-/// time: a year of a province's tasks is never held at once.
-pub async fn list(
-    ctx: &Ctx<'_>,
-    status: Option<&str>,
-    division: Option<&str>,
-    overdue: bool,
-    page: Page,
-) -> Result<Listing> {
+/// Which tasks a listing shows.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Query<'a> {
+    pub status: Option<&'a str>,
+    /// A division's name or code.
+    pub division: Option<&'a str>,
+    /// A municipal unit's code (a bureau's territory).
+    pub unit: Option<&'a str>,
+    /// Only tasks with a deadline still owed before this day, soonest first.
+    pub due_before: Option<NaiveDate>,
+}
+
+/// Tasks by status, division (name or code) and municipal unit, or only those with a deadline
+/// owed before a day, a page at a time: a year of a province's tasks is never held at once.
+pub async fn list(ctx: &Ctx<'_>, q: &Query<'_>, page: Page) -> Result<Listing> {
+    let Query {
+        status,
+        division,
+        unit,
+        due_before,
+    } = *q;
     let status = match status {
         Some(s) => Some(
             lifecycle::Status::parse(s)
@@ -464,10 +476,9 @@ pub async fn list(
     let mut filter = TaskFilter {
         status,
         division,
-        due_before: overdue.then(|| ctx.clock.today()),
-        draw_id: None,
-        pending: false,
-        page: None,
+        due_before,
+        unit: unit.map(String::from),
+        ..Default::default()
     };
     let total = ctx.store.task_count(&filter).await?;
     filter.page = Some(page);

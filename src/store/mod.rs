@@ -28,6 +28,7 @@ use crate::registry::{
 };
 use crate::vocab::Vocabulary;
 
+mod accounts;
 mod copy;
 mod draws;
 mod jobs;
@@ -36,6 +37,7 @@ pub(crate) mod outbox;
 mod stage;
 mod takedowns;
 mod tasks;
+pub use accounts::{AccountRow, Receipt, SessionRow};
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
 pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord, RecordedPlan};
 pub use mode::{Mode, production_refusal};
@@ -206,6 +208,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "outside inspections",
         include_str!("../../migrations/sqlite/0015_outside_inspections.sql"),
         include_str!("../../migrations/postgres/0015_outside_inspections.sql"),
+    ),
+    (
+        16,
+        "console",
+        include_str!("../../migrations/sqlite/0016_console.sql"),
+        include_str!("../../migrations/postgres/0016_console.sql"),
     ),
 ];
 

@@ -52,6 +52,8 @@ pub struct TaskFilter {
     /// Only tasks with a deadline still owed before this day.
     pub due_before: Option<NaiveDate>,
     pub draw_id: Option<i64>,
+    /// Only tasks in this municipal unit (a 4-digit unit takes its counties' 6-digit codes).
+    pub unit: Option<String>,
     /// Only tasks with a deadline waiting for a year's holiday data.
     pub pending: bool,
     pub page: Option<Page>,
@@ -92,6 +94,20 @@ impl TaskFilter {
         if let Some(d) = self.draw_id {
             values.push(Bound::Int(d));
             sql.push_str(&format!(" AND t.draw_id = ${}", values.len()));
+        }
+        if let Some(u) = &self.unit {
+            values.push(Bound::Text(u.clone()));
+            let exact = values.len();
+            let digits = u.len() == 4 && u.bytes().all(|b| b.is_ascii_digit());
+            values.push(Bound::Text(if digits {
+                format!("{u}__")
+            } else {
+                u.clone()
+            }));
+            sql.push_str(&format!(
+                " AND (t.city = ${exact} OR t.city LIKE ${})",
+                values.len()
+            ));
         }
         if self.pending {
             values.push(Bound::Text("%\"pending\"%".into()));

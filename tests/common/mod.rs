@@ -9,6 +9,7 @@
 
 pub mod big;
 pub mod browser;
+pub mod http;
 pub mod tamper;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,43 @@
+-- The console's accounts (roles admin, division, bureau, auditor; a division or bureau
+-- account is scoped to its division code or municipal unit), their sessions (kept by the
+-- SHA-256 of the token, so a copy of the database opens no session), failed logins (what
+-- throttling counts), and bureaus' acknowledgements of the 函告 they received.
+-- Released migrations are never edited: add a new numbered file instead.
+
+CREATE TABLE accounts (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    login           TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    role            TEXT NOT NULL CHECK (role IN ('admin', 'division', 'bureau', 'auditor')),
+    scope           TEXT,
+    password_hash   TEXT NOT NULL,
+    password_set_at TEXT NOT NULL,
+    disabled_at     TEXT,
+    created_at      TEXT NOT NULL
+);
+
+CREATE TABLE sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    account_id   BIGINT NOT NULL REFERENCES accounts (id),
+    csrf         TEXT NOT NULL,
+    address      TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    last_seen    TEXT NOT NULL,
+    ended_at     TEXT
+);
+CREATE INDEX sessions_account ON sessions (account_id);
+
+CREATE TABLE login_failures (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    login   TEXT NOT NULL,
+    address TEXT NOT NULL,
+    at      TEXT NOT NULL
+);
+CREATE INDEX login_failures_login ON login_failures (login, at);
+CREATE INDEX login_failures_address ON login_failures (address, at);
+
+CREATE TABLE notice_receipts (
+    outbox_id       BIGINT PRIMARY KEY REFERENCES outbox (id),
+    account_id      BIGINT NOT NULL REFERENCES accounts (id),
+    acknowledged_at TEXT NOT NULL
+);

@@ -1,0 +1,655 @@
+//! The console's routes: login and logout, the task list and a task's page with its forms,
+//! the 函告 and their acknowledgement, the admin page (accounts, status, seed entry). Each
+//! handler checks the session, the role and the object's owner before anything else, then
+//! calls one `ops` function.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::NaiveDate;
+use minijinja::context;
+use serde::Serialize;
+
+use super::{Console, PRE_LOGIN, Who, cookie};
+use crate::accounts::Role;
+use crate::lifecycle::{Event, Field, Obligation, Outcome, Status};
+use crate::ops::{self, OpsError};
+
+type Fields = Form<BTreeMap<String, String>>;
+
+/// `Ok` or the response to send instead.
+macro_rules! page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+}
+
+pub(super) fn router(c: Console) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/tasks", get(tasks))
+        .route("/tasks/{id}", get(task).post(record))
+        .route("/letters", get(letters))
+        .route("/letters/{id}/ack", post(acknowledge))
+        .route("/admin", get(admin))
+        .route("/admin/users", post(users))
+        .route("/admin/seed", post(seed))
+        .route("/console.css", get(css))
+        .with_state(c)
+}
+
+async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../templates/console/console.css"),
+    )
+        .into_response()
+}
+
+/// Where an account starts.
+async fn home(State(c): State<Console>, headers: HeaderMap) -> Response {
+    let who = page!(c.who(&headers).await);
+    Redirect::to(match who.account.role {
+        Role::Bureau => "/letters",
+        Role::Admin => "/admin",
+        Role::Division | Role::Auditor => "/tasks",
+    })
+    .into_response()
+}
+
+async fn login_page(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if c.who(&headers).await.is_ok() {
+        return Redirect::to("/").into_response();
+    }
+    login_form(&c, StatusCode::OK, None)
+}
+
+/// The login form with a fresh pre-login token, set as a cookie and repeated in the form.
+fn login_form(c: &Console, status: StatusCode, error: Option<&str>) -> Response {
+    let Ok(pre) = crate::accounts::token() else {
+        return c.message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "系统错误",
+            "无法生成令牌",
+        );
+    };
+    let mut r = c.render(status, "login.html", context! { csrf => &pre, error });
+    r.headers_mut()
+        .append(header::SET_COOKIE, c.cookie(PRE_LOGIN, &pre, Some(1800)));
+    r
+}
+
+async fn login(
+    State(c): State<Console>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Fields,
+) -> Response {
+    let pre = cookie(&headers, PRE_LOGIN);
+    let fresh =
+        matches!((&pre, f.get("csrf")), (Some(a), Some(b)) if crate::accounts::same_secret(a, b));
+    if !fresh {
+        return c.message(
+            StatusCode::FORBIDDEN,
+            "请求被拒绝",
+            "登录表单已失效（CSRF 校验失败）：请重新打开登录页。",
+        );
+    }
+    let address = c.address(peer, &headers);
+    let field = |k: &str| f.get(k).map_or("", String::as_str);
+    let ctx = c.ctx("console");
+    match ops::accounts::login(&ctx, field("login"), field("password"), &address).await {
+        Ok(Ok(opened)) => {
+            let mut r = Redirect::to("/").into_response();
+            let h = r.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                c.cookie(c.cookie_name(), &opened.token, None),
+            );
+            h.append(header::SET_COOKIE, c.cookie(PRE_LOGIN, "", Some(0)));
+            tracing::info!(login = %opened.account.login, %address, "console login");
+            r
+        }
+        Ok(Err(ops::accounts::Refused::Wrong)) => login_form(
+            &c,
+            StatusCode::UNAUTHORIZED,
+            Some("用户名或密码错误，或账号已停用。"),
+        ),
+        Ok(Err(ops::accounts::Refused::Throttled)) => login_form(
+            &c,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("登录失败次数过多，请稍后再试。"),
+        ),
+        Err(e) => c.failed(&e),
+    }
+}
+
+async fn logout(State(c): State<Console>, headers: HeaderMap, Form(f): Fields) -> Response {
+    let who = page!(c.who(&headers).await);
+    page!(c.csrf(&who, f.get("csrf")));
+    let everywhere = f.contains_key("everywhere");
+    if let Err(e) = ops::accounts::logout(&c.ctx("console"), &who.token, everywhere).await {
+        return c.failed(&e);
+    }
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut()
+        .append(header::SET_COOKIE, c.cookie(c.cookie_name(), "", Some(0)));
+    r
+}
+
+/// What every signed-in page shows of its account.
+fn me(who: &Who) -> minijinja::Value {
+    minijinja::Value::from_serialize(serde_json::json!({
+        "login": who.account.login,
+        "name": who.account.name,
+        "role": who.account.role.code(),
+        "role_label": who.account.role.label(),
+        "csrf": who.csrf,
+    }))
+}
+
+#[derive(serde::Deserialize)]
+struct ListParams {
+    view: Option<String>,
+    page: Option<u64>,
+}
+
+/// A task line of the list: red when overdue or at most 2 working days left, yellow at most 5.
+#[derive(Serialize)]
+struct Line {
+    id: String,
+    href: String,
+    entity: String,
+    city: String,
+    division: String,
+    status: &'static str,
+    next_due: Option<NaiveDate>,
+    days: String,
+    level: &'static str,
+}
+
+/// Working days left as the pages say it.
+fn days_label(days: Option<i64>) -> String {
+    match days {
+        None => "—".into(),
+        Some(d) if d < 0 => format!("逾期 {} 个工作日", -d),
+        Some(d) => d.to_string(),
+    }
+}
+
+fn status_label(s: Status) -> &'static str {
+    match s {
+        Status::Drawn => "待排期",
+        Status::Scheduled => "已排期",
+        Status::Completed => "已检查",
+        Status::Published => "已公示",
+        Status::Archived => "已归档",
+        Status::Replaced => "已替补",
+        Status::Voided => "已作废",
+    }
+}
+
+fn obligation_label(o: Obligation) -> &'static str {
+    match o {
+        Obligation::Schedule => "排定检查日期",
+        Obligation::Notice => "函告市局",
+        Obligation::Complete => "完成检查",
+        Obligation::Publish => "公示检查结果",
+        Obligation::PenaltyPublish => "公示行政处罚",
+        Obligation::PenaltyDecision => "作出处罚决定",
+    }
+}
+
+/// Working days from `today` to `due` (negative when past), where the calendar knows.
+fn days_left(cal: &crate::calendar::Calendar, today: NaiveDate, due: NaiveDate) -> Option<i64> {
+    if due >= today {
+        cal.working_days_between(today, due).ok()
+    } else {
+        cal.working_days_between(due, today).ok().map(|n| -n)
+    }
+}
+
+fn level(days: Option<i64>) -> &'static str {
+    match days {
+        Some(d) if d <= 2 => "red",
+        Some(d) if d <= 5 => "yellow",
+        _ => "",
+    }
+}
+
+async fn tasks(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Query(p): Query<ListParams>,
+) -> Response {
+    let who = page!(c.who(&headers).await);
+    let a = &who.account;
+    if a.role.scoped() && a.scope.is_none() {
+        return c.message(StatusCode::FORBIDDEN, "无权访问", "账号未指定处室或地市。");
+    }
+    let ctx = c.ctx("console");
+    let today = crate::clock::Clock::today(&crate::clock::SystemClock);
+    let view = match p.view.as_deref() {
+        Some("overdue") => "overdue",
+        Some("all") => "all",
+        _ => "open",
+    };
+    let due_before = match view {
+        "overdue" => Some(today),
+        "all" => None,
+        // Open tasks only (closed ones owe nothing), soonest deadline first.
+        _ => NaiveDate::from_ymd_opt(9999, 12, 31),
+    };
+    let q = ops::task::Query {
+        status: None,
+        division: (a.role == Role::Division)
+            .then_some(a.scope.as_deref())
+            .flatten(),
+        unit: (a.role == Role::Bureau)
+            .then_some(a.scope.as_deref())
+            .flatten(),
+        due_before,
+    };
+    const PER_PAGE: u32 = 50;
+    let page_no = p.page.unwrap_or(0).min(1_000_000);
+    let page = crate::store::Page {
+        limit: PER_PAGE,
+        offset: page_no * u64::from(PER_PAGE),
+    };
+    let listing = page!(
+        ops::task::list(&ctx, &q, page)
+            .await
+            .map_err(|e| c.failed(&e))
+    );
+    let labels = page!(ops::Labels::of(&c.0.settings).map_err(|e| c.failed(&e)));
+    let cal = ops::plan::calendar(&c.0.settings).ok();
+    let lines: Vec<Line> = listing
+        .tasks
+        .iter()
+        .map(|t| {
+            let days = t
+                .next_due
+                .zip(cal.as_ref())
+                .and_then(|(due, cal)| days_left(cal, today, due));
+            Line {
+                id: t.id.clone(),
+                href: format!("/tasks/{}", urlencode(&t.id)),
+                entity: t.entity_name.clone(),
+                city: labels.city(&t.city),
+                division: labels.division(&t.division),
+                status: status_label(t.facts.status),
+                next_due: t.next_due,
+                days: days_label(days),
+                level: if t.facts.status.is_open() {
+                    level(days)
+                } else {
+                    ""
+                },
+            }
+        })
+        .collect();
+    let pages = (listing.total.max(0) as u64).div_ceil(u64::from(PER_PAGE));
+    c.render(
+        StatusCode::OK,
+        "tasks.html",
+        context! {
+            me => me(&who), lines, view, total => listing.total, page => page_no, pages,
+        },
+    )
+}
+
+/// A task the account may read, or 404 (the same as for a task that does not exist: an id
+/// tried from another division's account tells nothing).
+async fn readable(c: &Console, who: &Who, id: &str) -> Result<ops::task::TaskView, Response> {
+    let ctx = c.ctx("console");
+    let not_found = || {
+        c.message(
+            StatusCode::NOT_FOUND,
+            "没有这个任务",
+            "任务不存在，或不在本账号的范围内。",
+        )
+    };
+    match ops::task::show(&ctx, id).await {
+        Ok(v) if who.account.may_read_task(&v.row.division, &v.row.city) => Ok(v),
+        Ok(_) => Err(not_found()),
+        Err(OpsError::Invalid(_)) => Err(not_found()),
+        Err(e) => Err(c.failed(&e)),
+    }
+}
+
+async fn task(State(c): State<Console>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let who = page!(c.who(&headers).await);
+    let view = page!(readable(&c, &who, &id).await);
+    task_page(&c, &who, &view, StatusCode::OK, None)
+}
+
+fn task_page(
+    c: &Console,
+    who: &Who,
+    view: &ops::task::TaskView,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let labels = page!(ops::Labels::of(&c.0.settings).map_err(|e| c.failed(&e)));
+    let today = crate::clock::Clock::today(&crate::clock::SystemClock);
+    let cal = ops::plan::calendar(&c.0.settings).ok();
+    let t = &view.row;
+    let deadlines: Vec<serde_json::Value> = t
+        .deadlines
+        .iter()
+        .map(|(o, due)| {
+            let days = cal.as_ref().and_then(|cal| days_left(cal, today, *due));
+            serde_json::json!({"what": obligation_label(*o), "due": due, "days": days_label(days)})
+        })
+        .collect();
+    let facts: Vec<serde_json::Value> = view
+        .recorded
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "effective": f.effective, "recorded_at": f.recorded_at, "actor": f.actor,
+                "event": f.event.name(), "detail": serde_json::to_string(&f.event).unwrap_or_default(),
+            })
+        })
+        .collect();
+    let may_record = who.account.may_record_task(&t.division) && t.facts.status.is_open();
+    c.render(
+        status,
+        "task.html",
+        context! {
+            me => me(who),
+            error,
+            t => minijinja::Value::from_serialize(serde_json::json!({
+                "id": t.id, "entity": t.entity_name, "uscc": t.uscc,
+                "city": labels.city(&t.city), "division": labels.division(&t.division),
+                "status": status_label(t.facts.status), "planned": t.facts.planned,
+                "completed": t.facts.completed, "outcome": t.facts.outcome.map(Outcome::code),
+                "published": t.facts.published, "members": t.members, "items": t.items,
+                "window_end": t.facts.window.end,
+            })),
+            deadlines, facts, may_record, warnings => &view.warnings,
+        },
+    )
+}
+
+fn date(f: &BTreeMap<String, String>, key: &str) -> Result<NaiveDate, String> {
+    let v = f.get(key).map_or("", |s| s.trim());
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| format!("日期“{}”格式不对：请写成 YYYY-MM-DD", crate::text::quote(v)))
+}
+
+/// The event a task form asks for.
+fn event(f: &BTreeMap<String, String>) -> Result<Event, String> {
+    let get = |k: &str| f.get(k).map_or("", |s| s.trim());
+    Ok(match get("action") {
+        "schedule" => Event::Schedule(date(f, "date")?),
+        "complete" => Event::Complete(
+            date(f, "date")?,
+            Outcome::parse(get("outcome")).ok_or("请选择检查结果")?,
+        ),
+        "publish" => Event::Publish(
+            date(f, "date")?,
+            Some(get("url").to_string()).filter(|u| !u.is_empty()),
+        ),
+        "penalty" => Event::PenaltyDecided(date(f, "date")?),
+        "penalty-published" => Event::PenaltyPublished(date(f, "date")?),
+        "correct" => Event::Correct(
+            Field::parse(get("field"), get("value"))?,
+            get("reason").to_string(),
+        ),
+        other => return Err(format!("未知操作“{}”", crate::text::quote(other))),
+    })
+}
+
+async fn record(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Fields,
+) -> Response {
+    let who = page!(c.who(&headers).await);
+    page!(c.csrf(&who, f.get("csrf")));
+    let view = page!(readable(&c, &who, &id).await);
+    if !who.account.may_record_task(&view.row.division) {
+        return c.message(
+            StatusCode::FORBIDDEN,
+            "无权操作",
+            "只有承办处室（谁检查谁录入）和系统管理员可以录入该任务的情况。",
+        );
+    }
+    let refused =
+        |msg: &str| task_page(&c, &who, &view, StatusCode::UNPROCESSABLE_ENTITY, Some(msg));
+    let e = match event(&f) {
+        Ok(e) => e,
+        Err(m) => return refused(&m),
+    };
+    let actor = who.account.actor();
+    match ops::task::transition(&c.ctx(&actor), &id, e).await {
+        Ok(_) => Redirect::to(&format!("/tasks/{}", urlencode(&id))).into_response(),
+        Err(OpsError::Invalid(m)) => refused(&m),
+        Err(e) => c.failed(&e),
+    }
+}
+
+/// A path segment percent-encoded (task ids are plain, but a redirect never trusts that).
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn letters(State(c): State<Console>, headers: HeaderMap) -> Response {
+    let who = page!(c.who(&headers).await);
+    let unit = match who.account.role {
+        Role::Bureau => match who.account.scope.as_deref() {
+            Some(u) => Some(u),
+            None => return c.message(StatusCode::FORBIDDEN, "无权访问", "账号未指定地市。"),
+        },
+        Role::Admin | Role::Auditor => None,
+        Role::Division => {
+            return c.message(
+                StatusCode::FORBIDDEN,
+                "无权访问",
+                "函告由市级应急管理局查看。",
+            );
+        }
+    };
+    let all = page!(
+        ops::notices::letters(&c.ctx("console"), unit)
+            .await
+            .map_err(|e| c.failed(&e))
+    );
+    let labels = page!(ops::Labels::of(&c.0.settings).map_err(|e| c.failed(&e)));
+    let rows: Vec<serde_json::Value> = all
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "id": l.row.id, "subject": l.row.subject, "status": l.row.status,
+                "created_at": l.row.created_at, "sent_at": l.row.sent_at,
+                "unit": l.unit.as_deref().map(|u| labels.city(u)),
+                "text": l.row.text,
+                "acknowledged_at": l.receipt.as_ref().map(|r| &r.acknowledged_at),
+                "acknowledged_by": l.receipt.as_ref().map(|r| &r.login),
+            })
+        })
+        .collect();
+    let may_ack = who.account.role == Role::Bureau;
+    c.render(
+        StatusCode::OK,
+        "letters.html",
+        context! { me => me(&who), rows, may_ack },
+    )
+}
+
+async fn acknowledge(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Fields,
+) -> Response {
+    let who = page!(c.who(&headers).await);
+    page!(c.csrf(&who, f.get("csrf")));
+    let actor = who.account.actor();
+    match ops::notices::acknowledge(&c.ctx(&actor), &who.account, id).await {
+        Ok(()) => Redirect::to("/letters").into_response(),
+        Err(e) => c.failed(&e),
+    }
+}
+
+/// The admin page: status, accounts, seed entry. Auditors read it; only admins act.
+async fn admin(State(c): State<Console>, headers: HeaderMap) -> Response {
+    let who = page!(c.who(&headers).await);
+    admin_page(&c, &who, StatusCode::OK, None, None).await
+}
+
+async fn admin_page(
+    c: &Console,
+    who: &Who,
+    code: StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    if !matches!(who.account.role, Role::Admin | Role::Auditor) {
+        return c.message(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "该页面仅供系统管理员和审计账号使用。",
+        );
+    }
+    let ctx = c.ctx("console");
+    let status = page!(ops::status::status(&ctx).await.map_err(|e| c.failed(&e)));
+    let accounts = page!(ops::accounts::list(&ctx).await.map_err(|e| c.failed(&e)));
+    let jobs: Vec<serde_json::Value> = status
+        .jobs
+        .iter()
+        .map(|j| {
+            serde_json::json!({
+                "job": j.job.label(), "plan": j.plan, "next_run": j.next_run,
+                "last": j.last.as_ref().map(|r| format!("{} {} ({})", r.started_at, r.status, r.outcome.as_deref().unwrap_or(""))),
+                "pending": j.pending.iter().map(|r| format!("{} {}：{}", r.slot, r.status, r.error.as_deref().or(r.outcome.as_deref()).unwrap_or(""))).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    c.render(
+        code,
+        "admin.html",
+        context! {
+            me => me(who), notice, error, accounts, jobs,
+            plans => minijinja::Value::from_serialize(&status.plans),
+            outbox => &status.outbox, overdue => status.overdue,
+            tasks => &status.tasks_by_status,
+            may_act => who.account.role == Role::Admin,
+            roles => ["admin", "division", "bureau", "auditor"],
+            files => c.0.plans
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>(),
+        },
+    )
+}
+
+async fn users(State(c): State<Console>, headers: HeaderMap, Form(f): Fields) -> Response {
+    let who = page!(c.who(&headers).await);
+    page!(c.csrf(&who, f.get("csrf")));
+    if who.account.role != Role::Admin {
+        return c.message(
+            StatusCode::FORBIDDEN,
+            "无权操作",
+            "只有系统管理员可以管理账号。",
+        );
+    }
+    let get = |k: &str| f.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let actor = who.account.actor();
+    let ctx = c.ctx(&actor);
+    let login = get("login").unwrap_or("");
+    let done = match get("op") {
+        Some("add") => match get("role").and_then(Role::parse) {
+            Some(role) => ops::accounts::add(
+                &ctx,
+                (login, get("name").unwrap_or(login)),
+                role,
+                get("scope"),
+                None,
+            )
+            .await
+            .map(|c| c.generated_password),
+            None => Err(OpsError::Invalid("请选择角色".into())),
+        },
+        Some("reset") => ops::accounts::reset(&ctx, login, None)
+            .await
+            .map(|c| c.generated_password),
+        Some("disable") => ops::accounts::disable(&ctx, login).await.map(|()| None),
+        _ => Err(OpsError::Invalid("未知操作".into())),
+    };
+    match done {
+        Ok(Some(password)) => {
+            let note =
+                format!("账号 {login} 的初始密码（只显示这一次，请当面交给本人）：{password}");
+            admin_page(&c, &who, StatusCode::OK, Some(&note), None).await
+        }
+        Ok(None) => admin_page(&c, &who, StatusCode::OK, Some("已完成。"), None).await,
+        Err(OpsError::Invalid(m)) => {
+            admin_page(&c, &who, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&m)).await
+        }
+        Err(e) => c.failed(&e),
+    }
+}
+
+/// An admin enters the public seed's digits for a plan the daemon runs; the waiting draw job
+/// runs on its next look.
+async fn seed(State(c): State<Console>, headers: HeaderMap, Form(f): Fields) -> Response {
+    let who = page!(c.who(&headers).await);
+    page!(c.csrf(&who, f.get("csrf")));
+    if who.account.role != Role::Admin {
+        return c.message(
+            StatusCode::FORBIDDEN,
+            "无权操作",
+            "只有系统管理员可以录入随机数。",
+        );
+    }
+    let file = f.get("plan").map_or("", |s| s.trim());
+    let Some(file) = c.0.plans.iter().find(|p| p.display().to_string() == file) else {
+        return admin_page(
+            &c,
+            &who,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some("请选择守护进程运行的计划"),
+        )
+        .await;
+    };
+    let actor = who.account.actor();
+    let digits = f.get("digits").map_or("", |s| s.trim());
+    match ops::draw::enter_seed(&c.ctx(&actor), ops::plan::Script::File(Some(file)), digits).await {
+        Ok(()) => {
+            admin_page(
+                &c,
+                &who,
+                StatusCode::OK,
+                Some("随机数已录入：等待中的抽取将在下次检查时进行。"),
+                None,
+            )
+            .await
+        }
+        Err(OpsError::Invalid(m) | OpsError::NotYet(m)) => {
+            admin_page(&c, &who, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&m)).await
+        }
+        Err(e) => c.failed(&e),
+    }
+}

@@ -1,0 +1,664 @@
+//! The web console served by the real daemon on a production store, both databases: in
+//! Chromium, an admin enters the seed a waiting draw needs and the draw runs; a division
+//! schedules, completes and publishes its own task, which reaches the public site and the
+//! audit log under its account; a bureau acknowledges its 函告. Over plain HTTP, every page and
+//! action without a session leads to the login, each role is refused the others' pages and
+//! tasks (IDOR), a POST without or with a wrong CSRF token is refused, hostile text from the
+//! registry and from forms is escaped, 20 wrong passwords throttle, cookies carry their flags,
+//! and a session id from before a login is worthless after it.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::browser::Browser;
+use common::http::{form, request};
+use common::{TestDb, repo};
+use serde_json::Value;
+
+const XSS: &str = "<img src=x onerror=alert(1)>";
+const SEED: &str = "03071218253109";
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("{what}: not within {limit:?}");
+}
+
+/// The Henan registry with a script-like prefix on every entity's name.
+fn hostile_registry(db: &TestDb) -> std::path::PathBuf {
+    let to = db.path().join("registry");
+    common::copy_dir(&repo("examples/henan"), &to);
+    let text = std::fs::read_to_string(to.join("entities.csv")).expect("entities");
+    let lines: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+            if i > 0 {
+                cells[1] = format!("{XSS}{}", cells[1]);
+            }
+            cells.join(",")
+        })
+        .collect();
+    std::fs::write(to.join("entities.csv"), lines.join("\n") + "\n").expect("write");
+    to
+}
+
+fn add_user(db: &TestDb, config: &str, login: &str, role: &str, scope: Option<&str>) {
+    let mut args = vec![
+        "--db",
+        &db.url,
+        "--config",
+        config,
+        "user",
+        "add",
+        login,
+        "--name",
+        login,
+        "--role",
+        role,
+        "--password-stdin",
+    ];
+    if let Some(s) = scope {
+        args.extend(["--scope", s]);
+    }
+    let mut child = db
+        .bare()
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("user add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{login}-password-1\n").as_bytes())
+        .expect("password");
+    let out = child.wait_with_output().expect("user add");
+    common::assert_ok(&out, &["user", "add", login]);
+}
+
+fn password(login: &str) -> String {
+    format!("{login}-password-1")
+}
+
+/// Logs in over HTTP; returns the session cookie ("name=value") and the page's CSRF token.
+fn login(addr: &str, login: &str) -> (String, String) {
+    let page = request(addr, "GET", "/login", None, None);
+    let pre = page.cookie("suiji_login").expect("pre-login cookie");
+    let csrf = page.input("csrf").expect("csrf in the form");
+    let r = request(
+        addr,
+        "POST",
+        "/login",
+        Some(&format!("suiji_login={pre}")),
+        Some(&form(&[
+            ("csrf", &csrf),
+            ("login", login),
+            ("password", &password(login)),
+        ])),
+    );
+    assert_eq!(r.status, 303, "{login}: {}", r.body);
+    let session = r.cookie("suiji_session").expect("session cookie");
+    let cookie = format!("suiji_session={session}");
+    let home = request(addr, "GET", "/tasks", Some(&cookie), None);
+    let csrf = home.input("csrf").unwrap_or_default();
+    (cookie, csrf)
+}
+
+fn a_year_in_the_console(db: &TestDb) {
+    let registry = hostile_registry(db);
+    common::import_registry(db, &registry);
+    let (plan, available, layer) = common::live_plan(db, 20);
+    // Today is a working day in this test's calendar, whatever the date: a division can then
+    // schedule, inspect and publish today.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("+08"))
+        .date_naive();
+    let year = chrono::Datelike::year(&today);
+    let calendar = db.path().join("calendar");
+    std::fs::write(
+        calendar.join(format!("{year}.toml")),
+        format!(
+            "year = {year}\nnotice = \"test data\"\nurl = \"https://example.gov.cn/\"\n\
+             holidays = []\nworkdays = [\"{today}\"]\n"
+        ),
+    )
+    .expect("calendar");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let config = db.path().join("console.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{layer}[console]\nlisten = \"{addr}\"\nbehind_tls_proxy = false\n\
+             [daemon]\nwaiting_recheck_secs = 1\n[notify]\nhold_secs = 1\n"
+        ),
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    add_user(db, &config, "admin1", "admin", None);
+    add_user(db, &config, "div1", "division", Some("hazchem"));
+    add_user(
+        db,
+        &config,
+        "div2",
+        "division",
+        Some("危险化学品监督管理处"),
+    );
+    add_user(db, &config, "noncoal1", "division", Some("noncoal"));
+    add_user(db, &config, "aud1", "auditor", None);
+    let log = std::fs::File::create(db.path().join("serve.log")).expect("log");
+    let _daemon = Daemon(
+        db.bare()
+            .args([
+                "--db", &db.url, "--config", &config, "serve", "--plan", &plan,
+            ])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("serve"),
+    );
+    wait_for("the console", Duration::from_secs(30), || {
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    let base = format!("http://{addr}");
+
+    // The admin, in the browser: the draw waits for the lottery's digits; she enters them.
+    let Some(mut b) = Browser::launch() else {
+        return;
+    };
+    common::wait_until(available);
+    browser_login(&mut b, &base, "admin1");
+    b.goto(&format!("{base}/admin"));
+    submit(
+        &mut b,
+        &format!(
+            "document.querySelector('#seed input[name=digits]').value = '{SEED}'; \
+             document.querySelector('#seed button').click()"
+        ),
+    );
+    let said = b.eval("document.querySelector('#notice, #error').textContent");
+    assert!(
+        said.as_str().unwrap_or("").contains("随机数已录入"),
+        "{said}"
+    );
+    wait_for("the draw", Duration::from_secs(60), || {
+        db.json(&["task", "list", "--json"])
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    });
+    browser_logout(&mut b);
+
+    // A division: its list holds only its own tasks; it schedules, inspects and publishes one.
+    let tasks = db.json(&["task", "list", "--json"]);
+    let tasks = tasks.as_array().expect("tasks");
+    let of = |division: &str| -> Vec<&Value> {
+        tasks.iter().filter(|t| t["division"] == division).collect()
+    };
+    let hazchem = of("hazchem");
+    let noncoal = of("noncoal");
+    let mine = hazchem[0]["id"].as_str().expect("id").to_string();
+    let later = hazchem[1]["id"].as_str().expect("id").to_string();
+    let theirs = noncoal[0]["id"].as_str().expect("id").to_string();
+    browser_login(&mut b, &base, "div1");
+    b.goto(&format!("{base}/tasks"));
+    let listed = b.eval("[...document.querySelectorAll('#tasks tbody tr td:first-child a')].map(a => a.textContent)");
+    let listed: Vec<&str> = listed
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        listed.len(),
+        hazchem.len(),
+        "{}",
+        b.eval("document.body.innerHTML")
+    );
+    assert!(
+        listed.iter().all(|id| id.contains("-hazchem-")),
+        "{listed:?}"
+    );
+    b.goto(&format!("{base}/tasks/{mine}"));
+    for (form_id, fill) in [
+        ("schedule", format!("f.date.value = '{today}'")),
+        (
+            "complete",
+            format!("f.date.value = '{today}'; f.outcome.value = 'issues-found'"),
+        ),
+        ("publish", format!("f.date.value = '{today}'")),
+    ] {
+        submit(
+            &mut b,
+            &format!("const f = document.querySelector('#{form_id}'); {fill}; f.submit()"),
+        );
+        let error = b.eval("document.querySelector('#error')?.textContent ?? ''");
+        assert_eq!(error, "", "{form_id}");
+    }
+    assert_eq!(
+        b.eval("document.querySelector('#status').textContent"),
+        "已公示"
+    );
+    // A later date for another task: its bureau is told (函告).
+    // Three working days ahead: the 函告's day (3 working days before) is today.
+    let mut in_a_week = today;
+    for _ in 0..3 {
+        in_a_week += chrono::Duration::days(1);
+        while chrono::Datelike::weekday(&in_a_week).number_from_monday() > 5 {
+            in_a_week += chrono::Duration::days(1);
+        }
+    }
+    b.goto(&format!("{base}/tasks/{later}"));
+    submit(
+        &mut b,
+        &format!(
+            "const f = document.querySelector('#schedule'); f.date.value = '{in_a_week}'; \
+             f.submit()"
+        ),
+    );
+    let error = b.eval("document.querySelector('#error')?.textContent ?? ''");
+    assert_eq!(error, "", "schedule {in_a_week}");
+    browser_logout(&mut b);
+    // On the public site, and in the task's record and the audit chain under the account.
+    let results = db
+        .path()
+        .join(format!("public/{year}/henan-2024/results.json"));
+    let published = std::fs::read_to_string(&results).expect("results.json");
+    assert!(published.contains(&mine), "{published}");
+    let shown = db.json(&["task", "show", &mine, "--json"]);
+    let actors: Vec<&str> = shown["recorded"]
+        .as_array()
+        .expect("facts")
+        .iter()
+        .filter_map(|f| f["actor"].as_str())
+        .collect();
+    assert_eq!(
+        actors.iter().filter(|a| **a == "console:div1").count(),
+        3,
+        "{actors:?}"
+    );
+    let audited = db.query_strings("SELECT actor FROM audit_log WHERE actor = 'console:div1'");
+    assert_eq!(audited.len(), 4, "{audited:?}");
+
+    // The bureau of that task's municipal unit acknowledges the 函告 once it was sent.
+    let unit = tasks
+        .iter()
+        .find(|t| t["id"] == later.as_str())
+        .and_then(|t| t["city"].as_str())
+        .map(|c| c[..4].to_string())
+        .expect("city");
+    add_user(db, &config, "bureau1", "bureau", Some(&unit));
+    browser_login(&mut b, &base, "bureau1");
+    let mut ack = None;
+    wait_for("the 函告 sent", Duration::from_secs(60), || {
+        b.goto(&format!("{base}/letters"));
+        ack = b
+            .eval("document.querySelector('#letters button')?.id ?? null")
+            .as_str()
+            .map(String::from);
+        ack.is_some()
+    });
+    let ack = ack.expect("a letter to acknowledge");
+    submit(&mut b, &format!("document.querySelector('#{ack}').click()"));
+    b.wait_for("document.body.textContent.includes('已签收')", 30);
+    browser_logout(&mut b);
+
+    let mine_city = tasks
+        .iter()
+        .find(|t| t["id"] == mine.as_str())
+        .and_then(|t| t["city"].as_str())
+        .unwrap_or("");
+    security(&addr, (&mine, &theirs), mine_city.starts_with(&unit));
+    assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
+}
+
+on_both_backends!(a_year_in_the_console, production);
+
+fn browser_login(b: &mut Browser, base: &str, login: &str) {
+    b.goto(&format!("{base}/login"));
+    b.eval(&format!(
+        "document.querySelector('#login').value = '{login}'; \
+         document.querySelector('#password').value = '{}'; \
+         document.querySelector('#submit').click(); true",
+        password(login)
+    ));
+    b.wait_for(
+        "document.readyState === 'complete' && !location.pathname.startsWith('/login')",
+        30,
+    );
+}
+
+/// Runs `js` (which submits a form) and waits for the page it leads to.
+fn submit(b: &mut Browser, js: &str) {
+    b.eval(&format!("window.__suijiLeaving = true; {js}; true"));
+    b.wait_for(
+        "!window.__suijiLeaving && document.readyState === 'complete'",
+        30,
+    );
+}
+
+fn browser_logout(b: &mut Browser) {
+    b.eval("document.querySelector('form[action=\"/logout\"] button').click(); true");
+    b.wait_for(
+        "location.pathname === '/login' && document.readyState === 'complete'",
+        30,
+    );
+}
+
+/// Everything a hostile user tries over HTTP.
+fn security(addr: &str, (mine, theirs): (&str, &str), bureau_sees_mine: bool) {
+    // Without a session: the login page, for every page and action.
+    let get = [
+        "/",
+        "/tasks",
+        &format!("/tasks/{mine}"),
+        "/letters",
+        "/admin",
+    ];
+    for path in get {
+        let r = request(addr, "GET", path, None, None);
+        assert_eq!(
+            (r.status, r.header("location")),
+            (303, Some("/login")),
+            "GET {path}"
+        );
+    }
+    let post = [
+        format!("/tasks/{mine}"),
+        "/letters/1/ack".into(),
+        "/admin/users".into(),
+        "/admin/seed".into(),
+        "/logout".into(),
+    ];
+    for path in &post {
+        let r = request(addr, "POST", path, None, Some("csrf=x"));
+        assert_eq!(
+            (r.status, r.header("location")),
+            (303, Some("/login")),
+            "POST {path}"
+        );
+    }
+    // Every page says no script may run and no frame may hold it.
+    let r = request(addr, "GET", "/login", None, None);
+    assert!(
+        r.header("content-security-policy")
+            .is_some_and(|c| c.contains("default-src 'none'")),
+        "{:?}",
+        r.headers
+    );
+    // Cookies: HttpOnly and SameSite=Strict (Secure when behind the TLS proxy, off here).
+    for c in r.set_cookies() {
+        assert!(
+            c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+            "{c}"
+        );
+    }
+    // A login with the pre-login token missing or wrong is refused.
+    let pre = r.cookie("suiji_login").expect("pre");
+    let body = form(&[
+        ("csrf", "wrong"),
+        ("login", "div1"),
+        ("password", &password("div1")),
+    ]);
+    let refused = request(
+        addr,
+        "POST",
+        "/login",
+        Some(&format!("suiji_login={pre}")),
+        Some(&body),
+    );
+    assert_eq!(refused.status, 403);
+
+    // A session id planted before the login is worthless after it (a new one is issued).
+    let planted = "suiji_session=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let csrf = r.input("csrf").expect("csrf");
+    let both = format!("{planted}; suiji_login={pre}");
+    let ok = request(
+        addr,
+        "POST",
+        "/login",
+        Some(&both),
+        Some(&form(&[
+            ("csrf", &csrf),
+            ("login", "div1"),
+            ("password", &password("div1")),
+        ])),
+    );
+    assert_eq!(ok.status, 303);
+    let issued = ok.cookie("suiji_session").expect("a new session");
+    assert!(!planted.ends_with(&issued));
+    assert_eq!(
+        request(addr, "GET", "/tasks", Some(planted), None).status,
+        303
+    );
+    let cookie = ok
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("suiji_session"))
+        .expect("cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+
+    let (div1, div1_csrf) = login(addr, "div1");
+    let (noncoal, noncoal_csrf) = login(addr, "noncoal1");
+    let (aud, aud_csrf) = login(addr, "aud1");
+    let (bureau, bureau_csrf) = login(addr, "bureau1");
+    let (admin, admin_csrf) = login(addr, "admin1");
+
+    // CSRF: a POST without the token, or with another session's, is refused.
+    let schedule = |csrf: &str| {
+        form(&[
+            ("csrf", csrf),
+            ("action", "schedule"),
+            ("date", "2099-01-01"),
+        ])
+    };
+    let path = format!("/tasks/{mine}");
+    for csrf in ["", "0000", &noncoal_csrf] {
+        let r = request(addr, "POST", &path, Some(&div1), Some(&schedule(csrf)));
+        assert_eq!(r.status, 403, "csrf {csrf:?}: {}", r.body);
+    }
+    let r = request(
+        addr,
+        "POST",
+        &path,
+        Some(&div1),
+        Some("action=schedule&date=2099-01-01"),
+    );
+    assert_eq!(r.status, 403);
+
+    // IDOR: another division's task, by URL, read or written: as if it did not exist.
+    let r = request(addr, "GET", &path, Some(&noncoal), None);
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = request(addr, "GET", &path, Some(&bureau), None);
+    assert_eq!(r.status, if bureau_sees_mine { 200 } else { 404 });
+    for (who, csrf) in [(&noncoal, &noncoal_csrf), (&bureau, &bureau_csrf)] {
+        let w = request(addr, "POST", &path, Some(who), Some(&schedule(csrf)));
+        assert!(matches!(w.status, 403 | 404), "{}: {}", w.status, w.body);
+    }
+    let r = request(addr, "GET", &format!("/tasks/{theirs}"), Some(&div1), None);
+    assert_eq!(r.status, 404);
+    let r = request(addr, "GET", "/tasks/no-such-task", Some(&div1), None);
+    assert_eq!(r.status, 404);
+    // The auditor reads everything and changes nothing.
+    assert_eq!(request(addr, "GET", &path, Some(&aud), None).status, 200);
+    assert_eq!(request(addr, "GET", "/admin", Some(&aud), None).status, 200);
+    let w = request(addr, "POST", &path, Some(&aud), Some(&schedule(&aud_csrf)));
+    assert_eq!(w.status, 403);
+    let add = |csrf: &str| {
+        form(&[
+            ("csrf", csrf),
+            ("op", "add"),
+            ("login", "x1"),
+            ("name", "x"),
+            ("role", "admin"),
+        ])
+    };
+    for (who, csrf) in [
+        (&aud, &aud_csrf),
+        (&div1, &div1_csrf),
+        (&bureau, &bureau_csrf),
+    ] {
+        let r = request(addr, "POST", "/admin/users", Some(who), Some(&add(csrf)));
+        assert_eq!(r.status, 403, "{}", r.body);
+        let r = request(
+            addr,
+            "POST",
+            "/admin/seed",
+            Some(who),
+            Some(&format!("csrf={csrf}&digits=1")),
+        );
+        assert_eq!(r.status, 403);
+    }
+    // Pages of other roles.
+    for (who, page, status) in [
+        (&div1, "/admin", 403),
+        (&div1, "/letters", 403),
+        (&bureau, "/admin", 403),
+        (&noncoal, "/letters", 403),
+    ] {
+        assert_eq!(
+            request(addr, "GET", page, Some(who), None).status,
+            status,
+            "{page}"
+        );
+    }
+    // A division cannot acknowledge a bureau's letter.
+    let r = request(
+        addr,
+        "POST",
+        "/letters/1/ack",
+        Some(&div1),
+        Some(&format!("csrf={div1_csrf}")),
+    );
+    assert_eq!(r.status, 422);
+
+    // Hostile text: from the registry (every entity's name), from a form (a correction's
+    // reason), from an account's name: escaped on every page.
+    let r = request(
+        addr,
+        "POST",
+        &path,
+        Some(&div1),
+        Some(&form(&[
+            ("csrf", &div1_csrf),
+            ("action", "correct"),
+            ("field", "url"),
+            ("value", "https://example.gov.cn/r"),
+            ("reason", "<script>alert('reason')</script>"),
+        ])),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = request(
+        addr,
+        "POST",
+        "/admin/users",
+        Some(&admin),
+        Some(&form(&[
+            ("csrf", &admin_csrf),
+            ("op", "add"),
+            ("login", "evil1"),
+            ("name", "<script>alert('name')</script>"),
+            ("role", "auditor"),
+        ])),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    for (who, page) in [
+        (&div1, "/tasks".to_string()),
+        (&div1, path.clone()),
+        (&admin, "/admin".to_string()),
+        (&admin, "/letters".to_string()),
+        (&bureau, "/letters".to_string()),
+    ] {
+        let r = request(addr, "GET", &page, Some(who), None);
+        assert_eq!(r.status, 200, "{page}");
+        assert!(!r.body.contains("<script>"), "{page}: {}", r.body);
+        assert!(!r.body.contains("<img src=x"), "{page}");
+    }
+    let task_page = request(addr, "GET", &path, Some(&div1), None);
+    assert!(
+        task_page
+            .body
+            .contains("&lt;img src=x onerror=alert(1)&gt;")
+    );
+
+    // Logout everywhere ends every session of the account.
+    let (second, _) = login(addr, "div1");
+    let r = request(
+        addr,
+        "POST",
+        "/logout",
+        Some(&div1),
+        Some(&format!("csrf={div1_csrf}&everywhere=1")),
+    );
+    assert_eq!(r.status, 303);
+    for c in [&div1, &second] {
+        assert_eq!(request(addr, "GET", "/tasks", Some(c), None).status, 303);
+    }
+
+    // 20 wrong passwords: the account is throttled, even for its right password.
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let page = request(addr, "GET", "/login", None, None);
+        let pre = page.cookie("suiji_login").expect("pre");
+        let csrf = page.input("csrf").expect("csrf");
+        let r = request(
+            addr,
+            "POST",
+            "/login",
+            Some(&format!("suiji_login={pre}")),
+            Some(&form(&[
+                ("csrf", &csrf),
+                ("login", "noncoal1"),
+                ("password", "wrong password!"),
+            ])),
+        );
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses[0], 401);
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let page = request(addr, "GET", "/login", None, None);
+    let pre = page.cookie("suiji_login").expect("pre");
+    let csrf = page.input("csrf").expect("csrf");
+    let r = request(
+        addr,
+        "POST",
+        "/login",
+        Some(&format!("suiji_login={pre}")),
+        Some(&form(&[
+            ("csrf", &csrf),
+            ("login", "noncoal1"),
+            ("password", &password("noncoal1")),
+        ])),
+    );
+    assert_eq!(r.status, 429, "throttled even with the right password");
+}
