@@ -6,17 +6,13 @@
 //! from the facts, as the real binary with its own peak memory, beside a plain GROUP BY (on
 //! PostgreSQL again after `VACUUM ANALYZE`, as autovacuum leaves a table minutes later).
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use suiji::calendar::Calendar;
-use suiji::clock::FixedClock;
 use suiji::config::{DatabaseUrl, Overrides, Settings};
-use suiji::draw::{DrawDoc, SeedValue};
-use suiji::lifecycle::{self, Obligation};
-use suiji::plan::{Deadlines, SeedKind, Window};
-use suiji::store::{NewTask, Store, TaskFilter};
+use suiji::lifecycle;
+use suiji::store::{Store, TaskFilter};
 
 mod support;
 
@@ -26,100 +22,8 @@ fn d(s: &str) -> NaiveDate {
 
 async fn run(settings: &Settings, url: &str, n: usize, label: &str) -> anyhow::Result<()> {
     let store = Store::open(&DatabaseUrl::new(url), &settings.database).await?;
-    // Drawn when the plan's draw was, so that June's report, as it stood, holds every task.
-    let clock = FixedClock(
-        chrono_tz::Asia::Shanghai
-            .with_ymd_and_hms(2024, 5, 16, 21, 15, 0)
-            .single()
-            .ok_or_else(|| anyhow::anyhow!("draw time"))?,
-    );
-    let window = Window {
-        start: d("2024-05-20"),
-        end: d("2024-12-31"),
-    };
-    let manifest = store
-        .freeze(
-            "bench",
-            2024,
-            &"0".repeat(64),
-            &"0".repeat(64),
-            ("{}".into(), None),
-            "2024-05-13T09:00:00.000+08:00",
-            "2024-05-16T21:15:00.000+08:00",
-            None,
-            &clock,
-            "bench",
-        )
-        .await?;
-    let doc = DrawDoc {
-        spec: suiji::draw::SPEC.into(),
-        manifest_digest: "0".repeat(64),
-        seed_source: SeedValue::plain(SeedKind::Manual, "123456"),
-        seed: "0".repeat(64),
-        strata: vec![],
-        teams: vec![],
-    };
-    let tasks: Vec<NewTask> = (0..n)
-        .map(|i| {
-            // One task in a hundred is late to schedule on 1 July; every other one was
-            // scheduled at the draw (a recorded fact for a past month's report to fold); the
-            // rest are due at year end.
-            let next = if i % 100 == 0 {
-                d("2024-06-14")
-            } else {
-                d("2024-12-31")
-            };
-            let planned = (i % 2 == 1).then(|| d("2024-09-02"));
-            let mut deadlines = BTreeMap::new();
-            if planned.is_none() {
-                deadlines.insert(Obligation::Schedule, next);
-            }
-            deadlines.insert(Obligation::Complete, window.end);
-            NewTask {
-                id: format!("bench-t-{i:07}"),
-                task_rule: "t".into(),
-                stratum: "t".into(),
-                uscc: format!("9141010{i:010}X"),
-                entity_name: "企业".into(),
-                city: "4101".into(),
-                division: ["noncoal", "hazchem", "enforcement"][i % 3].into(),
-                cadre: "41000001007".into(),
-                members: vec!["41000001007".into(), "41000001014".into()],
-                partners: vec![],
-                items: vec!["HNYJ-01".into()],
-                drawn_on: d("2024-05-16"),
-                planned,
-                deadlines: suiji::lifecycle::Due {
-                    dates: deadlines,
-                    pending: Default::default(),
-                },
-                next_due: Some(next),
-            }
-        })
-        .collect();
-    let rules = Deadlines {
-        results: 5,
-        penalties: 7,
-        advance_notice: 3,
-        schedule_within: 20,
-        reminders: vec![1],
-        propose_dates: false,
-    };
     let t = Instant::now();
-    store
-        .record_draw(
-            &manifest,
-            &doc,
-            &"0".repeat(64),
-            "{}",
-            &tasks,
-            window,
-            &rules,
-            &[],
-            &clock,
-            "bench",
-        )
-        .await?;
+    support::fill(&store, n).await?;
     println!(
         "{label:<10} {n} tasks written in {:.1} s",
         t.elapsed().as_secs_f64()

@@ -228,6 +228,8 @@ pub struct ConsoleSettings {
     /// Working days after which a 函告 its bureau has not acknowledged is escalated to the
     /// administrators by the nightly check; 0 = never.
     pub acknowledge_within: u32,
+    /// The largest file a division may attach to a task, in MiB.
+    pub max_attachment_mib: u32,
 }
 
 impl ConsoleSettings {

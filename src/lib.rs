@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` for the map of modules and the rules they keep.
 
 pub mod accounts;
+pub mod attachment;
 pub mod audit;
 pub mod beacon;
 pub mod calendar;

@@ -14,7 +14,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::browser::Browser;
-use common::http::{form, request};
+use common::http::{self, form, request};
 use common::{TestDb, repo};
 use serde_json::Value;
 
@@ -335,7 +335,7 @@ fn a_year_in_the_console(db: &TestDb) {
         .find(|t| t["id"] == mine.as_str())
         .and_then(|t| t["city"].as_str())
         .unwrap_or("");
-    security(&addr, (&mine, &theirs), mine_city.starts_with(&unit));
+    security(db, &addr, (&mine, &theirs), mine_city.starts_with(&unit));
     assert_eq!(db.json(&["audit", "verify", "--json"])["ok"], true);
 }
 
@@ -373,7 +373,7 @@ fn browser_logout(b: &mut Browser) {
 }
 
 /// Everything a hostile user tries over HTTP.
-fn security(addr: &str, (mine, theirs): (&str, &str), bureau_sees_mine: bool) {
+fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_mine: bool) {
     // Without a session: the login page, for every page and action.
     let get = [
         "/",
@@ -610,6 +610,75 @@ fn security(addr: &str, (mine, theirs): (&str, &str), bureau_sees_mine: bool) {
             .body
             .contains("&lt;img src=x onerror=alert(1)&gt;")
     );
+
+    // Attachments: a photo by its division, stored by digest, audited; what is not a PDF,
+    // JPEG or PNG by its bytes is refused, whatever its name; another division never sees it.
+    let png = [
+        &[0x89u8, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..],
+        b"rest of a photo",
+    ]
+    .concat();
+    let files = format!("{path}/files");
+    let up = |who: &str, csrf: &str, name: &str, bytes: &[u8]| {
+        http::post_bytes(
+            addr,
+            &files,
+            who,
+            http::multipart(&[("csrf", csrf)], (name, bytes)),
+        )
+    };
+    let r = up(&div1, &div1_csrf, "../现场照片.png", &png);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = up(
+        &div1,
+        &div1_csrf,
+        "笔录.pdf",
+        b"<html><script>alert(1)</script>",
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = up(&div1, "wrong", "x.png", &png);
+    assert_eq!(r.status, 403);
+    let r = up(&noncoal, &noncoal_csrf, "x.png", &png);
+    assert_eq!(r.status, 404);
+    let r = up(&aud, &aud_csrf, "x.png", &png);
+    assert_eq!(r.status, 403);
+    let big = [png.clone(), vec![0u8; 11 * 1024 * 1024]].concat();
+    let r = up(&div1, &div1_csrf, "big.png", &big);
+    assert!(matches!(r.status, 0 | 413), "{}: {}", r.status, r.body);
+    let page = request(addr, "GET", &path, Some(&div1), None);
+    assert!(page.body.contains("现场照片.png"), "{}", page.body);
+    // Attribute values come escaped (`/` as `&#x2f;`), as browsers read them.
+    let body = page.body.replace("&#x2f;", "/");
+    assert_eq!(body.matches("/files/").count(), 1, "one file listed");
+    let at = body.find(&format!("{path}/files/")).expect("link");
+    let link: String = body[at..].chars().take_while(|c| *c != '"').collect();
+    let sha = link.rsplit('/').next().unwrap_or("").to_string();
+    let got = request(addr, "GET", &link, Some(&aud), None);
+    assert_eq!(got.status, 200);
+    assert!(
+        got.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment"))
+    );
+    assert_eq!(
+        request(addr, "GET", &link, Some(&noncoal), None).status,
+        404
+    );
+    assert_eq!(
+        request(
+            addr,
+            "GET",
+            &format!("{path}/files/..%2F..%2Fsuiji.db"),
+            Some(&div1),
+            None
+        )
+        .status,
+        404
+    );
+    let audited = db.query_strings(&format!(
+        "SELECT detail FROM audit_log WHERE action = 'task.attach' AND actor = 'console:div1'"
+    ));
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert!(audited[0].contains(&sha), "{audited:?}");
 
     // Logout everywhere ends every session of the account.
     let (second, _) = login(addr, "div1");

@@ -149,3 +149,115 @@ pub fn anchor_psql(url: &str, csv: &std::path::Path) -> anyhow::Result<Measured>
         ),
     ]))
 }
+
+fn d(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+}
+
+/// Fills `store` with one draw of `n` tasks of the 2024 window, as the store's draw path
+/// writes them: one in a hundred late to schedule on 1 July, every other one scheduled at the
+/// draw (a recorded fact), the rest due at year end; divisions noncoal, hazchem and
+/// enforcement in turn, all in unit 4101.
+pub async fn fill(store: &suiji::store::Store, n: usize) -> anyhow::Result<()> {
+    use chrono::TimeZone;
+    use std::collections::BTreeMap;
+    use suiji::clock::FixedClock;
+    use suiji::draw::{DrawDoc, SeedValue};
+    use suiji::lifecycle::Obligation;
+    use suiji::plan::{Deadlines, SeedKind, Window};
+    use suiji::store::NewTask;
+    // Drawn when the plan's draw was, so that June's report, as it stood, holds every task.
+    let clock = FixedClock(
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(2024, 5, 16, 21, 15, 0)
+            .single()
+            .ok_or_else(|| anyhow::anyhow!("draw time"))?,
+    );
+    let window = Window {
+        start: d("2024-05-20"),
+        end: d("2024-12-31"),
+    };
+    let manifest = store
+        .freeze(
+            "bench",
+            2024,
+            &"0".repeat(64),
+            &"0".repeat(64),
+            ("{}".into(), None),
+            "2024-05-13T09:00:00.000+08:00",
+            "2024-05-16T21:15:00.000+08:00",
+            None,
+            &clock,
+            "bench",
+        )
+        .await?;
+    let doc = DrawDoc {
+        spec: suiji::draw::SPEC.into(),
+        manifest_digest: "0".repeat(64),
+        seed_source: SeedValue::plain(SeedKind::Manual, "123456"),
+        seed: "0".repeat(64),
+        strata: vec![],
+        teams: vec![],
+    };
+    let tasks: Vec<NewTask> = (0..n)
+        .map(|i| {
+            // One task in a hundred is late to schedule on 1 July; every other one was
+            // scheduled at the draw (a recorded fact for a past month's report to fold); the
+            // rest are due at year end.
+            let next = if i % 100 == 0 {
+                d("2024-06-14")
+            } else {
+                d("2024-12-31")
+            };
+            let planned = (i % 2 == 1).then(|| d("2024-09-02"));
+            let mut deadlines = BTreeMap::new();
+            if planned.is_none() {
+                deadlines.insert(Obligation::Schedule, next);
+            }
+            deadlines.insert(Obligation::Complete, window.end);
+            NewTask {
+                id: format!("bench-t-{i:07}"),
+                task_rule: "t".into(),
+                stratum: "t".into(),
+                uscc: format!("9141010{i:010}X"),
+                entity_name: "企业".into(),
+                city: "4101".into(),
+                division: ["noncoal", "hazchem", "enforcement"][i % 3].into(),
+                cadre: "41000001007".into(),
+                members: vec!["41000001007".into(), "41000001014".into()],
+                partners: vec![],
+                items: vec!["HNYJ-01".into()],
+                drawn_on: d("2024-05-16"),
+                planned,
+                deadlines: suiji::lifecycle::Due {
+                    dates: deadlines,
+                    pending: Default::default(),
+                },
+                next_due: Some(next),
+            }
+        })
+        .collect();
+    let rules = Deadlines {
+        results: 5,
+        penalties: 7,
+        advance_notice: 3,
+        schedule_within: 20,
+        reminders: vec![1],
+        propose_dates: false,
+    };
+    store
+        .record_draw(
+            &manifest,
+            &doc,
+            &"0".repeat(64),
+            "{}",
+            &tasks,
+            window,
+            &rules,
+            &[],
+            &clock,
+            "bench",
+        )
+        .await?;
+    Ok(())
+}

@@ -1,7 +1,8 @@
 -- The console's accounts (roles admin, division, bureau, auditor; a division or bureau
 -- account is scoped to its division code or municipal unit), their sessions (kept by the
 -- SHA-256 of the token, so a copy of the database opens no session), failed logins (what
--- throttling counts), and bureaus' acknowledgements of the 函告 they received.
+-- throttling counts), bureaus' acknowledgements of the 函告 they received, and the files
+-- divisions attach to their tasks.
 -- Released migrations are never edited: add a new numbered file instead.
 
 CREATE TABLE accounts (
@@ -41,3 +42,17 @@ CREATE TABLE notice_receipts (
     account_id      BIGINT NOT NULL REFERENCES accounts (id),
     acknowledged_at TEXT NOT NULL
 );
+
+-- Files a division attaches to a task (现场检查笔录, photos): stored content-addressed under
+-- the data folder by their SHA-256, which the audit chain records; never public.
+CREATE TABLE attachments (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id      TEXT NOT NULL REFERENCES tasks (id),
+    sha256       TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size         BIGINT NOT NULL,
+    actor        TEXT NOT NULL,
+    at           TEXT NOT NULL
+);
+CREATE INDEX attachments_task ON attachments (task_id);

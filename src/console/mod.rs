@@ -334,6 +334,11 @@ mod tests {
                 "task.html",
                 minijinja::context! {
                     me, error => evil, t, may_record => true, warnings => vec![evil],
+                    may_attach => true, max_mib => 10,
+                    files => vec![minijinja::context! {
+                        name => evil, size => 3, type => "image/png", at => "a", actor => evil,
+                        sha256 => "ab", href => "/tasks/t-1/files/ab",
+                    }],
                     deadlines => vec![minijinja::context! { what => "公示", due => "d", days => "2" }],
                     facts => vec![minijinja::context! {
                         effective => "d", recorded_at => "r", actor => evil, event => "e", detail => evil,

@@ -39,6 +39,16 @@ pub(super) fn router(c: Console) -> Router {
         .route("/logout", post(logout))
         .route("/tasks", get(tasks))
         .route("/tasks/{id}", get(task).post(record))
+        .route(
+            "/tasks/{id}/files",
+            post(attach).layer(axum::extract::DefaultBodyLimit::max(
+                usize::try_from(c.0.settings.console.max_attachment_mib)
+                    .unwrap_or(64)
+                    .saturating_mul(1024 * 1024)
+                    .saturating_add(64 * 1024),
+            )),
+        )
+        .route("/tasks/{id}/files/{sha256}", get(attachment))
         .route("/letters", get(letters))
         .route("/letters/{id}/ack", post(acknowledge))
         .route("/admin", get(admin))
@@ -310,7 +320,22 @@ async fn tasks(
 
 /// A task the account may read, or 404 (the same as for a task that does not exist: an id
 /// tried from another division's account tells nothing).
-async fn readable(c: &Console, who: &Who, id: &str) -> Result<ops::task::TaskView, Response> {
+/// A task's page: its view and its attachments.
+pub(super) struct Readable {
+    view: ops::task::TaskView,
+    attachments: Vec<crate::store::AttachmentRow>,
+}
+
+async fn readable(c: &Console, who: &Who, id: &str) -> Result<Readable, Response> {
+    let ctx = c.ctx("console");
+    let view = readable_view(c, who, id).await?;
+    let attachments = ops::attachments::list(&ctx, id)
+        .await
+        .map_err(|e| c.failed(&e))?;
+    Ok(Readable { view, attachments })
+}
+
+async fn readable_view(c: &Console, who: &Who, id: &str) -> Result<ops::task::TaskView, Response> {
     let ctx = c.ctx("console");
     let not_found = || {
         c.message(
@@ -336,14 +361,14 @@ async fn task(State(c): State<Console>, headers: HeaderMap, Path(id): Path<Strin
 fn task_page(
     c: &Console,
     who: &Who,
-    view: &ops::task::TaskView,
+    view: &Readable,
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
     let labels = page!(ops::Labels::of(&c.0.settings).map_err(|e| c.failed(&e)));
     let today = crate::clock::Clock::today(&crate::clock::SystemClock);
     let cal = ops::plan::calendar(&c.0.settings).ok();
-    let t = &view.row;
+    let t = &view.view.row;
     let deadlines: Vec<serde_json::Value> = t
         .deadlines
         .iter()
@@ -353,6 +378,7 @@ fn task_page(
         })
         .collect();
     let facts: Vec<serde_json::Value> = view
+        .view
         .recorded
         .iter()
         .map(|f| {
@@ -363,6 +389,17 @@ fn task_page(
         })
         .collect();
     let may_record = who.account.may_record_task(&t.division) && t.facts.status.is_open();
+    let files: Vec<serde_json::Value> = view
+        .attachments
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "name": a.name, "size": a.size, "type": a.content_type, "at": a.at,
+                "actor": a.actor, "sha256": a.sha256,
+                "href": format!("/tasks/{}/files/{}", urlencode(&t.id), a.sha256),
+            })
+        })
+        .collect();
     c.render(
         status,
         "task.html",
@@ -376,8 +413,11 @@ fn task_page(
                 "completed": t.facts.completed, "outcome": t.facts.outcome.map(Outcome::code),
                 "published": t.facts.published, "members": t.members, "items": t.items,
                 "window_end": t.facts.window.end,
+                "files_action": format!("/tasks/{}/files", urlencode(&t.id)),
             })),
-            deadlines, facts, may_record, warnings => &view.warnings,
+            deadlines, facts, may_record, warnings => &view.view.warnings, files,
+            may_attach => who.account.may_record_task(&t.division),
+            max_mib => c.0.settings.console.max_attachment_mib,
         },
     )
 }
@@ -420,7 +460,7 @@ async fn record(
     let who = page!(c.who(&headers).await);
     page!(c.csrf(&who, f.get("csrf")));
     let view = page!(readable(&c, &who, &id).await);
-    if !who.account.may_record_task(&view.row.division) {
+    if !who.account.may_record_task(&view.view.row.division) {
         return c.message(
             StatusCode::FORBIDDEN,
             "无权操作",
@@ -649,6 +689,115 @@ async fn seed(State(c): State<Console>, headers: HeaderMap, Form(f): Fields) -> 
         }
         Err(OpsError::Invalid(m) | OpsError::NotYet(m)) => {
             admin_page(&c, &who, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&m)).await
+        }
+        Err(e) => c.failed(&e),
+    }
+}
+
+/// A file attached to a task (multipart form: `csrf`, then `file`), by its division.
+async fn attach(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let who = page!(c.who(&headers).await);
+    let mut csrf = None;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_string();
+                let file_name = field.file_name().unwrap_or("").to_string();
+                let Ok(bytes) = field.bytes().await else {
+                    return c.message(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "文件过大",
+                        "上传的文件超过允许的大小。",
+                    );
+                };
+                match name.as_str() {
+                    "csrf" => csrf = Some(String::from_utf8_lossy(&bytes).to_string()),
+                    "file" => file = Some((file_name, bytes.to_vec())),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                return c.message(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "上传失败",
+                    "上传的内容无法读取或超过允许的大小。",
+                );
+            }
+        }
+    }
+    page!(c.csrf(&who, csrf.as_ref()));
+    let view = page!(readable(&c, &who, &id).await);
+    if !who.account.may_record_task(&view.view.row.division) {
+        return c.message(
+            StatusCode::FORBIDDEN,
+            "无权操作",
+            "只有承办处室和系统管理员可以上传附件。",
+        );
+    }
+    let Some((name, bytes)) = file else {
+        return task_page(
+            &c,
+            &who,
+            &view,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("请选择文件"),
+        );
+    };
+    let actor = who.account.actor();
+    match ops::attachments::attach(&c.ctx(&actor), &id, &name, &bytes).await {
+        Ok(_) => Redirect::to(&format!("/tasks/{}", urlencode(&id))).into_response(),
+        Err(OpsError::Invalid(m)) => {
+            task_page(&c, &who, &view, StatusCode::UNPROCESSABLE_ENTITY, Some(&m))
+        }
+        Err(e) => c.failed(&e),
+    }
+}
+
+/// An attachment, to whoever may read its task; sent as a download, never rendered inline.
+async fn attachment(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Path((id, sha256)): Path<(String, String)>,
+) -> Response {
+    let who = page!(c.who(&headers).await);
+    page!(readable_view(&c, &who, &id).await);
+    match ops::attachments::read(&c.ctx("console"), &id, &sha256).await {
+        Ok((row, bytes)) => {
+            let ascii: String = row
+                .name
+                .chars()
+                .map(|ch| {
+                    if ch.is_ascii_alphanumeric() || ch == '.' {
+                        ch
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, row.content_type.clone()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!(
+                            "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+                            urlencode(&row.name)
+                        ),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(OpsError::Invalid(_)) => {
+            c.message(StatusCode::NOT_FOUND, "没有这个附件", "附件不存在。")
         }
         Err(e) => c.failed(&e),
     }

@@ -4,6 +4,7 @@
 //! `publish`. The CLI only parses arguments and prints; the daemon only decides when.
 
 pub mod accounts;
+pub mod attachments;
 pub mod audit;
 pub mod backup;
 pub mod doctor;

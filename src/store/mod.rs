@@ -29,6 +29,7 @@ use crate::registry::{
 use crate::vocab::Vocabulary;
 
 mod accounts;
+mod attachments;
 mod copy;
 mod draws;
 mod jobs;
@@ -38,6 +39,7 @@ mod stage;
 mod takedowns;
 mod tasks;
 pub use accounts::{AccountRow, Receipt, SessionRow};
+pub use attachments::AttachmentRow;
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
 pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord, RecordedPlan};
 pub use mode::{Mode, production_refusal};
