@@ -674,9 +674,9 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
         .status,
         404
     );
-    let audited = db.query_strings(&format!(
-        "SELECT detail FROM audit_log WHERE action = 'task.attach' AND actor = 'console:div1'"
-    ));
+    let audited = db.query_strings(
+        "SELECT detail FROM audit_log WHERE action = 'task.attach' AND actor = 'console:div1'",
+    );
     assert_eq!(audited.len(), 1, "{audited:?}");
     assert!(audited[0].contains(&sha), "{audited:?}");
 
