@@ -552,6 +552,39 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
             "{page}"
         );
     }
+    // The outbox: admins and auditors read it; only an admin puts a notice back in line.
+    assert_eq!(
+        request(addr, "GET", "/admin/outbox", Some(&aud), None).status,
+        200
+    );
+    assert_eq!(
+        request(
+            addr,
+            "GET",
+            "/admin/outbox?status=failed",
+            Some(&admin),
+            None
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        request(addr, "GET", "/admin/outbox", Some(&div1), None).status,
+        403
+    );
+    let retry = |who: &str, csrf: &str| {
+        request(
+            addr,
+            "POST",
+            "/admin/outbox/1/retry",
+            Some(who),
+            Some(&format!("csrf={csrf}")),
+        )
+        .status
+    };
+    assert_eq!(retry(&aud, &aud_csrf), 403);
+    assert_eq!(retry(&bureau, &bureau_csrf), 403);
+    assert_eq!(retry(&admin, "wrong"), 403);
     // A division cannot acknowledge a bureau's letter.
     let r = request(
         addr,

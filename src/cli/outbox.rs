@@ -11,16 +11,7 @@ use suiji::ops::Ctx;
 pub(super) async fn command(ctx: &Ctx<'_>, command: OutboxCommand) -> Result<ExitCode> {
     match command {
         OutboxCommand::List { status, json } => {
-            if let Some(s) = &status
-                && !["pending", "sent", "failed"].contains(&s.as_str())
-            {
-                return Err(Invalid(format!(
-                    "unknown status `{}`: pending, sent or failed",
-                    suiji::text::quote(s)
-                ))
-                .into());
-            }
-            let rows = ctx.store.outbox(status.as_deref()).await?;
+            let rows = suiji::ops::notices::outbox(ctx, status.as_deref()).await?;
             if json {
                 return print_json(&rows).map(|_| ExitCode::SUCCESS);
             }
@@ -149,11 +140,7 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: OutboxCommand) -> Result<Exi
                     suiji::store::Retry::All { status }
                 }
             };
-            let rows = ctx
-                .store
-                .outbox_retry(which, ctx.clock, ctx.actor)
-                .await
-                .map_err(suiji::ops::OpsError::from)?;
+            let rows = suiji::ops::notices::retry(ctx, which).await?;
             for r in &rows {
                 println!(
                     "{}",

@@ -45,7 +45,7 @@ const SECURE_SESSION: &str = "__Host-suiji_session";
 const PRE_LOGIN: &str = "suiji_login";
 
 /// The console's templates, compiled in.
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 8] = [
     (
         "base.html",
         include_str!("../../templates/console/base.html"),
@@ -73,6 +73,10 @@ const TEMPLATES: [(&str, &str); 7] = [
     (
         "message.html",
         include_str!("../../templates/console/message.html"),
+    ),
+    (
+        "outbox.html",
+        include_str!("../../templates/console/outbox.html"),
     ),
 ];
 

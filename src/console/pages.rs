@@ -54,6 +54,8 @@ pub(super) fn router(c: Console) -> Router {
         .route("/admin", get(admin))
         .route("/admin/users", post(users))
         .route("/admin/seed", post(seed))
+        .route("/admin/outbox", get(outbox))
+        .route("/admin/outbox/{id}/retry", post(retry))
         .route("/console.css", get(css))
         .with_state(c)
 }
@@ -799,6 +801,75 @@ async fn attachment(
         Err(OpsError::Invalid(_)) => {
             c.message(StatusCode::NOT_FOUND, "没有这个附件", "附件不存在。")
         }
+        Err(e) => c.failed(&e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct OutboxParams {
+    status: Option<String>,
+}
+
+/// The outbox, by delivery status, for admins and auditors; admins put a notice back in line.
+async fn outbox(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Query(p): Query<OutboxParams>,
+) -> Response {
+    let who = page!(c.who(&headers).await);
+    if !matches!(who.account.role, Role::Admin | Role::Auditor) {
+        return c.message(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "该页面仅供系统管理员和审计账号使用。",
+        );
+    }
+    let status = p.status.as_deref().filter(|s| !s.is_empty());
+    let rows = page!(
+        ops::notices::outbox(&c.ctx("console"), status)
+            .await
+            .map_err(|e| c.failed(&e))
+    );
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .take(500)
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "kind": r.kind, "status": r.status, "subject": r.subject,
+                "to": r.to.iter().map(|m| m.email.clone()).collect::<Vec<_>>().join("、"),
+                "attempts": r.attempts, "last_error": r.last_error, "created_at": r.created_at,
+                "sent_at": r.sent_at, "text": r.text,
+            })
+        })
+        .collect();
+    c.render(
+        StatusCode::OK,
+        "outbox.html",
+        context! {
+            me => me(&who), rows, status => status.unwrap_or(""),
+            may_act => who.account.role == Role::Admin,
+        },
+    )
+}
+
+async fn retry(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Fields,
+) -> Response {
+    let who = page!(c.who(&headers).await);
+    page!(c.csrf(&who, f.get("csrf")));
+    if who.account.role != Role::Admin {
+        return c.message(
+            StatusCode::FORBIDDEN,
+            "无权操作",
+            "只有系统管理员可以重新发送通知。",
+        );
+    }
+    let actor = who.account.actor();
+    match ops::notices::retry(&c.ctx(&actor), crate::store::Retry::One(id)).await {
+        Ok(_) => Redirect::to("/admin/outbox").into_response(),
         Err(e) => c.failed(&e),
     }
 }

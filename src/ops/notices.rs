@@ -361,3 +361,24 @@ pub async fn acknowledge(
         .acknowledge(letter, account.id, ctx.clock, ctx.actor)
         .await?)
 }
+
+/// The outbox, newest first, by delivery status (pending, sent or failed; all when none).
+pub async fn outbox(ctx: &Ctx<'_>, status: Option<&str>) -> Result<Vec<crate::store::OutboxRow>> {
+    if let Some(s) = status
+        && !["pending", "sent", "failed"].contains(&s)
+    {
+        return Err(OpsError::Invalid(format!(
+            "unknown status `{}`: pending, sent or failed",
+            crate::text::quote(s)
+        )));
+    }
+    Ok(ctx.store.outbox(status).await?)
+}
+
+/// Puts notices back in line for delivery (audited); returns them.
+pub async fn retry(
+    ctx: &Ctx<'_>,
+    which: crate::store::Retry,
+) -> Result<Vec<crate::store::OutboxRow>> {
+    Ok(ctx.store.outbox_retry(which, ctx.clock, ctx.actor).await?)
+}
