@@ -183,6 +183,7 @@ fn main() -> anyhow::Result<()> {
     let cookies: Vec<String> = (0..sessions)
         .map(|i| login(&addr, &format!("div{i}")))
         .collect::<anyhow::Result<_>>()?;
+    let (logged_in_rss, _) = rss(child.id());
     // Each session's tasks: hazchem's are every third task from the second.
     let hazchem = n.div_ceil(3).saturating_sub(1).max(1);
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -255,8 +256,9 @@ fn main() -> anyhow::Result<()> {
         );
     }
     println!(
-        "  errors {errors}; console process RSS: {idle_rss:.1} MiB idle, {peak_during:.1} MiB \
-         highest sampled under load, {rss_now:.1} MiB at the end, peak (VmHWM) {hwm:.1} MiB"
+        "  errors {errors}; console process RSS: {idle_rss:.1} MiB idle, {logged_in_rss:.1} MiB \
+         after the logins, {peak_during:.1} MiB highest sampled under load, {rss_now:.1} MiB at \
+         the end, peak (VmHWM) {hwm:.1} MiB"
     );
     Ok(())
 }

@@ -189,8 +189,9 @@ pub async fn login(
     };
     let hash = row
         .as_ref()
-        .map_or(accounts::decoy_hash(), |r| r.password_hash.as_str());
-    let matches = accounts::verify_password(hash, password);
+        .map_or(accounts::decoy_hash(), |r| r.password_hash.as_str())
+        .to_string();
+    let matches = verify(hash, password.to_string()).await;
     let account = row.as_ref().map(account_of).filter(|a| !a.disabled);
     let Some(account) = account.filter(|_| matches) else {
         ctx.store.login_failed(&key, address, ctx.clock).await?;
@@ -212,6 +213,20 @@ pub async fn login(
         csrf,
         account,
     }))
+}
+
+/// Argon2 verifications at once: each takes 19 MiB and tens of milliseconds of a core, so a
+/// flood of logins queues here instead of exhausting the server's memory, and the work runs
+/// off the async workers.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+async fn verify(hash: String, password: String) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || accounts::verify_password(&hash, &password))
+        .await
+        .unwrap_or(false)
 }
 
 /// The account and CSRF token of a live session, if `token` is one. A request more than a
