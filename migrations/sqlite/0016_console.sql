@@ -56,3 +56,8 @@ CREATE TABLE attachments (
     at           TEXT NOT NULL
 );
 CREATE INDEX attachments_task ON attachments (task_id);
+
+-- A division's list of its open tasks, soonest deadline first (the console's first page), and
+-- a bureau's by municipal unit: ranges of an index instead of a scan of every task.
+CREATE INDEX tasks_division_due ON tasks (division, next_due, id);
+CREATE INDEX tasks_city_due ON tasks (city, next_due, id);

@@ -42,6 +42,7 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: TaskCommand) -> Result<ExitC
                     division: division.as_deref(),
                     unit: None,
                     due_before: overdue.then(|| ctx.clock.today()),
+                    count_up_to: None,
                 },
                 page,
             )

@@ -271,6 +271,7 @@ async fn tasks(
             .then_some(a.scope.as_deref())
             .flatten(),
         due_before,
+        count_up_to: Some(10_000),
     };
     const PER_PAGE: u32 = 50;
     let page_no = p.page.unwrap_or(0).min(1_000_000);
@@ -315,7 +316,8 @@ async fn tasks(
         StatusCode::OK,
         "tasks.html",
         context! {
-            me => me(&who), lines, view, total => listing.total, page => page_no, pages,
+            me => me(&who), lines, view, total => listing.total, capped => listing.capped,
+            page => page_no, pages,
         },
     )
 }

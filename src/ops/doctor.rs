@@ -87,6 +87,9 @@ pub async fn doctor(settings: &Settings, clock: &dyn Clock) -> Doctor {
     if let Some(store) = &store {
         checks.push(clock_check(store, clock).await);
         checks.push(daemon(store, settings, clock).await);
+        if let Some(c) = console(store, settings).await {
+            checks.push(c);
+        }
         store.close().await;
     }
     Doctor {
@@ -347,4 +350,52 @@ async fn daemon(store: &Store, settings: &Settings, clock: &dyn Clock) -> Check 
         ),
         Err(e) => check("daemon", Level::Fail, e.to_string(), None),
     }
+}
+
+/// With the console on: its address parses, and someone can administer it.
+async fn console(store: &Store, settings: &Settings) -> Option<Check> {
+    let listen = &settings.console.listen;
+    if listen.is_empty() {
+        return None;
+    }
+    if listen.parse::<std::net::SocketAddr>().is_err() {
+        return Some(check(
+            "console",
+            Level::Fail,
+            format!(
+                "console.listen `{}` is not an address",
+                crate::text::quote(listen)
+            ),
+            Some("write it as IP:PORT, e.g. 127.0.0.1:8080 (the reverse proxy forwards to it)"),
+        ));
+    }
+    let admins = match store.accounts().await {
+        Ok(a) => a
+            .iter()
+            .filter(|a| a.role == "admin" && a.disabled_at.is_none())
+            .count(),
+        Err(e) => return Some(check("console", Level::Fail, e.to_string(), None)),
+    };
+    Some(if admins == 0 {
+        check(
+            "console",
+            Level::Warn,
+            format!("served on {listen}, but no enabled admin account exists"),
+            Some("add one: suiji user add LOGIN --name NAME --role admin"),
+        )
+    } else if !settings.console.behind_tls_proxy {
+        check(
+            "console",
+            Level::Warn,
+            format!("served on {listen} with cookies not marked Secure (behind_tls_proxy = false)"),
+            Some("serve it only behind the department's TLS proxy, with behind_tls_proxy = true"),
+        )
+    } else {
+        check(
+            "console",
+            Level::Ok,
+            format!("served on {listen}; {admins} enabled admin account(s)"),
+            None,
+        )
+    })
 }

@@ -431,6 +431,8 @@ pub struct Query<'a> {
     pub unit: Option<&'a str>,
     /// Only tasks with a deadline still owed before this day, soonest first.
     pub due_before: Option<NaiveDate>,
+    /// Count the tasks selected only up to this many (see `Listing::capped`).
+    pub count_up_to: Option<u64>,
 }
 
 /// Tasks by status, division (name or code) and municipal unit, or only those with a deadline
@@ -441,6 +443,7 @@ pub async fn list(ctx: &Ctx<'_>, q: &Query<'_>, page: Page) -> Result<Listing> {
         division,
         unit,
         due_before,
+        count_up_to,
     } = *q;
     let status = match status {
         Some(s) => Some(
@@ -480,12 +483,18 @@ pub async fn list(ctx: &Ctx<'_>, q: &Query<'_>, page: Page) -> Result<Listing> {
         unit: unit.map(String::from),
         ..Default::default()
     };
-    let total = ctx.store.task_count(&filter).await?;
+    let total = ctx.store.task_count(&filter, count_up_to).await?;
     filter.page = Some(page);
+    let capped = count_up_to.is_some_and(|n| u64::try_from(total).unwrap_or(0) > n);
     Ok(Listing {
         tasks: ctx.store.tasks(&filter).await?,
         offset: page.offset,
-        total,
+        total: if capped {
+            count_up_to.map_or(total, |n| i64::try_from(n).unwrap_or(i64::MAX))
+        } else {
+            total
+        },
+        capped,
     })
 }
 
@@ -495,6 +504,8 @@ pub struct Listing {
     pub tasks: Vec<TaskRow>,
     pub offset: u64,
     pub total: i64,
+    /// The filter selects more than `total` tasks (counting stopped there).
+    pub capped: bool,
 }
 
 /// What a replacement created.

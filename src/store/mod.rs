@@ -746,7 +746,7 @@ impl Store {
         self.task_count(&TaskFilter {
             pending: true,
             ..Default::default()
-        })
+        }, None)
         .await
     }
 

@@ -586,10 +586,20 @@ impl Store {
             .collect()
     }
 
-    /// How many tasks `filter` selects, pages aside.
-    pub async fn task_count(&self, filter: &TaskFilter) -> Result<i64, StoreError> {
+    /// How many tasks `filter` selects, pages aside; with `up_to`, counting stops past that
+    /// many (a million-task count on every page view would cost more than the page).
+    pub async fn task_count(
+        &self,
+        filter: &TaskFilter,
+        up_to: Option<u64>,
+    ) -> Result<i64, StoreError> {
         let (mut sql, values) = filter.condition();
-        sql.insert_str(0, "SELECT count(*) FROM tasks t WHERE 1 = 1");
+        sql.insert_str(0, "SELECT 1 FROM tasks t WHERE 1 = 1");
+        if let Some(n) = up_to {
+            sql.push_str(&format!(" LIMIT {}", n.saturating_add(1)));
+        }
+        sql.insert_str(0, "SELECT count(*) FROM (");
+        sql.push_str(") AS counted");
         Ok(
             TaskFilter::bind(sqlx::query(sqlx::AssertSqlSafe(sql)), values)
                 .fetch_one(&self.pool)
