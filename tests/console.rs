@@ -108,12 +108,13 @@ fn password(login: &str) -> String {
     format!("{login}-password-1")
 }
 
-/// Logs in over HTTP; returns the session cookie ("name=value") and the page's CSRF token.
-fn login(addr: &str, login: &str) -> (String, String) {
+/// A login attempt over HTTP, as a browser makes it: the form (and its pre-login cookie),
+/// then the POST.
+fn attempt(addr: &str, login: &str, password: &str) -> http::Response {
     let page = request(addr, "GET", "/login", None, None);
     let pre = page.cookie("suiji_login").expect("pre-login cookie");
     let csrf = page.input("csrf").expect("csrf in the form");
-    let r = request(
+    request(
         addr,
         "POST",
         "/login",
@@ -121,9 +122,14 @@ fn login(addr: &str, login: &str) -> (String, String) {
         Some(&form(&[
             ("csrf", &csrf),
             ("login", login),
-            ("password", &password(login)),
+            ("password", password),
         ])),
-    );
+    )
+}
+
+/// Logs in over HTTP; returns the session cookie ("name=value") and the page's CSRF token.
+fn login(addr: &str, login: &str) -> (String, String) {
+    let r = attempt(addr, login, &password(login));
     assert_eq!(r.status, 303, "{login}: {}", r.body);
     let session = r.cookie("suiji_session").expect("session cookie");
     let cookie = format!("suiji_session={session}");
@@ -552,6 +558,14 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
             "{page}"
         );
     }
+    // The plans the daemon runs, checked now: admins and auditors only.
+    let plans = request(addr, "GET", "/admin/plans", Some(&aud), None);
+    assert_eq!(plans.status, 200);
+    assert!(plans.body.contains("检查通过"), "{}", plans.body);
+    assert_eq!(
+        request(addr, "GET", "/admin/plans", Some(&div1), None).status,
+        403
+    );
     // The outbox: admins and auditors read it; only an admin puts a notice back in line.
     assert_eq!(
         request(addr, "GET", "/admin/outbox", Some(&aud), None).status,
@@ -728,39 +742,11 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
     }
 
     // 20 wrong passwords: the account is throttled, even for its right password.
-    let mut statuses = Vec::new();
-    for _ in 0..20 {
-        let page = request(addr, "GET", "/login", None, None);
-        let pre = page.cookie("suiji_login").expect("pre");
-        let csrf = page.input("csrf").expect("csrf");
-        let r = request(
-            addr,
-            "POST",
-            "/login",
-            Some(&format!("suiji_login={pre}")),
-            Some(&form(&[
-                ("csrf", &csrf),
-                ("login", "noncoal1"),
-                ("password", "wrong password!"),
-            ])),
-        );
-        statuses.push(r.status);
-    }
+    let statuses: Vec<u16> = (0..20)
+        .map(|_| attempt(addr, "noncoal1", "wrong password!").status)
+        .collect();
     assert_eq!(statuses[0], 401);
     assert!(statuses.contains(&429), "{statuses:?}");
-    let page = request(addr, "GET", "/login", None, None);
-    let pre = page.cookie("suiji_login").expect("pre");
-    let csrf = page.input("csrf").expect("csrf");
-    let r = request(
-        addr,
-        "POST",
-        "/login",
-        Some(&format!("suiji_login={pre}")),
-        Some(&form(&[
-            ("csrf", &csrf),
-            ("login", "noncoal1"),
-            ("password", &password("noncoal1")),
-        ])),
-    );
+    let r = attempt(addr, "noncoal1", &password("noncoal1"));
     assert_eq!(r.status, 429, "throttled even with the right password");
 }

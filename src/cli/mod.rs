@@ -373,6 +373,8 @@ enum UserCommand {
         /// The person's name, as pages and the audit log show it.
         #[arg(long)]
         name: String,
+        /// admin (everything), division (its own division's tasks), bureau (its municipal
+        /// unit's inspections and 函告), auditor (reads everything).
         #[arg(long, value_enum)]
         role: suiji::accounts::Role,
         /// A division account's division (code, label or alias); a bureau account's
@@ -389,16 +391,23 @@ enum UserCommand {
     /// Set a new password (generated unless --password-stdin) and enable the account; every
     /// session of the account ends.
     Reset {
+        /// The account's login name.
         login: String,
+        /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Disable an account and end its sessions (it and what it recorded stay).
-    Disable { login: String },
+    Disable {
+        /// The account's login name.
+        login: String,
+    },
     /// The accounts.
     List {
+        /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
     },

@@ -45,7 +45,7 @@ const SECURE_SESSION: &str = "__Host-suiji_session";
 const PRE_LOGIN: &str = "suiji_login";
 
 /// The console's templates, compiled in.
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 9] = [
     (
         "base.html",
         include_str!("../../templates/console/base.html"),
@@ -77,6 +77,10 @@ const TEMPLATES: [(&str, &str); 8] = [
     (
         "outbox.html",
         include_str!("../../templates/console/outbox.html"),
+    ),
+    (
+        "plans.html",
+        include_str!("../../templates/console/plans.html"),
     ),
 ];
 

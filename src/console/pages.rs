@@ -55,6 +55,7 @@ pub(super) fn router(c: Console) -> Router {
         .route("/admin/users", post(users))
         .route("/admin/seed", post(seed))
         .route("/admin/outbox", get(outbox))
+        .route("/admin/plans", get(plans))
         .route("/admin/outbox/{id}/retry", post(retry))
         .route("/console.css", get(css))
         .with_state(c)
@@ -874,4 +875,65 @@ async fn retry(
         Ok(_) => Redirect::to("/admin/outbox").into_response(),
         Err(e) => c.failed(&e),
     }
+}
+
+/// Each plan the daemon runs, checked now against the registry as it stands: its findings,
+/// its strata with their quotas and pools, whether the file on disk is still the script the
+/// daemon runs, and the plan as evaluated.
+async fn plans(State(c): State<Console>, headers: HeaderMap) -> Response {
+    let who = page!(c.who(&headers).await);
+    if !matches!(who.account.role, Role::Admin | Role::Auditor) {
+        return c.message(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "该页面仅供系统管理员和审计账号使用。",
+        );
+    }
+    let ctx = c.ctx("console");
+    let status = page!(ops::status::status(&ctx).await.map_err(|e| c.failed(&e)));
+    let mut out = Vec::new();
+    for file in &c.0.plans {
+        let script = ops::plan::Script::File(Some(file));
+        let on_disk = script
+            .read(&c.0.settings)
+            .ok()
+            .map(|(_, text)| crate::attachment::digest(text.as_bytes()));
+        let running = status
+            .plans
+            .iter()
+            .find(|p| p.file == file.display().to_string())
+            .map(|p| p.script_sha256.clone());
+        let (ok, findings, strata, evaluated) = match ops::plan::checked(&ctx, script).await {
+            Ok((checked, _)) => (
+                true,
+                checked
+                    .findings
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect::<Vec<_>>(),
+                checked
+                    .strata
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "id": s.id, "label": s.label, "quota": s.quota, "pool": s.pool_size(),
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+                serde_json::to_string_pretty(&checked.plan).unwrap_or_default(),
+            ),
+            Err(OpsError::Invalid(m)) => (false, vec![m], Vec::new(), String::new()),
+            Err(e) => return c.failed(&e),
+        };
+        out.push(serde_json::json!({
+            "file": file.display().to_string(), "ok": ok, "findings": findings,
+            "strata": strata, "evaluated": evaluated, "sha256": on_disk,
+            "changed": running.is_some() && on_disk != running,
+        }));
+    }
+    c.render(
+        StatusCode::OK,
+        "plans.html",
+        context! { me => me(&who), plans => out },
+    )
 }

@@ -743,10 +743,13 @@ impl Store {
 
     /// Tasks with a deadline waiting for a year's holiday data (`"pending"` in `deadlines`).
     pub async fn pending_deadline_count(&self) -> Result<i64, StoreError> {
-        self.task_count(&TaskFilter {
-            pending: true,
-            ..Default::default()
-        }, None)
+        self.task_count(
+            &TaskFilter {
+                pending: true,
+                ..Default::default()
+            },
+            None,
+        )
         .await
     }
 

@@ -102,8 +102,14 @@ pub fn request_with(
     req.push_str("\r\n");
     req.push_str(body);
     s.write_all(req.as_bytes()).expect("send");
+    read_response(s)
+}
+
+/// Reads a whole response (the server closes the connection after it).
+fn read_response(mut s: TcpStream) -> Response {
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
+    // A server refusing a request early may reset the connection: what came is the answer.
+    let _ = s.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
@@ -166,24 +172,5 @@ pub fn post_bytes(
     s.write_all(head.as_bytes()).expect("send");
     // A server refusing a large body may close before reading it all.
     let _ = s.write_all(&body);
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let headers = head
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Response {
-        status,
-        headers,
-        body: body.to_string(),
-    }
+    read_response(s)
 }
