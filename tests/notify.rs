@@ -164,6 +164,8 @@ fn rehearse(db: &TestDb, config: &str, dir: &Path, until: &str) -> Value {
         repo("rules/henan-2024.rhai").to_str().expect("utf-8"),
         "--until",
         until,
+        // The letters of the draw's own dates: no simulated division moves one.
+        "--no-people",
         "--json",
     ])
 }

@@ -105,10 +105,10 @@ fn print_timeline(ran: &[Ran], json: bool) -> Result<()> {
 
 pub(super) async fn demo(
     ctx: &Ctx<'_>,
-    dir: Option<&Path>,
-    plan: Option<&Path>,
+    (dir, plan): (Option<&Path>, Option<&Path>),
     import_only: bool,
     until: Option<String>,
+    people: bool,
     json: bool,
 ) -> Result<ExitCode> {
     // Without a folder or a plan, the demo's own, built in: it runs in any folder.
@@ -129,7 +129,7 @@ pub(super) async fn demo(
         .map_err(daemon_error)?;
     let demo = {
         let bar = Bar::new(json);
-        d::demo::run(ctx, dir, &plan, import_only, until, &bar)
+        d::demo::run(ctx, (dir, &plan), import_only, (until, people), &bar)
             .await
             .map_err(daemon_error)?
     };

@@ -765,6 +765,10 @@ enum DemoCommand {
         /// Rehearse only up to DATE (default: the first report after the window).
         #[arg(long, value_name = "DATE")]
         until: Option<String>,
+        /// The year without its simulated divisions: only what the daemon does (nobody
+        /// schedules, inspects or publishes, so every task goes overdue).
+        #[arg(long)]
+        no_people: bool,
         /// Print the result as JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -1305,15 +1309,16 @@ async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Res
                     plan,
                     import_only,
                     until,
+                    no_people,
                     json,
                 },
         } => {
             daemon::demo(
                 ctx,
-                dir.as_deref(),
-                plan.as_deref(),
+                (dir.as_deref(), plan.as_deref()),
                 import_only,
                 until,
+                !no_people,
                 json,
             )
             .await

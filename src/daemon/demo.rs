@@ -48,13 +48,13 @@ fn ops(e: OpsError) -> DaemonError {
 
 /// Imports the demo registry from `dir` (stopping at the first file with problems), then,
 /// unless `import_only`, rehearses the plan's year up to `until` (by default the first report
-/// after its window) and verifies what was published. Running it again changes nothing.
+/// after its window), with its simulated divisions at work when `people`, and verifies what
+/// was published. Running it again changes nothing.
 pub async fn run(
     ctx: &Ctx<'_>,
-    dir: &Path,
-    plan_file: &Path,
+    (dir, plan_file): (&Path, &Path),
     import_only: bool,
-    until: Option<DateTime<Tz>>,
+    (until, people): (Option<DateTime<Tz>>, bool),
     progress: &dyn Progress,
 ) -> Result<Demo, DaemonError> {
     // A witness outside the department (the 纪检监察组), unless the configuration names its own:
@@ -130,7 +130,7 @@ pub async fn run(
         ctx.actor,
         &[plan_file.to_path_buf()],
         (before, &[]),
-        Some(&mut demo.people),
+        people.then_some(&mut demo.people),
     )
     .await?;
     // The digits, entered as the admin would (if the rehearsal gets that far).
@@ -164,7 +164,7 @@ pub async fn run(
                         i64::try_from(ctx.settings.daemon.waiting_recheck_secs).unwrap_or(60),
                     )],
             ),
-            Some(&mut demo.people),
+            people.then_some(&mut demo.people),
         )
         .await?,
     );
