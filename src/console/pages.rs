@@ -570,13 +570,7 @@ async fn admin_page(
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Response {
-    if !matches!(who.account.role, Role::Admin | Role::Auditor) {
-        return c.message(
-            StatusCode::FORBIDDEN,
-            "无权访问",
-            "该页面仅供系统管理员和审计账号使用。",
-        );
-    }
+    page!(overseer(c, who));
     let ctx = c.ctx("console");
     let status = page!(ops::status::status(&ctx).await.map_err(|e| c.failed(&e)));
     let accounts = page!(ops::accounts::list(&ctx).await.map_err(|e| c.failed(&e)));
@@ -820,13 +814,7 @@ async fn outbox(
     Query(p): Query<OutboxParams>,
 ) -> Response {
     let who = page!(c.who(&headers).await);
-    if !matches!(who.account.role, Role::Admin | Role::Auditor) {
-        return c.message(
-            StatusCode::FORBIDDEN,
-            "无权访问",
-            "该页面仅供系统管理员和审计账号使用。",
-        );
-    }
+    page!(overseer(&c, &who));
     let status = p.status.as_deref().filter(|s| !s.is_empty());
     let rows = page!(
         ops::notices::outbox(&c.ctx("console"), status)
@@ -882,13 +870,7 @@ async fn retry(
 /// daemon runs, and the plan as evaluated.
 async fn plans(State(c): State<Console>, headers: HeaderMap) -> Response {
     let who = page!(c.who(&headers).await);
-    if !matches!(who.account.role, Role::Admin | Role::Auditor) {
-        return c.message(
-            StatusCode::FORBIDDEN,
-            "无权访问",
-            "该页面仅供系统管理员和审计账号使用。",
-        );
-    }
+    page!(overseer(&c, &who));
     let ctx = c.ctx("console");
     let status = page!(ops::status::status(&ctx).await.map_err(|e| c.failed(&e)));
     let mut out = Vec::new();
@@ -936,4 +918,17 @@ async fn plans(State(c): State<Console>, headers: HeaderMap) -> Response {
         "plans.html",
         context! { me => me(&who), plans => out },
     )
+}
+
+/// Admins and auditors only: the pages that show the whole department.
+fn overseer(c: &Console, who: &Who) -> Result<(), Response> {
+    if matches!(who.account.role, Role::Admin | Role::Auditor) {
+        Ok(())
+    } else {
+        Err(c.message(
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "该页面仅供系统管理员和审计账号使用。",
+        ))
+    }
 }
