@@ -31,8 +31,15 @@ fn serve(url: &str, addr: &str) -> anyhow::Result<()> {
     let settings = settings()?;
     tokio::runtime::Runtime::new()?.block_on(async {
         let store = Store::open(&DatabaseUrl::new(url), &settings.database).await?;
-        let console = suiji::console::Console::new(store, settings, Vec::new())
-            .map_err(|e| anyhow::anyhow!(e))?;
+        let console = suiji::console::Console::new(
+            store,
+            settings,
+            suiji::console::Daemon {
+                running: tokio::sync::watch::channel(Vec::new()).1,
+                wake: tokio::sync::mpsc::channel(1).0,
+            },
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
         let listener = suiji::console::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!(e))?;

@@ -295,6 +295,89 @@ impl Slot {
     }
 }
 
+/// What an administrator tells the daemon about a job (`suiji job`, the console).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Its due slots wait, still owed, until it is resumed (or a slot is run by hand).
+    Pause,
+    Resume,
+    /// Run one slot now: one that waits or failed (no waiting for its next attempt), or a due
+    /// slot of a paused job.
+    Run,
+}
+
+impl Action {
+    pub const ALL: [Action; 3] = [Action::Pause, Action::Resume, Action::Run];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Pause => "pause",
+            Action::Resume => "resume",
+            Action::Run => "run",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Pause => "暂停",
+            Action::Resume => "恢复",
+            Action::Run => "立即运行",
+        }
+    }
+}
+
+/// The jobs administrators paused, and the slots they asked to run regardless: what the
+/// recorded controls, in the order recorded, mean for the runner.
+#[derive(Debug, Default, Clone)]
+pub struct Holds {
+    paused: HashSet<(Job, String)>,
+    asked: HashSet<(Job, String, String)>,
+}
+
+impl Holds {
+    /// From `(job, owner, action, slot)` in the order recorded: the latest pause or resume of
+    /// a job is in force; a pause sets aside the runs asked for before it.
+    pub fn new<'a>(
+        controls: impl IntoIterator<Item = (Job, &'a str, Action, Option<&'a str>)>,
+    ) -> Holds {
+        let mut h = Holds::default();
+        for (job, owner, action, slot) in controls {
+            match action {
+                Action::Pause => {
+                    h.paused.insert((job, owner.to_string()));
+                    h.asked.retain(|(j, o, _)| (*j, o.as_str()) != (job, owner));
+                }
+                Action::Resume => {
+                    h.paused.remove(&(job, owner.to_string()));
+                }
+                Action::Run => {
+                    if let Some(slot) = slot {
+                        h.asked.insert((job, owner.to_string(), slot.to_string()));
+                    }
+                }
+            }
+        }
+        h
+    }
+
+    pub fn paused(&self, job: Job, owner: &str) -> bool {
+        self.paused.contains(&(job, owner.to_string()))
+    }
+
+    /// Whether the runner leaves `slot` for now: its job is paused and nobody asked for it.
+    pub fn holds(&self, slot: &Slot) -> bool {
+        self.paused(slot.job, slot.owner())
+            && !self
+                .asked
+                .contains(&(slot.job, slot.owner().to_string(), slot.key()))
+    }
+}
+
 fn start_of_year(year: i32) -> Option<DateTime<Tz>> {
     Shanghai.with_ymd_and_hms(year, 1, 1, 0, 0, 0).single()
 }
@@ -353,6 +436,41 @@ mod tests {
         crate::clock::parse_time(s)
             .expect("time")
             .with_timezone(&Shanghai)
+    }
+
+    /// A pause holds every slot of its job and no other; a slot asked for runs regardless; a
+    /// later pause sets that request aside; a resume frees them all.
+    #[test]
+    fn pauses_and_runs_asked_for() {
+        let nightly = |at: &str| Slot::department(t(at), Job::Nightly);
+        let report = Slot::department(t("2024-06-01 08:00"), Job::Report);
+        let (a, b) = (nightly("2024-06-03 02:00"), nightly("2024-06-04 02:00"));
+        let (ka, kb) = (a.key(), b.key());
+        let d = DEPARTMENT;
+        let holds = |c: &[(Action, Option<&str>)]| {
+            Holds::new(c.iter().map(|(act, slot)| (Job::Nightly, d, *act, *slot)))
+        };
+        assert!(!holds(&[]).holds(&a));
+        let paused = holds(&[(Action::Pause, None)]);
+        assert!(paused.holds(&a) && paused.holds(&b) && !paused.holds(&report));
+        assert!(paused.paused(Job::Nightly, d) && !paused.paused(Job::Nightly, "henan-2024"));
+        let asked = holds(&[(Action::Pause, None), (Action::Run, Some(&ka))]);
+        assert!(!asked.holds(&a) && asked.holds(&b));
+        let set_aside = holds(&[
+            (Action::Pause, None),
+            (Action::Run, Some(&ka)),
+            (Action::Resume, None),
+            (Action::Pause, None),
+        ]);
+        assert!(set_aside.holds(&a));
+        let resumed = holds(&[
+            (Action::Pause, None),
+            (Action::Run, Some(&kb)),
+            (Action::Resume, None),
+        ]);
+        assert!(!resumed.holds(&a) && !resumed.holds(&b));
+        assert_eq!(Action::parse("run"), Some(Action::Run));
+        assert_eq!(Action::parse("stop"), None);
     }
 
     #[test]

@@ -196,12 +196,41 @@ fn a_year_in_the_console(db: &TestDb) {
     });
     let base = format!("http://{addr}");
 
-    // The admin, in the browser: the draw waits for the lottery's digits; she enters them.
+    // The admin, in the browser: she pauses the draw job (confirmed, with a reason); the draw
+    // comes due and waits for the lottery's digits; she enters them, and the paused job still
+    // holds its slot; she runs it by hand, then resumes the job.
     let Some(mut b) = Browser::launch() else {
         return;
     };
-    common::wait_until(available);
     browser_login(&mut b, &base, "admin1");
+    let control = |b: &mut Browser, link: &str, reason: &str| {
+        b.goto(&format!("{base}/admin/jobs"));
+        submit(
+            b,
+            &format!("document.querySelector('#job-draw-henan-2024 {link}').click()"),
+        );
+        submit(
+            b,
+            &format!(
+                "const f = document.querySelector('#control'); f.reason.value = '{reason}'; \
+                 f.confirm.checked = true; f.submit()"
+            ),
+        );
+        let said = b.eval("document.querySelector('#notice, #error').textContent");
+        assert!(
+            said.as_str().unwrap_or("").contains("已记录"),
+            "{link}: {said}"
+        );
+    };
+    control(&mut b, "a.pause", "核对开奖号码来源");
+    assert!(
+        b.eval("document.querySelector('#job-draw-henan-2024 .state').textContent")
+            .as_str()
+            .is_some_and(|s| s.contains("已暂停") && s.contains("核对开奖号码来源")),
+        "{}",
+        b.eval("document.body.innerHTML")
+    );
+    common::wait_until(available);
     b.goto(&format!("{base}/admin"));
     submit(
         &mut b,
@@ -215,11 +244,35 @@ fn a_year_in_the_console(db: &TestDb) {
         said.as_str().unwrap_or("").contains("随机数已录入"),
         "{said}"
     );
+    // The daemon looks every second here: three looks, and the paused draw has not run.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(db.json(&["task", "list", "--json"]), serde_json::json!([]));
+    let held = db.json(&["status", "--json"]);
+    let draw = held["jobs"]
+        .as_array()
+        .and_then(|j| j.iter().find(|j| j["job"] == "draw"))
+        .expect("draw job");
+    assert_eq!(draw["paused"]["actor"], "console:admin1", "{draw}");
+    assert_eq!(draw["due"].as_array().map(Vec::len), Some(1), "{draw}");
+    control(&mut b, "a.run", "号码已核对");
     wait_for("the draw", Duration::from_secs(60), || {
         db.json(&["task", "list", "--json"])
             .as_array()
             .is_some_and(|t| !t.is_empty())
     });
+    control(&mut b, "a.resume", "核对完毕");
+    let controls = db.query_strings(
+        "SELECT action || ' ' || actor || ' ' || subject FROM audit_log WHERE action LIKE 'job.%' \
+         ORDER BY seq",
+    );
+    assert_eq!(
+        controls,
+        [
+            "job.pause console:admin1 henan-2024/draw",
+            "job.run console:admin1 henan-2024/draw",
+            "job.resume console:admin1 henan-2024/draw",
+        ]
+    );
     browser_logout(&mut b);
 
     // A division: its list holds only its own tasks; it schedules, inspects and publishes one.
@@ -387,6 +440,9 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
         &format!("/tasks/{mine}"),
         "/letters",
         "/admin",
+        "/admin/jobs",
+        "/admin/jobs/confirm?job=nightly&action=pause",
+        "/admin/plans",
     ];
     for path in get {
         let r = request(addr, "GET", path, None, None);
@@ -401,6 +457,7 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
         "/letters/1/ack".into(),
         "/admin/users".into(),
         "/admin/seed".into(),
+        "/admin/jobs".into(),
         "/logout".into(),
     ];
     for path in &post {
@@ -544,10 +601,98 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
             Some(&format!("csrf={csrf}&digits=1")),
         );
         assert_eq!(r.status, 403);
+        let pause = form(&[
+            ("csrf", csrf),
+            ("job", "nightly"),
+            ("action", "pause"),
+            ("reason", "x"),
+            ("confirm", "yes"),
+        ]);
+        let r = request(addr, "POST", "/admin/jobs", Some(who), Some(&pause));
+        assert_eq!(r.status, 403, "{}", r.body);
+        let r = request(
+            addr,
+            "GET",
+            "/admin/jobs/confirm?job=nightly&action=pause",
+            Some(who),
+            None,
+        );
+        assert_eq!(r.status, 403);
     }
+    // An admin's control needs the CSRF token and the confirmation; a job or slot that does
+    // not exist, a slot not open to run, a pause of a paused job are refused.
+    let ask = |csrf: &str, fields: &[(&str, &str)]| {
+        let mut all = vec![
+            ("csrf", csrf),
+            ("reason", "<script>alert('job')</script>"),
+            ("confirm", "yes"),
+        ];
+        all.extend_from_slice(fields);
+        request(addr, "POST", "/admin/jobs", Some(&admin), Some(&form(&all)))
+    };
+    let nightly = [("job", "nightly"), ("action", "pause")];
+    assert_eq!(ask("", &nightly).status, 403);
+    assert_eq!(ask(&aud_csrf, &nightly).status, 403);
+    let unconfirmed = form(&[
+        ("csrf", &admin_csrf),
+        ("job", "nightly"),
+        ("action", "pause"),
+        ("reason", "x"),
+    ]);
+    let r = request(
+        addr,
+        "POST",
+        "/admin/jobs",
+        Some(&admin),
+        Some(&unconfirmed),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    for bad in [
+        vec![("job", "rm -rf"), ("action", "pause")],
+        vec![
+            ("job", "draw"),
+            ("plan", "no-such-plan"),
+            ("action", "pause"),
+        ],
+        vec![
+            ("job", "nightly"),
+            ("plan", "henan-2024"),
+            ("action", "pause"),
+        ],
+        vec![
+            ("job", "draw"),
+            ("plan", "henan-2024"),
+            ("action", "run"),
+            ("slot", "2099-01-01T00:00:00+08:00"),
+        ],
+        vec![
+            ("job", "draw"),
+            ("plan", "henan-2024"),
+            ("action", "resume"),
+        ],
+    ] {
+        let r = ask(&admin_csrf, &bad);
+        assert_eq!(r.status, 422, "{bad:?}: {}", r.body);
+    }
+    assert_eq!(ask(&admin_csrf, &nightly).status, 200);
+    let again = ask(&admin_csrf, &nightly);
+    assert!(
+        again.status == 422 && again.body.contains("paused already"),
+        "{}",
+        again.body
+    );
+    let resume = [("job", "nightly"), ("action", "resume")];
+    assert_eq!(ask(&admin_csrf, &resume).status, 200);
+    assert_eq!(
+        request(addr, "GET", "/admin/jobs", Some(&aud), None).status,
+        200
+    );
     // Pages of other roles.
     for (who, page, status) in [
         (&div1, "/admin", 403),
+        (&div1, "/admin/jobs", 403),
+        (&div1, "/admin/plans", 403),
+        (&bureau, "/admin/jobs", 403),
         (&div1, "/letters", 403),
         (&bureau, "/admin", 403),
         (&noncoal, "/letters", 403),
@@ -643,6 +788,8 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
         (&div1, "/tasks".to_string()),
         (&div1, path.clone()),
         (&admin, "/admin".to_string()),
+        (&admin, "/admin/jobs".to_string()),
+        (&admin, "/admin/plans".to_string()),
         (&admin, "/letters".to_string()),
         (&bureau, "/letters".to_string()),
     ] {

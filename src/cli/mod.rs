@@ -190,6 +190,12 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// The daemon's jobs: pause one, resume it, or run a slot now (each audited with its
+    /// reason); `suiji status` shows them.
+    Job {
+        #[command(subcommand)]
+        command: JobCommand,
+    },
     /// Public seed digits, entered once announced, for the draw job.
     Seed {
         #[command(subcommand)]
@@ -472,6 +478,55 @@ enum MailCommand {
 }
 
 #[derive(Subcommand)]
+enum JobCommand {
+    /// Hold the job's due slots (still owed) until it is resumed; the daemon keeps running
+    /// the other jobs.
+    Pause {
+        #[command(flatten)]
+        job: JobArgs,
+    },
+    /// Let the daemon run the job's owed slots again at its next look.
+    Resume {
+        #[command(flatten)]
+        job: JobArgs,
+    },
+    /// Have the daemon run a slot that is due, waits or failed at its next look (paused or
+    /// not, without waiting for its next attempt); never a slot not yet due.
+    Run {
+        #[command(flatten)]
+        job: JobArgs,
+        /// The slot, as `suiji status` lists it (default: the job's one open slot).
+        #[arg(long, value_name = "SLOT")]
+        slot: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct JobArgs {
+    /// freeze, draw (a plan's), nightly or report (the department's).
+    #[arg(value_parser = job_name)]
+    job: suiji::jobs::Job,
+    /// The plan whose freeze or draw it is (its id, as `suiji status` shows).
+    #[arg(long, value_name = "ID")]
+    plan: Option<String>,
+    /// Why (required; audited).
+    #[arg(long)]
+    reason: String,
+    /// Print the result as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn job_name(s: &str) -> std::result::Result<suiji::jobs::Job, String> {
+    suiji::jobs::Job::parse(s).ok_or_else(|| {
+        format!(
+            "`{}` is not a job: freeze, draw, nightly or report",
+            suiji::text::quote(s)
+        )
+    })
+}
+
+#[derive(Subcommand)]
 enum SeedCommand {
     /// Record the announced digits of a manual seed (once; after available_at; audited).
     Enter {
@@ -738,7 +793,10 @@ enum RulesCommand {
         old: PathBuf,
         /// The rule script to compare with it.
         new: PathBuf,
-        /// Print the result as JSON instead of text.
+        /// Also print the scripts' changed lines (a unified diff, 3 lines of context).
+        #[arg(long)]
+        lines: bool,
+        /// Print the result as JSON instead of text (with the changed lines).
         #[arg(long)]
         json: bool,
     },
@@ -1217,6 +1275,36 @@ async fn dispatch(ctx: &Ctx<'_>, overrides: &Overrides, command: Command) -> Res
         } => outbox::mail_test(ctx.settings, to.as_deref(), json).await,
         Command::Serve { until, plan, json } => {
             daemon::serve(ctx, overrides, until, plan, json).await
+        }
+        Command::Job { command } => {
+            use suiji::jobs::Action;
+            let (action, args, slot) = match command {
+                JobCommand::Pause { job } => (Action::Pause, job, None),
+                JobCommand::Resume { job } => (Action::Resume, job, None),
+                JobCommand::Run { job, slot } => (Action::Run, job, slot),
+            };
+            let done = suiji::ops::jobs::control(
+                ctx,
+                (args.job, args.plan.as_deref()),
+                action,
+                slot.as_deref(),
+                &args.reason,
+            )
+            .await?;
+            if args.json {
+                return print_json(&done).map(|_| ExitCode::SUCCESS);
+            }
+            println!(
+                "{} {} of {}{}: recorded (control #{}); the daemon acts at its next look",
+                action.name(),
+                done.job.name(),
+                done.owner,
+                done.slot
+                    .as_deref()
+                    .map_or(String::new(), |s| format!(", slot {s}")),
+                done.id
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Seed {
             command: SeedCommand::Enter { digits, plan },

@@ -221,6 +221,17 @@ pub(super) async fn status(ctx: &Ctx<'_>, json: bool) -> Result<ExitCode> {
                 .map(|r| format!("{} ({})", r.slot, r.outcome.as_deref().unwrap_or("done")))
                 .unwrap_or_else(|| "never".into())
         );
+        if let Some(c) = &j.paused {
+            println!(
+                "    PAUSED by {} at {}: {}",
+                c.actor,
+                c.recorded_at,
+                suiji::text::quote(&c.reason)
+            );
+        }
+        for due in &j.due {
+            println!("    {due} due, not yet run");
+        }
         for p in &j.pending {
             let gone = p.status == "running" && !s.leader_alive;
             println!(

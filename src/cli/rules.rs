@@ -13,6 +13,7 @@ use suiji::registry::RiskLevel;
 use suiji::rules;
 
 pub(super) async fn command(ctx: &Ctx<'_>, command: RulesCommand) -> Result<ExitCode> {
+    let ops = ctx;
     let settings = ctx.settings;
     let clock = ctx.clock;
     let rc = suiji::ops::plan::context(ctx.store, settings).await?;
@@ -121,28 +122,49 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: RulesCommand) -> Result<Exit
             }
             Ok(ExitCode::SUCCESS)
         }
-        RulesCommand::Diff { old, new, json } => {
-            let mut summaries = Vec::new();
-            for path in [&old, &new] {
-                let (name, text) = read_script(path)?;
-                let plan =
-                    rules::evaluate(&name, &text, ctx).map_err(|f| Invalid(f.to_string()))?;
-                let strata = plan.strata(&ctx.snapshot);
-                summaries.push(rules::check::summary(&plan, &strata, ctx, clock.now()));
-            }
-            let changes = rules::diff::diff(&summaries[0], &summaries[1]);
+        RulesCommand::Diff {
+            old,
+            new,
+            lines,
+            json,
+        } => {
+            let file = |p| suiji::ops::plan::Script::File(Some(p));
+            let c = suiji::ops::plan::compare(ops, file(&old), file(&new)).await?;
+            let (Some(changes), None) = (&c.changes, &c.problem) else {
+                return Err(Invalid(c.problem.unwrap_or_default()).into());
+            };
             if json {
-                print_json(&changes)?;
-            } else {
-                if changes.is_empty() {
-                    println!("no differences");
-                }
-                let show = |v: &Option<serde_json::Value>| match v {
-                    Some(v) => v.to_string(),
-                    None => "(none)".into(),
-                };
-                for c in &changes {
-                    println!("{}: {} -> {}", c.path, show(&c.old), show(&c.new));
+                print_json(&c)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if changes.is_empty() {
+                println!("no differences in the evaluated plans");
+            }
+            let show = |v: &Option<serde_json::Value>| match v {
+                Some(v) => v.to_string(),
+                None => "(none)".into(),
+            };
+            for c in changes {
+                println!("{}: {} -> {}", c.path, show(&c.old), show(&c.new));
+            }
+            if lines {
+                for hunk in &c.lines {
+                    let at = |l: Option<&suiji::rules::diff::Line>, old: bool| {
+                        l.and_then(|l| if old { l.old } else { l.new }).unwrap_or(0)
+                    };
+                    println!(
+                        "@@ -{} +{} @@",
+                        at(hunk.iter().find(|l| l.old.is_some()), true),
+                        at(hunk.iter().find(|l| l.new.is_some()), false)
+                    );
+                    for l in hunk {
+                        let mark = match l.tag {
+                            "removed" => '-',
+                            "added" => '+',
+                            _ => ' ',
+                        };
+                        println!("{mark}{}", suiji::text::shown(&l.text));
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -14,7 +14,19 @@
 // boxing it would only add noise to every handler.
 #![allow(clippy::result_large_err)]
 
+/// A handler's `Ok` value, or the response to send instead.
+macro_rules! page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+}
+
+mod jobs;
 mod pages;
+mod plans;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,9 +47,16 @@ pub struct Console(Arc<Inner>);
 struct Inner {
     store: Store,
     settings: Settings,
-    /// The rule files the daemon runs (the admin's seed entry names one).
-    plans: Vec<std::path::PathBuf>,
+    daemon: Daemon,
     pages: minijinja::Environment<'static>,
+}
+
+/// What the daemon shares with its console: the rule scripts it runs (each file with its last
+/// good text, kept current as it reloads them) and a way to make it look at its jobs now.
+#[derive(Clone)]
+pub struct Daemon {
+    pub running: tokio::sync::watch::Receiver<Vec<(std::path::PathBuf, String)>>,
+    pub wake: tokio::sync::mpsc::Sender<()>,
 }
 
 const SESSION: &str = "suiji_session";
@@ -45,7 +64,7 @@ const SECURE_SESSION: &str = "__Host-suiji_session";
 const PRE_LOGIN: &str = "suiji_login";
 
 /// The console's templates, compiled in.
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 11] = [
     (
         "base.html",
         include_str!("../../templates/console/base.html"),
@@ -82,6 +101,14 @@ const TEMPLATES: [(&str, &str); 9] = [
         "plans.html",
         include_str!("../../templates/console/plans.html"),
     ),
+    (
+        "jobs.html",
+        include_str!("../../templates/console/jobs.html"),
+    ),
+    (
+        "confirm.html",
+        include_str!("../../templates/console/confirm.html"),
+    ),
 ];
 
 /// The templates, compiled.
@@ -96,18 +123,31 @@ fn pages() -> Result<minijinja::Environment<'static>, String> {
 }
 
 impl Console {
-    pub fn new(
-        store: Store,
-        settings: Settings,
-        plans: Vec<std::path::PathBuf>,
-    ) -> Result<Console, String> {
+    pub fn new(store: Store, settings: Settings, daemon: Daemon) -> Result<Console, String> {
         let pages = pages()?;
         Ok(Console(Arc::new(Inner {
             store,
             settings,
-            plans,
+            daemon,
             pages,
         })))
+    }
+
+    /// The rule files the daemon runs now.
+    fn plan_files(&self) -> Vec<std::path::PathBuf> {
+        self.0
+            .daemon
+            .running
+            .borrow()
+            .iter()
+            .map(|(f, _)| f.clone())
+            .collect()
+    }
+
+    /// Has the daemon look at its jobs now (its loop reads no more than one wake-up at a
+    /// time: a full channel already holds one).
+    fn wake(&self) {
+        let _ = self.0.daemon.wake.try_send(());
     }
 
     /// The operations' context, acting as `actor` on the real clock.
@@ -326,7 +366,12 @@ mod tests {
             unit => "郑州", text => evil, acknowledged_at => (), acknowledged_by => (),
         };
         let job = minijinja::context! {
-            job => "抽取", plan => "p", next_run => (), last => evil, pending => vec![evil],
+            job => "draw", label => "抽取", plan => evil, cron => evil, next_run => (), last => evil,
+            paused => minijinja::context! { actor => evil, at => "t", reason => evil },
+            pending => vec![minijinja::context! {
+                slot => evil, status => "等待", attempts => 2, next_attempt => (), why => evil,
+            }],
+            due => vec![evil], open => vec![evil],
         };
         let account = minijinja::context! {
             login => "a", name => evil, role => "admin", scope => (), disabled_at => (),
@@ -369,10 +414,49 @@ mod tests {
             (
                 "admin.html",
                 minijinja::context! {
-                    me, notice => evil, error => evil, accounts => vec![account], jobs => vec![job],
+                    me, notice => evil, error => evil, accounts => vec![account],
+                    jobs => minijinja::context! { total => 4, paused => 1, pending => 0, due => 0 },
+                    audit_head => evil, leader => evil,
                     plans => vec![plan], outbox => minijinja::context! { sent => 1 }, overdue => 0,
                     tasks => minijinja::context! { drawn => 1 }, may_act => true,
                     roles => ["admin"], files => vec![evil],
+                },
+            ),
+            (
+                "jobs.html",
+                minijinja::context! {
+                    me, notice => evil, error => evil, jobs => vec![job], may_act => true,
+                    runs => vec![minijinja::context! {
+                        job => "抽取", owner => evil, slot => "s", status => "完成", attempts => 1,
+                        started_at => "t", duration_ms => 3, why => evil,
+                    }],
+                    controls => vec![minijinja::context! {
+                        id => 1, at => "t", actor => evil, action => "暂停", job => "抽取",
+                        owner => "*", slot => (), reason => evil,
+                    }],
+                },
+            ),
+            (
+                "confirm.html",
+                minijinja::context! {
+                    me, what => evil, title => "暂停", job => "draw", plan => evil,
+                    action => "pause", slot => evil,
+                },
+            ),
+            (
+                "plans.html",
+                minijinja::context! {
+                    me, plans => vec![minijinja::context! {
+                        file => evil, ok => false, findings => vec![evil], strata => Vec::<()>::new(),
+                        evaluated => evil, sha256 => "a", running_sha256 => "b",
+                        compared => minijinja::context! {
+                            problem => (),
+                            changes => vec![minijinja::context! { path => evil, old => evil, new => "1" }],
+                            lines => vec![vec![minijinja::context! {
+                                tag => "removed", old => 3, new => (), text => evil,
+                            }]],
+                        },
+                    }],
                 },
             ),
         ];

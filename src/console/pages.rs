@@ -20,17 +20,7 @@ use crate::accounts::Role;
 use crate::lifecycle::{Event, Field, Obligation, Outcome, Status};
 use crate::ops::{self, OpsError};
 
-type Fields = Form<BTreeMap<String, String>>;
-
-/// `Ok` or the response to send instead.
-macro_rules! page {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(r) => return r,
-        }
-    };
-}
+pub(super) type Fields = Form<BTreeMap<String, String>>;
 
 pub(super) fn router(c: Console) -> Router {
     Router::new()
@@ -55,7 +45,12 @@ pub(super) fn router(c: Console) -> Router {
         .route("/admin/users", post(users))
         .route("/admin/seed", post(seed))
         .route("/admin/outbox", get(outbox))
-        .route("/admin/plans", get(plans))
+        .route("/admin/plans", get(super::plans::plans))
+        .route(
+            "/admin/jobs",
+            get(super::jobs::jobs).post(super::jobs::control),
+        )
+        .route("/admin/jobs/confirm", get(super::jobs::confirm))
         .route("/admin/outbox/{id}/retry", post(retry))
         .route("/console.css", get(css))
         .with_state(c)
@@ -161,7 +156,7 @@ async fn logout(State(c): State<Console>, headers: HeaderMap, Form(f): Fields) -
 }
 
 /// What every signed-in page shows of its account.
-fn me(who: &Who) -> minijinja::Value {
+pub(super) fn me(who: &Who) -> minijinja::Value {
     minijinja::Value::from_serialize(serde_json::json!({
         "login": who.account.login,
         "name": who.account.name,
@@ -574,28 +569,27 @@ async fn admin_page(
     let ctx = c.ctx("console");
     let status = page!(ops::status::status(&ctx).await.map_err(|e| c.failed(&e)));
     let accounts = page!(ops::accounts::list(&ctx).await.map_err(|e| c.failed(&e)));
-    let jobs: Vec<serde_json::Value> = status
-        .jobs
-        .iter()
-        .map(|j| {
-            serde_json::json!({
-                "job": j.job.label(), "plan": j.plan, "next_run": j.next_run,
-                "last": j.last.as_ref().map(|r| format!("{} {} ({})", r.started_at, r.status, r.outcome.as_deref().unwrap_or(""))),
-                "pending": j.pending.iter().map(|r| format!("{} {}：{}", r.slot, r.status, r.error.as_deref().or(r.outcome.as_deref()).unwrap_or(""))).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+    let jobs = context! {
+        total => status.jobs.len(),
+        paused => status.jobs.iter().filter(|j| j.paused.is_some()).count(),
+        pending => status.jobs.iter().map(|j| j.pending.len()).sum::<usize>(),
+        due => status.jobs.iter().map(|j| j.due.len()).sum::<usize>(),
+    };
     c.render(
         code,
         "admin.html",
         context! {
             me => me(who), notice, error, accounts, jobs,
             plans => minijinja::Value::from_serialize(&status.plans),
+            audit_head => status.audit_head.as_ref().map(|h| format!("#{} {}", h.seq, h.hash)),
+            leader => status.leader.as_ref().map(|l| format!(
+                "{}（{}，最近 {}）", l.holder, if status.leader_alive { "运行中" } else { "未见心跳" }, l.seen
+            )),
             outbox => &status.outbox, overdue => status.overdue,
             tasks => &status.tasks_by_status,
             may_act => who.account.role == Role::Admin,
             roles => ["admin", "division", "bureau", "auditor"],
-            files => c.0.plans
+            files => c.plan_files()
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>(),
@@ -663,7 +657,8 @@ async fn seed(State(c): State<Console>, headers: HeaderMap, Form(f): Fields) -> 
         );
     }
     let file = f.get("plan").map_or("", |s| s.trim());
-    let Some(file) = c.0.plans.iter().find(|p| p.display().to_string() == file) else {
+    let files = c.plan_files();
+    let Some(file) = files.iter().find(|p| p.display().to_string() == file) else {
         return admin_page(
             &c,
             &who,
@@ -865,63 +860,8 @@ async fn retry(
     }
 }
 
-/// Each plan the daemon runs, checked now against the registry as it stands: its findings,
-/// its strata with their quotas and pools, whether the file on disk is still the script the
-/// daemon runs, and the plan as evaluated.
-async fn plans(State(c): State<Console>, headers: HeaderMap) -> Response {
-    let who = page!(c.who(&headers).await);
-    page!(overseer(&c, &who));
-    let ctx = c.ctx("console");
-    let status = page!(ops::status::status(&ctx).await.map_err(|e| c.failed(&e)));
-    let mut out = Vec::new();
-    for file in &c.0.plans {
-        let script = ops::plan::Script::File(Some(file));
-        let on_disk = script
-            .read(&c.0.settings)
-            .ok()
-            .map(|(_, text)| crate::attachment::digest(text.as_bytes()));
-        let running = status
-            .plans
-            .iter()
-            .find(|p| p.file == file.display().to_string())
-            .map(|p| p.script_sha256.clone());
-        let (ok, findings, strata, evaluated) = match ops::plan::checked(&ctx, script).await {
-            Ok((checked, _)) => (
-                true,
-                checked
-                    .findings
-                    .iter()
-                    .map(|f| f.to_string())
-                    .collect::<Vec<_>>(),
-                checked
-                    .strata
-                    .iter()
-                    .map(|s| {
-                        serde_json::json!({
-                            "id": s.id, "label": s.label, "quota": s.quota, "pool": s.pool_size(),
-                        })
-                    })
-                    .collect::<Vec<_>>(),
-                serde_json::to_string_pretty(&checked.plan).unwrap_or_default(),
-            ),
-            Err(OpsError::Invalid(m)) => (false, vec![m], Vec::new(), String::new()),
-            Err(e) => return c.failed(&e),
-        };
-        out.push(serde_json::json!({
-            "file": file.display().to_string(), "ok": ok, "findings": findings,
-            "strata": strata, "evaluated": evaluated, "sha256": on_disk,
-            "changed": running.is_some() && on_disk != running,
-        }));
-    }
-    c.render(
-        StatusCode::OK,
-        "plans.html",
-        context! { me => me(&who), plans => out },
-    )
-}
-
 /// Admins and auditors only: the pages that show the whole department.
-fn overseer(c: &Console, who: &Who) -> Result<(), Response> {
+pub(super) fn overseer(c: &Console, who: &Who) -> Result<(), Response> {
     if matches!(who.account.role, Role::Admin | Role::Auditor) {
         Ok(())
     } else {

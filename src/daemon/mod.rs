@@ -126,6 +126,15 @@ impl Actives {
         self.0.iter().map(|a| a.file.clone()).collect()
     }
 
+    /// Each file with a plan and the text of its last good version.
+    fn running(&self) -> Vec<(PathBuf, String)> {
+        self.0
+            .iter()
+            .filter(|a| a.plan().is_some())
+            .map(|a| (a.file.clone(), a.text.clone()))
+            .collect()
+    }
+
     /// The ids of the plans other than the `i`th.
     fn taken(&self, i: usize) -> Vec<String> {
         self.0
@@ -462,6 +471,8 @@ pub async fn serve(
         mail.watch(),
     ));
     let mut sched = schedule(jobs(&active, &department), wake_tx.clone()).await?;
+    // The scripts the console shows as running, kept current across reloads.
+    let scripts = tokio::sync::watch::Sender::new(active.running());
     let (reload_tx, mut reload_rx) = mpsc::channel::<()>(4);
     let watched = |a: &Actives| -> Vec<PathBuf> {
         a.files()
@@ -482,7 +493,11 @@ pub async fn serve(
         let listener = crate::console::bind(&settings.console.listen)
             .await
             .map_err(DaemonError::Setup)?;
-        let console = crate::console::Console::new(store.clone(), settings.clone(), active.files())
+        let daemon = crate::console::Daemon {
+            running: scripts.subscribe(),
+            wake: wake_tx.clone(),
+        };
+        let console = crate::console::Console::new(store.clone(), settings.clone(), daemon)
             .map_err(DaemonError::Setup)?;
         tracing::info!(listen = %settings.console.listen, "console served");
         tokio::spawn(crate::console::serve(listener, console));
@@ -604,6 +619,7 @@ pub async fn serve(
             if let Err(e) = reload_rules(&mut active, store, &settings, &metrics).await {
                 tracing::error!("reloading the rules: {e}");
             }
+            scripts.send_replace(active.running());
             if watched(&active) != before {
                 _watcher = watch(&watched(&active), reload_tx.clone())?;
             }

@@ -65,7 +65,8 @@ pub struct Runner<'a> {
 
 impl Runner<'_> {
     /// Runs every slot due at `clock.now()`, oldest first: each plan's freeze and draw, and the
-    /// department's jobs. A failing job never stops the others.
+    /// department's jobs, but for those an administrator paused (unless he asked for the
+    /// slot). A failing job never stops the others.
     pub async fn reconcile(
         &self,
         clock: &dyn Clock,
@@ -74,8 +75,13 @@ impl Runner<'_> {
     ) -> Result<Vec<Ran>, StoreError> {
         let jobs = Jobs::new(plans.iter().map(|(p, _)| *p).collect(), department);
         let done = crate::ops::jobs::done(&crate::ops::jobs::runs(self.store, &jobs).await?);
+        let holds = crate::ops::jobs::holds(&self.store.job_controls().await?);
         let mut out = Vec::new();
         for slot in jobs.due(clock.now(), &done) {
+            if holds.holds(&slot) {
+                tracing::debug!(job = slot.job.name(), plan = %slot.owner(), slot = %slot.key(), "paused: slot held");
+                continue;
+            }
             let plan = plans
                 .iter()
                 .find(|(p, _)| Some(&p.id) == slot.plan.as_ref())

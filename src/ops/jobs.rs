@@ -56,6 +56,149 @@ pub async fn runs(
     Ok(out)
 }
 
+/// What the recorded controls mean for the runner (controls of unknown jobs or actions, from
+/// a newer version, hold nothing).
+pub fn holds(controls: &[crate::store::JobControl]) -> crate::jobs::Holds {
+    crate::jobs::Holds::new(controls.iter().filter_map(|c| {
+        Some((
+            Job::parse(&c.job)?,
+            c.owner.as_str(),
+            crate::jobs::Action::parse(&c.action)?,
+            c.slot.as_deref(),
+        ))
+    }))
+}
+
+/// A control recorded: its id and, for a run, the slot it asked for.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Controlled {
+    pub id: i64,
+    pub job: Job,
+    pub owner: String,
+    pub action: crate::jobs::Action,
+    pub slot: Option<String>,
+}
+
+/// An administrator pauses or resumes a job, or runs one of its slots now, with a reason
+/// (audited). `plan` names a plan's job (freeze, draw); the department's jobs take none. A run
+/// takes `slot` (a key as `status` lists them), or the job's one slot that is due, waits or
+/// failed; the daemon runs it at its next look, paused or not, without waiting for the
+/// slot's next attempt. A job not yet due cannot be run early: its inputs are not public.
+pub async fn control(
+    ctx: &Ctx<'_>,
+    (job, plan): (Job, Option<&str>),
+    action: crate::jobs::Action,
+    slot: Option<&str>,
+    reason: &str,
+) -> Result<Controlled> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(OpsError::Invalid(
+            "a reason is required (at most 500 characters): it is audited".into(),
+        ));
+    }
+    if job.of_department() && plan.is_some() {
+        return Err(OpsError::Invalid(format!(
+            "{} is the department's job: it takes no plan",
+            job.name()
+        )));
+    }
+    let status = super::status::status(ctx).await?;
+    let Some(found) = status
+        .jobs
+        .iter()
+        .find(|j| j.job == job && j.plan.as_deref() == plan)
+    else {
+        return Err(OpsError::Invalid(match plan {
+            Some(p) => format!(
+                "no job {} of plan `{}` (the plans: {})",
+                job.name(),
+                crate::text::quote(p),
+                status
+                    .plans
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None if job.of_department() => format!(
+                "the department's {} has nothing to watch yet (nothing imported or drawn)",
+                job.name()
+            ),
+            None => format!("{} is a plan's job: name the plan", job.name()),
+        }));
+    };
+    let owner = plan.unwrap_or(crate::jobs::DEPARTMENT);
+    let slot = match action {
+        crate::jobs::Action::Run => {
+            let mut open: Vec<&str> = found
+                .pending
+                .iter()
+                .filter(|r| r.status != "running")
+                .map(|r| r.slot.as_str())
+                .chain(found.due.iter().map(String::as_str))
+                .collect();
+            open.sort_unstable();
+            open.dedup();
+            Some(match (slot, open.as_slice()) {
+                (Some(s), _) if open.contains(&s) => s.to_string(),
+                (None, [one]) => one.to_string(),
+                (given, _) => {
+                    return Err(OpsError::Invalid(format!(
+                        "{}{} of {owner} has {}: a job is run by hand only when a slot is due,                          waits or failed (next run {})",
+                        given.map_or(String::new(), |s| format!(
+                            "slot `{}` is not open to run: ",
+                            crate::text::quote(s)
+                        )),
+                        job.name(),
+                        if open.is_empty() {
+                            "no slot due, waiting or failed".to_string()
+                        } else {
+                            format!("these slots open: {} (name one)", open.join(", "))
+                        },
+                        found.next_run.as_deref().unwrap_or("none")
+                    )));
+                }
+            })
+        }
+        _ if slot.is_some() => {
+            return Err(OpsError::Invalid(
+                "a slot is named only to run it; a pause or resume is of the whole job".into(),
+            ));
+        }
+        _ => None,
+    };
+    let id = ctx
+        .store
+        .record_control(
+            (job.name(), owner),
+            (action.name(), slot.as_deref()),
+            reason,
+            ctx.clock,
+            ctx.actor,
+        )
+        .await?;
+    Ok(Controlled {
+        id,
+        job,
+        owner: owner.to_string(),
+        action,
+        slot,
+    })
+}
+
+/// The jobs' history: the slots run most recently (newest first) and every control, newest
+/// first.
+pub async fn history(
+    ctx: &Ctx<'_>,
+    limit: i64,
+) -> Result<(Vec<crate::store::JobRun>, Vec<crate::store::JobControl>)> {
+    let runs = ctx.store.recent_job_runs(limit).await?;
+    let mut controls = ctx.store.job_controls().await?;
+    controls.reverse();
+    Ok((runs, controls))
+}
+
 /// When the first failed or waiting run of `runs` is to be tried again: a moment the daemon
 /// (and its rehearsal) must look, besides the schedules' slots.
 pub fn next_retry(runs: &[crate::store::JobRun]) -> Option<chrono::DateTime<chrono_tz::Tz>> {

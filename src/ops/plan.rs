@@ -140,3 +140,40 @@ pub fn write_next(
         ok,
     })
 }
+
+/// Two versions of a plan compared: what changed in the evaluated plans (none when either
+/// does not evaluate: then `problem` says why) and line by line in the scripts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Comparison {
+    pub changes: Option<Vec<rules::diff::Change>>,
+    pub problem: Option<String>,
+    pub lines: Vec<Vec<rules::diff::Line>>,
+}
+
+/// Compares `old` with `new` (e.g. last year's script with this year's, or the script the
+/// daemon runs with the file an admin is editing), both evaluated against the registry now.
+pub async fn compare(ctx: &Ctx<'_>, old: Script<'_>, new: Script<'_>) -> Result<Comparison> {
+    let rc = context(ctx.store, ctx.settings).await?;
+    let mut texts = Vec::new();
+    let mut summaries = Vec::new();
+    let mut problem = None;
+    for script in [old, new] {
+        let (name, text) = script.read(ctx.settings)?;
+        match rules::evaluate(&name, &text, &rc) {
+            Ok(plan) => {
+                let strata = plan.strata(&rc.snapshot);
+                summaries.push(rules::check::summary(&plan, &strata, &rc, ctx.clock.now()));
+            }
+            Err(f) => problem = Some(format!("{name}: {f}")),
+        }
+        texts.push(text);
+    }
+    Ok(Comparison {
+        changes: match summaries.as_slice() {
+            [a, b] => Some(rules::diff::diff(a, b)),
+            _ => None,
+        },
+        problem,
+        lines: rules::diff::lines(&texts[0], &texts[1], 3),
+    })
+}

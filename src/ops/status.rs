@@ -2,6 +2,7 @@
 //! value worth writing down or publishing: `audit verify --anchor` checks the chain against it).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -52,6 +53,10 @@ pub struct JobStatus {
     pub last: Option<JobRun>,
     /// Runs that failed or wait (for the seed digits, a beacon round), with why.
     pub pending: Vec<JobRun>,
+    /// Slots due now and not yet run (held while the job is paused), oldest first.
+    pub due: Vec<String>,
+    /// The pause in force, if an administrator paused the job.
+    pub paused: Option<crate::store::JobControl>,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,10 +80,24 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
     let mut checked = Vec::new();
     let mut plans = Vec::new();
     let mut plan_errors = Vec::new();
+    // The configured files, then those the leading daemon says it runs (given on its command
+    // line): a file whose text is still the script the daemon runs is checked like the
+    // others, so its jobs show what is due.
     let files = super::plan::plan_files(ctx.settings, &[]);
-    for file in &files {
-        match super::plan::checked(ctx, super::plan::Script::File(Some(file))).await {
-            Ok((c, _)) => {
+    let recorded = daemon
+        .iter()
+        .filter_map(|r| Some((PathBuf::from(r.rules_file.as_ref()?), Some(r))));
+    for (file, from_daemon) in files.iter().map(|f| (f.clone(), None)).chain(recorded) {
+        let known = |id: &str| plans.iter().any(|p: &PlanStatus| p.id == id);
+        if from_daemon.is_some_and(|r| known(&r.plan)) {
+            continue;
+        }
+        match super::plan::checked(ctx, super::plan::Script::File(Some(&file))).await {
+            Ok((c, _))
+                if from_daemon.is_none_or(|r| {
+                    r.script_sha256.as_deref() == Some(c.plan.source.sha256.as_str())
+                }) && !known(&c.plan.id) =>
+            {
                 let p = &c.plan;
                 plans.push(PlanStatus {
                     file: p.source.file.clone(),
@@ -87,17 +106,19 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
                     script_sha256: p.source.sha256.clone(),
                     seed_kind: Some(p.seed.kind.name().to_string()),
                     available_at: Some(p.seed.available_at.to_rfc3339()),
-                    from_daemon: false,
+                    from_daemon: from_daemon.is_some(),
                     manifest: None,
                     draw: None,
                 });
                 checked.push(c.plan);
             }
-            Err(e) => plan_errors.push(format!("{}: {e}", file.display())),
+            Ok(_) => {}
+            Err(e) if from_daemon.is_none() => plan_errors.push(format!("{}: {e}", file.display())),
+            Err(_) => {}
         }
     }
-    // What the daemon runs and the files on disk do not say (a file that does not check, whose
-    // last good version the daemon keeps; a plan given on its command line).
+    // What the daemon runs and the files on disk do not say (a file that does not check or
+    // was edited since, whose last good version the daemon keeps).
     for r in daemon {
         let (Some(year), Some(file), Some(sha)) = (r.year, r.rules_file, r.script_sha256) else {
             continue;
@@ -124,7 +145,14 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
     let department = super::jobs::department(ctx.store, ctx.settings).await?;
     let view = crate::jobs::Jobs::new(checked.iter().collect(), department.as_ref());
     let now = ctx.clock.now();
+    let due = view.due(
+        now,
+        &super::jobs::done(&super::jobs::runs(ctx.store, &view).await?),
+    );
+    let controls = ctx.store.job_controls().await?;
+    let holds = super::jobs::holds(&controls);
     let status = |job: Job, plan: Option<&PlanStatus>, runs: &[JobRun]| {
+        let owner = plan.map_or(crate::jobs::DEPARTMENT, |p| p.id.as_str());
         let of_plan = plan.and_then(|p| checked.iter().find(|c| c.id == p.id));
         let cron = if job.of_department() {
             Some(match job {
@@ -151,6 +179,20 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Status> {
                 .filter(|r| r.status != "done")
                 .map(|r| (*r).clone())
                 .collect(),
+            due: due
+                .iter()
+                .filter(|s| s.job == job && s.owner() == owner)
+                .map(crate::jobs::Slot::key)
+                .collect(),
+            paused: holds
+                .paused(job, owner)
+                .then(|| {
+                    controls
+                        .iter()
+                        .rfind(|c| c.job == job.name() && c.owner == owner && c.action == "pause")
+                        .cloned()
+                })
+                .flatten(),
         }
     };
     let mut jobs = Vec::new();

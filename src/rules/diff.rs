@@ -104,3 +104,71 @@ fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<Change>) {
         _ => {}
     }
 }
+
+/// One line of a line-by-line comparison of two scripts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Line {
+    /// same, removed or added.
+    pub tag: &'static str,
+    /// Its number in the old script (none when added) and in the new (none when removed).
+    pub old: Option<usize>,
+    pub new: Option<usize>,
+    pub text: String,
+}
+
+/// The scripts' changed lines, in hunks with `context` unchanged lines around each change
+/// (none when the texts are the same).
+pub fn lines(old: &str, new: &str, context: usize) -> Vec<Vec<Line>> {
+    let diff = similar::TextDiff::from_lines(old, new);
+    diff.grouped_ops(context)
+        .iter()
+        .map(|group| {
+            group
+                .iter()
+                .flat_map(|op| diff.iter_changes(op))
+                .map(|c| Line {
+                    tag: match c.tag() {
+                        similar::ChangeTag::Equal => "same",
+                        similar::ChangeTag::Delete => "removed",
+                        similar::ChangeTag::Insert => "added",
+                    },
+                    old: c.old_index().map(|i| i + 1),
+                    new: c.new_index().map(|i| i + 1),
+                    text: c.value().trim_end_matches(['\n', '\r']).to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// A changed line shows as removed then added, numbered in each script, with the
+    /// context asked for; far-apart changes are separate hunks; equal texts have none.
+    #[test]
+    fn line_hunks() {
+        let old: String = (1..=20).map(|i| format!("l{i}\n")).collect();
+        let new = old.replace("l5\n", "l5 changed\n").replace("l18\n", "");
+        let hunks = super::lines(&old, &new, 1);
+        assert_eq!(hunks.len(), 2);
+        let first: Vec<(&str, Option<usize>, Option<usize>, &str)> = hunks[0]
+            .iter()
+            .map(|l| (l.tag, l.old, l.new, l.text.as_str()))
+            .collect();
+        assert_eq!(
+            first,
+            [
+                ("same", Some(4), Some(4), "l4"),
+                ("removed", Some(5), None, "l5"),
+                ("added", None, Some(5), "l5 changed"),
+                ("same", Some(6), Some(6), "l6"),
+            ]
+        );
+        assert!(
+            hunks[1]
+                .iter()
+                .any(|l| l.tag == "removed" && l.text == "l18")
+        );
+        assert!(super::lines(&old, &old, 3).is_empty());
+    }
+}

@@ -46,10 +46,10 @@ pub struct JobRun {
     pub duration_ms: Option<i64>,
 }
 
-const RUN_COLUMNS: &str = "id, job, plan_id, slot, status, owner, attempts, next_attempt, \
+pub(super) const RUN_COLUMNS: &str = "id, job, plan_id, slot, status, owner, attempts, next_attempt, \
      started_at, finished_at, outcome, error, duration_ms";
 
-fn run_row(r: &sqlx::any::AnyRow) -> Result<JobRun, StoreError> {
+pub(super) fn run_row(r: &sqlx::any::AnyRow) -> Result<JobRun, StoreError> {
     Ok(JobRun {
         id: r.try_get(0)?,
         job: r.try_get(1)?,

@@ -30,6 +30,7 @@ use crate::vocab::Vocabulary;
 
 mod accounts;
 mod attachments;
+mod controls;
 mod copy;
 mod draws;
 mod jobs;
@@ -40,6 +41,7 @@ mod takedowns;
 mod tasks;
 pub use accounts::{AccountRow, Receipt, SessionRow};
 pub use attachments::AttachmentRow;
+pub use controls::JobControl;
 pub use draws::{AuditHead, DrawRecord, ManifestRecord, NewTask, VoidRecord};
 pub use jobs::{Claim, JobMark, JobRun, LeaderLock, LeaderRecord, RecordedPlan};
 pub use mode::{Mode, production_refusal};
@@ -216,6 +218,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "console",
         include_str!("../../migrations/sqlite/0016_console.sql"),
         include_str!("../../migrations/postgres/0016_console.sql"),
+    ),
+    (
+        17,
+        "job controls",
+        include_str!("../../migrations/sqlite/0017_job_controls.sql"),
+        include_str!("../../migrations/postgres/0017_job_controls.sql"),
     ),
 ];
 
