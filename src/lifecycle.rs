@@ -58,6 +58,18 @@ impl Status {
             _ => return None,
         })
     }
+    /// What the console's pages call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Drawn => "待排期",
+            Status::Scheduled => "已排期",
+            Status::Completed => "已检查",
+            Status::Published => "已公示",
+            Status::Archived => "已归档",
+            Status::Replaced => "已替补",
+            Status::Voided => "已作废",
+        }
+    }
     /// Tasks that still owe something.
     pub fn is_open(self) -> bool {
         matches!(
@@ -81,6 +93,14 @@ impl Outcome {
             Outcome::NoIssues => "no-issues",
             Outcome::IssuesFound => "issues-found",
             Outcome::Penalty => "penalty",
+        }
+    }
+    /// What the console's pages call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::NoIssues => "未发现问题",
+            Outcome::IssuesFound => "发现问题",
+            Outcome::Penalty => "行政处罚",
         }
     }
     /// Also the words divisions write back: 无问题 / 发现问题 / 行政处罚.
@@ -194,6 +214,22 @@ pub enum Event {
 }
 
 impl Event {
+    /// What the console's pages call it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Event::Schedule(_) => "排期",
+            Event::Complete(..) => "登记检查结果",
+            Event::Publish(..) => "公示检查结果",
+            Event::PenaltyDecided(_) => "登记处罚决定",
+            Event::PenaltyPublished(_) => "公示处罚决定",
+            Event::Refer(_) => "移送司法机关",
+            Event::Archive => "归档",
+            Event::Correct(..) => "更正",
+            Event::Replace { .. } => "替补",
+            Event::Void { .. } => "作废",
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Event::Schedule(_) => "schedule",
@@ -225,6 +261,20 @@ pub enum Field {
 }
 
 impl Field {
+    /// What the console's pages call it.
+    pub fn words(&self) -> &'static str {
+        match self {
+            Field::Planned(_) => "计划检查日期",
+            Field::Completed(_) => "检查日期",
+            Field::Outcome(_) => "检查结果",
+            Field::Published(_) => "结果公示日期",
+            Field::Url(_) => "公示网址",
+            Field::PenaltyDecided(_) => "处罚决定日期",
+            Field::PenaltyPublished(_) => "处罚公示日期",
+            Field::Referred(_) => "移送日期",
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Field::Planned(_) => "planned",
@@ -347,16 +397,43 @@ pub fn correction_detail(f: &Facts, field: &Field, reason: &str) -> serde_json::
     })
 }
 
+/// Why a change is refused: in English for the command line and the log, in Chinese for the
+/// console's pages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{en}")]
+pub struct Refusal {
+    pub en: String,
+    pub zh: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     #[error(transparent)]
     Calendar(#[from] CalendarError),
 }
 
-fn refuse<T>(msg: String) -> Result<T, TransitionError> {
-    Err(TransitionError::Refused(msg))
+fn refuse<T>(en: String, zh: String) -> Result<T, TransitionError> {
+    Err(TransitionError::Refused(Refusal { en, zh }))
+}
+
+/// Obligations in words (`describe` or `words`), joined by `sep`.
+fn describe(owes: &[Obligation], words: fn(Obligation) -> &'static str, sep: &str) -> String {
+    owes.iter().map(|o| words(*o)).collect::<Vec<_>>().join(sep)
+}
+
+/// What `past` and `consistent` call the dates they compare, in Chinese.
+fn date_words(what: &str) -> &str {
+    match what {
+        "completion" => "检查日期",
+        "publication" => "结果公示日期",
+        "penalty decision" => "处罚决定日期",
+        "penalty publication" => "处罚公示日期",
+        "referral" => "移送日期",
+        "draw" => "抽取日期",
+        other => other,
+    }
 }
 
 /// A date for something that has happened: not in the future, not before `after`.
@@ -367,15 +444,21 @@ fn past(
     today: NaiveDate,
 ) -> Result<(), TransitionError> {
     if d > today {
-        return refuse(format!(
-            "{what} date {d} is in the future (today is {today})"
-        ));
+        return refuse(
+            format!("{what} date {d} is in the future (today is {today})"),
+            format!("{} {d} 晚于今天（{today}）", date_words(what)),
+        );
     }
     if d < after.1 {
-        return refuse(format!(
-            "{what} date {d} is before the {} ({})",
-            after.0, after.1
-        ));
+        return refuse(
+            format!("{what} date {d} is before the {} ({})", after.0, after.1),
+            format!(
+                "{} {d} 早于{}（{}）",
+                date_words(what),
+                date_words(after.0),
+                after.1
+            ),
+        );
     }
     Ok(())
 }
@@ -454,100 +537,154 @@ pub fn apply(
 ) -> Result<Facts, TransitionError> {
     // A closed task takes no new facts; its record can still be corrected.
     if !f.status.is_open() && !matches!(event, Event::Correct(..)) {
-        return refuse(format!(
-            "the task is {} and accepts no more changes (a recorded value can still be \
-             corrected with `task correct`)",
-            f.status.code()
-        ));
+        return refuse(
+            format!(
+                "the task is {} and accepts no more changes (a recorded value can still be \
+                 corrected with `task correct`)",
+                f.status.code()
+            ),
+            format!(
+                "任务{}，不再接受新的登记（已登记的内容仍可更正）",
+                f.status.label()
+            ),
+        );
     }
     match event {
         Event::Schedule(d) => {
             if f.completed.is_some() {
-                return refuse(format!(
-                    "the task is already {}: its planned date can only be corrected \
-                     (`task correct --field planned`)",
-                    f.status.code()
-                ));
+                return refuse(
+                    format!(
+                        "the task is already {}: its planned date can only be corrected \
+                         (`task correct --field planned`)",
+                        f.status.code()
+                    ),
+                    format!("任务{}：计划检查日期只能通过更正修改", f.status.label()),
+                );
             }
             if *d < f.window.start || *d > f.window.end {
-                return refuse(format!(
-                    "planned date {d} is outside the inspection window {} .. {}",
-                    f.window.start, f.window.end
-                ));
+                return refuse(
+                    format!(
+                        "planned date {d} is outside the inspection window {} .. {}",
+                        f.window.start, f.window.end
+                    ),
+                    format!(
+                        "计划检查日期 {d} 不在检查期间（{} 至 {}）内",
+                        f.window.start, f.window.end
+                    ),
+                );
             }
             // A date already past is accepted: divisions often report the date with the outcome.
             if *d < f.drawn_on {
-                return refuse(format!(
-                    "planned date {d} is before the draw ({})",
-                    f.drawn_on
-                ));
+                return refuse(
+                    format!("planned date {d} is before the draw ({})", f.drawn_on),
+                    format!("计划检查日期 {d} 早于抽取日期（{}）", f.drawn_on),
+                );
             }
             if !cal.is_working_day(*d)? {
-                return refuse(format!("planned date {d} is not a working day"));
+                return refuse(
+                    format!("planned date {d} is not a working day"),
+                    format!("计划检查日期 {d} 不是工作日"),
+                );
             }
         }
         Event::Complete(d, _) => {
             match f.status {
                 Status::Scheduled => {}
                 Status::Drawn => {
-                    return refuse("the task has no planned date yet: schedule it first".into());
+                    return refuse(
+                        "the task has no planned date yet: schedule it first".into(),
+                        "任务尚未排定检查日期：请先排期".into(),
+                    );
                 }
                 s => {
-                    return refuse(format!(
-                        "the task is already {}: it cannot be completed twice (a recorded \
-                         outcome is changed with `task correct`)",
-                        s.code()
-                    ));
+                    return refuse(
+                        format!(
+                            "the task is already {}: it cannot be completed twice (a recorded \
+                             outcome is changed with `task correct`)",
+                            s.code()
+                        ),
+                        format!(
+                            "任务{}：不能重复登记检查结果（已登记的结果通过更正修改）",
+                            s.label()
+                        ),
+                    );
                 }
             }
             past("completion", *d, ("draw", f.drawn_on), today)?;
             if let Some(p) = f.planned
                 && *d < p
             {
-                return refuse(format!(
-                    "completion on {d} is before the planned date {p}: if the inspection took \
-                     place earlier, correct the planned date first (`task correct --field \
-                     planned --value {d} --reason ...`)"
-                ));
+                return refuse(
+                    format!(
+                        "completion on {d} is before the planned date {p}: if the inspection \
+                         took place earlier, correct the planned date first (`task correct \
+                         --field planned --value {d} --reason ...`)"
+                    ),
+                    format!(
+                        "检查日期 {d} 早于计划检查日期 {p}：如确实提前检查，请先更正计划检查日期"
+                    ),
+                );
             }
         }
         Event::Publish(d, url) => {
             let Some(done) = f.completed else {
                 return refuse(
                     "results cannot be published before the inspection is completed".into(),
+                    "检查尚未完成，不能公示结果".into(),
                 );
             };
             if let Some(p) = f.published {
-                return refuse(format!("results were already published on {p}"));
+                return refuse(
+                    format!("results were already published on {p}"),
+                    format!("检查结果已于 {p} 公示"),
+                );
             }
             if let Some(u) = url {
-                check_url(u).map_err(TransitionError::Refused)?;
+                check_url(u)?;
             }
             past("publication", *d, ("completion", done), today)?;
         }
         Event::PenaltyDecided(d) => {
             let Some(done) = f.completed else {
-                return refuse("a penalty needs a completed inspection".into());
+                return refuse(
+                    "a penalty needs a completed inspection".into(),
+                    "检查尚未完成，不能登记处罚决定".into(),
+                );
             };
             if f.outcome != Some(Outcome::Penalty) {
-                return refuse(format!(
-                    "the inspection's recorded outcome is {}: a penalty decision needs the \
-                     outcome `penalty` (correct it first with `task correct --field outcome \
-                     --value penalty --reason ...`)",
-                    f.outcome.map_or("none", Outcome::code)
-                ));
+                return refuse(
+                    format!(
+                        "the inspection's recorded outcome is {}: a penalty decision needs the \
+                         outcome `penalty` (correct it first with `task correct --field outcome \
+                         --value penalty --reason ...`)",
+                        f.outcome.map_or("none", Outcome::code)
+                    ),
+                    format!(
+                        "已登记的检查结果为“{}”：登记处罚决定需要检查结果为“行政处罚”（请先更正检查结果）",
+                        f.outcome.map_or("无", Outcome::label)
+                    ),
+                );
             }
             if f.penalty_decided.is_some() {
-                return refuse("a penalty decision is already recorded".into());
+                return refuse(
+                    "a penalty decision is already recorded".into(),
+                    "处罚决定已经登记".into(),
+                );
             }
             past("penalty decision", *d, ("completion", done), today)?;
         }
         Event::PenaltyPublished(d) => {
             let Some(decided) = f.penalty_decided else {
-                return refuse("no penalty decision is recorded for this task".into());
+                return refuse(
+                    "no penalty decision is recorded for this task".into(),
+                    "该任务尚未登记处罚决定".into(),
+                );
             };
             if f.penalty_published.is_some() {
-                return refuse("the penalty was already published".into());
+                return refuse(
+                    "the penalty was already published".into(),
+                    "处罚决定已经公示".into(),
+                );
             }
             past(
                 "penalty publication",
@@ -560,6 +697,7 @@ pub fn apply(
             let Some(done) = f.completed else {
                 return refuse(
                     "only a completed inspection can be referred to judicial organs".into(),
+                    "检查尚未完成，不能移送司法机关".into(),
                 );
             };
             if f.outcome == Some(Outcome::NoIssues) {
@@ -567,43 +705,66 @@ pub fn apply(
                     "the inspection's recorded outcome is no-issues: nothing to refer to \
                      judicial organs (correct the outcome first if it was wrong)"
                         .into(),
+                    "已登记的检查结果为“未发现问题”，无可移送（如结果有误，请先更正）".into(),
                 );
             }
             if f.referred.is_some() {
-                return refuse("the task was already referred".into());
+                return refuse(
+                    "the task was already referred".into(),
+                    "该任务已经移送".into(),
+                );
             }
             past("referral", *d, ("completion", done), today)?;
         }
         Event::Archive => {
-            let owes: Vec<&str> = owed_now(f).into_iter().map(Obligation::describe).collect();
+            let owes = owed_now(f);
             if !owes.is_empty() {
-                return refuse(format!(
-                    "the task still owes: {}; it is archived only when it owes nothing",
-                    owes.join("; ")
-                ));
+                return refuse(
+                    format!(
+                        "the task still owes: {}; it is archived only when it owes nothing",
+                        describe(&owes, Obligation::describe, "; ")
+                    ),
+                    format!(
+                        "任务尚有未完成事项：{}；全部完成后才能归档",
+                        describe(&owes, Obligation::words, "、")
+                    ),
+                );
             }
         }
         Event::Correct(field, reason) => {
             if reason.trim().is_empty() {
-                return refuse("a correction needs --reason (it is audited)".into());
+                return refuse(
+                    "a correction needs --reason (it is audited)".into(),
+                    "更正须填写原因（记入审计日志）".into(),
+                );
             }
-            crate::text::check_note("the correction's reason", reason, 500)
-                .map_err(TransitionError::Refused)?;
+            crate::text::check_note("the correction's reason", reason, 500).map_err(|en| {
+                TransitionError::Refused(Refusal {
+                    en,
+                    zh: "更正原因须为不超过 500 字的文字，不含隐藏字符".into(),
+                })
+            })?;
             let Some(old) = field.current(f) else {
-                return refuse(format!(
-                    "no {} is recorded yet: record it with its own command, not a correction",
-                    field.name()
-                ));
+                return refuse(
+                    format!(
+                        "no {} is recorded yet: record it with its own command, not a correction",
+                        field.name()
+                    ),
+                    format!("尚未登记{}：请直接登记，无需更正", field.words()),
+                );
             };
             if old == *field {
-                return refuse(format!(
-                    "{} is already {}: nothing to correct",
-                    field.name(),
-                    field.show()
-                ));
+                return refuse(
+                    format!(
+                        "{} is already {}: nothing to correct",
+                        field.name(),
+                        field.show()
+                    ),
+                    format!("{}已经是 {}：无需更正", field.words(), field.show()),
+                );
             }
             if let Field::Url(Some(u)) = field {
-                check_url(u).map_err(TransitionError::Refused)?;
+                check_url(u)?;
             }
             // A publication is judged by when it was recorded: a correction may move it later,
             // never before the day the record held it.
@@ -613,29 +774,43 @@ pub fn apply(
                 _ => None,
             };
             if let Some(was) = before_record {
-                return refuse(format!(
-                    "the {} is recorded as {was}, the day the record held it: a correction can \
-                     move it later, never earlier (the stated date stays in the recorded fact)",
-                    field.name()
-                ));
+                return refuse(
+                    format!(
+                        "the {} is recorded as {was}, the day the record held it: a correction \
+                         can move it later, never earlier (the stated date stays in the recorded \
+                         fact)",
+                        field.name()
+                    ),
+                    format!(
+                        "{}记为 {was}，即记录公示的当天：更正只能推后，不能提前（所述日期保留在记录中）",
+                        field.words()
+                    ),
+                );
             }
             if let Field::Outcome(o) = field
                 && *o != Outcome::Penalty
                 && f.penalty_decided.is_some()
             {
-                return refuse(format!(
-                    "a penalty decision is recorded ({}): the outcome cannot become {}",
-                    f.penalty_decided.map(|d| d.to_string()).unwrap_or_default(),
-                    o.code()
-                ));
+                let decided = f.penalty_decided.map(|d| d.to_string()).unwrap_or_default();
+                return refuse(
+                    format!(
+                        "a penalty decision is recorded ({decided}): the outcome cannot become {}",
+                        o.code()
+                    ),
+                    format!(
+                        "已登记处罚决定（{decided}）：检查结果不能改为“{}”",
+                        o.label()
+                    ),
+                );
             }
             if let Field::Outcome(Outcome::NoIssues) = field
                 && f.referred.is_some()
             {
                 return refuse(
-                    "the task was referred to judicial organs: its outcome cannot \
-                               become no-issues"
+                    "the task was referred to judicial organs: its outcome cannot become \
+                     no-issues"
                         .into(),
+                    "该任务已移送司法机关：检查结果不能改为“未发现问题”".into(),
                 );
             }
             let corrected = effect(f, event, today);
@@ -644,24 +819,30 @@ pub fn apply(
                 let mut reopened = corrected;
                 reopened.archived_on = None;
                 reopened.derive_status();
-                let owes: Vec<&str> = owed_now(&reopened)
-                    .into_iter()
-                    .map(Obligation::describe)
-                    .collect();
+                let owes = owed_now(&reopened);
                 if !owes.is_empty() {
-                    return refuse(format!(
-                        "the task is archived, and after this correction it would owe: {}; an \
-                         archived task owes nothing",
-                        owes.join("; ")
-                    ));
+                    return refuse(
+                        format!(
+                            "the task is archived, and after this correction it would owe: {}; \
+                             an archived task owes nothing",
+                            describe(&owes, Obligation::describe, "; ")
+                        ),
+                        format!(
+                            "任务已归档，更正后将有未完成事项：{}；已归档的任务不能有未完成事项",
+                            describe(&owes, Obligation::words, "、")
+                        ),
+                    );
                 }
             }
         }
         Event::Replace { .. } | Event::Void { .. } => {
-            return refuse(format!(
-                "`{}` is recorded by its own command, not as a task change",
-                event.name()
-            ));
+            return refuse(
+                format!(
+                    "`{}` is recorded by its own command, not as a task change",
+                    event.name()
+                ),
+                format!("“{}”有专门的操作，不作为任务登记", event.label()),
+            );
         }
     }
     Ok(effect(f, event, effective(f, event, today)))
@@ -669,7 +850,7 @@ pub fn apply(
 
 /// Links published with results are web pages: anything but http(s) is refused at entry, so
 /// a `javascript:` or `file:` link can never reach a published page.
-pub fn check_url(u: &str) -> Result<(), String> {
+pub fn check_url(u: &str) -> Result<(), Refusal> {
     let lower = u.trim().to_ascii_lowercase();
     let ok = (lower.starts_with("https://") || lower.starts_with("http://"))
         && u.len() <= 2048
@@ -677,22 +858,34 @@ pub fn check_url(u: &str) -> Result<(), String> {
             .chars()
             .any(|c| c.is_whitespace() || crate::text::hidden(c));
     if !ok {
-        return Err(format!(
-            "`{}` is not a web address: only http:// and https:// links are published, without \
-             spaces or hidden characters",
-            crate::text::quote(u)
-        ));
+        return Err(Refusal {
+            en: format!(
+                "`{}` is not a web address: only http:// and https:// links are published, \
+                 without spaces or hidden characters",
+                crate::text::quote(u)
+            ),
+            zh: format!(
+                "“{}”不是网址：只公示以 http:// 或 https:// 开头、不含空格或隐藏字符的链接",
+                crate::text::quote(u)
+            ),
+        });
     }
     // `http://yjglt.henan.gov.cn@evil.example/` goes to evil.example: user information before
     // the host only ever serves to mislead a reader.
     let rest = &u.trim()[lower.find("://").map_or(0, |i| i + 3)..];
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.contains('@') {
-        return Err(format!(
-            "`{}`: a web address with user information before its host (`…@`) is refused: it \
-             would show one site and lead to another",
-            crate::text::quote(u)
-        ));
+        return Err(Refusal {
+            en: format!(
+                "`{}`: a web address with user information before its host (`…@`) is refused: \
+                 it would show one site and lead to another",
+                crate::text::quote(u)
+            ),
+            zh: format!(
+                "“{}”：主机名前带有用户信息（“…@”）的网址不予接受：它显示的是一个网站，打开的却是另一个",
+                crate::text::quote(u)
+            ),
+        });
     }
     Ok(())
 }
@@ -701,13 +894,23 @@ pub fn check_url(u: &str) -> Result<(), String> {
 fn consistent(f: &Facts, today: NaiveDate, cal: &Calendar) -> Result<(), TransitionError> {
     if let Some(p) = f.planned {
         if p < f.window.start || p > f.window.end || p < f.drawn_on {
-            return refuse(format!(
-                "planned date {p} is outside the inspection window {} .. {} or before the draw",
-                f.window.start, f.window.end
-            ));
+            return refuse(
+                format!(
+                    "planned date {p} is outside the inspection window {} .. {} or before the \
+                     draw",
+                    f.window.start, f.window.end
+                ),
+                format!(
+                    "计划检查日期 {p} 不在检查期间（{} 至 {}）内，或早于抽取日期",
+                    f.window.start, f.window.end
+                ),
+            );
         }
         if !cal.is_working_day(p)? {
-            return refuse(format!("planned date {p} is not a working day"));
+            return refuse(
+                format!("planned date {p} is not a working day"),
+                format!("计划检查日期 {p} 不是工作日"),
+            );
         }
     }
     let chain = [
@@ -779,6 +982,18 @@ impl Obligation {
             Obligation::Publish => "publish results",
             Obligation::PenaltyPublish => "publish penalty",
             Obligation::PenaltyDecision => "penalty decision",
+        }
+    }
+
+    /// Its name in Chinese, where letters and pages list what a task owes.
+    pub fn words(self) -> &'static str {
+        match self {
+            Obligation::Schedule => "确定检查日期",
+            Obligation::Notice => "函告属地应急管理部门",
+            Obligation::Complete => "完成检查",
+            Obligation::Publish => "检查结果公示",
+            Obligation::PenaltyPublish => "行政处罚决定公示",
+            Obligation::PenaltyDecision => "作出行政处罚决定",
         }
     }
 
@@ -1067,7 +1282,7 @@ mod tests {
     fn links_lead_where_they_say() {
         assert!(check_url("https://yjglt.henan.gov.cn/sjsgk/2024/1.html").is_ok());
         let userinfo = check_url("http://yjglt.henan.gov.cn@evil.example/").expect_err("@");
-        assert!(userinfo.contains("user information"), "{userinfo}");
+        assert!(userinfo.en.contains("user information"), "{userinfo}");
         assert!(check_url("https://x.example/\u{202e}fdp.exe").is_err());
         assert!(check_url("https://x.example/a\u{200b}b").is_err());
         assert!(check_url("javascript:alert(1)").is_err());

@@ -558,6 +558,22 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
         Some("action=schedule&date=2099-01-01"),
     );
     assert_eq!(r.status, 403);
+    // The rules' refusal, in the page's language: the task was published, its date is only
+    // corrected.
+    let r = request(
+        addr,
+        "POST",
+        &path,
+        Some(&div1),
+        Some(&schedule(&div1_csrf)),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body
+            .contains("不能排期：任务已公示：计划检查日期只能通过更正修改"),
+        "{}",
+        r.body
+    );
 
     // IDOR: another division's task, by URL, read or written: as if it did not exist.
     let r = request(addr, "GET", &path, Some(&noncoal), None);

@@ -915,7 +915,12 @@ pub fn main() -> ExitCode {
                     || c.is::<suiji::calendar::CalendarError>()
                     || matches!(
                         c.downcast_ref(),
-                        Some(OpsError::Invalid(_) | OpsError::NotYet(_) | OpsError::Calendar(_))
+                        Some(
+                            OpsError::Invalid(_)
+                                | OpsError::Refused(_)
+                                | OpsError::NotYet(_)
+                                | OpsError::Calendar(_)
+                        )
                     )
             });
             ExitCode::from(if invalid { 2 } else { 1 })

@@ -276,6 +276,9 @@ impl Console {
             crate::ops::OpsError::Invalid(m) | crate::ops::OpsError::NotYet(m) => {
                 self.message(StatusCode::UNPROCESSABLE_ENTITY, "操作未执行", m)
             }
+            crate::ops::OpsError::Refused(r) => {
+                self.message(StatusCode::UNPROCESSABLE_ENTITY, "操作未执行", &r.zh)
+            }
             e => {
                 tracing::error!("console: {e}");
                 self.message(

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::{Console, PRE_LOGIN, Who, cookie};
 use crate::accounts::Role;
-use crate::lifecycle::{Event, Field, Obligation, Outcome, Status};
+use crate::lifecycle::{Event, Field, Outcome};
 use crate::ops::{self, OpsError};
 
 pub(super) type Fields = Form<BTreeMap<String, String>>;
@@ -195,29 +195,6 @@ fn days_label(days: Option<i64>) -> String {
     }
 }
 
-fn status_label(s: Status) -> &'static str {
-    match s {
-        Status::Drawn => "待排期",
-        Status::Scheduled => "已排期",
-        Status::Completed => "已检查",
-        Status::Published => "已公示",
-        Status::Archived => "已归档",
-        Status::Replaced => "已替补",
-        Status::Voided => "已作废",
-    }
-}
-
-fn obligation_label(o: Obligation) -> &'static str {
-    match o {
-        Obligation::Schedule => "排定检查日期",
-        Obligation::Notice => "函告市局",
-        Obligation::Complete => "完成检查",
-        Obligation::Publish => "公示检查结果",
-        Obligation::PenaltyPublish => "公示行政处罚",
-        Obligation::PenaltyDecision => "作出处罚决定",
-    }
-}
-
 /// Working days from `today` to `due` (negative when past), where the calendar knows.
 fn days_left(cal: &crate::calendar::Calendar, today: NaiveDate, due: NaiveDate) -> Option<i64> {
     if due >= today {
@@ -296,7 +273,7 @@ async fn tasks(
                 entity: t.entity_name.clone(),
                 city: labels.city(&t.city),
                 division: labels.division(&t.division),
-                status: status_label(t.facts.status),
+                status: t.facts.status.label(),
                 next_due: t.next_due,
                 days: days_label(days),
                 level: if t.facts.status.is_open() {
@@ -374,7 +351,7 @@ fn task_page(
         .iter()
         .map(|(o, due)| {
             let days = cal.as_ref().and_then(|cal| days_left(cal, today, *due));
-            serde_json::json!({"what": obligation_label(*o), "due": due, "days": days_label(days)})
+            serde_json::json!({"what": o.words(), "due": due, "days": days_label(days)})
         })
         .collect();
     let facts: Vec<serde_json::Value> = view
@@ -384,7 +361,7 @@ fn task_page(
         .map(|f| {
             serde_json::json!({
                 "effective": f.effective, "recorded_at": f.recorded_at, "actor": f.actor,
-                "event": f.event.name(), "detail": serde_json::to_string(&f.event).unwrap_or_default(),
+                "event": f.event.label(), "detail": serde_json::to_string(&f.event).unwrap_or_default(),
             })
         })
         .collect();
@@ -409,7 +386,7 @@ fn task_page(
             t => minijinja::Value::from_serialize(serde_json::json!({
                 "id": t.id, "entity": t.entity_name, "uscc": t.uscc,
                 "city": labels.city(&t.city), "division": labels.division(&t.division),
-                "status": status_label(t.facts.status), "planned": t.facts.planned,
+                "status": t.facts.status.label(), "planned": t.facts.planned,
                 "completed": t.facts.completed, "outcome": t.facts.outcome.map(Outcome::code),
                 "published": t.facts.published, "members": t.members, "items": t.items,
                 "window_end": t.facts.window.end,
@@ -477,6 +454,7 @@ async fn record(
     match ops::task::transition(&c.ctx(&actor), &id, e).await {
         Ok(_) => Redirect::to(&format!("/tasks/{}", urlencode(&id))).into_response(),
         Err(OpsError::Invalid(m)) => refused(&m),
+        Err(OpsError::Refused(r)) => refused(&r.zh),
         Err(e) => c.failed(&e),
     }
 }

@@ -42,6 +42,7 @@ pub struct Demo {
 fn ops(e: OpsError) -> DaemonError {
     match e {
         OpsError::Invalid(m) | OpsError::NotYet(m) => DaemonError::Invalid(m),
+        OpsError::Refused(r) => DaemonError::Invalid(r.en),
         e => DaemonError::Setup(e.to_string()),
     }
 }

@@ -194,18 +194,6 @@ pub fn chinese_date(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
-/// An obligation as a letter names it.
-pub fn obligation_words(o: Obligation) -> &'static str {
-    match o {
-        Obligation::Schedule => "确定检查日期",
-        Obligation::Notice => "函告属地应急管理部门",
-        Obligation::Complete => "完成检查",
-        Obligation::Publish => "检查结果公示",
-        Obligation::PenaltyPublish => "行政处罚决定公示",
-        Obligation::PenaltyDecision => "作出行政处罚决定",
-    }
-}
-
 /// A key from the kind, the recipients, the day and what it covers.
 fn key(kind: Kind, to: &[Mailbox], day: NaiveDate, items: &[String]) -> String {
     let who: Vec<&str> = to.iter().map(|m| m.email.as_str()).collect();
@@ -534,7 +522,7 @@ pub fn reminders_and_escalations(
                     continue;
                 }
                 let row = json!({
-                    "task": r.id, "entity": r.entity_name, "what": obligation_words(o),
+                    "task": r.id, "entity": r.entity_name, "what": o.words(),
                     "due": due.to_string(), "days": left,
                 });
                 let mut to = Vec::new();
@@ -571,7 +559,7 @@ pub fn reminders_and_escalations(
                 // Unknown while a year between has no holiday data: still escalated.
                 let late = cal.working_days_between(due, today).ok();
                 let row = json!({
-                    "task": r.id, "entity": r.entity_name, "what": obligation_words(o),
+                    "task": r.id, "entity": r.entity_name, "what": o.words(),
                     "due": due.to_string(), "days": late,
                     "cadre": dir.officer_name(&r.cadre),
                 });

@@ -426,11 +426,7 @@ async fn nightly(ctx: &Ctx<'_>) -> Result<Outcome> {
             waiting
                 .iter()
                 .map(|t| {
-                    let what: Vec<&str> = t
-                        .pending
-                        .iter()
-                        .map(|o| crate::notify::obligation_words(*o))
-                        .collect();
+                    let what: Vec<&str> = t.pending.iter().map(|o| o.words()).collect();
                     format!(
                         "{}：{}（请补充相应年度的节假日安排数据）",
                         t.id,

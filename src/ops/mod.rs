@@ -38,6 +38,9 @@ pub enum OpsError {
     /// The request cannot be granted as asked: bad input, or the rules refuse it (exit 2).
     #[error("{0}")]
     Invalid(String),
+    /// A task's rules refuse the change: as `Invalid`, with the Chinese the console shows.
+    #[error(transparent)]
+    Refused(crate::lifecycle::Refusal),
     /// Not yet: the world has not provided something (the seed, a beacon round). Also exit 2
     /// for a person; the daemon waits and looks again.
     #[error("{0}")]

@@ -22,8 +22,13 @@ fn change(
     today: NaiveDate,
     cal: &Calendar,
 ) -> Result<Change> {
-    let facts = lifecycle::apply(before, event, today, cal)
-        .map_err(|e| OpsError::Invalid(format!("task {}: cannot {}: {e}", row.id, event.name())))?;
+    let facts = lifecycle::apply(before, event, today, cal).map_err(|e| match e {
+        lifecycle::TransitionError::Refused(r) => OpsError::Refused(lifecycle::Refusal {
+            en: format!("task {}: cannot {}: {}", row.id, event.name(), r.en),
+            zh: format!("任务 {}：不能{}：{}", row.id, event.label(), r.zh),
+        }),
+        e => OpsError::Invalid(format!("task {}: cannot {}: {e}", row.id, event.name())),
+    })?;
     let deadlines = lifecycle::deadlines(&facts, &row.rules, cal)?;
     let next_due = lifecycle::next_due(&facts, &deadlines.dates);
     Ok(Change {

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::lifecycle::{Event, Facts, Field, Obligation, Outcome};
+use crate::lifecycle::{Event, Field, Obligation, Outcome};
 use crate::publish::drawn::Source;
 use crate::publish::{EventKind, Index};
 use crate::registry::Item;
@@ -438,26 +438,13 @@ fn people(v: &[(String, String)]) -> Vec<Officer> {
         .collect()
 }
 
-fn status_label(f: &Facts) -> &'static str {
-    use crate::lifecycle::Status::*;
-    match f.status {
-        Drawn => "待排期",
-        Scheduled => "已排期",
-        Completed => "已检查",
-        Published => "已公示",
-        Archived => "已归档",
-        Replaced => "已替补",
-        Voided => "已作废",
-    }
-}
-
 /// What a citizen reads of a task on `input.today`: its state, or that it is overdue, with
 /// what and by how many working days.
 fn status_on(t: &TaskRow, input: &Inputs<'_>) -> String {
     use crate::lifecycle::Obligation;
     let late = crate::lifecycle::overdue(&t.facts, &t.deadlines, input.today, input.calendar);
     let Some(first) = late.iter().min_by_key(|o| o.due) else {
-        return status_label(&t.facts).to_string();
+        return t.facts.status.label().to_string();
     };
     let what = match first.obligation {
         Obligation::Schedule => "未按期安排检查",
