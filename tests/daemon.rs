@@ -1345,6 +1345,125 @@ fn an_upgraded_store_owes_nothing_old(db: &TestDb) {
 
 on_both_backends!(an_upgraded_store_owes_nothing_old);
 
+/// An administrator pauses the nightly check: the rehearsal leaves its slots owed; one slot
+/// asked for by hand runs, and only it; once resumed, the nights run again. Every control is a
+/// fact in the audit chain; what makes no sense is refused.
+fn a_paused_job(db: &TestDb) {
+    common::load_demo(db);
+    let plan = unattended_plan(db.path());
+    let nights = |db: &TestDb| -> Vec<String> {
+        job_runs(db)
+            .into_iter()
+            .filter(|r| r.0 == "nightly")
+            .map(|r| r.1)
+            .collect()
+    };
+    rehearse(db, &plan, "2024-06-20 12:00");
+    let before = nights(db);
+    assert_eq!(
+        before.last().map(String::as_str),
+        Some("2024-06-20T01:30:00+08:00")
+    );
+    let day = "2024-06-20 12:00";
+    let paused = common::on(
+        db,
+        day,
+        &["job", "pause", "nightly", "--reason", "停机维护"],
+    );
+    assert_eq!(paused["action"], "pause");
+    let again = common::refused(db, day, &["job", "pause", "nightly", "--reason", "x"]);
+    assert!(again.contains("paused already"), "{again}");
+    for (args, says) in [
+        (
+            &["job", "pause", "draw", "--reason", "x"][..],
+            "name the plan",
+        ),
+        (
+            &[
+                "job",
+                "pause",
+                "nightly",
+                "--plan",
+                "henan-2024",
+                "--reason",
+                "x",
+            ],
+            "takes no plan",
+        ),
+        (
+            &["job", "pause", "nightly", "--reason", " "],
+            "reason is required",
+        ),
+        (
+            &[
+                "job",
+                "run",
+                "nightly",
+                "--slot",
+                "2024-06-29T01:30:00+08:00",
+                "--reason",
+                "x",
+            ],
+            "not open to run",
+        ),
+    ] {
+        let said = common::refused(db, day, args);
+        assert!(said.contains(says), "{args:?}: {said}");
+    }
+    rehearse(db, &plan, "2024-06-24 12:00");
+    assert_eq!(nights(db), before, "paused: no night runs");
+    let status = common::on(db, "2024-06-24 12:00", &["status"]);
+    let nightly = status["jobs"]
+        .as_array()
+        .and_then(|j| j.iter().find(|j| j["job"] == "nightly"))
+        .cloned()
+        .expect("nightly");
+    assert_eq!(nightly["paused"]["reason"], "停机维护");
+    assert_eq!(
+        nightly["due"],
+        serde_json::json!(["2024-06-24T01:30:00+08:00"])
+    );
+    let ran = common::on(
+        db,
+        "2024-06-24 12:00",
+        &["job", "run", "nightly", "--reason", "补查"],
+    );
+    assert_eq!(ran["slot"], "2024-06-24T01:30:00+08:00");
+    rehearse(db, &plan, "2024-06-27 12:00");
+    let mut expected = before.clone();
+    expected.push("2024-06-24T01:30:00+08:00".into());
+    assert_eq!(nights(db), expected, "only the night asked for");
+    // Never forgotten: the administrators heard of the pause once a week (20 June is in week
+    // 25, 24 June in week 26).
+    let told = db.query_strings("SELECT subject FROM outbox WHERE subject LIKE '%已暂停%'");
+    assert_eq!(told.len(), 2, "{told:?}");
+    common::on(
+        db,
+        "2024-06-27 12:00",
+        &["job", "resume", "nightly", "--reason", "维护完毕"],
+    );
+    // A rehearsal replays every moment of the year under the controls in force when it runs:
+    // resumed, each night it visits is that moment's latest, and runs (the real-time daemon,
+    // which only looks at now, runs the latest owed night alone).
+    rehearse(db, &plan, "2024-06-28 12:00");
+    let mut expected = before.clone();
+    expected.extend((21..=28).map(|d| format!("2024-06-{d}T01:30:00+08:00")));
+    assert_eq!(nights(db), expected, "every night once resumed");
+    let audited = db.query_strings(
+        "SELECT action || ' ' || subject FROM audit_log WHERE action LIKE 'job.%' ORDER BY seq",
+    );
+    assert_eq!(
+        audited,
+        [
+            "job.pause */nightly",
+            "job.run */nightly",
+            "job.resume */nightly"
+        ]
+    );
+}
+
+on_both_backends!(a_paused_job);
+
 /// A new department store whose configuration still names a plan of a past year: the
 /// department's jobs start at the first import, so the daemon owes no report about the plan's
 /// long-gone months (a plan's draw slot alone never starts them).

@@ -189,7 +189,7 @@ async fn story(seed: u64) {
         };
         match result {
             Ok(()) => recorded += 1,
-            Err(OpsError::Invalid(_)) => refused += 1,
+            Err(OpsError::Invalid(_) | OpsError::Refused(_)) => refused += 1,
             Err(e) => panic!("seed {seed} step {step}: {e}"),
         }
 

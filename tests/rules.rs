@@ -72,6 +72,21 @@ fn henan_plans(db: &TestDb) {
         None,
         "unchanged quotas are not listed"
     );
+    // And line by line: the hunks of the scripts, numbered in each.
+    let lines = db.json(&["rules", "diff", p2024, p2025, "--lines", "--json"]);
+    let added: Vec<&str> = lines["lines"]
+        .as_array()
+        .expect("hunks")
+        .iter()
+        .flat_map(|h| h.as_array().into_iter().flatten())
+        .filter(|l| l["tag"] == "added" && l["new"].as_u64().is_some())
+        .filter_map(|l| l["text"].as_str())
+        .collect();
+    assert!(added.iter().any(|l| l.contains("2025")), "{added:?}");
+    assert_eq!(
+        lines["changes"].as_array().map(Vec::len),
+        diff.as_array().map(Vec::len)
+    );
 
     sampling_frame(db, p2024, &pool_sizes(&show));
 }

@@ -796,7 +796,8 @@ enum RulesCommand {
         /// Also print the scripts' changed lines (a unified diff, 3 lines of context).
         #[arg(long)]
         lines: bool,
-        /// Print the result as JSON instead of text (with the changed lines).
+        /// Print the result as JSON instead of text: the list of changes, or with --lines an
+        /// object of `changes` and `lines` (hunks of lines).
         #[arg(long)]
         json: bool,
     },

@@ -134,7 +134,11 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: RulesCommand) -> Result<Exit
                 return Err(Invalid(c.problem.unwrap_or_default()).into());
             };
             if json {
-                print_json(&c)?;
+                if lines {
+                    print_json(&serde_json::json!({ "changes": changes, "lines": c.lines }))?;
+                } else {
+                    print_json(changes)?;
+                }
                 return Ok(ExitCode::SUCCESS);
             }
             if changes.is_empty() {

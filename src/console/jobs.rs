@@ -64,15 +64,6 @@ async fn jobs_page(
         .jobs
         .iter()
         .map(|j| {
-            let mut open: Vec<&str> = j
-                .pending
-                .iter()
-                .filter(|r| r.status != "running")
-                .map(|r| r.slot.as_str())
-                .chain(j.due.iter().map(String::as_str))
-                .collect();
-            open.sort_unstable();
-            open.dedup();
             serde_json::json!({
                 "job": j.job.name(), "label": j.job.label(), "plan": j.plan, "cron": j.cron,
                 "next_run": j.next_run,
@@ -85,7 +76,7 @@ async fn jobs_page(
                     "next_attempt": r.next_attempt, "why": why(r),
                 })).collect::<Vec<_>>(),
                 "due": j.due,
-                "open": open,
+                "open": j.open(),
             })
         })
         .collect();

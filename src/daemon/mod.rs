@@ -889,13 +889,8 @@ async fn refused(
     let digest = crate::audit::sha256_hex(lines.join("\n").as_bytes());
     let what = format!("rules-refused/{}", &digest[..12]);
     let title = format!("规则脚本 {} 未通过检查，继续执行上一版本", file.display());
-    match crate::ops::notices::admin(&ctx, &what, &title, &lines).await {
-        Ok(Some(n)) => {
-            if let Err(e) = store.queue_notices(&[n], &SystemClock).await {
-                tracing::error!("admin notice: {e}");
-            }
-        }
-        Ok(None) => {}
-        Err(e) => tracing::error!("admin notice: {e}"),
+    let every = crate::ops::notices::Every::Day;
+    if let Err(e) = crate::ops::notices::tell_admins(&ctx, (&what, every), &title, &lines).await {
+        tracing::error!("admin notice: {e}");
     }
 }

@@ -13,6 +13,7 @@ use crate::clock::{Clock, stamp};
 use crate::config::Settings;
 use crate::jobs::{self, Department, Job, Jobs, Slot};
 use crate::ops::jobs::Outcome;
+use crate::ops::notices::Every;
 use crate::ops::plan::Script;
 use crate::ops::{Ctx, OpsError};
 use crate::plan::Plan;
@@ -75,11 +76,13 @@ impl Runner<'_> {
     ) -> Result<Vec<Ran>, StoreError> {
         let jobs = Jobs::new(plans.iter().map(|(p, _)| *p).collect(), department);
         let done = crate::ops::jobs::done(&crate::ops::jobs::runs(self.store, &jobs).await?);
-        let holds = crate::ops::jobs::holds(&self.store.job_controls().await?);
+        let controls = self.store.job_controls().await?;
+        let holds = crate::ops::jobs::holds(&controls);
         let mut out = Vec::new();
+        let mut held: Vec<Slot> = Vec::new();
         for slot in jobs.due(clock.now(), &done) {
             if holds.holds(&slot) {
-                tracing::debug!(job = slot.job.name(), plan = %slot.owner(), slot = %slot.key(), "paused: slot held");
+                held.push(slot);
                 continue;
             }
             let plan = plans
@@ -90,7 +93,78 @@ impl Runner<'_> {
                 out.push(ran);
             }
         }
+        self.tell_held(clock, &held, &controls).await?;
         Ok(out)
+    }
+
+    /// An administrators' notice; only the store failing is the caller's concern.
+    async fn tell(
+        &self,
+        ctx: &Ctx<'_>,
+        what: (&str, Every),
+        title: &str,
+        lines: &[String],
+    ) -> Result<(), StoreError> {
+        match crate::ops::notices::tell_admins(ctx, what, title, lines).await {
+            Err(OpsError::Store(e)) => Err(e),
+            Err(e) => {
+                tracing::error!("admin notice: {e}");
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+        }
+    }
+
+    /// A paused job is never forgotten: while its slots are held, the administrators hear of
+    /// it once a week (who paused it, when, why, what waits).
+    async fn tell_held(
+        &self,
+        clock: &dyn Clock,
+        held: &[Slot],
+        controls: &[crate::store::JobControl],
+    ) -> Result<(), StoreError> {
+        let mut told: Vec<(Job, &str)> = Vec::new();
+        for slot in held {
+            let (job, owner) = (slot.job, slot.owner());
+            if told.contains(&(job, owner)) {
+                continue;
+            }
+            told.push((job, owner));
+            let Some(pause) = controls
+                .iter()
+                .rfind(|c| c.job == job.name() && c.owner == owner && c.action == "pause")
+            else {
+                continue;
+            };
+            let waiting: Vec<String> = held
+                .iter()
+                .filter(|s| s.job == job && s.owner() == owner)
+                .map(Slot::key)
+                .collect();
+            let ctx = Ctx {
+                store: self.store,
+                settings: self.settings,
+                clock,
+                actor: self.actor,
+            };
+            let title = format!("定时任务“{}”已暂停，到点的运行未执行", job.label());
+            let lines = vec![
+                format!(
+                    "{}（{owner}）自 {} 起由 {} 暂停，原因：{}",
+                    job.label(),
+                    pause.recorded_at,
+                    pause.actor,
+                    pause.reason
+                ),
+                format!("到点未运行的时段：{}", waiting.join("、")),
+                "恢复：在工作台“定时任务”页，或 suiji job resume。".to_string(),
+            ];
+            let what = format!("paused/{owner}/{}", job.name());
+            self.tell(&ctx, (&what, Every::Week), &title, &lines)
+                .await?;
+            tracing::debug!(job = job.name(), plan = %owner, held = waiting.len(), "paused: slots held");
+        }
+        Ok(())
     }
 
     /// Rebuilds the public site when the audit head has moved since `built` (the head and the
@@ -256,13 +330,7 @@ impl Runner<'_> {
                 clock,
                 actor: self.actor,
             };
-            match crate::ops::notices::admin(&ctx, &what, &title, &lines).await {
-                Ok(Some(n)) => {
-                    self.store.queue_notices(&[n], clock).await?;
-                }
-                Ok(None) => {}
-                Err(e) => tracing::error!("admin notice: {e}"),
-            }
+            self.tell(&ctx, (&what, Every::Day), &title, &lines).await?;
         }
         Ok(Some(Ran {
             job: slot.job,

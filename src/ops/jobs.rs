@@ -131,15 +131,7 @@ pub async fn control(
     let owner = plan.unwrap_or(crate::jobs::DEPARTMENT);
     let slot = match action {
         crate::jobs::Action::Run => {
-            let mut open: Vec<&str> = found
-                .pending
-                .iter()
-                .filter(|r| r.status != "running")
-                .map(|r| r.slot.as_str())
-                .chain(found.due.iter().map(String::as_str))
-                .collect();
-            open.sort_unstable();
-            open.dedup();
+            let open = found.open();
             Some(match (slot, open.as_slice()) {
                 (Some(s), _) if open.contains(&s) => s.to_string(),
                 (None, [one]) => one.to_string(),

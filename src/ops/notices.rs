@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::{Ctx, OpsError, Result};
 use crate::notify::templates::Templates;
-use crate::notify::{self, Directory, Mailbox, Notice};
+use crate::notify::{self, Directory, Mailbox};
 
 /// The last good templates of this process: a broken edit is refused and this stays.
 static TEMPLATES: Mutex<Option<Templates>> = Mutex::new(None);
@@ -145,26 +145,38 @@ pub(crate) fn wrap<T>(r: std::result::Result<T, notify::NoticeError>) -> Result<
     r.map_err(notice_error)
 }
 
-/// An administrators' notice about `what` (once a day), queued in its own transaction.
-pub async fn admin(
+/// How often the administrators hear of the same thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Every {
+    Day,
+    /// For what stays true from day to day (a paused job).
+    Week,
+}
+
+/// Tells the administrators about `what` (at most once per `every`), queued in its own
+/// transaction; returns the notice's key when it was queued now (none when it was already,
+/// or no administrator's address is configured).
+pub async fn tell_admins(
     ctx: &Ctx<'_>,
-    what: &str,
+    (what, every): (&str, Every),
     title: &str,
     lines: &[String],
-) -> Result<Option<Notice>> {
+) -> Result<Option<String>> {
     let today: NaiveDate = ctx.clock.today();
+    let period = match every {
+        Every::Day => today.to_string(),
+        Every::Week => {
+            let w = chrono::Datelike::iso_week(&today);
+            format!("{}-W{:02}", w.year(), w.week())
+        }
+    };
     let dir = department_directory(ctx, today).await?;
     let (t, _) = templates(ctx);
-    let notice = wrap(notify::admin(
-        what,
-        &today.to_string(),
-        title,
-        lines,
-        today,
-        &dir,
-        &t,
-    ))?;
-    Ok(notice)
+    let Some(n) = wrap(notify::admin(what, &period, title, lines, today, &dir, &t))? else {
+        return Ok(None);
+    };
+    let key = n.key.clone();
+    Ok((ctx.store.queue_notices(&[n], ctx.clock).await? > 0).then_some(key))
 }
 
 /// The receipts of a plan's history for the witnesses (`notify.witnesses`): one letter per
@@ -253,13 +265,10 @@ pub async fn deliver(
             "原因排除后，运行 `suiji outbox retry --all` 重新发送全部失败通知（每份只发一次）。"
                 .into(),
         );
-        let Some(n) = admin(ctx, &what, "通知发送失败", &lines).await? else {
+        let told = tell_admins(ctx, (&what, Every::Day), "通知发送失败", &lines).await?;
+        let Some(key) = told else {
             continue;
         };
-        let key = n.key.clone();
-        if ctx.store.queue_notices(&[n], ctx.clock).await? == 0 {
-            continue;
-        }
         if let Some(row) = ctx.store.outbox_by_key(&key).await? {
             let dir = ctx.settings.daemon.data_dir.join("undelivered");
             let written = crate::notify::send::build(&row, &[], &ctx.settings.smtp.from)

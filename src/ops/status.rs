@@ -59,6 +59,23 @@ pub struct JobStatus {
     pub paused: Option<crate::store::JobControl>,
 }
 
+impl JobStatus {
+    /// The slots an administrator may run by hand now: due, waiting or failed (not one
+    /// running), oldest first.
+    pub fn open(&self) -> Vec<&str> {
+        let mut open: Vec<&str> = self
+            .pending
+            .iter()
+            .filter(|r| r.status != "running")
+            .map(|r| r.slot.as_str())
+            .chain(self.due.iter().map(String::as_str))
+            .collect();
+        open.sort_unstable();
+        open.dedup();
+        open
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct PlanStatus {
     pub file: String,
