@@ -46,6 +46,17 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// `given`, or else the first line of the file at `file` (none given: empty).
+    fn given_or_read(given: &Secret, file: &str) -> Result<Secret, ConfigError> {
+        if !given.is_empty() || file.is_empty() {
+            return Ok(given.clone());
+        }
+        let path = PathBuf::from(file);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| ConfigError::SecretFile { path, source })?;
+        Ok(Secret::new(text.lines().next().unwrap_or("").trim()))
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -191,13 +202,7 @@ pub struct SmtpSettings {
 impl SmtpSettings {
     /// The password from `password`, or else from the first line of `password_file`.
     pub fn resolved_password(&self) -> Result<Secret, ConfigError> {
-        if !self.password.is_empty() || self.password_file.is_empty() {
-            return Ok(self.password.clone());
-        }
-        let path = PathBuf::from(&self.password_file);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|source| ConfigError::SecretFile { path, source })?;
-        Ok(Secret::new(text.lines().next().unwrap_or("").trim()))
+        Secret::given_or_read(&self.password, &self.password_file)
     }
 }
 
@@ -230,6 +235,39 @@ pub struct ConsoleSettings {
     pub acknowledge_within: u32,
     /// The largest file a division may attach to a task, in MiB.
     pub max_attachment_mib: u32,
+    pub oidc: OidcSettings,
+}
+
+/// Single sign-on over OpenID Connect; off while `issuer` is empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub client_secret_file: String,
+    /// The console's callback as the provider knows it: `https://HOST/login/sso/callback`.
+    pub redirect_url: String,
+    /// PEM file of CAs trusted besides the system's, for the provider.
+    pub ca_file: String,
+    /// The login page's button.
+    pub label: String,
+}
+
+impl OidcSettings {
+    pub fn enabled(&self) -> bool {
+        !self.issuer.is_empty()
+    }
+
+    /// The client secret from `client_secret`, or else from the first line of
+    /// `client_secret_file`.
+    pub fn secret(&self) -> Result<Secret, ConfigError> {
+        Secret::given_or_read(&self.client_secret, &self.client_secret_file)
+    }
+
+    pub fn tls(&self) -> Result<ureq::tls::TlsConfig, crate::tls::TlsError> {
+        Ok(crate::tls::trust("console.oidc.ca_file", &self.ca_file)?.ureq())
+    }
 }
 
 impl ConsoleSettings {

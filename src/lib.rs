@@ -29,6 +29,7 @@ pub mod registry;
 pub mod rules;
 pub mod schedule;
 pub mod sheet;
+pub mod sso;
 pub mod store;
 pub mod text;
 pub mod timestamp;

@@ -72,6 +72,20 @@ fn push_shown(out: &mut String, c: char) {
     }
 }
 
+/// `s` percent-encoded whole (RFC 3986 unreserved characters kept): for a URL's path segment
+/// or query value, and for HTTP Basic credentials (RFC 6749 2.3.1).
+pub fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// `s` with every hidden character escaped, whole (for table cells and listings).
 pub fn shown(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -913,3 +913,165 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
     let r = attempt(addr, "noncoal1", &password("noncoal1"));
     assert_eq!(r.status, 429, "throttled even with the right password");
 }
+
+/// The path and query of an absolute `http://HOST:PORT/...` URL.
+fn path_of(url: &str) -> &str {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    &rest[rest.find('/').expect("a path")..]
+}
+
+/// Single sign-on against a loopback OpenID Connect provider: the login page offers it; a
+/// person whose subject an admin linked signs in and gets a session like a password's; an
+/// unlinked subject is told its identifier; a replayed callback, a callback without this
+/// browser's state cookie, and ID tokens for another client, another sign-in or out of date
+/// are refused; a disabled account stays out.
+fn single_sign_on(db: &TestDb) {
+    common::import_registry(db, &repo("examples/henan"));
+    let (plan, _, layer) = common::live_plan(db, 3600);
+    let (port, idp_port) = (free_port(), free_port());
+    let addr = format!("127.0.0.1:{port}");
+    let idp = format!("127.0.0.1:{idp_port}");
+    let python = std::env::var("VERIFY_PYTHON").unwrap_or_else(|_| "python3".into());
+    let _provider = Daemon(
+        std::process::Command::new(python)
+            .arg(repo("tools/oidc_provider.py"))
+            .args([&idp_port.to_string(), "suiji-console", "s3cret:/&"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("provider"),
+    );
+    let secret = db.path().join("oidc-secret");
+    std::fs::write(&secret, "s3cret:/&\n").expect("secret");
+    let config = db.path().join("console.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{layer}[console]\nlisten = \"{addr}\"\nbehind_tls_proxy = false\n\
+             [console.oidc]\nissuer = \"http://{idp}\"\nclient_id = \"suiji-console\"\n\
+             client_secret_file = \"{}\"\nredirect_url = \"http://{addr}/login/sso/callback\"\n",
+            secret.display()
+        ),
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    for (login, role) in [
+        ("aud1", "auditor"),
+        ("aud2", "auditor"),
+        ("gone1", "auditor"),
+    ] {
+        add_user(db, &config, login, role, None);
+    }
+    let cli = |args: &[&str]| {
+        let mut all = vec!["--db", &db.url, "--config", &config];
+        all.extend_from_slice(args);
+        db.bare().args(&all).output().expect("suiji")
+    };
+    common::assert_ok(&cli(&["user", "link", "aud1", "alice"]), &["user", "link"]);
+    let taken = cli(&["user", "link", "aud2", "alice"]);
+    assert_eq!(taken.status.code(), Some(2));
+    assert!(
+        common::stderr(&taken).contains("already"),
+        "{}",
+        common::stderr(&taken)
+    );
+    common::assert_ok(&cli(&["user", "link", "gone1", "carol"]), &["user", "link"]);
+    common::assert_ok(&cli(&["user", "disable", "gone1"]), &["user", "disable"]);
+    let log = std::fs::File::create(db.path().join("serve.log")).expect("log");
+    let _daemon = Daemon(
+        db.bare()
+            .args([
+                "--db", &db.url, "--config", &config, "serve", "--plan", &plan,
+            ])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("serve"),
+    );
+    wait_for(
+        "the console and the provider",
+        Duration::from_secs(30),
+        || {
+            std::net::TcpStream::connect(&addr).is_ok()
+                && std::net::TcpStream::connect(&idp).is_ok()
+        },
+    );
+    let page = request(&addr, "GET", "/login", None, None);
+    assert!(page.body.contains("href=\"/login/sso\""), "{}", page.body);
+    let doctor: Value =
+        serde_json::from_slice(&cli(&["doctor", "--json"]).stdout).expect("doctor --json");
+    let said = doctor["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "sso"))
+        .cloned()
+        .expect("an sso check");
+    assert_eq!(said["level"], "ok", "{said}");
+
+    // One sign-in up to the provider's redirect back: the callback's path and the state
+    // cookie the console set.
+    let to_provider = |user: &str| -> (String, String) {
+        let r = request(&addr, "GET", "/login/sso", None, None);
+        assert_eq!(r.status, 303, "{}", r.body);
+        let state = r.cookie("suiji_sso").expect("state cookie");
+        assert!(
+            r.set_cookies().iter().any(|c| c.starts_with("suiji_sso=")
+                && c.contains("HttpOnly")
+                && c.contains("SameSite=Lax")),
+            "{:?}",
+            r.set_cookies()
+        );
+        let at = r.header("location").expect("to the provider").to_string();
+        assert!(at.starts_with(&format!("http://{idp}/authorize?")), "{at}");
+        let back = request(
+            &idp,
+            "GET",
+            &format!("{}&login_hint={user}", path_of(&at)),
+            None,
+            None,
+        );
+        assert_eq!(back.status, 302, "{}", back.body);
+        let callback = back.header("location").expect("back").to_string();
+        (path_of(&callback).to_string(), format!("suiji_sso={state}"))
+    };
+    let (callback, state) = to_provider("alice");
+    let signed_in = request(&addr, "GET", &callback, Some(&state), None);
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let session = signed_in.cookie("suiji_session").expect("a session");
+    let cookie = format!("suiji_session={session}");
+    let tasks = request(&addr, "GET", "/tasks", Some(&cookie), None);
+    assert_eq!(tasks.status, 200);
+    assert!(tasks.body.contains("aud1"), "the account's page");
+    let replayed = request(&addr, "GET", &callback, Some(&state), None);
+    assert_eq!(replayed.status, 403, "a replay: {}", replayed.body);
+    assert!(replayed.cookie("suiji_session").is_none());
+
+    let (callback, _) = to_provider("alice");
+    let no_cookie = request(&addr, "GET", &callback, None, None);
+    assert_eq!(no_cookie.status, 403);
+    assert!(
+        no_cookie.body.contains("不是从本浏览器发起"),
+        "{}",
+        no_cookie.body
+    );
+    let (callback, _) = to_provider("alice");
+    let (_, other_state) = to_provider("alice");
+    let crossed = request(&addr, "GET", &callback, Some(&other_state), None);
+    assert_eq!(crossed.status, 403, "another sign-in's state");
+
+    let (callback, state) = to_provider("bob");
+    let unlinked = request(&addr, "GET", &callback, Some(&state), None);
+    assert_eq!(unlinked.status, 403);
+    assert!(unlinked.body.contains("标识 bob"), "{}", unlinked.body);
+    for user in ["wrong-aud", "wrong-nonce", "expired", "carol"] {
+        let (callback, state) = to_provider(user);
+        let r = request(&addr, "GET", &callback, Some(&state), None);
+        assert_eq!(r.status, 403, "{user}: {}", r.body);
+        assert!(r.cookie("suiji_session").is_none(), "{user}");
+    }
+    let linked = db.query_strings(
+        "SELECT subject || ' ' || detail FROM audit_log WHERE action = 'account.sso' ORDER BY seq",
+    );
+    assert_eq!(linked.len(), 2, "{linked:?}");
+}
+
+on_both_backends!(single_sign_on, production);

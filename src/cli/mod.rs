@@ -411,6 +411,14 @@ enum UserCommand {
         /// The account's login name.
         login: String,
     },
+    /// Let the account sign in through single sign-on (console.oidc) as the provider's
+    /// subject (its `sub` claim; the login page shows it to a person not linked yet).
+    Link {
+        /// The account's login name.
+        login: String,
+        /// The provider's subject.
+        subject: String,
+    },
     /// The accounts.
     List {
         /// Print the result as JSON instead of text.

@@ -72,6 +72,14 @@ pub(super) async fn command(ctx: &Ctx<'_>, command: UserCommand) -> Result<ExitC
                 suiji::text::shown(&login)
             );
         }
+        UserCommand::Link { login, subject } => {
+            suiji::ops::sso::link(ctx, &login, &subject).await?;
+            println!(
+                "account {} signs in as the subject {} through single sign-on",
+                suiji::text::shown(&login),
+                suiji::text::shown(&subject)
+            );
+        }
         UserCommand::List { json } => {
             let rows = suiji::ops::accounts::list(ctx).await?;
             if json {

@@ -27,6 +27,7 @@ macro_rules! page {
 mod jobs;
 mod pages;
 mod plans;
+mod sso;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -194,7 +195,19 @@ impl Console {
 
     /// A cookie the page's scripts cannot read and no other site's request carries.
     fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
-        let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
+        self.cookie_for(name, value, max_age, "Strict")
+    }
+
+    /// A cookie as `cookie`, sent with requests from another site as `same_site` allows
+    /// (`Lax`: the provider's redirect back to the console, a top-level GET).
+    fn cookie_for(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<i64>,
+        same_site: &str,
+    ) -> HeaderValue {
+        let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
         if self.secure() {
             c.push_str("; Secure");
         }

@@ -27,6 +27,8 @@ pub(super) fn router(c: Console) -> Router {
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .route("/login/sso", get(super::sso::begin))
+        .route("/login/sso/callback", get(super::sso::callback))
         .route("/tasks", get(tasks))
         .route("/tasks/{id}", get(task).post(record))
         .route(
@@ -83,7 +85,7 @@ async fn login_page(State(c): State<Console>, headers: HeaderMap) -> Response {
 }
 
 /// The login form with a fresh pre-login token, set as a cookie and repeated in the form.
-fn login_form(c: &Console, status: StatusCode, error: Option<&str>) -> Response {
+pub(super) fn login_form(c: &Console, status: StatusCode, error: Option<&str>) -> Response {
     let Ok(pre) = crate::accounts::token() else {
         return c.message(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -91,7 +93,9 @@ fn login_form(c: &Console, status: StatusCode, error: Option<&str>) -> Response 
             "无法生成令牌",
         );
     };
-    let mut r = c.render(status, "login.html", context! { csrf => &pre, error });
+    let o = &c.0.settings.console.oidc;
+    let sso = o.enabled().then_some(o.label.as_str());
+    let mut r = c.render(status, "login.html", context! { csrf => &pre, error, sso });
     r.headers_mut()
         .append(header::SET_COOKIE, c.cookie(PRE_LOGIN, &pre, Some(1800)));
     r
@@ -269,7 +273,7 @@ async fn tasks(
                 .and_then(|(due, cal)| days_left(cal, today, due));
             Line {
                 id: t.id.clone(),
-                href: format!("/tasks/{}", urlencode(&t.id)),
+                href: format!("/tasks/{}", crate::text::percent(&t.id)),
                 entity: t.entity_name.clone(),
                 city: labels.city(&t.city),
                 division: labels.division(&t.division),
@@ -373,7 +377,7 @@ fn task_page(
             serde_json::json!({
                 "name": a.name, "size": a.size, "type": a.content_type, "at": a.at,
                 "actor": a.actor, "sha256": a.sha256,
-                "href": format!("/tasks/{}/files/{}", urlencode(&t.id), a.sha256),
+                "href": format!("/tasks/{}/files/{}", crate::text::percent(&t.id), a.sha256),
             })
         })
         .collect();
@@ -390,7 +394,7 @@ fn task_page(
                 "completed": t.facts.completed, "outcome": t.facts.outcome.map(Outcome::code),
                 "published": t.facts.published, "members": t.members, "items": t.items,
                 "window_end": t.facts.window.end,
-                "files_action": format!("/tasks/{}/files", urlencode(&t.id)),
+                "files_action": format!("/tasks/{}/files", crate::text::percent(&t.id)),
             })),
             deadlines, facts, may_record, warnings => &view.view.warnings, files,
             may_attach => who.account.may_record_task(&t.division),
@@ -452,24 +456,11 @@ async fn record(
     };
     let actor = who.account.actor();
     match ops::task::transition(&c.ctx(&actor), &id, e).await {
-        Ok(_) => Redirect::to(&format!("/tasks/{}", urlencode(&id))).into_response(),
+        Ok(_) => Redirect::to(&format!("/tasks/{}", crate::text::percent(&id))).into_response(),
         Err(OpsError::Invalid(m)) => refused(&m),
         Err(OpsError::Refused(r)) => refused(&r.zh),
         Err(e) => c.failed(&e),
     }
-}
-
-/// A path segment percent-encoded (task ids are plain, but a redirect never trusts that).
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 async fn letters(State(c): State<Console>, headers: HeaderMap) -> Response {
@@ -724,7 +715,7 @@ async fn attach(
     };
     let actor = who.account.actor();
     match ops::attachments::attach(&c.ctx(&actor), &id, &name, &bytes).await {
-        Ok(_) => Redirect::to(&format!("/tasks/{}", urlencode(&id))).into_response(),
+        Ok(_) => Redirect::to(&format!("/tasks/{}", crate::text::percent(&id))).into_response(),
         Err(OpsError::Invalid(m)) => {
             task_page(&c, &who, &view, StatusCode::UNPROCESSABLE_ENTITY, Some(&m))
         }
@@ -760,7 +751,7 @@ async fn attachment(
                         header::CONTENT_DISPOSITION,
                         format!(
                             "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-                            urlencode(&row.name)
+                            crate::text::percent(&row.name)
                         ),
                     ),
                 ],

@@ -197,6 +197,11 @@ pub async fn login(
         ctx.store.login_failed(&key, address, ctx.clock).await?;
         return Ok(Err(Refused::Wrong));
     };
+    Ok(Ok(open(ctx, account, address).await?))
+}
+
+/// A new session of `account` from `address`, whatever signed it in.
+pub(super) async fn open(ctx: &Ctx<'_>, account: Account, address: &str) -> Result<Opened> {
     let token = accounts::token()?;
     let csrf = accounts::token()?;
     ctx.store
@@ -208,11 +213,11 @@ pub async fn login(
             ctx.clock,
         )
         .await?;
-    Ok(Ok(Opened {
+    Ok(Opened {
         token,
         csrf,
         account,
-    }))
+    })
 }
 
 /// Argon2 verifications at once: each takes 19 MiB and tens of milliseconds of a core, so a

@@ -90,6 +90,9 @@ pub async fn doctor(settings: &Settings, clock: &dyn Clock) -> Doctor {
         if let Some(c) = console(store, settings).await {
             checks.push(c);
         }
+        if let Some(c) = sso(settings).await {
+            checks.push(c);
+        }
         store.close().await;
     }
     Doctor {
@@ -350,6 +353,56 @@ async fn daemon(store: &Store, settings: &Settings, clock: &dyn Clock) -> Check 
         ),
         Err(e) => check("daemon", Level::Fail, e.to_string(), None),
     }
+}
+
+/// With single sign-on on: its settings are whole, the secret is at hand, and the provider
+/// answers with its discovery document for the configured issuer.
+async fn sso(settings: &Settings) -> Option<Check> {
+    let o = &settings.console.oidc;
+    if settings.console.listen.is_empty() || !o.enabled() {
+        return None;
+    }
+    let fail = |says: String, remedy: &str| Some(check("sso", Level::Fail, says, Some(remedy)));
+    if o.client_id.is_empty() || o.redirect_url.is_empty() {
+        return fail(
+            "console.oidc needs client_id and redirect_url".into(),
+            "as registered with the provider: the redirect is https://HOST/login/sso/callback",
+        );
+    }
+    match o.secret() {
+        Ok(s) if !s.is_empty() => {}
+        Ok(_) => {
+            return fail(
+                "console.oidc has no client secret".into(),
+                "set SUIJI_CONSOLE__OIDC__CLIENT_SECRET or console.oidc.client_secret_file",
+            );
+        }
+        Err(e) => return fail(e.to_string(), "make the secret file readable by suiji"),
+    }
+    let tls = match o.tls() {
+        Ok(t) => t,
+        Err(e) => return fail(e.to_string(), "console.oidc.ca_file must be a PEM file"),
+    };
+    let issuer = o.issuer.clone();
+    let found = tokio::task::spawn_blocking(move || crate::sso::discover(&issuer, tls)).await;
+    Some(match found {
+        Ok(Ok(p)) => check(
+            "sso",
+            Level::Ok,
+            format!(
+                "{} answers (sign-in at {})",
+                p.issuer, p.authorization_endpoint
+            ),
+            None,
+        ),
+        Ok(Err(e)) => check(
+            "sso",
+            Level::Fail,
+            e.to_string(),
+            Some("check console.oidc.issuer and that this host reaches the provider"),
+        ),
+        Err(e) => check("sso", Level::Fail, e.to_string(), None),
+    })
 }
 
 /// With the console on: its address parses, and someone can administer it.

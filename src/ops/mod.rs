@@ -17,6 +17,7 @@ pub mod plan;
 pub mod rehearsal;
 pub mod report;
 pub mod site;
+pub mod sso;
 pub mod status;
 pub mod task;
 

@@ -40,10 +40,10 @@ pub struct Receipt {
     pub acknowledged_at: String,
 }
 
-const ACCOUNT: &str = "a.id, a.login, a.name, a.role, a.scope, a.password_hash, \
+pub(super) const ACCOUNT: &str = "a.id, a.login, a.name, a.role, a.scope, a.password_hash, \
      a.password_set_at, a.disabled_at, a.created_at";
 
-fn account_row(r: &sqlx::any::AnyRow) -> Result<AccountRow, StoreError> {
+pub(super) fn account_row(r: &sqlx::any::AnyRow) -> Result<AccountRow, StoreError> {
     Ok(AccountRow {
         id: r.try_get(0)?,
         login: r.try_get(1)?,

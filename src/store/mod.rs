@@ -36,6 +36,7 @@ mod draws;
 mod jobs;
 mod mode;
 pub(crate) mod outbox;
+mod sso;
 mod stage;
 mod takedowns;
 mod tasks;
@@ -224,6 +225,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "job controls",
         include_str!("../../migrations/sqlite/0017_job_controls.sql"),
         include_str!("../../migrations/postgres/0017_job_controls.sql"),
+    ),
+    (
+        18,
+        "single sign-on",
+        include_str!("../../migrations/sqlite/0018_sso.sql"),
+        include_str!("../../migrations/postgres/0018_sso.sql"),
     ),
 ];
 
