@@ -443,6 +443,7 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
         "/admin/jobs",
         "/admin/jobs/confirm?job=nightly&action=pause",
         "/admin/plans",
+        "/admin/eligibility",
     ];
     for path in get {
         let r = request(addr, "GET", path, None, None);
@@ -458,6 +459,7 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
         "/admin/users".into(),
         "/admin/seed".into(),
         "/admin/jobs".into(),
+        "/admin/eligibility".into(),
         "/logout".into(),
     ];
     for path in &post {
@@ -702,6 +704,32 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
     assert_eq!(
         request(addr, "GET", "/admin/jobs", Some(&aud), None).status,
         200
+    );
+    // The eligibility audit: the auditor reads it (a recorded read); nobody else but an admin.
+    let year = chrono::Datelike::year(&chrono::Utc::now());
+    let plan = format!("henan-2024/{year}");
+    let look = |who: &str, csrf: &str| {
+        request(
+            addr,
+            "POST",
+            "/admin/eligibility",
+            Some(who),
+            Some(&form(&[("csrf", csrf), ("plan", &plan)])),
+        )
+    };
+    let r = look(&aud, &aud_csrf);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("记录与名录公开的哈希值一致"), "{}", r.body);
+    let reads = db.query_strings(
+        "SELECT actor FROM audit_log WHERE action = 'eligibility.read' AND actor = 'console:aud1'",
+    );
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(look(&aud, "").status, 403);
+    assert_eq!(look(&div1, &div1_csrf).status, 403);
+    assert_eq!(look(&bureau, &bureau_csrf).status, 403);
+    assert_eq!(
+        request(addr, "GET", "/admin/eligibility", Some(&div1), None).status,
+        403
     );
     // Pages of other roles.
     for (who, page, status) in [

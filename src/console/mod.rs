@@ -24,6 +24,7 @@ macro_rules! page {
     };
 }
 
+mod eligibility;
 mod jobs;
 mod pages;
 mod plans;
@@ -65,7 +66,7 @@ const SECURE_SESSION: &str = "__Host-suiji_session";
 const PRE_LOGIN: &str = "suiji_login";
 
 /// The console's templates, compiled in.
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 12] = [
     (
         "base.html",
         include_str!("../../templates/console/base.html"),
@@ -109,6 +110,10 @@ const TEMPLATES: [(&str, &str); 11] = [
     (
         "confirm.html",
         include_str!("../../templates/console/confirm.html"),
+    ),
+    (
+        "eligibility.html",
+        include_str!("../../templates/console/eligibility.html"),
     ),
 ];
 
@@ -450,6 +455,18 @@ mod tests {
                         id => 1, at => "t", actor => evil, action => "暂停", job => "抽取",
                         owner => "*", slot => (), reason => evil,
                     }],
+                },
+            ),
+            (
+                "eligibility.html",
+                minijinja::context! {
+                    me, plans => vec![minijinja::context! { id => evil, year => 2024 }],
+                    shown => minijinja::context! {
+                        plan => evil, year => 2024, manifest => "manifest-1.json", officers => 3,
+                        eligible => 2,
+                        not_eligible => vec![minijinja::context! { officer => evil, why => evil }],
+                        recusals => vec![minijinja::context! { officer => "o", entity => evil, why => "x" }],
+                    },
                 },
             ),
             (

@@ -49,6 +49,10 @@ pub(super) fn router(c: Console) -> Router {
         .route("/admin/outbox", get(outbox))
         .route("/admin/plans", get(super::plans::plans))
         .route(
+            "/admin/eligibility",
+            get(super::eligibility::form).post(super::eligibility::read),
+        )
+        .route(
             "/admin/jobs",
             get(super::jobs::jobs).post(super::jobs::control),
         )
