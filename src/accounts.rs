@@ -9,8 +9,8 @@ use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(crate::text::Refusal),
     #[error("the operating system's random source: {0}")]
     Random(String),
     #[error("hashing the password: {0}")]
@@ -115,9 +115,10 @@ pub fn check_login(login: &str) -> Result<(), AccountError> {
     if ok {
         Ok(())
     } else {
-        Err(AccountError::Invalid(format!(
-            "login `{}`: use 2 to 64 letters, digits, `.`, `-` or `_`",
-            crate::text::quote(login)
+        let login = crate::text::quote(login);
+        Err(AccountError::Invalid(crate::text::Refusal::new(
+            format!("login `{login}`: use 2 to 64 letters, digits, `.`, `-` or `_`"),
+            format!("用户名“{login}”：请用 2 到 64 个字母、数字、“.”、“-”或“_”"),
         )))
     }
 }
@@ -127,14 +128,16 @@ pub fn check_login(login: &str) -> Result<(), AccountError> {
 pub fn check_password(password: &str) -> Result<(), AccountError> {
     let n = password.chars().count();
     if n < 12 {
-        return Err(AccountError::Invalid(format!(
-            "the password has {n} characters: at least 12 are needed"
+        return Err(AccountError::Invalid(crate::text::Refusal::new(
+            format!("the password has {n} characters: at least 12 are needed"),
+            format!("密码只有 {n} 个字符：至少需要 12 个"),
         )));
     }
     if n > 256 {
-        return Err(AccountError::Invalid(
-            "the password is longer than 256 characters".into(),
-        ));
+        return Err(AccountError::Invalid(crate::text::Refusal::new(
+            "the password is longer than 256 characters",
+            "密码超过 256 个字符",
+        )));
     }
     Ok(())
 }

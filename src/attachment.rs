@@ -19,20 +19,26 @@ pub fn content_type(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// Why a file is refused, if it is: empty, larger than `max_bytes`, or not a PDF, JPEG or PNG.
-pub fn check(bytes: &[u8], max_bytes: usize) -> Result<&'static str, String> {
+pub fn check(bytes: &[u8], max_bytes: usize) -> Result<&'static str, crate::text::Refusal> {
+    use crate::text::Refusal;
     if bytes.is_empty() {
-        return Err("the file is empty".into());
+        return Err(Refusal::new("the file is empty", "文件为空"));
     }
     if bytes.len() > max_bytes {
-        return Err(format!(
-            "the file has {} bytes; at most {max_bytes} are accepted",
-            bytes.len()
+        return Err(Refusal::new(
+            format!(
+                "the file has {} bytes; at most {max_bytes} are accepted",
+                bytes.len()
+            ),
+            format!("文件有 {} 字节，超过上限 {max_bytes} 字节", bytes.len()),
         ));
     }
     content_type(bytes).ok_or_else(|| {
-        "only PDF (现场检查笔录), JPEG and PNG (photos) are accepted, judged from the file's \
-         content"
-            .to_string()
+        Refusal::new(
+            "only PDF (现场检查笔录), JPEG and PNG (photos) are accepted, judged from the file's \
+             content",
+            "只接受 PDF（现场检查笔录）、JPEG 和 PNG（照片），按文件内容判断",
+        )
     })
 }
 

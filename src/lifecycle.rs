@@ -397,14 +397,7 @@ pub fn correction_detail(f: &Facts, field: &Field, reason: &str) -> serde_json::
     })
 }
 
-/// Why a change is refused: in English for the command line and the log, in Chinese for the
-/// console's pages.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{en}")]
-pub struct Refusal {
-    pub en: String,
-    pub zh: String,
-}
+pub use crate::text::Refusal;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {

@@ -240,8 +240,8 @@ mod tests {
     #[test]
     fn pkce_challenge_golden() {
         assert_eq!(
-            challenge("dBjftJeZ4CVP-mJ92K9k3qEh4l9ufqvp2CCk0YR9k8o"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGgSKXwl4k"
+            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 

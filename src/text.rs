@@ -72,6 +72,24 @@ fn push_shown(out: &mut String, c: char) {
     }
 }
 
+/// Why something is refused: in English for the command line and the log, in Chinese for the
+/// console's pages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{en}")]
+pub struct Refusal {
+    pub en: String,
+    pub zh: String,
+}
+
+impl Refusal {
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Refusal {
+        Refusal {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+}
+
 /// `s` percent-encoded whole (RFC 3986 unreserved characters kept): for a URL's path segment
 /// or query value, and for HTTP Basic credentials (RFC 6749 2.3.1).
 pub fn percent(s: &str) -> String {

@@ -695,7 +695,7 @@ fn security(db: &TestDb, addr: &str, (mine, theirs): (&str, &str), bureau_sees_m
     assert_eq!(ask(&admin_csrf, &nightly).status, 200);
     let again = ask(&admin_csrf, &nightly);
     assert!(
-        again.status == 422 && again.body.contains("paused already"),
+        again.status == 422 && again.body.contains("已于") && again.body.contains("暂停"),
         "{}",
         again.body
     );

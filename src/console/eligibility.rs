@@ -10,7 +10,7 @@ use minijinja::context;
 
 use super::Console;
 use super::pages::{Fields, me, overseer};
-use crate::ops::{self, OpsError};
+use crate::ops;
 
 /// A recusal's reason as the page says it.
 fn reason(r: &str) -> &str {
@@ -78,8 +78,10 @@ pub(super) async fn read(
                 })
                 .collect::<Vec<_>>(),
         },
-        Err(OpsError::Invalid(m)) => context! { error => m },
-        Err(e) => return c.failed(&e),
+        Err(e) => match e.refusal() {
+            Some(m) => context! { error => m },
+            None => return c.failed(&e),
+        },
     };
     page(&c, &who, StatusCode::OK, shown).await
 }

@@ -15,7 +15,7 @@ use super::pages::{Fields, me, overseer};
 use super::{Console, Who};
 use crate::accounts::Role;
 use crate::jobs::{Action, Job};
-use crate::ops::{self, OpsError};
+use crate::ops;
 
 pub(super) async fn jobs(State(c): State<Console>, headers: HeaderMap) -> Response {
     let who = page!(c.who(&headers).await);
@@ -235,9 +235,9 @@ pub(super) async fn control(
             );
             jobs_page(&c, &who, StatusCode::OK, Some(&note), None).await
         }
-        Err(OpsError::Invalid(m)) => {
-            jobs_page(&c, &who, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&m)).await
-        }
-        Err(e) => c.failed(&e),
+        Err(e) => match e.refusal() {
+            Some(m) => jobs_page(&c, &who, StatusCode::UNPROCESSABLE_ENTITY, None, Some(m)).await,
+            None => c.failed(&e),
+        },
     }
 }

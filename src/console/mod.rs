@@ -290,14 +290,9 @@ impl Console {
     }
 
     fn failed(&self, e: &crate::ops::OpsError) -> Response {
-        match e {
-            crate::ops::OpsError::Invalid(m) | crate::ops::OpsError::NotYet(m) => {
-                self.message(StatusCode::UNPROCESSABLE_ENTITY, "操作未执行", m)
-            }
-            crate::ops::OpsError::Refused(r) => {
-                self.message(StatusCode::UNPROCESSABLE_ENTITY, "操作未执行", &r.zh)
-            }
-            e => {
+        match e.refusal() {
+            Some(m) => self.message(StatusCode::UNPROCESSABLE_ENTITY, "操作未执行", m),
+            None => {
                 tracing::error!("console: {e}");
                 self.message(
                     StatusCode::INTERNAL_SERVER_ERROR,

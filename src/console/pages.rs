@@ -461,9 +461,10 @@ async fn record(
     let actor = who.account.actor();
     match ops::task::transition(&c.ctx(&actor), &id, e).await {
         Ok(_) => Redirect::to(&format!("/tasks/{}", crate::text::percent(&id))).into_response(),
-        Err(OpsError::Invalid(m)) => refused(&m),
-        Err(OpsError::Refused(r)) => refused(&r.zh),
-        Err(e) => c.failed(&e),
+        Err(e) => match e.refusal() {
+            Some(m) => refused(m),
+            None => c.failed(&e),
+        },
     }
 }
 
@@ -610,10 +611,10 @@ async fn users(State(c): State<Console>, headers: HeaderMap, Form(f): Fields) ->
             admin_page(&c, &who, StatusCode::OK, Some(&note), None).await
         }
         Ok(None) => admin_page(&c, &who, StatusCode::OK, Some("已完成。"), None).await,
-        Err(OpsError::Invalid(m)) => {
-            admin_page(&c, &who, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&m)).await
-        }
-        Err(e) => c.failed(&e),
+        Err(e) => match e.refusal() {
+            Some(m) => admin_page(&c, &who, StatusCode::UNPROCESSABLE_ENTITY, None, Some(m)).await,
+            None => c.failed(&e),
+        },
     }
 }
 
@@ -654,10 +655,10 @@ async fn seed(State(c): State<Console>, headers: HeaderMap, Form(f): Fields) -> 
             )
             .await
         }
-        Err(OpsError::Invalid(m) | OpsError::NotYet(m)) => {
-            admin_page(&c, &who, StatusCode::UNPROCESSABLE_ENTITY, None, Some(&m)).await
-        }
-        Err(e) => c.failed(&e),
+        Err(e) => match e.refusal() {
+            Some(m) => admin_page(&c, &who, StatusCode::UNPROCESSABLE_ENTITY, None, Some(m)).await,
+            None => c.failed(&e),
+        },
     }
 }
 
@@ -720,10 +721,10 @@ async fn attach(
     let actor = who.account.actor();
     match ops::attachments::attach(&c.ctx(&actor), &id, &name, &bytes).await {
         Ok(_) => Redirect::to(&format!("/tasks/{}", crate::text::percent(&id))).into_response(),
-        Err(OpsError::Invalid(m)) => {
-            task_page(&c, &who, &view, StatusCode::UNPROCESSABLE_ENTITY, Some(&m))
-        }
-        Err(e) => c.failed(&e),
+        Err(e) => match e.refusal() {
+            Some(m) => task_page(&c, &who, &view, StatusCode::UNPROCESSABLE_ENTITY, Some(m)),
+            None => c.failed(&e),
+        },
     }
 }
 

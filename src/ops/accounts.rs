@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Ctx, OpsError, Result, invalid};
+use super::{Ctx, OpsError, Result, refused};
 use crate::accounts::{self, Account, Role};
 use crate::clock::stamp;
 use crate::store::AccountRow;
@@ -12,7 +12,7 @@ use crate::store::AccountRow;
 impl From<accounts::AccountError> for OpsError {
     fn from(e: accounts::AccountError) -> Self {
         match e {
-            accounts::AccountError::Invalid(m) => OpsError::Invalid(m),
+            accounts::AccountError::Invalid(r) => OpsError::Refused(r),
             e => OpsError::Internal(e.to_string()),
         }
     }
@@ -65,45 +65,67 @@ pub async fn add(
         .settings
         .vocabulary()
         .map_err(|e| OpsError::Invalid(e.to_string()))?;
+    let q = |s: &str| crate::text::quote(s);
     let scope = match (role, scope) {
         (Role::Admin | Role::Auditor, None) => None,
         (Role::Admin | Role::Auditor, Some(s)) => {
-            return invalid(format!(
-                "--scope `{}`: an {} account sees everything and has no scope",
-                crate::text::quote(s),
-                role.code()
-            ));
+            return refused(
+                format!(
+                    "--scope `{}`: an {} account sees everything and has no scope",
+                    q(s),
+                    role.code()
+                ),
+                format!("“{}”：管理员和审计账号查看全部，不设范围", q(s)),
+            );
         }
-        (Role::Division, Some(s)) => {
-            Some(vocab.division(s).map(|d| d.code.clone()).ok_or_else(|| {
-                OpsError::Invalid(format!(
-                    "--scope `{}` is not a division of the configuration's [[divisions]] \
+        (Role::Division, Some(s)) => match vocab.division(s) {
+            Some(d) => Some(d.code.clone()),
+            None => {
+                return refused(
+                    format!(
+                        "--scope `{}` is not a division of the configuration's [[divisions]] \
                          (its code, label or an alias)",
-                    crate::text::quote(s)
-                ))
-            })?)
-        }
-        (Role::Bureau, Some(s)) => {
-            Some(vocab.unit(s).map(|u| u.code.to_string()).ok_or_else(|| {
-                OpsError::Invalid(format!(
-                    "--scope `{}` is not a municipal unit (its name or code, e.g. 郑州 or \
+                        q(s)
+                    ),
+                    format!("“{}”不是配置中的处室（代码、名称或别名）", q(s)),
+                );
+            }
+        },
+        (Role::Bureau, Some(s)) => match vocab.unit(s) {
+            Some(u) => Some(u.code.to_string()),
+            None => {
+                return refused(
+                    format!(
+                        "--scope `{}` is not a municipal unit (its name or code, e.g. 郑州 or \
                          4101)",
-                    crate::text::quote(s)
-                ))
-            })?)
-        }
+                        q(s)
+                    ),
+                    format!("“{}”不是地市（名称或代码，如 郑州 或 4101）", q(s)),
+                );
+            }
+        },
         (Role::Division | Role::Bureau, None) => {
-            return invalid(format!(
-                "a {} account needs --scope: its {}",
-                role.code(),
-                if role == Role::Division {
-                    "division's code"
-                } else {
-                    "municipal unit"
-                }
-            ));
+            let (en, zh) = if role == Role::Division {
+                ("division's code", "处室")
+            } else {
+                ("municipal unit", "地市")
+            };
+            return refused(
+                format!("a {} account needs --scope: its {en}", role.code()),
+                format!("该类账号须指定范围：所属{zh}"),
+            );
         }
     };
+    // The store refuses it too, under its writer lock; this says it in the console's language.
+    if ctx.store.account(login).await?.is_some() {
+        return refused(
+            format!(
+                "an account `{}` exists already (use `suiji user reset` for a new password)",
+                q(login)
+            ),
+            format!("账号“{}”已存在（重置密码请用“重置密码”）", q(login)),
+        );
+    }
     let (password, generated) = password_or_generated(password)?;
     let hash = accounts::hash_password(&password)?;
     ctx.store

@@ -12,12 +12,10 @@ pub async fn attach(ctx: &Ctx<'_>, id: &str, name: &str, bytes: &[u8]) -> Result
     let max = usize::try_from(ctx.settings.console.max_attachment_mib)
         .unwrap_or(usize::MAX)
         .saturating_mul(1024 * 1024);
-    let content_type = attachment::check(bytes, max).map_err(OpsError::Invalid)?;
+    let content_type = attachment::check(bytes, max).map_err(OpsError::Refused)?;
     if ctx.store.task(id).await?.is_none() {
-        return Err(OpsError::Invalid(format!(
-            "no task `{}`",
-            crate::text::quote(id)
-        )));
+        let id = crate::text::quote(id);
+        return super::refused(format!("no task `{id}`"), format!("没有任务“{id}”"));
     }
     let sha256 = attachment::digest(bytes);
     let path = attachment::path(&ctx.settings.daemon.data_dir, &sha256)

@@ -2,7 +2,7 @@
 //! with the daemon's view of their outcome (done, or waiting for something outside suiji).
 
 use super::plan::Script;
-use super::{Ctx, OpsError, Result};
+use super::{Ctx, OpsError, Result, refused};
 use crate::jobs::{Job, Slot};
 use crate::plan::{Plan, SeedKind};
 
@@ -93,15 +93,17 @@ pub async fn control(
 ) -> Result<Controlled> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(OpsError::Invalid(
-            "a reason is required (at most 500 characters): it is audited".into(),
-        ));
+        return refused(
+            "a reason is required (at most 500 characters): it is audited",
+            "须填写原因（不超过 500 字），记入审计日志",
+        );
     }
+    let name = job.name();
     if job.of_department() && plan.is_some() {
-        return Err(OpsError::Invalid(format!(
-            "{} is the department's job: it takes no plan",
-            job.name()
-        )));
+        return refused(
+            format!("{name} is the department's job: it takes no plan"),
+            format!("“{}”是全厅的定时任务，不属于某个计划", job.label()),
+        );
     }
     let status = super::status::status(ctx).await?;
     let Some(found) = status
@@ -109,57 +111,106 @@ pub async fn control(
         .iter()
         .find(|j| j.job == job && j.plan.as_deref() == plan)
     else {
-        return Err(OpsError::Invalid(match plan {
-            Some(p) => format!(
-                "no job {} of plan `{}` (the plans: {})",
-                job.name(),
-                crate::text::quote(p),
-                status
-                    .plans
-                    .iter()
-                    .map(|p| p.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+        return match plan {
+            Some(p) => {
+                let p = crate::text::quote(p);
+                let ids: Vec<&str> = status.plans.iter().map(|p| p.id.as_str()).collect();
+                refused(
+                    format!(
+                        "no job {name} of plan `{p}` (the plans: {})",
+                        ids.join(", ")
+                    ),
+                    format!("计划“{p}”没有这个定时任务（现有计划：{}）", ids.join("、")),
+                )
+            }
+            None if job.of_department() => refused(
+                format!(
+                    "the department's {name} has nothing to watch yet (nothing imported or drawn)"
+                ),
+                format!(
+                    "尚无可检查的内容（未导入名录或未抽取），“{}”尚未启用",
+                    job.label()
+                ),
             ),
-            None if job.of_department() => format!(
-                "the department's {} has nothing to watch yet (nothing imported or drawn)",
-                job.name()
+            None => refused(
+                format!("{name} is a plan's job: name the plan"),
+                format!("“{}”属于某个计划：请指明计划", job.label()),
             ),
-            None => format!("{} is a plan's job: name the plan", job.name()),
-        }));
+        };
     };
     let owner = plan.unwrap_or(crate::jobs::DEPARTMENT);
     let slot = match action {
         crate::jobs::Action::Run => {
             let open = found.open();
-            Some(match (slot, open.as_slice()) {
-                (Some(s), _) if open.contains(&s) => s.to_string(),
-                (None, [one]) => one.to_string(),
+            match (slot, open.as_slice()) {
+                (Some(s), _) if open.contains(&s) => Some(s.to_string()),
+                (None, [one]) => Some(one.to_string()),
                 (given, _) => {
-                    return Err(OpsError::Invalid(format!(
-                        "{}{} of {owner} has {}: a job is run by hand only when a slot is due,                          waits or failed (next run {})",
-                        given.map_or(String::new(), |s| format!(
-                            "slot `{}` is not open to run: ",
-                            crate::text::quote(s)
-                        )),
-                        job.name(),
-                        if open.is_empty() {
-                            "no slot due, waiting or failed".to_string()
-                        } else {
-                            format!("these slots open: {} (name one)", open.join(", "))
-                        },
-                        found.next_run.as_deref().unwrap_or("none")
-                    )));
+                    let next = found.next_run.as_deref().unwrap_or("none");
+                    let given = given.map(crate::text::quote);
+                    let (en, zh) = if open.is_empty() {
+                        (
+                            "no slot due, waiting or failed".to_string(),
+                            "没有到点、等待或失败的时段".to_string(),
+                        )
+                    } else {
+                        (
+                            format!("these slots open: {} (name one)", open.join(", ")),
+                            format!("可运行的时段：{}（请指明一个）", open.join("、")),
+                        )
+                    };
+                    return refused(
+                        format!(
+                            "{}{name} of {owner} has {en}: a job is run by hand only when a slot \
+                             is due, waits or failed (next run {next})",
+                            given.as_ref().map_or(String::new(), |s| format!(
+                                "slot `{s}` is not open to run: "
+                            ))
+                        ),
+                        format!(
+                            "{}{}：{zh}。只有到点、等待或失败的时段可以手动运行（下次运行 {next}）",
+                            given
+                                .as_ref()
+                                .map_or(String::new(), |s| format!("时段“{s}”不能运行：")),
+                            job.label()
+                        ),
+                    );
                 }
-            })
+            }
         }
         _ if slot.is_some() => {
-            return Err(OpsError::Invalid(
-                "a slot is named only to run it; a pause or resume is of the whole job".into(),
-            ));
+            return refused(
+                "a slot is named only to run it; a pause or resume is of the whole job",
+                "只有手动运行需要指明时段；暂停和恢复针对整个定时任务",
+            );
         }
         _ => None,
     };
+    // The store checks again under its writer lock (two administrators at once); this says
+    // it in the console's language.
+    match (action, &found.paused) {
+        (crate::jobs::Action::Pause, Some(p)) => {
+            return refused(
+                format!(
+                    "job {name} of {owner} is paused already (by {} at {})",
+                    p.actor, p.recorded_at
+                ),
+                format!(
+                    "“{}”已于 {} 由 {} 暂停",
+                    job.label(),
+                    p.recorded_at,
+                    p.actor
+                ),
+            );
+        }
+        (crate::jobs::Action::Resume, None) => {
+            return refused(
+                format!("job {name} of {owner} is not paused"),
+                format!("“{}”没有暂停", job.label()),
+            );
+        }
+        _ => {}
+    }
     let id = ctx
         .store
         .record_control(

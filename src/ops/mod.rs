@@ -39,9 +39,9 @@ pub enum OpsError {
     /// The request cannot be granted as asked: bad input, or the rules refuse it (exit 2).
     #[error("{0}")]
     Invalid(String),
-    /// A task's rules refuse the change: as `Invalid`, with the Chinese the console shows.
+    /// As `Invalid`, said in Chinese too (what the console shows).
     #[error(transparent)]
-    Refused(crate::lifecycle::Refusal),
+    Refused(crate::text::Refusal),
     /// Not yet: the world has not provided something (the seed, a beacon round). Also exit 2
     /// for a person; the daemon waits and looks again.
     #[error("{0}")]
@@ -55,6 +55,18 @@ pub enum OpsError {
     /// Something that should not happen did (exit 1).
     #[error("{0}")]
     Internal(String),
+}
+
+impl OpsError {
+    /// What a person is told when the request is refused (in Chinese where it has been
+    /// said in Chinese); none for a fault of the system.
+    pub fn refusal(&self) -> Option<&str> {
+        match self {
+            OpsError::Invalid(m) | OpsError::NotYet(m) => Some(m),
+            OpsError::Refused(r) => Some(&r.zh),
+            _ => None,
+        }
+    }
 }
 
 impl From<StoreError> for OpsError {
@@ -83,6 +95,11 @@ pub type Result<T> = std::result::Result<T, OpsError>;
 
 pub fn invalid<T>(msg: impl Into<String>) -> Result<T> {
     Err(OpsError::Invalid(msg.into()))
+}
+
+/// Refused, in English and in Chinese.
+pub fn refused<T>(en: impl Into<String>, zh: impl Into<String>) -> Result<T> {
+    Err(OpsError::Refused(crate::text::Refusal::new(en, zh)))
 }
 
 /// What people read instead of the codes the store keeps: division, agency and municipal unit

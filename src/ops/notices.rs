@@ -346,24 +346,38 @@ pub async fn acknowledge(
     letter: i64,
 ) -> Result<()> {
     if account.role != crate::accounts::Role::Bureau {
-        return Err(OpsError::Invalid(
-            "only a bureau's account acknowledges the 函告 it received".into(),
-        ));
+        return super::refused(
+            "only a bureau's account acknowledges the 函告 it received",
+            "只有市局账号可以签收发给本局的函告",
+        );
     }
     let found = letters(ctx, account.scope.as_deref())
         .await?
         .into_iter()
         .find(|l| l.row.id == letter);
     let Some(l) = found else {
-        return Err(OpsError::Invalid(format!(
-            "no 函告 #{letter} to this bureau"
-        )));
+        return super::refused(
+            format!("no 函告 #{letter} to this bureau"),
+            format!("没有发给本局的函告 #{letter}"),
+        );
     };
     if l.row.status != "sent" {
-        return Err(OpsError::Invalid(format!(
-            "函告 #{letter} has not been sent yet ({}): it can be acknowledged once it arrives",
-            l.row.status
-        )));
+        return super::refused(
+            format!(
+                "函告 #{letter} has not been sent yet ({}): it can be acknowledged once it arrives",
+                l.row.status
+            ),
+            format!("函告 #{letter} 尚未发出，送达后才能签收"),
+        );
+    }
+    if let Some(r) = &l.receipt {
+        return super::refused(
+            format!(
+                "letter #{letter} was acknowledged on {} already",
+                r.acknowledged_at
+            ),
+            format!("函告 #{letter} 已于 {} 签收", r.acknowledged_at),
+        );
     }
     Ok(ctx
         .store
