@@ -30,6 +30,19 @@ impl Drop for Daemon {
     }
 }
 
+/// `suiji serve` with the console, its log in the test's folder.
+fn serve(db: &TestDb, config: &str, plan: &str) -> Daemon {
+    let log = std::fs::File::create(db.path().join("serve.log")).expect("log");
+    Daemon(
+        db.bare()
+            .args(["--db", &db.url, "--config", config, "serve", "--plan", plan])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("serve"),
+    )
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -180,17 +193,7 @@ fn a_year_in_the_console(db: &TestDb) {
     );
     add_user(db, &config, "noncoal1", "division", Some("noncoal"));
     add_user(db, &config, "aud1", "auditor", None);
-    let log = std::fs::File::create(db.path().join("serve.log")).expect("log");
-    let _daemon = Daemon(
-        db.bare()
-            .args([
-                "--db", &db.url, "--config", &config, "serve", "--plan", &plan,
-            ])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("serve"),
-    );
+    let _daemon = serve(db, &config, &plan);
     wait_for("the console", Duration::from_secs(30), || {
         std::net::TcpStream::connect(&addr).is_ok()
     });
@@ -1005,17 +1008,7 @@ fn single_sign_on(db: &TestDb) {
     );
     common::assert_ok(&cli(&["user", "link", "gone1", "carol"]), &["user", "link"]);
     common::assert_ok(&cli(&["user", "disable", "gone1"]), &["user", "disable"]);
-    let log = std::fs::File::create(db.path().join("serve.log")).expect("log");
-    let _daemon = Daemon(
-        db.bare()
-            .args([
-                "--db", &db.url, "--config", &config, "serve", "--plan", &plan,
-            ])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("serve"),
-    );
+    let _daemon = serve(db, &config, &plan);
     wait_for(
         "the console and the provider",
         Duration::from_secs(30),

@@ -15,6 +15,16 @@ use crate::ops::{self, OpsError};
 
 const STATE: &str = "suiji_sso";
 
+/// The provider cannot be reached or answers amiss: logged, and the password login offered.
+fn unavailable(c: &Console, e: &OpsError) -> Response {
+    tracing::error!("single sign-on: {e}");
+    login_form(
+        c,
+        StatusCode::BAD_GATEWAY,
+        Some("统一身份认证暂时无法使用，请稍后再试或用密码登录。"),
+    )
+}
+
 pub(super) async fn begin(State(c): State<Console>) -> Response {
     match ops::sso::begin(&c.ctx("console")).await {
         Ok((url, state)) => {
@@ -25,14 +35,7 @@ pub(super) async fn begin(State(c): State<Console>) -> Response {
             );
             r
         }
-        Err(e) => {
-            tracing::error!("single sign-on: {e}");
-            login_form(
-                &c,
-                StatusCode::BAD_GATEWAY,
-                Some("统一身份认证暂时无法使用，请稍后再试或用密码登录。"),
-            )
-        }
+        Err(e) => unavailable(&c, &e),
     }
 }
 
@@ -93,14 +96,7 @@ pub(super) async fn callback(
                 Some("统一身份认证登录未通过校验或已失效：请重新登录。"),
             )
         }
-        Err(e) => {
-            tracing::error!("single sign-on: {e}");
-            login_form(
-                &c,
-                StatusCode::BAD_GATEWAY,
-                Some("统一身份认证暂时无法使用，请稍后再试或用密码登录。"),
-            )
-        }
+        Err(e) => unavailable(&c, &e),
     };
     r.headers_mut()
         .append(header::SET_COOKIE, c.cookie_for(STATE, "", Some(0), "Lax"));

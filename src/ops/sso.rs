@@ -28,13 +28,31 @@ fn failed(e: sso::SsoError) -> OpsError {
     }
 }
 
+/// The provider's discovery document, as last read for an issuer: read again after ten
+/// minutes, so that a flood of sign-ins does not become a flood of requests to the provider.
+static DISCOVERED: std::sync::Mutex<Option<(std::time::Instant, Provider)>> =
+    std::sync::Mutex::new(None);
+
 async fn provider(o: &crate::config::OidcSettings) -> Result<(Provider, ureq::tls::TlsConfig)> {
     let tls = o.tls().map_err(|e| OpsError::Internal(e.to_string()))?;
+    let fresh = |(at, p): &(std::time::Instant, Provider)| {
+        at.elapsed() < std::time::Duration::from_secs(600) && p.issuer == o.issuer
+    };
+    let known = DISCOVERED
+        .lock()
+        .ok()
+        .and_then(|d| d.as_ref().filter(|d| fresh(d)).map(|(_, p)| p.clone()));
+    if let Some(p) = known {
+        return Ok((p, tls));
+    }
     let (issuer, t) = (o.issuer.clone(), tls.clone());
     let p = tokio::task::spawn_blocking(move || sso::discover(&issuer, t))
         .await
         .map_err(|e| OpsError::Internal(e.to_string()))?
         .map_err(failed)?;
+    if let Ok(mut d) = DISCOVERED.lock() {
+        *d = Some((std::time::Instant::now(), p.clone()));
+    }
     Ok((p, tls))
 }
 
@@ -43,10 +61,12 @@ pub async fn begin(ctx: &Ctx<'_>) -> Result<(String, String)> {
     let o = settings(ctx)?;
     let (p, _) = provider(o).await?;
     let (state, nonce, verifier) = (accounts::token()?, accounts::token()?, accounts::token()?);
+    let stale = crate::clock::stamp(ctx.clock.wall() - chrono::Duration::days(1));
     ctx.store
         .begin_sso(
             &accounts::token_digest(&state),
             (&nonce, &verifier),
+            &stale,
             ctx.clock,
         )
         .await?;

@@ -67,13 +67,19 @@ impl Store {
         row.as_ref().map(account_row).transpose()
     }
 
-    /// A sign-in sent to the provider.
+    /// A sign-in sent to the provider. Sign-ins begun before `stale` go: they can no longer
+    /// be finished, and anyone may begin one.
     pub async fn begin_sso(
         &self,
         state_digest: &str,
         (nonce, verifier): (&str, &str),
+        stale: &str,
         clock: &dyn Clock,
     ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sso_logins WHERE created_at < $1")
+            .bind(stale)
+            .execute(&self.pool)
+            .await?;
         sqlx::query(
             "INSERT INTO sso_logins (state_sha256, nonce, verifier, created_at) \
              VALUES ($1, $2, $3, $4)",

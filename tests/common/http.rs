@@ -45,15 +45,7 @@ impl Response {
 
 /// Percent-encodes a form value.
 pub fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    suiji::text::percent(s)
 }
 
 /// A form body from pairs.
