@@ -98,6 +98,9 @@ pub async fn control(
             "须填写原因（不超过 500 字），记入审计日志",
         );
     }
+    if let Err(en) = crate::text::check_note("the reason", reason, 500) {
+        return refused(en, "原因不得含控制字符或隐藏字符");
+    }
     let name = job.name();
     if job.of_department() && plan.is_some() {
         return refused(
@@ -111,27 +114,27 @@ pub async fn control(
         .iter()
         .find(|j| j.job == job && j.plan.as_deref() == plan)
     else {
+        // The department's jobs are always listed (a pause may come before they start).
         return match plan {
             Some(p) => {
                 let p = crate::text::quote(p);
                 let ids: Vec<&str> = status.plans.iter().map(|p| p.id.as_str()).collect();
+                let (en, zh) = if ids.is_empty() {
+                    (
+                        "no plan runs here".to_string(),
+                        "没有运行中的计划".to_string(),
+                    )
+                } else {
+                    (
+                        format!("the plans: {}", ids.join(", ")),
+                        format!("现有计划：{}", ids.join("、")),
+                    )
+                };
                 refused(
-                    format!(
-                        "no job {name} of plan `{p}` (the plans: {})",
-                        ids.join(", ")
-                    ),
-                    format!("计划“{p}”没有这个定时任务（现有计划：{}）", ids.join("、")),
+                    format!("no job {name} of plan `{p}` ({en})"),
+                    format!("计划“{p}”没有这个定时任务（{zh}）"),
                 )
             }
-            None if job.of_department() => refused(
-                format!(
-                    "the department's {name} has nothing to watch yet (nothing imported or drawn)"
-                ),
-                format!(
-                    "尚无可检查的内容（未导入名录或未抽取），“{}”尚未启用",
-                    job.label()
-                ),
-            ),
             None => refused(
                 format!("{name} is a plan's job: name the plan"),
                 format!("“{}”属于某个计划：请指明计划", job.label()),
