@@ -347,6 +347,29 @@ fn a_year_in_the_console(db: &TestDb) {
     );
     let error = b.eval("document.querySelector('#error')?.textContent ?? ''");
     assert_eq!(error, "", "schedule {in_a_week}");
+    // The view of what is overdue or due within five working days: by each task's next
+    // deadline (five working days lie within 5 to 9 calendar days here: no holidays).
+    b.goto(&format!("{base}/tasks?view=soon"));
+    let soon = b.eval("[...document.querySelectorAll('#tasks tbody tr td:first-child a')].map(a => a.textContent)");
+    let soon: Vec<&str> = soon
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let listed = db.json(&["task", "list", "--division", "hazchem", "--json"]);
+    for t in listed.as_array().expect("tasks") {
+        let (id, due) = (t["id"].as_str().unwrap_or(""), t["next_due"].as_str());
+        let days = due
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(|d| (d - today).num_days());
+        match days {
+            Some(n) if n <= 5 => assert!(soon.contains(&id), "{id} due in {n} days: {soon:?}"),
+            Some(n) if n > 9 => assert!(!soon.contains(&id), "{id} due in {n} days"),
+            None => assert!(!soon.contains(&id), "{id} owes nothing"),
+            _ => {}
+        }
+    }
     browser_logout(&mut b);
     // On the public site, and in the task's record and the audit chain under the account.
     let results = db

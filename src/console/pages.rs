@@ -212,10 +212,13 @@ fn days_left(cal: &crate::calendar::Calendar, today: NaiveDate, due: NaiveDate) 
     }
 }
 
+/// Working days left at which a task shows yellow, and the "soon" view's reach.
+const SOON: i64 = 5;
+
 fn level(days: Option<i64>) -> &'static str {
     match days {
         Some(d) if d <= 2 => "red",
-        Some(d) if d <= 5 => "yellow",
+        Some(d) if d <= SOON => "yellow",
         _ => "",
     }
 }
@@ -234,11 +237,20 @@ async fn tasks(
     let today = crate::clock::Clock::today(&crate::clock::SystemClock);
     let view = match p.view.as_deref() {
         Some("overdue") => "overdue",
+        Some("soon") => "soon",
         Some("all") => "all",
         _ => "open",
     };
+    let cal = ops::plan::calendar(&c.0.settings).ok();
     let due_before = match view {
         "overdue" => Some(today),
+        // Overdue, or due within SOON working days (a week by the calendar where it has no
+        // data).
+        "soon" => cal
+            .as_ref()
+            .and_then(|cal| cal.add_working_days(today, SOON).ok())
+            .unwrap_or(today + chrono::Duration::days(7))
+            .succ_opt(),
         "all" => None,
         // Open tasks only (closed ones owe nothing), soonest deadline first.
         _ => NaiveDate::from_ymd_opt(9999, 12, 31),
@@ -266,7 +278,6 @@ async fn tasks(
             .map_err(|e| c.failed(&e))
     );
     let labels = page!(ops::Labels::of(&c.0.settings).map_err(|e| c.failed(&e)));
-    let cal = ops::plan::calendar(&c.0.settings).ok();
     let lines: Vec<Line> = listing
         .tasks
         .iter()
