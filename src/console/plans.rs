@@ -50,25 +50,32 @@ pub(super) async fn plans(State(c): State<Console>, headers: HeaderMap) -> Respo
         let running_script = ops::plan::Script::Text { name: &name, text };
         let shown =
             |v: &Option<serde_json::Value>| v.as_ref().map_or("—".into(), |v| v.to_string());
-        let compared = match ops::plan::compare(&ctx, running_script, on_disk).await {
-            Ok(cmp) => Some(serde_json::json!({
-                "lines": cmp.lines,
-                "problem": cmp.problem,
-                "changes": cmp.changes.map(|all| all
-                    .iter()
-                    .map(|ch| serde_json::json!({
-                        "path": ch.path, "old": shown(&ch.old), "new": shown(&ch.new),
-                    }))
-                    .collect::<Vec<_>>()),
-            })),
-            // The file cannot be read: the findings say so.
-            Err(OpsError::Invalid(_)) => None,
-            Err(e) => return c.failed(&e),
+        let running_sha256 = crate::attachment::digest(text.as_bytes());
+        // The same text needs no second evaluation of both scripts: nothing differs.
+        let same = sha256.as_deref() == Some(running_sha256.as_str());
+        let compared = if same {
+            None
+        } else {
+            match ops::plan::compare(&ctx, running_script, on_disk).await {
+                Ok(cmp) => Some(serde_json::json!({
+                    "lines": cmp.lines,
+                    "problem": cmp.problem,
+                    "changes": cmp.changes.map(|all| all
+                        .iter()
+                        .map(|ch| serde_json::json!({
+                            "path": ch.path, "old": shown(&ch.old), "new": shown(&ch.new),
+                        }))
+                        .collect::<Vec<_>>()),
+                })),
+                // The file cannot be read: the findings say so.
+                Err(OpsError::Invalid(_)) => None,
+                Err(e) => return c.failed(&e),
+            }
         };
         out.push(serde_json::json!({
             "file": name, "ok": ok, "findings": findings, "strata": strata,
             "evaluated": evaluated, "sha256": sha256,
-            "running_sha256": crate::attachment::digest(text.as_bytes()),
+            "running_sha256": running_sha256,
             "compared": compared,
         }));
     }
